@@ -1,0 +1,44 @@
+"""Exception types raised by emgis.
+
+Every error emgis raises derives from :class:`EmgisError`, and most also from the built-in
+exception a caller would expect (``ValueError`` for bad input), so ``except ValueError`` keeps
+working. Messages name the file, the row or id, the field, and what to do.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from emgis.validation import Problem
+
+
+class EmgisError(Exception):
+    """Base class of all emgis errors."""
+
+
+class DistrictError(ValueError, EmgisError):
+    """The district folder or its ``district.toml`` cannot be used as it is."""
+
+
+class SettingsError(ValueError, EmgisError):
+    """A setting in ``district.toml`` is unknown or has a value of the wrong type or range."""
+
+
+class NoCrsError(ValueError, EmgisError):
+    """A layer has no coordinate reference system and none is declared for it."""
+
+
+class NetworkError(ValueError, EmgisError):
+    """The road network cannot be read or built."""
+
+
+class ValidationError(ValueError, EmgisError):
+    """The district's layers have errors; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        errors = [p for p in problems if p.level == "error"]
+        lines = [f"{len(errors)} error(s) in the district's layers:"]
+        lines += [f"  - {p}" for p in errors]
+        super().__init__("\n".join(lines))

@@ -1,0 +1,157 @@
+"""The ``emgis`` command: a thin shell over the Python API.
+
+Subcommands: ``validate DISTRICT``, ``network DISTRICT``, ``run DISTRICT --out DIR``.
+Exit codes: 0 success, 2 the input has errors (all of them are printed), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from emgis._errors import EmgisError, ValidationError
+from emgis.district import District, ValidationReport, summary, validate_district
+
+log = logging.getLogger("emgis")
+
+
+def _print_problems(report: ValidationReport) -> None:
+    for p in report.problems:
+        print(f"  {p}", file=sys.stderr if p.level == "error" else sys.stdout)
+
+
+def _print_summary(district: District) -> None:
+    s = summary(district)
+    print(f"District: {s['name']}")
+    print(f"  CRS: {s['crs']} ({s['crs_name']})")
+    e = s["extent_wgs84"]
+    print(f"  Extent (WGS-84): lon {e[0]} to {e[2]}, lat {e[1]} to {e[3]}")
+    print(f"  Population: {s['population']:,} persons in {len(district.villages)} villages")
+    for layer, kinds in s["layers"].items():
+        total = sum(kinds.values())
+        detail = ", ".join(f"{k} {v}" for k, v in kinds.items() if k != "all")
+        print(f"  {layer:<11} {total:>5}" + (f"  ({detail})" if detail else ""))
+    if district.roads is not None:
+        print(f"  roads: {district.roads.path.name} ({district.roads.format})")
+
+
+def _validate(path: str) -> District:
+    report = validate_district(path)
+    if report.problems:
+        print(f"{len(report.errors)} error(s), {len(report.problems) - len(report.errors)} "
+              "warning(s):")
+        _print_problems(report)
+    if report.district is None:
+        raise ValidationError(list(report.problems))
+    return report.district
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check a district folder and print its summary."""
+    district = _validate(args.district)
+    _print_summary(district)
+    print("OK: no errors")
+    return 0
+
+
+def _network(district: District, *, use_cache: bool) -> None:
+    from emgis.network import load_network, summarize_network
+
+    t0 = time.perf_counter()
+    G, cache = load_network(district, use_cache=use_cache)
+    s = summarize_network(G)
+    print(f"Road network: {s.nodes:,} nodes, {s.edges:,} directed edges "
+          f"({time.perf_counter() - t0:.1f} s)")
+    print(f"  components: {s.components} weakly connected (largest {s.largest_component:,} "
+          f"nodes), {s.strong_components} strongly connected")
+    print(f"  km of road per class: {sum(s.km_by_class.values()):.1f} km in all")
+    for cls, km in s.km_by_class.items():
+        print(f"    {cls:<16} {km:>8.1f}")
+    print(f"  cache: {cache if cache else 'not used'}")
+    _access(district, G)
+
+
+def _access(district: District, G: object) -> None:
+    from emgis.snapping import snap_points
+
+    for name in ("villages", "teams", "stockpiles", "shelters"):
+        gdf = getattr(district, name)
+        if len(gdf) == 0:
+            continue
+        snaps = snap_points(G, gdf.geometry, settings=district.settings)  # type: ignore[arg-type]
+        counts = snaps["status"].value_counts()
+        flagged = gdf.loc[snaps["status"] != "ok"]
+        print(f"  {name}: {counts.get('ok', 0)} attached to roads, "
+              f"{counts.get('no_road_access', 0)} no road access, "
+              f"{counts.get('cut_off', 0)} cut off")
+        for i in flagged.index:
+            print(f"    {gdf.at[i, 'id']} {gdf.at[i, 'name']}: {snaps.at[i, 'status']}"
+                  + (f" ({snaps.at[i, 'access_m']:.0f} m from a road)"
+                     if snaps.at[i, 'access_m'] == snaps.at[i, 'access_m'] else ""))
+
+
+def cmd_network(args: argparse.Namespace) -> int:
+    """Build (or load from cache) the district's road network and print its summary."""
+    district = _validate(args.district)
+    _network(district, use_cache=not args.no_cache)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the whole job: validate, build the network, and write the outputs under --out."""
+    district = _validate(args.district)
+    _print_summary(district)
+    _network(district, use_cache=not args.no_cache)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``emgis`` command."""
+    parser = argparse.ArgumentParser(
+        prog="emgis",
+        description="Grassroots emergency response coverage planner.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("validate", help="check a district folder and print a summary")
+    p.add_argument("district", help="district folder with district.toml")
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("network", help="build the road network and print its summary")
+    p.add_argument("district")
+    p.add_argument("--no-cache", action="store_true", help="rebuild, ignoring the cache")
+    p.set_defaults(func=cmd_network)
+    p = sub.add_parser("run", help="run the whole job and write maps, tables and the report")
+    p.add_argument("district")
+    p.add_argument("--out", default="maps", help="output folder (default: maps)")
+    p.add_argument("--no-cache", action="store_true", help="rebuild the network")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``emgis`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING if args.quiet else (logging.DEBUG if args.verbose > 1
+                                                else logging.INFO if args.verbose else
+                                                logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except ValidationError:
+        print("Stopped: fix the errors above and run again.", file=sys.stderr)
+        return 2
+    except EmgisError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""The default standards profile: response-time targets, speeds and organisational minimums.
+
+Every value carries the text of its source so that reports can cite it; values marked
+``proposal`` are planning assumptions for which no national figure was found, and reports must
+say so. All of them are defaults that ``district.toml`` may override (see :mod:`emgis.settings`).
+The numbers follow ``shared/spec/standards.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class Standard:
+    """One value of the standards profile.
+
+    Attributes
+    ----------
+    value
+        The number, in ``unit``.
+    unit
+        Unit of ``value`` (``"min"``, ``"km/h"``, ``"persons"``, ``"m2/person"`` ...).
+    source
+        Where the value comes from, quoted for reports.
+    proposal
+        True where no national figure exists and the value is a planning assumption.
+    """
+
+    value: float
+    unit: str
+    source: str
+    proposal: bool = False
+
+
+def _freeze(d: dict[str, Standard]) -> Mapping[str, Standard]:
+    return MappingProxyType(d)
+
+
+#: Unit kinds a team may have (``teams`` layer ``kind`` field).
+TEAM_KINDS: tuple[str, ...] = (
+    "micro_fire_station",
+    "fire_station",
+    "township_fire_brigade",
+    "township_rescue_team",
+    "village_team",
+    "forest_fire_team",
+    "medical",
+    "enterprise_brigade",
+)
+
+#: Kinds of every layer, with the aliases a Chinese data set may use for them.
+KIND_ALIASES: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "villages": MappingProxyType(
+            {"village": "village", "村": "village", "行政村": "village", "自然村": "village",
+             "community": "community", "社区": "community", "居委会": "community"}
+        ),
+        "teams": MappingProxyType(
+            {**{k: k for k in TEAM_KINDS},
+             "微型消防站": "micro_fire_station", "消防站": "fire_station",
+             "乡镇专职消防队": "township_fire_brigade", "专职消防队": "township_fire_brigade",
+             "乡镇应急救援队": "township_rescue_team", "应急救援队": "township_rescue_team",
+             "村应急队": "village_team", "村级应急队": "village_team", "社区应急队": "village_team",
+             "森林消防队": "forest_fire_team", "扑火队": "forest_fire_team",
+             "医疗": "medical", "卫生院": "medical", "医疗点": "medical",
+             "企业专职消防队": "enterprise_brigade"}
+        ),
+        "stockpiles": MappingProxyType(
+            {"county": "county", "县": "county", "区": "county",
+             "township": "township", "乡镇": "township", "镇": "township", "街道": "township",
+             "village": "village", "村": "village", "社区": "village"}
+        ),
+        "shelters": MappingProxyType(
+            {"emergency": "emergency", "紧急避难场所": "emergency", "紧急": "emergency",
+             "fixed": "fixed", "固定避难场所": "fixed", "固定": "fixed"}
+        ),
+        "hazards": MappingProxyType(
+            {"flood": "flood", "洪水": "flood", "洪涝": "flood",
+             "forest_fire": "forest_fire", "森林火灾": "forest_fire", "山火": "forest_fire",
+             "other": "other", "其他": "other"}
+        ),
+    }
+)
+
+_P = "proposal"
+
+#: Response-time targets, minutes from dispatch to arrival with turnout included.
+TARGETS: Mapping[str, Standard] = _freeze(
+    {
+        "micro_fire_station": Standard(
+            3, "min", "公消〔2015〕301号: 3分钟到场 (community micro fire station standard)"),
+        "fire_station": Standard(
+            5, "min", "GB 51080-2015 4.1.3; 建标152-2017 (arrive at the edge of its district)"),
+        "township_fire_brigade": Standard(
+            15, "min", f"{_P}, after NFPA 1720 rural 14 min", proposal=True),
+        "township_rescue_team": Standard(
+            30, "min", f"{_P}, after 贵州 2018 先期到达不超过30分钟", proposal=True),
+        "village_team": Standard(
+            10, "min", f"{_P}: the team lives in the village and covers neighbours", proposal=True),
+        "forest_fire_team": Standard(
+            60, "min", f"{_P}: 30 for a village team, 60 for a township team; no national figure",
+            proposal=True),
+        "medical": Standard(30, "min", "贵州 2018 pre-hospital targets: 15 urban / 30 rural"),
+        "enterprise_brigade": Standard(
+            15, "min", f"{_P}: as a township full-time brigade", proposal=True),
+        "stockpile": Standard(
+            60, "min", "2024 物资保障体系指导意见 (township store; county 6 h, city 8 h)"),
+        "shelter_emergency": Standard(10, "min walk", "GB 50413-2007 8.2.10 (about 500 m)"),
+        "shelter_fixed": Standard(60, "min walk", "GB 50413-2007 8.2.10 (2-3 km)"),
+    }
+)
+
+#: Turnout minutes (time to leave the base) used where a unit does not carry its own.
+TURNOUT: Mapping[str, Standard] = _freeze(
+    {
+        "micro_fire_station": Standard(1, "min", "1-3-5 rule: respond 1, arrive 3 (台州 2018)"),
+        "fire_station": Standard(1, "min", "NFPA 1710 turnout 60-80 s"),
+        "township_fire_brigade": Standard(2, "min", "full-time teams 1-2 min"),
+        "township_rescue_team": Standard(2, "min", "full-time teams 1-2 min"),
+        "village_team": Standard(5, "min", "volunteer teams 3-5 min"),
+        "forest_fire_team": Standard(3, "min", "volunteer teams 3-5 min"),
+        "medical": Standard(2, "min", "full-time teams 1-2 min"),
+        "enterprise_brigade": Standard(2, "min", "full-time teams 1-2 min"),
+        "stockpile": Standard(0, "min", "loading time not modelled"),
+    }
+)
+
+_SPEED_SRC = "JTG B01-2014 design speed x ~0.7 (emergency driving; calibrate locally)"
+
+#: Emergency driving speeds per OSM highway class, km/h.
+SPEEDS: Mapping[str, Standard] = _freeze(
+    {
+        "motorway": Standard(80, "km/h", _SPEED_SRC),
+        "trunk": Standard(60, "km/h", _SPEED_SRC),
+        "primary": Standard(60, "km/h", _SPEED_SRC),
+        "secondary": Standard(50, "km/h", _SPEED_SRC),
+        "tertiary": Standard(35, "km/h", _SPEED_SRC),
+        "unclassified": Standard(25, "km/h", _SPEED_SRC),
+        "residential": Standard(20, "km/h", _SPEED_SRC),
+        "living_street": Standard(15, "km/h", _SPEED_SRC),
+        "service": Standard(15, "km/h", _SPEED_SRC),
+        "track": Standard(15, "km/h", _SPEED_SRC),
+        "road": Standard(25, "km/h", _SPEED_SRC),
+        "offroad": Standard(5, "km/h", "off-road access leg, standards profile"),
+        "walk": Standard(4, "km/h", "walking 3-5 km/h, standards profile"),
+    }
+)
+
+#: Organisational minimums.
+MINIMUMS: Mapping[str, Standard] = _freeze(
+    {
+        "township_office_fulltime_staff": Standard(3, "persons", "烈山区 2025 方案"),
+        "township_station_posts": Standard(6, "posts", "泉州 2025 方案"),
+        "township_station_fulltime_posts": Standard(2, "posts", "泉州 2025 方案"),
+        "township_rescue_team_headcount": Standard(30, "persons", "烈山区 2025 方案"),
+        "village_centre_staff": Standard(2, "persons", "烈山区 2025 方案 (A/B posts)"),
+        "village_team_headcount": Standard(15, "persons", "烈山区 2025 方案"),
+        "micro_fire_stations_per_community": Standard(1, "stations", "烈山区 2025 方案"),
+        "micro_fire_station_headcount": Standard(
+            6, "persons", "community micro fire station standard (2015): 1 chief + >= 5"),
+        "township_supply_stores": Standard(1, "stores", "烈山区 2025 方案"),
+        "township_fire_brigade_population": Standard(
+            50000, "persons", "GB/T 35547-2017 as implemented locally"),
+        "forest_fire_team_headcount": Standard(20, "persons", "municipal forest-fire documents"),
+        "rescue_team_drills_per_year": Standard(2, "drills", "烈山区 2025 方案 (1 per half year)"),
+        "village_drills_per_year": Standard(2, "drills", "烈山区 2025 方案"),
+    }
+)
+
+#: Shelter space norms.
+SHELTER: Mapping[str, Standard] = _freeze(
+    {
+        "emergency_m2_per_person": Standard(1, "m2/person", "GB 50413-2007 8.2.8-8.2.9"),
+        "fixed_m2_per_person": Standard(2, "m2/person", "GB 50413-2007 8.2.8-8.2.9"),
+        "fixed_capacity_share": Standard(
+            0.15, "share of population", "planning norm, clause 4.2.2 (some provinces 20-30%)"),
+    }
+)

@@ -1,0 +1,71 @@
+"""Problems found in a district's input, collected so they can all be reported together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Level = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in the input.
+
+    Attributes
+    ----------
+    level
+        ``"error"`` stops the run (exit code 2); ``"warning"`` does not.
+    file
+        The file (or ``district.toml``) the problem is in.
+    message
+        What was found and what was expected.
+    row
+        1-based data row of the record, where the problem is in one record.
+    id
+        The record's id, where it has one.
+    field
+        The field the problem is in.
+    """
+
+    level: Level
+    file: str
+    message: str
+    row: int | None = None
+    id: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.id is not None:
+            where.append(f"id {self.id}")
+        if self.field is not None:
+            where.append(f"field '{self.field}'")
+        return f"{self.level}: {', '.join(where)}: {self.message}"
+
+
+@dataclass
+class ProblemLog:
+    """Collects problems while a district is read."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def error(self, file: str, message: str, **where: object) -> None:
+        """Record an error."""
+        self.problems.append(Problem("error", file, message, **where))  # type: ignore[arg-type]
+
+    def warning(self, file: str, message: str, **where: object) -> None:
+        """Record a warning."""
+        self.problems.append(Problem("warning", file, message, **where))  # type: ignore[arg-type]
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems of level ``"error"``."""
+        return [p for p in self.problems if p.level == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """The problems of level ``"warning"``."""
+        return [p for p in self.problems if p.level == "warning"]
