@@ -84,14 +84,13 @@ def _access(district: District, G: object) -> None:
             continue
         snaps = snap_points(G, gdf.geometry, settings=district.settings)  # type: ignore[arg-type]
         counts = snaps["status"].value_counts()
-        flagged = gdf.loc[snaps["status"] != "ok"]
         print(f"  {name}: {counts.get('ok', 0)} attached to roads, "
               f"{counts.get('no_road_access', 0)} no road access, "
               f"{counts.get('cut_off', 0)} cut off")
-        for i in flagged.index:
-            print(f"    {gdf.at[i, 'id']} {gdf.at[i, 'name']}: {snaps.at[i, 'status']}"
-                  + (f" ({snaps.at[i, 'access_m']:.0f} m from a road)"
-                     if snaps.at[i, 'access_m'] == snaps.at[i, 'access_m'] else ""))
+        for uid, uname, status, access in zip(gdf["id"], gdf["name"], snaps["status"],
+                                              snaps["access_m"], strict=True):
+            if status != "ok":
+                print(f"    {uid} {uname}: {status} ({float(access):.0f} m from a road)")
 
 
 def cmd_network(args: argparse.Namespace) -> int:

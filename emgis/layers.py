@@ -418,7 +418,7 @@ def _check(
                 f"map it with fields = {{ {f.name} = \"...\" }} in [layers.{schema.name}]",
                 field=f.name,
             )
-    ids = [None] * len(gdf)
+    ids: list[str | None] = [None] * len(gdf)
     if schema.has_id and "id" in gdf.columns:
         ids = [None if _is_blank(v) else str(v).strip() for v in gdf["id"]]
         gdf["id"] = ids

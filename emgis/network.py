@@ -42,7 +42,7 @@ from emgis.settings import Settings
 log = logging.getLogger(__name__)
 
 #: Bump when the built graph changes shape, so that old caches are not reused.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 CACHE_DIR = ".emgis-cache"
 
 _MPH = 1.609344
@@ -70,7 +70,7 @@ def _filter_osm(src: Path, dst: Path, settings: Settings) -> int:
     way_ids: set[int] = set()
     node_ids: set[int] = set()
     for way in osmium.FileProcessor(str(src), osmium.osm.WAY):
-        if _highway_ok(way.tags, exclude):
+        if isinstance(way, osmium.osm.Way) and _highway_ok(way.tags, exclude):
             way_ids.add(way.id)
             node_ids.update(n.ref for n in way.nodes)
     if not way_ids:
@@ -81,9 +81,9 @@ def _filter_osm(src: Path, dst: Path, settings: Settings) -> int:
     writer = osmium.SimpleWriter(str(dst))
     try:
         for obj in osmium.FileProcessor(str(src), osmium.osm.NODE | osmium.osm.WAY):
-            if obj.is_node() and obj.id in node_ids:
+            if isinstance(obj, osmium.osm.Node) and obj.id in node_ids:
                 writer.add_node(obj)
-            elif obj.is_way() and obj.id in way_ids:
+            elif isinstance(obj, osmium.osm.Way) and obj.id in way_ids:
                 writer.add_way(obj)
     finally:
         writer.close()
@@ -96,10 +96,20 @@ def _graph_from_osm(path: Path, settings: Settings) -> nx.MultiDiGraph:
             xml = Path(tmp) / "drivable.osm"
             n = _filter_osm(path, xml, settings)
             log.info("%s: %d drivable ways", path.name, n)
-            G = ox.graph_from_xml(xml, simplify=True, retain_all=True)
+            G = ox.graph_from_xml(xml, simplify=False, retain_all=True)
     except RuntimeError as exc:  # pyosmium raises RuntimeError for unreadable files
         raise NetworkError(f"{path}: cannot be read as OSM data ({exc})") from exc
     G.graph["crs"] = "epsg:4326"
+    # Time each OSM segment at its own speed, then merge chains of segments between junctions
+    # and class changes, summing length and travel time.
+    G = add_travel_times(G, settings=settings)
+    G = ox.simplify_graph(G, edge_attrs_differ=["highway"],
+                          edge_attr_aggs={"length": sum, "travel_time": sum})
+    for _, _, data in G.edges(data=True):
+        data["speed_kph"] = round(float(data["length"]) / float(data["travel_time"]) * 3.6, 3)
+        for key, value in data.items():
+            if isinstance(value, list):  # osmnx merges values through a set: fix the order
+                data[key] = sorted(value, key=str)
     return G
 
 
@@ -245,13 +255,14 @@ def build_network(source: RoadSource, *, settings: Settings, crs: CRS) -> nx.Mul
             G.graph["crs"] = source.crs or "epsg:4326"
     else:
         G = _graph_from_lines(source, crs)
+    if source.format != "osm":
+        G = add_travel_times(G, settings=settings)
     if len(G) == 0:
         raise NetworkError(f"{source.path}: the road network is empty")
     if CRS.from_user_input(G.graph["crs"]) != crs:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             G = ox.project_graph(G, to_crs=crs)
-    G = add_travel_times(G, settings=settings)
     G.graph["crs"] = crs.to_string()
     G.graph["source"] = source.path.name
     return G

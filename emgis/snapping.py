@@ -26,10 +26,13 @@ SnapStatus = Literal["ok", "no_road_access", "cut_off"]
 
 def main_component(G: nx.MultiDiGraph) -> set[int]:
     """Nodes of the largest weakly connected component (ties broken by smallest node id)."""
-    comps = list(nx.weakly_connected_components(G))
+    comps: list[set[int]] = [set(c) for c in nx.weakly_connected_components(G)]
     if not comps:
         return set()
-    return set(max(comps, key=lambda c: (len(c), -min(c))))
+    def size_then_smallest_id(c: set[int]) -> tuple[int, int]:
+        return len(c), -min(c)
+
+    return max(comps, key=size_then_smallest_id)
 
 
 def snap_points(
