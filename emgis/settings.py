@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from emgis import standards
 from emgis._errors import SettingsError
@@ -55,6 +55,27 @@ class NetworkSettings:
 
 
 @dataclass(frozen=True)
+class CoverageSettings:
+    """How coverage and service areas are computed.
+
+    Attributes
+    ----------
+    breaks_min
+        Service-area breaks, minutes (the kind's target is always added).
+    service_area_buffer_m
+        Half-width, metres, of the band around reached roads that makes a service area.
+    shelter_emergency_mode, shelter_fixed_mode
+        ``"walk"`` or ``"drive"``: how villagers reach each kind of shelter. GB 50413-2007 gives
+        both targets as walking times.
+    """
+
+    breaks_min: tuple[float, ...] = (5.0, 10.0, 15.0, 30.0)
+    service_area_buffer_m: float = 100.0
+    shelter_emergency_mode: str = "walk"
+    shelter_fixed_mode: str = "walk"
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of a district; build with :func:`load_settings` or :func:`default_settings`.
 
@@ -80,6 +101,7 @@ class Settings:
     minimums: Mapping[str, Standard]
     shelter: Mapping[str, Standard]
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    coverage: CoverageSettings = field(default_factory=CoverageSettings)
 
     def speed_kph(self, highway: str) -> float:
         """Speed of an OSM highway class in km/h (``*_link`` roads take their class's speed)."""
@@ -142,31 +164,43 @@ def _override(
     return MappingProxyType(merged)
 
 
-def _network(given: Any, *, source: Path) -> NetworkSettings:
+_T = TypeVar("_T", NetworkSettings, CoverageSettings)
+
+
+def _options(table: str, base: _T, given: Any, *, source: Path) -> _T:
+    """Override the fields of a small settings dataclass from a TOML table."""
     if not isinstance(given, dict):
-        raise SettingsError(f"{source}: [network] must be a table")
-    base = NetworkSettings()
+        raise SettingsError(f"{source}: [{table}] must be a table")
     known = set(asdict(base))
     changes: dict[str, Any] = {}
     for key, value in given.items():
         if key not in known:
             raise SettingsError(
-                f"{source}: [network] has unknown key {key!r}; expected one of "
+                f"{source}: [{table}] has unknown key {key!r}; expected one of "
                 f"{', '.join(sorted(known))}"
             )
         current = getattr(base, key)
-        if isinstance(current, tuple):
+        if isinstance(current, tuple) and current and isinstance(current[0], float):
+            if not isinstance(value, list) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in value
+            ):
+                raise SettingsError(f"{source}: [{table}] {key} must be a list of numbers > 0")
+            changes[key] = tuple(sorted(float(v) for v in value))
+        elif isinstance(current, tuple):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise SettingsError(f"{source}: [network] {key} must be a list of strings")
+                raise SettingsError(f"{source}: [{table}] {key} must be a list of strings")
             changes[key] = tuple(value)
         elif isinstance(current, str):
             if not isinstance(value, str):
-                raise SettingsError(f"{source}: [network] {key} must be a string")
+                raise SettingsError(f"{source}: [{table}] {key} must be a string")
+            if key.endswith("_mode") and value not in ("walk", "drive"):
+                raise SettingsError(f"{source}: [{table}] {key} = {value!r}; expected "
+                                    "\"walk\" or \"drive\"")
             changes[key] = value
         else:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise SettingsError(
-                    f"{source}: [network] {key} = {value!r}; expected a number > 0"
+                    f"{source}: [{table}] {key} = {value!r}; expected a number > 0"
                 )
             changes[key] = float(value)
     return replace(base, **changes)
@@ -204,7 +238,11 @@ def load_settings(config: Mapping[str, Any], *, source: Path) -> Settings:
                 open_keys=table == "speeds",
             )
     if "network" in config:
-        kwargs["network"] = _network(config["network"], source=source)
+        kwargs["network"] = _options("network", NetworkSettings(), config["network"],
+                                     source=source)
+    if "coverage" in config:
+        kwargs["coverage"] = _options("coverage", CoverageSettings(), config["coverage"],
+                                      source=source)
     settings = replace(base, **kwargs)
     if settings.network.default_class not in settings.speeds:
         raise SettingsError(
