@@ -100,13 +100,45 @@ def cmd_network(args: argparse.Namespace) -> int:
     return 0
 
 
+def _coverage(district: District, G: object, out: Path, lang: str) -> None:
+    from emgis.jobs import coverage_job
+
+    print("Coverage:")
+    res = coverage_job(district, G, out, lang=lang, progress=True)  # type: ignore[arg-type]
+    s = res.summary
+    print(f"  {'kind':<22} {'target':>6} {'covered':>8} {'over':>5} {'cut off':>7} "
+          f"{'no road':>7} {'pop. covered':>12}")
+    for r in s.itertuples(index=False):
+        if r.villages_no_unit == r.villages:
+            print(f"  {r.kind:<22} {'':>6} no unit of this kind")
+            continue
+        target = district.settings.targets[r.kind].value
+        print(f"  {r.kind:<22} {target:>6g} {r.villages_covered:>8} {r.villages_over_target:>5} "
+              f"{r.villages_cut_off:>7} {r.villages_no_road_access:>7} "
+              f"{r.share_covered:>11.1%}")
+    for f in res.files:
+        print(f"  wrote {f}")
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    """Response times, coverage and gaps for every unit kind; tables and a map under --out."""
+    from emgis.network import load_network
+
+    district = _validate(args.district)
+    G, _ = load_network(district, use_cache=not args.no_cache)
+    _coverage(district, G, Path(args.out), args.lang)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the whole job: validate, build the network, and write the outputs under --out."""
+    from emgis.network import load_network
+
     district = _validate(args.district)
     _print_summary(district)
     _network(district, use_cache=not args.no_cache)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    G, _ = load_network(district, use_cache=not args.no_cache)
+    _coverage(district, G, Path(args.out), args.lang)
     return 0
 
 
@@ -126,11 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("district")
     p.add_argument("--no-cache", action="store_true", help="rebuild, ignoring the cache")
     p.set_defaults(func=cmd_network)
-    p = sub.add_parser("run", help="run the whole job and write maps, tables and the report")
-    p.add_argument("district")
-    p.add_argument("--out", default="maps", help="output folder (default: maps)")
-    p.add_argument("--no-cache", action="store_true", help="rebuild the network")
-    p.set_defaults(func=cmd_run)
+    for name, func, text in (
+        ("coverage", cmd_coverage, "response times, coverage and gaps, with a map"),
+        ("run", cmd_run, "run the whole job and write maps, tables and the report"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("district")
+        p.add_argument("--out", default="maps", help="output folder (default: maps)")
+        p.add_argument("--lang", choices=("en", "zh"), default="en",
+                       help="language of maps and reports (default: en)")
+        p.add_argument("--no-cache", action="store_true", help="rebuild the network")
+        p.set_defaults(func=func)
     return parser
 
 

@@ -217,10 +217,10 @@ def compute_coverage(
             first = second = np.full(n_v, None)
         status = np.where(first_min <= target + 1e-9, "covered",
                           np.where(np.isfinite(first_min), "over_target", "cut_off"))
-        if not len(sel):
-            status[:] = "no_unit"
         status = np.where(villages["snap_status"].to_numpy() == "no_road_access",
                           "no_road_access", status)
+        if not len(sel):
+            status[:] = "no_unit"
         frames.append(pd.DataFrame({
             "village_id": villages["id"].to_numpy(),
             "village_name": villages["name"].to_numpy(),

@@ -1,0 +1,407 @@
+"""Interactive maps: one self-contained HTML file each, usable offline.
+
+folium is imported only inside the functions that draw. Leaflet's JavaScript and CSS are inlined
+from a copy shipped with emgis (``emgis/_static``, Leaflet 1.9.4, BSD-2-Clause), so a map opens
+with no internet: background tiles then stay blank, every layer still shows. Every string that
+comes from input files is HTML-escaped before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from emgis.coverage import STATUSES, CoverageResult, target_of
+from emgis.district import District
+
+CREDIT = "© OpenStreetMap contributors"
+
+KIND_LABELS: dict[str, dict[str, str]] = {
+    "micro_fire_station": {"en": "Micro fire station", "zh": "微型消防站"},
+    "fire_station": {"en": "Fire station", "zh": "消防站"},
+    "township_fire_brigade": {"en": "Township fire brigade", "zh": "乡镇专职消防队"},
+    "township_rescue_team": {"en": "Township rescue team", "zh": "乡镇应急救援队"},
+    "village_team": {"en": "Village team", "zh": "村（社区）应急队"},
+    "forest_fire_team": {"en": "Forest-fire team", "zh": "森林消防队"},
+    "medical": {"en": "Medical point", "zh": "医疗点"},
+    "enterprise_brigade": {"en": "Enterprise brigade", "zh": "企业专职消防队"},
+    "stockpile": {"en": "Stockpile", "zh": "物资储备点"},
+    "shelter_emergency": {"en": "Emergency shelter", "zh": "紧急避难场所"},
+    "shelter_fixed": {"en": "Fixed shelter", "zh": "固定避难场所"},
+}
+
+#: Glyph (English, Chinese) and colour of each kind's unit marker.
+KIND_ICONS: dict[str, tuple[str, str, str]] = {
+    "micro_fire_station": ("m", "微", "#d7301f"),
+    "fire_station": ("F", "消", "#990000"),
+    "township_fire_brigade": ("B", "专", "#b30000"),
+    "township_rescue_team": ("R", "救", "#0868ac"),
+    "village_team": ("V", "村", "#43a2ca"),
+    "forest_fire_team": ("W", "林", "#238b45"),
+    "medical": ("+", "医", "#c51b8a"),
+    "enterprise_brigade": ("E", "企", "#7a0177"),
+    "stockpile": ("S", "储", "#8c510a"),
+    "shelter_emergency": ("e", "避", "#35978f"),
+    "shelter_fixed": ("f", "固", "#01665e"),
+}
+
+
+def icon_of(kind: str, lang: str) -> tuple[str, str]:
+    """Glyph and colour of a kind's marker in a language."""
+    en, zh, colour = KIND_ICONS.get(kind, ("?", "?", "#555"))
+    return (zh if lang == "zh" else en), colour
+
+#: Response-time classes of a village for a kind, with their colours.
+CLASS_COLOURS: dict[str, str] = {
+    "covered": "#1a9850",
+    "over_target": "#fdae61",
+    "far_over": "#d73027",
+    "cut_off": "#542788",
+    "no_road_access": "#737373",
+    "no_unit": "#bdbdbd",
+}
+
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "covered": "within target", "over_target": "over target (up to 2x)",
+        "far_over": "over 2x target", "cut_off": "cut off", "no_road_access": "no road access",
+        "no_unit": "no unit of this kind", "legend": "Response time", "villages": "Villages",
+        "units": "Units", "areas": "Service area", "townships": "Townships",
+        "gaps": "Gap villages", "population": "population", "nearest": "nearest",
+        "backup": "backup", "target": "target", "min": "min", "status": "status",
+        "township": "township", "kind": "kind", "title": "Coverage",
+        "illustrative": "", "headcount": "headcount", "turnout": "turnout",
+        "shown": "shown on opening (switch kinds with the layer button)",
+    },
+    "zh": {
+        "covered": "目标时间内", "over_target": "超出目标（2倍以内）", "far_over": "超出目标2倍以上",
+        "cut_off": "路网不通", "no_road_access": "无道路可达", "no_unit": "无此类队伍",
+        "legend": "响应时间", "villages": "村（社区）", "units": "应急力量", "areas": "服务范围",
+        "townships": "乡镇边界", "gaps": "覆盖缺口村", "population": "人口", "nearest": "最近",
+        "backup": "备份", "target": "目标", "min": "分钟", "status": "状态",
+        "township": "乡镇", "kind": "类型", "title": "应急覆盖", "illustrative": "",
+        "headcount": "人数", "turnout": "出动时间", "shown": "默认显示（右上角按钮切换类型）",
+    },
+}
+
+_CDN = re.compile(r'<script src="(https?://[^"]+)"></script>|'
+                  r'<link rel="stylesheet" href="(https?://[^"]+)"\s*/?>')
+
+
+def _static(name: str) -> bytes:
+    return resources.files("emgis").joinpath("_static", name).read_bytes()
+
+
+def inline_assets(page: str) -> str:
+    """Replace the Leaflet CDN links of a folium page by the shipped copies, inline.
+
+    Raises
+    ------
+    RuntimeError
+        The page links another remote script or stylesheet (the map would not work offline).
+    """
+    js = _static("leaflet.js").decode("utf-8")
+    js = js.replace("//# sourceMappingURL=leaflet.js.map", "")
+    css = _static("leaflet.css").decode("utf-8")
+    layers = base64.b64encode(_static("layers.png")).decode("ascii")
+    css = css.replace("url(images/layers.png)", f"url(data:image/png;base64,{layers})")
+
+    def repl(m: re.Match[str]) -> str:
+        url = m.group(1) or m.group(2)
+        if url.endswith("leaflet.js"):
+            return "<script>" + js.replace("</script", "<\\/script") + "</script>"
+        if url.endswith("leaflet.css"):
+            return "<style>" + css + "</style>"
+        raise RuntimeError(f"map links a remote asset {url}; it would not work offline")
+
+    return _CDN.sub(repl, page)
+
+
+_ID = re.compile(r"([a-z_]+?)_([0-9a-f]{32})(?![0-9a-f])")
+
+
+def stable_ids(page: str) -> str:
+    """Replace folium's random element ids by numbers in order of appearance (same input, same
+    file)."""
+    seen: dict[str, str] = {}
+
+    def repl(m: re.Match[str]) -> str:
+        key = m.group(2)
+        if key not in seen:
+            seen[key] = f"{len(seen) + 1:04d}"
+        return f"{m.group(1)}_{seen[key]}"
+
+    return _ID.sub(repl, page)
+
+
+def map_geometry(geom: Any, *, tolerance_m: float = 15.0) -> Any:
+    """A polygon simplified for display (metres, before reprojection)."""
+    import shapely
+
+    return shapely.make_valid(shapely.simplify(geom, tolerance_m, preserve_topology=True))
+
+
+def _round(geojson: dict[str, Any], ndigits: int = 5) -> dict[str, Any]:
+    def r(c: Any) -> Any:
+        if isinstance(c, (list, tuple)):
+            return [r(x) for x in c]
+        return round(c, ndigits) if isinstance(c, float) else c
+
+    for f in geojson.get("features", []):
+        if f.get("geometry"):
+            f["geometry"]["coordinates"] = r(f["geometry"]["coordinates"])
+    return geojson
+
+
+def _new_map(bounds: tuple[float, float, float, float], *, title: str, tiles: bool) -> Any:
+    import folium
+
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
+    m.default_js = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js")]
+    m.default_css = [("leaflet_css",
+                      "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css")]
+    if tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=CREDIT,
+                         control=True).add_to(m)
+    m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    m.get_root().header.add_child(folium.Element(
+        f"<title>{html.escape(title)}</title><meta charset=\"utf-8\">"))
+    return m
+
+
+def _legend(m: Any, rows: list[tuple[str, str, str]], *, title: str, note: str) -> None:
+    """A fixed legend: (shape, colour, label) rows; shape 'dot' or a glyph."""
+    import folium
+
+    items = []
+    for shape, colour, label in rows:
+        if shape == "dot":
+            sw = (f'<span style="display:inline-block;width:12px;height:12px;border-radius:6px;'
+                  f'background:{colour};border:1px solid #333;margin-right:6px"></span>')
+        elif shape == "area":
+            sw = (f'<span style="display:inline-block;width:14px;height:10px;background:{colour};'
+                  f'opacity:.5;border:1px solid {colour};margin-right:6px"></span>')
+        else:
+            sw = _glyph_html(shape, colour, size=16) + '<span style="margin-right:6px"></span>'
+        items.append(f'<div style="display:flex;align-items:center;margin:2px 0">{sw}'
+                     f"{html.escape(label)}</div>")
+    box = (
+        '<div id="emgis-legend" style="position:fixed;bottom:28px;right:10px;z-index:1000;'
+        'background:rgba(255,255,255,.93);padding:6px 8px;border:1px solid #888;'
+        'border-radius:4px;font:11px sans-serif;max-height:45vh;overflow:auto">'
+        f"<b>{html.escape(title)}</b>{''.join(items)}"
+        f'<div style="margin-top:6px;color:#555">{html.escape(note)}</div></div>'
+    )
+    m.get_root().html.add_child(folium.Element(box))
+
+
+def _title(m: Any, title: str, subtitle: str) -> None:
+    import folium
+
+    m.get_root().html.add_child(folium.Element(
+        '<div id="emgis-title" style="position:fixed;top:10px;left:60px;z-index:1000;'
+        'background:rgba(255,255,255,.93);padding:4px 10px;border:1px solid #888;'
+        'border-radius:4px;font:13px sans-serif"><b>' + html.escape(title) + "</b><br>"
+        + html.escape(subtitle) + "</div>"))
+
+
+def _glyph_html(glyph: str, colour: str, *, size: int = 22) -> str:
+    return (f'<div style="width:{size}px;height:{size}px;line-height:{size}px;'
+            f'background:{colour};color:#fff;border:2px solid #fff;border-radius:4px;'
+            f'box-shadow:0 0 2px #000;text-align:center;font:bold {int(size * 0.6)}px '
+            f'sans-serif">{html.escape(glyph)}</div>')
+
+
+def _fmt(v: float) -> str:
+    return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.1f}"
+
+
+def response_class(nearest_min: float, target: float, status: str) -> str:
+    """Colour class of a village: covered, over_target (up to 2x), far_over, or its status."""
+    if status in ("covered", "cut_off", "no_road_access", "no_unit"):
+        return status
+    return "over_target" if nearest_min <= 2 * target else "far_over"
+
+
+def coverage_map(
+    result: CoverageResult,
+    areas: gpd.GeoDataFrame,
+    district: District,
+    *,
+    lang: str = "en",
+    kinds: tuple[str, ...] | None = None,
+    tiles: bool = True,
+) -> str:
+    """Draw the coverage map and return the page as HTML.
+
+    Parameters
+    ----------
+    result
+        Coverage of every village (:func:`emgis.coverage.compute_coverage`).
+    areas
+        Service areas (:func:`emgis.coverage.service_areas`); kind-level areas are drawn.
+    district
+        The district, for townships and names.
+    lang
+        ``"en"`` or ``"zh"``.
+    kinds
+        Kinds to draw (default: those with at least one unit); the first is shown on opening.
+    tiles
+        Add the OpenStreetMap background (needs internet to show; the map works without).
+
+    Returns
+    -------
+    str
+        A self-contained HTML page.
+    """
+    import folium
+
+    t = TEXT[lang]
+    table = result.table
+    units = result.units.to_crs(4326)
+    villages = result.villages.to_crs(4326)
+    if kinds is None:
+        kinds = tuple(k for k in result.kinds if (units["kind"] == k).any())
+    m = _new_map(tuple(villages.total_bounds), title=f"{district.name} – {t['title']}",
+                 tiles=tiles)
+
+    towns = district.townships
+    if len(towns):
+        tw = towns[["name", "geometry"]].to_crs(4326).copy()
+        tw["name"] = tw["name"].astype(str).map(html.escape)
+        folium.GeoJson(
+            _round(json.loads(tw.to_json())), name=t["townships"],
+            style_function=lambda f: {"color": "#444", "weight": 2, "fill": False,
+                                      "dashArray": "6 4"},
+            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+        ).add_to(m)
+
+    kind_areas = areas[areas["scope"] == "kind"].copy() if len(areas) else areas
+    if len(kind_areas):
+        kind_areas["geometry"] = [map_geometry(g) for g in kind_areas.geometry]
+        kind_areas = kind_areas.to_crs(4326)
+    popups = _popups(table, villages, t, lang)
+    for i, kind in enumerate(kinds):
+        label = KIND_LABELS.get(kind, {}).get(lang, kind)
+        target = target_of(kind, district.settings)
+        ka = kind_areas[kind_areas["kind"] == kind] if len(kind_areas) else kind_areas
+        for b in sorted(ka["break_min"].unique(), reverse=True) if len(ka) else []:
+            geom = ka[ka["break_min"] == b].geometry.iloc[0]
+            if geom.is_empty:
+                continue
+            strong = b == target
+            folium.GeoJson(
+                _round(json.loads(gpd.GeoSeries([geom], crs=4326).to_json())),
+                name=f"{t['areas']} {label} ≤ {b:g} {t['min']}",
+                show=(i == 0 and strong),
+                style_function=(lambda f, s=strong: {
+                    "color": "#2c7fb8", "weight": 1, "fillColor": "#41b6c4",
+                    "fillOpacity": 0.25 if s else 0.1}),
+            ).add_to(m)
+        rows = table[table["kind"] == kind]
+        feats = []
+        for (vid, nearest, status), geom in zip(
+            rows[["village_id", "nearest_min", "status"]].itertuples(index=False, name=None),
+            villages.geometry, strict=True,
+        ):
+            cls = response_class(nearest, target, status)
+            feats.append({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(geom.x, 6),
+                                                              round(geom.y, 6)]},
+                "properties": {"popup": popups[vid], "color": CLASS_COLOURS[cls],
+                               "gap": status != "covered"},
+            })
+        fg = folium.FeatureGroup(name=f"{t['villages']}: {label}", show=(i == 0))
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": feats},
+            marker=folium.CircleMarker(radius=7, weight=1, fill=True, fill_opacity=0.9),
+            style_function=lambda f: {
+                "color": "#000" if not f["properties"]["gap"] else "#b2182b",
+                "weight": 1 if not f["properties"]["gap"] else 3,
+                "fillColor": f["properties"]["color"]},
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=420),
+        ).add_to(fg)
+        fg.add_to(m)
+
+    for kind in kinds:
+        glyph, colour = icon_of(kind, lang)
+        label = KIND_LABELS.get(kind, {}).get(lang, kind)
+        feats = []
+        for u in units[units["kind"] == kind].itertuples():
+            tip = html.escape(f"{label}: {u.name} ({u.id})")
+            feats.append({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(u.geometry.x, 6),
+                                                              round(u.geometry.y, 6)]},
+                "properties": {"tip": tip, "popup": f"{tip}<br>{t['turnout']}: "
+                                                    f"{u.turnout_min:g} {t['min']}"},
+            })
+        fg = folium.FeatureGroup(name=f"{t['units']}: {label}", show=(kind == kinds[0]))
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": feats},
+            marker=folium.Marker(icon=folium.DivIcon(
+                html=_glyph_html(glyph, colour), icon_size=(26, 26), icon_anchor=(13, 13),
+                class_name="emgis-unit")),
+            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+        ).add_to(fg)
+        fg.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    first = KIND_LABELS.get(kinds[0], {}).get(lang, kinds[0]) if kinds else ""
+    _title(m, f"{district.name} · {t['title']}", f"{t['shown']}: {first} "
+              f"(≤ {target_of(kinds[0], district.settings):g} {t['min']})" if kinds else "")
+    legend = [("dot", CLASS_COLOURS[c], t[c]) for c in CLASS_COLOURS]
+    legend += [("area", "#41b6c4", t["areas"])]
+    legend += [(*icon_of(k, lang), KIND_LABELS.get(k, {}).get(lang, k)) for k in kinds]
+    _legend(m, legend, title=t["legend"],
+            note=f"Map data {CREDIT}. Estimated figures in the demo are illustrative.")
+    return stable_ids(inline_assets(m.get_root().render()))
+
+
+def _popups(table: pd.DataFrame, villages: gpd.GeoDataFrame, t: dict[str, str],
+            lang: str) -> dict[str, str]:
+    """Per village: an HTML table of its times to every kind (escaped)."""
+    out: dict[str, str] = {}
+    by_village = table.groupby("village_id", sort=False)
+    for vid, rows in by_village:
+        first = rows.iloc[0]
+        lines = [
+            f"<b>{html.escape(str(first['village_name']))}</b> ({html.escape(str(vid))})<br>"
+            f"{t['township']}: {html.escape(str(first['township']))} · {t['population']}: "
+            f"{int(first['population']):,}",
+            f'<table style="font-size:11px;border-collapse:collapse"><tr><th>{t["kind"]}</th>'
+            f"<th>{t['nearest']}</th><th>{t['backup']}</th><th>{t['target']}</th>"
+            f"<th>{t['status']}</th></tr>",
+        ]
+        for r in rows.itertuples(index=False):
+            label = KIND_LABELS.get(str(r.kind), {}).get(lang, str(r.kind))
+            colour = CLASS_COLOURS[response_class(r.nearest_min, r.target_min, str(r.status))]
+            lines.append(
+                f"<tr><td>{html.escape(label)}</td><td>{_fmt(r.nearest_min)}</td>"
+                f"<td>{_fmt(r.second_min)}</td><td>{r.target_min:g}</td>"
+                f'<td style="color:{colour}">{html.escape(t.get(str(r.status), str(r.status)))}'
+                "</td></tr>")
+        lines.append("</table>")
+        out[str(vid)] = "".join(lines)
+    return out
+
+
+def save(page: str, path: str | Path) -> Path:
+    """Write an HTML page (UTF-8)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+assert set(STATUSES) <= set(CLASS_COLOURS)
