@@ -108,14 +108,15 @@ def _coverage(district: District, G: object, out: Path, lang: str) -> None:
     s = res.summary
     print(f"  {'kind':<22} {'target':>6} {'covered':>8} {'over':>5} {'cut off':>7} "
           f"{'no road':>7} {'pop. covered':>12}")
-    for r in s.itertuples(index=False):
-        if r.villages_no_unit == r.villages:
-            print(f"  {r.kind:<22} {'':>6} no unit of this kind")
+    for r in s.to_dict("records"):
+        kind = str(r["kind"])
+        if r["villages_no_unit"] == r["villages"]:
+            print(f"  {kind:<22} {'':>6} no unit of this kind")
             continue
-        target = district.settings.targets[r.kind].value
-        print(f"  {r.kind:<22} {target:>6g} {r.villages_covered:>8} {r.villages_over_target:>5} "
-              f"{r.villages_cut_off:>7} {r.villages_no_road_access:>7} "
-              f"{r.share_covered:>11.1%}")
+        target = district.settings.targets[kind].value
+        print(f"  {kind:<22} {target:>6g} {r['villages_covered']:>8} "
+              f"{r['villages_over_target']:>5} {r['villages_cut_off']:>7} "
+              f"{r['villages_no_road_access']:>7} {r['share_covered']:>11.1%}")
     for f in res.files:
         print(f"  wrote {f}")
 

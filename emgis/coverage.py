@@ -204,17 +204,20 @@ def compute_coverage(
             if mode not in reversed_graphs:
                 reversed_graphs[mode] = rg.reversed()
             rg = reversed_graphs[mode]
+        first: np.ndarray[tuple[int], np.dtype[np.object_]]
+        second: np.ndarray[tuple[int], np.dtype[np.object_]]
         if len(sel):
             res = nearest_two(rg, unit_loc[sel], offsets=units["turnout_min"].to_numpy()[sel],
                               targets=village_loc)
             first_min, second_min = res.first_min, res.second_min
             ids = units["id"].to_numpy()[sel]
-            first = np.where(res.first >= 0, ids[np.maximum(res.first, 0)], None)
-            second = np.where(res.second >= 0, ids[np.maximum(res.second, 0)], None)
+            first = _ids(res.first, ids)
+            second = _ids(res.second, ids)
             node_min[kind] = res.node_min[: rg.n_road]
         else:
             first_min = second_min = np.full(n_v, np.inf)
-            first = second = np.full(n_v, None)
+            first = np.full(n_v, None, dtype=object)
+            second = np.full(n_v, None, dtype=object)
         status = np.where(first_min <= target + 1e-9, "covered",
                           np.where(np.isfinite(first_min), "over_target", "cut_off"))
         status = np.where(villages["snap_status"].to_numpy() == "no_road_access",
@@ -238,6 +241,14 @@ def compute_coverage(
     return CoverageResult(
         table=table[COLUMNS], villages=villages, units=units, kinds=tuple(kinds), graphs=graphs,
         node_min=node_min, unit_loc=unit_loc, village_loc=village_loc)
+
+
+def _ids(pos: np.ndarray, ids: np.ndarray) -> np.ndarray[tuple[int], np.dtype[np.object_]]:
+    """The ids at positions ``pos``; None where ``pos`` is -1."""
+    out = np.full(len(pos), None, dtype=object)
+    ok = pos >= 0
+    out[ok] = ids[pos[ok]]
+    return out
 
 
 def summarize(table: pd.DataFrame, *, by: tuple[str, ...] = ("kind",)) -> pd.DataFrame:

@@ -83,7 +83,8 @@ TEXT: dict[str, dict[str, str]] = {
         "shown": "shown on opening (switch kinds with the layer button)",
     },
     "zh": {
-        "covered": "目标时间内", "over_target": "超出目标（2倍以内）", "far_over": "超出目标2倍以上",
+        "covered": "目标时间内", "over_target": "超出目标（2倍以内）",
+        "far_over": "超出目标2倍以上",
         "cut_off": "路网不通", "no_road_access": "无道路可达", "no_unit": "无此类队伍",
         "legend": "响应时间", "villages": "村（社区）", "units": "应急力量", "areas": "服务范围",
         "townships": "乡镇边界", "gaps": "覆盖缺口村", "population": "人口", "nearest": "最近",
@@ -173,7 +174,7 @@ def _new_map(bounds: tuple[float, float, float, float], *, title: str, tiles: bo
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=CREDIT,
                          control=True).add_to(m)
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    m.get_root().header.add_child(folium.Element(
+    m.get_root().header.add_child(folium.Element(  # type: ignore[attr-defined]
         f"<title>{html.escape(title)}</title><meta charset=\"utf-8\">"))
     return m
 
@@ -383,13 +384,17 @@ def _popups(table: pd.DataFrame, villages: gpd.GeoDataFrame, t: dict[str, str],
             f"<th>{t['nearest']}</th><th>{t['backup']}</th><th>{t['target']}</th>"
             f"<th>{t['status']}</th></tr>",
         ]
-        for r in rows.itertuples(index=False):
-            label = KIND_LABELS.get(str(r.kind), {}).get(lang, str(r.kind))
-            colour = CLASS_COLOURS[response_class(r.nearest_min, r.target_min, str(r.status))]
+        for kind, near, second, target, status in zip(
+            rows["kind"].astype(str), rows["nearest_min"].astype(float),
+            rows["second_min"].astype(float), rows["target_min"].astype(float),
+            rows["status"].astype(str), strict=True,
+        ):
+            label = KIND_LABELS.get(kind, {}).get(lang, kind)
+            colour = CLASS_COLOURS[response_class(near, target, status)]
             lines.append(
-                f"<tr><td>{html.escape(label)}</td><td>{_fmt(r.nearest_min)}</td>"
-                f"<td>{_fmt(r.second_min)}</td><td>{r.target_min:g}</td>"
-                f'<td style="color:{colour}">{html.escape(t.get(str(r.status), str(r.status)))}'
+                f"<tr><td>{html.escape(label)}</td><td>{_fmt(near)}</td>"
+                f"<td>{_fmt(second)}</td><td>{target:g}</td>"
+                f'<td style="color:{colour}">{html.escape(t.get(status, status))}'
                 "</td></tr>")
         lines.append("</table>")
         out[str(vid)] = "".join(lines)

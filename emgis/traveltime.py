@@ -175,6 +175,14 @@ def build_routing_graph(
             src.append(b)
             dst.append(a)
             wts.append(c)
+        # a location exactly at an end of the edge is at that node: it may leave by any road
+        at_end = [(n_road + i, u_i if f <= 1e-9 else v_i) for f, i in pts
+                  if f <= 1e-9 or f >= 1.0 - 1e-9]
+        if at_end:
+            p, q = (np.array(x, dtype=np.int64) for x in zip(*at_end, strict=True))
+            src += [p, q]
+            dst += [q, p]
+            wts += [np.zeros(len(p)), np.zeros(len(p))]
     n = n_road + n_loc
     rows = np.concatenate(src)
     cols = np.concatenate(dst)

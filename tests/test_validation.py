@@ -160,7 +160,7 @@ def test_unknown_township_is_a_warning_not_an_error(tiny: Path) -> None:
 
 def test_unit_outside_district_is_a_warning(tiny: Path) -> None:
     # a county unit based outside the district is legitimate, a village is not
-    replace_in(tiny / "teams.csv", "1.5195,42.5005", "1.7195,42.5005")
+    replace_in(tiny / "teams.csv", "1.5180,42.5003", "1.7180,42.5003")
     report = validate_district(tiny)
     assert report.ok
     w = [p for p in report.problems if p.file == "teams.csv" and p.field == "geometry"]

@@ -1,0 +1,155 @@
+"""Coverage on the tiny district: every village for every kind, statuses, tables and files."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from emgis import District, load_district
+from emgis.coverage import COLUMNS, STATUSES, UNIT_KINDS, compute_coverage, gaps, summarize
+from emgis.jobs import coverage_job
+from emgis.network import load_network
+from tests.conftest import replace_in
+
+
+@pytest.fixture
+def tiny_net(tiny: Path) -> tuple[District, nx.MultiDiGraph]:
+    d = load_district(tiny)
+    G, _ = load_network(d, use_cache=False)
+    return d, G
+
+
+def test_every_village_for_every_kind(tiny_net: tuple[District, nx.MultiDiGraph]) -> None:
+    d, G = tiny_net
+    r = compute_coverage(d, G)
+    t = r.table
+    assert list(t.columns) == COLUMNS
+    assert len(t) == len(d.villages) * len(UNIT_KINDS)
+    for kind in UNIT_KINDS:
+        assert list(t[t["kind"] == kind]["village_id"]) == list(d.villages["id"])
+    assert t["status"].isin(STATUSES).all()
+
+
+def test_statuses(tiny_net: tuple[District, nx.MultiDiGraph]) -> None:
+    d, G = tiny_net
+    t = compute_coverage(d, G).table.set_index(["kind", "village_id"])
+    # no fire station in the tiny district
+    assert (t.loc["fire_station", "status"] == "no_unit").all()
+    for kind in ("micro_fire_station", "township_rescue_team", "village_team", "stockpile"):
+        assert t.loc[(kind, "V3"), "status"] == "cut_off"  # on the isolated road
+        assert t.loc[(kind, "V4"), "status"] == "no_road_access"  # 2 km from any road
+        assert np.isnan(t.loc[(kind, "V4"), "nearest_min"])
+    # the rescue team reaches every connected village within 30 minutes
+    for v in ("V1", "V2", "V5"):
+        assert t.loc[("township_rescue_team", v), "status"] == "covered"
+    # the only micro fire station: its backup does not exist
+    assert t.loc[("micro_fire_station", "V1"), "second_id"] is None
+
+
+def test_times_by_hand(tiny_net: tuple[District, nx.MultiDiGraph]) -> None:
+    """T2 (rescue team) and V1 both lie beside road 2-3; T2 travels west along it."""
+    d, G = tiny_net
+    r = compute_coverage(d, G, kinds=("township_rescue_team",))
+    row = r.table.set_index("village_id").loc["V1"]
+    snaps = r.villages.set_index("id")
+    units = r.units.set_index("id")
+    # positions along the 2-3 road, from node 2, metres (x grows eastwards in UTM)
+    x2 = G.nodes[2]["x"]
+    x3 = G.nodes[3]["x"]
+    v1 = d.villages.set_index("id").geometry["V1"].x
+    t2 = d.teams.set_index("id").geometry["T2"].x
+    along_m = abs(t2 - v1) * (G.edges[2, 3, 0]["length"] / (x3 - x2))
+    drive = along_m / 1000 / 60 * 60  # primary at 60 km/h, minutes
+    walk = (units.at["T2", "access_m"] + snaps.at["V1", "access_m"]) / 1000 / 5 * 60
+    turnout = 2.0  # township rescue team default
+    assert row["nearest_id"] == "T2"
+    assert row["nearest_min"] == pytest.approx(turnout + walk + drive, abs=0.02)
+
+
+def test_summaries_and_gaps(tiny_net: tuple[District, nx.MultiDiGraph]) -> None:
+    d, G = tiny_net
+    t = compute_coverage(d, G).table
+    s = summarize(t).set_index("kind")
+    assert s.at["township_rescue_team", "population"] == 2120
+    covered = t[(t["kind"] == "township_rescue_team") & (t["status"] == "covered")]
+    assert s.at["township_rescue_team", "share_covered"] == pytest.approx(
+        covered["population"].sum() / 2120, abs=1e-4)
+    by_town = summarize(t, by=("township", "kind"))
+    assert set(by_town["township"]) == {"东镇"}
+    g = gaps(t)
+    assert (g["status"] != "covered").all()
+    rescue = g[g["kind"] == "township_rescue_team"]
+    assert list(rescue["population"]) == sorted(rescue["population"], reverse=True)
+
+
+def test_more_units_never_worse(tiny: Path) -> None:
+    d = load_district(tiny)
+    G, _ = load_network(d, use_cache=False)
+    before = compute_coverage(d, G, kinds=("micro_fire_station",)).table
+    with (tiny / "teams.csv").open("a", encoding="utf-8") as fh:
+        fh.write("T9,南村微型消防站,micro_fire_station,6,东镇,1,,1.5105,42.4955\n")
+    d2 = load_district(tiny)
+    after = compute_coverage(d2, G, kinds=("micro_fire_station",)).table
+    b = before["nearest_min"].fillna(np.inf).to_numpy()
+    a = after["nearest_min"].fillna(np.inf).to_numpy()
+    assert (a <= b + 1e-9).all() and (a < b).any()
+
+
+def test_coverage_job_files(tiny: Path, tmp_path: Path) -> None:
+    d = load_district(tiny)
+    G, _ = load_network(d, use_cache=False)
+    res = coverage_job(d, G, tmp_path / "a", lang="zh")
+    names = sorted(p.name for p in res.files)
+    assert names == ["coverage.csv", "coverage.gpkg", "coverage.html", "coverage_summary.csv",
+                     "coverage_townships.csv", "gaps.csv"]
+    raw = (tmp_path / "a" / "coverage.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads it as UTF-8
+    csv = pd.read_csv(tmp_path / "a" / "coverage.csv", encoding="utf-8-sig")
+    assert list(csv.columns) == COLUMNS
+    assert "东村" in set(csv["village_name"])
+    import pyogrio
+
+    layers = {name for name, _ in pyogrio.list_layers(tmp_path / "a" / "coverage.gpkg")}
+    assert layers == {"coverage", "units", "service_areas", "uncovered"}
+    # the same inputs give the same files
+    coverage_job(d, G, tmp_path / "b", lang="zh")
+    for p in res.files:
+        other = tmp_path / "b" / p.name
+        assert hashlib.sha256(p.read_bytes()).digest() == \
+            hashlib.sha256(other.read_bytes()).digest(), p.name
+
+
+def test_service_areas_follow_roads(tiny_net: tuple[District, nx.MultiDiGraph]) -> None:
+    from emgis.coverage import service_areas
+
+    d, G = tiny_net
+    r = compute_coverage(d, G, kinds=("township_rescue_team",))
+    a = service_areas(r, G, settings=d.settings)
+    unit = a[(a["scope"] == "unit") & (a["unit_id"] == "T2")].sort_values("break_min")
+    areas = list(unit.geometry.area)
+    assert areas == sorted(areas)  # larger breaks reach more
+    big = unit.geometry.iloc[-1]
+    # the isolated road (villages cut off) is not inside any service area
+    v3 = d.villages.set_index("id").geometry["V3"]
+    assert not big.contains(v3)
+    # a band along the roads, not a hull: far less than the hull of the reached roads
+    assert big.area < 0.5 * big.convex_hull.area
+
+
+def test_escaping_reaches_no_raw_html(tiny: Path, tmp_path: Path) -> None:
+    replace_in(tiny / "villages.csv", "V2,西村", 'V2,"<script>alert(1)</script>"')
+    replace_in(tiny / "teams.csv", "T3,西村应急队", "T3,<img src=x onerror=alert(2)>")
+    d = load_district(tiny)
+    G, _ = load_network(d, use_cache=False)
+    coverage_job(d, G, tmp_path)
+    page = (tmp_path / "coverage.html").read_text("utf-8")
+    assert "<script>alert(1)</script>" not in page
+    assert "<img src=x" not in page
+    # the name is shown, escaped (inside JSON the & of &lt; is itself written \u0026)
+    assert ("&lt;script&gt;alert(1)&lt;/script&gt;" in page
+            or "\\u0026lt;script\\u0026gt;alert(1)\\u0026lt;/script\\u0026gt;" in page)

@@ -1,0 +1,184 @@
+"""The travel-time engine against a brute-force networkx Dijkstra, and its invariants."""
+
+from __future__ import annotations
+
+import itertools
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emgis.traveltime import build_routing_graph, nearest_two, times_from
+
+
+@st.composite
+def road_graphs(draw: st.DrawFn) -> nx.MultiDiGraph:
+    """Random directed road graphs: some two-way roads, some one-way, travel times in s."""
+    n = draw(st.integers(3, 14))
+    G = nx.MultiDiGraph(crs="EPSG:32631")
+    for i in range(n):
+        G.add_node(i, x=float(i), y=0.0)
+    pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)),
+                          min_size=n, max_size=3 * n))
+    pairs = [(0, 1), *pairs]  # at least one road
+    for u, v in pairs:
+        if u == v:
+            continue
+        secs = draw(st.integers(1, 600))
+        G.add_edge(u, v, travel_time=float(secs), length=float(secs) * 10)
+        if draw(st.booleans()):  # two-way road: the twin has the same length
+            G.add_edge(v, u, travel_time=float(draw(st.integers(1, 600))),
+                       length=float(secs) * 10)
+    return G
+
+
+def at_nodes(G: nx.MultiDiGraph, nodes: list[int]) -> pd.DataFrame:
+    """Snaps placing each location exactly on a node (on one of its edges, at that end)."""
+    rows = []
+    for n in nodes:
+        out = sorted((u, v, k) for u, v, k in G.out_edges(n, keys=True))
+        inn = sorted((u, v, k) for u, v, k in G.in_edges(n, keys=True))
+        if out:
+            (u, v, k), frac = out[0], 0.0
+        elif inn:
+            (u, v, k), frac = inn[0], 1.0
+        else:
+            rows.append((-1, -1, -1, np.nan, np.nan, np.nan, "no_road_access"))
+            continue
+        rows.append((u, v, k, frac, 0.0, 0.0, "ok"))
+    return pd.DataFrame(rows, columns=["u", "v", "key", "frac", "access_m", "access_min",
+                                       "status"])
+
+
+def brute(G: nx.MultiDiGraph, units: list[int], turnout: list[float],
+          villages: list[int]) -> list[list[float]]:
+    """Minutes from every unit to every village by networkx Dijkstra (the oracle)."""
+    out = []
+    for u, t in zip(units, turnout, strict=True):
+        d = nx.single_source_dijkstra_path_length(G, u, weight="travel_time")
+        out.append([t + d[v] / 60.0 if v in d else np.inf for v in villages])
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(G=road_graphs(), data=st.data())
+def test_nearest_two_equals_brute_force(G: nx.MultiDiGraph, data: st.DataObject) -> None:
+    nodes = sorted(n for n in G if G.degree(n) > 0)  # an isolated node is off the network
+    units = data.draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=5))
+    turnout = data.draw(st.lists(st.integers(0, 5), min_size=len(units),
+                                 max_size=len(units)))
+    villages = nodes
+    snaps = at_nodes(G, units + villages)
+    rg = build_routing_graph(G, snaps)
+    res = nearest_two(rg, np.arange(len(units)), offsets=np.array(turnout, dtype=float),
+                      targets=np.arange(len(units), len(units) + len(villages)))
+    times = np.array(brute(G, units, [float(t) for t in turnout], villages))
+    for j in range(len(villages)):
+        col = sorted(times[:, j])
+        assert res.first_min[j] == pytest.approx(col[0])
+        want2 = col[1] if len(col) > 1 else np.inf
+        assert res.second_min[j] == pytest.approx(want2)
+        if np.isfinite(res.first_min[j]):
+            assert times[res.first[j], j] == pytest.approx(res.first_min[j])
+        if np.isfinite(res.second_min[j]):
+            assert res.second[j] != res.first[j]  # a distinct unit
+            assert times[res.second[j], j] == pytest.approx(res.second_min[j])
+
+
+@settings(max_examples=80, deadline=None)
+@given(G=road_graphs(), data=st.data())
+def test_adding_a_unit_never_increases_a_time(G: nx.MultiDiGraph, data: st.DataObject) -> None:
+    nodes = sorted(n for n in G if G.degree(n) > 0)  # an isolated node is off the network
+    units = data.draw(st.lists(st.sampled_from(nodes), min_size=2, max_size=6))
+    snaps = at_nodes(G, units + nodes)
+    rg = build_routing_graph(G, snaps)
+    targets = np.arange(len(units), len(units) + len(nodes))
+    fewer = nearest_two(rg, np.arange(len(units) - 1), targets=targets)
+    more = nearest_two(rg, np.arange(len(units)), targets=targets)
+    assert (more.first_min <= fewer.first_min + 1e-9).all()
+    assert (more.second_min <= fewer.second_min + 1e-9).all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(G=road_graphs(), data=st.data())
+def test_closing_a_road_never_decreases_a_time(G: nx.MultiDiGraph, data: st.DataObject) -> None:
+    nodes = sorted(n for n in G if G.degree(n) > 0)  # an isolated node is off the network
+    units = data.draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=4))
+    edges = sorted(G.edges(keys=True))
+    closed = data.draw(st.sampled_from(edges))
+    H = G.copy()
+    H.remove_edge(*closed)
+    # keep the locations where they are: snap both graphs to edges that survive
+    snaps = at_nodes(H, units + nodes)
+    targets = np.arange(len(units), len(units) + len(nodes))
+    before = nearest_two(build_routing_graph(G, snaps), np.arange(len(units)), targets=targets)
+    after = nearest_two(build_routing_graph(H, snaps), np.arange(len(units)), targets=targets)
+    assert (after.first_min >= before.first_min - 1e-9).all()
+    assert (after.second_min >= before.second_min - 1e-9).all()
+
+
+def test_mid_edge_locations_by_hand() -> None:
+    # 0 --(600 s, two-way)-- 1 --(300 s, one-way 1->2)--> 2
+    G = nx.MultiDiGraph(crs="EPSG:32631")
+    for i in range(3):
+        G.add_node(i, x=float(i), y=0.0)
+    G.add_edge(0, 1, travel_time=600.0, length=1000.0)
+    G.add_edge(1, 0, travel_time=600.0, length=1000.0)
+    G.add_edge(1, 2, travel_time=300.0, length=500.0)
+    snaps = pd.DataFrame(
+        [(0, 1, 0, 0.25, 20.0, 1.0, "ok"),    # unit A: a quarter along 0-1, 1 min access
+         (1, 2, 0, 0.5, 0.0, 0.0, "ok"),      # unit B: halfway along the one-way 1->2
+         (1, 0, 0, 0.5, 0.0, 0.0, "ok"),      # village X: halfway along 0-1 (given as 1->0)
+         (1, 2, 0, 0.9, 0.0, 0.0, "ok")],     # village Y: near the end of 1->2
+        columns=["u", "v", "key", "frac", "access_m", "access_min", "status"])
+    rg = build_routing_graph(G, snaps)
+    res = nearest_two(rg, [0, 1], offsets=[2.0, 0.0], targets=[2, 3])
+    # A -> X: turnout 2 + access 1 + a quarter of 600 s (2.5 min) = 5.5; B cannot reach X
+    assert res.first_min[0] == pytest.approx(5.5) and res.first[0] == 0
+    assert res.second_min[0] == np.inf and res.second[0] == -1
+    # Y: B drives 0.4 of 300 s = 2 min; A: 3 + 0.75 * 10 + 0.9 * 5 = 15
+    assert res.first_min[1] == pytest.approx(2.0) and res.first[1] == 1
+    assert res.second_min[1] == pytest.approx(15.0) and res.second[1] == 0
+    # trips towards the units use the reversed graph: X -> A is a quarter of 0-1 back + access
+    back = nearest_two(rg.reversed(), [0], targets=[2])
+    assert back.first_min[0] == pytest.approx(2.5 + 1.0)
+    # scipy times from A agree with the compiled kernel
+    t = times_from(rg, [0], offsets=[2.0])
+    assert t[0, rg.loc_node[2]] == pytest.approx(5.5)
+
+
+def test_walk_mode_ignores_oneway() -> None:
+    G = nx.MultiDiGraph(crs="EPSG:32631")
+    G.add_node(0, x=0.0, y=0.0)
+    G.add_node(1, x=1.0, y=0.0)
+    G.add_edge(0, 1, travel_time=60.0, length=400.0)  # one-way for cars
+    snaps = at_nodes(G, [1, 0])
+    drive = nearest_two(build_routing_graph(G, snaps), [0], targets=[1])
+    walk = nearest_two(build_routing_graph(G, snaps, mode="walk", walk_kph=4.0), [0],
+                       targets=[1])
+    assert drive.first_min[0] == np.inf
+    assert walk.first_min[0] == pytest.approx(0.4 / 4 * 60)  # 400 m at 4 km/h = 6 min
+
+
+def test_every_pair_on_a_grid_matches_networkx() -> None:
+    rng = np.random.default_rng(7)
+    G = nx.MultiDiGraph(nx.grid_2d_graph(6, 6).to_directed())
+    G = nx.convert_node_labels_to_integers(G)
+    for u, v, k in G.edges(keys=True):
+        G.edges[u, v, k]["travel_time"] = float(rng.integers(10, 200))
+        G.edges[u, v, k]["length"] = 100.0
+    for n in G:
+        G.nodes[n]["x"] = G.nodes[n]["y"] = 0.0
+    nodes = sorted(G)
+    units = [0, 17, 35]
+    snaps = at_nodes(G, units + nodes)
+    rg = build_routing_graph(G, snaps)
+    res = nearest_two(rg, [0, 1, 2], targets=np.arange(3, 3 + len(nodes)))
+    times = np.array(brute(G, units, [0.0, 0.0, 0.0], nodes))
+    for j, _ in enumerate(nodes):
+        a, b = sorted(times[:, j])[:2]
+        assert res.first_min[j] == pytest.approx(a) and res.second_min[j] == pytest.approx(b)
+    assert list(itertools.islice(res.first, 3)) == [0, 0, 0] or res.first_min[0] == 0
