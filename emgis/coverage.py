@@ -35,6 +35,7 @@ import shapely
 import shapely.ops
 
 from emgis.district import District
+from emgis.network import EdgeArrays, edge_arrays
 from emgis.settings import Settings
 from emgis.snapping import snap_points
 from emgis.standards import TEAM_KINDS
@@ -133,6 +134,8 @@ class CoverageResult:
         shelters), turnout included; used for the kind's service area.
     unit_loc, village_loc
         Location index of each unit / village in the routing graphs.
+    edges
+        The road graph's edge arrays (geometry in routing-graph edge order).
     """
 
     table: pd.DataFrame
@@ -143,6 +146,7 @@ class CoverageResult:
     node_min: dict[str, np.ndarray]
     unit_loc: np.ndarray
     village_loc: np.ndarray
+    edges: EdgeArrays
 
 
 def compute_coverage(
@@ -178,7 +182,9 @@ def compute_coverage(
     if kinds is None:
         kinds = tuple(k for k in UNIT_KINDS if k in settings.targets)
     points = pd.concat([villages.geometry, units.geometry], ignore_index=True)
-    snaps = snap_points(G, gpd.GeoSeries(points, crs=district.crs), settings=settings)
+    edges = edge_arrays(G)
+    snaps = snap_points(G, gpd.GeoSeries(points, crs=district.crs), settings=settings,
+                        edges=edges)
     n_v = len(villages)
     village_loc = np.arange(n_v)
     unit_loc = np.arange(n_v, n_v + len(units))
@@ -189,7 +195,7 @@ def compute_coverage(
 
     modes = {mode_of(k, settings) for k in kinds}
     graphs = {m: build_routing_graph(G, snaps, mode=m,  # type: ignore[arg-type]
-                                     walk_kph=settings.speed_kph("walk"))
+                                     walk_kph=settings.speed_kph("walk"), edges=edges)
               for m in sorted(modes)}
     reversed_graphs: dict[str, RoutingGraph] = {}
 
@@ -240,7 +246,7 @@ def compute_coverage(
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     return CoverageResult(
         table=table[COLUMNS], villages=villages, units=units, kinds=tuple(kinds), graphs=graphs,
-        node_min=node_min, unit_loc=unit_loc, village_loc=village_loc)
+        node_min=node_min, unit_loc=unit_loc, village_loc=village_loc, edges=edges)
 
 
 def _ids(pos: np.ndarray, ids: np.ndarray) -> np.ndarray[tuple[int], np.dtype[np.object_]]:
@@ -337,13 +343,8 @@ def service_areas(
         ``scope`` (``unit`` or ``kind``), ``kind``, ``unit_id`` (for units), ``break_min``
         and the polygon, in the district's CRS.
     """
-    from emgis.network import edges_frame
-
-    edges = edges_frame(G)
-    crs = edges.crs
-    # geometry of every road edge in routing-graph order, oriented from u
-    any_rg = next(iter(result.graphs.values()))
-    geoms = np.asarray(edges.loc[list(any_rg.edge_keys)].geometry.values)
+    crs = result.villages.crs
+    geoms = result.edges.geometry  # in routing-graph edge order, oriented from u
     buf = settings.coverage.service_area_buffer_m
     rows = []
     for kind in result.kinds:

@@ -354,6 +354,76 @@ def summarize_network(G: nx.MultiDiGraph) -> NetworkSummary:
     )
 
 
+@dataclass(frozen=True)
+class EdgeArrays:
+    """The graph's nodes and edges as arrays, extracted once for the fast paths.
+
+    Attributes
+    ----------
+    node_ids
+        Graph node id of each node index.
+    keys
+        ``(u, v, key)`` of each edge, in the graph's edge order.
+    u, v
+        Node indices of each edge's ends.
+    length, travel_time
+        Metres and seconds per edge.
+    geometry
+        A LineString per edge, from ``u`` to ``v`` (straight where the graph has none).
+    component
+        Weakly connected component label of each node; ``main`` is the largest.
+    """
+
+    node_ids: np.ndarray
+    keys: list[tuple[int, int, int]]
+    u: np.ndarray
+    v: np.ndarray
+    length: np.ndarray
+    travel_time: np.ndarray
+    geometry: np.ndarray
+    component: np.ndarray
+    main: int
+
+
+def edge_arrays(G: nx.MultiDiGraph) -> EdgeArrays:
+    """Extract nodes, edges, geometries and components of ``G`` in one pass."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    node_ids = np.fromiter(G.nodes, dtype=np.int64, count=G.number_of_nodes())
+    pos = {int(n): i for i, n in enumerate(node_ids)}
+    xs = np.array([G.nodes[n]["x"] for n in node_ids], dtype=float)
+    ys = np.array([G.nodes[n]["y"] for n in node_ids], dtype=float)
+    m = G.number_of_edges()
+    keys: list[tuple[int, int, int]] = []
+    u = np.empty(m, dtype=np.int64)
+    v = np.empty(m, dtype=np.int64)
+    length = np.empty(m)
+    tt = np.empty(m)
+    geom = np.empty(m, dtype=object)
+    for i, (a, b, k, data) in enumerate(G.edges(keys=True, data=True)):
+        keys.append((int(a), int(b), int(k)))
+        u[i] = pos[a]
+        v[i] = pos[b]
+        length[i] = data["length"]
+        tt[i] = data.get("travel_time", np.nan)
+        geom[i] = data.get("geometry")
+    missing = np.flatnonzero(np.array([g is None for g in geom], dtype=bool))
+    if len(missing):
+        coords = np.empty((2 * len(missing), 2))
+        coords[0::2, 0], coords[0::2, 1] = xs[u[missing]], ys[u[missing]]
+        coords[1::2, 0], coords[1::2, 1] = xs[v[missing]], ys[v[missing]]
+        geom[missing] = shapely.linestrings(coords, indices=np.repeat(np.arange(len(missing)), 2))
+    n = len(node_ids)
+    adj = coo_matrix((np.ones(m), (u, v)), shape=(n, n)).tocsr()
+    _, labels = connected_components(adj, directed=True, connection="weak")
+    sizes = np.bincount(labels)
+    # the largest component; among equals the one holding the smallest node id
+    best = np.flatnonzero(sizes == sizes.max())
+    main = int(min(best, key=lambda c: int(node_ids[labels == c].min())))
+    return EdgeArrays(node_ids, keys, u, v, length, tt, geom, labels, main)
+
+
 def edges_frame(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     """The graph's edges as a GeoDataFrame indexed by (u, v, key), straight lines filled in."""
     with warnings.catch_warnings():

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from emgis.network import edges_frame
+from emgis.network import EdgeArrays, edge_arrays
 from emgis.settings import Settings
 
 SnapStatus = Literal["ok", "no_road_access", "cut_off"]
@@ -26,17 +26,16 @@ SnapStatus = Literal["ok", "no_road_access", "cut_off"]
 
 def main_component(G: nx.MultiDiGraph) -> set[int]:
     """Nodes of the largest weakly connected component (ties broken by smallest node id)."""
-    comps: list[set[int]] = [set(c) for c in nx.weakly_connected_components(G)]
-    if not comps:
-        return set()
-    def size_then_smallest_id(c: set[int]) -> tuple[int, int]:
-        return len(c), -min(c)
-
-    return max(comps, key=size_then_smallest_id)
+    ea = edge_arrays(G)
+    return {int(n) for n in ea.node_ids[ea.component == ea.main]}
 
 
 def snap_points(
-    G: nx.MultiDiGraph, points: gpd.GeoSeries, *, settings: Settings
+    G: nx.MultiDiGraph,
+    points: gpd.GeoSeries,
+    *,
+    settings: Settings,
+    edges: EdgeArrays | None = None,
 ) -> pd.DataFrame:
     """Attach each point to its nearest road edge.
 
@@ -48,6 +47,8 @@ def snap_points(
         Points in the graph's CRS; polygons are represented by a point inside them.
     settings
         ``network.max_access_m`` (metres) and the ``offroad`` speed (km/h).
+    edges
+        The graph's :func:`~emgis.network.edge_arrays`, if already extracted.
 
     Returns
     -------
@@ -57,63 +58,71 @@ def snap_points(
         road), ``access_min`` (minutes at the off-road speed), ``snap_x``/``snap_y`` (the point
         on the road) and ``status`` (``ok``, ``no_road_access`` or ``cut_off``).
     """
-    edges = edges_frame(G)
-    keys = list(edges.index)
-    geoms = np.asarray(edges.geometry.values)
-    main = main_component(G)
-    on_main = np.array([u in main for u, _, _ in keys])
+    ea = edge_arrays(G) if edges is None else edges
+    geoms = ea.geometry
+    on_main = ea.component[ea.u] == ea.main
     pts = np.asarray(points.values)
     pts = np.array([p if p.geom_type == "Point" else p.representative_point() for p in pts])
+    n = len(pts)
     max_m = settings.network.max_access_m
     offroad = settings.speed_kph("offroad")
-    tree_all = shapely.STRtree(geoms)
-    main_idx = np.flatnonzero(on_main)
-    tree_main = shapely.STRtree(geoms[main_idx]) if len(main_idx) else None
+    karr = np.array(ea.keys, dtype=np.int64).reshape(-1, 3)
+    key_rank = np.lexsort((karr[:, 2], karr[:, 1], karr[:, 0])).argsort()
 
-    rows = []
-    for p in pts:
-        idx, dist = _nearest(tree_all, p, keys, np.arange(len(keys)))
-        status: SnapStatus = "ok"
-        if idx is None or dist > max_m:
-            status = "no_road_access"
-        elif not on_main[idx]:
-            alt = (_nearest(tree_main, p, keys, main_idx, max_distance=max_m)
-                   if tree_main is not None else (None, np.inf))
-            if alt[0] is not None:
-                idx, dist = alt
-            else:
-                status = "cut_off"
-        if idx is None:
-            rows.append((-1, -1, -1, np.nan, np.nan, np.nan, np.nan, np.nan, status))
-            continue
-        line = geoms[idx]
-        along = line.project(p)
-        frac = along / line.length if line.length > 0 else 0.0
-        on_road = line.interpolate(along)
-        u, v, k = keys[idx]
-        rows.append((u, v, k, frac, dist, dist / 1000.0 / offroad * 60.0, on_road.x, on_road.y,
-                     status))
-    out = pd.DataFrame(
-        rows,
-        columns=["u", "v", "key", "frac", "access_m", "access_min", "snap_x", "snap_y", "status"],
-        index=points.index,
-    )
+    idx = _nearest(shapely.STRtree(geoms), pts, np.arange(len(geoms)), key_rank, None)
+    dist = np.full(n, np.inf)
+    found = idx >= 0
+    dist[found] = shapely.distance(pts[found], geoms[idx[found]])
+    status = np.full(n, "ok", dtype=object)
+    status[~found | (dist > max_m)] = "no_road_access"
+    off_main = (status == "ok") & ~on_main[np.maximum(idx, 0)]
+    if off_main.any():
+        main_idx = np.flatnonzero(on_main)
+        alt = np.full(n, -1, dtype=np.int64)
+        if len(main_idx):
+            sub = np.flatnonzero(off_main)
+            alt[sub] = _nearest(shapely.STRtree(geoms[main_idx]), pts[sub], main_idx,
+                                key_rank, max_m)
+        moved = off_main & (alt >= 0)
+        idx[moved] = alt[moved]
+        dist[moved] = shapely.distance(pts[moved], geoms[idx[moved]])
+        status[off_main & (alt < 0)] = "cut_off"
+    lines = geoms[np.maximum(idx, 0)]
+    along = shapely.line_locate_point(lines, pts)
+    lens = shapely.length(lines)
+    frac = np.where(lens > 0, along / np.where(lens > 0, lens, 1), 0.0)
+    on_road = shapely.line_interpolate_point(lines, along)
+    keys = karr[np.maximum(idx, 0)]
+    out = pd.DataFrame({
+        "u": np.where(found, keys[:, 0], -1), "v": np.where(found, keys[:, 1], -1),
+        "key": np.where(found, keys[:, 2], -1),
+        "frac": np.where(found, frac, np.nan), "access_m": np.where(found, dist, np.nan),
+        "access_min": np.where(found, dist / 1000.0 / offroad * 60.0, np.nan),
+        "snap_x": np.where(found, shapely.get_x(on_road), np.nan),
+        "snap_y": np.where(found, shapely.get_y(on_road), np.nan),
+        "status": status,
+    }, index=points.index)
     return out
 
 
 def _nearest(
     tree: shapely.STRtree,
-    p: shapely.Point,
-    keys: list[tuple[int, int, int]],
+    pts: np.ndarray,
     positions: np.ndarray,
-    max_distance: float | None = None,
-) -> tuple[int | None, float]:
-    """Nearest edge to ``p``; among equidistant edges the smallest (u, v, key) for determinism."""
-    res = tree.query_nearest(p, max_distance=max_distance, return_distance=True,
-                             all_matches=True)
-    hits, dists = res
-    if len(hits) == 0:
-        return None, float("inf")
-    cand = [int(positions[h]) for h in hits]
-    best = min(range(len(cand)), key=lambda i: (round(float(dists[i]), 6), keys[cand[i]]))
-    return cand[best], float(dists[best])
+    key_rank: np.ndarray,
+    max_distance: float | None,
+) -> np.ndarray:
+    """Nearest edge to each point (-1 if none within ``max_distance``); among equidistant
+    edges the smallest (u, v, key), so that the result does not depend on the tree."""
+    out = np.full(len(pts), -1, dtype=np.int64)
+    if len(pts) == 0:
+        return out
+    (src, hit), dist = tree.query_nearest(pts, max_distance=max_distance,
+                                          return_distance=True, all_matches=True)
+    cand = positions[hit]
+    order = np.lexsort((key_rank[cand], np.round(dist, 6), src))
+    src, cand = src[order], cand[order]
+    first = np.ones(len(src), dtype=bool)
+    first[1:] = src[1:] != src[:-1]
+    out[src[first]] = cand[first]
+    return out

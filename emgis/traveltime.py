@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from emgis._top2 import top2_dijkstra
+from emgis.network import EdgeArrays, edge_arrays
 
 Mode = Literal["drive", "walk"]
 FloatArray = npt.NDArray[np.float64]
@@ -63,7 +64,7 @@ class RoutingGraph:
     edge_u: IntArray
     edge_v: IntArray
     edge_w: FloatArray
-    edge_keys: tuple[tuple[int, int, int], ...]
+    edge_keys: list[tuple[int, int, int]]
     loc_node: IntArray
     loc_access: FloatArray
 
@@ -81,7 +82,7 @@ class RoutingGraph:
             indptr=csr.indptr.astype(np.int64), indices=csr.indices.astype(np.int64),
             weights=csr.data.astype(np.float64), n_road=self.n_road, node_ids=self.node_ids,
             edge_u=self.edge_v, edge_v=self.edge_u, edge_w=self.edge_w,
-            edge_keys=tuple((v, u, k) for u, v, k in self.edge_keys),
+            edge_keys=[(v, u, k) for u, v, k in self.edge_keys],
             loc_node=self.loc_node, loc_access=self.loc_access,
         )
 
@@ -97,6 +98,7 @@ def build_routing_graph(
     *,
     mode: Mode = "drive",
     walk_kph: float = 4.0,
+    edges: EdgeArrays | None = None,
 ) -> RoutingGraph:
     """Convert a road graph and snapped locations to a :class:`RoutingGraph`.
 
@@ -113,21 +115,18 @@ def build_routing_graph(
         ``"walk"``: minutes at ``walk_kph`` from ``length``, every street both ways.
     walk_kph
         Walking speed, km/h (also for the access legs in walk mode).
+    edges
+        The graph's :func:`~emgis.network.edge_arrays`, if already extracted.
 
     Returns
     -------
     RoutingGraph
     """
-    node_ids = np.array(sorted(G.nodes), dtype=np.int64)
-    pos = {int(n): i for i, n in enumerate(node_ids)}
-    keys = sorted((int(u), int(v), int(k)) for u, v, k in G.edges(keys=True))
-    eu = np.array([pos[u] for u, _, _ in keys], dtype=np.int64)
-    ev = np.array([pos[v] for _, v, _ in keys], dtype=np.int64)
-    length = np.array([float(G.edges[k]["length"]) for k in keys])
-    if mode == "drive":
-        ew = np.array([float(G.edges[k]["travel_time"]) / 60.0 for k in keys])
-    else:
-        ew = length / 1000.0 / walk_kph * 60.0
+    ea = edge_arrays(G) if edges is None else edges
+    node_ids = ea.node_ids
+    keys = ea.keys
+    eu, ev, length = ea.u, ea.v, ea.length
+    ew = ea.travel_time / 60.0 if mode == "drive" else length / 1000.0 / walk_kph * 60.0
     n_road = len(node_ids)
 
     src: list[npt.NDArray[np.int64]] = [eu]
@@ -139,10 +138,11 @@ def build_routing_graph(
         wts.append(ew)
 
     # Locations split the edge they lie on, and its reverse twin (same road, other direction).
-    edge_index = {k: i for i, k in enumerate(keys)}
-    by_pair: dict[tuple[int, int], list[int]] = {}
-    for i, (u, v, _) in enumerate(keys):
-        by_pair.setdefault((u, v), []).append(i)
+    snapped = {(int(u), int(v), int(k)) for u, v, k, st in zip(
+        snaps["u"], snaps["v"], snaps["key"], snaps["status"], strict=True)
+        if st != "no_road_access" and int(u) >= 0}
+    edge_index = {k: i for i, k in enumerate(keys) if k in snapped}
+    by_pair = _pairs(keys, {(v, u) for u, v, _ in snapped})
     on_edge: dict[int, list[tuple[float, int]]] = {}
     n_loc = len(snaps)
     loc_node = np.full(n_loc, -1, dtype=np.int64)
@@ -195,7 +195,7 @@ def build_routing_graph(
     return RoutingGraph(
         indptr=indptr, indices=cols.astype(np.int64), weights=data.astype(np.float64),
         n_road=n_road, node_ids=node_ids, edge_u=eu, edge_v=ev, edge_w=ew,
-        edge_keys=tuple(keys), loc_node=loc_node, loc_access=np.nan_to_num(access, nan=np.inf),
+        edge_keys=keys, loc_node=loc_node, loc_access=np.nan_to_num(access, nan=np.inf),
     )
 
 
@@ -209,6 +209,16 @@ def _twin(
         if abs(length[j] - length[e]) <= 0.5:
             return j
     return None
+
+
+def _pairs(keys: list[tuple[int, int, int]], needed: set[tuple[int, int]]
+           ) -> dict[tuple[int, int], list[int]]:
+    """Edge positions of the node pairs in ``needed``."""
+    out: dict[tuple[int, int], list[int]] = {}
+    for i, (u, v, _) in enumerate(keys):
+        if (u, v) in needed:
+            out.setdefault((u, v), []).append(i)
+    return out
 
 
 @dataclass(frozen=True)
