@@ -81,6 +81,7 @@ TEXT: dict[str, dict[str, str]] = {
         "township": "township", "kind": "kind", "title": "Coverage",
         "illustrative": "", "headcount": "headcount", "turnout": "turnout",
         "shown": "shown on opening (switch kinds with the layer button)",
+        "note": f"Map data {CREDIT}. Estimated figures in the demo are illustrative.",
     },
     "zh": {
         "covered": "目标时间内", "over_target": "超出目标（2倍以内）",
@@ -91,6 +92,7 @@ TEXT: dict[str, dict[str, str]] = {
         "backup": "备份", "target": "目标", "min": "分钟", "status": "状态",
         "township": "乡镇", "kind": "类型", "title": "应急覆盖", "illustrative": "",
         "headcount": "人数", "turnout": "出动时间", "shown": "默认显示（右上角按钮切换类型）",
+        "note": f"地图数据 {CREDIT}。示例区的估算数据仅作示意。",
     },
 }
 
@@ -148,7 +150,9 @@ def map_geometry(geom: Any, *, tolerance_m: float = 15.0) -> Any:
     """A polygon simplified for display (metres, before reprojection)."""
     import shapely
 
-    return shapely.make_valid(shapely.simplify(geom, tolerance_m, preserve_topology=True))
+    from emgis.coverage import polygonal
+
+    return polygonal(shapely.simplify(geom, tolerance_m, preserve_topology=True))
 
 
 def _round(geojson: dict[str, Any], ndigits: int = 5) -> dict[str, Any]:
@@ -286,11 +290,19 @@ def coverage_map(
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
         ).add_to(m)
 
+    # popups once per village, shared by every kind's layer
+    popups = _popups(table, villages, t, lang)
+    data = json.dumps(popups, ensure_ascii=False, sort_keys=True)
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    m.get_root().header.add_child(  # type: ignore[attr-defined]
+        folium.Element(f"<script>var emgisPopups = {data};</script>"))
+    bind = folium.JsCode(
+        "function(feature, layer) {"
+        " layer.bindPopup(emgisPopups[feature.properties.id], {maxWidth: 420}); }")
     kind_areas = areas[areas["scope"] == "kind"].copy() if len(areas) else areas
     if len(kind_areas):
         kind_areas["geometry"] = [map_geometry(g) for g in kind_areas.geometry]
         kind_areas = kind_areas.to_crs(4326)
-    popups = _popups(table, villages, t, lang)
     for i, kind in enumerate(kinds):
         label = KIND_LABELS.get(kind, {}).get(lang, kind)
         target = target_of(kind, district.settings)
@@ -319,7 +331,7 @@ def coverage_map(
                 "type": "Feature",
                 "geometry": {"type": "Point", "coordinates": [round(geom.x, 6),
                                                               round(geom.y, 6)]},
-                "properties": {"popup": popups[vid], "color": CLASS_COLOURS[cls],
+                "properties": {"id": str(vid), "color": CLASS_COLOURS[cls],
                                "gap": status != "covered"},
             })
         fg = folium.FeatureGroup(name=f"{t['villages']}: {label}", show=(i == 0))
@@ -330,7 +342,7 @@ def coverage_map(
                 "color": "#000" if not f["properties"]["gap"] else "#b2182b",
                 "weight": 1 if not f["properties"]["gap"] else 3,
                 "fillColor": f["properties"]["color"]},
-            popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=420),
+            on_each_feature=bind,
         ).add_to(fg)
         fg.add_to(m)
 
@@ -364,8 +376,7 @@ def coverage_map(
     legend = [("dot", CLASS_COLOURS[c], t[c]) for c in CLASS_COLOURS]
     legend += [("area", "#41b6c4", t["areas"])]
     legend += [(*icon_of(k, lang), KIND_LABELS.get(k, {}).get(lang, k)) for k in kinds]
-    _legend(m, legend, title=t["legend"],
-            note=f"Map data {CREDIT}. Estimated figures in the demo are illustrative.")
+    _legend(m, legend, title=t["legend"], note=t["note"])
     return stable_ids(inline_assets(m.get_root().render()))
 
 
@@ -390,11 +401,12 @@ def _popups(table: pd.DataFrame, villages: gpd.GeoDataFrame, t: dict[str, str],
             rows["status"].astype(str), strict=True,
         ):
             label = KIND_LABELS.get(kind, {}).get(lang, kind)
-            colour = CLASS_COLOURS[response_class(near, target, status)]
+            cls = response_class(near, target, status)
+            colour = CLASS_COLOURS[cls]
             lines.append(
                 f"<tr><td>{html.escape(label)}</td><td>{_fmt(near)}</td>"
                 f"<td>{_fmt(second)}</td><td>{target:g}</td>"
-                f'<td style="color:{colour}">{html.escape(t.get(status, status))}'
+                f'<td style="color:{colour}">{html.escape(t.get(cls, status))}'
                 "</td></tr>")
         lines.append("</table>")
         out[str(vid)] = "".join(lines)
