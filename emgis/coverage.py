@@ -151,7 +151,7 @@ class CoverageResult:
 
 def compute_coverage(
     district: District,
-    G: nx.MultiDiGraph,
+    network: nx.MultiDiGraph | EdgeArrays,
     *,
     kinds: tuple[str, ...] | None = None,
     units: gpd.GeoDataFrame | None = None,
@@ -162,8 +162,10 @@ def compute_coverage(
     ----------
     district
         The loaded district (villages, units, settings).
-    G
-        Its road network in the district's CRS (:func:`emgis.network.load_network`).
+    network
+        Its road network in the district's CRS (:func:`emgis.network.load_network`), or the
+        network's edge arrays (:func:`emgis.network.load_network_arrays`: faster and lighter
+        on large networks).
     kinds
         Kinds to evaluate; default every kind of :data:`UNIT_KINDS` with a target, including
         those with no unit (their villages get ``no_unit``) for team kinds present in the
@@ -182,9 +184,8 @@ def compute_coverage(
     if kinds is None:
         kinds = tuple(k for k in UNIT_KINDS if k in settings.targets)
     points = pd.concat([villages.geometry, units.geometry], ignore_index=True)
-    edges = edge_arrays(G)
-    snaps = snap_points(G, gpd.GeoSeries(points, crs=district.crs), settings=settings,
-                        edges=edges)
+    edges = network if isinstance(network, EdgeArrays) else edge_arrays(network)
+    snaps = snap_points(edges, gpd.GeoSeries(points, crs=district.crs), settings=settings)
     n_v = len(villages)
     village_loc = np.arange(n_v)
     unit_loc = np.arange(n_v, n_v + len(units))
@@ -194,8 +195,8 @@ def compute_coverage(
     units["access_m"] = snaps["access_m"].to_numpy()[n_v:]
 
     modes = {mode_of(k, settings) for k in kinds}
-    graphs = {m: build_routing_graph(G, snaps, mode=m,  # type: ignore[arg-type]
-                                     walk_kph=settings.speed_kph("walk"), edges=edges)
+    graphs = {m: build_routing_graph(edges, snaps, mode=m,  # type: ignore[arg-type]
+                                     walk_kph=settings.speed_kph("walk"))
               for m in sorted(modes)}
     reversed_graphs: dict[str, RoutingGraph] = {}
 
@@ -384,7 +385,6 @@ def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
 
 def service_areas(
     result: CoverageResult,
-    G: nx.MultiDiGraph,
     *,
     settings: Settings,
     per_unit: bool = True,
@@ -392,7 +392,8 @@ def service_areas(
     """Areas reachable within each break, per unit and per kind, from the reached roads.
 
     The reached road edges (whole, or the reached part of a partly reached edge) are buffered
-    by ``[coverage] service_area_buffer_m`` and merged (on a grid half the buffer wide): pockets the roads do not reach stay out, unlike a convex hull.
+    by ``[coverage] service_area_buffer_m`` and merged (on a grid half the buffer wide):
+    pockets the roads do not reach stay out, unlike a convex hull.
 
     Returns
     -------

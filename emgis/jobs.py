@@ -69,7 +69,7 @@ def coverage_job(
     by_town = cov.summarize(result.table, by=("township", "kind"))
     gaps = cov.gaps(result.table)
     t1 = step(f"service areas ({time.perf_counter() - t0:.1f} s so far)")
-    areas = cov.service_areas(result, G, settings=district.settings, per_unit=per_unit_areas)
+    areas = cov.service_areas(result, settings=district.settings, per_unit=per_unit_areas)
     uncovered = cov.uncovered_areas(areas, district)
     step(f"writing tables and the map ({time.perf_counter() - t1:.1f} s for service areas)")
 

@@ -385,6 +385,48 @@ class EdgeArrays:
     main: int
 
 
+def save_edge_arrays(ea: EdgeArrays, path: str | Path) -> Path:
+    """Write edge arrays to an ``.npz`` file (geometry as coordinates and offsets)."""
+    path = Path(path)
+    coords, index = shapely.get_coordinates(ea.geometry, return_index=True)
+    keys = np.array(ea.keys, dtype=np.int64).reshape(-1, 3)
+    with path.open("wb") as fh:
+        np.savez(fh, node_ids=ea.node_ids, keys=keys, u=ea.u, v=ea.v, length=ea.length,
+                 travel_time=ea.travel_time, coords=coords, index=index,
+                 component=ea.component, main=np.array([ea.main]))
+    return path
+
+
+def load_edge_arrays(path: str | Path) -> EdgeArrays:
+    """Read edge arrays written by :func:`save_edge_arrays`."""
+    with np.load(Path(path)) as z:
+        geoms = shapely.linestrings(z["coords"], indices=z["index"])
+        keys = [(int(a), int(b), int(c)) for a, b, c in z["keys"]]
+        return EdgeArrays(z["node_ids"], keys, z["u"], z["v"], z["length"], z["travel_time"],
+                          np.asarray(geoms, dtype=object), z["component"], int(z["main"][0]))
+
+
+def load_network_arrays(district: District) -> tuple[EdgeArrays, Path]:
+    """The district's road network as :class:`EdgeArrays`, cached beside the graph's cache.
+
+    Large networks load several times faster this way, and without the memory of a networkx
+    graph; :func:`emgis.coverage.compute_coverage` accepts either.
+    """
+    if district.roads is None:
+        raise NetworkError(f"{district.root / 'district.toml'}: no [roads]")
+    graph_path = cache_path(district.roads, settings=district.settings, crs=district.crs)
+    path = graph_path.with_suffix(".edges.npz")
+    if path.exists():
+        return load_edge_arrays(path), path
+    G, _ = load_network(district)
+    ea = edge_arrays(G)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    save_edge_arrays(ea, tmp)
+    tmp.replace(path)
+    return ea, path
+
+
 def edge_arrays(G: nx.MultiDiGraph) -> EdgeArrays:
     """Extract nodes, edges, geometries and components of ``G`` in one pass."""
     from scipy.sparse import coo_matrix
@@ -401,13 +443,19 @@ def edge_arrays(G: nx.MultiDiGraph) -> EdgeArrays:
     length = np.empty(m)
     tt = np.empty(m)
     geom = np.empty(m, dtype=object)
-    for i, (a, b, k, data) in enumerate(G.edges(keys=True, data=True)):
-        keys.append((int(a), int(b), int(k)))
-        u[i] = pos[a]
-        v[i] = pos[b]
-        length[i] = data["length"]
-        tt[i] = data.get("travel_time", np.nan)
-        geom[i] = data.get("geometry")
+    i = 0
+    for a, nbrs in G._adj.items():  # the graph's own storage: 3x faster than the edge view
+        pa = pos[a]
+        for b, kd in nbrs.items():
+            pb = pos[b]
+            for k, data in kd.items():
+                keys.append((int(a), int(b), int(k)))
+                u[i] = pa
+                v[i] = pb
+                length[i] = data["length"]
+                tt[i] = data.get("travel_time", np.nan)
+                geom[i] = data.get("geometry")
+                i += 1
     missing = np.flatnonzero(np.array([g is None for g in geom], dtype=bool))
     if len(missing):
         coords = np.empty((2 * len(missing), 2))

@@ -31,25 +31,21 @@ def main_component(G: nx.MultiDiGraph) -> set[int]:
 
 
 def snap_points(
-    G: nx.MultiDiGraph,
+    network: nx.MultiDiGraph | EdgeArrays,
     points: gpd.GeoSeries,
     *,
     settings: Settings,
-    edges: EdgeArrays | None = None,
 ) -> pd.DataFrame:
     """Attach each point to its nearest road edge.
 
     Parameters
     ----------
-    G
-        Projected road graph (metres) with ``travel_time`` on its edges.
+    network
+        Projected road graph (metres), or its :func:`~emgis.network.edge_arrays`.
     points
         Points in the graph's CRS; polygons are represented by a point inside them.
     settings
         ``network.max_access_m`` (metres) and the ``offroad`` speed (km/h).
-    edges
-        The graph's :func:`~emgis.network.edge_arrays`, if already extracted.
-
     Returns
     -------
     pandas.DataFrame
@@ -58,7 +54,7 @@ def snap_points(
         road), ``access_min`` (minutes at the off-road speed), ``snap_x``/``snap_y`` (the point
         on the road) and ``status`` (``ok``, ``no_road_access`` or ``cut_off``).
     """
-    ea = edge_arrays(G) if edges is None else edges
+    ea = network if isinstance(network, EdgeArrays) else edge_arrays(network)
     geoms = ea.geometry
     on_main = ea.component[ea.u] == ea.main
     pts = np.asarray(points.values)

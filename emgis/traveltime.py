@@ -93,19 +93,19 @@ class RoutingGraph:
 
 
 def build_routing_graph(
-    G: nx.MultiDiGraph,
+    network: nx.MultiDiGraph | EdgeArrays,
     snaps: pd.DataFrame,
     *,
     mode: Mode = "drive",
     walk_kph: float = 4.0,
-    edges: EdgeArrays | None = None,
 ) -> RoutingGraph:
     """Convert a road graph and snapped locations to a :class:`RoutingGraph`.
 
     Parameters
     ----------
-    G
-        Road graph with ``travel_time`` (seconds) and ``length`` (metres) on its edges.
+    network
+        Road graph with ``travel_time`` (seconds) and ``length`` (metres) on its edges, or its
+        :func:`~emgis.network.edge_arrays`.
     snaps
         One row per location, from :func:`emgis.snapping.snap_points` (``u``, ``v``, ``key``,
         ``frac``, ``access_min``, ``status``); locations with status ``no_road_access`` are not
@@ -115,14 +115,11 @@ def build_routing_graph(
         ``"walk"``: minutes at ``walk_kph`` from ``length``, every street both ways.
     walk_kph
         Walking speed, km/h (also for the access legs in walk mode).
-    edges
-        The graph's :func:`~emgis.network.edge_arrays`, if already extracted.
-
     Returns
     -------
     RoutingGraph
     """
-    ea = edge_arrays(G) if edges is None else edges
+    ea = network if isinstance(network, EdgeArrays) else edge_arrays(network)
     node_ids = ea.node_ids
     keys = ea.keys
     eu, ev, length = ea.u, ea.v, ea.length

@@ -129,7 +129,7 @@ def test_service_areas_follow_roads(tiny_net: tuple[District, nx.MultiDiGraph]) 
 
     d, G = tiny_net
     r = compute_coverage(d, G, kinds=("township_rescue_team",))
-    a = service_areas(r, G, settings=d.settings)
+    a = service_areas(r, settings=d.settings)
     unit = a[(a["scope"] == "unit") & (a["unit_id"] == "T2")].sort_values("break_min")
     areas = list(unit.geometry.area)
     assert areas == sorted(areas)  # larger breaks reach more
