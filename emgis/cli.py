@@ -13,8 +13,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import networkx as nx
+
 from emgis._errors import EmgisError, ValidationError
 from emgis.district import District, ValidationReport, summary, validate_district
+from emgis.network import EdgeArrays
 
 log = logging.getLogger("emgis")
 
@@ -58,7 +61,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _network(district: District, *, use_cache: bool) -> None:
+def _network(district: District, *, use_cache: bool) -> nx.MultiDiGraph:
     from emgis.network import load_network, summarize_network
 
     t0 = time.perf_counter()
@@ -73,16 +76,17 @@ def _network(district: District, *, use_cache: bool) -> None:
         print(f"    {cls:<16} {km:>8.1f}")
     print(f"  cache: {cache if cache else 'not used'}")
     _access(district, G)
+    return G
 
 
-def _access(district: District, G: object) -> None:
+def _access(district: District, G: nx.MultiDiGraph) -> None:
     from emgis.snapping import snap_points
 
     for name in ("villages", "teams", "stockpiles", "shelters"):
         gdf = getattr(district, name)
         if len(gdf) == 0:
             continue
-        snaps = snap_points(G, gdf.geometry, settings=district.settings)  # type: ignore[arg-type]
+        snaps = snap_points(G, gdf.geometry, settings=district.settings)
         counts = snaps["status"].value_counts()
         print(f"  {name}: {counts.get('ok', 0)} attached to roads, "
               f"{counts.get('no_road_access', 0)} no road access, "
@@ -100,11 +104,12 @@ def cmd_network(args: argparse.Namespace) -> int:
     return 0
 
 
-def _coverage(district: District, G: object, out: Path, lang: str) -> None:
+def _coverage(district: District, network: nx.MultiDiGraph | EdgeArrays, out: Path,
+              lang: str) -> None:
     from emgis.jobs import coverage_job
 
     print("Coverage:")
-    res = coverage_job(district, G, out, lang=lang, progress=True)  # type: ignore[arg-type]
+    res = coverage_job(district, network, out, lang=lang, progress=True)
     s = res.summary
     print(f"  {'kind':<22} {'target':>6} {'covered':>8} {'over':>5} {'cut off':>7} "
           f"{'no road':>7} {'pop. covered':>12}")
@@ -123,22 +128,20 @@ def _coverage(district: District, G: object, out: Path, lang: str) -> None:
 
 def cmd_coverage(args: argparse.Namespace) -> int:
     """Response times, coverage and gaps for every unit kind; tables and a map under --out."""
-    from emgis.network import load_network
+    from emgis.network import load_network, load_network_arrays
 
     district = _validate(args.district)
-    G, _ = load_network(district, use_cache=not args.no_cache)
-    _coverage(district, G, Path(args.out), args.lang)
+    network = (load_network_arrays(district)[0] if not args.no_cache
+               else load_network(district, use_cache=False)[0])
+    _coverage(district, network, Path(args.out), args.lang)
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the whole job: validate, build the network, and write the outputs under --out."""
-    from emgis.network import load_network
-
     district = _validate(args.district)
     _print_summary(district)
-    _network(district, use_cache=not args.no_cache)
-    G, _ = load_network(district, use_cache=not args.no_cache)
+    G = _network(district, use_cache=not args.no_cache)
     _coverage(district, G, Path(args.out), args.lang)
     return 0
 

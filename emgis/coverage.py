@@ -346,14 +346,19 @@ class _Sampler:
         return self.x[idx[ok]], self.y[idx[ok]]
 
 
+#: Most cells of the grid a service area is drawn on; larger districts get coarser cells.
+MAX_GRID_CELLS = 2_000_000
+
+
 def _raster_area(x: np.ndarray, y: np.ndarray, buffer_m: float) -> shapely.Geometry:
     """Cells of a half-buffer grid holding a point, grown by the buffer, as a polygon."""
     from scipy import ndimage
 
     if len(x) == 0:
         return shapely.Polygon()
-    cell = buffer_m / 2.0
-    r = 2
+    extent = (x.max() - x.min() + 2 * buffer_m) * (y.max() - y.min() + 2 * buffer_m)
+    cell = max(buffer_m / 2.0, float(np.sqrt(extent / MAX_GRID_CELLS)))
+    r = max(1, round(buffer_m / cell))
     x0 = np.floor(x.min() / cell) * cell - (r + 1) * cell
     y0 = np.floor(y.min() / cell) * cell - (r + 1) * cell
     ix = ((x - x0) // cell).astype(np.int64)

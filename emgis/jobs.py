@@ -19,6 +19,7 @@ import pandas as pd
 from emgis import coverage as cov
 from emgis.district import District
 from emgis.export import write_csv, write_gpkg
+from emgis.network import EdgeArrays
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class CoverageOutputs:
 
 def coverage_job(
     district: District,
-    G: nx.MultiDiGraph,
+    network: nx.MultiDiGraph | EdgeArrays,
     out: str | Path,
     *,
     lang: str = "en",
@@ -64,7 +65,7 @@ def coverage_job(
         return time.perf_counter()
 
     t0 = step("response times from every unit to every village")
-    result = cov.compute_coverage(district, G)
+    result = cov.compute_coverage(district, network)
     summary = cov.summarize(result.table)
     by_town = cov.summarize(result.table, by=("township", "kind"))
     gaps = cov.gaps(result.table)

@@ -167,6 +167,27 @@ def _round(geojson: dict[str, Any], ndigits: int = 5) -> dict[str, Any]:
     return geojson
 
 
+def _raw(m: Any, where: str, content: str) -> None:
+    """Put ``content`` into the page's header or body *after* folium renders it.
+
+    folium renders an Element's text as a Jinja template: text holding ``{{ ... }}`` from an
+    input file would be evaluated. Elements get a plain placeholder instead, replaced by
+    :func:`_fill` in the rendered page.
+    """
+    import folium
+
+    slots: dict[str, str] = m.__dict__.setdefault("_emgis_slots", {})
+    token = f"<!--emgis-slot-{len(slots)}-->"
+    slots[token] = content
+    getattr(m.get_root(), where).add_child(folium.Element(token))
+
+
+def _fill(m: Any, page: str) -> str:
+    for token, content in m.__dict__.get("_emgis_slots", {}).items():
+        page = page.replace(token, content, 1)
+    return page
+
+
 def _new_map(bounds: tuple[float, float, float, float], *, title: str, tiles: bool) -> Any:
     import folium
 
@@ -178,15 +199,12 @@ def _new_map(bounds: tuple[float, float, float, float], *, title: str, tiles: bo
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=CREDIT,
                          control=True).add_to(m)
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    m.get_root().header.add_child(folium.Element(  # type: ignore[attr-defined]
-        f"<title>{html.escape(title)}</title><meta charset=\"utf-8\">"))
+    _raw(m, "header", f"<title>{html.escape(title)}</title><meta charset=\"utf-8\">")
     return m
 
 
 def _legend(m: Any, rows: list[tuple[str, str, str]], *, title: str, note: str) -> None:
     """A fixed legend: (shape, colour, label) rows; shape 'dot' or a glyph."""
-    import folium
-
     items = []
     for shape, colour, label in rows:
         if shape == "dot":
@@ -206,17 +224,15 @@ def _legend(m: Any, rows: list[tuple[str, str, str]], *, title: str, note: str) 
         f"<b>{html.escape(title)}</b>{''.join(items)}"
         f'<div style="margin-top:6px;color:#555">{html.escape(note)}</div></div>'
     )
-    m.get_root().html.add_child(folium.Element(box))
+    _raw(m, "html", box)
 
 
 def _title(m: Any, title: str, subtitle: str) -> None:
-    import folium
-
-    m.get_root().html.add_child(folium.Element(
-        '<div id="emgis-title" style="position:fixed;top:10px;left:60px;z-index:1000;'
-        'background:rgba(255,255,255,.93);padding:4px 10px;border:1px solid #888;'
-        'border-radius:4px;font:13px sans-serif"><b>' + html.escape(title) + "</b><br>"
-        + html.escape(subtitle) + "</div>"))
+    _raw(m, "html",
+         '<div id="emgis-title" style="position:fixed;top:10px;left:60px;z-index:1000;'
+         'background:rgba(255,255,255,.93);padding:4px 10px;border:1px solid #888;'
+         'border-radius:4px;font:13px sans-serif"><b>' + html.escape(title) + "</b><br>"
+         + html.escape(subtitle) + "</div>")
 
 
 def _glyph_html(glyph: str, colour: str, *, size: int = 22) -> str:
@@ -294,8 +310,7 @@ def coverage_map(
     popups = _popups(table, villages, t, lang)
     data = json.dumps(popups, ensure_ascii=False, sort_keys=True)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    m.get_root().header.add_child(  # type: ignore[attr-defined]
-        folium.Element(f"<script>var emgisPopups = {data};</script>"))
+    _raw(m, "header", f"<script>var emgisPopups = {data};</script>")
     bind = folium.JsCode(
         "function(feature, layer) {"
         " layer.bindPopup(emgisPopups[feature.properties.id], {maxWidth: 420}); }")
@@ -377,40 +392,42 @@ def coverage_map(
     legend += [("area", "#41b6c4", t["areas"])]
     legend += [(*icon_of(k, lang), KIND_LABELS.get(k, {}).get(lang, k)) for k in kinds]
     _legend(m, legend, title=t["legend"], note=t["note"])
-    return stable_ids(inline_assets(m.get_root().render()))
+    return _fill(m, stable_ids(inline_assets(m.get_root().render())))
 
 
 def _popups(table: pd.DataFrame, villages: gpd.GeoDataFrame, t: dict[str, str],
             lang: str) -> dict[str, str]:
-    """Per village: an HTML table of its times to every kind (escaped)."""
-    out: dict[str, str] = {}
-    by_village = table.groupby("village_id", sort=False)
-    for vid, rows in by_village:
-        first = rows.iloc[0]
-        lines = [
-            f"<b>{html.escape(str(first['village_name']))}</b> ({html.escape(str(vid))})<br>"
-            f"{t['township']}: {html.escape(str(first['township']))} · {t['population']}: "
-            f"{int(first['population']):,}",
-            f'<table style="font-size:11px;border-collapse:collapse"><tr><th>{t["kind"]}</th>'
-            f"<th>{t['nearest']}</th><th>{t['backup']}</th><th>{t['target']}</th>"
-            f"<th>{t['status']}</th></tr>",
-        ]
-        for kind, near, second, target, status in zip(
-            rows["kind"].astype(str), rows["nearest_min"].astype(float),
-            rows["second_min"].astype(float), rows["target_min"].astype(float),
-            rows["status"].astype(str), strict=True,
-        ):
-            label = KIND_LABELS.get(kind, {}).get(lang, kind)
-            cls = response_class(near, target, status)
-            colour = CLASS_COLOURS[cls]
-            lines.append(
-                f"<tr><td>{html.escape(label)}</td><td>{_fmt(near)}</td>"
-                f"<td>{_fmt(second)}</td><td>{target:g}</td>"
-                f'<td style="color:{colour}">{html.escape(t.get(cls, status))}'
-                "</td></tr>")
-        lines.append("</table>")
-        out[str(vid)] = "".join(lines)
-    return out
+    """Per village: an HTML table of its times to every kind (escaped), built column-wise."""
+    if len(table) == 0:
+        return {}
+    esc = np.vectorize(html.escape, otypes=[object])
+    labels = {k: html.escape(KIND_LABELS.get(k, {}).get(lang, k)) for k in table["kind"].unique()}
+    near = table["nearest_min"].to_numpy(dtype=float)
+    second = table["second_min"].to_numpy(dtype=float)
+    target = table["target_min"].to_numpy(dtype=float)
+    status = table["status"].to_numpy(dtype=object)
+    far = (status == "over_target") & (near > 2 * target)
+    cls = np.where(far, "far_over", status)
+    fmt = np.vectorize(_fmt, otypes=[object])
+    tfmt = np.vectorize(lambda v: f"{v:g}", otypes=[object])
+    colour = pd.Series(cls).map(CLASS_COLOURS).to_numpy(dtype=object)
+    text = pd.Series(cls).map(lambda c: html.escape(t.get(c, c))).to_numpy(dtype=object)
+    rows = ("<tr><td>" + table["kind"].map(labels).to_numpy(dtype=object) + "</td><td>"
+            + fmt(near) + "</td><td>" + fmt(second) + "</td><td>" + tfmt(target)
+            + '</td><td style="color:' + colour + '">' + text + "</td></tr>")
+    body = pd.Series(rows).groupby(table["village_id"].to_numpy(), sort=False).agg("".join)
+    first = table.drop_duplicates("village_id").set_index("village_id")
+    head = (
+        "<b>" + esc(first["village_name"].astype(str).to_numpy()) + "</b> ("
+        + esc(first.index.astype(str).to_numpy()) + ")<br>" + t["township"] + ": "
+        + esc(first["township"].astype(str).to_numpy()) + " · " + t["population"] + ": "
+        + np.array([f"{int(p):,}" for p in first["population"]], dtype=object)
+        + '<table style="font-size:11px;border-collapse:collapse"><tr><th>' + t["kind"]
+        + "</th><th>" + t["nearest"] + "</th><th>" + t["backup"] + "</th><th>" + t["target"]
+        + "</th><th>" + t["status"] + "</th></tr>"
+    )
+    html_by_id = head + body.reindex(first.index).to_numpy(dtype=object) + "</table>"
+    return dict(zip(first.index.astype(str), html_by_id, strict=True))
 
 
 def save(page: str, path: str | Path) -> Path:

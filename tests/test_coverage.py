@@ -153,3 +153,32 @@ def test_escaping_reaches_no_raw_html(tiny: Path, tmp_path: Path) -> None:
     # the name is shown, escaped (inside JSON the & of &lt; is itself written \u0026)
     assert ("&lt;script&gt;alert(1)&lt;/script&gt;" in page
             or "\\u0026lt;script\\u0026gt;alert(1)\\u0026lt;/script\\u0026gt;" in page)
+
+
+def test_cached_edge_arrays_give_the_same_coverage(tiny: Path) -> None:
+    from emgis.network import edge_arrays, load_network_arrays
+
+    d = load_district(tiny)
+    G, _ = load_network(d)
+    ea, path = load_network_arrays(d)
+    assert path.exists() and path.name.endswith(".edges.npz")
+    again, _ = load_network_arrays(d)  # from the file this time
+    fresh = edge_arrays(G)
+    assert again.keys == fresh.keys
+    assert np.allclose(again.travel_time, fresh.travel_time)
+    assert all(a.equals(b) for a, b in zip(again.geometry, fresh.geometry, strict=True))
+    from_graph = compute_coverage(d, G).table
+    from_arrays = compute_coverage(d, again).table
+    pd.testing.assert_frame_equal(from_graph, from_arrays)
+
+
+def test_template_syntax_in_names_is_not_evaluated(tiny: Path, tmp_path: Path) -> None:
+    # folium renders elements as Jinja templates: input text must never reach one
+    replace_in(tiny / "villages.csv", "V2,西村", "V2,{{ 7*7 }}村")
+    replace_in(tiny / "district.toml", 'name = "测试区"', 'name = "{{ 6*7 }}区"')
+    d = load_district(tiny)
+    G, _ = load_network(d, use_cache=False)
+    coverage_job(d, G, tmp_path)
+    page = (tmp_path / "coverage.html").read_text("utf-8")
+    assert "{{ 7*7 }}村" in page and "49村" not in page
+    assert "{{ 6*7 }}区" in page and "42区" not in page
