@@ -411,7 +411,8 @@ def _popups(table: pd.DataFrame, villages: gpd.GeoDataFrame, t: dict[str, str],
     fmt = np.vectorize(_fmt, otypes=[object])
     tfmt = np.vectorize(lambda v: f"{v:g}", otypes=[object])
     colour = pd.Series(cls).map(CLASS_COLOURS).to_numpy(dtype=object)
-    text = pd.Series(cls).map(lambda c: html.escape(t.get(c, c))).to_numpy(dtype=object)
+    text = pd.Series(cls).map({c: html.escape(t.get(c, c)) for c in CLASS_COLOURS}
+                              ).to_numpy(dtype=object)
     rows = ("<tr><td>" + table["kind"].map(labels).to_numpy(dtype=object) + "</td><td>"
             + fmt(near) + "</td><td>" + fmt(second) + "</td><td>" + tfmt(target)
             + '</td><td style="color:' + colour + '">' + text + "</td></tr>")

@@ -160,7 +160,7 @@ def test_cached_edge_arrays_give_the_same_coverage(tiny: Path) -> None:
 
     d = load_district(tiny)
     G, _ = load_network(d)
-    ea, path = load_network_arrays(d)
+    _, path = load_network_arrays(d)
     assert path.exists() and path.name.endswith(".edges.npz")
     again, _ = load_network_arrays(d)  # from the file this time
     fresh = edge_arrays(G)
