@@ -303,47 +303,39 @@ def gaps(table: pd.DataFrame) -> pd.DataFrame:
 class _Sampler:
     """Points every ``step`` metres along every road edge, to rasterise reached roads.
 
-    A service area is the set of grid cells (half the buffer wide) holding a reached
-    point, grown by the buffer and turned back into a polygon: the same band along the reached
-    roads as buffering each road piece, at a small fraction of the cost on large networks.
+    A service area is the set of grid cells (half the buffer wide) holding a reached point,
+    grown by the buffer and turned back into a polygon: the same band along the reached roads
+    as buffering each road piece, at a small fraction of the cost on large networks. Points
+    are kept as coordinate arrays (no geometry objects) to stay light on large networks.
     """
 
     def __init__(self, geoms: np.ndarray, step: float) -> None:
-        lengths = shapely.length(geoms)
-        counts = np.floor(lengths / step).astype(np.int64) + 2  # both ends included
-        self.start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        self.count = counts
-        edge = np.repeat(np.arange(len(geoms)), counts)
-        k = np.arange(len(edge)) - self.start[edge]
-        dist = np.minimum(k * step, lengths[edge])
-        pts = shapely.line_interpolate_point(geoms[edge], dist)
+        dense = shapely.segmentize(geoms, step)
+        xy, edge = shapely.get_coordinates(dense, return_index=True)
+        seg = np.hypot(np.diff(xy[:, 0]), np.diff(xy[:, 1]))
+        seg = np.concatenate([[0.0], seg])
+        first = np.ones(len(edge), dtype=bool)
+        first[1:] = edge[1:] != edge[:-1]
+        seg[first] = 0.0  # no distance across from one edge to the next
+        cum = np.cumsum(seg)
+        start_cum = cum[first]
+        self.dist = cum - np.repeat(start_cum, np.diff(np.append(np.flatnonzero(first),
+                                                                 len(edge))))
         self.edge = edge
-        self.dist = dist
-        self.length = lengths
-        self.x = shapely.get_x(pts)
-        self.y = shapely.get_y(pts)
+        self.length = shapely.length(geoms)
+        self.x = xy[:, 0]
+        self.y = xy[:, 1]
 
-    def reached(self, tu: np.ndarray, w: np.ndarray, limit: float, *,
-                from_end: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Coordinates of the points reached within ``limit`` minutes.
-
-        ``tu`` is the time at the end each edge is entered from (its start, or its end when
-        ``from_end``), ``w`` the edge's minutes.
-        """
-        edges = np.flatnonzero(tu < limit)
-        if len(edges) == 0:
-            return np.empty(0), np.empty(0)
-        frac = np.where(w[edges] > 0, (limit - tu[edges]) / np.where(w[edges] > 0, w[edges], 1),
-                        1.0)
-        reach = np.clip(frac, 0.0, 1.0) * self.length[edges]
-        counts = self.count[edges]
-        idx = np.repeat(self.start[edges] - np.cumsum(np.concatenate([[0], counts[:-1]])),
-                        counts) + np.arange(counts.sum())
-        along = self.dist[idx]
+    def times(self, tu: np.ndarray, w: np.ndarray, *, from_end: bool) -> np.ndarray:
+        """Minutes at which each point is reached, given the time ``tu`` at the end each edge is
+        entered from (its start, or its end when ``from_end``) and the edge's minutes ``w``."""
+        along = self.dist
+        length = self.length[self.edge]
         if from_end:
-            along = self.length[self.edge[idx]] - along
-        ok = along <= np.repeat(reach, counts) + 1e-9
-        return self.x[idx[ok]], self.y[idx[ok]]
+            along = length - along
+        frac = np.divide(along, length, out=np.zeros_like(along), where=length > 0)
+        out: np.ndarray = tu[self.edge] + frac * w[self.edge]
+        return out
 
 
 #: Most cells of the grid a service area is drawn on; larger districts get coarser cells.
@@ -419,9 +411,10 @@ def service_areas(
         back = towards_unit(kind)
         if back:
             rg = rg.reversed()
+        t = sampler.times(result.node_min[kind][rg.edge_u], rg.edge_w, from_end=back)
         for b in breaks:
-            tu = result.node_min[kind][rg.edge_u]
-            area = _raster_area(*sampler.reached(tu, rg.edge_w, b, from_end=back), buf)
+            ok = t <= b
+            area = _raster_area(sampler.x[ok], sampler.y[ok], buf)
             rows.append({"scope": "kind", "kind": kind, "unit_id": None, "break_min": b,
                          "geometry": area})
         if not per_unit:
@@ -431,9 +424,10 @@ def service_areas(
                            offsets=result.units["turnout_min"].to_numpy()[sel],
                            limit=max(breaks))
         for j, i in enumerate(sel):
-            tu = times[j, : rg.n_road][rg.edge_u]
+            t = sampler.times(times[j, : rg.n_road][rg.edge_u], rg.edge_w, from_end=back)
             for b in breaks:
-                area = _raster_area(*sampler.reached(tu, rg.edge_w, b, from_end=back), buf)
+                ok = t <= b
+                area = _raster_area(sampler.x[ok], sampler.y[ok], buf)
                 rows.append({"scope": "unit", "kind": kind,
                              "unit_id": result.units["id"].iloc[i], "break_min": b,
                              "geometry": area})

@@ -363,7 +363,7 @@ class EdgeArrays:
     node_ids
         Graph node id of each node index.
     keys
-        ``(u, v, key)`` of each edge, in the graph's edge order.
+        ``(u, v, key)`` of each edge (graph node ids), shape (edges, 3), in the graph's order.
     u, v
         Node indices of each edge's ends.
     length, travel_time
@@ -375,7 +375,7 @@ class EdgeArrays:
     """
 
     node_ids: np.ndarray
-    keys: list[tuple[int, int, int]]
+    keys: np.ndarray
     u: np.ndarray
     v: np.ndarray
     length: np.ndarray
@@ -389,9 +389,8 @@ def save_edge_arrays(ea: EdgeArrays, path: str | Path) -> Path:
     """Write edge arrays to an ``.npz`` file (geometry as coordinates and offsets)."""
     path = Path(path)
     coords, index = shapely.get_coordinates(ea.geometry, return_index=True)
-    keys = np.array(ea.keys, dtype=np.int64).reshape(-1, 3)
     with path.open("wb") as fh:
-        np.savez(fh, node_ids=ea.node_ids, keys=keys, u=ea.u, v=ea.v, length=ea.length,
+        np.savez(fh, node_ids=ea.node_ids, keys=ea.keys, u=ea.u, v=ea.v, length=ea.length,
                  travel_time=ea.travel_time, coords=coords, index=index,
                  component=ea.component, main=np.array([ea.main]))
     return path
@@ -401,8 +400,7 @@ def load_edge_arrays(path: str | Path) -> EdgeArrays:
     """Read edge arrays written by :func:`save_edge_arrays`."""
     with np.load(Path(path)) as z:
         geoms = shapely.linestrings(z["coords"], indices=z["index"])
-        keys = [(int(a), int(b), int(c)) for a, b, c in z["keys"]]
-        return EdgeArrays(z["node_ids"], keys, z["u"], z["v"], z["length"], z["travel_time"],
+        return EdgeArrays(z["node_ids"], z["keys"], z["u"], z["v"], z["length"], z["travel_time"],
                           np.asarray(geoms, dtype=object), z["component"], int(z["main"][0]))
 
 
@@ -437,7 +435,7 @@ def edge_arrays(G: nx.MultiDiGraph) -> EdgeArrays:
     xs = np.array([G.nodes[n]["x"] for n in node_ids], dtype=float)
     ys = np.array([G.nodes[n]["y"] for n in node_ids], dtype=float)
     m = G.number_of_edges()
-    keys: list[tuple[int, int, int]] = []
+    keys = np.empty((m, 3), dtype=np.int64)
     u = np.empty(m, dtype=np.int64)
     v = np.empty(m, dtype=np.int64)
     length = np.empty(m)
@@ -449,7 +447,7 @@ def edge_arrays(G: nx.MultiDiGraph) -> EdgeArrays:
         for b, kd in nbrs.items():
             pb = pos[b]
             for k, data in kd.items():
-                keys.append((int(a), int(b), int(k)))
+                keys[i] = (a, b, k)
                 u[i] = pa
                 v[i] = pb
                 length[i] = data["length"]

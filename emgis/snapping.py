@@ -62,7 +62,7 @@ def snap_points(
     n = len(pts)
     max_m = settings.network.max_access_m
     offroad = settings.speed_kph("offroad")
-    karr = np.array(ea.keys, dtype=np.int64).reshape(-1, 3)
+    karr = ea.keys
     key_rank = np.lexsort((karr[:, 2], karr[:, 1], karr[:, 0])).argsort()
 
     idx = _nearest(shapely.STRtree(geoms), pts, np.arange(len(geoms)), key_rank, None)

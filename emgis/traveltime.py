@@ -49,7 +49,7 @@ class RoutingGraph:
     edge_u, edge_v, edge_w
         The road edges (indices into the road nodes) and their minutes, in ``edge_keys`` order.
     edge_keys
-        ``(u, v, key)`` of every road edge, as in the networkx graph.
+        ``(u, v, key)`` of every road edge, as in the networkx graph (shape (edges, 3)).
     loc_node
         Network node of each location, -1 for a location off the network.
     loc_access
@@ -64,7 +64,7 @@ class RoutingGraph:
     edge_u: IntArray
     edge_v: IntArray
     edge_w: FloatArray
-    edge_keys: list[tuple[int, int, int]]
+    edge_keys: npt.NDArray[np.int64]
     loc_node: IntArray
     loc_access: FloatArray
 
@@ -82,7 +82,7 @@ class RoutingGraph:
             indptr=csr.indptr.astype(np.int64), indices=csr.indices.astype(np.int64),
             weights=csr.data.astype(np.float64), n_road=self.n_road, node_ids=self.node_ids,
             edge_u=self.edge_v, edge_v=self.edge_u, edge_w=self.edge_w,
-            edge_keys=[(v, u, k) for u, v, k in self.edge_keys],
+            edge_keys=self.edge_keys[:, [1, 0, 2]],
             loc_node=self.loc_node, loc_access=self.loc_access,
         )
 
@@ -138,7 +138,11 @@ def build_routing_graph(
     snapped = {(int(u), int(v), int(k)) for u, v, k, st in zip(
         snaps["u"], snaps["v"], snaps["key"], snaps["status"], strict=True)
         if st != "no_road_access" and int(u) >= 0}
-    edge_index = {k: i for i, k in enumerate(keys) if k in snapped}
+    triples = pd.MultiIndex.from_arrays([keys[:, 0], keys[:, 1], keys[:, 2]])
+    wanted = sorted(snapped)
+    found = triples.get_indexer(pd.MultiIndex.from_tuples(wanted, names=triples.names)
+                                ) if wanted else np.empty(0, dtype=np.int64)
+    edge_index = {k: int(i) for k, i in zip(wanted, found, strict=True)}
     by_pair = _pairs(keys, {(v, u) for u, v, _ in snapped})
     on_edge: dict[int, list[tuple[float, int]]] = {}
     n_loc = len(snaps)
@@ -197,24 +201,26 @@ def build_routing_graph(
 
 
 def _twin(
-    e: int, keys: list[tuple[int, int, int]], by_pair: dict[tuple[int, int], list[int]],
+    e: int, keys: npt.NDArray[np.int64], by_pair: dict[tuple[int, int], list[int]],
     length: FloatArray,
 ) -> int | None:
     """The edge running the other way along the same road, if the road is two-way."""
-    u, v, _ = keys[e]
+    u, v = int(keys[e, 0]), int(keys[e, 1])
     for j in by_pair.get((v, u), []):
         if abs(length[j] - length[e]) <= 0.5:
             return j
     return None
 
 
-def _pairs(keys: list[tuple[int, int, int]], needed: set[tuple[int, int]]
+def _pairs(keys: npt.NDArray[np.int64], needed: set[tuple[int, int]]
            ) -> dict[tuple[int, int], list[int]]:
     """Edge positions of the node pairs in ``needed``."""
     out: dict[tuple[int, int], list[int]] = {}
-    for i, (u, v, _) in enumerate(keys):
-        if (u, v) in needed:
-            out.setdefault((u, v), []).append(i)
+    if not needed:
+        return out
+    pairs = pd.MultiIndex.from_arrays([keys[:, 0], keys[:, 1]])
+    for i in np.flatnonzero(pairs.isin(sorted(needed))):
+        out.setdefault((int(keys[i, 0]), int(keys[i, 1])), []).append(int(i))
     return out
 
 
