@@ -12,12 +12,18 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from emgis._errors import EmgisError, ValidationError
 from emgis.district import District, ValidationReport, summary, validate_district
 from emgis.network import EdgeArrays
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from emgis.jobs import CoverageOutputs
 
 log = logging.getLogger("emgis")
 
@@ -105,7 +111,7 @@ def cmd_network(args: argparse.Namespace) -> int:
 
 
 def _coverage(district: District, network: nx.MultiDiGraph | EdgeArrays, out: Path,
-              lang: str) -> None:
+              lang: str) -> CoverageOutputs:
     from emgis.jobs import coverage_job
 
     print("Coverage:")
@@ -124,6 +130,29 @@ def _coverage(district: District, network: nx.MultiDiGraph | EdgeArrays, out: Pa
               f"{r['villages_no_road_access']:>7} {r['share_covered']:>11.1%}")
     for f in res.files:
         print(f"  wrote {f}")
+    return res
+
+
+def _check(district: District, out: Path) -> pd.DataFrame:
+    from emgis.compliance import summary_table
+    from emgis.jobs import compliance_job
+
+    print("Compliance with the standards' minimums:")
+    findings, path = compliance_job(district, out)
+    s = summary_table(findings)
+    print(f"  {'rule':<36} {'meets':>6} {'below':>6} {'missing':>8} {'not recorded':>13}")
+    for r in s.to_dict("records"):
+        print(f"  {r['rule']:<36} {r['meets']:>6} {r['below']:>6} {r['missing']:>8} "
+              f"{r['not_recorded']:>13}")
+    print(f"  wrote {path}")
+    return findings
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check the organisational minimums; write compliance.csv under --out."""
+    district = _validate(args.district)
+    _check(district, Path(args.out))
+    return 0
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
@@ -139,10 +168,16 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the whole job: validate, build the network, and write the outputs under --out."""
+    from emgis.jobs import report_job
+
     district = _validate(args.district)
     _print_summary(district)
+    print("Road network:", flush=True)
     G = _network(district, use_cache=not args.no_cache)
-    _coverage(district, G, Path(args.out), args.lang)
+    out = Path(args.out)
+    cov = _coverage(district, G, out, args.lang)
+    findings = _check(district, out)
+    print(f"  wrote {report_job(district, out, coverage=cov, compliance=findings, lang=args.lang)}")
     return 0
 
 
@@ -162,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("district")
     p.add_argument("--no-cache", action="store_true", help="rebuild, ignoring the cache")
     p.set_defaults(func=cmd_network)
+    p = sub.add_parser("check", help="check the organisational minimums, township by township")
+    p.add_argument("district")
+    p.add_argument("--out", default="maps", help="output folder (default: maps)")
+    p.set_defaults(func=cmd_check)
     for name, func, text in (
         ("coverage", cmd_coverage, "response times, coverage and gaps, with a map"),
         ("run", cmd_run, "run the whole job and write maps, tables and the report"),

@@ -24,6 +24,39 @@ from emgis.network import EdgeArrays
 log = logging.getLogger(__name__)
 
 
+def compliance_job(district: District, out: str | Path) -> tuple[pd.DataFrame, Path]:
+    """Evaluate the organisational minimums and write ``compliance.csv`` under ``out``."""
+    from emgis.compliance import check_compliance
+
+    findings = check_compliance(district)
+    return findings, write_csv(findings, Path(out) / "compliance.csv")
+
+
+def report_job(
+    district: District,
+    out: str | Path,
+    *,
+    coverage: CoverageOutputs | None,
+    compliance: pd.DataFrame | None,
+    lang: str = "en",
+) -> Path:
+    """Write ``report.html`` from the results of the jobs that ran."""
+    from emgis.report import build_report, save_report
+
+    maps = {}
+    if coverage is not None:
+        maps["coverage.html"] = "coverage.html"
+    page = build_report(
+        district,
+        coverage=coverage.result.table if coverage else None,
+        coverage_summary=coverage.summary if coverage else None,
+        compliance=compliance,
+        maps=maps,
+        lang=lang,
+    )
+    return save_report(page, Path(out) / "report.html")
+
+
 @dataclass(frozen=True)
 class CoverageOutputs:
     """What :func:`coverage_job` computed and where it wrote it."""

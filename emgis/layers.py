@@ -106,6 +106,7 @@ SCHEMAS: Mapping[str, LayerSchema] = {
             FieldSpec("kind", "kind", required=True),
             FieldSpec("headcount", "count", required=True),
             FieldSpec("township", required=True),
+            FieldSpec("village"),
             FieldSpec("turnout_min", "number"),
             FieldSpec("full_time", "count"),
             FieldSpec("drills_per_year", "count"),

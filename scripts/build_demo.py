@@ -255,8 +255,9 @@ def build(osm_path: Path, out: Path) -> None:
     teams: list[list[object]] = []
 
     def team(tid: str, name: str, kind: str, headcount: int, township: str,
-             geom: shapely.Point, full_time: int | None, drills: int | None, osm_id: str) -> None:
-        teams.append([tid, name, kind, headcount, township, full_time, drills, osm_id,
+             geom: shapely.Point, full_time: int | None, drills: int | None, osm_id: str,
+             village: str | None = None) -> None:
+        teams.append([tid, name, kind, headcount, township, village, full_time, drills, osm_id,
                       "headcount,full_time,drills_per_year", round(geom.x, 6), round(geom.y, 6)])
 
     for i, f in enumerate(amen("fire_station"), start=1):
@@ -283,14 +284,15 @@ def build(osm_path: Path, out: Path) -> None:
         if big and j % 3 != 2:
             mfs += 1
             team(f"MF{mfs}", f"Micro fire station {v['name']}", "micro_fire_station",
-                 4 if mfs % 4 == 0 else 6, v["township"], v["geom"], None, 2, v["osm_id"])
+                 4 if mfs % 4 == 0 else 6, v["township"], v["geom"], None, 2, v["osm_id"],
+                 v["id"])
     vt = 0
     for v in villages:
         if v["kind"] == "village" and v["population"] >= VILLAGE_TEAM_MIN_POPULATION:
             vt += 1
             team(f"VT{vt}", f"Village team {v['name']}", "village_team",
                  int(min(30, max(6, round(v["population"] / 40)))), v["township"], v["geom"],
-                 None, vt % 3, v["osm_id"])
+                 None, vt % 3, v["osm_id"], v["id"])
 
     # Stockpiles: a county store in the capital parish, a township store at each town hall
     # except the least populated parish that has one (a gap to find).
@@ -345,24 +347,29 @@ def build(osm_path: Path, out: Path) -> None:
 
     # Files.
     write_csv(out / "villages.csv",
-              ["id", "name", "township", "kind", "population", "place", "osm_id",
-               "illustrative", "lon", "lat"],
-              [[v["id"], v["name"], v["township"], v["kind"], v["population"], v["place"],
-                v["osm_id"], "population", round(v["geom"].x, 6), round(v["geom"].y, 6)]
-               for v in villages])
+              ["id", "name", "township", "kind", "population", "service_centre_staff",
+               "drills_per_year", "place", "osm_id", "illustrative", "lon", "lat"],
+              [[v["id"], v["name"], v["township"], v["kind"], v["population"], 1 + (i % 3),
+                i % 4, v["place"], v["osm_id"], "population,service_centre_staff,drills_per_year",
+                round(v["geom"].x, 6), round(v["geom"].y, 6)]
+               for i, v in enumerate(villages)])
     write_csv(out / "teams.csv",
-              ["id", "name", "kind", "headcount", "township", "full_time", "drills_per_year",
-               "osm_id", "illustrative", "lon", "lat"], teams)
+              ["id", "name", "kind", "headcount", "township", "village", "full_time",
+               "drills_per_year", "osm_id", "illustrative", "lon", "lat"], teams)
     write_csv(out / "stockpiles.csv",
               ["id", "name", "level", "township", "items", "illustrative", "lon", "lat"], stock)
+    # built-up area: building footprints grown by 25 m and merged, per parish (illustrative)
+    built = shapely.union_all([g.buffer(25, quad_segs=2) for _, g in bld])
+    builtup = {n: round(g.intersection(built).area / 1e6, 2) for n, g in zip(p_names, parish_m)}
     t_recs = []
     for i, (f, n) in enumerate(zip(parishes, p_names)):
         t_recs.append({"name": n, "office_fulltime_staff": 2 + (i % 3),
                        "station_posts": 4 + (i % 4), "station_fulltime_posts": 1 + (i % 2),
-                       "population_estimate": pop_by_parish[n],
+                       "population_estimate": pop_by_parish[n], "builtup_km2": builtup[n],
                        "forest_km2": round(forest_km2[n], 2), "osm_id": f.osm_id,
                        "illustrative": "office_fulltime_staff,station_posts,"
-                                       "station_fulltime_posts,population_estimate"})
+                                       "station_fulltime_posts,population_estimate,"
+                                       "builtup_km2"})
     write_geojson(out / "townships.geojson", t_recs,
                   list(gpd.GeoSeries(parish_m, crs=CRS_M).simplify(20).to_crs(4326).values))
     write_geojson(out / "shelters.geojson", shelters_rec, shelters_geom)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,3 +26,26 @@ def replace_in(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def chromium() -> str:
+    """The headless browser the rendering tests use (README: scripts/ensure_chromium.py)."""
+    for name in BROWSERS:
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail("no Chromium: run `python scripts/ensure_chromium.py` (README, Quick start)")
+
+
+def render_dom(page: Path, tmp: Path) -> str:
+    """The DOM after the page's scripts ran, in a browser that cannot reach any network."""
+    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+           "--disable-sync", f"--user-data-dir={tmp / 'profile'}",
+           "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=5000",
+           "--dump-dom", page.as_uri()]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True)
+    return out.stdout

@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from emgis import load_district
 from emgis.jobs import coverage_job
 from emgis.network import load_network
-
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def chromium() -> str:
-    for name in BROWSERS:
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.fail("no Chromium: run `python scripts/ensure_chromium.py` (README, Quick start)")
-
-
-def render_dom(page: Path, tmp: Path) -> str:
-    """The DOM after the page's scripts ran, in a browser that cannot reach any network."""
-    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-           "--no-first-run", "--disable-background-networking", "--disable-component-update",
-           "--disable-sync", f"--user-data-dir={tmp / 'profile'}",
-           "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=5000",
-           "--dump-dom", page.as_uri()]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True)
-    return out.stdout
+from tests.conftest import render_dom
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,262 @@
+"""Compliance with the organisational minimums of the standards profile.
+
+:func:`check_compliance` evaluates every rule the district's layers allow, township by township,
+village by village and unit by unit. Each finding names the place, the rule, the required and
+the actual value, the rule's source, and a status:
+
+``meets``
+    the value reaches the minimum (or the rule does not apply, e.g. no brigade is required);
+``below``
+    a value is recorded and it is under the minimum;
+``missing``
+    the thing the rule asks for does not exist (no rescue team, no store, no micro fire station);
+``not_recorded``
+    the layers do not hold the value: the rule cannot be evaluated, and that is never a pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from emgis.district import District
+from emgis.standards import Standard
+
+COLUMNS = ["scope", "township", "place_id", "place_name", "rule", "required", "actual",
+           "unit", "status", "source", "proposal"]
+
+STATUSES = ("meets", "below", "missing", "not_recorded")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule: the key of its minimum in the standards profile, and what it is about."""
+
+    key: str
+    scope: str
+    text: str
+
+
+#: Every rule evaluated, in report order.
+RULES: tuple[Rule, ...] = (
+    Rule("township_office_fulltime_staff", "township", "township emergency office full-time staff"),
+    Rule("township_station_posts", "township", "standardised township station posts"),
+    Rule("township_station_fulltime_posts", "township", "full-time posts of the station"),
+    Rule("township_rescue_team_headcount", "township", "township rescue team headcount"),
+    Rule("township_supply_stores", "township", "township supply store"),
+    Rule("township_fire_brigade", "township",
+         "township full-time fire brigade where population or built-up area requires one"),
+    Rule("fixed_capacity_share", "township", "fixed-shelter capacity against population"),
+    Rule("micro_fire_stations_per_community", "village", "micro fire station in the community"),
+    Rule("village_team_headcount", "village", "village/community part-time rescue team"),
+    Rule("village_centre_staff", "village", "village service centre staff (A/B posts)"),
+    Rule("village_drills_per_year", "village", "village drills per year"),
+    Rule("micro_fire_station_headcount", "unit", "micro fire station headcount"),
+    Rule("forest_fire_team_headcount", "unit", "forest-fire team headcount"),
+    Rule("rescue_team_drills_per_year", "unit", "rescue team drills per year"),
+)
+
+#: Staff of a grade-2 township full-time brigade (GB/T 35547-2017 as implemented locally).
+BRIGADE_MIN_STAFF = 10
+#: Built-up area above which a township needs a full-time brigade, km2.
+BRIGADE_BUILTUP_KM2 = 5.0
+
+
+def _row(scope: str, township: object, pid: object, name: object, rule: str, std: Standard,
+         required: float, actual: float | None, status: str,
+         unit: str | None = None) -> dict[str, object]:
+    return {"scope": scope, "township": township, "place_id": pid, "place_name": name,
+            "rule": rule, "required": required,
+            "actual": np.nan if actual is None else float(actual), "unit": unit or std.unit,
+            "status": status, "source": std.source, "proposal": std.proposal}
+
+
+def _grade(actual: float | None, required: float) -> str:
+    if actual is None or pd.isna(actual):
+        return "not_recorded"
+    return "meets" if actual >= required else "below"
+
+
+def _township_names(d: District) -> list[str]:
+    if len(d.townships):
+        return [str(n) for n in d.townships["name"]]
+    return sorted({str(t) for t in d.villages["township"].dropna()})
+
+
+def _value(df: pd.DataFrame, col: str, i: int) -> float | None:
+    if col not in df or pd.isna(df[col].iloc[i]):
+        return None
+    return float(df[col].iloc[i])
+
+
+def _team_village(d: District) -> pd.Series:
+    """The village each team belongs to: its ``village`` field, else the nearest village of
+    its township within 1 km (teams of a township stay unassigned)."""
+    teams = d.teams
+    out = teams["village"].astype("string") if "village" in teams else pd.Series(
+        pd.NA, index=teams.index, dtype="string")
+    known = set(d.villages["id"])
+    for i in teams.index:
+        if pd.notna(out[i]) and out[i] in known:
+            continue
+        same = d.villages[d.villages["township"] == teams.at[i, "township"]]
+        if len(same) == 0:
+            continue
+        dist = same.geometry.distance(teams.geometry[i])
+        j = dist.idxmin()
+        out[i] = same.at[j, "id"] if dist[j] <= 1000 else pd.NA
+    return out
+
+
+def check_compliance(district: District) -> pd.DataFrame:
+    """Evaluate every rule of the standards profile the layers allow.
+
+    Parameters
+    ----------
+    district
+        The loaded district.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One finding per place and rule (:data:`COLUMNS`): townships in layer order, then
+        villages in input order, then units.
+    """
+    d = district
+    mins = d.settings.minimums
+    share = d.settings.shelter["fixed_capacity_share"]
+    rows: list[dict[str, object]] = []
+    towns = d.townships
+    teams = d.teams
+    pop_by_town = d.villages.groupby("township")["population"].sum()
+
+    for name in _township_names(d):
+        ti = towns.index[towns["name"] == name] if len(towns) else []
+        t_row = int(np.flatnonzero(towns["name"] == name)[0]) if len(ti) else None
+        for key, field in (("township_office_fulltime_staff", "office_fulltime_staff"),
+                           ("township_station_posts", "station_posts"),
+                           ("township_station_fulltime_posts", "station_fulltime_posts")):
+            std = mins[key]
+            actual = _value(towns, field, t_row) if t_row is not None else None
+            rows.append(_row("township", name, name, name, key, std, std.value, actual,
+                             _grade(actual, std.value)))
+        # rescue team: the township's teams together
+        std = mins["township_rescue_team_headcount"]
+        rt = teams[(teams["kind"] == "township_rescue_team") & (teams["township"] == name)]
+        if len(rt) == 0:
+            rows.append(_row("township", name, name, name, "township_rescue_team_headcount",
+                             std, std.value, 0, "missing"))
+        else:
+            hc = rt["headcount"]
+            actual = None if hc.isna().any() else float(hc.sum())
+            rows.append(_row("township", name, name, name, "township_rescue_team_headcount",
+                             std, std.value, actual, _grade(actual, std.value)))
+        # supply store
+        std = mins["township_supply_stores"]
+        st = d.stockpiles
+        n = int(((st["level"] == "township") & (st["township"] == name)).sum()) if len(st) else 0
+        rows.append(_row("township", name, name, name, "township_supply_stores", std, std.value,
+                         n, "meets" if n >= std.value else "missing"))
+        # full-time fire brigade where required
+        std = mins["township_fire_brigade_population"]
+        pop = float(pop_by_town.get(name, 0))
+        builtup = _value(towns, "builtup_km2", t_row) if t_row is not None else None
+        required = pop >= std.value or (builtup is not None and builtup > BRIGADE_BUILTUP_KM2)
+        fb = teams[(teams["kind"] == "township_fire_brigade") & (teams["township"] == name)]
+        if required:
+            if len(fb) == 0:
+                status, actual = "missing", 0.0
+            else:
+                hc = fb["headcount"]
+                actual = None if hc.isna().any() else float(hc.sum())
+                status = _grade(actual, BRIGADE_MIN_STAFF)
+            rows.append(_row("township", name, name, name, "township_fire_brigade", std,
+                             BRIGADE_MIN_STAFF, actual, status, unit="persons"))
+        else:
+            status = "meets" if builtup is not None else "not_recorded"
+            rows.append(_row("township", name, name, name, "township_fire_brigade", std,
+                             BRIGADE_MIN_STAFF, None if not len(fb) else float(
+                                 fb["headcount"].sum()), status, unit="persons"))
+        # fixed shelter capacity >= share of the population
+        sh = d.shelters
+        fixed = sh[(sh["kind"] == "fixed") & _in_township(sh, towns, name)] if len(sh) else sh
+        need = share.value * pop
+        cap = fixed["capacity"] if len(fixed) else pd.Series(dtype=float)
+        if len(fixed) == 0:
+            status, actual = "missing", 0.0
+        elif cap.isna().any():
+            status, actual = "not_recorded", None
+        else:
+            actual = float(cap.sum())
+            status = "meets" if actual >= need else "below"
+        rows.append(_row("township", name, name, name, "fixed_capacity_share", share,
+                         round(need, 1), actual, status, unit="persons"))
+
+    tv = _team_village(d)
+    for i in range(len(d.villages)):
+        v = d.villages.iloc[i]
+        vid, vname, town = v["id"], v["name"], v["township"]
+        own = teams[tv == vid]
+        if v["kind"] == "community":
+            std = mins["micro_fire_stations_per_community"]
+            n = int((own["kind"] == "micro_fire_station").sum())
+            rows.append(_row("village", town, vid, vname, "micro_fire_stations_per_community",
+                             std, std.value, n, "meets" if n >= std.value else "missing"))
+        std = mins["village_team_headcount"]
+        vt = own[own["kind"] == "village_team"]
+        if len(vt) == 0:
+            rows.append(_row("village", town, vid, vname, "village_team_headcount", std,
+                             std.value, 0, "missing"))
+        else:
+            hc = vt["headcount"]
+            actual = None if hc.isna().any() else float(hc.sum())
+            rows.append(_row("village", town, vid, vname, "village_team_headcount", std,
+                             std.value, actual, _grade(actual, std.value)))
+        for key, field in (("village_centre_staff", "service_centre_staff"),
+                           ("village_drills_per_year", "drills_per_year")):
+            std = mins[key]
+            actual = None if pd.isna(v.get(field, pd.NA)) else float(v[field])
+            rows.append(_row("village", town, vid, vname, key, std, std.value, actual,
+                             _grade(actual, std.value)))
+
+    for key, kinds, field in (
+        ("micro_fire_station_headcount", ("micro_fire_station",), "headcount"),
+        ("forest_fire_team_headcount", ("forest_fire_team",), "headcount"),
+        ("rescue_team_drills_per_year", ("township_rescue_team", "village_team"),
+         "drills_per_year"),
+    ):
+        std = mins[key]
+        sel = teams[teams["kind"].isin(kinds)]
+        for j in range(len(sel)):
+            actual = _value(sel, field, j)
+            rows.append(_row("unit", sel["township"].iloc[j], sel["id"].iloc[j],
+                             sel["name"].iloc[j], key, std, std.value, actual,
+                             _grade(actual, std.value)))
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    return out
+
+
+def _in_township(gdf: gpd.GeoDataFrame, towns: gpd.GeoDataFrame, name: str) -> pd.Series:
+    """Rows of ``gdf`` in township ``name``: by their township field, else by location."""
+    by_field = gdf["township"] == name if "township" in gdf else pd.Series(False, gdf.index)
+    by_field = by_field.fillna(False).astype(bool)
+    if len(towns) == 0:
+        return by_field
+    poly = towns.geometry[towns["name"] == name]
+    if len(poly) == 0:
+        return by_field
+    unknown = gdf["township"].isna() if "township" in gdf else pd.Series(True, gdf.index)
+    inside: pd.Series = by_field | (unknown & gdf.geometry.within(poly.iloc[0]))
+    return inside
+
+
+def summary_table(findings: pd.DataFrame) -> pd.DataFrame:
+    """Findings counted per rule and status (a row per rule, a column per status)."""
+    t = findings.pivot_table(index="rule", columns="status", values="scope", aggfunc="count",
+                             fill_value=0)
+    t = t.reindex(columns=list(STATUSES), fill_value=0)
+    order = [r.key for r in RULES if r.key in t.index]
+    return t.loc[order].reset_index()

@@ -1,0 +1,69 @@
+"""The report: rendered by Chromium, a section per township, numbers equal to coverage.csv."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from emgis import load_district
+from emgis.jobs import compliance_job, coverage_job, report_job
+from emgis.network import load_network_arrays
+from tests.conftest import REPO, render_dom, replace_in
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("report")
+    d = load_district(REPO / "data" / "demo")
+    edges, _ = load_network_arrays(d)
+    cov = coverage_job(d, edges, out, per_unit_areas=False)
+    findings, _ = compliance_job(d, out)
+    report_job(d, out, coverage=cov, compliance=findings)
+    return out, render_dom(out / "report.html", out)
+
+
+def test_every_township_has_a_section(demo_report: tuple[Path, str]) -> None:
+    _, dom = demo_report
+    d = load_district(REPO / "data" / "demo")
+    names = re.findall(r"<section class=\"township\" id=\"township-\d+\" data-name=\"([^\"]+)\"",
+                       dom)
+    assert names == list(d.townships["name"])
+    assert "Standards used" in dom and "公消〔2015〕301号" in dom
+    assert "planning assumption" in dom  # proposals are marked as such
+    assert '<a href="coverage.html">' in dom
+
+
+def test_numbers_match_coverage_csv(demo_report: tuple[Path, str]) -> None:
+    out, dom = demo_report
+    csv = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig")
+    rows = re.findall(r'<tr data-kind="([a-z_]+)">.*?class="n covered">(\d+)</td>'
+                      r'<td class="n outside">(\d+)</td><td class="n share" '
+                      r'data-share="([0-9.]+)">', dom)
+    assert len(rows) >= 8
+    for kind, covered, outside, share in rows:
+        k = csv[csv["kind"] == kind]
+        assert int(covered) == (k["status"] == "covered").sum()
+        assert int(outside) == (k["status"] != "covered").sum()
+        want = k.loc[k["status"] == "covered", "population"].sum() / k["population"].sum()
+        assert float(share) == pytest.approx(want, abs=5e-5)
+    # the per-township gap tables list exactly the csv's villages outside target
+    gaps = csv[~csv["status"].isin(["covered", "no_unit"])]
+    assert len(re.findall(r"<table class=\"gaps\">", dom)) == gaps["township"].nunique()
+    n_rows = sum(t.count("<tr>") - 1 for t in re.findall(
+        r'<table class="gaps">(.*?)</table>', dom, flags=re.S))
+    assert n_rows == len(gaps)
+
+
+def test_report_escapes_and_speaks_chinese(tiny: Path, tmp_path: Path) -> None:
+    replace_in(tiny / "villages.csv", "V2,西村", "V2,<b>西村</b>")
+    d = load_district(tiny)
+    edges, _ = load_network_arrays(d)
+    cov = coverage_job(d, edges, tmp_path, per_unit_areas=False, lang="zh")
+    findings, _ = compliance_job(d, tmp_path)
+    page = report_job(d, tmp_path, coverage=cov, compliance=findings, lang="zh").read_text(
+        "utf-8")
+    assert "应急覆盖评估报告" in page and "<b>西村</b>" not in page
+    assert "&lt;b&gt;西村&lt;/b&gt;" in page
