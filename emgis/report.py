@@ -76,6 +76,15 @@ section.township{page-break-before:always}
 """
 
 
+def _rule(key: object, lang: str) -> str:
+    from emgis.compliance import RULES
+
+    for r in RULES:
+        if r.key == key:
+            return (r.text_zh or r.text) if lang == "zh" else r.text
+    return str(key)
+
+
 def _e(x: object) -> str:
     return html.escape(str(x))
 
@@ -219,7 +228,7 @@ def build_report(
                    + "".join(f"<th>{t[s_]}</th>" for s_ in
                              ("meets", "below", "missing", "not_recorded")) + "</tr>")
         for r in summary_table(compliance).to_dict("records"):
-            out.append(f"<tr><td>{_e(r['rule'])}</td>" + "".join(
+            out.append(f"<tr><td>{_e(_rule(r['rule'], lang))}</td>" + "".join(
                 f"<td class='n s-{s_}'>{r[s_]}</td>" for s_ in
                 ("meets", "below", "missing", "not_recorded")) + "</tr>")
         out.append("</table>")
@@ -268,7 +277,8 @@ def build_report(
                 for r in f.to_dict("records"):
                     act = "–" if pd.isna(r["actual"]) else f"{r['actual']:g}"
                     out.append(
-                        f"<tr><td>{_e(r['rule'])}</td><td>{_e(r['place_name'])}</td>"
+                        f"<tr><td>{_e(_rule(r['rule'], lang))}</td>"
+                        f"<td>{_e(r['place_name'])}</td>"
                         f"<td class='n'>{r['required']:g} {_e(r['unit'])}</td>"
                         f"<td class='n'>{act}</td>"
                         f"<td class='s-{_e(r['status'])}'>{t[str(r['status'])]}</td>"
