@@ -372,6 +372,8 @@ class EdgeArrays:
         A LineString per edge, from ``u`` to ``v`` (straight where the graph has none).
     component
         Weakly connected component label of each node; ``main`` is the largest.
+    penalty
+        Optional multiplier of each edge's time (``inf`` = closed), set by hazard scenarios.
     """
 
     node_ids: np.ndarray
@@ -383,6 +385,7 @@ class EdgeArrays:
     geometry: np.ndarray
     component: np.ndarray
     main: int
+    penalty: np.ndarray | None = None
 
 
 def save_edge_arrays(ea: EdgeArrays, path: str | Path) -> Path:

@@ -124,6 +124,8 @@ def build_routing_graph(
     keys = ea.keys
     eu, ev, length = ea.u, ea.v, ea.length
     ew = ea.travel_time / 60.0 if mode == "drive" else length / 1000.0 / walk_kph * 60.0
+    if ea.penalty is not None:  # a scenario slows (x factor) or closes (inf) edges
+        ew = ew * ea.penalty
     n_road = len(node_ids)
 
     src: list[npt.NDArray[np.int64]] = [eu]
@@ -168,7 +170,8 @@ def build_routing_graph(
         fracs = [0.0] + [f for f, _ in pts] + [1.0]
         a = np.array(chain[:-1], dtype=np.int64)
         b = np.array(chain[1:], dtype=np.int64)
-        c = np.diff(np.array(fracs)) * w
+        d = np.diff(np.array(fracs))
+        c = d * w if np.isfinite(w) else np.where(d > 0, np.inf, 0.0)
         src.append(a)
         dst.append(b)
         wts.append(c)
@@ -188,6 +191,8 @@ def build_routing_graph(
     rows = np.concatenate(src)
     cols = np.concatenate(dst)
     data = np.maximum(np.concatenate(wts), 0.0)
+    open_ = np.isfinite(data)  # closed roads (and the pieces of them) are left out
+    rows, cols, data = rows[open_], cols[open_], data[open_]
     order = np.lexsort((cols, rows))
     rows, cols, data = rows[order], cols[order], data[order]
     indptr = np.zeros(n + 1, dtype=np.int64)

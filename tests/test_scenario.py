@@ -1,0 +1,161 @@
+"""Scenarios: closed and slowed roads, shelters in the zone, and the evacuation LP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from emgis import load_district
+from emgis.network import edge_arrays, load_network, load_network_arrays
+from emgis.scenario import Scenario, apply_hazards, run_scenario, transport
+from emgis.traveltime import build_routing_graph, nearest_two
+from tests.conftest import replace_in
+from tests.test_traveltime import at_nodes
+
+HAZARD = '{{"type":"Feature","properties":{{"id":"{id}","name":"{id}","kind":"flood",' \
+    '"effect":"{effect}"{factor}}},"geometry":{{"type":"Polygon","coordinates":[{ring}]}}}}'
+
+
+def box(x0: float, y0: float, x1: float, y1: float) -> str:
+    return f"[[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{x0},{y0}]]"
+
+
+def add_hazard(tiny: Path, hid: str, ring: str, effect: str = "closed",
+               factor: float | None = None) -> None:
+    f = "" if factor is None else f',"speed_factor":{factor}'
+    feat = HAZARD.format(id=hid, effect=effect, factor=f, ring=ring)
+    replace_in(tiny / "hazards.geojson", '"features":[\n', f'"features":[\n{feat},\n')
+
+
+def test_closed_only_link_cuts_the_village_off(tiny: Path) -> None:
+    # road 2-7 (lon 1.510, lat 42.495-42.500) is the only way to 南村 V5
+    add_hazard(tiny, "C1", box(1.5095, 42.4965, 1.5105, 42.4975))
+    d = load_district(tiny)
+    edges, _ = load_network_arrays(d)
+    r = run_scenario(d, edges, Scenario("cut", ("C1",)))
+    v5 = r.villages[r.villages["village_id"] == "V5"]
+    assert set(v5["scenario_status"]) == {"cut_off", "no_unit"}  # no_unit: no such unit
+    assert v5["island"].all()
+    rescue = v5[v5["kind"] == "township_rescue_team"].iloc[0]
+    assert rescue["baseline_status"] == "covered" and rescue["lost_cover"]
+    # the other connected villages keep their rescue cover
+    others = r.villages[(r.villages["kind"] == "township_rescue_team")
+                        & r.villages["village_id"].isin(["V1", "V2"])]
+    assert (others["scenario_status"] == "covered").all()
+
+
+def test_every_village_keeps_a_row_with_both_statuses(tiny: Path) -> None:
+    add_hazard(tiny, "C1", box(1.5095, 42.4965, 1.5105, 42.4975))
+    d = load_district(tiny)
+    edges, _ = load_network_arrays(d)
+    r = run_scenario(d, edges, Scenario("cut", ("C1", "H1")))
+    for kind, g in r.villages.groupby("kind"):
+        assert list(g["village_id"]) == list(d.villages["id"]), kind
+    assert r.villages["baseline_status"].notna().all()
+    assert r.villages["scenario_status"].notna().all()
+
+
+def test_slowed_roads_take_exactly_factor_times_longer(tiny: Path) -> None:
+    d = load_district(tiny)
+    G, _ = load_network(d, use_cache=False)
+    ea = edge_arrays(G)
+    x0, y0, x1, y1 = shapely.total_bounds(ea.geometry)
+    everywhere = gpd.GeoDataFrame({"effect": ["slowed"], "speed_factor": [0.4]},
+                                  geometry=[shapely.box(x0 - 1e4, y0 - 1e4, x1 + 1e4, y1 + 1e4)],
+                                  crs=d.crs)
+    slow = apply_hazards(ea, everywhere)
+    assert np.allclose(slow.penalty, 1 / 0.4)
+    nodes = sorted(n for n in G if G.degree(n) > 0)
+    snaps = at_nodes(G, [2, *nodes])
+    targets = np.arange(1, 1 + len(nodes))
+    before = nearest_two(build_routing_graph(ea, snaps), [0], targets=targets)
+    after = nearest_two(build_routing_graph(slow, snaps), [0], targets=targets)
+    fin = np.isfinite(before.first_min)
+    assert np.allclose(after.first_min[fin], before.first_min[fin] / 0.4)
+
+
+def test_partly_covered_edge_is_slowed_for_the_part_inside(tiny: Path) -> None:
+    d = load_district(tiny)
+    G, _ = load_network(d, use_cache=False)
+    ea = edge_arrays(G)
+    i = next(j for j, (u, v, _) in enumerate(ea.keys) if (u, v) == (2, 7))
+    line = ea.geometry[i]
+    half = line.interpolate(0.5, normalized=True)
+    zone = shapely.box(half.x - 30, half.y - 1000, half.x + 30, half.y)  # the southern half
+    z = gpd.GeoDataFrame({"effect": ["slowed"], "speed_factor": [0.5]}, geometry=[zone],
+                         crs=d.crs)
+    p = apply_hazards(ea, z).penalty
+    assert p is not None
+    assert p[i] == pytest.approx(0.5 + 0.5 / 0.5, rel=1e-6)
+
+
+def test_shelter_inside_the_zone_receives_nobody(tiny: Path) -> None:
+    # a flood over 东村 V1 and the school shelter SH1 beside it; 南村 V5 is evacuated too
+    add_hazard(tiny, "F1", box(1.508, 42.4995, 1.5165, 42.5015), effect="slowed", factor=0.5)
+    d = load_district(tiny)
+    edges, _ = load_network_arrays(d)
+    r = run_scenario(d, edges, Scenario("flood", ("F1",), evacuate_within_m=500))
+    sh = r.shelters.set_index("shelter_id")
+    assert not sh.at["SH1", "usable"] and sh.at["SH1", "load"] == 0
+    assert "SH1" not in set(r.evacuation["shelter_id"])
+    assert (sh["load"] <= sh["capacity"]).all()
+    left = r.unsheltered.set_index("village_id")
+    assert "V1" in left.index
+    # the fixed shelter SH2 holds 500: everyone who can be moved is, up to its capacity
+    assert left["moved"].sum() == min(left["population"].sum(), 500)
+
+
+def _flow_oracle(supply: np.ndarray, cap: np.ndarray, cost: np.ndarray) -> tuple[int, int]:
+    """Max persons moved and least cost (in cost units) by networkx's network simplex."""
+    g = nx.DiGraph()
+    n, m = cost.shape
+    for i in range(n):
+        g.add_edge("s", f"v{i}", capacity=int(supply[i]), weight=0)
+        for j in range(m):
+            if np.isfinite(cost[i, j]):
+                g.add_edge(f"v{i}", f"h{j}", weight=int(cost[i, j]))
+    for j in range(m):
+        g.add_edge(f"h{j}", "t", capacity=int(cap[j]), weight=0)
+    flow = nx.max_flow_min_cost(g, "s", "t")
+    moved = sum(flow["s"].values())
+    return moved, nx.cost_of_flow(g, flow)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_evacuation_lp_equals_min_cost_flow(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, m = rng.integers(1, 7), rng.integers(1, 5)
+    supply = rng.integers(0, 300, n).astype(float)
+    cap = rng.integers(0, 400, m).astype(float)
+    cost = rng.integers(1, 90, (n, m)).astype(float)
+    cost[rng.random((n, m)) < 0.3] = np.inf  # shelters out of reach
+    x = transport(supply, cap, cost)
+    assert (x.sum(axis=1) <= supply + 1e-6).all()
+    assert (x.sum(axis=0) <= cap + 1e-6).all()
+    assert np.allclose(x, np.round(x))
+    assert not (x[~np.isfinite(cost)] > 0).any()
+    moved, best = _flow_oracle(supply, cap, cost)
+    assert x.sum() == pytest.approx(moved)
+    used = np.isfinite(cost)
+    assert float((x[used] * cost[used]).sum()) == pytest.approx(best)
+
+
+def test_evacuation_tables_are_consistent(tiny: Path) -> None:
+    add_hazard(tiny, "F1", box(1.508, 42.4995, 1.5165, 42.5015), effect="slowed", factor=0.5)
+    d = load_district(tiny)
+    edges, _ = load_network_arrays(d)
+    r = run_scenario(d, edges, Scenario("flood", ("F1",), evacuate_within_m=500))
+    per = r.evacuation.groupby("village_id")["persons"].sum()
+    left = r.unsheltered.set_index("village_id")
+    for vid, row in left.iterrows():
+        assert per.get(vid, 0) == row["moved"]
+        assert row["moved"] + row["unsheltered"] == row["population"]
+    s = r.summary.iloc[0]
+    assert s["population_evacuated"] == left["moved"].sum()
+    assert isinstance(r.villages, pd.DataFrame)
