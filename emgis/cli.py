@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from emgis._errors import EmgisError, ValidationError
+from emgis._errors import DistrictError, EmgisError, ValidationError
 from emgis.district import District, ValidationReport, summary, validate_district
 from emgis.network import EdgeArrays
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from emgis.jobs import CoverageOutputs
+    from emgis.jobs import CoverageOutputs, ScenarioOutputs
 
 log = logging.getLogger("emgis")
 
@@ -148,6 +148,49 @@ def _check(district: District, out: Path) -> pd.DataFrame:
     return findings
 
 
+def _scenarios(district: District, edges: EdgeArrays, out: Path, lang: str,
+               names: Sequence[str] | None, hazards: Sequence[str] | None,
+               baseline: pd.DataFrame | None = None) -> ScenarioOutputs | None:
+    from emgis.jobs import scenarios_job
+    from emgis.scenario import Scenario
+
+    chosen = list(district.scenarios)
+    if hazards:
+        chosen = [Scenario("_".join(hazards), tuple(hazards))]
+    elif names:
+        known = {s.name: s for s in chosen}
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise DistrictError(f"no scenario {', '.join(missing)} in district.toml; expected "
+                                f"one of {', '.join(known) or 'none'} (or use --hazard ID)")
+        chosen = [known[n] for n in names]
+    if not chosen:
+        print("Scenarios: none (no hazards layer and no [scenarios] in district.toml)")
+        return None
+    print("Scenarios:")
+    res = scenarios_job(district, edges, out, tuple(chosen), baseline=baseline, lang=lang,
+                        progress=True)
+    print(f"  {'scenario':<16} {'losing cover':>12} {'cut off':>8} {'to evacuate':>12} "
+          f"{'evacuated':>10} {'no place':>9}  (persons)")
+    for r in res.comparison.to_dict("records"):
+        print(f"  {r['scenario']:<16} {r['population_losing_cover']:>12,} "
+              f"{r['population_cut_off']:>8,} {r['population_to_evacuate']:>12,} "
+              f"{r['population_evacuated']:>10,} {r['population_unsheltered']:>9,}")
+    for f in res.files:
+        print(f"  wrote {f}")
+    return res
+
+
+def cmd_scenario(args: argparse.Namespace) -> int:
+    """Hazard scenarios: roads closed or slowed, coverage lost, evacuation to shelters."""
+    from emgis.network import load_network_arrays
+
+    district = _validate(args.district)
+    edges, _ = load_network_arrays(district)
+    _scenarios(district, edges, Path(args.out), args.lang, args.name, args.hazard)
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Check the organisational minimums; write compliance.csv under --out."""
     district = _validate(args.district)
@@ -174,10 +217,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     _print_summary(district)
     print("Road network:", flush=True)
     G = _network(district, use_cache=not args.no_cache)
+    from emgis.network import edge_arrays
+
     out = Path(args.out)
     cov = _coverage(district, G, out, args.lang)
     findings = _check(district, out)
-    print(f"  wrote {report_job(district, out, coverage=cov, compliance=findings, lang=args.lang)}")
+    sc = _scenarios(district, cov.result.edges if cov else edge_arrays(G), out, args.lang,
+                    None, None, baseline=cov.result.table)
+    print("Report:")
+    path = report_job(district, out, coverage=cov, compliance=findings, scenarios=sc,
+                      lang=args.lang)
+    print(f"  wrote {path}")
     return 0
 
 
@@ -197,6 +247,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("district")
     p.add_argument("--no-cache", action="store_true", help="rebuild, ignoring the cache")
     p.set_defaults(func=cmd_network)
+    p = sub.add_parser("scenario", help="hazard scenarios: closed roads, lost cover, evacuation")
+    p.add_argument("district")
+    p.add_argument("--out", default="maps", help="output folder (default: maps)")
+    p.add_argument("--name", action="append", help="a scenario of district.toml (repeatable; "
+                   "default: all of them)")
+    p.add_argument("--hazard", action="append", help="hazard id: one scenario of these hazards "
+                   "(repeatable)")
+    p.add_argument("--lang", choices=("en", "zh"), default="en")
+    p.set_defaults(func=cmd_scenario)
     p = sub.add_parser("check", help="check the organisational minimums, township by township")
     p.add_argument("district")
     p.add_argument("--out", default="maps", help="output folder (default: maps)")

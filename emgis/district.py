@@ -114,6 +114,7 @@ class District:
     hazards: gpd.GeoDataFrame
     roads: RoadSource | None
     warnings: tuple[Problem, ...] = field(default=())
+    scenarios: tuple[Any, ...] = field(default=())
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """Return a copy of the layer called ``name``."""
@@ -335,9 +336,48 @@ def validate_district(path: str | Path) -> ValidationReport:
         shelters=_finish(layers.get("shelters"), "shelters", crs, settings),
         hazards=_finish(layers.get("hazards"), "hazards", crs, settings),
         roads=roads,
+        scenarios=_scenarios(toml_path, config, layers.get("hazards")),
         warnings=tuple(plog.warnings),
     )
     return ValidationReport(tuple(plog.problems), district)
+
+
+def _scenarios(toml_path: Path, config: Mapping[str, Any],
+               hazards: gpd.GeoDataFrame | None) -> tuple[Any, ...]:
+    """``[scenarios.NAME]`` tables; without any, one per hazard kind and one with all."""
+    from emgis.scenario import Scenario
+
+    ids = [] if hazards is None or "id" not in hazards else [str(i) for i in hazards["id"]]
+    table = config.get("scenarios")
+    if table is None:
+        if hazards is None or not ids:
+            return ()
+        out = []
+        for kind in dict.fromkeys(hazards["kind"].astype(str)):
+            members = hazards.loc[hazards["kind"].astype(str) == kind, "id"].astype(str)
+            out.append(Scenario(kind, tuple(members)))
+        if len(out) > 1:
+            out.append(Scenario("all_hazards", tuple(ids)))
+        return tuple(out)
+    if not isinstance(table, dict):
+        raise DistrictError(f"{toml_path}: [scenarios] must hold [scenarios.NAME] tables")
+    out = []
+    known = {"hazards", "buffer_m", "units_out_of_action", "evacuate_within_m",
+             "max_evacuation_min", "evacuate_before_closure"}
+    for name, spec in table.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("hazards"), list):
+            raise DistrictError(f"{toml_path}: [scenarios.{name}] needs hazards = [\"ID\", ...]")
+        bad = set(spec) - known
+        if bad:
+            raise DistrictError(f"{toml_path}: [scenarios.{name}] has unknown key(s) "
+                                f"{', '.join(sorted(bad))}; expected {', '.join(sorted(known))}")
+        unknown = [h for h in spec["hazards"] if str(h) not in ids]
+        if unknown:
+            raise DistrictError(f"{toml_path}: [scenarios.{name}] hazards {unknown} are not ids "
+                                f"of the hazards layer ({', '.join(ids) or 'none'})")
+        kwargs = {k: spec[k] for k in known - {"hazards"} if k in spec}
+        out.append(Scenario(str(name), tuple(str(h) for h in spec["hazards"]), **kwargs))
+    return tuple(out)
 
 
 def load_district(path: str | Path) -> District:

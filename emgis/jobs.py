@@ -14,12 +14,14 @@ from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from emgis import coverage as cov
 from emgis.district import District
 from emgis.export import write_csv, write_gpkg
 from emgis.network import EdgeArrays
+from emgis.scenario import Scenario, ScenarioResult
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ def report_job(
     *,
     coverage: CoverageOutputs | None,
     compliance: pd.DataFrame | None,
+    scenarios: ScenarioOutputs | None = None,
     lang: str = "en",
 ) -> Path:
     """Write ``report.html`` from the results of the jobs that ran."""
@@ -46,11 +49,18 @@ def report_job(
     maps = {}
     if coverage is not None:
         maps["coverage.html"] = "coverage.html"
+    if scenarios is not None:
+        for r in scenarios.results:
+            maps[f"scenario_{r.scenario.name}.html"] = f"scenario_{r.scenario.name}.html"
     page = build_report(
         district,
         coverage=coverage.result.table if coverage else None,
         coverage_summary=coverage.summary if coverage else None,
         compliance=compliance,
+        scenarios=scenarios.comparison if scenarios is not None else None,
+        scenario_villages=pd.concat(
+            [r.villages.assign(scenario=r.scenario.name) for r in scenarios.results],
+            ignore_index=True) if scenarios is not None and scenarios.results else None,
         maps=maps,
         lang=lang,
     )
@@ -126,3 +136,120 @@ def coverage_job(
     }, out / "coverage.gpkg"))
     files.append(save(coverage_map(result, areas, district, lang=lang), out / "coverage.html"))
     return CoverageOutputs(result, summary, by_town, gaps, areas, uncovered, tuple(files))
+
+
+@dataclass(frozen=True)
+class ScenarioOutputs:
+    """What :func:`scenarios_job` computed and wrote."""
+
+    results: tuple[ScenarioResult, ...]
+    comparison: pd.DataFrame
+    by_village: pd.DataFrame
+    files: tuple[Path, ...]
+
+
+def scenarios_job(
+    district: District,
+    edges: EdgeArrays,
+    out: str | Path,
+    scenarios: tuple[Scenario, ...],
+    *,
+    baseline: pd.DataFrame | None = None,
+    lang: str = "en",
+    progress: bool = False,
+) -> ScenarioOutputs:
+    """Run each scenario and write its tables, GeoPackage and map, and the comparison.
+
+    Per scenario: ``scenario_<name>.csv`` (every village and kind, baseline vs scenario),
+    ``scenario_<name>_evacuation.csv``, ``scenario_<name>_shelters.csv``,
+    ``scenario_<name>.gpkg`` and ``scenario_<name>.html``; for all: ``scenarios.csv`` (one row
+    per scenario) and ``scenarios_villages.csv`` (per village, the kinds losing cover in each
+    scenario and in how many scenarios it keeps all its cover).
+    """
+    import shapely
+
+    from emgis.maps import save, scenario_map
+    from emgis.scenario import run_scenario, zones
+
+    out = Path(out)
+    files: list[Path] = []
+    results = []
+    if baseline is None:
+        baseline = cov.compute_coverage(district, edges).table
+    for sc in scenarios:
+        if progress:
+            print(f"  scenario {sc.name} ({', '.join(sc.hazards)}) ...", flush=True)
+        r = run_scenario(district, edges, sc, baseline=baseline)
+        results.append(r)
+        stem = f"scenario_{sc.name}"
+        files += [write_csv(r.villages, out / f"{stem}.csv"),
+                  write_csv(r.evacuation, out / f"{stem}_evacuation.csv"),
+                  write_csv(r.shelters, out / f"{stem}_shelters.csv")]
+        z = zones(district, sc)
+        v = district.villages.set_index("id")
+        lines = [shapely.LineString([v.geometry[a], district.shelters.set_index("id").geometry[b]])
+                 for a, b in zip(r.evacuation["village_id"], r.evacuation["shelter_id"],
+                                 strict=True)]
+        pen = r.edges.penalty if r.edges.penalty is not None else None
+        hit = [] if pen is None else list(np.flatnonzero(pen != 1.0))
+        roads = gpd.GeoDataFrame({
+            "u": r.edges.keys[hit, 0] if hit else [], "v": r.edges.keys[hit, 1] if hit else [],
+            "effect": ["closed" if pen is not None and not np.isfinite(pen[i]) else "slowed"
+                       for i in hit],
+            "time_factor": [float(pen[i]) if pen is not None and np.isfinite(pen[i]) else None
+                            for i in hit]},
+            geometry=list(r.edges.geometry[hit]) if hit else [], crs=district.crs)
+        per_v = _village_scenario(r, district)
+        files.append(write_gpkg({
+            "villages": per_v,
+            "evacuation": gpd.GeoDataFrame(r.evacuation, geometry=lines, crs=district.crs),
+            "shelters": gpd.GeoDataFrame(
+                r.shelters.merge(district.shelters[["id", "geometry"]], left_on="shelter_id",
+                                 right_on="id", how="left").drop(columns="id"),
+                geometry="geometry", crs=district.crs),
+            "hazard_zones": z[["id", "name", "kind", "effect", "geometry"]],
+            "affected_roads": roads,
+        }, out / f"{stem}.gpkg"))
+        files.append(save(scenario_map(r, per_v, z, roads, district, lang=lang),
+                          out / f"{stem}.html"))
+    comparison = pd.concat([r.summary for r in results], ignore_index=True) if results else \
+        pd.DataFrame()
+    files.append(write_csv(comparison, out / "scenarios.csv"))
+    by_village = _compare_villages(district, results)
+    files.append(write_csv(by_village, out / "scenarios_villages.csv"))
+    return ScenarioOutputs(tuple(results), comparison, by_village, tuple(files))
+
+
+def _village_scenario(r: ScenarioResult, district: District) -> gpd.GeoDataFrame:
+    """One row per village: kinds losing cover, island, evacuation figures, as points."""
+    t = r.villages
+    lost = t[t["lost_cover"]].groupby("village_id")["kind"].agg(lambda k: ",".join(k))
+    first = t.drop_duplicates("village_id").set_index("village_id")
+    left = r.unsheltered.set_index("village_id")
+    v = district.villages
+    return gpd.GeoDataFrame({
+        "village_id": v["id"].to_numpy(), "village_name": v["name"].to_numpy(),
+        "township": v["township"].to_numpy(),
+        "population": v["population"].fillna(0).astype(int).to_numpy(),
+        "kinds_losing_cover": lost.reindex(v["id"]).fillna("").to_numpy(),
+        "island": first["island"].reindex(v["id"]).fillna(False).to_numpy(dtype=bool),
+        "evacuate": v["id"].isin(left.index).to_numpy(),
+        "moved": left["moved"].reindex(v["id"]).fillna(0).astype(int).to_numpy(),
+        "unsheltered": left["unsheltered"].reindex(v["id"]).fillna(0).astype(int).to_numpy(),
+    }, geometry=v.geometry.to_numpy(), crs=district.crs)
+
+
+def _compare_villages(district: District, results: list[ScenarioResult]) -> pd.DataFrame:
+    v = district.villages
+    out = pd.DataFrame({"village_id": v["id"].to_numpy(), "village_name": v["name"].to_numpy(),
+                        "township": v["township"].to_numpy(),
+                        "population": v["population"].fillna(0).astype(int).to_numpy()})
+    keeps = np.zeros(len(v), dtype=int)
+    for r in results:
+        n = r.villages.groupby("village_id", sort=False)["lost_cover"].sum()
+        lost = n.reindex(v["id"]).fillna(0).astype(int).to_numpy()
+        out[f"kinds_losing_cover_{r.scenario.name}"] = lost
+        keeps += lost == 0
+    out["scenarios_keeping_all_cover"] = keeps
+    out["scenarios"] = len(results)
+    return out

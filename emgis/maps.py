@@ -440,3 +440,130 @@ def save(page: str, path: str | Path) -> Path:
 
 
 assert set(STATUSES) <= set(CLASS_COLOURS)
+
+
+SCENARIO_TEXT: dict[str, dict[str, str]] = {
+    "en": {"zone": "Hazard zone", "closed": "closed road", "slowed": "slowed road",
+           "island": "cut off entirely", "lost": "loses cover", "kept": "keeps its cover",
+           "evac": "Evacuation", "shelters": "Shelters", "load": "load", "unusable":
+           "unusable (in the zone)", "full": "full", "half": "over half full",
+           "room": "room left", "persons": "persons", "villages": "Villages",
+           "roads": "Affected roads", "title": "Scenario", "evacuate": "must leave",
+           "unsheltered": "without a place"},
+    "zh": {"zone": "灾害范围", "closed": "道路中断", "slowed": "道路通行减慢", "island": "完全孤立",
+           "lost": "失去覆盖", "kept": "覆盖不变", "evac": "疏散路线", "shelters": "避难场所",
+           "load": "安置", "unusable": "不可用（位于灾害范围内）", "full": "已满", "half": "过半",
+           "room": "尚有余量", "persons": "人", "villages": "村（社区）", "roads": "受影响道路",
+           "title": "灾害情景", "evacuate": "需转移", "unsheltered": "无处安置"},
+}
+
+
+def scenario_map(
+    result: Any,
+    villages: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    roads: gpd.GeoDataFrame,
+    district: District,
+    *,
+    lang: str = "en",
+    tiles: bool = True,
+) -> str:
+    """Draw a scenario: zones, closed and slowed roads, villages losing cover, evacuation flows
+    from village to shelter, and shelters coloured by load. Returns the HTML page."""
+    import folium
+
+    t = {**TEXT[lang], **SCENARIO_TEXT[lang]}
+    v = villages.to_crs(4326)
+    m = _new_map(tuple(v.total_bounds), title=f"{district.name} – {t['title']} "
+                 f"{result.scenario.name}", tiles=tiles)
+    if len(zones):
+        z = zones[["name", "effect", "geometry"]].copy()
+        z["geometry"] = [map_geometry(g, tolerance_m=10) for g in z.geometry]
+        z = z.to_crs(4326)
+        z["name"] = z["name"].astype(str).map(html.escape)
+        folium.GeoJson(_round(json.loads(z.to_json())), name=t["zone"],
+                       style_function=lambda f: {
+                           "color": "#b2182b" if f["properties"]["effect"] == "closed"
+                           else "#ef8a62", "weight": 1, "fillOpacity": 0.3},
+                       tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(m)
+    if len(roads):
+        r = roads[["effect", "geometry"]].to_crs(4326)
+        folium.GeoJson(_round(json.loads(r.to_json())), name=t["roads"],
+                       style_function=lambda f: {
+                           "color": "#67001f" if f["properties"]["effect"] == "closed"
+                           else "#f46d43", "weight": 4}).add_to(m)
+    flows = result.evacuation
+    if len(flows):
+        vv = district.villages.set_index("id").to_crs(4326).geometry
+        ss = district.shelters.set_index("id").to_crs(4326).geometry
+        feats = []
+        for row in flows.itertuples(index=False):
+            a, b = vv[row.village_id], ss[row.shelter_id]
+            feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [
+                [round(a.x, 6), round(a.y, 6)], [round(b.x, 6), round(b.y, 6)]]},
+                "properties": {"w": float(min(10, 2 + row.persons / 200)), "tip": html.escape(
+                    f"{row.village_name} → {row.shelter_name}: {row.persons:,} {t['persons']}, "
+                    f"{row.minutes:.0f} {t['min']}")}})
+        folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=t["evac"],
+                       style_function=lambda f: {"color": "#2166ac",
+                                                 "weight": f["properties"]["w"],
+                                                 "opacity": 0.8, "dashArray": "6 4"},
+                       tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
+    colour = {"island": "#542788", "lost": "#d73027", "kept": "#1a9850"}
+    feats = []
+    for row, g in zip(v.itertuples(index=False), v.geometry, strict=True):
+        state = "island" if row.island else ("lost" if row.kinds_losing_cover else "kept")
+        tip = f"{row.village_name} ({row.village_id}): {t[state]}"
+        if row.evacuate:
+            tip += f"; {t['evacuate']} {row.population:,}, {t['unsheltered']} {row.unsheltered:,}"
+        if row.kinds_losing_cover:
+            kinds = ", ".join(KIND_LABELS.get(k, {}).get(lang, k)
+                              for k in str(row.kinds_losing_cover).split(","))
+            tip += f"; {t['lost']}: {kinds}"
+        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [
+            round(g.x, 6), round(g.y, 6)]}, "properties": {
+            "c": colour[state], "e": bool(row.evacuate), "tip": html.escape(tip)}})
+    folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=t["villages"],
+                   marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=0.9),
+                   style_function=lambda f: {"fillColor": f["properties"]["c"],
+                                             "color": "#2166ac" if f["properties"]["e"]
+                                             else "#000",
+                                             "weight": 3 if f["properties"]["e"] else 1},
+                   tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
+    sh = result.shelters.merge(district.shelters[["id", "geometry"]], left_on="shelter_id",
+                               right_on="id", how="left")
+    sh = gpd.GeoDataFrame(sh, geometry="geometry", crs=district.crs).to_crs(4326)
+    feats = []
+    for row in sh.itertuples(index=False):
+        if not row.usable:
+            c, state = "#969696", t["unusable"]
+        elif row.load_share >= 0.999:
+            c, state = "#d73027", t["full"]
+        elif row.load_share > 0.5:
+            c, state = "#fdae61", t["half"]
+        else:
+            c, state = "#1a9850", t["room"]
+        tip = html.escape(f"{row.shelter_name} ({row.shelter_id}): {t['load']} {row.load:,} / "
+                          f"{row.capacity:,.0f} – {state}")
+        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [
+            round(row.geometry.x, 6), round(row.geometry.y, 6)]},
+            "properties": {"c": c, "tip": tip}})
+    folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=t["shelters"],
+                   marker=folium.CircleMarker(radius=10, fill=True, fill_opacity=0.95),
+                   style_function=lambda f: {"fillColor": f["properties"]["c"],
+                                             "color": "#000", "weight": 3},
+                   tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    s = result.summary.iloc[0]
+    _title(m, f"{district.name} · {t['title']}: {result.scenario.name}",
+           f"{t['lost']}: {s['population_losing_cover']:,} · {t['island']}: "
+           f"{s['population_cut_off']:,} · {t['evacuate']}: {s['population_to_evacuate']:,} · "
+           f"{t['unsheltered']}: {s['population_unsheltered']:,}")
+    legend = [("area", "#b2182b", f"{t['zone']} ({t['closed']})"),
+              ("area", "#ef8a62", f"{t['zone']} ({t['slowed']})"),
+              ("dot", colour["island"], t["island"]), ("dot", colour["lost"], t["lost"]),
+              ("dot", colour["kept"], t["kept"]), ("area", "#2166ac", t["evac"]),
+              ("area", "#d73027", f"{t['shelters']}: {t['full']}"),
+              ("area", "#969696", f"{t['shelters']}: {t['unusable']}")]
+    _legend(m, legend, title=t["title"], note=t["note"])
+    return _fill(m, stable_ids(inline_assets(m.get_root().render())))

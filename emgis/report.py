@@ -39,6 +39,11 @@ T: dict[str, dict[str, str]] = {
         "no_unit": "no unit", "far_over": "over 2x target", "coverage_map": "coverage map",
         "credit": f"Map data {CREDIT}. Figures marked illustrative in the inputs are estimates.",
         "meets_all": "All evaluated rules met.",
+        "scen_compare": "Scenarios compared", "scenario": "Scenario",
+        "population_losing_cover": "Persons losing cover",
+        "population_cut_off": "Persons cut off", "population_to_evacuate": "Persons to evacuate",
+        "population_evacuated": "Persons sheltered", "population_unsheltered": "Without a place",
+        "kinds_lost": "Cover lost for", "island": "cut off entirely",
     },
     "zh": {
         "title": "应急覆盖评估报告", "summary": "全区概况", "population": "人口",
@@ -59,6 +64,11 @@ T: dict[str, dict[str, str]] = {
         "no_unit": "无此类队伍", "far_over": "超出目标2倍以上", "coverage_map": "覆盖地图",
         "credit": f"地图数据 {CREDIT}。输入中标注为示意（illustrative）的数据为估算值。",
         "meets_all": "所有可评估的规则均达标。",
+        "scen_compare": "灾害情景比较", "scenario": "情景",
+        "population_losing_cover": "失去覆盖人口",
+        "population_cut_off": "孤立人口", "population_to_evacuate": "需转移人口",
+        "population_evacuated": "已安置人口", "population_unsheltered": "无处安置人口",
+        "kinds_lost": "失去覆盖的力量类型", "island": "完全孤立",
     },
 }
 
@@ -154,6 +164,8 @@ def build_report(
     coverage: pd.DataFrame | None,
     coverage_summary: pd.DataFrame | None,
     compliance: pd.DataFrame | None,
+    scenarios: pd.DataFrame | None = None,
+    scenario_villages: pd.DataFrame | None = None,
     maps: Mapping[str, str] | None = None,
     lang: str = "en",
 ) -> str:
@@ -168,6 +180,9 @@ def build_report(
         it, or None if coverage was not run.
     compliance
         :func:`emgis.compliance.check_compliance`'s findings, or None.
+    scenarios, scenario_villages
+        The scenario comparison (one row per scenario) and every scenario's per-village table
+        with a ``scenario`` column, or None.
     maps
         Title -> relative link of the maps to list.
     lang
@@ -232,6 +247,20 @@ def build_report(
                 f"<td class='n s-{s_}'>{r[s_]}</td>" for s_ in
                 ("meets", "below", "missing", "not_recorded")) + "</tr>")
         out.append("</table>")
+    if scenarios is not None and len(scenarios):
+        cols = ["population_losing_cover", "population_cut_off", "population_to_evacuate",
+                "population_evacuated", "population_unsheltered"]
+        out.append(f"<h2>{t['scen_compare']}</h2><table><tr><th>{t['scenario']}</th>"
+                   + "".join(f"<th>{t[c]}</th>" for c in cols) + "</tr>")
+        for r in scenarios.to_dict("records"):
+            out.append(f"<tr data-scenario='{_e(r['scenario'])}'><td>{_e(r['scenario'])} "
+                       f"<span class='small'>({_e(r['hazards'])})</span></td>" + "".join(
+                           f"<td class='n {c}'>{int(r[c]):,}</td>" for c in cols) + "</tr>")
+        out.append("</table>")
+        total = float(v["population"].fillna(0).sum()) or 1.0
+        out.append(_bars([(f"{r['scenario']}: {t['population_losing_cover']}",
+                           r["population_losing_cover"] / total)
+                          for r in scenarios.to_dict("records")]))
     if maps:
         out.append(f"<h2>{t['maps']}</h2><ul>")
         for title, href in maps.items():
@@ -285,7 +314,26 @@ def build_report(
                         f"<td class='small'>{_e(r['source'])}</td></tr>")
                 out.append("</table>")
         out.append(f"<h3>{t['sites']}</h3><p class='small'>{t['not_run']}</p>")
-        out.append(f"<h3>{t['scenarios']}</h3><p class='small'>{t['not_run']}</p></section>")
+        out.append(f"<h3>{t['scenarios']}</h3>")
+        if scenario_villages is None:
+            out.append(f"<p class='small'>{t['not_run']}</p>")
+        else:
+            sv = scenario_villages[(scenario_villages["township"] == name)
+                                   & scenario_villages["lost_cover"]]
+            if len(sv) == 0:
+                out.append(f"<p>{t['none']}</p>")
+            else:
+                out.append(f"<table class='scenario-losses'><tr><th>{t['scenario']}</th>"
+                           f"<th>{t['village']}</th><th>{t['population']}</th>"
+                           f"<th>{t['kinds_lost']}</th></tr>")
+                for (scn, vid), g in sv.groupby(["scenario", "village_id"], sort=False):
+                    kinds = ", ".join(_label(str(k), lang) for k in g["kind"])
+                    isl = f" <b>({t['island']})</b>" if bool(g["island"].iloc[0]) else ""
+                    out.append(f"<tr><td>{_e(scn)}</td><td>{_e(g['village_name'].iloc[0])} "
+                               f"({_e(vid)}){isl}</td><td class='n'>"
+                               f"{int(g['population'].iloc[0]):,}</td><td>{_e(kinds)}</td></tr>")
+                out.append("</table>")
+        out.append("</section>")
     # sources
     out.append(f"<section class='township'><h2>{t['sources']}</h2><table><tr><th></th>"
                f"<th>{t['value']}</th><th>{t['source']}</th></tr>")

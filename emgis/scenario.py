@@ -44,6 +44,10 @@ class Scenario:
         Villages inside a zone, or within this many metres of it, must leave.
     max_evacuation_min
         Shelters farther than this (minutes of driving) are not assigned.
+    evacuate_before_closure
+        Evacuation routes use the roads as they are before the hazard closes or slows them
+        (pre-emptive evacuation, as plans are made); False routes on the affected roads, where
+        a village on a closed road cannot leave by car.
     """
 
     name: str
@@ -52,6 +56,7 @@ class Scenario:
     units_out_of_action: bool = True
     evacuate_within_m: float = 0.0
     max_evacuation_min: float = 60.0
+    evacuate_before_closure: bool = True
 
 
 def zones(district: District, scenario: Scenario) -> gpd.GeoDataFrame:
@@ -168,7 +173,8 @@ def run_scenario(district: District, edges: EdgeArrays, scenario: Scenario, *,
         table["village_id"]).fillna(False).to_numpy(dtype=bool)
     table["island"] = island
 
-    evac, loads, left = evacuate(district, hit, union, scenario,
+    evac, loads, left = evacuate(district, edges if scenario.evacuate_before_closure else hit,
+                                 union, scenario,
                                  usable=~inside.to_numpy() | ~units["kind"].str.startswith(
                                      "shelter_").to_numpy(), units=units)
     by_village = table.drop_duplicates("village_id")

@@ -56,6 +56,10 @@ DEFAULT_LEVELS = {"apartments": 5, "residential": 3, "house": 2, "detached": 2, 
 #: Villages (not communities) at least this populous have a part-time village team.
 VILLAGE_TEAM_MIN_POPULATION = 500
 
+#: The flood zone: a band this wide on each side of these rivers (the main Valira).
+FLOOD_RIVERS = {"Valira", "riu Valira", "Riu Valira"}
+FLOOD_BAND_M = 40.0
+
 PLACES = ("town", "village", "hamlet", "isolated_dwelling")
 DRIVABLE_OR_NOT = "highway"
 
@@ -330,14 +334,16 @@ def build(osm_path: Path, out: Path) -> None:
                              "osm_id": f.osm_id, "illustrative": "area_m2,kind"})
         shelters_geom.append(point_of(f))
 
-    # Hazards: a flood band along the rivers, and forest-fire zones east and west.
-    rivers = shapely.union_all(to_m([r.geom for r in osm["rivers"]])).buffer(60)
+    # Hazards: a flood band along the main Valira (the lower valley through Andorra la Vella
+    # and Sant Julià), and forest-fire zones east and west.
+    valira = [r for r in osm["rivers"] if r.tags.get("name") in FLOOD_RIVERS]
+    rivers = shapely.union_all(to_m([r.geom for r in valira])).buffer(FLOOD_BAND_M)
     east = [g for g, f in zip(forest_m, osm["forests"]) if point_of(f).x >= 1.58]
     west = [g for g, f in zip(forest_m, osm["forests"]) if point_of(f).x < 1.58]
     hz = gpd.GeoSeries([rivers, shapely.union_all(east), shapely.union_all(west)], crs=CRS_M)
     hz = hz.simplify(10).to_crs(4326)
     hazards_rec = [
-        {"id": "H1", "name": "Valira river flood band (60 m)", "kind": "flood",
+        {"id": "H1", "name": f"Valira river flood band ({FLOOD_BAND_M:g} m)", "kind": "flood",
          "effect": "closed", "speed_factor": None, "illustrative": "extent,effect"},
         {"id": "H2", "name": "Eastern hills forest fire", "kind": "forest_fire",
          "effect": "closed", "speed_factor": None, "illustrative": "extent,effect"},

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from emgis import load_district
-from emgis.jobs import compliance_job, coverage_job, report_job
+from emgis.jobs import compliance_job, coverage_job, report_job, scenarios_job
 from emgis.network import load_network_arrays
 from tests.conftest import REPO, render_dom, replace_in
 
@@ -21,7 +21,8 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     edges, _ = load_network_arrays(d)
     cov = coverage_job(d, edges, out, per_unit_areas=False)
     findings, _ = compliance_job(d, out)
-    report_job(d, out, coverage=cov, compliance=findings)
+    sc = scenarios_job(d, edges, out, d.scenarios, baseline=cov.result.table)
+    report_job(d, out, coverage=cov, compliance=findings, scenarios=sc)
     return out, render_dom(out / "report.html", out)
 
 
@@ -67,3 +68,17 @@ def test_report_escapes_and_speaks_chinese(tiny: Path, tmp_path: Path) -> None:
         "utf-8")
     assert "应急覆盖评估报告" in page and "<b>西村</b>" not in page
     assert "&lt;b&gt;西村&lt;/b&gt;" in page
+
+
+def test_scenario_numbers_match_scenarios_csv(demo_report: tuple[Path, str]) -> None:
+    out, dom = demo_report
+    comp = pd.read_csv(out / "scenarios.csv", encoding="utf-8-sig")
+    assert len(comp) == 3  # the demo ships a flood, a forest fire and a combined scenario
+    for r in comp.to_dict("records"):
+        row = re.search(rf'<tr data-scenario="{re.escape(r["scenario"])}">(.*?)</tr>', dom)
+        assert row, r["scenario"]
+        for col in ("population_losing_cover", "population_evacuated",
+                    "population_unsheltered"):
+            cell = re.search(rf'class="n {col}">([0-9,]+)<', row.group(1))
+            assert cell and int(cell.group(1).replace(",", "")) == r[col]
+    assert '<a href="scenario_flood.html">' in dom

@@ -159,3 +159,50 @@ def test_evacuation_tables_are_consistent(tiny: Path) -> None:
     s = r.summary.iloc[0]
     assert s["population_evacuated"] == left["moved"].sum()
     assert isinstance(r.villages, pd.DataFrame)
+
+
+def test_scenario_job_writes_every_village(tiny: Path, tmp_path: Path) -> None:
+    from emgis.jobs import scenarios_job
+    from tests.conftest import render_dom
+
+    add_hazard(tiny, "C1", box(1.5095, 42.4965, 1.5105, 42.4975))
+    replace_in(tiny / "district.toml", "[roads]",
+               '[scenarios.cut]\nhazards = ["C1"]\n\n[scenarios.both]\nhazards = ["C1", "H1"]\n'
+               'evacuate_within_m = 300\n\n[roads]')
+    d = load_district(tiny)
+    assert [s.name for s in d.scenarios] == ["cut", "both"]
+    edges, _ = load_network_arrays(d)
+    res = scenarios_job(d, edges, tmp_path, d.scenarios)
+    names = {p.name for p in res.files}
+    for stem in ("scenario_cut", "scenario_both"):
+        assert {f"{stem}.csv", f"{stem}.gpkg", f"{stem}.html", f"{stem}_evacuation.csv",
+                f"{stem}_shelters.csv"} <= names
+        t = pd.read_csv(tmp_path / f"{stem}.csv", encoding="utf-8-sig")
+        assert len(t) == len(d.villages) * t["kind"].nunique()
+        assert set(t["village_id"]) == set(d.villages["id"])
+        assert t["baseline_status"].notna().all() and t["scenario_status"].notna().all()
+    comp = pd.read_csv(tmp_path / "scenarios.csv", encoding="utf-8-sig")
+    assert list(comp["scenario"]) == ["cut", "both"]
+    per = pd.read_csv(tmp_path / "scenarios_villages.csv", encoding="utf-8-sig")
+    assert list(per["village_id"]) == list(d.villages["id"])
+    assert per.set_index("village_id").at["V5", "kinds_losing_cover_cut"] >= 1
+    dom = render_dom(tmp_path / "scenario_cut.html", tmp_path)
+    assert 'id="emgis-legend"' in dom and "Hazard zone" in dom
+    assert len(__import__("re").findall(r'class="leaflet-interactive"', dom)) >= 5
+
+
+def test_unknown_scenario_hazard_is_an_error(tiny: Path) -> None:
+    from emgis import DistrictError
+
+    replace_in(tiny / "district.toml", "[roads]", '[scenarios.x]\nhazards = ["NOPE"]\n\n[roads]')
+    with pytest.raises(DistrictError, match="NOPE"):
+        load_district(tiny)
+
+
+def test_default_scenarios_one_per_hazard_kind(tiny: Path) -> None:
+    add_hazard(tiny, "F9", box(1.50, 42.50, 1.501, 42.501))
+    replace_in(tiny / "hazards.geojson", '"id":"F9","name":"F9","kind":"flood"',
+               '"id":"F9","name":"F9","kind":"forest_fire"')
+    d = load_district(tiny)
+    assert [(s.name, s.hazards) for s in d.scenarios] == [
+        ("forest_fire", ("F9",)), ("flood", ("H1",)), ("all_hazards", ("F9", "H1"))]
