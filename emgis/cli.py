@@ -155,8 +155,11 @@ def _scenarios(district: District, edges: EdgeArrays, out: Path, lang: str,
     from emgis.scenario import Scenario
 
     chosen = list(district.scenarios)
-    if hazards:
-        chosen = [Scenario("_".join(hazards), tuple(hazards))]
+    if hazards:  # ids or names of the hazards layer
+        hz = district.hazards
+        by_name = dict(zip(hz["name"].astype(str), hz["id"].astype(str), strict=True))
+        ids = [by_name.get(h, h) for h in hazards]
+        chosen = [Scenario("_".join(ids), tuple(ids))]
     elif names:
         known = {s.name: s for s in chosen}
         missing = [n for n in names if n not in known]

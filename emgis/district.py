@@ -363,7 +363,7 @@ def _scenarios(toml_path: Path, config: Mapping[str, Any],
         raise DistrictError(f"{toml_path}: [scenarios] must hold [scenarios.NAME] tables")
     out = []
     known = {"hazards", "buffer_m", "units_out_of_action", "evacuate_within_m",
-             "max_evacuation_min", "evacuate_before_closure"}
+             "max_evacuation_min", "evacuate_before_closure", "speed_factor"}
     for name, spec in table.items():
         if not isinstance(spec, dict) or not isinstance(spec.get("hazards"), list):
             raise DistrictError(f"{toml_path}: [scenarios.{name}] needs hazards = [\"ID\", ...]")

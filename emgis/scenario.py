@@ -44,6 +44,9 @@ class Scenario:
         Villages inside a zone, or within this many metres of it, must leave.
     max_evacuation_min
         Shelters farther than this (minutes of driving) are not assigned.
+    speed_factor
+        The scenario's intensity for ``slowed`` zones: overrides their ``speed_factor`` (0-1,
+        smaller is slower).
     evacuate_before_closure
         Evacuation routes use the roads as they are before the hazard closes or slows them
         (pre-emptive evacuation, as plans are made); False routes on the affected roads, where
@@ -56,6 +59,7 @@ class Scenario:
     units_out_of_action: bool = True
     evacuate_within_m: float = 0.0
     max_evacuation_min: float = 60.0
+    speed_factor: float | None = None
     evacuate_before_closure: bool = True
 
 
@@ -73,6 +77,11 @@ def zones(district: District, scenario: Scenario) -> gpd.GeoDataFrame:
         raise KeyError(f"scenario {scenario.name!r}: hazard id(s) {', '.join(missing)} not in "
                        f"the hazards layer; expected one of {', '.join(map(str, hz['id']))}")
     out = hz[hz["id"].isin(scenario.hazards)].copy()
+    if scenario.speed_factor is not None:
+        if not 0 < scenario.speed_factor <= 1:
+            raise ValueError(f"scenario {scenario.name!r}: speed_factor = "
+                             f"{scenario.speed_factor}; expected a number in (0, 1]")
+        out.loc[out["effect"] == "slowed", "speed_factor"] = scenario.speed_factor
     if scenario.buffer_m > 0:
         out["geometry"] = out.geometry.buffer(scenario.buffer_m)
     return out
@@ -165,13 +174,8 @@ def run_scenario(district: District, edges: EdgeArrays, scenario: Scenario, *,
     table["scenario_status"] = scen["status"].to_numpy()
     table["lost_cover"] = (table["baseline_status"] == "covered") & (
         table["scenario_status"] != "covered")
-    reach = scen[scen["status"] != "no_unit"].groupby("village_id", sort=False)["status"].agg(
-        lambda s: bool((s == "cut_off").all()))
-    was = base[base["status"] != "no_unit"].groupby("village_id", sort=False)["status"].agg(
-        lambda s: bool((s == "cut_off").all()))
-    island = (reach & ~was.reindex(reach.index, fill_value=False)).reindex(
-        table["village_id"]).fillna(False).to_numpy(dtype=bool)
-    table["island"] = island
+    table["island"] = _all_cut_off(scen, table["village_id"]) & ~_all_cut_off(
+        base, table["village_id"])
 
     evac, loads, left = evacuate(district, edges if scenario.evacuate_before_closure else hit,
                                  union, scenario,
@@ -191,6 +195,14 @@ def run_scenario(district: District, edges: EdgeArrays, scenario: Scenario, *,
         "population_unsheltered": int(left["unsheltered"].sum()),
     }])
     return ScenarioResult(scenario, table, evac, loads, left, summary, hit)
+
+
+def _all_cut_off(table: pd.DataFrame, order: pd.Series) -> np.ndarray:
+    """Per row of ``order``: no unit of any kind present reaches the village."""
+    rel = table[table["status"] != "no_unit"]
+    cut = (rel["status"] == "cut_off").groupby(rel["village_id"].to_numpy()).all()
+    out: np.ndarray = cut.reindex(order.to_numpy(), fill_value=False).to_numpy(dtype=bool)
+    return out
 
 
 def evacuate(district: District, edges: EdgeArrays, union: shapely.Geometry,

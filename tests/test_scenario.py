@@ -206,3 +206,14 @@ def test_default_scenarios_one_per_hazard_kind(tiny: Path) -> None:
     d = load_district(tiny)
     assert [(s.name, s.hazards) for s in d.scenarios] == [
         ("forest_fire", ("F9",)), ("flood", ("H1",)), ("all_hazards", ("F9", "H1"))]
+
+
+def test_scenario_intensity_overrides_the_speed_factor(tiny: Path) -> None:
+    add_hazard(tiny, "S1", box(1.49, 42.49, 1.58, 42.55), effect="slowed", factor=0.5)
+    d = load_district(tiny)
+    edges, _ = load_network_arrays(d)
+    mild = run_scenario(d, edges, Scenario("mild", ("S1",)))
+    hard = run_scenario(d, edges, Scenario("hard", ("S1",), speed_factor=0.25))
+    assert mild.edges.penalty is not None and hard.edges.penalty is not None
+    inside = mild.edges.penalty > 1
+    assert np.allclose(hard.edges.penalty[inside] - 1, 3 * (mild.edges.penalty[inside] - 1))
