@@ -542,7 +542,7 @@ def scenario_map(
         elif row.load_share > 0.5:
             c, state = "#fdae61", t["half"]
         else:
-            c, state = "#1a9850", t["room"]
+            c, state = "#4393c3", t["room"]
         tip = html.escape(f"{row.shelter_name} ({row.shelter_id}): {t['load']} {row.load:,} / "
                           f"{row.capacity:,.0f} – {state}")
         feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [
@@ -563,7 +563,9 @@ def scenario_map(
               ("area", "#ef8a62", f"{t['zone']} ({t['slowed']})"),
               ("dot", colour["island"], t["island"]), ("dot", colour["lost"], t["lost"]),
               ("dot", colour["kept"], t["kept"]), ("area", "#2166ac", t["evac"]),
-              ("area", "#d73027", f"{t['shelters']}: {t['full']}"),
-              ("area", "#969696", f"{t['shelters']}: {t['unusable']}")]
+              ("dot", "#4393c3", f"{t['shelters']}: {t['room']}"),
+              ("dot", "#fdae61", f"{t['shelters']}: {t['half']}"),
+              ("dot", "#d73027", f"{t['shelters']}: {t['full']}"),
+              ("dot", "#969696", f"{t['shelters']}: {t['unusable']}")]
     _legend(m, legend, title=t["title"], note=t["note"])
     return _fill(m, stable_ids(inline_assets(m.get_root().render())))
