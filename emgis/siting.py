@@ -1,0 +1,300 @@
+"""Siting: where new units do the most good, on a candidate x village matrix of minutes.
+
+The solver core works on plain arrays, as spopt's does: ``times[j, i]`` is the response time
+from candidate ``j`` to village ``i`` (minutes, turnout included, ``inf`` where unreachable),
+``weights[i]`` the village's population, and ``base[i]`` the time from the nearest *existing*
+unit, which stays (as "required" facilities in ArcGIS Location-Allocation). Models:
+
+- :func:`max_covering` (MCLP): add ``p`` sites to cover the most people not yet covered;
+- :func:`set_covering` (LSCP): the fewest sites that cover every village a candidate can reach;
+- :func:`p_median`: add ``p`` sites for the least population-weighted time;
+- :func:`p_center`: add ``p`` sites for the least worst time.
+
+Exact models are mixed-integer programmes solved by HiGHS (``scipy.optimize.milp``); the
+heuristic (greedy, then one-for-one swaps while they help) is for sizes beyond them, and
+reports its gap to the LP-relaxation bound.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A siting solution.
+
+    Attributes
+    ----------
+    sites
+        Positions of the chosen candidates, in the order they add most (marginal gain).
+    objective
+        The model's objective (persons covered, sites, person-minutes or minutes).
+    gains
+        For each chosen site, in order, the persons it newly covers (covering models) or the
+        person-minutes it saves (p-median).
+    model, method, status
+        Which model; ``"milp"`` or ``"heuristic"``; the solver's status (``"optimal"``...).
+    bound
+        For heuristics of covering models, the LP-relaxation bound of the objective.
+    seconds
+        Solve time.
+    """
+
+    sites: tuple[int, ...]
+    objective: float
+    gains: tuple[float, ...]
+    model: str
+    method: str
+    status: str
+    bound: float | None
+    seconds: float
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap to the bound (0 = proven optimal), for heuristics."""
+        if self.bound is None or self.bound == 0:
+            return None
+        return abs(self.bound - self.objective) / abs(self.bound)
+
+
+def _newly_coverable(times: FloatArray, target: float, base: FloatArray) -> npt.NDArray[np.bool_]:
+    """cover[j, i]: candidate j reaches village i within target, and i is not covered yet."""
+    return (times <= target + 1e-9) & ~(base <= target + 1e-9)[None, :]
+
+
+def _order_by_gain(cover: npt.NDArray[np.bool_], weights: FloatArray,
+                   sites: list[int]) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Sites ordered greedily by the persons each newly covers after the ones before it."""
+    left = list(sites)
+    covered = np.zeros(cover.shape[1], dtype=bool)
+    order: list[int] = []
+    gains: list[float] = []
+    while left:
+        g = [float(weights[cover[j] & ~covered].sum()) for j in left]
+        k = int(np.argmax(g))
+        j = left.pop(k)
+        order.append(j)
+        gains.append(g[k])
+        covered |= cover[j]
+    return tuple(order), tuple(gains)
+
+
+def max_covering(times: FloatArray, weights: FloatArray, base: FloatArray, target: float,
+                 p: int, *, method: str = "milp", time_limit: float = 300.0) -> Solution:
+    """Add ``p`` sites covering the most persons not covered within ``target`` minutes yet."""
+    t0 = time.perf_counter()
+    cover = _newly_coverable(times, target, base)
+    useful = cover.any(axis=0)
+    p = int(min(p, times.shape[0]))
+    if method == "heuristic":
+        sites = _greedy_swap(cover, weights, p)
+        obj = float(weights[cover[sites].any(axis=0)].sum()) if sites else 0.0
+        bound = _mclp_bound(cover[:, useful], weights[useful], p)
+        order, gains = _order_by_gain(cover, weights, sites)
+        return Solution(order, obj, gains, "max_covering", "heuristic", "feasible", bound,
+                        time.perf_counter() - t0)
+    a = cover[:, useful]
+    w = weights[useful]
+    n_c, n_v = a.shape
+    # variables: x_j (sites), y_i (villages covered); maximise w.y
+    c = np.concatenate([np.zeros(n_c), -w])
+    link = sp.hstack([-sp.csr_matrix(a.T.astype(float)), sp.identity(n_v)])  # y_i <= sum x
+    count = sp.hstack([sp.csr_matrix(np.ones((1, n_c))), sp.csr_matrix((1, n_v))])
+    cons = [LinearConstraint(link, -np.inf, 0), LinearConstraint(count, -np.inf, p)]
+    res = milp(c, constraints=cons, integrality=np.concatenate([np.ones(n_c), np.zeros(n_v)]),
+               bounds=Bounds(0, 1), options={"time_limit": time_limit})
+    sites = [int(j) for j in np.flatnonzero(res.x[:n_c] > 0.5)] if res.x is not None else []
+    obj = float(weights[cover[sites].any(axis=0)].sum()) if sites else 0.0
+    order, gains = _order_by_gain(cover, weights, sites)
+    return Solution(order, obj, gains, "max_covering", "milp",
+                    "optimal" if res.status == 0 else str(res.message), None,
+                    time.perf_counter() - t0)
+
+
+def _mclp_bound(a: npt.NDArray[np.bool_], w: FloatArray, p: int) -> float:
+    """LP-relaxation bound of the maximal covering objective."""
+    n_c, n_v = a.shape
+    if n_v == 0:
+        return 0.0
+    c = np.concatenate([np.zeros(n_c), -w])
+    link = sp.hstack([-sp.csr_matrix(a.T.astype(float)), sp.identity(n_v)])
+    count = sp.hstack([sp.csr_matrix(np.ones((1, n_c))), sp.csr_matrix((1, n_v))])
+    res = milp(c, constraints=[LinearConstraint(link, -np.inf, 0),
+                               LinearConstraint(count, -np.inf, p)], bounds=Bounds(0, 1))
+    return float(-res.fun) if res.fun is not None else float("nan")
+
+
+def _greedy_swap(cover: npt.NDArray[np.bool_], weights: FloatArray, p: int) -> list[int]:
+    """Greedy maximal covering, then one-for-one swaps while one improves the cover."""
+    n_c = cover.shape[0]
+    chosen: list[int] = []
+    covered = np.zeros(cover.shape[1], dtype=bool)
+    cw = cover.astype(float) * weights[None, :]
+    for _ in range(p):
+        gain = (cw * ~covered[None, :]).sum(axis=1)
+        gain[chosen] = -1
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        chosen.append(j)
+        covered |= cover[j]
+
+    def value(sites: list[int]) -> float:
+        return float(weights[cover[sites].any(axis=0)].sum()) if sites else 0.0
+
+    best = value(chosen)
+    improved = True
+    while improved:
+        improved = False
+        for k in range(len(chosen)):
+            rest = chosen[:k] + chosen[k + 1:]
+            base_cov: npt.NDArray[np.bool_] = (cover[rest].any(axis=0) if rest
+                                               else np.zeros(cover.shape[1], dtype=bool))
+            gain = (cw * ~base_cov[None, :]).sum(axis=1)
+            gain[rest] = -1
+            j = int(np.argmax(gain))
+            cand = [*rest, j]
+            v = value(cand)
+            if v > best + 1e-9 and j not in chosen:
+                chosen, best, improved = cand, v, True
+                break
+    return sorted(chosen) if n_c else []
+
+
+def set_covering(times: FloatArray, weights: FloatArray, base: FloatArray, target: float, *,
+                 time_limit: float = 300.0) -> tuple[Solution, npt.NDArray[np.bool_]]:
+    """The fewest new sites that bring every coverable village within ``target``.
+
+    Returns the solution and a mask of the villages no candidate can cover (and that existing
+    units do not cover): the model is solved for the rest, and these are listed, not failed on.
+    """
+    t0 = time.perf_counter()
+    cover = _newly_coverable(times, target, base)
+    need = ~(base <= target + 1e-9)
+    unreachable = need & ~cover.any(axis=0)
+    cols = need & ~unreachable
+    a = cover[:, cols]
+    n_c = a.shape[0]
+    if a.shape[1] == 0:
+        return Solution((), 0.0, (), "set_covering", "milp", "optimal", None,
+                        time.perf_counter() - t0), unreachable
+    res = milp(np.ones(n_c), constraints=[LinearConstraint(sp.csr_matrix(a.T.astype(float)),
+                                                           1, np.inf)],
+               integrality=np.ones(n_c), bounds=Bounds(0, 1), options={"time_limit": time_limit})
+    sites = [int(j) for j in np.flatnonzero(res.x > 0.5)] if res.x is not None else []
+    order, gains = _order_by_gain(cover, weights, sites)
+    return Solution(order, float(len(sites)), gains, "set_covering", "milp",
+                    "optimal" if res.status == 0 else str(res.message), None,
+                    time.perf_counter() - t0), unreachable
+
+
+def _assignment_milp(times: FloatArray, weights: FloatArray, base: FloatArray, p: int,
+                     *, center: bool, time_limit: float) -> tuple[list[int], float, str]:
+    """p-median (sum) or p-center (max) with the existing units as a fixed option per village.
+
+    Variables: x_j (open candidate), z_ij (village i served by j), e_i (served by existing),
+    and for the p-center the worst time W.
+    """
+    n_c, n_v = times.shape
+    big = np.nanmax(np.where(np.isfinite(times), times, np.nan)) if np.isfinite(times).any() \
+        else 0.0
+    base_c = np.where(np.isfinite(base), base, max(big, float(np.nanmax(
+        np.where(np.isfinite(base), base, 0)))) * 10 + 1000)
+    ok = np.isfinite(times)
+    pairs = np.argwhere(ok)  # (j, i)
+    k = len(pairs)
+    nx_ = n_c + k + n_v + (1 if center else 0)
+    cost = np.zeros(nx_)
+    if not center:
+        cost[n_c:n_c + k] = weights[pairs[:, 1]] * times[pairs[:, 0], pairs[:, 1]]
+        cost[n_c + k:n_c + k + n_v] = weights * base_c
+    else:
+        cost[-1] = 1.0
+    rows: list[sp.csr_matrix] = []
+    lo: list[FloatArray] = []
+    hi: list[FloatArray] = []
+    # each village served once: sum_j z_ij + e_i = 1
+    assign = sp.csr_matrix((np.ones(k), (pairs[:, 1], n_c + np.arange(k))), shape=(n_v, nx_)) + \
+        sp.csr_matrix((np.ones(n_v), (np.arange(n_v), n_c + k + np.arange(n_v))),
+                      shape=(n_v, nx_))
+    rows.append(assign)
+    lo.append(np.ones(n_v))
+    hi.append(np.ones(n_v))
+    # z_ij <= x_j
+    link = sp.csr_matrix((np.concatenate([np.ones(k), -np.ones(k)]),
+                          (np.concatenate([np.arange(k), np.arange(k)]),
+                           np.concatenate([n_c + np.arange(k), pairs[:, 0]]))), shape=(k, nx_))
+    rows.append(link)
+    lo.append(np.full(k, -np.inf))
+    hi.append(np.zeros(k))
+    count = sp.csr_matrix((np.ones(n_c), (np.zeros(n_c, int), np.arange(n_c))), shape=(1, nx_))
+    rows.append(count)
+    lo.append(np.array([-np.inf]))
+    hi.append(np.array([float(p)]))
+    if center:  # time of each village <= W
+        tv = sp.csr_matrix((times[pairs[:, 0], pairs[:, 1]], (pairs[:, 1], n_c + np.arange(k))),
+                           shape=(n_v, nx_)) + sp.csr_matrix(
+            (base_c, (np.arange(n_v), n_c + k + np.arange(n_v))), shape=(n_v, nx_)) + \
+            sp.csr_matrix((-np.ones(n_v), (np.arange(n_v), np.full(n_v, nx_ - 1))),
+                          shape=(n_v, nx_))
+        rows.append(tv)
+        lo.append(np.full(n_v, -np.inf))
+        hi.append(np.zeros(n_v))
+    a = sp.vstack(rows).tocsr()
+    integrality = np.zeros(nx_)
+    integrality[:n_c] = 1
+    upper = np.ones(nx_)
+    if center:
+        upper[-1] = np.inf
+    res = milp(cost, constraints=[LinearConstraint(a, np.concatenate(lo), np.concatenate(hi))],
+               integrality=integrality, bounds=Bounds(0, upper),
+               options={"time_limit": time_limit})
+    sites = [int(j) for j in np.flatnonzero(res.x[:n_c] > 0.5)] if res.x is not None else []
+    return sites, float(res.fun) if res.fun is not None else float("nan"), (
+        "optimal" if res.status == 0 else str(res.message))
+
+
+def served_times(times: FloatArray, base: FloatArray, sites: list[int] | tuple[int, ...]
+                 ) -> FloatArray:
+    """Each village's time from the nearest of the existing units and the chosen sites."""
+    if not sites:
+        return base.copy()
+    out: FloatArray = np.minimum(base, times[list(sites)].min(axis=0))
+    return out
+
+
+def p_median(times: FloatArray, weights: FloatArray, base: FloatArray, p: int, *,
+             time_limit: float = 300.0) -> Solution:
+    """Add ``p`` sites for the least population-weighted response time (existing units stay)."""
+    t0 = time.perf_counter()
+    sites, _, status = _assignment_milp(times, weights, base, p, center=False,
+                                        time_limit=time_limit)
+    t = served_times(times, base, sites)
+    fin = np.isfinite(t)
+    obj = float((weights[fin] * t[fin]).sum())
+    before = float((weights[np.isfinite(base)] * base[np.isfinite(base)]).sum())
+    gains = tuple(before - float((weights[fin] * served_times(times, base, sites[:k + 1])[fin])
+                                 .sum()) for k in range(len(sites)))
+    return Solution(tuple(sites), obj, gains, "p_median", "milp", status, None,
+                    time.perf_counter() - t0)
+
+
+def p_center(times: FloatArray, weights: FloatArray, base: FloatArray, p: int, *,
+             time_limit: float = 300.0) -> Solution:
+    """Add ``p`` sites for the least worst response time over the reachable villages."""
+    t0 = time.perf_counter()
+    reach = np.isfinite(base) | np.isfinite(times).any(axis=0)
+    sites, _, status = _assignment_milp(times[:, reach], weights[reach], base[reach], p,
+                                        center=True, time_limit=time_limit)
+    t = served_times(times[:, reach], base[reach], sites)
+    return Solution(tuple(sites), float(t.max()) if len(t) else 0.0, (), "p_center", "milp",
+                    status, None, time.perf_counter() - t0)
