@@ -157,8 +157,9 @@ def _greedy_swap(cover: npt.NDArray[np.bool_], weights: FloatArray, p: int) -> l
         improved = False
         for k in range(len(chosen)):
             rest = chosen[:k] + chosen[k + 1:]
-            base_cov: npt.NDArray[np.bool_] = (cover[rest].any(axis=0) if rest
-                                               else np.zeros(cover.shape[1], dtype=bool))
+            base_cov = np.zeros(cover.shape[1], dtype=bool)
+            if rest:
+                base_cov |= cover[rest].any(axis=0)
             gain = (cw * ~base_cov[None, :]).sum(axis=1)
             gain[rest] = -1
             j = int(np.argmax(gain))
