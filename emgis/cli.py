@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from emgis.jobs import CoverageOutputs, ScenarioOutputs
+    from emgis.siting import SitingResult
 
 log = logging.getLogger("emgis")
 
@@ -194,6 +195,41 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+def _site(district: District, edges: EdgeArrays, out: Path, kind: str, *, add: int | None,
+          cover_all: bool, model: str, method: str, lang: str) -> SitingResult:
+    from emgis.jobs import siting_job
+
+    what = "cover every reachable village" if cover_all else f"add {add} ({model})"
+    print(f"Siting {kind}: {what} ...", flush=True)
+    r, files = siting_job(district, edges, out, kind, add=add, cover_all=cover_all,
+                          model=model, method=method, lang=lang)
+    s = r.solution
+    gap = f", gap to LP bound {s.gap:.2%}" if s.gap is not None else ""
+    print(f"  {s.model} by {s.method}: {s.status} in {s.seconds:.2f} s{gap}")
+    for p in r.proposals.itertuples(index=False):
+        print(f"  #{p.rank} {p.site_id} {p.name}: +{p.newly_covered_population:,} persons")
+    if len(r.unreachable):
+        print(f"  {len(r.unreachable)} villages no candidate reaches within "
+              f"{r.target_min:g} min (listed with their best time)")
+    for f in files:
+        print(f"  wrote {f}")
+    return r
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    """Propose sites for new units of a kind (existing ones stay)."""
+    from emgis.network import load_network_arrays
+
+    district = _validate(args.district)
+    if args.kind not in district.settings.targets:
+        raise DistrictError(f"--kind {args.kind}: no target for it; expected one of "
+                            f"{', '.join(district.settings.targets)}")
+    edges, _ = load_network_arrays(district)
+    _site(district, edges, Path(args.out), args.kind, add=args.add, cover_all=args.cover_all,
+          model=args.model, method=args.method, lang=args.lang)
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Check the organisational minimums; write compliance.csv under --out."""
     district = _validate(args.district)
@@ -225,11 +261,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     cov = _coverage(district, G, out, args.lang)
     findings = _check(district, out)
-    sc = _scenarios(district, cov.result.edges if cov else edge_arrays(G), out, args.lang,
-                    None, None, baseline=cov.result.table)
+    edges = cov.result.edges if cov else edge_arrays(G)
+    sc = _scenarios(district, edges, out, args.lang, None, None, baseline=cov.result.table)
+    sites = [_site(district, edges, out, "micro_fire_station", add=3, cover_all=False,
+                   model="max_covering", method="milp", lang=args.lang),
+             _site(district, edges, out, "stockpile", add=1, cover_all=False,
+                   model="p_median", method="milp", lang=args.lang)]
     print("Report:")
     path = report_job(district, out, coverage=cov, compliance=findings, scenarios=sc,
-                      lang=args.lang)
+                      sites=sites, lang=args.lang)
     print(f"  wrote {path}")
     return 0
 
@@ -259,6 +299,19 @@ def build_parser() -> argparse.ArgumentParser:
                    "(repeatable)")
     p.add_argument("--lang", choices=("en", "zh"), default="en")
     p.set_defaults(func=cmd_scenario)
+    p = sub.add_parser("site", help="where new units of a kind do the most good")
+    p.add_argument("district")
+    p.add_argument("--kind", default="micro_fire_station")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--add", type=int, default=3, help="number of new sites (default 3)")
+    g.add_argument("--cover-all", action="store_true",
+                   help="the fewest sites covering every reachable village")
+    p.add_argument("--model", choices=("max_covering", "p_median", "p_center"),
+                   default="max_covering")
+    p.add_argument("--method", choices=("milp", "heuristic"), default="milp")
+    p.add_argument("--out", default="maps", help="output folder (default: maps)")
+    p.add_argument("--lang", choices=("en", "zh"), default="en")
+    p.set_defaults(func=cmd_site)
     p = sub.add_parser("check", help="check the organisational minimums, township by township")
     p.add_argument("district")
     p.add_argument("--out", default="maps", help="output folder (default: maps)")

@@ -50,7 +50,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-LAYER_NAMES = ("villages", "townships", "teams", "stockpiles", "shelters", "hazards")
+LAYER_NAMES = ("villages", "townships", "teams", "stockpiles", "shelters", "hazards",
+               "candidates")
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ class District:
         One point per village: id, name, township, kind (village | community), population.
     townships, teams, stockpiles, shelters, hazards
         The other layers; empty GeoDataFrames where the district has none.
+    candidates
+        Sites the planner proposes for new units (optional layer: id, name, point).
     roads
         The road network source, if the district has one.
     warnings
@@ -113,6 +116,8 @@ class District:
     shelters: gpd.GeoDataFrame
     hazards: gpd.GeoDataFrame
     roads: RoadSource | None
+    candidates: gpd.GeoDataFrame = field(default_factory=lambda: gpd.GeoDataFrame(
+        {"id": [], "name": []}, geometry=[]))
     warnings: tuple[Problem, ...] = field(default=())
     scenarios: tuple[Any, ...] = field(default=())
 
@@ -335,6 +340,7 @@ def validate_district(path: str | Path) -> ValidationReport:
         stockpiles=_finish(layers.get("stockpiles"), "stockpiles", crs, settings),
         shelters=_finish(layers.get("shelters"), "shelters", crs, settings),
         hazards=_finish(layers.get("hazards"), "hazards", crs, settings),
+        candidates=_finish(layers.get("candidates"), "candidates", crs, settings),
         roads=roads,
         scenarios=_scenarios(toml_path, config, layers.get("hazards")),
         warnings=tuple(plog.warnings),

@@ -22,6 +22,7 @@ from emgis.district import District
 from emgis.export import write_csv, write_gpkg
 from emgis.network import EdgeArrays
 from emgis.scenario import Scenario, ScenarioResult
+from emgis.siting import SitingResult
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def report_job(
     coverage: CoverageOutputs | None,
     compliance: pd.DataFrame | None,
     scenarios: ScenarioOutputs | None = None,
+    sites: list[SitingResult] | None = None,
     lang: str = "en",
 ) -> Path:
     """Write ``report.html`` from the results of the jobs that ran."""
@@ -52,6 +54,8 @@ def report_job(
     if scenarios is not None:
         for r in scenarios.results:
             maps[f"scenario_{r.scenario.name}.html"] = f"scenario_{r.scenario.name}.html"
+    for s in sites or []:
+        maps[f"siting_{s.kind}.html"] = f"siting_{s.kind}.html"
     page = build_report(
         district,
         coverage=coverage.result.table if coverage else None,
@@ -61,10 +65,23 @@ def report_job(
         scenario_villages=pd.concat(
             [r.villages.assign(scenario=r.scenario.name) for r in scenarios.results],
             ignore_index=True) if scenarios is not None and scenarios.results else None,
+        sites=pd.concat([s.proposals.drop(columns="geometry").assign(
+            kind=s.kind, township=_township_of(district, s.proposals)) for s in sites],
+            ignore_index=True) if sites else None,
         maps=maps,
         lang=lang,
     )
     return save_report(page, Path(out) / "report.html")
+
+
+def _township_of(district: District, points: gpd.GeoDataFrame) -> list[object]:
+    """The township each point lies in (None outside every township polygon)."""
+    towns = district.townships
+    out: list[object] = []
+    for g in points.geometry:
+        hit = towns[towns.geometry.contains(g)] if len(towns) else towns
+        out.append(hit["name"].iloc[0] if len(hit) else None)
+    return out
 
 
 @dataclass(frozen=True)
@@ -253,3 +270,36 @@ def _compare_villages(district: District, results: list[ScenarioResult]) -> pd.D
     out["scenarios_keeping_all_cover"] = keeps
     out["scenarios"] = len(results)
     return out
+
+
+def siting_job(
+    district: District,
+    edges: EdgeArrays,
+    out: str | Path,
+    kind: str,
+    *,
+    add: int | None = None,
+    cover_all: bool = False,
+    model: str = "max_covering",
+    method: str = "milp",
+    lang: str = "en",
+) -> tuple[SitingResult, tuple[Path, ...]]:
+    """Site new units of ``kind`` and write ``siting_<kind>.csv``, ``.gpkg`` and ``.html``."""
+    from emgis.maps import save, siting_map
+    from emgis.siting import site_units
+
+    r = site_units(district, edges, kind, add=add, cover_all=cover_all, model=model,
+                   method=method)
+    out = Path(out)
+    stem = f"siting_{kind}"
+    table = r.proposals.drop(columns="geometry").assign(
+        x=r.proposals.geometry.x.round(1), y=r.proposals.geometry.y.round(1),
+        lon=r.proposals.to_crs(4326).geometry.x.round(6),
+        lat=r.proposals.to_crs(4326).geometry.y.round(6),
+        model=r.solution.model, method=r.solution.method, status=r.solution.status)
+    files = [write_csv(table, out / f"{stem}.csv"),
+             write_csv(r.unreachable, out / f"{stem}_unreachable.csv"),
+             write_csv(r.excluded, out / f"{stem}_excluded.csv"),
+             write_gpkg({"proposals": r.proposals, "villages": r.villages}, out / f"{stem}.gpkg"),
+             save(siting_map(r, district, lang=lang), out / f"{stem}.html")]
+    return r, tuple(files)

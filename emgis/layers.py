@@ -138,6 +138,12 @@ SCHEMAS: Mapping[str, LayerSchema] = {
         ),
         ("Point", "Polygon", "MultiPolygon"),
     ),
+    "candidates": LayerSchema(
+        "candidates",
+        (FieldSpec("id", required=True), FieldSpec("name", required=True)),
+        ("Point", "Polygon", "MultiPolygon"),
+        kind_field=None,
+    ),
     "hazards": LayerSchema(
         "hazards",
         (
@@ -152,7 +158,7 @@ SCHEMAS: Mapping[str, LayerSchema] = {
 }
 
 #: Layers whose point stands for the record (polygons become a point inside them).
-POINT_LAYERS = ("villages", "teams", "stockpiles", "shelters")
+POINT_LAYERS = ("villages", "teams", "stockpiles", "shelters", "candidates")
 
 
 @dataclass(frozen=True)

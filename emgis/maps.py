@@ -569,3 +569,66 @@ def scenario_map(
               ("dot", "#969696", f"{t['shelters']}: {t['unusable']}")]
     _legend(m, legend, title=t["title"], note=t["note"])
     return _fill(m, stable_ids(inline_assets(m.get_root().render())))
+
+
+def siting_map(result: Any, district: District, *, lang: str = "en", tiles: bool = True) -> str:
+    """Existing units, proposed sites numbered by rank, villages before/after, newly covered
+    villages highlighted. Returns the HTML page."""
+    import folium
+
+    t = TEXT[lang]
+    label = KIND_LABELS.get(result.kind, {}).get(lang, result.kind)
+    words = {"en": ("proposed", "covered before", "newly covered", "still outside target",
+                    "existing"),
+             "zh": ("建议新增", "原已覆盖", "新增覆盖", "仍超出目标", "现有")}[lang]
+    v = result.villages.to_crs(4326)
+    m = _new_map(tuple(v.total_bounds), title=f"{district.name} – {label}", tiles=tiles)
+    colours = {"before": "#1a9850", "new": "#2166ac", "out": "#d73027"}
+    feats = []
+    for row, g in zip(v.itertuples(index=False), v.geometry, strict=True):
+        state = "new" if row.newly_covered else ("before" if row.covered_before else "out")
+        name = words[2] if state == "new" else words[1] if state == "before" else words[3]
+        tip = html.escape(f"{row.village_name} ({row.village_id}) · {row.population:,}: {name}; "
+                          f"{_fmt(row.before_min)} → {_fmt(row.after_min)} {t['min']}")
+        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [
+            round(g.x, 6), round(g.y, 6)]}, "properties": {"c": colours[state],
+                                                           "n": state == "new", "tip": tip}})
+    folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=t["villages"],
+                   marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=0.9),
+                   style_function=lambda f: {"fillColor": f["properties"]["c"],
+                                             "color": "#2166ac" if f["properties"]["n"]
+                                             else "#000",
+                                             "weight": 3 if f["properties"]["n"] else 1},
+                   tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
+    from emgis.coverage import units_of
+
+    units = units_of(district)
+    ex = units[units["kind"] == result.kind].to_crs(4326)
+    glyph, colour = icon_of(result.kind, lang)
+    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [
+        round(g.x, 6), round(g.y, 6)]}, "properties": {"tip": html.escape(
+            f"{words[4]}: {n} ({i})")}} for i, n, g in zip(ex["id"], ex["name"], ex.geometry,
+                                                             strict=True)]
+    folium.GeoJson({"type": "FeatureCollection", "features": feats},
+                   name=f"{t['units']}: {label}",
+                   marker=folium.Marker(icon=folium.DivIcon(
+                       html=_glyph_html(glyph, colour), icon_size=(26, 26),
+                       icon_anchor=(13, 13), class_name="emgis-unit")),
+                   tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
+    p = result.proposals.to_crs(4326)
+    for row, g in zip(p.itertuples(index=False), p.geometry, strict=True):
+        tip = html.escape(f"#{row.rank} {words[0]}: {row.name} ({row.site_id}) · "
+                          f"+{row.newly_covered_population:,}")
+        folium.Marker([g.y, g.x], icon=folium.DivIcon(
+            html=_glyph_html(str(row.rank), "#6a3d9a", size=24), icon_size=(28, 28),
+            icon_anchor=(14, 14), class_name="emgis-proposal"),
+            tooltip=tip).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    s = result.solution
+    newly = int(result.proposals["newly_covered_population"].sum())
+    _title(m, f"{district.name} · {label}", f"{s.model} ({s.method}, {s.status}): "
+           f"{len(s.sites)} {words[0]}, +{newly:,} · ≤ {result.target_min:g} {t['min']}")
+    _legend(m, [("dot", colours["before"], words[1]), ("dot", colours["new"], words[2]),
+                ("dot", colours["out"], words[3]), (glyph, colour, f"{words[4]} {label}"),
+                ("1", "#6a3d9a", f"{words[0]} {label}")], title=label, note=t["note"])
+    return _fill(m, stable_ids(inline_assets(m.get_root().render())))

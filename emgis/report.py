@@ -44,6 +44,7 @@ T: dict[str, dict[str, str]] = {
         "population_cut_off": "Persons cut off", "population_to_evacuate": "Persons to evacuate",
         "population_evacuated": "Persons sheltered", "population_unsheltered": "Without a place",
         "kinds_lost": "Cover lost for", "island": "cut off entirely",
+        "site": "Proposed site", "newly": "Persons newly covered",
     },
     "zh": {
         "title": "应急覆盖评估报告", "summary": "全区概况", "population": "人口",
@@ -69,6 +70,7 @@ T: dict[str, dict[str, str]] = {
         "population_cut_off": "孤立人口", "population_to_evacuate": "需转移人口",
         "population_evacuated": "已安置人口", "population_unsheltered": "无处安置人口",
         "kinds_lost": "失去覆盖的力量类型", "island": "完全孤立",
+        "site": "建议站点", "newly": "新增覆盖人口",
     },
 }
 
@@ -166,6 +168,7 @@ def build_report(
     compliance: pd.DataFrame | None,
     scenarios: pd.DataFrame | None = None,
     scenario_villages: pd.DataFrame | None = None,
+    sites: pd.DataFrame | None = None,
     maps: Mapping[str, str] | None = None,
     lang: str = "en",
 ) -> str:
@@ -313,7 +316,21 @@ def build_report(
                         f"<td class='s-{_e(r['status'])}'>{t[str(r['status'])]}</td>"
                         f"<td class='small'>{_e(r['source'])}</td></tr>")
                 out.append("</table>")
-        out.append(f"<h3>{t['sites']}</h3><p class='small'>{t['not_run']}</p>")
+        out.append(f"<h3>{t['sites']}</h3>")
+        if sites is None:
+            out.append(f"<p class='small'>{t['not_run']}</p>")
+        else:
+            st = sites[sites["township"] == name]
+            if len(st) == 0:
+                out.append(f"<p>{t['none']}</p>")
+            else:
+                out.append(f"<table class='sites'><tr><th>{t['kind']}</th><th>#</th>"
+                           f"<th>{t['site']}</th><th>{t['newly']}</th></tr>")
+                for r in st.to_dict("records"):
+                    out.append(f"<tr><td>{_e(_label(str(r['kind']), lang))}</td>"
+                               f"<td class='n'>{r['rank']}</td><td>{_e(r['name'])}</td>"
+                               f"<td class='n'>{int(r['newly_covered_population']):,}</td></tr>")
+                out.append("</table>")
         out.append(f"<h3>{t['scenarios']}</h3>")
         if scenario_villages is None:
             out.append(f"<p class='small'>{t['not_run']}</p>")

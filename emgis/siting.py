@@ -20,8 +20,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -40,7 +42,7 @@ class Solution:
         The model's objective (persons covered, sites, person-minutes or minutes).
     gains
         For each chosen site, in order, the persons it newly covers (covering models) or the
-        person-minutes it saves (p-median).
+        person-minutes the sites up to it save together (p-median).
     model, method, status
         Which model; ``"milp"`` or ``"heuristic"``; the solver's status (``"optimal"``...).
     bound
@@ -299,3 +301,166 @@ def p_center(times: FloatArray, weights: FloatArray, base: FloatArray, p: int, *
     t = served_times(times[:, reach], base[reach], sites)
     return Solution(tuple(sites), float(t.max()) if len(t) else 0.0, (), "p_center", "milp",
                     status, None, time.perf_counter() - t0)
+
+
+# --- GeoDataFrame adapter ---------------------------------------------------------------------
+
+#: Candidates closer than this to an existing unit of the kind count as on top of it, metres.
+ON_TOP_M = 50.0
+
+
+def candidate_sites(district: object, kind: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Candidate sites for new units of ``kind``, and the ones excluded with the reason.
+
+    Candidates: every village and community centre, the public buildings of the district's
+    layers (shelters, stockpiles, teams' bases) and the optional ``candidates`` layer. A
+    candidate on top of an existing unit of the kind (within 50 m) is excluded.
+    """
+    from emgis.coverage import units_of
+    from emgis.district import District
+
+    assert isinstance(district, District)
+    v = district.villages
+    parts = [pd.DataFrame({"id": "village:" + v["id"].astype(str), "name": v["name"],
+                           "source": "village centre", "geometry": v.geometry})]
+    for layer in ("shelters", "stockpiles", "teams"):
+        g = getattr(district, layer)
+        if len(g):
+            parts.append(pd.DataFrame({"id": f"{layer}:" + g["id"].astype(str),
+                                       "name": g["name"], "source": layer,
+                                       "geometry": g.geometry}))
+    c = district.candidates
+    if len(c):
+        parts.append(pd.DataFrame({"id": "candidate:" + c["id"].astype(str), "name": c["name"],
+                                   "source": "candidates layer", "geometry": c.geometry}))
+    cand = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry",
+                            crs=district.crs)
+    units = units_of(district)
+    existing = units[units["kind"] == kind]
+    excluded = []
+    keep = np.ones(len(cand), dtype=bool)
+    if len(existing):
+        d = np.array([existing.distance(g).min() for g in cand.geometry])
+        on_top = d <= ON_TOP_M
+        keep &= ~on_top
+        excluded += [{"id": i, "name": n, "reason": "on top of an existing unit"}
+                     for i, n in zip(cand["id"][on_top], cand["name"][on_top], strict=True)]
+    # one candidate per location (a village centre and a school at the same point)
+    xy = np.round(np.column_stack([cand.geometry.x, cand.geometry.y]), 0)
+    _, first = np.unique(xy, axis=0, return_index=True)
+    dup = np.ones(len(cand), dtype=bool)
+    dup[first] = False
+    keep &= ~dup
+    return cand[keep].reset_index(drop=True), pd.DataFrame(
+        excluded, columns=["id", "name", "reason"])
+
+
+@dataclass(frozen=True)
+class SitingResult:
+    """A siting run on a district: proposals ranked by marginal gain, and what was left out."""
+
+    kind: str
+    solution: Solution
+    proposals: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    excluded: pd.DataFrame
+    unreachable: pd.DataFrame
+    target_min: float
+
+
+def site_units(district: object, edges: object, kind: str, *, add: int | None = None,
+               cover_all: bool = False, model: str = "max_covering", method: str = "milp"
+               ) -> SitingResult:
+    """Where new units of ``kind`` do the most good, existing units fixed.
+
+    Parameters
+    ----------
+    district, edges
+        The loaded district and its road network's edge arrays.
+    kind
+        A unit kind with a target (``micro_fire_station``, ``stockpile`` ...).
+    add
+        Number of new sites (max_covering, p_median, p_center).
+    cover_all
+        The fewest new sites covering every village a candidate can reach (set covering).
+    model
+        ``max_covering``, ``p_median`` or ``p_center`` (ignored with ``cover_all``).
+    method
+        ``milp`` (exact, HiGHS) or ``heuristic`` (max_covering only).
+    """
+    from emgis.coverage import compute_coverage, target_of
+    from emgis.district import District
+    from emgis.network import EdgeArrays
+    from emgis.snapping import snap_points
+    from emgis.traveltime import build_routing_graph, times_from
+
+    assert isinstance(district, District) and isinstance(edges, EdgeArrays)
+    s = district.settings
+    target = target_of(kind, s)
+    turnout = float(s.turnout[kind].value) if kind in s.turnout else 0.0
+    cand, excluded = candidate_sites(district, kind)
+    v = district.villages
+    base_table = compute_coverage(district, edges, kinds=(kind,)).table
+    base = base_table["nearest_min"].to_numpy(dtype=float)
+    base = np.where(np.isnan(base), np.inf, base)
+    pts = pd.concat([v.geometry, cand.geometry], ignore_index=True)
+    snaps = snap_points(edges, gpd.GeoSeries(pts, crs=district.crs), settings=s)
+    rg = build_routing_graph(edges, snaps)
+    no_road = snaps["status"].to_numpy()[len(v):] == "no_road_access"
+    if no_road.any():
+        excluded = pd.concat([excluded, pd.DataFrame({
+            "id": cand["id"][no_road], "name": cand["name"][no_road],
+            "reason": "no road access"})], ignore_index=True)
+    limit = target if (cover_all or model == "max_covering") else max(4 * target, 60.0)
+    cidx = np.arange(len(v), len(v) + len(cand))
+    t = times_from(rg, cidx, offsets=np.full(len(cand), turnout), limit=limit)
+    vnodes = rg.loc_node[: len(v)]
+    times = np.full((len(cand), len(v)), np.inf)
+    ok = vnodes >= 0
+    times[:, ok] = t[:, vnodes[ok]] + rg.loc_access[: len(v)][ok][None, :]
+    times[no_road] = np.inf
+    weights = v["population"].fillna(0).to_numpy(dtype=float)
+    unreachable = np.zeros(len(v), dtype=bool)
+    if cover_all:
+        sol, unreachable = set_covering(times, weights, base, target)
+    elif model == "max_covering":
+        sol = max_covering(times, weights, base, target, int(add or 1), method=method)
+    elif model == "p_median":
+        sol = p_median(times, weights, base, int(add or 1))
+    elif model == "p_center":
+        sol = p_center(times, weights, base, int(add or 1))
+    else:
+        raise ValueError(f"model {model!r}; expected max_covering, p_median or p_center")
+    after = served_times(times, base, sol.sites)
+    before_cov = base <= target + 1e-9
+    after_cov = after <= target + 1e-9
+    rows = []
+    covered = before_cov.copy()
+    for rank, j in enumerate(sol.sites, start=1):
+        new = (times[j] <= target + 1e-9) & ~covered
+        covered |= new
+        rows.append({"rank": rank, "site_id": cand["id"].iloc[j], "name": cand["name"].iloc[j],
+                     "source": cand["source"].iloc[j],
+                     "newly_covered_population": int(weights[new].sum()),
+                     "gain": round(float(sol.gains[rank - 1]), 1) if rank <= len(sol.gains)
+                     else None,
+                     "villages": ";".join(f"{a} {b}" for a, b in zip(
+                         v["id"][new], v["name"][new], strict=True)),
+                     "geometry": cand.geometry.iloc[j]})
+    proposals = gpd.GeoDataFrame(rows, geometry="geometry", crs=district.crs) if rows else \
+        gpd.GeoDataFrame({"rank": [], "site_id": [], "name": [], "source": [],
+                          "newly_covered_population": [], "villages": []}, geometry=[],
+                         crs=district.crs)
+    best = times.min(axis=0) if len(cand) else np.full(len(v), np.inf)
+    unr = pd.DataFrame({"village_id": v["id"][unreachable], "village_name": v["name"][unreachable],
+                        "population": weights[unreachable].astype(int),
+                        "best_possible_min": np.round(best[unreachable], 2)})
+    villages = gpd.GeoDataFrame({
+        "village_id": v["id"].to_numpy(), "village_name": v["name"].to_numpy(),
+        "population": weights.astype(int),
+        "before_min": np.where(np.isfinite(base), np.round(base, 2), np.nan),
+        "after_min": np.where(np.isfinite(after), np.round(after, 2), np.nan),
+        "covered_before": before_cov, "covered_after": after_cov,
+        "newly_covered": after_cov & ~before_cov}, geometry=v.geometry.to_numpy(),
+        crs=district.crs)
+    return SitingResult(kind, sol, proposals, villages, excluded, unr, target)

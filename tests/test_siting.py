@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,3 +117,29 @@ def test_medium_instance_equals_spopt() -> None:
     sol, _ = set_covering(times[:, reach], w[reach], none[reach], 4.0)
     lscp = LSCP.from_cost_matrix(times[:, reach].T, service_radius=4.0).solve(solver)
     assert sol.objective == pytest.approx(pulp.value(lscp.problem.objective))
+
+
+def test_site_units_on_the_tiny_district(tiny: Path) -> None:
+    from emgis import load_district
+    from emgis.network import load_network_arrays
+    from emgis.siting import ON_TOP_M, site_units
+
+    d = load_district(tiny)
+    edges, _ = load_network_arrays(d)
+    r = site_units(d, edges, "micro_fire_station", add=2)
+    existing = d.teams[d.teams["kind"] == "micro_fire_station"]
+    # a site is never proposed on top of an existing unit
+    for g in r.proposals.geometry:
+        assert existing.distance(g).min() > ON_TOP_M
+    # newly covered villages are exactly those covered after and not before
+    v = r.villages
+    assert (v["newly_covered"] == (v["covered_after"] & ~v["covered_before"])).all()
+    assert r.proposals["newly_covered_population"].sum() == v.loc[v["newly_covered"],
+                                                                  "population"].sum()
+    # candidates without road access are excluded with the reason
+    assert "no road access" in set(r.excluded["reason"])
+    # cover-all: villages no candidate can reach are listed, the rest covered
+    allr = site_units(d, edges, "micro_fire_station", cover_all=True)
+    assert set(allr.unreachable["village_id"]) >= {"V4"}  # 2 km from any road
+    reach = ~v["village_id"].isin(allr.unreachable["village_id"])
+    assert allr.villages.loc[reach.to_numpy(), "covered_after"].all()
