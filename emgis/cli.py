@@ -196,13 +196,14 @@ def cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def _site(district: District, edges: EdgeArrays, out: Path, kind: str, *, add: int | None,
-          cover_all: bool, model: str, method: str, lang: str) -> SitingResult:
+          cover_all: bool, model: str, method: str, lang: str,
+          capacity: float | None = None) -> SitingResult:
     from emgis.jobs import siting_job
 
     what = "cover every reachable village" if cover_all else f"add {add} ({model})"
     print(f"Siting {kind}: {what} ...", flush=True)
     r, files = siting_job(district, edges, out, kind, add=add, cover_all=cover_all,
-                          model=model, method=method, lang=lang)
+                          model=model, method=method, lang=lang, capacity=capacity)
     s = r.solution
     gap = f", gap to LP bound {s.gap:.2%}" if s.gap is not None else ""
     print(f"  {s.model} by {s.method}: {s.status} in {s.seconds:.2f} s{gap}")
@@ -226,7 +227,7 @@ def cmd_site(args: argparse.Namespace) -> int:
                             f"{', '.join(district.settings.targets)}")
     edges, _ = load_network_arrays(district)
     _site(district, edges, Path(args.out), args.kind, add=args.add, cover_all=args.cover_all,
-          model=args.model, method=args.method, lang=args.lang)
+          model=args.model, method=args.method, lang=args.lang, capacity=args.capacity)
     return 0
 
 
@@ -306,8 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--add", type=int, default=3, help="number of new sites (default 3)")
     g.add_argument("--cover-all", action="store_true",
                    help="the fewest sites covering every reachable village")
-    p.add_argument("--model", choices=("max_covering", "p_median", "p_center"),
-                   default="max_covering")
+    p.add_argument("--model", choices=("max_covering", "capacitated_covering", "p_median",
+                                        "p_center"), default="max_covering")
+    p.add_argument("--capacity", type=float, help="persons a new site can serve "
+                   "(capacitated_covering)")
     p.add_argument("--method", choices=("milp", "heuristic"), default="milp")
     p.add_argument("--out", default="maps", help="output folder (default: maps)")
     p.add_argument("--lang", choices=("en", "zh"), default="en")

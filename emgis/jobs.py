@@ -283,13 +283,14 @@ def siting_job(
     model: str = "max_covering",
     method: str = "milp",
     lang: str = "en",
+    capacity: float | None = None,
 ) -> tuple[SitingResult, tuple[Path, ...]]:
     """Site new units of ``kind`` and write ``siting_<kind>.csv``, ``.gpkg`` and ``.html``."""
     from emgis.maps import save, siting_map
     from emgis.siting import site_units
 
     r = site_units(district, edges, kind, add=add, cover_all=cover_all, model=model,
-                   method=method)
+                   method=method, capacity=capacity)
     out = Path(out)
     stem = f"siting_{kind}"
     table = r.proposals.drop(columns="geometry").assign(

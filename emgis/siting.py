@@ -122,6 +122,49 @@ def max_covering(times: FloatArray, weights: FloatArray, base: FloatArray, targe
                     time.perf_counter() - t0)
 
 
+def capacitated_covering(times: FloatArray, weights: FloatArray, base: FloatArray,
+                         target: float, p: int, capacity: float | FloatArray, *,
+                         time_limit: float = 300.0) -> Solution:
+    """Maximal covering where each new site serves at most ``capacity`` persons.
+
+    For stockpiles and shelters: persons of villages not yet covered are assigned (in part,
+    if need be) to chosen sites within ``target``; a site takes at most its capacity.
+    Variables: x_j (open), z_ij (persons of village i served by j); maximise sum z.
+    """
+    t0 = time.perf_counter()
+    cover = _newly_coverable(times, target, base)
+    n_c, n_v = cover.shape
+    cap = np.broadcast_to(np.asarray(capacity, dtype=float), (n_c,))
+    pairs = np.argwhere(cover)  # (j, i)
+    k = len(pairs)
+    if k == 0 or p <= 0:
+        return Solution((), 0.0, (), "capacitated_covering", "milp", "optimal", None,
+                        time.perf_counter() - t0)
+    n = n_c + k
+    c = np.concatenate([np.zeros(n_c), -np.ones(k)])
+    z = n_c + np.arange(k)
+    village = sp.csr_matrix((np.ones(k), (pairs[:, 1], z)), shape=(n_v, n))
+    site = sp.csr_matrix((np.concatenate([np.ones(k), -cap]),
+                          (np.concatenate([pairs[:, 0], np.arange(n_c)]),
+                           np.concatenate([z, np.arange(n_c)]))), shape=(n_c, n))
+    count = sp.csr_matrix((np.ones(n_c), (np.zeros(n_c, int), np.arange(n_c))), shape=(1, n))
+    upper = np.concatenate([np.ones(n_c), weights[pairs[:, 1]]])
+    res = milp(c, constraints=[LinearConstraint(village, -np.inf, weights),
+                               LinearConstraint(site, -np.inf, 0),
+                               LinearConstraint(count, -np.inf, p)],
+               integrality=np.concatenate([np.ones(n_c), np.zeros(k)]),
+               bounds=Bounds(0, upper), options={"time_limit": time_limit})
+    sites = [int(j) for j in np.flatnonzero(res.x[:n_c] > 0.5)] if res.x is not None else []
+    served = np.zeros(n_c)
+    if res.x is not None:
+        np.add.at(served, pairs[:, 0], res.x[n_c:])
+    order = sorted(sites, key=lambda j: (-served[j], j))
+    return Solution(tuple(order), float(-res.fun) if res.fun is not None else 0.0,
+                    tuple(float(round(served[j], 3)) for j in order), "capacitated_covering",
+                    "milp", "optimal" if res.status == 0 else str(res.message), None,
+                    time.perf_counter() - t0)
+
+
 def _mclp_bound(a: npt.NDArray[np.bool_], w: FloatArray, p: int) -> float:
     """LP-relaxation bound of the maximal covering objective."""
     n_c, n_v = a.shape
@@ -369,8 +412,8 @@ class SitingResult:
 
 
 def site_units(district: object, edges: object, kind: str, *, add: int | None = None,
-               cover_all: bool = False, model: str = "max_covering", method: str = "milp"
-               ) -> SitingResult:
+               cover_all: bool = False, model: str = "max_covering", method: str = "milp",
+               capacity: float | None = None) -> SitingResult:
     """Where new units of ``kind`` do the most good, existing units fixed.
 
     Parameters
@@ -384,11 +427,14 @@ def site_units(district: object, edges: object, kind: str, *, add: int | None = 
     cover_all
         The fewest new sites covering every village a candidate can reach (set covering).
     model
-        ``max_covering``, ``p_median`` or ``p_center`` (ignored with ``cover_all``).
+        ``max_covering``, ``capacitated_covering``, ``p_median`` or ``p_center`` (ignored with
+        ``cover_all``).
+    capacity
+        Persons a new site can serve (``capacitated_covering``, e.g. for stockpiles).
     method
         ``milp`` (exact, HiGHS) or ``heuristic`` (max_covering only).
     """
-    from emgis.coverage import compute_coverage, target_of
+    from emgis.coverage import compute_coverage, mode_of, target_of, towards_unit
     from emgis.district import District
     from emgis.network import EdgeArrays
     from emgis.snapping import snap_points
@@ -398,6 +444,8 @@ def site_units(district: object, edges: object, kind: str, *, add: int | None = 
     s = district.settings
     target = target_of(kind, s)
     turnout = float(s.turnout[kind].value) if kind in s.turnout else 0.0
+    if towards_unit(kind):  # villagers go to shelters: no turnout
+        turnout = 0.0
     cand, excluded = candidate_sites(district, kind)
     v = district.villages
     base_table = compute_coverage(district, edges, kinds=(kind,)).table
@@ -405,13 +453,16 @@ def site_units(district: object, edges: object, kind: str, *, add: int | None = 
     base = np.where(np.isnan(base), np.inf, base)
     pts = pd.concat([v.geometry, cand.geometry], ignore_index=True)
     snaps = snap_points(edges, gpd.GeoSeries(pts, crs=district.crs), settings=s)
-    rg = build_routing_graph(edges, snaps)
+    rg = build_routing_graph(edges, snaps, mode=mode_of(kind, s),  # type: ignore[arg-type]
+                             walk_kph=s.speed_kph("walk"))
+    if towards_unit(kind):
+        rg = rg.reversed()
     no_road = snaps["status"].to_numpy()[len(v):] == "no_road_access"
     if no_road.any():
         excluded = pd.concat([excluded, pd.DataFrame({
             "id": cand["id"][no_road], "name": cand["name"][no_road],
             "reason": "no road access"})], ignore_index=True)
-    limit = target if (cover_all or model == "max_covering") else max(4 * target, 60.0)
+    limit = target if (cover_all or model.endswith("covering")) else max(4 * target, 60.0)
     cidx = np.arange(len(v), len(v) + len(cand))
     t = times_from(rg, cidx, offsets=np.full(len(cand), turnout), limit=limit)
     vnodes = rg.loc_node[: len(v)]
@@ -425,12 +476,17 @@ def site_units(district: object, edges: object, kind: str, *, add: int | None = 
         sol, unreachable = set_covering(times, weights, base, target)
     elif model == "max_covering":
         sol = max_covering(times, weights, base, target, int(add or 1), method=method)
+    elif model == "capacitated_covering":
+        if capacity is None or capacity <= 0:
+            raise ValueError("capacitated_covering needs capacity = persons a site can serve")
+        sol = capacitated_covering(times, weights, base, target, int(add or 1), capacity)
     elif model == "p_median":
         sol = p_median(times, weights, base, int(add or 1))
     elif model == "p_center":
         sol = p_center(times, weights, base, int(add or 1))
     else:
-        raise ValueError(f"model {model!r}; expected max_covering, p_median or p_center")
+        raise ValueError(f"model {model!r}; expected max_covering, capacitated_covering, "
+                         "p_median or p_center")
     after = served_times(times, base, sol.sites)
     before_cov = base <= target + 1e-9
     after_cov = after <= target + 1e-9
@@ -441,7 +497,8 @@ def site_units(district: object, edges: object, kind: str, *, add: int | None = 
         covered |= new
         rows.append({"rank": rank, "site_id": cand["id"].iloc[j], "name": cand["name"].iloc[j],
                      "source": cand["source"].iloc[j],
-                     "newly_covered_population": int(weights[new].sum()),
+                     "newly_covered_population": round(sol.gains[rank - 1])
+                     if sol.model == "capacitated_covering" else int(weights[new].sum()),
                      "gain": round(float(sol.gains[rank - 1]), 1) if rank <= len(sol.gains)
                      else None,
                      "villages": ";".join(f"{a} {b}" for a, b in zip(

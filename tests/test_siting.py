@@ -143,3 +143,32 @@ def test_site_units_on_the_tiny_district(tiny: Path) -> None:
     assert set(allr.unreachable["village_id"]) >= {"V4"}  # 2 km from any road
     reach = ~v["village_id"].isin(allr.unreachable["village_id"])
     assert allr.villages.loc[reach.to_numpy(), "covered_after"].all()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_capacitated_covering_equals_brute_force(seed: int) -> None:
+    from scipy.optimize import linprog
+
+    from emgis.siting import capacitated_covering
+
+    times, w, base = instance(seed, n_c=6, n_v=10)
+    cap, target, p = 600.0, 6.0, 2
+    need = ~(base <= target)
+
+    def served(s: tuple[int, ...]) -> float:
+        # for a fixed set of sites, the most persons served is a transportation LP
+        pairs = [(j, i) for j in s for i in range(len(w)) if times[j, i] <= target and need[i]]
+        if not pairs:
+            return 0.0
+        a = np.zeros((len(w) + len(s), len(pairs)))
+        for k, (j, i) in enumerate(pairs):
+            a[i, k] = 1
+            a[len(w) + s.index(j), k] = 1
+        res = linprog(-np.ones(len(pairs)), A_ub=a, b_ub=np.r_[w, np.full(len(s), cap)],
+                      bounds=(0, None), method="highs")
+        return float(-res.fun)
+
+    best = max(served(s) for s in itertools.combinations(range(times.shape[0]), p))
+    sol = capacitated_covering(times, w, base, target, p, cap)
+    assert sol.objective == pytest.approx(best)
+    assert all(g <= cap + 1e-6 for g in sol.gains)
