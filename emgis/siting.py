@@ -179,41 +179,45 @@ def _mclp_bound(a: npt.NDArray[np.bool_], w: FloatArray, p: int) -> float:
 
 
 def _greedy_swap(cover: npt.NDArray[np.bool_], weights: FloatArray, p: int) -> list[int]:
-    """Greedy maximal covering, then one-for-one swaps while one improves the cover."""
-    n_c = cover.shape[0]
+    """Greedy maximal covering, then one-for-one swaps while one improves the cover.
+
+    Works on a sparse candidate x village matrix, keeping per village the number of chosen
+    sites that cover it, so each step is a sparse matrix-vector product.
+    """
+    a = sp.csr_matrix(cover.astype(np.float64))
+    n_c, n_v = a.shape
     chosen: list[int] = []
-    covered = np.zeros(cover.shape[1], dtype=bool)
-    cw = cover.astype(float) * weights[None, :]
-    for _ in range(p):
-        gain = (cw * ~covered[None, :]).sum(axis=1)
-        gain[chosen] = -1
+    count = np.zeros(n_v)
+    for _ in range(min(p, n_c)):
+        gain = a @ (weights * (count == 0))
+        gain[chosen] = -1.0
         j = int(np.argmax(gain))
         if gain[j] <= 0:
             break
         chosen.append(j)
-        covered |= cover[j]
+        count += a[j].toarray().ravel()
 
-    def value(sites: list[int]) -> float:
-        return float(weights[cover[sites].any(axis=0)].sum()) if sites else 0.0
+    def value(c: npt.NDArray[np.float64]) -> float:
+        return float(weights[c > 0].sum())
 
-    best = value(chosen)
+    best = value(count)
     improved = True
     while improved:
         improved = False
-        for k in range(len(chosen)):
-            rest = chosen[:k] + chosen[k + 1:]
-            base_cov = np.zeros(cover.shape[1], dtype=bool)
-            if rest:
-                base_cov |= cover[rest].any(axis=0)
-            gain = (cw * ~base_cov[None, :]).sum(axis=1)
-            gain[rest] = -1
+        for k in list(chosen):
+            without = count - a[k].toarray().ravel()
+            gain = a @ (weights * (without == 0))
+            gain[chosen] = -1.0
             j = int(np.argmax(gain))
-            cand = [*rest, j]
+            if gain[j] <= 0:
+                continue
+            cand = without + a[j].toarray().ravel()
             v = value(cand)
-            if v > best + 1e-9 and j not in chosen:
-                chosen, best, improved = cand, v, True
+            if v > best + 1e-9:
+                chosen = [c for c in chosen if c != k] + [j]
+                count, best, improved = cand, v, True
                 break
-    return sorted(chosen) if n_c else []
+    return sorted(chosen)
 
 
 def set_covering(times: FloatArray, weights: FloatArray, base: FloatArray, target: float, *,
