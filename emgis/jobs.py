@@ -297,7 +297,10 @@ def siting_job(
         x=r.proposals.geometry.x.round(1), y=r.proposals.geometry.y.round(1),
         lon=r.proposals.to_crs(4326).geometry.x.round(6),
         lat=r.proposals.to_crs(4326).geometry.y.round(6),
-        model=r.solution.model, method=r.solution.method, status=r.solution.status)
+        model=r.solution.model, method=r.solution.method,
+        solver="HiGHS (scipy.optimize.milp)" if r.solution.method == "milp" else "greedy + swap",
+        status=r.solution.status, seconds=round(r.solution.seconds, 3),
+        gap_to_lp_bound=r.solution.gap)
     files = [write_csv(table, out / f"{stem}.csv"),
              write_csv(r.unreachable, out / f"{stem}_unreachable.csv"),
              write_csv(r.excluded, out / f"{stem}_excluded.csv"),

@@ -35,11 +35,11 @@ from emgis.traveltime import build_routing_graph  # noqa: E402
 
 
 def compare(label: str, times: np.ndarray, w: np.ndarray, base: np.ndarray, target: float,
-            p: int) -> None:
+            p: int, time_limit: float = 300.0) -> None:
     he = max_covering(times, w, base, target, p, method="heuristic")
     print(f"  {label}: p={p}  heuristic {he.objective:,.0f} persons in {he.seconds:.1f} s; "
           f"LP bound {he.bound or 0:,.0f}: gap {he.gap or 0:.2%}", flush=True)
-    ex = max_covering(times, w, base, target, p)
+    ex = max_covering(times, w, base, target, p, time_limit=time_limit)
     if ex.status == "optimal":
         share = he.objective / ex.objective if ex.objective else 1.0
         print(f"  exact MILP: {ex.objective:,.0f} persons (optimal, {ex.seconds:.1f} s); "
@@ -64,7 +64,8 @@ def demo() -> None:
               f"{he.solution.gap or 0:.2%}); {time.perf_counter() - t:.1f} s for both")
 
 
-def synthetic(nodes: int, villages: int, candidates: int, p: int, target: float) -> None:
+def synthetic(nodes: int, villages: int, candidates: int, p: int, target: float,
+              time_limit: float) -> None:
     t0 = time.perf_counter()
     a = syn.road_arrays(nodes)
     G = syn.to_graph(a)
@@ -88,7 +89,8 @@ def synthetic(nodes: int, villages: int, candidates: int, p: int, target: float)
           f"matrix built in {time.perf_counter() - t0:.1f} s "
           f"({np.isfinite(times).sum():,} candidate-village pairs within {target:g} min)")
     w = v["population"].to_numpy(dtype=float)
-    compare("max covering", times.astype(float), w, np.full(villages, np.inf), target, p)
+    compare("max covering", times.astype(float), w, np.full(villages, np.inf), target, p,
+            time_limit)
 
 
 def main() -> None:
@@ -98,9 +100,12 @@ def main() -> None:
     ap.add_argument("--candidates", type=int, default=5_000)
     ap.add_argument("--p", type=int, default=50)
     ap.add_argument("--target", type=float, default=5.0)
+    ap.add_argument("--time-limit", type=float, default=300.0, help="seconds for the MILP")
+    ap.add_argument("--skip-demo", action="store_true")
     args = ap.parse_args()
-    demo()
-    synthetic(args.nodes, args.villages, args.candidates, args.p, args.target)
+    if not args.skip_demo:
+        demo()
+    synthetic(args.nodes, args.villages, args.candidates, args.p, args.target, args.time_limit)
 
 
 if __name__ == "__main__":
