@@ -442,6 +442,26 @@ def save(page: str, path: str | Path) -> Path:
 assert set(STATUSES) <= set(CLASS_COLOURS)
 
 
+def _point(g: Any, **properties: object) -> dict[str, Any]:
+    """A GeoJSON point feature (WGS-84 coordinates rounded to 6 decimals)."""
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [
+        round(g.x, 6), round(g.y, 6)]}, "properties": properties}
+
+
+def _flagged_points(m: Any, feats: list[dict[str, Any]], name: str) -> None:
+    """Circles filled with each feature's ``c``, outlined thick blue where ``hi``, with a
+    tooltip ``tip`` (already escaped)."""
+    import folium
+
+    folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=name,
+                   marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=0.9),
+                   style_function=lambda f: {"fillColor": f["properties"]["c"],
+                                             "color": "#2166ac" if f["properties"]["hi"]
+                                             else "#000",
+                                             "weight": 3 if f["properties"]["hi"] else 1},
+                   tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
+
+
 SCENARIO_TEXT: dict[str, dict[str, str]] = {
     "en": {"zone": "Hazard zone", "closed": "closed road", "slowed": "slowed road",
            "island": "cut off entirely", "lost": "loses cover", "kept": "keeps its cover",
@@ -520,16 +540,8 @@ def scenario_map(
             kinds = ", ".join(KIND_LABELS.get(k, {}).get(lang, k)
                               for k in str(row.kinds_losing_cover).split(","))
             tip += f"; {t['lost']}: {kinds}"
-        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [
-            round(g.x, 6), round(g.y, 6)]}, "properties": {
-            "c": colour[state], "e": bool(row.evacuate), "tip": html.escape(tip)}})
-    folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=t["villages"],
-                   marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=0.9),
-                   style_function=lambda f: {"fillColor": f["properties"]["c"],
-                                             "color": "#2166ac" if f["properties"]["e"]
-                                             else "#000",
-                                             "weight": 3 if f["properties"]["e"] else 1},
-                   tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
+        feats.append(_point(g, c=colour[state], hi=bool(row.evacuate), tip=html.escape(tip)))
+    _flagged_points(m, feats, t["villages"])
     sh = result.shelters.merge(district.shelters[["id", "geometry"]], left_on="shelter_id",
                                right_on="id", how="left")
     sh = gpd.GeoDataFrame(sh, geometry="geometry", crs=district.crs).to_crs(4326)
@@ -590,16 +602,8 @@ def siting_map(result: Any, district: District, *, lang: str = "en", tiles: bool
         name = words[2] if state == "new" else words[1] if state == "before" else words[3]
         tip = html.escape(f"{row.village_name} ({row.village_id}) · {row.population:,}: {name}; "
                           f"{_fmt(row.before_min)} → {_fmt(row.after_min)} {t['min']}")
-        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [
-            round(g.x, 6), round(g.y, 6)]}, "properties": {"c": colours[state],
-                                                           "n": state == "new", "tip": tip}})
-    folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=t["villages"],
-                   marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=0.9),
-                   style_function=lambda f: {"fillColor": f["properties"]["c"],
-                                             "color": "#2166ac" if f["properties"]["n"]
-                                             else "#000",
-                                             "weight": 3 if f["properties"]["n"] else 1},
-                   tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
+        feats.append(_point(g, c=colours[state], hi=state == "new", tip=tip))
+    _flagged_points(m, feats, t["villages"])
     from emgis.coverage import units_of
 
     units = units_of(district)
