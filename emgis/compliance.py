@@ -108,12 +108,6 @@ def _grade(actual: float | None, required: float) -> str:
     return "meets" if actual >= required else "below"
 
 
-def _township_names(d: District) -> list[str]:
-    if len(d.townships):
-        return [str(n) for n in d.townships["name"]]
-    return sorted({str(t) for t in d.villages["township"].dropna()})
-
-
 def _value(df: pd.DataFrame, col: str, i: int) -> float | None:
     if col not in df or pd.isna(df[col].iloc[i]):
         return None
@@ -161,7 +155,7 @@ def check_compliance(district: District) -> pd.DataFrame:
     teams = d.teams
     pop_by_town = d.villages.groupby("township")["population"].sum()
 
-    for name in _township_names(d):
+    for name in d.township_names():
         ti = towns.index[towns["name"] == name] if len(towns) else []
         t_row = int(np.flatnonzero(towns["name"] == name)[0]) if len(ti) else None
         for key, field in (("township_office_fulltime_staff", "office_fulltime_staff"),

@@ -121,6 +121,12 @@ class District:
     warnings: tuple[Problem, ...] = field(default=())
     scenarios: tuple[Any, ...] = field(default=())
 
+    def township_names(self) -> list[str]:
+        """The townships in layer order, or those the villages name when there is no layer."""
+        if len(self.townships):
+            return [str(n) for n in self.townships["name"]]
+        return sorted({str(t) for t in self.villages["township"].dropna()})
+
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """Return a copy of the layer called ``name``."""
         if name not in LAYER_NAMES:

@@ -201,7 +201,7 @@ def build_report(
     out.append(f"<tr><th>{t['population']}</th><td class='n' id='population'>"
                f"{int(v['population'].fillna(0).sum()):,}</td></tr>")
     out.append(f"<tr><th>{t['villages']}</th><td class='n'>{len(v):,}</td></tr>")
-    towns = _township_list(district)
+    towns = district.township_names()
     out.append(f"<tr><th>{t['townships']}</th><td class='n'>{len(towns)}</td></tr></table>")
     from emgis.coverage import units_of
 
@@ -369,12 +369,6 @@ def _source_row(key: str, std: Standard, t: dict[str, str]) -> str:
     note = f" <i>({t['assumption']})</i>" if std.proposal else ""
     return (f"<tr><td>{_e(key)}</td><td class='n'>{std.value:g} {_e(std.unit)}</td>"
             f"<td>{_e(std.source)}{note}</td></tr>")
-
-
-def _township_list(district: District) -> list[str]:
-    if len(district.townships):
-        return [str(n) for n in district.townships["name"]]
-    return sorted({str(x) for x in district.villages["township"].dropna()})
 
 
 def save_report(page: str, path: str | Path) -> Path:
