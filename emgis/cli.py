@@ -197,15 +197,16 @@ def cmd_scenario(args: argparse.Namespace) -> int:
 
 def _site(district: District, edges: EdgeArrays, out: Path, kind: str, *, add: int | None,
           cover_all: bool, model: str, method: str, lang: str,
-          capacity: float | None = None) -> SitingResult:
+          capacity: float | None = None, time_limit: float = 300.0) -> SitingResult:
     from emgis.jobs import siting_job
 
     what = "cover every reachable village" if cover_all else f"add {add} ({model})"
     print(f"Siting {kind}: {what} ...", flush=True)
     r, files = siting_job(district, edges, out, kind, add=add, cover_all=cover_all,
-                          model=model, method=method, lang=lang, capacity=capacity)
+                          model=model, method=method, lang=lang, capacity=capacity,
+                          time_limit=time_limit)
     s = r.solution
-    gap = f", gap to LP bound {s.gap:.2%}" if s.gap is not None else ""
+    gap = f", within {s.gap:.2%} of the proven bound" if s.gap is not None else ""
     print(f"  {s.model} by {s.method}: {s.status} in {s.seconds:.2f} s{gap}")
     for p in r.proposals.itertuples(index=False):
         print(f"  #{p.rank} {p.site_id} {p.name}: +{p.newly_covered_population:,} persons")
@@ -227,7 +228,8 @@ def cmd_site(args: argparse.Namespace) -> int:
                             f"{', '.join(district.settings.targets)}")
     edges, _ = load_network_arrays(district)
     _site(district, edges, Path(args.out), args.kind, add=args.add, cover_all=args.cover_all,
-          model=args.model, method=args.method, lang=args.lang, capacity=args.capacity)
+          model=args.model, method=args.method, lang=args.lang, capacity=args.capacity,
+          time_limit=args.time_limit)
     return 0
 
 
@@ -312,6 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--capacity", type=float, help="persons a new site can serve "
                    "(capacitated_covering)")
     p.add_argument("--method", choices=("milp", "heuristic"), default="milp")
+    p.add_argument("--time-limit", type=float, default=300.0, metavar="SECONDS",
+                   help="for the exact solver; when reached, the better of its best solution "
+                   "and the heuristic's is kept, with the proven bound (default 300)")
     p.add_argument("--out", default="maps", help="output folder (default: maps)")
     p.add_argument("--lang", choices=("en", "zh"), default="en")
     p.set_defaults(func=cmd_site)

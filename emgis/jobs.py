@@ -272,6 +272,14 @@ def _compare_villages(district: District, results: list[ScenarioResult]) -> pd.D
     return out
 
 
+def _solver_text(method: str, status: str) -> str:
+    if method == "milp":
+        return "HiGHS (scipy.optimize.milp)"
+    if status == "time limit":
+        return "greedy + swap (the HiGHS MILP stopped at its time limit with a worse solution)"
+    return "greedy + swap"
+
+
 def siting_job(
     district: District,
     edges: EdgeArrays,
@@ -284,13 +292,14 @@ def siting_job(
     method: str = "milp",
     lang: str = "en",
     capacity: float | None = None,
+    time_limit: float = 300.0,
 ) -> tuple[SitingResult, tuple[Path, ...]]:
     """Site new units of ``kind`` and write ``siting_<kind>.csv``, ``.gpkg`` and ``.html``."""
     from emgis.maps import save, siting_map
     from emgis.siting import site_units
 
     r = site_units(district, edges, kind, add=add, cover_all=cover_all, model=model,
-                   method=method, capacity=capacity)
+                   method=method, capacity=capacity, time_limit=time_limit)
     out = Path(out)
     stem = f"siting_{kind}"
     table = r.proposals.drop(columns="geometry").assign(
@@ -298,9 +307,9 @@ def siting_job(
         lon=r.proposals.to_crs(4326).geometry.x.round(6),
         lat=r.proposals.to_crs(4326).geometry.y.round(6),
         model=r.solution.model, method=r.solution.method,
-        solver="HiGHS (scipy.optimize.milp)" if r.solution.method == "milp" else "greedy + swap",
+        solver=_solver_text(r.solution.method, r.solution.status),
         status=r.solution.status, seconds=round(r.solution.seconds, 3),
-        gap_to_lp_bound=r.solution.gap)
+        gap_to_bound=r.solution.gap)
     files = [write_csv(table, out / f"{stem}.csv"),
              write_csv(r.unreachable, out / f"{stem}_unreachable.csv"),
              write_csv(r.excluded, out / f"{stem}_excluded.csv"),

@@ -92,7 +92,14 @@ def _order_by_gain(cover: npt.NDArray[np.bool_], weights: FloatArray,
 
 def max_covering(times: FloatArray, weights: FloatArray, base: FloatArray, target: float,
                  p: int, *, method: str = "milp", time_limit: float = 300.0) -> Solution:
-    """Add ``p`` sites covering the most persons not covered within ``target`` minutes yet."""
+    """Add ``p`` sites covering the most persons not covered within ``target`` minutes yet.
+
+    ``method="milp"`` solves the MILP exactly (HiGHS), after dropping candidates whose cover
+    another candidate's contains. If HiGHS stops at ``time_limit`` seconds, the better of its
+    incumbent and the heuristic's solution is returned with the MILP's proven bound, so the
+    gap says how far from the optimum it can be. ``method="heuristic"``: greedy and swaps,
+    with the LP-relaxation bound.
+    """
     t0 = time.perf_counter()
     cover = _newly_coverable(times, target, base)
     useful = cover.any(axis=0)
@@ -106,6 +113,11 @@ def max_covering(times: FloatArray, weights: FloatArray, base: FloatArray, targe
                         time.perf_counter() - t0)
     a = cover[:, useful]
     w = weights[useful]
+    kept = np.flatnonzero(~_dominated(a))  # an optimum never needs a dominated candidate
+    if len(kept) == 0:
+        return Solution((), 0.0, (), "max_covering", "milp", "optimal", None,
+                        time.perf_counter() - t0)
+    a = a[kept]
     n_c, n_v = a.shape
     # variables: x_j (sites), y_i (villages covered); maximise w.y
     c = np.concatenate([np.zeros(n_c), -w])
@@ -114,12 +126,42 @@ def max_covering(times: FloatArray, weights: FloatArray, base: FloatArray, targe
     cons = [LinearConstraint(link, -np.inf, 0), LinearConstraint(count, -np.inf, p)]
     res = milp(c, constraints=cons, integrality=np.concatenate([np.ones(n_c), np.zeros(n_v)]),
                bounds=Bounds(0, 1), options={"time_limit": time_limit})
-    sites = [int(j) for j in np.flatnonzero(res.x[:n_c] > 0.5)] if res.x is not None else []
+    sites = [int(kept[j]) for j in np.flatnonzero(res.x[:n_c] > 0.5)] if res.x is not None \
+        else []
     obj = float(weights[cover[sites].any(axis=0)].sum()) if sites else 0.0
+    method_used, status, bound = "milp", "optimal", float("nan")
+    if res.status != 0:
+        # stopped (time limit): keep the better of the incumbent and the heuristic, and say
+        # how far it may be from the optimum by the MILP's proven bound
+        dual = getattr(res, "mip_dual_bound", None)
+        bound = float(-dual) if dual is not None and np.isfinite(dual) else \
+            _mclp_bound(cover[:, useful], weights[useful], p)
+        status = "time limit" if res.status == 1 else f"stopped: {res.message}"
+        alt = _greedy_swap(cover, weights, p)
+        alt_obj = float(weights[cover[alt].any(axis=0)].sum()) if alt else 0.0
+        if alt_obj > obj:  # method says whose solution is kept
+            sites, obj, method_used = alt, alt_obj, "heuristic"
+        if obj >= bound - 1e-9 * max(1.0, abs(bound)):
+            status = "optimal"  # the bound proves it
     order, gains = _order_by_gain(cover, weights, sites)
-    return Solution(order, obj, gains, "max_covering", "milp",
-                    "optimal" if res.status == 0 else str(res.message), None,
-                    time.perf_counter() - t0)
+    return Solution(order, obj, gains, "max_covering", method_used, status,
+                    None if np.isnan(bound) else bound, time.perf_counter() - t0)
+
+
+def _dominated(a: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Candidates whose cover (rows of ``a``) is empty or within another candidate's.
+
+    Of candidates with the same cover the first is kept. Swapping a dominated candidate for
+    its dominator never lowers a covering objective, so the kept ones hold an optimum.
+    """
+    m = sp.csr_matrix(a.astype(np.float64))
+    size = np.asarray(m.sum(axis=1)).ravel()
+    ov = (m @ m.T).tocoo()
+    r, k, n = ov.row, ov.col, ov.data
+    within = (n == size[r]) & (r != k) & ((size[k] > size[r]) | ((size[k] == size[r]) & (k < r)))
+    out: npt.NDArray[np.bool_] = size == 0
+    out[r[within]] = True
+    return out
 
 
 def capacitated_covering(times: FloatArray, weights: FloatArray, base: FloatArray,
@@ -244,14 +286,16 @@ def set_covering(times: FloatArray, weights: FloatArray, base: FloatArray, targe
     unreachable = need & ~cover.any(axis=0)
     cols = need & ~unreachable
     a = cover[:, cols]
-    n_c = a.shape[0]
     if a.shape[1] == 0:
         return Solution((), 0.0, (), "set_covering", "milp", "optimal", None,
                         time.perf_counter() - t0), unreachable
+    kept = np.flatnonzero(~_dominated(a))
+    a = a[kept]
+    n_c = a.shape[0]
     res = milp(np.ones(n_c), constraints=[LinearConstraint(sp.csr_matrix(a.T.astype(float)),
                                                            1, np.inf)],
                integrality=np.ones(n_c), bounds=Bounds(0, 1), options={"time_limit": time_limit})
-    sites = [int(j) for j in np.flatnonzero(res.x > 0.5)] if res.x is not None else []
+    sites = [int(kept[j]) for j in np.flatnonzero(res.x > 0.5)] if res.x is not None else []
     order, gains = _order_by_gain(cover, weights, sites)
     return Solution(order, float(len(sites)), gains, "set_covering", "milp",
                     "optimal" if res.status == 0 else str(res.message), None,
@@ -428,7 +472,7 @@ class SitingResult:
 
 def site_units(district: object, edges: object, kind: str, *, add: int | None = None,
                cover_all: bool = False, model: str = "max_covering", method: str = "milp",
-               capacity: float | None = None) -> SitingResult:
+               capacity: float | None = None, time_limit: float = 300.0) -> SitingResult:
     """Where new units of ``kind`` do the most good, existing units fixed.
 
     Parameters
@@ -448,6 +492,8 @@ def site_units(district: object, edges: object, kind: str, *, add: int | None = 
         Persons a new site can serve (``capacitated_covering``, e.g. for stockpiles).
     method
         ``milp`` (exact, HiGHS) or ``heuristic`` (max_covering only).
+    time_limit
+        Seconds the exact solver may take (see :func:`max_covering` for what happens then).
     """
     from emgis.coverage import compute_coverage, mode_of, target_of, towards_unit
     from emgis.district import District
@@ -488,17 +534,19 @@ def site_units(district: object, edges: object, kind: str, *, add: int | None = 
     weights = v["population"].fillna(0).to_numpy(dtype=float)
     unreachable = np.zeros(len(v), dtype=bool)
     if cover_all:
-        sol, unreachable = set_covering(times, weights, base, target)
+        sol, unreachable = set_covering(times, weights, base, target, time_limit=time_limit)
     elif model == "max_covering":
-        sol = max_covering(times, weights, base, target, int(add or 1), method=method)
+        sol = max_covering(times, weights, base, target, int(add or 1), method=method,
+                           time_limit=time_limit)
     elif model == "capacitated_covering":
         if capacity is None or capacity <= 0:
             raise ValueError("capacitated_covering needs capacity = persons a site can serve")
-        sol = capacitated_covering(times, weights, base, target, int(add or 1), capacity)
+        sol = capacitated_covering(times, weights, base, target, int(add or 1), capacity,
+                                   time_limit=time_limit)
     elif model == "p_median":
-        sol = p_median(times, weights, base, int(add or 1))
+        sol = p_median(times, weights, base, int(add or 1), time_limit=time_limit)
     elif model == "p_center":
-        sol = p_center(times, weights, base, int(add or 1))
+        sol = p_center(times, weights, base, int(add or 1), time_limit=time_limit)
     else:
         raise ValueError(f"model {model!r}; expected max_covering, capacitated_covering, "
                          "p_median or p_center")

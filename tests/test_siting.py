@@ -22,6 +22,18 @@ def instance(seed: int, n_c: int = 7, n_v: int = 12) -> tuple[np.ndarray, np.nda
     return times, weights, base
 
 
+def nested_instance(seed: int, n_v: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidates whose covers lie within others' (and duplicates): dominance at work."""
+    rng = np.random.default_rng(seed)
+    rows = [rng.random(n_v) < 0.35 for _ in range(4)]
+    for _ in range(5):  # a part of an existing cover, or the same cover again
+        r = rows[rng.integers(len(rows))]
+        rows.append(r & (rng.random(n_v) < (1.0 if rng.random() < 0.3 else 0.6)))
+    cover = np.array(rows)[rng.permutation(len(rows))]
+    times = np.where(cover, rng.uniform(0.5, 5.0, cover.shape), np.inf)
+    return times, rng.integers(10, 500, n_v).astype(float), np.full(n_v, np.inf)
+
+
 def covered(times: np.ndarray, weights: np.ndarray, base: np.ndarray, target: float,
             sites: tuple[int, ...]) -> float:
     t = served_times(times, base, sites)
@@ -53,9 +65,10 @@ def test_adding_sites_never_lowers_coverage(seed: int) -> None:
     assert values == sorted(values)
 
 
+@pytest.mark.parametrize("make", [instance, nested_instance])
 @pytest.mark.parametrize("seed", range(8))
-def test_set_covering_equals_brute_force(seed: int) -> None:
-    times, w, base = instance(seed)
+def test_set_covering_equals_brute_force(make, seed: int) -> None:  # type: ignore[no-untyped-def]
+    times, w, base = make(seed)
     sol, unreachable = set_covering(times, w, base, 5.0)
     need = ~(base <= 5.0)
     cover = (times <= 5.0) & need[None, :]
@@ -172,3 +185,66 @@ def test_capacitated_covering_equals_brute_force(seed: int) -> None:
     sol = capacitated_covering(times, w, base, target, p, cap)
     assert sol.objective == pytest.approx(best)
     assert all(g <= cap + 1e-6 for g in sol.gains)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_dominated_candidates_are_within_a_kept_one(seed: int) -> None:
+    from emgis.siting import _dominated
+
+    times, _, _ = nested_instance(seed)
+    cover = times <= 5.0
+    dom = _dominated(cover)
+    kept = np.flatnonzero(~dom)
+    for j in np.flatnonzero(dom):  # each dropped one's cover lies within a kept one's
+        assert any((cover[j] <= cover[k]).all() for k in kept)
+    for j, k in itertools.permutations(kept, 2):  # no kept one lies within another
+        assert not (cover[j] <= cover[k]).all()
+    assert dom.any()  # the instance does have dominated candidates
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_max_covering_with_dominated_candidates_equals_brute_force(seed: int, p: int) -> None:
+    times, w, base = nested_instance(seed)
+    best = max(covered(times, w, base, 5.0, s)
+               for s in itertools.combinations(range(times.shape[0]), p))
+    exact = max_covering(times, w, base, 5.0, p)
+    assert exact.status == "optimal" and exact.objective == pytest.approx(best)
+    assert covered(times, w, base, 5.0, exact.sites) == pytest.approx(best)
+
+
+def test_milp_stopped_keeps_the_better_solution_and_a_bound() -> None:
+    """A MILP stopped by its time limit returns no worse than the heuristic, with a bound."""
+    rng = np.random.default_rng(3)
+    times = rng.uniform(0, 20, (300, 1500))  # random, non-metric: hard for branch and bound
+    w = rng.integers(10, 500, 1500).astype(float)
+    none = np.full(1500, np.inf)
+    heur = max_covering(times, w, none, 3.0, 12, method="heuristic")
+    stopped = max_covering(times, w, none, 3.0, 12, time_limit=0.0)
+    assert stopped.status == "time limit"
+    assert stopped.objective >= heur.objective
+    assert stopped.method == ("heuristic" if stopped.objective == heur.objective else "milp")
+    assert len(stopped.sites) == 12
+    assert covered(times, w, none, 3.0, stopped.sites) == pytest.approx(stopped.objective)
+    assert stopped.bound is not None and stopped.bound >= stopped.objective
+    assert stopped.gap is not None and 0 <= stopped.gap < 1
+
+
+def test_cli_site_with_a_time_limit(tiny: Path, tmp_path: Path) -> None:
+    """--time-limit 0 stops HiGHS at once; the kept solution still equals the optimum here."""
+    import pandas as pd
+
+    from emgis import load_district
+    from emgis.cli import main
+    from emgis.network import load_network_arrays
+    from emgis.siting import site_units
+
+    assert main(["-q", "site", str(tiny), "--add", "2", "--time-limit", "0",
+                 "--out", str(tmp_path)]) == 0
+    t = pd.read_csv(tmp_path / "siting_micro_fire_station.csv")
+    d = load_district(tiny)
+    exact = site_units(d, load_network_arrays(d)[0], "micro_fire_station", add=2)
+    assert t["newly_covered_population"].sum() == exact.solution.objective
+    # the heuristic's cover reaches the LP bound, which proves it optimal
+    assert set(t["status"]) == {"optimal"} and set(t["gap_to_bound"]) == {0.0}
+    assert set(t["method"]) == {"heuristic"}
