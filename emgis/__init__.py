@@ -10,6 +10,7 @@ from emgis._errors import (
     NetworkError,
     NoCrsError,
     SettingsError,
+    SitingError,
     ValidationError,
 )
 from emgis.district import District, RoadSource, load_district, summary, validate_district
@@ -24,6 +25,7 @@ __all__ = [
     "RoadSource",
     "Settings",
     "SettingsError",
+    "SitingError",
     "ValidationError",
     "default_settings",
     "load_district",

@@ -42,3 +42,7 @@ class ValidationError(ValueError, EmgisError):
         lines = [f"{len(errors)} error(s) in the district's layers:"]
         lines += [f"  - {p}" for p in errors]
         super().__init__("\n".join(lines))
+
+
+class SitingError(ValueError, EmgisError):
+    """A siting run was asked for with a model, method or option that do not go together."""

@@ -221,7 +221,10 @@ def _site(district: District, edges: EdgeArrays, out: Path, kind: str, *, add: i
 def cmd_site(args: argparse.Namespace) -> int:
     """Propose sites for new units of a kind (existing ones stay)."""
     from emgis.network import load_network_arrays
+    from emgis.siting import check_request
 
+    check_request(args.model, method=args.method, cover_all=args.cover_all,
+                  capacity=args.capacity)
     district = _validate(args.district)
     if args.kind not in district.settings.targets:
         raise DistrictError(f"--kind {args.kind}: no target for it; expected one of "

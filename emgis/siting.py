@@ -27,6 +27,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from emgis._errors import SitingError
+
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -310,10 +312,7 @@ def _assignment_milp(times: FloatArray, weights: FloatArray, base: FloatArray, p
     and for the p-center the worst time W.
     """
     n_c, n_v = times.shape
-    big = np.nanmax(np.where(np.isfinite(times), times, np.nan)) if np.isfinite(times).any() \
-        else 0.0
-    base_c = np.where(np.isfinite(base), base, max(big, float(np.nanmax(
-        np.where(np.isfinite(base), base, 0)))) * 10 + 1000)
+    base_c = _penalised(times, base)
     ok = np.isfinite(times)
     pairs = np.argwhere(ok)  # (j, i)
     k = len(pairs)
@@ -368,6 +367,107 @@ def _assignment_milp(times: FloatArray, weights: FloatArray, base: FloatArray, p
         "optimal" if res.status == 0 else str(res.message))
 
 
+def _penalised(times: FloatArray, base: FloatArray) -> FloatArray:
+    """``base`` with ``inf`` (no existing unit reaches the village) as a large finite time.
+
+    The penalty (ten times the longest finite time, plus 1,000 minutes) makes serving such a
+    village from a new site worth more than anything else, and keeps sums finite.
+    """
+    fin_t = times[np.isfinite(times)]
+    fin_b = base[np.isfinite(base)]
+    big = max(float(fin_t.max()) if fin_t.size else 0.0, float(fin_b.max()) if fin_b.size
+              else 0.0)
+    out: FloatArray = np.where(np.isfinite(base), base, big * 10 + 1000)
+    return out
+
+
+def _weighted_min(times: FloatArray, cur: FloatArray, w: FloatArray,
+                  chunk: int = 256) -> FloatArray:
+    """For every candidate j: sum_i w_i min(cur_i, times[j, i]) (person-minutes), by chunks."""
+    out = np.empty(times.shape[0])
+    for s in range(0, times.shape[0], chunk):
+        out[s:s + chunk] = np.minimum(times[s:s + chunk], cur[None, :]) @ w
+    return out
+
+
+def _p_median_greedy_swap(times: FloatArray, w: FloatArray, cur0: FloatArray,
+                          p: int) -> list[int]:
+    """Greedy p-median (each step the site saving most person-minutes), then one-for-one swaps
+    (Teitz and Bart) while one lowers the total. ``cur0``: each village's time without new sites.
+    """
+    chosen: list[int] = []
+    cur = cur0.copy()
+    total = float(cur @ w)
+    for _ in range(min(p, times.shape[0])):
+        val = _weighted_min(times, cur, w)
+        val[chosen] = np.inf
+        j = int(np.argmin(val))
+        if not val[j] < total - 1e-9:
+            break
+        chosen.append(j)
+        cur = np.minimum(cur, times[j])
+        total = float(val[j])
+    improved = True
+    while improved:
+        improved = False
+        for k in list(chosen):
+            rest = [c for c in chosen if c != k]
+            without = np.minimum(cur0, times[rest].min(axis=0)) if rest else cur0.copy()
+            val = _weighted_min(times, without, w)
+            val[chosen] = np.inf
+            j = int(np.argmin(val))
+            if val[j] < total - 1e-9 * max(1.0, total):
+                chosen = [*rest, j]
+                cur = np.minimum(without, times[j])
+                total = float(val[j])
+                improved = True
+    return sorted(chosen)
+
+
+def _p_median_lagrangian_bound(times: FloatArray, w: FloatArray, cur0: FloatArray, p: int,
+                               sites: list[int], upper: float, iterations: int = 60) -> float:
+    """A lower bound of the least total person-minutes with ``p`` new sites (Lagrangian).
+
+    The constraints "each village served once" are relaxed with multipliers ``lam``:
+    L(lam) = sum lam + sum min(0, w cur0 - lam) + the p smallest of
+    rho_j = sum_i min(0, w_i t_ji - lam_i). Every L(lam) is a valid bound; the multipliers
+    start from the heuristic's times and are improved by subgradient steps.
+    """
+    wt_fin = np.isfinite(times)
+    lam = w * (np.minimum(cur0, times[sites].min(axis=0)) if sites else cur0)
+    best = -np.inf
+    theta = 1.0
+    stall = 0
+    n_c = times.shape[0]
+    for _ in range(iterations):
+        rho = np.empty(n_c)
+        for s in range(0, n_c, 256):
+            block = np.where(wt_fin[s:s + 256], times[s:s + 256] * w[None, :], np.inf)
+            rho[s:s + 256] = np.minimum(0.0, block - lam[None, :]).sum(axis=1)
+        k = min(p, n_c)
+        pick = np.argsort(rho, kind="stable")[:k]
+        pick = pick[rho[pick] < 0]
+        own = w * cur0 - lam
+        value = float(lam.sum() + np.minimum(0.0, own).sum() + rho[pick].sum())
+        if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
+            best, stall = value, 0
+        else:
+            stall += 1
+            if stall >= 5:
+                theta, stall = theta / 2, 0
+        # subgradient of L at lam: 1 - (times village i is served in the relaxed solution)
+        served = (own < 0).astype(float)
+        if len(pick):
+            served += (np.where(wt_fin[pick], times[pick] * w[None, :], np.inf)
+                       < lam[None, :]).sum(axis=0)
+        g = 1.0 - served
+        norm = float(g @ g)
+        if norm == 0 or upper - best <= 1e-9 * max(1.0, abs(upper)):
+            break
+        lam = lam + theta * (upper - best) / norm * g
+    return float(min(best, upper))
+
+
 def served_times(times: FloatArray, base: FloatArray, sites: list[int] | tuple[int, ...]
                  ) -> FloatArray:
     """Each village's time from the nearest of the existing units and the chosen sites."""
@@ -378,18 +478,37 @@ def served_times(times: FloatArray, base: FloatArray, sites: list[int] | tuple[i
 
 
 def p_median(times: FloatArray, weights: FloatArray, base: FloatArray, p: int, *,
-             time_limit: float = 300.0) -> Solution:
-    """Add ``p`` sites for the least population-weighted response time (existing units stay)."""
+             method: str = "milp", time_limit: float = 300.0) -> Solution:
+    """Add ``p`` sites for the least population-weighted response time (existing units stay).
+
+    ``method="milp"``: exact (HiGHS), one variable per candidate-village pair with a finite
+    time. ``method="heuristic"``: greedy and swaps, for sizes beyond that, with a Lagrangian
+    lower bound of the person-minutes (``bound``; ``gap`` = how far from the optimum it can be).
+    """
     t0 = time.perf_counter()
-    sites, _, status = _assignment_milp(times, weights, base, p, center=False,
-                                        time_limit=time_limit)
+    bound = None
+    if method == "heuristic":
+        reach = np.isfinite(base) | np.isfinite(times).any(axis=0)
+        cur0 = _penalised(times[:, reach], base[reach])
+        w = weights[reach]
+        sites = _p_median_greedy_swap(times[:, reach], w, cur0, p)
+        upper = float(w @ (np.minimum(cur0, times[sites][:, reach].min(axis=0))
+                           if sites else cur0))
+        lower = _p_median_lagrangian_bound(times[:, reach], w, cur0, p, sites, upper)
+        status = "feasible"
+        after = served_times(times, base, sites)
+        if np.isfinite(after[reach]).all():  # no penalty in the total: the bound applies to it
+            bound = lower
+    else:
+        sites, _, status = _assignment_milp(times, weights, base, p, center=False,
+                                            time_limit=time_limit)
     t = served_times(times, base, sites)
     fin = np.isfinite(t)
     obj = float((weights[fin] * t[fin]).sum())
     before = float((weights[np.isfinite(base)] * base[np.isfinite(base)]).sum())
     gains = tuple(before - float((weights[fin] * served_times(times, base, sites[:k + 1])[fin])
                                  .sum()) for k in range(len(sites)))
-    return Solution(tuple(sites), obj, gains, "p_median", "milp", status, None,
+    return Solution(tuple(sites), obj, gains, "p_median", method, status, bound,
                     time.perf_counter() - t0)
 
 
@@ -470,6 +589,30 @@ class SitingResult:
     target_min: float
 
 
+MODELS = ("max_covering", "capacitated_covering", "p_median", "p_center")
+#: Models with a heuristic (``method="heuristic"``); the others are solved exactly only.
+HEURISTIC_MODELS = ("max_covering", "p_median")
+
+
+def check_request(model: str, *, method: str = "milp", cover_all: bool = False,
+                  capacity: float | None = None) -> None:
+    """Raise :class:`SitingError` for a model, method and options that do not go together.
+
+    Parameters are those of :func:`site_units`; called by it, and by the CLI before any work.
+    """
+    if model not in MODELS:
+        raise SitingError(f"model {model!r}: expected one of {', '.join(MODELS)}")
+    if method not in ("milp", "heuristic"):
+        raise SitingError(f"method {method!r}: expected milp or heuristic")
+    if method == "heuristic" and (cover_all or model not in HEURISTIC_MODELS):
+        what = "set covering (cover all)" if cover_all else model
+        raise SitingError(f"{what} has no heuristic: use method milp (exact), or a model with "
+                          f"one ({', '.join(HEURISTIC_MODELS)})")
+    if model == "capacitated_covering" and not cover_all and (capacity is None or capacity <= 0):
+        raise SitingError("capacitated_covering needs the persons a site can serve: give "
+                          "capacity (--capacity N) greater than 0")
+
+
 def site_units(district: object, edges: object, kind: str, *, add: int | None = None,
                cover_all: bool = False, model: str = "max_covering", method: str = "milp",
                capacity: float | None = None, time_limit: float = 300.0) -> SitingResult:
@@ -491,7 +634,7 @@ def site_units(district: object, edges: object, kind: str, *, add: int | None = 
     capacity
         Persons a new site can serve (``capacitated_covering``, e.g. for stockpiles).
     method
-        ``milp`` (exact, HiGHS) or ``heuristic`` (max_covering only).
+        ``milp`` (exact, HiGHS) or ``heuristic`` (max_covering and p_median only).
     time_limit
         Seconds the exact solver may take (see :func:`max_covering` for what happens then).
     """
@@ -502,6 +645,7 @@ def site_units(district: object, edges: object, kind: str, *, add: int | None = 
     from emgis.traveltime import build_routing_graph, times_from
 
     assert isinstance(district, District) and isinstance(edges, EdgeArrays)
+    check_request(model, method=method, cover_all=cover_all, capacity=capacity)
     s = district.settings
     target = target_of(kind, s)
     turnout = float(s.turnout[kind].value) if kind in s.turnout else 0.0
@@ -539,17 +683,13 @@ def site_units(district: object, edges: object, kind: str, *, add: int | None = 
         sol = max_covering(times, weights, base, target, int(add or 1), method=method,
                            time_limit=time_limit)
     elif model == "capacitated_covering":
-        if capacity is None or capacity <= 0:
-            raise ValueError("capacitated_covering needs capacity = persons a site can serve")
-        sol = capacitated_covering(times, weights, base, target, int(add or 1), capacity,
-                                   time_limit=time_limit)
+        sol = capacitated_covering(times, weights, base, target, int(add or 1),
+                                   float(capacity or 0), time_limit=time_limit)
     elif model == "p_median":
-        sol = p_median(times, weights, base, int(add or 1), time_limit=time_limit)
-    elif model == "p_center":
-        sol = p_center(times, weights, base, int(add or 1), time_limit=time_limit)
+        sol = p_median(times, weights, base, int(add or 1), method=method,
+                       time_limit=time_limit)
     else:
-        raise ValueError(f"model {model!r}; expected max_covering, capacitated_covering, "
-                         "p_median or p_center")
+        sol = p_center(times, weights, base, int(add or 1), time_limit=time_limit)
     after = served_times(times, base, sol.sites)
     before_cov = base <= target + 1e-9
     after_cov = after <= target + 1e-9

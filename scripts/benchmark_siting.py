@@ -31,7 +31,7 @@ import synthetic_network as syn  # noqa: E402
 
 from emgis import default_settings, load_district  # noqa: E402
 from emgis.network import edge_arrays, load_network_arrays  # noqa: E402
-from emgis.siting import max_covering, site_units  # noqa: E402
+from emgis.siting import max_covering, p_median, site_units  # noqa: E402
 from emgis.snapping import snap_points  # noqa: E402
 from emgis.traveltime import build_routing_graph  # noqa: E402
 
@@ -66,10 +66,17 @@ def demo() -> None:
         print(f"  p={p:>2}: exact {ex.solution.objective:,.0f} persons, heuristic "
               f"{he.solution.objective:,.0f} ({share:.2%}; gap to LP bound "
               f"{he.solution.gap or 0:.2%}); {time.perf_counter() - t:.1f} s for both")
+    print("demo, stockpiles, p-median (least person-minutes), existing stockpiles fixed:")
+    for p in (1, 3, 6):
+        ex = site_units(d, edges, "stockpile", add=p, model="p_median")
+        he = site_units(d, edges, "stockpile", add=p, model="p_median", method="heuristic")
+        print(f"  p={p}: exact {ex.solution.objective:,.0f} person-minutes, heuristic "
+              f"{he.solution.objective:,.0f} (Lagrangian bound {he.solution.bound or 0:,.0f})")
 
 
-def synthetic(nodes: int, villages: int, candidates: int, cases: list[tuple[float, int]],
-              time_limit: float) -> None:
+def synthetic_times(nodes: int, villages: int, candidates: int, limit: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate x village minutes (float32, inf beyond ``limit``) and village populations."""
     t0 = time.perf_counter()
     a = syn.road_arrays(nodes)
     G = syn.to_graph(a)
@@ -84,7 +91,6 @@ def synthetic(nodes: int, villages: int, candidates: int, cases: list[tuple[floa
     csr = rg.csr()
     vn = rg.loc_node[:villages]
     va = rg.loc_access[:villages]
-    limit = max(t for t, _ in cases)
     times = np.full((candidates, villages), np.inf, dtype=np.float32)
     for s in range(0, candidates, 250):
         idx = np.arange(villages + s, villages + min(candidates, s + 250))
@@ -92,14 +98,38 @@ def synthetic(nodes: int, villages: int, candidates: int, cases: list[tuple[floa
         times[s:s + len(idx)] = d[:, vn] + va[None, :] + rg.loc_access[idx][:, None]
     w = v["population"].to_numpy(dtype=float)
     print(f"synthetic: {nodes:,} road nodes, {villages:,} villages ({w.sum():,.0f} persons), "
-          f"{candidates:,} candidates; matrix built in {time.perf_counter() - t0:.1f} s",
-          flush=True)
+          f"{candidates:,} candidates; matrix (to {limit:g} min) built in "
+          f"{time.perf_counter() - t0:.1f} s", flush=True)
+    return times, w
+
+
+def synthetic(nodes: int, villages: int, candidates: int, cases: list[tuple[float, int]],
+              time_limit: float) -> None:
+    times, w = synthetic_times(nodes, villages, candidates, max(t for t, _ in cases))
     t64 = times.astype(float)
     del times
     for target, p in cases:
         pairs = int((t64 <= target).sum())
         compare(f"max covering ({pairs:,} pairs within target)", t64, w,
                 np.full(villages, np.inf), target, p, time_limit)
+
+
+def synthetic_p_median(nodes: int, villages: int, candidates: int, p: int, exact: bool,
+                       time_limit: float) -> None:
+    """p-median (least person-minutes, all times to 60 min): heuristic, bound and MILP."""
+    times, w = synthetic_times(nodes, villages, candidates, 60.0)
+    t64 = times.astype(float)
+    del times
+    none = np.full(villages, np.inf)
+    he = p_median(t64, w, none, p, method="heuristic")
+    print(f"  p-median, p={p}: heuristic {he.objective:,.0f} person-minutes in "
+          f"{he.seconds:.1f} s; Lagrangian bound {he.bound or 0:,.0f} (gap "
+          f"{he.gap or 0:.2%})", flush=True)
+    if exact:
+        ex = p_median(t64, w, none, p, time_limit=time_limit)
+        print(f"    exact MILP: {ex.objective:,.0f} person-minutes ({ex.status}, "
+              f"{ex.seconds:.1f} s): the heuristic is {he.objective / ex.objective - 1:.2%} "
+              "above it", flush=True)
 
 
 def main() -> None:
@@ -111,11 +141,19 @@ def main() -> None:
                     help="TARGET:P pairs: target minutes and new sites")
     ap.add_argument("--time-limit", type=float, default=300.0, help="seconds for the MILP")
     ap.add_argument("--skip-demo", action="store_true")
+    ap.add_argument("--p-median", default="2000:500:10:exact,20000:5000:50",
+                    help="VILLAGES:CANDIDATES:P[:exact] p-median cases ('' for none)")
     args = ap.parse_args()
     if not args.skip_demo:
         demo()
-    cases = [(float(c.split(":")[0]), int(c.split(":")[1])) for c in args.cases.split(",")]
-    synthetic(args.nodes, args.villages, args.candidates, cases, args.time_limit)
+    cases = [(float(c.split(":")[0]), int(c.split(":")[1]))
+             for c in filter(None, args.cases.split(","))]
+    if cases:
+        synthetic(args.nodes, args.villages, args.candidates, cases, args.time_limit)
+    for case in filter(None, args.p_median.split(",")):
+        nv, nc, p, *ex = case.split(":")
+        synthetic_p_median(args.nodes, int(nv), int(nc), int(p), ex == ["exact"],
+                           args.time_limit)
 
 
 if __name__ == "__main__":

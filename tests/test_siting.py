@@ -248,3 +248,63 @@ def test_cli_site_with_a_time_limit(tiny: Path, tmp_path: Path) -> None:
     # the heuristic's cover reaches the LP bound, which proves it optimal
     assert set(t["status"]) == {"optimal"} and set(t["gap_to_bound"]) == {0.0}
     assert set(t["method"]) == {"heuristic"}
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_p_median_heuristic_and_its_bound_against_brute_force(seed: int, p: int) -> None:
+    """Heuristic total >= the optimum >= its Lagrangian bound (brute force over all sets)."""
+    times, w, base = instance(seed, n_c=8, n_v=14)
+    reach = np.isfinite(base) | np.isfinite(times).any(axis=0)
+
+    def total(s: tuple[int, ...]) -> float:  # person-minutes; inf if a reachable one is not
+        t = served_times(times, base, s)
+        return float(w[reach] @ t[reach])
+
+    best = min(total(s) for s in itertools.combinations(range(times.shape[0]), p))
+    he = p_median(times, w, base, p, method="heuristic")
+    assert len(he.sites) <= p and he.method == "heuristic"
+    assert he.bound is not None
+    assert he.bound - 1e-6 <= best <= he.objective + 1e-6
+    assert he.gap is not None and he.gap < 0.1
+
+
+def test_p_median_heuristic_on_a_medium_instance_against_the_milp() -> None:
+    rng = np.random.default_rng(5)
+    cand = rng.uniform(0, 30, (60, 2))
+    vil = rng.uniform(0, 30, (200, 2))
+    times = np.hypot(*(cand[:, None, :] - vil[None, :, :]).transpose(2, 0, 1)) * 1.3
+    w = rng.integers(10, 900, 200).astype(float)
+    base = np.full(200, np.inf)
+    base[:50] = rng.uniform(1, 10, 50)
+    exact = p_median(times, w, base, 5)
+    he = p_median(times, w, base, 5, method="heuristic")
+    assert exact.status == "optimal"
+    assert he.bound is not None and he.bound <= exact.objective + 1e-6
+    assert he.objective >= exact.objective - 1e-6
+    assert he.objective <= 1.05 * exact.objective  # local search lands close
+
+
+@pytest.mark.parametrize(("kwargs", "words"), [
+    ({"model": "p_center", "method": "heuristic"}, "p_center has no heuristic"),
+    ({"model": "max_covering", "method": "heuristic", "cover_all": True}, "set covering"),
+    ({"model": "capacitated_covering"}, "capacity"),
+    ({"model": "capacitated_covering", "capacity": 0}, "greater than 0"),
+    ({"model": "p_middle"}, "expected one of"),
+    ({"model": "max_covering", "method": "greedy"}, "expected milp or heuristic"),
+])
+def test_bad_siting_requests_are_named(kwargs: dict[str, object], words: str) -> None:
+    from emgis import SitingError
+    from emgis.siting import check_request
+
+    model = str(kwargs.pop("model"))
+    with pytest.raises(SitingError, match=words):
+        check_request(model, **kwargs)  # type: ignore[arg-type]
+
+
+def test_cli_site_refuses_a_heuristic_it_has_not(tiny: Path, capsys: pytest.CaptureFixture[str]
+                                                 ) -> None:
+    from emgis.cli import main
+
+    assert main(["site", str(tiny), "--model", "p_center", "--method", "heuristic"]) == 2
+    assert "p_center has no heuristic" in capsys.readouterr().err
