@@ -41,10 +41,11 @@ def covered(times: np.ndarray, weights: np.ndarray, base: np.ndarray, target: fl
     return float(weights[new].sum())
 
 
+@pytest.mark.parametrize("make", [instance, nested_instance])
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("p", [1, 2, 3])
-def test_max_covering_equals_brute_force(seed: int, p: int) -> None:
-    times, w, base = instance(seed)
+def test_max_covering_equals_brute_force(make, seed: int, p: int) -> None:  # type: ignore[no-untyped-def]
+    times, w, base = make(seed)
     best = max(covered(times, w, base, 5.0, s)
                for s in itertools.combinations(range(times.shape[0]), p))
     exact = max_covering(times, w, base, 5.0, p)
@@ -200,17 +201,6 @@ def test_dominated_candidates_are_within_a_kept_one(seed: int) -> None:
     for j, k in itertools.permutations(kept, 2):  # no kept one lies within another
         assert not (cover[j] <= cover[k]).all()
     assert dom.any()  # the instance does have dominated candidates
-
-
-@pytest.mark.parametrize("seed", range(10))
-@pytest.mark.parametrize("p", [1, 2, 3])
-def test_max_covering_with_dominated_candidates_equals_brute_force(seed: int, p: int) -> None:
-    times, w, base = nested_instance(seed)
-    best = max(covered(times, w, base, 5.0, s)
-               for s in itertools.combinations(range(times.shape[0]), p))
-    exact = max_covering(times, w, base, 5.0, p)
-    assert exact.status == "optimal" and exact.objective == pytest.approx(best)
-    assert covered(times, w, base, 5.0, exact.sites) == pytest.approx(best)
 
 
 def test_milp_stopped_keeps_the_better_solution_and_a_bound() -> None:
