@@ -78,7 +78,8 @@ TEXT: dict[str, dict[str, str]] = {
         "units": "Units", "areas": "Service area", "townships": "Townships",
         "gaps": "Gap villages", "population": "population", "nearest": "nearest",
         "backup": "backup", "target": "target", "min": "min", "status": "status",
-        "township": "township", "kind": "kind", "title": "Coverage",
+        "person_min": "person-minutes saved", "township": "township", "kind": "kind",
+        "title": "Coverage",
         "illustrative": "", "headcount": "headcount", "turnout": "turnout",
         "shown": "shown on opening (switch kinds with the layer button)",
         "note": f"Map data {CREDIT}. Estimated figures in the demo are illustrative.",
@@ -90,7 +91,8 @@ TEXT: dict[str, dict[str, str]] = {
         "legend": "响应时间", "villages": "村（社区）", "units": "应急力量", "areas": "服务范围",
         "townships": "乡镇边界", "gaps": "覆盖缺口村", "population": "人口", "nearest": "最近",
         "backup": "备份", "target": "目标", "min": "分钟", "status": "状态",
-        "township": "乡镇", "kind": "类型", "title": "应急覆盖", "illustrative": "",
+        "person_min": "人·分钟（节省）", "township": "乡镇", "kind": "类型", "title": "应急覆盖",
+        "illustrative": "",
         "headcount": "人数", "turnout": "出动时间", "shown": "默认显示（右上角按钮切换类型）",
         "note": f"地图数据 {CREDIT}。示例区的估算数据仅作示意。",
     },
@@ -167,6 +169,17 @@ def _round(geojson: dict[str, Any], ndigits: int = 5) -> dict[str, Any]:
     return geojson
 
 
+#: Beyond html.escape: braces (folium renders GeoJSON data and tooltips through Jinja, so
+#: ``{{ ... }}`` from an input file would be evaluated) and ``$``/backtick (folium puts tooltips
+#: in JavaScript template literals, where ``${...}`` would run). All display the same as HTML.
+_MORE = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;"})
+
+
+def _esc(text: object) -> str:
+    """Text from input files made safe for every place it reaches in a folium page."""
+    return html.escape(str(text)).translate(_MORE)
+
+
 def _raw(m: Any, where: str, content: str) -> None:
     """Put ``content`` into the page's header or body *after* folium renders it.
 
@@ -199,7 +212,7 @@ def _new_map(bounds: tuple[float, float, float, float], *, title: str, tiles: bo
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=CREDIT,
                          control=True).add_to(m)
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    _raw(m, "header", f"<title>{html.escape(title)}</title><meta charset=\"utf-8\">")
+    _raw(m, "header", f"<title>{_esc(title)}</title><meta charset=\"utf-8\">")
     return m
 
 
@@ -216,13 +229,13 @@ def _legend(m: Any, rows: list[tuple[str, str, str]], *, title: str, note: str) 
         else:
             sw = _glyph_html(shape, colour, size=16) + '<span style="margin-right:6px"></span>'
         items.append(f'<div style="display:flex;align-items:center;margin:2px 0">{sw}'
-                     f"{html.escape(label)}</div>")
+                     f"{_esc(label)}</div>")
     box = (
         '<div id="emgis-legend" style="position:fixed;bottom:28px;right:10px;z-index:1000;'
         'background:rgba(255,255,255,.93);padding:6px 8px;border:1px solid #888;'
         'border-radius:4px;font:11px sans-serif;max-height:45vh;overflow:auto">'
-        f"<b>{html.escape(title)}</b>{''.join(items)}"
-        f'<div style="margin-top:6px;color:#555">{html.escape(note)}</div></div>'
+        f"<b>{_esc(title)}</b>{''.join(items)}"
+        f'<div style="margin-top:6px;color:#555">{_esc(note)}</div></div>'
     )
     _raw(m, "html", box)
 
@@ -231,15 +244,15 @@ def _title(m: Any, title: str, subtitle: str) -> None:
     _raw(m, "html",
          '<div id="emgis-title" style="position:fixed;top:10px;left:60px;z-index:1000;'
          'background:rgba(255,255,255,.93);padding:4px 10px;border:1px solid #888;'
-         'border-radius:4px;font:13px sans-serif"><b>' + html.escape(title) + "</b><br>"
-         + html.escape(subtitle) + "</div>")
+         'border-radius:4px;font:13px sans-serif"><b>' + _esc(title) + "</b><br>"
+         + _esc(subtitle) + "</div>")
 
 
 def _glyph_html(glyph: str, colour: str, *, size: int = 22) -> str:
     return (f'<div style="width:{size}px;height:{size}px;line-height:{size}px;'
             f'background:{colour};color:#fff;border:2px solid #fff;border-radius:4px;'
             f'box-shadow:0 0 2px #000;text-align:center;font:bold {int(size * 0.6)}px '
-            f'sans-serif">{html.escape(glyph)}</div>')
+            f'sans-serif">{_esc(glyph)}</div>')
 
 
 def _fmt(v: float) -> str:
@@ -298,7 +311,7 @@ def coverage_map(
     towns = district.townships
     if len(towns):
         tw = towns[["name", "geometry"]].to_crs(4326).copy()
-        tw["name"] = tw["name"].astype(str).map(html.escape)
+        tw["name"] = tw["name"].astype(str).map(_esc)
         folium.GeoJson(
             _round(json.loads(tw.to_json())), name=t["townships"],
             style_function=lambda f: {"color": "#444", "weight": 2, "fill": False,
@@ -366,7 +379,7 @@ def coverage_map(
         label = KIND_LABELS.get(kind, {}).get(lang, kind)
         feats = []
         for u in units[units["kind"] == kind].itertuples():
-            tip = html.escape(f"{label}: {u.name} ({u.id})")
+            tip = _esc(f"{label}: {u.name} ({u.id})")
             feats.append({
                 "type": "Feature",
                 "geometry": {"type": "Point", "coordinates": [round(u.geometry.x, 6),
@@ -400,8 +413,8 @@ def _popups(table: pd.DataFrame, villages: gpd.GeoDataFrame, t: dict[str, str],
     """Per village: an HTML table of its times to every kind (escaped), built column-wise."""
     if len(table) == 0:
         return {}
-    esc = np.vectorize(html.escape, otypes=[object])
-    labels = {k: html.escape(KIND_LABELS.get(k, {}).get(lang, k)) for k in table["kind"].unique()}
+    esc = np.vectorize(_esc, otypes=[object])
+    labels = {k: _esc(KIND_LABELS.get(k, {}).get(lang, k)) for k in table["kind"].unique()}
     near = table["nearest_min"].to_numpy(dtype=float)
     second = table["second_min"].to_numpy(dtype=float)
     target = table["target_min"].to_numpy(dtype=float)
@@ -411,7 +424,7 @@ def _popups(table: pd.DataFrame, villages: gpd.GeoDataFrame, t: dict[str, str],
     fmt = np.vectorize(_fmt, otypes=[object])
     tfmt = np.vectorize(lambda v: f"{v:g}", otypes=[object])
     colour = pd.Series(cls).map(CLASS_COLOURS).to_numpy(dtype=object)
-    text = pd.Series(cls).map({c: html.escape(t.get(c, c)) for c in CLASS_COLOURS}
+    text = pd.Series(cls).map({c: _esc(t.get(c, c)) for c in CLASS_COLOURS}
                               ).to_numpy(dtype=object)
     rows = ("<tr><td>" + table["kind"].map(labels).to_numpy(dtype=object) + "</td><td>"
             + fmt(near) + "</td><td>" + fmt(second) + "</td><td>" + tfmt(target)
@@ -500,7 +513,7 @@ def scenario_map(
         z = zones[["name", "effect", "geometry"]].copy()
         z["geometry"] = [map_geometry(g, tolerance_m=10) for g in z.geometry]
         z = z.to_crs(4326)
-        z["name"] = z["name"].astype(str).map(html.escape)
+        z["name"] = z["name"].astype(str).map(_esc)
         folium.GeoJson(_round(json.loads(z.to_json())), name=t["zone"],
                        style_function=lambda f: {
                            "color": "#b2182b" if f["properties"]["effect"] == "closed"
@@ -521,7 +534,7 @@ def scenario_map(
             a, b = vv[row.village_id], ss[row.shelter_id]
             feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [
                 [round(a.x, 6), round(a.y, 6)], [round(b.x, 6), round(b.y, 6)]]},
-                "properties": {"w": float(min(10, 2 + row.persons / 200)), "tip": html.escape(
+                "properties": {"w": float(min(10, 2 + row.persons / 200)), "tip": _esc(
                     f"{row.village_name} → {row.shelter_name}: {row.persons:,} {t['persons']}, "
                     f"{row.minutes:.0f} {t['min']}")}})
         folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=t["evac"],
@@ -540,7 +553,7 @@ def scenario_map(
             kinds = ", ".join(KIND_LABELS.get(k, {}).get(lang, k)
                               for k in str(row.kinds_losing_cover).split(","))
             tip += f"; {t['lost']}: {kinds}"
-        feats.append(_point(g, c=colour[state], hi=bool(row.evacuate), tip=html.escape(tip)))
+        feats.append(_point(g, c=colour[state], hi=bool(row.evacuate), tip=_esc(tip)))
     _flagged_points(m, feats, t["villages"])
     sh = result.shelters.merge(district.shelters[["id", "geometry"]], left_on="shelter_id",
                                right_on="id", how="left")
@@ -555,7 +568,7 @@ def scenario_map(
             c, state = "#fdae61", t["half"]
         else:
             c, state = "#4393c3", t["room"]
-        tip = html.escape(f"{row.shelter_name} ({row.shelter_id}): {t['load']} {row.load:,} / "
+        tip = _esc(f"{row.shelter_name} ({row.shelter_id}): {t['load']} {row.load:,} / "
                           f"{row.capacity:,.0f} – {state}")
         feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [
             round(row.geometry.x, 6), round(row.geometry.y, 6)]},
@@ -600,7 +613,7 @@ def siting_map(result: Any, district: District, *, lang: str = "en", tiles: bool
     for row, g in zip(v.itertuples(index=False), v.geometry, strict=True):
         state = "new" if row.newly_covered else ("before" if row.covered_before else "out")
         name = words[2] if state == "new" else words[1] if state == "before" else words[3]
-        tip = html.escape(f"{row.village_name} ({row.village_id}) · {row.population:,}: {name}; "
+        tip = _esc(f"{row.village_name} ({row.village_id}) · {row.population:,}: {name}; "
                           f"{_fmt(row.before_min)} → {_fmt(row.after_min)} {t['min']}")
         feats.append(_point(g, c=colours[state], hi=state == "new", tip=tip))
     _flagged_points(m, feats, t["villages"])
@@ -610,7 +623,7 @@ def siting_map(result: Any, district: District, *, lang: str = "en", tiles: bool
     ex = units[units["kind"] == result.kind].to_crs(4326)
     glyph, colour = icon_of(result.kind, lang)
     feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [
-        round(g.x, 6), round(g.y, 6)]}, "properties": {"tip": html.escape(
+        round(g.x, 6), round(g.y, 6)]}, "properties": {"tip": _esc(
             f"{words[4]}: {n} ({i})")}} for i, n, g in zip(ex["id"], ex["name"], ex.geometry,
                                                              strict=True)]
     folium.GeoJson({"type": "FeatureCollection", "features": feats},
@@ -621,7 +634,7 @@ def siting_map(result: Any, district: District, *, lang: str = "en", tiles: bool
                    tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
     p = result.proposals.to_crs(4326)
     for row, g in zip(p.itertuples(index=False), p.geometry, strict=True):
-        tip = html.escape(f"#{row.rank} {words[0]}: {row.name} ({row.site_id}) · "
+        tip = _esc(f"#{row.rank} {words[0]}: {row.name} ({row.site_id}) · "
                           f"+{row.newly_covered_population:,}")
         folium.Marker([g.y, g.x], icon=folium.DivIcon(
             html=_glyph_html(str(row.rank), "#6a3d9a", size=24), icon_size=(28, 28),
@@ -630,8 +643,10 @@ def siting_map(result: Any, district: District, *, lang: str = "en", tiles: bool
     folium.LayerControl(collapsed=True).add_to(m)
     s = result.solution
     newly = int(result.proposals["newly_covered_population"].sum())
+    saved = (f" · {s.gains[-1]:,.0f} {t['person_min']}" if s.model == "p_median" and s.gains
+             else "")
     _title(m, f"{district.name} · {label}", f"{s.model} ({s.method}, {s.status}): "
-           f"{len(s.sites)} {words[0]}, +{newly:,} · ≤ {result.target_min:g} {t['min']}")
+           f"{len(s.sites)} {words[0]}, +{newly:,} · ≤ {result.target_min:g} {t['min']}{saved}")
     _legend(m, [("dot", colours["before"], words[1]), ("dot", colours["new"], words[2]),
                 ("dot", colours["out"], words[3]), (glyph, colour, f"{words[4]} {label}"),
                 ("1", "#6a3d9a", f"{words[0]} {label}")], title=label, note=t["note"])

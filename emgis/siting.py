@@ -70,6 +70,11 @@ class Solution:
         return abs(self.bound - self.objective) / abs(self.bound)
 
 
+def _reaches(value: float, bound: float) -> bool:
+    """Whether ``value`` equals ``bound`` up to rounding: the bound then proves it optimal."""
+    return abs(bound - value) <= 1e-9 * max(1.0, abs(bound))
+
+
 def _newly_coverable(times: FloatArray, target: float, base: FloatArray) -> npt.NDArray[np.bool_]:
     """cover[j, i]: candidate j reaches village i within target, and i is not covered yet."""
     return (times <= target + 1e-9) & ~(base <= target + 1e-9)[None, :]
@@ -111,7 +116,8 @@ def max_covering(times: FloatArray, weights: FloatArray, base: FloatArray, targe
         obj = float(weights[cover[sites].any(axis=0)].sum()) if sites else 0.0
         bound = _mclp_bound(cover[:, useful], weights[useful], p)
         order, gains = _order_by_gain(cover, weights, sites)
-        return Solution(order, obj, gains, "max_covering", "heuristic", "feasible", bound,
+        return Solution(order, obj, gains, "max_covering", "heuristic",
+                        "optimal" if _reaches(obj, bound) else "feasible", bound,
                         time.perf_counter() - t0)
     a = cover[:, useful]
     w = weights[useful]
@@ -143,7 +149,7 @@ def max_covering(times: FloatArray, weights: FloatArray, base: FloatArray, targe
         alt_obj = float(weights[cover[alt].any(axis=0)].sum()) if alt else 0.0
         if alt_obj > obj:  # method says whose solution is kept
             sites, obj, method_used = alt, alt_obj, "heuristic"
-        if obj >= bound - 1e-9 * max(1.0, abs(bound)):
+        if _reaches(obj, bound):
             status = "optimal"  # the bound proves it
     order, gains = _order_by_gain(cover, weights, sites)
     return Solution(order, obj, gains, "max_covering", method_used, status,
@@ -499,6 +505,7 @@ def p_median(times: FloatArray, weights: FloatArray, base: FloatArray, p: int, *
         after = served_times(times, base, sites)
         if np.isfinite(after[reach]).all():  # no penalty in the total: the bound applies to it
             bound = lower
+            status = "optimal" if _reaches(upper, lower) else status
     else:
         sites, _, status = _assignment_milp(times, weights, base, p, center=False,
                                             time_limit=time_limit)

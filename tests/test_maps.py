@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +49,38 @@ def test_map_shows_villages_units_areas_and_legend(rendered: tuple[str, str]) ->
                   "Service area Micro fire station ≤ 3 min", "Townships"):
         assert label in dom
     assert "© OpenStreetMap contributors" in dom
+
+
+PAYLOAD = "Z{{ 6*7 }}Z${7*6}`<img src=x onerror=alert(1)>"
+
+
+def test_input_text_is_inert_in_every_map(tiny: Path, tmp_path: Path) -> None:
+    """Names from every layer, in the coverage, scenario and siting maps: never evaluated as
+    a Jinja template (folium renders GeoJSON data and tooltips through one), never run as a
+    JavaScript template literal (tooltips are put in backticks), never raw HTML."""
+    from emgis.jobs import scenarios_job, siting_job
+    from emgis.network import load_network_arrays
+    from tests.conftest import replace_in
+
+    replace_in(tiny / "villages.csv", "V2,西村", f"V2,{PAYLOAD}v")
+    replace_in(tiny / "teams.csv", "T1,东村微型消防站", f"T1,{PAYLOAD}t")
+    replace_in(tiny / "shelters.geojson", "东村小学", f"{PAYLOAD}s")
+    replace_in(tiny / "hazards.geojson", "河道洪水", f"{PAYLOAD}h")
+    d = load_district(tiny)
+    edges, _ = load_network_arrays(d)
+    coverage_job(d, load_network(d)[0], tmp_path)
+    scenarios_job(d, edges, tmp_path, d.scenarios)
+    siting_job(d, edges, tmp_path, "micro_fire_station", add=2)
+    pages = sorted(tmp_path.glob("*.html"))
+    assert {p.name for p in pages} >= {"coverage.html", "siting_micro_fire_station.html"}
+    assert any(p.name.startswith("scenario_") for p in pages)
+    for p in pages:
+        page = p.read_text("utf-8")
+        assert "Z42Z" not in page, p.name  # not evaluated by Jinja
+        assert "Z${" not in page and "`<img" not in page, p.name  # no live ${ or backtick
+        assert "<img src=x" not in page, p.name
+        # each name is there, as entities that show it exactly as typed
+        assert "Z&#123;&#123; 6*7 &#125;&#125;Z&#36;&#123;7*6&#125;&#96;" in page.replace(
+            "\\u0026", "&"), p.name
+    dom = render_dom(tmp_path / "siting_micro_fire_station.html", tmp_path)
+    assert "leaflet-container" in dom and "<img src=x" not in dom

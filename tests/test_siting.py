@@ -298,3 +298,33 @@ def test_cli_site_refuses_a_heuristic_it_has_not(tiny: Path, capsys: pytest.Capt
 
     assert main(["site", str(tiny), "--model", "p_center", "--method", "heuristic"]) == 2
     assert "p_center has no heuristic" in capsys.readouterr().err
+
+
+def test_siting_map_shows_ranked_proposals_and_villages(tiny: Path, tmp_path: Path) -> None:
+    """siting_<kind>.html in Chromium (no network): one numbered marker per proposal, the
+    existing units, a circle per village, newly covered ones in their own colour.
+    (Input text in this map: tests/test_maps.py::test_input_text_is_inert_in_every_map.)"""
+    import re
+
+    from emgis import load_district
+    from emgis.jobs import siting_job
+    from emgis.network import load_network_arrays
+    from tests.conftest import render_dom
+
+    d = load_district(tiny)
+    r, files = siting_job(d, load_network_arrays(d)[0], tmp_path, "micro_fire_station", add=2)
+    page = tmp_path / "siting_micro_fire_station.html"
+    assert page in files
+    dom = render_dom(page, tmp_path)
+    marks = re.findall(r'class="[^"]*emgis-proposal[^"]*"[^>]*>(.*?)</div>', dom, flags=re.S)
+    assert len(marks) == len(r.proposals) >= 1
+    ranks = [re.sub(r"<[^>]+>", "", m).strip() for m in marks]
+    assert sorted(ranks) == [str(k) for k in range(1, len(r.proposals) + 1)]
+    existing = d.teams[d.teams["kind"] == "micro_fire_station"]
+    assert len(re.findall(r'class="[^"]*emgis-unit', dom)) == len(existing)
+    new = int(r.villages["newly_covered"].sum())
+    assert new >= 1
+    assert dom.count('fill="#2166ac"') == new  # newly covered colour, one circle each
+    assert dom.count('fill="#1a9850"') == int(
+        (r.villages["covered_before"]).sum())
+    assert "© OpenStreetMap contributors" in dom
