@@ -179,6 +179,11 @@ def build_routing_graph(
             src.append(b)
             dst.append(a)
             wts.append(c)
+        else:  # locations at one point of a one-way road reach each other in either order
+            same = (d == 0) & (a >= n_road) & (b >= n_road)
+            src.append(b[same])
+            dst.append(a[same])
+            wts.append(np.zeros(int(same.sum())))
         # a location exactly at an end of the edge is at that node: it may leave by any road
         at_end = [(n_road + i, u_i if f <= 1e-9 else v_i) for f, i in pts
                   if f <= 1e-9 or f >= 1.0 - 1e-9]

@@ -182,3 +182,26 @@ def test_every_pair_on_a_grid_matches_networkx() -> None:
         a, b = sorted(times[:, j])[:2]
         assert res.first_min[j] == pytest.approx(a) and res.second_min[j] == pytest.approx(b)
     assert list(itertools.islice(res.first, 3)) == [0, 0, 0] or res.first_min[0] == 0
+
+
+@pytest.mark.parametrize("village_first", [True, False])
+def test_locations_at_one_point_of_a_one_way_road_reach_each_other(village_first: bool) -> None:
+    """A unit and a village at the same point of a one-way street: only the access legs and
+    the turnout apart, whichever of them comes first in the layers (it used to be a loop
+    round the block, or unreachable, when the village came first)."""
+    G = nx.MultiDiGraph(crs="EPSG:32631")
+    for i in range(3):
+        G.add_node(i, x=float(i), y=0.0)
+    G.add_edge(0, 1, travel_time=600.0, length=1000.0)  # one-way 0 -> 1, a dead end
+    G.add_edge(2, 0, travel_time=60.0, length=100.0)
+    unit = (0, 1, 0, 0.5, 50.0, 0.6, "ok")
+    village = (0, 1, 0, 0.5, 30.0, 0.4, "ok")
+    rows = [village, unit] if village_first else [unit, village]
+    snaps = pd.DataFrame(rows, columns=["u", "v", "key", "frac", "access_m", "access_min",
+                                        "status"])
+    rg = build_routing_graph(G, snaps)
+    u, v = (1, 0) if village_first else (0, 1)
+    res = nearest_two(rg, [u], offsets=[1.0], targets=[v])
+    assert res.first_min[0] == pytest.approx(1.0 + 0.6 + 0.4)
+    # times at the network node of the village: turnout and the unit's access leg
+    assert times_from(rg, [u], offsets=[1.0])[0, rg.loc_node[v]] == pytest.approx(1.6)
