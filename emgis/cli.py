@@ -209,8 +209,9 @@ def _site(district: District, edges: EdgeArrays, out: Path, kind: str, *, add: i
     gap = f", within {s.gap:.2%} of the proven bound" if s.gap is not None else ""
     print(f"  {s.model} by {s.method}: {s.status} in {s.seconds:.2f} s{gap}")
     for p in r.proposals.itertuples(index=False):
-        saved = (f"; #1-#{p.rank} together save {p.gain:,.0f} person-minutes"
-                 if s.model == "p_median" else "")
+        before = "#1" if p.rank == 2 else f"#1-#{p.rank - 1}"
+        together = "saves" if p.rank == 1 else f"with {before} saves"
+        saved = (f"; {together} {p.gain:,.0f} person-minutes" if s.model == "p_median" else "")
         print(f"  #{p.rank} {p.site_id} {p.name}: +{p.newly_covered_population:,} persons "
               f"within {r.target_min:g} min{saved}")
     if len(r.unreachable):

@@ -255,6 +255,16 @@ def _glyph_html(glyph: str, colour: str, *, size: int = 22) -> str:
             f'sans-serif">{_esc(glyph)}</div>')
 
 
+def _pin(glyph: str, colour: str, *, size: int = 22) -> dict[str, Any]:
+    """A glyph box standing on a pointer whose tip is the location, so the village circle
+    at the same place stays visible below it. Keyword arguments of ``folium.DivIcon``."""
+    box = size + 4  # with the 2 px white border
+    tip = (f'<div style="width:0;height:0;margin:0 auto;border-left:6px solid transparent;'
+           f'border-right:6px solid transparent;border-top:8px solid {colour}"></div>')
+    return {"html": _glyph_html(glyph, colour, size=size) + tip, "icon_size": (box, box + 8),
+            "icon_anchor": (box // 2, box + 8)}
+
+
 def _fmt(v: float) -> str:
     return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.1f}"
 
@@ -391,7 +401,7 @@ def coverage_map(
         folium.GeoJson(
             {"type": "FeatureCollection", "features": feats},
             marker=folium.Marker(icon=folium.DivIcon(
-                html=_glyph_html(glyph, colour), icon_size=(26, 26), icon_anchor=(13, 13),
+                **_pin(glyph, colour),
                 class_name="emgis-unit")),
             tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
             popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
@@ -629,16 +639,14 @@ def siting_map(result: Any, district: District, *, lang: str = "en", tiles: bool
     folium.GeoJson({"type": "FeatureCollection", "features": feats},
                    name=f"{t['units']}: {label}",
                    marker=folium.Marker(icon=folium.DivIcon(
-                       html=_glyph_html(glyph, colour), icon_size=(26, 26),
-                       icon_anchor=(13, 13), class_name="emgis-unit")),
+                       **_pin(glyph, colour), class_name="emgis-unit")),
                    tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
     p = result.proposals.to_crs(4326)
     for row, g in zip(p.itertuples(index=False), p.geometry, strict=True):
         tip = _esc(f"#{row.rank} {words[0]}: {row.name} ({row.site_id}) · "
                           f"+{row.newly_covered_population:,}")
         folium.Marker([g.y, g.x], icon=folium.DivIcon(
-            html=_glyph_html(str(row.rank), "#6a3d9a", size=24), icon_size=(28, 28),
-            icon_anchor=(14, 14), class_name="emgis-proposal"),
+            **_pin(str(row.rank), "#6a3d9a", size=24), class_name="emgis-proposal"),
             tooltip=tip).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     s = result.solution
