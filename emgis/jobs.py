@@ -308,8 +308,9 @@ def siting_job(
         lat=r.proposals.to_crs(4326).geometry.y.round(6),
         model=r.solution.model, method=r.solution.method,
         solver=_solver_text(r.solution.method, r.solution.status),
-        status=r.solution.status, seconds=round(r.solution.seconds, 3),
-        gap_to_bound=r.solution.gap)
+        status=r.solution.status, gap_to_bound=r.solution.gap)
+    # the solve time is printed by the CLI and kept in r.solution.seconds, not written: the
+    # same inputs must give the same files
     files = [write_csv(table, out / f"{stem}.csv"),
              write_csv(r.unreachable, out / f"{stem}_unreachable.csv"),
              write_csv(r.excluded, out / f"{stem}_excluded.csv"),

@@ -328,3 +328,22 @@ def test_siting_map_shows_ranked_proposals_and_villages(tiny: Path, tmp_path: Pa
     assert dom.count('fill="#1a9850"') == int(
         (r.villages["covered_before"]).sum())
     assert "© OpenStreetMap contributors" in dom
+
+
+def test_siting_files_are_the_same_on_every_run(tmp_path: Path) -> None:
+    """On the demo (solves take milliseconds that differ from run to run, as they did in the
+    CSV once), every file of two siting runs is byte-identical."""
+    import hashlib
+
+    from emgis import load_district
+    from emgis.jobs import siting_job
+    from emgis.network import load_network_arrays
+    from tests.conftest import REPO
+
+    d = load_district(REPO / "data" / "demo")
+    edges = load_network_arrays(d)[0]
+    digests = []
+    for run in ("a", "b"):
+        _, files = siting_job(d, edges, tmp_path / run, "stockpile", add=2, model="p_median")
+        digests.append({f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files})
+    assert digests[0] == digests[1] and len(digests[0]) == 5
