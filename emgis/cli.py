@@ -19,6 +19,7 @@ import networkx as nx
 from emgis._errors import DistrictError, EmgisError, ValidationError
 from emgis.district import District, ValidationReport, summary, validate_district
 from emgis.network import EdgeArrays
+from emgis.siting import METHODS, MODELS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -316,11 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--add", type=int, default=3, help="number of new sites (default 3)")
     g.add_argument("--cover-all", action="store_true",
                    help="the fewest sites covering every reachable village")
-    p.add_argument("--model", choices=("max_covering", "capacitated_covering", "p_median",
-                                        "p_center"), default="max_covering")
+    p.add_argument("--model", choices=MODELS, default="max_covering")
     p.add_argument("--capacity", type=float, help="persons a new site can serve "
                    "(capacitated_covering)")
-    p.add_argument("--method", choices=("milp", "heuristic"), default="milp")
+    p.add_argument("--method", choices=METHODS, default="milp")
     p.add_argument("--time-limit", type=float, default=300.0, metavar="SECONDS",
                    help="for the exact solver; when reached, the better of its best solution "
                    "and the heuristic's is kept, with the proven bound (default 300)")

@@ -11,8 +11,8 @@ unit, which stays (as "required" facilities in ArcGIS Location-Allocation). Mode
 - :func:`p_center`: add ``p`` sites for the least worst time.
 
 Exact models are mixed-integer programmes solved by HiGHS (``scipy.optimize.milp``); the
-heuristic (greedy, then one-for-one swaps while they help) is for sizes beyond them, and
-reports its gap to the LP-relaxation bound.
+heuristics (greedy, then one-for-one swaps while they help; max covering and p-median) are for
+sizes beyond them, and report their gap to a proven bound (LP relaxation, Lagrangian).
 """
 
 from __future__ import annotations
@@ -48,7 +48,10 @@ class Solution:
     model, method, status
         Which model; ``"milp"`` or ``"heuristic"``; the solver's status (``"optimal"``...).
     bound
-        For heuristics of covering models, the LP-relaxation bound of the objective.
+        The proven bound the objective is measured against, where one is computed: the
+        LP relaxation (max covering heuristic), HiGHS's dual bound (a MILP stopped by its
+        time limit), a Lagrangian bound (p-median heuristic); ``None`` for MILPs solved to
+        optimality.
     seconds
         Solve time.
     """
@@ -64,7 +67,7 @@ class Solution:
 
     @property
     def gap(self) -> float | None:
-        """Relative gap to the bound (0 = proven optimal), for heuristics."""
+        """Relative gap to the bound (0 = proven optimal), where there is a bound."""
         if self.bound is None or self.bound == 0:
             return None
         return abs(self.bound - self.objective) / abs(self.bound)
@@ -78,6 +81,12 @@ def _reaches(value: float, bound: float) -> bool:
 def _newly_coverable(times: FloatArray, target: float, base: FloatArray) -> npt.NDArray[np.bool_]:
     """cover[j, i]: candidate j reaches village i within target, and i is not covered yet."""
     return (times <= target + 1e-9) & ~(base <= target + 1e-9)[None, :]
+
+
+def _covered_persons(cover: npt.NDArray[np.bool_], weights: FloatArray,
+                     sites: list[int]) -> float:
+    """Persons in the villages that at least one of ``sites`` newly covers."""
+    return float(weights[cover[sites].any(axis=0)].sum()) if sites else 0.0
 
 
 def _order_by_gain(cover: npt.NDArray[np.bool_], weights: FloatArray,
@@ -113,7 +122,7 @@ def max_covering(times: FloatArray, weights: FloatArray, base: FloatArray, targe
     p = int(min(p, times.shape[0]))
     if method == "heuristic":
         sites = _greedy_swap(cover, weights, p)
-        obj = float(weights[cover[sites].any(axis=0)].sum()) if sites else 0.0
+        obj = _covered_persons(cover, weights, sites)
         bound = _mclp_bound(cover[:, useful], weights[useful], p)
         order, gains = _order_by_gain(cover, weights, sites)
         return Solution(order, obj, gains, "max_covering", "heuristic",
@@ -136,7 +145,7 @@ def max_covering(times: FloatArray, weights: FloatArray, base: FloatArray, targe
                bounds=Bounds(0, 1), options={"time_limit": time_limit})
     sites = [int(kept[j]) for j in np.flatnonzero(res.x[:n_c] > 0.5)] if res.x is not None \
         else []
-    obj = float(weights[cover[sites].any(axis=0)].sum()) if sites else 0.0
+    obj = _covered_persons(cover, weights, sites)
     method_used, status, bound = "milp", "optimal", float("nan")
     if res.status != 0:
         # stopped (time limit): keep the better of the incumbent and the heuristic, and say
@@ -146,7 +155,7 @@ def max_covering(times: FloatArray, weights: FloatArray, base: FloatArray, targe
             _mclp_bound(cover[:, useful], weights[useful], p)
         status = "time limit" if res.status == 1 else f"stopped: {res.message}"
         alt = _greedy_swap(cover, weights, p)
-        alt_obj = float(weights[cover[alt].any(axis=0)].sum()) if alt else 0.0
+        alt_obj = _covered_persons(cover, weights, alt)
         if alt_obj > obj:  # method says whose solution is kept
             sites, obj, method_used = alt, alt_obj, "heuristic"
         if _reaches(obj, bound):
@@ -418,7 +427,7 @@ def _p_median_greedy_swap(times: FloatArray, w: FloatArray, cur0: FloatArray,
         improved = False
         for k in list(chosen):
             rest = [c for c in chosen if c != k]
-            without = np.minimum(cur0, times[rest].min(axis=0)) if rest else cur0.copy()
+            without = served_times(times, cur0, rest)
             val = _weighted_min(times, without, w)
             val[chosen] = np.inf
             j = int(np.argmin(val))
@@ -440,7 +449,7 @@ def _p_median_lagrangian_bound(times: FloatArray, w: FloatArray, cur0: FloatArra
     start from the heuristic's times and are improved by subgradient steps.
     """
     wt_fin = np.isfinite(times)
-    lam = w * (np.minimum(cur0, times[sites].min(axis=0)) if sites else cur0)
+    lam = w * served_times(times, cur0, sites)
     best = -np.inf
     theta = 1.0
     stall = 0
@@ -497,10 +506,10 @@ def p_median(times: FloatArray, weights: FloatArray, base: FloatArray, p: int, *
         reach = np.isfinite(base) | np.isfinite(times).any(axis=0)
         cur0 = _penalised(times[:, reach], base[reach])
         w = weights[reach]
-        sites = _p_median_greedy_swap(times[:, reach], w, cur0, p)
-        upper = float(w @ (np.minimum(cur0, times[sites][:, reach].min(axis=0))
-                           if sites else cur0))
-        lower = _p_median_lagrangian_bound(times[:, reach], w, cur0, p, sites, upper)
+        t_reach = times[:, reach]
+        sites = _p_median_greedy_swap(t_reach, w, cur0, p)
+        upper = float(w @ served_times(t_reach, cur0, sites))
+        lower = _p_median_lagrangian_bound(t_reach, w, cur0, p, sites, upper)
         status = "feasible"
         after = served_times(times, base, sites)
         if np.isfinite(after[reach]).all():  # no penalty in the total: the bound applies to it
@@ -597,6 +606,7 @@ class SitingResult:
 
 
 MODELS = ("max_covering", "capacitated_covering", "p_median", "p_center")
+METHODS = ("milp", "heuristic")
 #: Models with a heuristic (``method="heuristic"``); the others are solved exactly only.
 HEURISTIC_MODELS = ("max_covering", "p_median")
 
@@ -609,7 +619,7 @@ def check_request(model: str, *, method: str = "milp", cover_all: bool = False,
     """
     if model not in MODELS:
         raise SitingError(f"model {model!r}: expected one of {', '.join(MODELS)}")
-    if method not in ("milp", "heuristic"):
+    if method not in METHODS:
         raise SitingError(f"method {method!r}: expected milp or heuristic")
     if method == "heuristic" and (cover_all or model not in HEURISTIC_MODELS):
         what = "set covering (cover all)" if cover_all else model
