@@ -141,9 +141,14 @@ def test_service_areas_follow_roads(tiny_net: tuple[District, nx.MultiDiGraph]) 
     assert big.area < 0.5 * big.convex_hull.area
 
 
-def test_escaping_reaches_no_raw_html(tiny: Path, tmp_path: Path) -> None:
+def test_input_text_in_the_coverage_map_is_escaped_and_inert(tiny: Path, tmp_path: Path
+                                                              ) -> None:
+    # markup from the layers is escaped; folium renders elements as Jinja templates, so input
+    # text must never reach one as template syntax either (village names and the district's)
     replace_in(tiny / "villages.csv", "V2,西村", 'V2,"<script>alert(1)</script>"')
+    replace_in(tiny / "villages.csv", "V3,北村", "V3,{{ 7*7 }}村")
     replace_in(tiny / "teams.csv", "T3,西村应急队", "T3,<img src=x onerror=alert(2)>")
+    replace_in(tiny / "district.toml", 'name = "测试区"', 'name = "{{ 6*7 }}区"')
     d = load_district(tiny)
     G, _ = load_network(d, use_cache=False)
     coverage_job(d, G, tmp_path)
@@ -153,6 +158,10 @@ def test_escaping_reaches_no_raw_html(tiny: Path, tmp_path: Path) -> None:
     # the name is shown, escaped (inside JSON the & of &lt; is itself written \u0026)
     assert ("&lt;script&gt;alert(1)&lt;/script&gt;" in page
             or "\\u0026lt;script\\u0026gt;alert(1)\\u0026lt;/script\\u0026gt;" in page)
+    page = page.replace("\\u0026", "&")  # JSON's &
+    inert = "&#123;&#123; {} &#125;&#125;"  # braces as HTML entities: shown as typed
+    assert inert.format("7*7") + "村" in page and "49村" not in page
+    assert inert.format("6*7") + "区" in page and "42区" not in page
 
 
 def test_cached_edge_arrays_give_the_same_coverage(tiny: Path) -> None:
@@ -170,16 +179,3 @@ def test_cached_edge_arrays_give_the_same_coverage(tiny: Path) -> None:
     from_graph = compute_coverage(d, G).table
     from_arrays = compute_coverage(d, again).table
     pd.testing.assert_frame_equal(from_graph, from_arrays)
-
-
-def test_template_syntax_in_names_is_not_evaluated(tiny: Path, tmp_path: Path) -> None:
-    # folium renders elements as Jinja templates: input text must never reach one
-    replace_in(tiny / "villages.csv", "V2,西村", "V2,{{ 7*7 }}村")
-    replace_in(tiny / "district.toml", 'name = "测试区"', 'name = "{{ 6*7 }}区"')
-    d = load_district(tiny)
-    G, _ = load_network(d, use_cache=False)
-    coverage_job(d, G, tmp_path)
-    page = (tmp_path / "coverage.html").read_text("utf-8").replace("\\u0026", "&")  # JSON's &
-    inert = "&#123;&#123; {} &#125;&#125;"  # braces as HTML entities: shown as typed
-    assert inert.format("7*7") + "村" in page and "49村" not in page
-    assert inert.format("6*7") + "区" in page and "42区" not in page
