@@ -21,10 +21,6 @@ class DistrictError(ValueError, EmgisError):
     """The district folder or its ``district.toml`` cannot be used as it is."""
 
 
-class SettingsError(ValueError, EmgisError):
-    """A setting in ``district.toml`` is unknown or has a value of the wrong type or range."""
-
-
 class NoCrsError(ValueError, EmgisError):
     """A layer has no coordinate reference system and none is declared for it."""
 
@@ -34,15 +30,30 @@ class NetworkError(ValueError, EmgisError):
 
 
 class ValidationError(ValueError, EmgisError):
-    """The district's layers have errors; ``problems`` lists every one of them."""
+    """The district's input (``district.toml`` or its layers) has errors; ``problems`` lists
+    every one of them."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         errors = [p for p in problems if p.level == "error"]
-        lines = [f"{len(errors)} error(s) in the district's layers:"]
+        lines = [f"{len(errors)} error(s) in the district's input:"]
         lines += [f"  - {p}" for p in errors]
         super().__init__("\n".join(lines))
 
 
+class SettingsError(ValidationError):
+    """Settings in ``district.toml`` are unknown or have values of the wrong type or range;
+    ``problems`` lists every one of them."""
+
+
 class SitingError(ValueError, EmgisError):
     """A siting run was asked for with a model, method or option that do not go together."""
+
+
+class OutputError(OSError, EmgisError):
+    """The output folder cannot be used: not creatable or writable, a file, locked by another
+    run, or a file name that would leave it."""
+
+
+class CacheError(OSError, EmgisError):
+    """A cache file is damaged or of another format version (it is rebuilt)."""

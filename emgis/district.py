@@ -40,18 +40,16 @@ import shapely
 from pyproj import CRS
 
 from emgis._errors import DistrictError, SettingsError, ValidationError
+from emgis.config import LAYER_NAMES, check_config
 from emgis.coords import choose_metric_crs
 from emgis.layers import POINT_LAYERS, SCHEMAS, WGS84, LayerSpec, read_layer
-from emgis.settings import Settings, load_settings
+from emgis.settings import Scenario, Settings, _lines_roads, load_settings
 from emgis.validation import Problem, ProblemLog
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-LAYER_NAMES = ("villages", "townships", "teams", "stockpiles", "shelters", "hazards",
-               "candidates")
 
 
 @dataclass(frozen=True)
@@ -103,6 +101,16 @@ class District:
         The road network source, if the district has one.
     warnings
         Problems that did not stop loading.
+    scenarios
+        The hazard scenarios of ``[scenarios]`` (or one per hazard kind and one with all).
+    credit
+        The map-data credit of ``[district] credit``, if given.
+    area
+        The district's area in its CRS: the union of the townships, else ``[district] bbox``;
+        None when it has neither.
+    sources
+        Every input file (``district.toml``, the layers with their side files, the roads),
+        for the run manifest.
     """
 
     root: Path
@@ -119,7 +127,10 @@ class District:
     candidates: gpd.GeoDataFrame = field(default_factory=lambda: gpd.GeoDataFrame(
         {"id": [], "name": []}, geometry=[]))
     warnings: tuple[Problem, ...] = field(default=())
-    scenarios: tuple[Any, ...] = field(default=())
+    scenarios: tuple[Scenario, ...] = field(default=())
+    credit: str | None = None
+    sources: tuple[Path, ...] = field(default=())
+    area: shapely.Geometry | None = None
 
     def township_names(self) -> list[str]:
         """The townships in layer order, or those the villages name when there is no layer."""
@@ -168,77 +179,68 @@ def _read_toml(root: Path) -> tuple[Path, dict[str, Any]]:
         raise DistrictError(f"{path}: not valid TOML ({exc}); fix the line it names") from exc
     except UnicodeDecodeError as exc:
         raise DistrictError(f"{path}: not UTF-8 text; save it as UTF-8") from exc
+    except OSError as exc:
+        raise DistrictError(f"{path}: cannot be read ({exc.strerror})") from exc
 
 
 def _layer_specs(toml_path: Path, config: Mapping[str, Any]) -> dict[str, LayerSpec]:
+    """The layer tables (already checked by :func:`emgis.config.check_config`)."""
     layers = config.get("layers", {})
-    if not isinstance(layers, dict):
-        raise DistrictError(f"{toml_path}: [layers] must be a table of [layers.NAME] tables")
     specs: dict[str, LayerSpec] = {}
+    if not isinstance(layers, dict):
+        return specs
     for name, table in layers.items():
         if name not in SCHEMAS:
-            raise DistrictError(
-                f"{toml_path}: unknown layer [layers.{name}]; expected one of "
-                f"{', '.join(LAYER_NAMES)}"
-            )
+            continue
         if isinstance(table, str):
             table = {"path": table}
         if not isinstance(table, dict) or not isinstance(table.get("path"), str):
-            raise DistrictError(f"{toml_path}: [layers.{name}] needs path = \"FILE\"")
-        unknown = set(table) - {"path", "layer", "crs", "encoding", "fields"}
-        if unknown:
-            raise DistrictError(
-                f"{toml_path}: [layers.{name}] has unknown key(s) {', '.join(sorted(unknown))}; "
-                "expected path, layer, crs, encoding, fields"
-            )
+            continue
         fields = table.get("fields", {})
-        if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
-            raise DistrictError(
-                f"{toml_path}: [layers.{name}] fields must map emgis names to column names, "
-                "e.g. fields = { id = \"编码\" }"
-            )
         specs[name] = LayerSpec(
             name=name,
             path=(toml_path.parent / table["path"]).resolve(),
             layer=table.get("layer"),
             crs=table.get("crs"),
             encoding=table.get("encoding"),
-            fields=dict(fields),
-        )
-    if "villages" not in specs:
-        raise DistrictError(
-            f"{toml_path}: no [layers.villages]; the villages layer is required "
-            "(id, name, township, kind, population)"
+            fields=dict(fields) if isinstance(fields, dict) else {},
         )
     return specs
 
 
 def _road_source(toml_path: Path, config: Mapping[str, Any]) -> RoadSource | None:
+    """The ``[roads]`` table (already checked)."""
     table = config.get("roads")
     if table is None:
         return None
     if isinstance(table, str):
         table = {"path": table}
     if not isinstance(table, dict) or not isinstance(table.get("path"), str):
-        raise DistrictError(f"{toml_path}: [roads] needs path = \"FILE\"")
+        return None
     path = (toml_path.parent / table["path"]).resolve()
     name = path.name.lower()
     default = (
         "osm" if name.endswith((".pbf", ".osm", ".osm.bz2", ".osm.gz"))
         else "graphml" if name.endswith(".graphml") else "lines"
     )
-    fmt = table.get("format", default)
-    if fmt not in ("osm", "graphml", "lines"):
-        raise DistrictError(f"{toml_path}: [roads] format = {fmt!r}; expected osm, graphml "
-                            "or lines")
     return RoadSource(
         path=path,
-        format=fmt,
+        format=table.get("format", default),
         class_field=table.get("class_field", "highway"),
         speed_field=table.get("speed_field"),
         oneway_field=table.get("oneway_field", "oneway"),
         crs=table.get("crs"),
     )
+
+
+def _points(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    """A point per record (a point inside polygons), None where the geometry is missing."""
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    out = np.full(len(geoms), None, dtype=object)
+    ok = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
+    if ok.any():
+        out[ok] = shapely.point_on_surface(geoms[ok].astype(object))
+    return out
 
 
 def _check_extent(
@@ -248,46 +250,69 @@ def _check_extent(
     plog: ProblemLog,
     files: Mapping[str, str],
 ) -> None:
-    """Flag points with impossible, swapped or outside-the-district coordinates."""
+    """Flag points with impossible, swapped or outside-the-district coordinates (vectorised:
+    one transformation per layer, not per point)."""
+    from pyproj import Transformer
+
+    to_metric = Transformer.from_crs(WGS84, crs, always_xy=True)
     for name in POINT_LAYERS:
         gdf = layers.get(name)
         if gdf is None or len(gdf) == 0:
             continue
-        for i, g in enumerate(gdf.geometry.values):
-            if g is None or g.is_empty:
-                continue
-            p = g if g.geom_type == "Point" else g.representative_point()
-            x, y = p.x, p.y
-            where = {"row": int(gdf["row"].iloc[i]),
-                     "id": gdf["id"].iloc[i] if "id" in gdf else None, "field": "geometry"}
-            valid = np.isfinite(x) and np.isfinite(y) and abs(x) <= 180 and abs(y) <= 90
-            swapped_ok = np.isfinite(x) and np.isfinite(y) and abs(y) <= 180 and abs(x) <= 90
-            if not valid:
-                if swapped_ok:
-                    plog.error(files[name], f"coordinates lon={x:g}, lat={y:g} are impossible; "
-                               "apparently swapped lon/lat: put longitude in lon", **where)
-                else:
-                    plog.error(files[name], f"coordinates ({x:g}, {y:g}) are not longitude/"
-                               "latitude; declare the layer's crs in district.toml", **where)
-                continue
-            if extent is None:
-                continue
-            pm = gpd.GeoSeries([shapely.Point(x, y), shapely.Point(y, x)], crs=WGS84)
-            pm = pm.to_crs(crs)
-            if extent.contains(pm.iloc[0]):
-                continue
-            level = plog.error if name == "villages" else plog.warning
-            if swapped_ok and extent.contains(pm.iloc[1]):
-                plog.error(files[name], f"coordinates lon={x:.5f}, lat={y:.5f} lie outside the "
-                           "district; apparently swapped lon/lat", **where)
+        pts = _points(gdf)
+        have = np.array([p is not None for p in pts], dtype=bool)
+        x = np.full(len(pts), np.nan)
+        y = np.full(len(pts), np.nan)
+        if have.any():
+            x[have] = shapely.get_x(pts[have].astype(object))
+            y[have] = shapely.get_y(pts[have].astype(object))
+        fin = np.isfinite(x) & np.isfinite(y)
+        valid = fin & (np.abs(x) <= 180) & (np.abs(y) <= 90)
+        swapped_ok = fin & (np.abs(y) <= 180) & (np.abs(x) <= 90)
+        rows = gdf["row"].to_numpy()
+        ids = gdf["id"].to_numpy(dtype=object) if "id" in gdf else np.full(len(gdf), None)
+
+        def where(i: Any, rows: np.ndarray = rows, ids: np.ndarray = ids) -> dict[str, Any]:
+            return {"row": int(rows[i]), "id": ids[i], "field": "geometry"}
+
+        for i in np.flatnonzero(have & fin & ~valid):
+            if swapped_ok[i]:
+                plog.error(files[name], f"coordinates lon={x[i]:g}, lat={y[i]:g} are "
+                           "impossible; apparently swapped lon/lat: put longitude in lon",
+                           **where(i))
             else:
-                level(files[name], f"coordinates lon={x:.5f}, lat={y:.5f} lie outside the "
+                plog.error(files[name], f"coordinates ({x[i]:g}, {y[i]:g}) are not longitude/"
+                           "latitude; declare the layer's crs in district.toml (e.g. a UTM "
+                           "or CGCS2000 Gauss-Kruger EPSG code for metres)", **where(i))
+        if extent is None or not valid.any():
+            continue
+        px, py = to_metric.transform(x[valid], y[valid])
+        inside = np.zeros(len(pts), dtype=bool)
+        inside[valid] = shapely.contains_xy(extent, px, py)
+        out = np.flatnonzero(valid & ~inside)
+        if not len(out):
+            continue
+        sx, sy = to_metric.transform(np.where(swapped_ok[out], y[out], 0.0),
+                                     np.where(swapped_ok[out], x[out], 0.0))
+        swapped_in = swapped_ok[out] & shapely.contains_xy(extent, sx, sy)
+        level = plog.error if name == "villages" else plog.warning
+        for k, i in enumerate(out):
+            if swapped_in[k]:
+                plog.error(files[name], f"coordinates lon={x[i]:.5f}, lat={y[i]:.5f} lie outside "
+                           "the district; apparently swapped lon/lat", **where(i))
+            else:
+                level(files[name], f"coordinates lon={x[i]:.5f}, lat={y[i]:.5f} lie outside the "
                       "district (townships layer or [district] bbox); check them or the "
-                      "layer's crs", **where)
+                      "layer's crs", **where(i))
 
 
 def validate_district(path: str | Path) -> ValidationReport:
     """Read and check a district folder, collecting every problem.
+
+    ``district.toml`` is checked first, whole (every table and key: types, ranges, unknown
+    keys), then every layer record by record, then what ties them together (the townships the
+    layers name, a team's village, a scenario's hazards). Every problem is listed, not just the
+    first.
 
     Parameters
     ----------
@@ -302,20 +327,28 @@ def validate_district(path: str | Path) -> ValidationReport:
     Raises
     ------
     DistrictError
-        ``district.toml`` is missing, not TOML, or names no villages layer.
-    SettingsError
-        A setting is unknown or out of range.
+        ``district.toml`` is missing or not TOML.
     """
     toml_path, config = _read_toml(Path(path))
     root = toml_path.parent.resolve()
-    meta = config.get("district", {})
-    if not isinstance(meta, dict):
-        raise DistrictError(f"{toml_path}: [district] must be a table")
-    settings = load_settings(config, source=toml_path)
-    specs = _layer_specs(toml_path, config)
-    roads = _road_source(toml_path, config)
+    fname = toml_path.name
     plog = ProblemLog()
-    default_crs = meta.get("crs")
+    check_config(config, file=fname, plog=plog, open_speed_classes=_lines_roads(config))
+    settings: Settings | None = None
+    if not plog.errors:
+        try:
+            settings = load_settings(config, source=toml_path)
+        except SettingsError as exc:
+            plog.problems.extend(exc.problems)
+    meta = config.get("district", {}) if isinstance(config.get("district"), dict) else {}
+    specs = _layer_specs(toml_path, config)
+    if "villages" not in specs and not any(p.field and p.field.startswith("layers.villages")
+                                           for p in plog.errors):
+        plog.error(fname, "no [layers.villages]; the villages layer is required (id, name, "
+                   "township, kind, population): add [layers.villages] path = \"...\"",
+                   field="layers.villages")
+    roads = _road_source(toml_path, config)
+    default_crs = meta.get("crs") if isinstance(meta.get("crs"), str) else None
     layers: dict[str, gpd.GeoDataFrame] = {}
     for name in LAYER_NAMES:
         if name in specs:
@@ -327,12 +360,14 @@ def validate_district(path: str | Path) -> ValidationReport:
                    "in [roads] of district.toml")
     files = {n: s.path.name for n, s in specs.items()}
     crs = _district_crs(layers)
-    extent = _extent(layers.get("townships"), meta, crs, toml_path)
+    extent = _extent(layers.get("townships"), meta, crs) if crs is not None else None
     if crs is not None:
         _check_extent(layers, extent, crs, plog, files)
     _check_townships(layers, files, plog)
-    if plog.errors or crs is None:
-        if crs is None and not plog.errors:
+    _check_team_villages(layers, files, plog)
+    scenarios = _scenarios(fname, config, layers.get("hazards"), "hazards" in specs, plog)
+    if plog.errors or crs is None or settings is None:
+        if crs is None and not plog.errors and "villages" in layers:
             plog.error(files["villages"], "no village has usable coordinates")
         return ValidationReport(tuple(plog.problems), None)
     district = District(
@@ -348,52 +383,81 @@ def validate_district(path: str | Path) -> ValidationReport:
         hazards=_finish(layers.get("hazards"), "hazards", crs, settings),
         candidates=_finish(layers.get("candidates"), "candidates", crs, settings),
         roads=roads,
-        scenarios=_scenarios(toml_path, config, layers.get("hazards")),
+        scenarios=scenarios,
         warnings=tuple(plog.warnings),
+        credit=meta.get("credit"),
+        sources=_sources(toml_path, specs, roads),
+        area=_extent(layers.get("townships"), {**meta, "extent_tolerance_m": 0}, crs),
     )
     return ValidationReport(tuple(plog.problems), district)
 
 
-def _scenarios(toml_path: Path, config: Mapping[str, Any],
-               hazards: gpd.GeoDataFrame | None) -> tuple[Any, ...]:
-    """``[scenarios.NAME]`` tables; without any, one per hazard kind and one with all."""
-    from emgis.scenario import Scenario
+def _sources(toml_path: Path, specs: Mapping[str, LayerSpec], roads: RoadSource | None
+             ) -> tuple[Path, ...]:
+    """Every input file: district.toml, each layer (shapefiles with their side files), roads."""
+    out = [toml_path.resolve()]
+    for spec in specs.values():
+        out.append(spec.path)
+        if spec.path.suffix.lower() == ".shp":
+            out += [p for p in (spec.path.with_suffix(s) for s in (".shx", ".dbf", ".prj",
+                                                                    ".cpg")) if p.exists()]
+    if roads is not None:
+        out.append(roads.path)
+    return tuple(dict.fromkeys(out))
 
-    ids = [] if hazards is None or "id" not in hazards else [str(i) for i in hazards["id"]]
+
+def _check_team_villages(layers: Mapping[str, gpd.GeoDataFrame], files: Mapping[str, str],
+                         plog: ProblemLog) -> None:
+    """A team's ``village`` must be an id of the villages layer."""
+    teams, villages = layers.get("teams"), layers.get("villages")
+    if teams is None or "village" not in teams or villages is None or "id" not in villages:
+        return
+    known = {v for v in villages["id"] if v is not None}
+    for i, v in enumerate(teams["village"]):
+        if pd.notna(v) and str(v) not in known:
+            plog.error(files["teams"], f"village {v!r} is not an id of the villages layer; "
+                       "expected the id of the village the team belongs to, or blank",
+                       row=int(teams["row"].iloc[i]), id=teams["id"].iloc[i] if "id" in teams
+                       else None, field="village")
+
+
+def _scenarios(fname: str, config: Mapping[str, Any], hazards: gpd.GeoDataFrame | None,
+               declared: bool, plog: ProblemLog) -> tuple[Scenario, ...]:
+    """``[scenarios.NAME]`` tables (checked); without any, one per hazard kind and one with
+    all. Hazard ids that are not in the hazards layer are problems of district.toml."""
+    ids = [] if hazards is None or "id" not in hazards else [str(i) for i in hazards["id"]
+                                                              if i is not None]
     table = config.get("scenarios")
     if table is None:
-        if hazards is None or not ids:
+        if hazards is None or not ids or "kind" not in hazards:
             return ()
         out = []
-        for kind in dict.fromkeys(hazards["kind"].astype(str)):
+        for kind in dict.fromkeys(hazards["kind"].dropna().astype(str)):
             members = hazards.loc[hazards["kind"].astype(str) == kind, "id"].astype(str)
             out.append(Scenario(kind, tuple(members)))
         if len(out) > 1:
             out.append(Scenario("all_hazards", tuple(ids)))
         return tuple(out)
     if not isinstance(table, dict):
-        raise DistrictError(f"{toml_path}: [scenarios] must hold [scenarios.NAME] tables")
+        return ()
     out = []
-    known = {"hazards", "buffer_m", "units_out_of_action", "evacuate_within_m",
-             "max_evacuation_min", "evacuate_before_closure", "speed_factor"}
     for name, spec in table.items():
         if not isinstance(spec, dict) or not isinstance(spec.get("hazards"), list):
-            raise DistrictError(f"{toml_path}: [scenarios.{name}] needs hazards = [\"ID\", ...]")
-        bad = set(spec) - known
-        if bad:
-            raise DistrictError(f"{toml_path}: [scenarios.{name}] has unknown key(s) "
-                                f"{', '.join(sorted(bad))}; expected {', '.join(sorted(known))}")
-        unknown = [h for h in spec["hazards"] if str(h) not in ids]
-        if unknown:
-            raise DistrictError(f"{toml_path}: [scenarios.{name}] hazards {unknown} are not ids "
-                                f"of the hazards layer ({', '.join(ids) or 'none'})")
-        kwargs = {k: spec[k] for k in known - {"hazards"} if k in spec}
+            continue
+        unknown = [str(h) for h in spec["hazards"] if str(h) not in ids]
+        if unknown and ((declared and hazards is not None) or not declared):
+            where = (f"the hazards layer ({', '.join(ids) or 'empty'})" if declared
+                     else "a hazards layer: the district has none; add [layers.hazards]")
+            plog.error(fname, f"hazards {unknown} of scenario {name!r} are not ids of {where}",
+                       field=f"scenarios.{name}.hazards")
+            continue
+        kwargs = {k: v for k, v in spec.items() if k != "hazards"}
         out.append(Scenario(str(name), tuple(str(h) for h in spec["hazards"]), **kwargs))
     return tuple(out)
 
 
 def load_district(path: str | Path) -> District:
-    """Load a district folder, raising if its layers have errors.
+    """Load a district folder, raising if its configuration or layers have errors.
 
     Parameters
     ----------
@@ -408,8 +472,8 @@ def load_district(path: str | Path) -> District:
     Raises
     ------
     ValidationError
-        The layers have errors; ``.problems`` lists every one, each naming the file, row, id
-        and field.
+        The input has errors; ``.problems`` lists every one, each naming the file, row, id
+        and field (or the key of ``district.toml``).
     """
     report = validate_district(path)
     if report.district is None:
@@ -422,10 +486,11 @@ def _district_crs(layers: Mapping[str, gpd.GeoDataFrame]) -> CRS | None:
         gdf = layers.get(name)
         if gdf is None or len(gdf) == 0:
             continue
-        pts = [g if g.geom_type == "Point" else g.representative_point()
-               for g in gdf.geometry.values if g is not None and not g.is_empty]
-        xs = np.array([p.x for p in pts])
-        ys = np.array([p.y for p in pts])
+        pts = [p for p in _points(gdf) if p is not None]
+        if not pts:
+            continue
+        xs = shapely.get_x(np.array(pts, dtype=object))
+        ys = shapely.get_y(np.array(pts, dtype=object))
         ok = np.isfinite(xs) & np.isfinite(ys) & (np.abs(xs) <= 180) & (np.abs(ys) <= 90)
         if ok.any():
             return choose_metric_crs(float(np.median(xs[ok])), float(np.median(ys[ok])))
@@ -433,31 +498,25 @@ def _district_crs(layers: Mapping[str, gpd.GeoDataFrame]) -> CRS | None:
 
 
 def _extent(
-    townships: gpd.GeoDataFrame | None, meta: Mapping[str, Any], crs: CRS | None,
-    toml_path: Path,
+    townships: gpd.GeoDataFrame | None, meta: Mapping[str, Any], crs: CRS,
 ) -> shapely.Geometry | None:
-    if crs is None:
-        return None
-    tol = meta.get("extent_tolerance_m", 2000.0)
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or tol < 0:
-        raise SettingsError(f"{toml_path}: [district] extent_tolerance_m = {tol!r}; expected "
-                            "a number of metres >= 0")
+    """The district's area (townships, or ``[district] bbox``) grown by the tolerance."""
+    tol = float(meta.get("extent_tolerance_m", 2000.0))
     bbox = meta.get("bbox")
     if bbox is not None:
-        if not (isinstance(bbox, list) and len(bbox) == 4
-                and all(isinstance(v, (int, float)) for v in bbox)):
-            raise SettingsError(f"{toml_path}: [district] bbox = {bbox!r}; expected "
-                                "[min_lon, min_lat, max_lon, max_lat]")
         box = gpd.GeoSeries([shapely.box(*bbox)], crs=WGS84).to_crs(crs)
-        return box.iloc[0].buffer(float(tol))
+        return box.iloc[0].buffer(tol)
     if townships is None or len(townships) == 0:
         return None
     geoms = [g for g in townships.geometry.values
-             if g is not None and not g.is_empty and g.is_valid]
+             if g is not None and not g.is_empty and g.is_valid
+             and np.isfinite(shapely.get_coordinates(g)).all()]
     if not geoms:
         return None
     union = gpd.GeoSeries(geoms, crs=WGS84).to_crs(crs).union_all()
-    return union.buffer(float(tol))
+    if not np.isfinite(shapely.get_coordinates(union)).all():
+        return None
+    return union.buffer(tol)
 
 
 def _check_townships(
@@ -482,30 +541,26 @@ def _check_townships(
 def _finish(
     gdf: gpd.GeoDataFrame | None, name: str, crs: CRS, settings: Settings
 ) -> gpd.GeoDataFrame:
-    """Project a checked layer to the district CRS; point layers get one point per record."""
+    """Project a checked layer to the district CRS with every schema field present (typed, NA
+    where absent); point layers get one point per record."""
     schema = SCHEMAS[name]
     if gdf is None:
-        cols = [f.name for f in schema.fields] + ["row"]
-        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=crs)
+        gdf = gpd.GeoDataFrame({"row": pd.array([], dtype="Int64")}, geometry=[], crs=WGS84)
     out = gdf.to_crs(crs)
+    for f in schema.fields:
+        if f.name not in out:
+            out[f.name] = pd.array([pd.NA] * len(out),
+                                   dtype="string" if f.kind in ("text", "kind") else "Float64")
     if name == "shelters":
         area = out.geometry.area.where(out.geom_type != "Point")
-        if "area_m2" not in out:
-            out["area_m2"] = pd.array([pd.NA] * len(out), dtype="Float64")
         out["area_m2"] = out["area_m2"].fillna(pd.Series(area, index=out.index).round(1))
         per = out["kind"].map(
             {"emergency": settings.shelter["emergency_m2_per_person"].value,
              "fixed": settings.shelter["fixed_m2_per_person"].value}
         ).astype("Float64")
-        if "capacity" not in out:
-            out["capacity"] = pd.array([pd.NA] * len(out), dtype="Float64")
         out["capacity"] = out["capacity"].fillna(np.floor(out["area_m2"] / per))
-    if name in POINT_LAYERS:
+    if name in POINT_LAYERS and len(out):
         out.geometry = out.geometry.representative_point()
-    for f in schema.fields:
-        if f.name not in out:
-            out[f.name] = pd.array([pd.NA] * len(out),
-                                   dtype="string" if f.kind in ("text", "kind") else "Float64")
     return out
 
 

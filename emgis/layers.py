@@ -1,16 +1,23 @@
 """Reading the district's input layers and checking them record by record.
 
 A layer is read once, where it enters emgis: the file is decoded (UTF-8, UTF-8 with BOM, GBK/
-GB18030), its coordinates are converted to WGS-84 (including the GCJ-02 and BD-09 web offsets),
-the planner's field names are mapped to emgis's, and every record is checked. Problems are
-collected in a :class:`~emgis.validation.ProblemLog` rather than raised one at a time, so that a
-planner sees all of them in one run.
+GB18030, detected line by line so that a file mixing encodings is caught), its coordinates are
+converted to WGS-84 (including the GCJ-02 and BD-09 web offsets), the planner's field names are
+mapped to emgis's, and every record is checked. Problems are collected in a
+:class:`~emgis.validation.ProblemLog` rather than raised one at a time, so that a planner sees
+all of them in one run.
+
+Numbers are bounded to a plausible range (:data:`LIMITS`): a population of 1e30 is a typing
+error, not a village, and totals must not overflow.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
 import logging
 import math
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,7 +44,24 @@ WGS84 = CRS.from_epsg(4326)
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度")
 LAT_NAMES = ("lat", "latitude", "y", "纬度")
 
-_ENCODINGS = ("utf-8-sig", "gb18030")
+#: Largest plausible value of each kind of number, documented in the README. A village or
+#: community of more than 2 million persons, a team of more than 100,000, a shelter for more
+#: than 10 million are typing errors; they would also make totals meaningless.
+LIMITS: Mapping[str, float] = {
+    "population": 2_000_000,
+    "headcount": 100_000,
+    "persons": 10_000_000,
+    "staff": 100_000,
+    "drills": 366,
+    "minutes": 240,
+    "area_m2": 1e9,
+    "km2": 100_000,
+    "engines": 10_000,
+}
+
+#: Longest id and text values, characters.
+MAX_ID_CHARS = 200
+MAX_TEXT_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -53,11 +77,14 @@ class FieldSpec:
         ``"factor"`` (a number in (0, 1]) or ``"kind"`` (one of the layer's kinds).
     required
         Whether the field must be present in the file.
+    max
+        Largest plausible value of a number (see :data:`LIMITS`); larger is an error.
     """
 
     name: str
     kind: str = "text"
     required: bool = False
+    max: float | None = None
 
 
 @dataclass(frozen=True)
@@ -79,9 +106,9 @@ SCHEMAS: Mapping[str, LayerSchema] = {
             FieldSpec("name", required=True),
             FieldSpec("township", required=True),
             FieldSpec("kind", "kind", required=True),
-            FieldSpec("population", "count", required=True),
-            FieldSpec("service_centre_staff", "count"),
-            FieldSpec("drills_per_year", "count"),
+            FieldSpec("population", "count", required=True, max=LIMITS["population"]),
+            FieldSpec("service_centre_staff", "count", max=LIMITS["staff"]),
+            FieldSpec("drills_per_year", "count", max=LIMITS["drills"]),
         ),
         ("Point", "Polygon", "MultiPolygon"),
     ),
@@ -89,10 +116,10 @@ SCHEMAS: Mapping[str, LayerSchema] = {
         "townships",
         (
             FieldSpec("name", required=True),
-            FieldSpec("office_fulltime_staff", "count"),
-            FieldSpec("station_posts", "count"),
-            FieldSpec("station_fulltime_posts", "count"),
-            FieldSpec("builtup_km2", "number"),
+            FieldSpec("office_fulltime_staff", "count", max=LIMITS["staff"]),
+            FieldSpec("station_posts", "count", max=LIMITS["staff"]),
+            FieldSpec("station_fulltime_posts", "count", max=LIMITS["staff"]),
+            FieldSpec("builtup_km2", "number", max=LIMITS["km2"]),
         ),
         ("Polygon", "MultiPolygon"),
         kind_field=None,
@@ -104,13 +131,13 @@ SCHEMAS: Mapping[str, LayerSchema] = {
             FieldSpec("id", required=True),
             FieldSpec("name", required=True),
             FieldSpec("kind", "kind", required=True),
-            FieldSpec("headcount", "count", required=True),
+            FieldSpec("headcount", "count", required=True, max=LIMITS["headcount"]),
             FieldSpec("township", required=True),
             FieldSpec("village"),
-            FieldSpec("turnout_min", "number"),
-            FieldSpec("full_time", "count"),
-            FieldSpec("drills_per_year", "count"),
-            FieldSpec("engines", "count"),
+            FieldSpec("turnout_min", "number", max=LIMITS["minutes"]),
+            FieldSpec("full_time", "count", max=LIMITS["headcount"]),
+            FieldSpec("drills_per_year", "count", max=LIMITS["drills"]),
+            FieldSpec("engines", "count", max=LIMITS["engines"]),
         ),
         ("Point",),
     ),
@@ -132,8 +159,8 @@ SCHEMAS: Mapping[str, LayerSchema] = {
             FieldSpec("id", required=True),
             FieldSpec("name", required=True),
             FieldSpec("kind", "kind", required=True),
-            FieldSpec("capacity", "count"),
-            FieldSpec("area_m2", "number"),
+            FieldSpec("capacity", "count", max=LIMITS["persons"]),
+            FieldSpec("area_m2", "number", max=LIMITS["area_m2"]),
             FieldSpec("township"),
         ),
         ("Point", "Polygon", "MultiPolygon"),
@@ -176,7 +203,7 @@ class LayerSpec:
     crs
         Declared CRS: anything pyproj understands (``"EPSG:4490"``), or ``"GCJ-02"``/``"BD-09"``.
     encoding
-        Declared text encoding; detected when absent.
+        Declared text encoding; detected when absent (and checked when given).
     fields
         emgis field name -> the column that holds it in the file.
     """
@@ -189,41 +216,123 @@ class LayerSpec:
     fields: Mapping[str, str] = field(default_factory=dict)
 
 
-def _decode_csv(path: Path, encoding: str | None, plog: ProblemLog) -> str | None:
-    raw = path.read_bytes()
-    tried = (encoding,) if encoding else _ENCODINGS
-    for enc in tried:
-        try:
-            return raw.decode(enc)
-        except (UnicodeDecodeError, LookupError):
+# --- encodings --------------------------------------------------------------------------------
+
+_UTF8 = ("utf-8", "utf8", "utf_8", "u8", "utf-8-sig", "utf_8_sig")
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        return codecs.lookup(name).name in ("utf-8", "utf-8-sig")
+    except LookupError:
+        return False
+
+
+def _decodes(chunk: bytes, enc: str) -> bool:
+    try:
+        chunk.decode(enc)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class _Sniff:
+    """What a line-by-line look at some bytes found: the encoding to use, or why none fits."""
+
+    encoding: str | None
+    first_bad: int | None = None  # 1-based record of the first chunk not in that encoding
+    mixed_with: int | None = None  # a record in the other encoding (mixed file)
+
+
+def _sniff(chunks: list[bytes]) -> _Sniff:
+    """UTF-8 if every chunk is; GB18030 if no non-ASCII chunk is UTF-8 and all are GB18030;
+    otherwise the file mixes encodings (or is neither)."""
+    utf8_rows: list[int] = []
+    other_rows: list[int] = []
+    for i, c in enumerate(chunks):
+        if c.isascii():
             continue
-    plog.error(
-        path.name,
-        f"unreadable encoding: the file is not {' or '.join(tried)}; save it as UTF-8 "
-        "(Excel: 'CSV UTF-8') or set encoding = \"...\" in its [layers.*] table",
-    )
+        (utf8_rows if _decodes(c, "utf-8") else other_rows).append(i)
+    if not other_rows:
+        return _Sniff("utf-8")
+    if utf8_rows:
+        return _Sniff(None, first_bad=other_rows[0], mixed_with=utf8_rows[0])
+    bad = [i for i in other_rows if not _decodes(chunks[i], "gb18030")]
+    if bad:
+        return _Sniff(None, first_bad=bad[0])
+    return _Sniff("gb18030")
+
+
+def _choose_encoding(chunks: list[bytes], declared: str | None, fname: str, plog: ProblemLog,
+                     *, unit: str = "line") -> str | None:
+    """The encoding to read with: auto-detected, or the declared one where it fits.
+
+    A declared encoding that does not fit the bytes (decode errors, or a file that is UTF-8
+    although declared GBK: its decode would be mojibake) gives way to auto-detection with a
+    warning; a file mixing encodings is an error naming the first line in each.
+    """
+    auto = _sniff(chunks)
+    where = f"{unit} {auto.first_bad}" if auto.first_bad is not None else ""
+    if auto.encoding is None and auto.mixed_with is not None:
+        plog.error(fname, f"mixed encodings: {unit} {auto.mixed_with} is UTF-8 but {where} is "
+                   "not; save the whole file in one encoding (UTF-8; Excel: 'CSV UTF-8')",
+                   row=auto.first_bad)
+        return None
+    if declared is None:
+        if auto.encoding is None:
+            plog.error(fname, f"unreadable encoding: {where} is neither UTF-8 nor GBK/GB18030; "
+                       "save the file as UTF-8 (Excel: 'CSV UTF-8') or set encoding = \"...\" "
+                       "in its [layers.*] table", row=auto.first_bad)
+        return auto.encoding
+    fits = all(_decodes(c, declared) for c in chunks)
+    if fits and (_is_utf8(declared) or auto.encoding != "utf-8"
+                 or all(c.isascii() for c in chunks)):
+        return declared
+    if auto.encoding is not None:
+        why = ("the file is UTF-8 (its text read as " + declared + " would be garbled)"
+               if fits else f"it does not decode as {declared}")
+        plog.warning(fname, f"declared encoding = \"{declared}\" does not fit: {why}; read as "
+                     f"{auto.encoding.upper()} (auto-detected). Remove or correct encoding in "
+                     "its [layers.*] table")
+        return auto.encoding
+    bad = next(i for i, c in enumerate(chunks) if not _decodes(c, declared))
+    plog.error(fname, f"unreadable encoding: {unit} {bad} is not {declared}; save the file as "
+               "UTF-8 or correct encoding in its [layers.*] table", row=bad)
     return None
 
 
-def _sniff_dbf_encoding(path: Path) -> str | None:
-    """Guess the encoding of a shapefile's .dbf that has no .cpg: UTF-8, else GB18030."""
-    dbf = path.with_suffix(".dbf")
-    if not dbf.exists():
-        dbf = path.with_suffix(".DBF")
-    if not dbf.exists():
+def _decode_csv(path: Path, encoding: str | None, plog: ProblemLog) -> str | None:
+    raw = path.read_bytes()
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        plog.error(path.name, "unreadable encoding: the file is UTF-16 (Excel 'Unicode text'); "
+                   "save it as UTF-8 (Excel: 'CSV UTF-8')")
+        return None
+    if b"\0" in raw:
+        plog.error(path.name, "unreadable encoding: the file holds NUL bytes (a binary file, "
+                   "or UTF-16/32?); save it as UTF-8 CSV")
+        return None
+    body = raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw
+    enc = _choose_encoding(body.split(b"\n"), encoding, path.name, plog)
+    if enc is None:
+        return None
+    text = body.decode(enc)
+    return text
+
+
+def _dbf_records(path: Path) -> list[bytes] | None:
+    """The records of a shapefile's .dbf (bytes each), or None if there is no .dbf."""
+    dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()),
+               None)
+    if dbf is None:
         return None
     data = dbf.read_bytes()
     if len(data) < 12:
-        return None
+        return []
     header_len = int.from_bytes(data[8:10], "little")
-    records = data[header_len:]
-    for enc in ("utf-8", "gb18030"):
-        try:
-            records.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        return "UTF-8" if enc == "utf-8" else "GB18030"
-    return None
+    rec_len = int.from_bytes(data[10:12], "little") or 1
+    body = data[header_len:]
+    return [body[i:i + rec_len] for i in range(0, len(body) - rec_len + 1, rec_len)]
 
 
 def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
@@ -234,21 +343,26 @@ def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
+# --- reading -------------------------------------------------------------------------------
+
 def _read_csv(
     spec: LayerSpec, default_crs: str | None, plog: ProblemLog
 ) -> gpd.GeoDataFrame | None:
-    import io
-
     text = _decode_csv(spec.path, spec.encoding, plog)
     if text is None:
         return None
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        plog.error(spec.path.name, f"cannot be read as CSV ({exc}); expected a header row and "
-                   "comma-separated values")
+        plog.error(spec.path.name, f"cannot be read as CSV ({str(exc).strip()}); expected a header "
+                   "row and comma-separated values, the same number in every row")
         return None
     df.columns = [str(c).strip() for c in df.columns]
+    dup = [c for c in dict.fromkeys(df.columns) if list(df.columns).count(c) > 1]
+    if dup:
+        plog.error(spec.path.name, f"the header names column(s) {', '.join(map(repr, dup))} more "
+                   "than once; give every column its own name")
+        return None
     lon_col = spec.fields.get("lon") or _find_column(list(df.columns), LON_NAMES)
     lat_col = spec.fields.get("lat") or _find_column(list(df.columns), LAT_NAMES)
     if lon_col not in df.columns or lat_col not in df.columns:
@@ -268,11 +382,11 @@ def _read_csv(
             field="crs",
         )
         return None
-    x = pd.to_numeric(df[lon_col], errors="coerce")
-    y = pd.to_numeric(df[lat_col], errors="coerce")
-    bad = x.isna() | y.isna()
-    for i in np.flatnonzero(bad.to_numpy()):
-        col = lon_col if pd.isna(x.iloc[i]) else lat_col
+    x = pd.to_numeric(df[lon_col].str.strip(), errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(df[lat_col].str.strip(), errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(x) | ~np.isfinite(y)
+    for i in np.flatnonzero(bad):
+        col = lon_col if not np.isfinite(x[i]) else lat_col
         plog.error(
             spec.path.name,
             f"found {df[col].iloc[i]!r}; expected a number (decimal degrees or metres)",
@@ -280,8 +394,9 @@ def _read_csv(
             id=_row_id(df, spec, int(i)),
             field=col,
         )
-    geoms = [None if b else shapely.Point(float(a), float(c)) for a, c, b in zip(x, y, bad)]
-    gdf = gpd.GeoDataFrame(df.drop(columns=[lon_col, lat_col]), geometry=geoms)
+    geoms = shapely.points(np.where(bad, np.nan, x), np.where(bad, np.nan, y))
+    geoms = np.where(bad, None, geoms)
+    gdf = gpd.GeoDataFrame(df.drop(columns=[lon_col, lat_col]), geometry=list(geoms))
     return _set_crs(gdf, crs, spec, plog)
 
 
@@ -298,9 +413,9 @@ def _set_crs(
     gdf: gpd.GeoDataFrame, crs: str, spec: LayerSpec, plog: ProblemLog
 ) -> gpd.GeoDataFrame | None:
     """Attach the declared CRS and convert to WGS-84 (web offsets included)."""
-    if crs.upper() in OFFSET_SYSTEMS:
+    if crs.strip().upper() in OFFSET_SYSTEMS:
         gdf = gdf.set_crs(WGS84, allow_override=True)
-        return _unoffset(gdf, crs)
+        return _unoffset(gdf, crs.strip().upper())
     try:
         parsed = CRS.from_user_input(crs)
     except CRSError:
@@ -308,7 +423,31 @@ def _set_crs(
                    "\"EPSG:4326\", \"EPSG:4490\", \"GCJ-02\" or \"BD-09\"", field="crs")
         return None
     gdf = gdf.set_crs(parsed, allow_override=True)
-    return gdf.to_crs(WGS84)
+    return _to_wgs84(gdf, spec, plog)
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame, spec: LayerSpec, plog: ProblemLog
+              ) -> gpd.GeoDataFrame | None:
+    """Convert to WGS-84; a geographic CRS holding coordinates that cannot be degrees is an
+    error naming the CRS to declare (GeoJSON without a crs member is read as WGS-84)."""
+    if gdf.crs is not None and gdf.crs.is_geographic and len(gdf):
+        xy = shapely.get_coordinates(gdf.geometry.values)
+        ok = np.isfinite(xy).all(axis=1)
+        xy = xy[ok]
+        if len(xy) and (np.abs(xy[:, 0]).max() > 360 or np.abs(xy[:, 1]).max() > 180):
+            x, y = xy[np.argmax(np.abs(xy).max(axis=1))]
+            if spec.name in POINT_LAYERS and spec.path.suffix.lower() in (".csv", ".txt"):
+                return gdf  # each row is named by the extent check
+            plog.error(spec.path.name, f"coordinates like ({x:.0f}, {y:.0f}) cannot be degrees, "
+                       f"but the file is read as {gdf.crs.name} (a GeoJSON without a crs member "
+                       "is WGS-84 by definition); they look like metres: declare the file's "
+                       "CRS with crs = \"EPSG:...\" in its [layers.*] table (e.g. UTM "
+                       "\"EPSG:326NN\", CGCS2000 Gauss-Kruger \"EPSG:45NN\")", field="crs")
+            return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = gdf.to_crs(WGS84)
+    return out
 
 
 def _unoffset(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
@@ -326,25 +465,45 @@ def _unoffset(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
 def _read_vector(spec: LayerSpec, plog: ProblemLog) -> gpd.GeoDataFrame | None:
     encoding = spec.encoding
     suffix = spec.path.suffix.lower()
-    if encoding is None and suffix == ".shp" and not spec.path.with_suffix(".cpg").exists():
-        encoding = _sniff_dbf_encoding(spec.path)
-        if encoding is None and spec.path.with_suffix(".dbf").exists():
-            plog.error(spec.path.name, "unreadable encoding: the .dbf is neither UTF-8 nor "
-                       "GBK/GB18030; add a .cpg file or set encoding = \"...\" in district.toml")
-            return None
+    if suffix == ".shp":
+        records = _dbf_records(spec.path)
+        cpg = spec.path.with_suffix(".cpg")
+        declared = encoding
+        if declared is None and cpg.exists():
+            name = cpg.read_text("ascii", "replace").strip()
+            declared = name if name and _known_encoding(name) else None
+        if records is not None:
+            encoding = _choose_encoding(records, declared, spec.path.with_suffix(".dbf").name,
+                                        plog, unit="record")
+            if encoding is None:
+                return None
+    elif encoding is not None and suffix in (".geojson", ".json", ".gpkg"):
+        plog.warning(spec.path.name, f"encoding = \"{encoding}\" is ignored: "
+                     f"{suffix[1:].upper()} text is always UTF-8")
+        encoding = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             gdf = pyogrio.read_dataframe(spec.path, layer=spec.layer, encoding=encoding)
     except UnicodeDecodeError:
-        plog.error(spec.path.name, f"unreadable encoding: not {encoding or 'UTF-8'}; set "
-                   "encoding = \"...\" in its [layers.*] table")
+        plog.error(spec.path.name, f"unreadable encoding: not {encoding or 'UTF-8'}; save it as "
+                   "UTF-8 or set encoding = \"...\" in its [layers.*] table")
         return None
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        plog.error(spec.path.name, f"cannot be read ({exc}); expected a GeoPackage, GeoJSON, "
-                   "Shapefile or CSV with lon/lat columns")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+            pyogrio.errors.FieldError, pyogrio.errors.GeometryError) as exc:
+        extra = ""
+        if spec.layer is not None and spec.path.exists():
+            try:
+                names = [str(n) for n in pyogrio.list_layers(spec.path)[:, 0]]
+                extra = f"; its layers are {', '.join(names)}"
+            except Exception:
+                extra = ""
+        plog.error(spec.path.name, f"cannot be read ({str(exc).strip()}); expected a "
+                   f"GeoPackage, GeoJSON, Shapefile or CSV with lon/lat columns{extra}")
         return None
     gdf.columns = [str(c).strip() if c != gdf.geometry.name else c for c in gdf.columns]
+    if _garbled(gdf, spec, plog):
+        return None
     if spec.crs is not None:
         return _set_crs(gdf, spec.crs, spec, plog)
     if gdf.crs is None:
@@ -355,7 +514,32 @@ def _read_vector(spec: LayerSpec, plog: ProblemLog) -> gpd.GeoDataFrame | None:
             field="crs",
         )
         return None
-    return gdf.to_crs(WGS84)
+    return _to_wgs84(gdf, spec, plog)
+
+
+def _known_encoding(name: str) -> bool:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True
+
+
+_GARBLE = re.compile("[\ufffd\x80-\x9f]")
+
+
+def _garbled(gdf: gpd.GeoDataFrame, spec: LayerSpec, plog: ProblemLog) -> bool:
+    """Text with replacement characters or C1 controls was decoded wrongly: an error."""
+    for col in gdf.columns:
+        if col == gdf.geometry.name or gdf[col].dtype != object:
+            continue
+        for i, v in enumerate(gdf[col]):
+            if isinstance(v, str) and _GARBLE.search(v):
+                plog.error(spec.path.name, f"garbled text {v!r}: the file's text is not in the "
+                           "encoding it was read with; save it as UTF-8", row=i + 1,
+                           field=str(col))
+                return True
+    return False
 
 
 def read_layer(
@@ -384,6 +568,10 @@ def read_layer(
         plog.error(spec.path.name, f"file not found: {spec.path}; check path in [layers."
                    f"{spec.name}] of district.toml")
         return None
+    if spec.path.is_dir():
+        plog.error(spec.path.name, f"{spec.path} is a folder; path in [layers.{spec.name}] "
+                   "must name a file")
+        return None
     if spec.path.suffix.lower() in (".csv", ".txt"):
         gdf = _read_csv(spec, default_crs, plog)
     else:
@@ -391,18 +579,55 @@ def read_layer(
     if gdf is None:
         return None
     gdf = gdf.reset_index(drop=True)
+    gdf = _map_fields(gdf, schema, spec, plog)
+    if gdf is None:
+        return None
     gdf["row"] = np.arange(1, len(gdf) + 1)
-    rename = {src: dst for dst, src in spec.fields.items() if src in gdf.columns and dst != src}
-    gdf = gdf.rename(columns=rename)
     return _check(gdf, schema, spec, plog)
 
 
+def _map_fields(gdf: gpd.GeoDataFrame, schema: LayerSchema, spec: LayerSpec,
+                plog: ProblemLog) -> gpd.GeoDataFrame | None:
+    """Rename the planner's columns to emgis's field names, as ``fields`` says."""
+    import difflib
+
+    known = [f.name for f in schema.fields] + ["lon", "lat"]
+    columns = [c for c in gdf.columns if c != gdf.geometry.name]
+    ok = True
+    for dst, src in spec.fields.items():
+        if dst not in known:
+            close = difflib.get_close_matches(dst, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            plog.error(spec.path.name, f"fields names {dst!r}, which is not a field of "
+                       f"{schema.name}; {hint}expected one of {', '.join(known)}",
+                       field=f"fields.{dst}")
+            ok = False
+        elif dst not in ("lon", "lat") and src not in columns:
+            plog.error(spec.path.name, f"fields maps {dst} to column {src!r}, which is not in "
+                       f"the file; columns found: {', '.join(map(str, columns))}", field=dst)
+            ok = False
+    if not ok:
+        return None
+    rename = {src: dst for dst, src in spec.fields.items()
+              if src in columns and dst != src and dst not in ("lon", "lat")}
+    clash = {dst: f"{dst}_file" for dst in rename.values() if dst in columns
+             and dst not in rename}
+    for dst, moved in clash.items():
+        plog.warning(spec.path.name, f"the file has a column {dst!r} and fields maps {dst} to "
+                     f"another column; its own {dst!r} column is kept as {moved!r} and not used",
+                     field=dst)
+    return gdf.rename(columns={**clash, **rename})
+
+
 def _is_blank(value: Any) -> bool:
-    if value is None:
+    if value is None or value is pd.NA:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
     return str(value).strip() == ""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _check(
@@ -414,20 +639,19 @@ def _check(
             plog.error(fname, "empty layer: no records; the villages layer needs at least one")
         else:
             plog.warning(fname, f"empty layer: no {schema.name}")
-        return gdf
     for f in schema.fields:
         if f.required and f.name not in gdf.columns:
             src = spec.fields.get(f.name, f.name)
             plog.error(
                 fname,
                 f"missing required field {src!r}; columns found: "
-                f"{', '.join(c for c in gdf.columns if c not in ('geometry', 'row'))}; add it or "
-                f"map it with fields = {{ {f.name} = \"...\" }} in [layers.{schema.name}]",
+                f"{', '.join(str(c) for c in gdf.columns if c not in ('geometry', 'row'))}; add "
+                f"it or map it with fields = {{ {f.name} = \"...\" }} in [layers.{schema.name}]",
                 field=f.name,
             )
     ids: list[str | None] = [None] * len(gdf)
     if schema.has_id and "id" in gdf.columns:
-        ids = [None if _is_blank(v) else str(v).strip() for v in gdf["id"]]
+        ids = [None if _is_blank(v) else _text(v) for v in gdf["id"]]
         gdf["id"] = ids
         seen: dict[str, int] = {}
         for i, v in enumerate(ids):
@@ -435,13 +659,18 @@ def _check(
             if v is None:
                 plog.error(fname, "missing id; expected a unique id in every record", row=row,
                            field="id")
+            elif len(v) > MAX_ID_CHARS or _CONTROL.search(v):
+                plog.error(fname, f"id {v[:40]!r}{'...' if len(v) > 40 else ''} is not usable: "
+                           f"expected at most {MAX_ID_CHARS} characters and no line breaks or "
+                           "control characters", row=row, field="id")
+                ids[i] = None
             elif v in seen:
                 plog.error(fname, f"duplicate id {v!r}, first used in row {seen[v]}; expected "
                            "unique ids", row=row, id=v, field="id")
             else:
                 seen[v] = row
     if not schema.has_id and "name" in gdf.columns:
-        names = [None if _is_blank(v) else str(v).strip() for v in gdf["name"]]
+        names = [None if _is_blank(v) else _text(v) for v in gdf["name"]]
         gdf["name"] = names
         seen_n: dict[str, int] = {}
         for i, v in enumerate(names):
@@ -452,24 +681,24 @@ def _check(
                 seen_n[v] = i + 1
     aliases = KIND_ALIASES.get(schema.name, {})
     for f in schema.fields:
-        if f.name not in gdf.columns:
+        if f.name not in gdf.columns or f.name == "id":
             continue
-        values = list(gdf[f.name])
-        out: list[Any] = []
-        for i, value in enumerate(values):
-            where = {"row": i + 1, "id": ids[i], "field": f.name}
-            out.append(_check_value(value, f, aliases, fname, where, plog))
+        values = gdf[f.name].to_numpy(dtype=object)
         if f.kind in ("count", "number", "factor"):
-            gdf[f.name] = pd.array(out, dtype="Float64")
+            gdf[f.name] = _check_numbers(values, f, fname, ids, plog)
         else:
-            gdf[f.name] = pd.array(out, dtype="string")
+            gdf[f.name] = pd.array(_check_texts(values, f, aliases, fname, ids, plog),
+                                   dtype="string")
     if schema.name == "shelters":
-        for i in range(len(gdf)):
-            cap = gdf["capacity"].iloc[i] if "capacity" in gdf else pd.NA
-            area = gdf["area_m2"].iloc[i] if "area_m2" in gdf else pd.NA
-            if pd.isna(cap) and pd.isna(area):
-                plog.error(fname, "no capacity: expected capacity (persons) or area_m2 (usable "
-                           "area in m2)", row=i + 1, id=ids[i], field="capacity")
+        cap = gdf["capacity"] if "capacity" in gdf else pd.Series(pd.NA, index=gdf.index)
+        area = gdf["area_m2"] if "area_m2" in gdf else pd.Series(pd.NA, index=gdf.index)
+        for k in np.flatnonzero((cap.isna() & area.isna()).to_numpy()):
+            i = int(k)
+            if gdf.geometry.iloc[i] is not None and gdf.geometry.iloc[i].geom_type != "Point":
+                continue  # a polygon's area gives the capacity
+            plog.error(fname, "no capacity: expected capacity (persons) or area_m2 (usable "
+                       "area in m2), or the shelter's outline as a polygon", row=i + 1,
+                       id=ids[i], field="capacity")
     if schema.name == "hazards" and "effect" in gdf.columns:
         for i, eff in enumerate(gdf["effect"]):
             where = {"row": i + 1, "id": ids[i]}
@@ -485,50 +714,85 @@ def _check(
     return _check_geometry(gdf, schema, fname, ids, plog)
 
 
-def _check_value(
-    value: Any,
-    f: FieldSpec,
-    aliases: Mapping[str, str],
-    fname: str,
-    where: dict[str, Any],
-    plog: ProblemLog,
-) -> Any:
-    if _is_blank(value):
-        if f.required:
-            plog.error(fname, "missing value; expected " + _expected(f, aliases), **where)
-        return pd.NA
-    if f.kind == "text":
-        return str(value).strip()
-    if f.kind == "kind":
-        key = str(value).strip()
-        kind = aliases.get(key) or aliases.get(key.lower())
-        if kind is None:
-            plog.error(fname, f"unknown kind {key!r}; expected {_expected(f, aliases)}", **where)
-            return pd.NA
-        return kind
-    try:
-        number = float(str(value).strip().replace(",", ""))
-    except ValueError:
-        plog.error(fname, f"found {value!r}; expected {_expected(f, aliases)}", **where)
-        return pd.NA
-    ok = math.isfinite(number) and number >= 0
-    if f.kind == "count":
-        ok = ok and number == int(number)
-    if f.kind == "factor":
-        ok = math.isfinite(number) and 0 < number <= 1
-    if not ok:
-        plog.error(fname, f"found {value!r}; expected {_expected(f, aliases)}", **where)
-        return pd.NA
-    return number
+def _text(value: Any) -> str:
+    return str(value).strip()
+
+
+def _check_texts(values: np.ndarray, f: FieldSpec, aliases: Mapping[str, str], fname: str,
+                 ids: list[str | None], plog: ProblemLog) -> list[Any]:
+    out: list[Any] = []
+    for i, value in enumerate(values):
+        where = {"row": i + 1, "id": ids[i], "field": f.name}
+        if _is_blank(value):
+            if f.required:
+                plog.error(fname, "missing value; expected " + _expected(f, aliases), **where)
+            out.append(pd.NA)
+            continue
+        t = _text(value)
+        if f.kind == "kind":
+            kind = aliases.get(t) or aliases.get(t.lower())
+            if kind is None:
+                plog.error(fname, f"unknown kind {t!r}; expected {_expected(f, aliases)}",
+                           **where)
+            out.append(kind if kind is not None else pd.NA)
+            continue
+        if len(t) > MAX_TEXT_CHARS:
+            plog.error(fname, f"text of {len(t):,} characters; expected at most "
+                       f"{MAX_TEXT_CHARS:,}", **where)
+            t = t[:MAX_TEXT_CHARS]
+        out.append(t)
+    return out
+
+
+_NUMBER = re.compile(r"^[+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?([eE][+-]?\d+)?$|^[+]?\.\d+$")
+
+
+def _check_numbers(values: np.ndarray, f: FieldSpec, fname: str, ids: list[str | None],
+                   plog: ProblemLog) -> pd.arrays.FloatingArray:
+    """Numbers of a field, checked: blank -> NA; not a number, negative, not whole (counts),
+    outside (0, 1] (factors) or above the plausible maximum -> an error and NA."""
+    out = np.full(len(values), np.nan)
+    for i, value in enumerate(values):
+        if _is_blank(value):
+            if f.required:
+                plog.error(fname, "missing value; expected " + _expected(f, {}), row=i + 1,
+                           id=ids[i], field=f.name)
+            continue
+        number: float | None
+        if isinstance(value, bool):
+            number = None
+        elif isinstance(value, (int, float, np.integer, np.floating)):
+            number = float(value)
+        else:
+            t = str(value).strip()
+            number = float(t.replace(",", "")) if _NUMBER.match(t) else None
+        ok = number is not None and math.isfinite(number) and number >= 0
+        if ok and f.kind == "count":
+            ok = number == int(number)  # type: ignore[arg-type]
+        if f.kind == "factor":
+            ok = number is not None and math.isfinite(number) and 0 < number <= 1
+        if ok and f.max is not None and number > f.max:  # type: ignore[operator]
+            plog.error(fname, f"found {value!r}; expected {_expected(f, {})} (more than "
+                       f"{f.max:,.0f} is not plausible for {f.name})", row=i + 1, id=ids[i],
+                       field=f.name)
+            continue
+        if not ok:
+            plog.error(fname, f"found {value!r}; expected {_expected(f, {})}", row=i + 1,
+                       id=ids[i], field=f.name)
+            continue
+        out[i] = number  # type: ignore[assignment]
+    numbers: list[float | None] = [None if np.isnan(x) else float(x) for x in out]
+    return pd.array(numbers, dtype="Float64")
 
 
 def _expected(f: FieldSpec, aliases: Mapping[str, str]) -> str:
     if f.kind == "kind":
         return "one of " + ", ".join(sorted(set(aliases.values())))
+    top = f" up to {f.max:,.0f}" if f.max is not None else ""
     return {
         "text": "a text value",
-        "count": "a whole number >= 0",
-        "number": "a number >= 0",
+        "count": f"a whole number >= 0{top}",
+        "number": f"a number >= 0{top}",
         "factor": "a number in (0, 1]",
     }[f.kind]
 
@@ -537,30 +801,46 @@ def _check_geometry(
     gdf: gpd.GeoDataFrame, schema: LayerSchema, fname: str, ids: list[str | None],
     plog: ProblemLog,
 ) -> gpd.GeoDataFrame:
-    geoms = list(gdf.geometry.values)
-    for i, g in enumerate(geoms):
-        where = {"row": i + 1, "id": ids[i], "field": "geometry"}
-        if g is None or g.is_empty:
-            plog.error(fname, "missing geometry; expected a "
-                       + " or ".join(schema.geometry).lower(), **where)
-            continue
-        if g.geom_type not in schema.geometry:
-            plog.error(fname, f"found a {g.geom_type}; expected a "
-                       + " or ".join(schema.geometry).lower(), **where)
-            continue
-        if not g.is_valid:
-            reason = shapely.is_valid_reason(g)
-            fixed = shapely.make_valid(g)
-            if fixed.geom_type == "GeometryCollection":
-                polys = [p for p in fixed.geoms if p.geom_type in ("Polygon", "MultiPolygon")]
-                fixed = shapely.union_all(polys) if polys else fixed
-            if fixed.is_empty or fixed.geom_type not in schema.geometry:
-                plog.error(fname, f"invalid geometry ({reason}) that cannot be repaired; "
-                           "fix it in GIS (QGIS: Fix geometries)", **where)
-            else:
-                plog.warning(fname, f"invalid geometry ({reason}) repaired with make_valid",
-                             **where)
-                geoms[i] = fixed
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    missing = np.array([g is None for g in geoms], dtype=bool)
+    present = ~missing
+    if present.any():
+        missing[present] = shapely.is_empty(geoms[present].astype(object))
+    types = np.array([None if m else g.geom_type for g, m in zip(geoms, missing, strict=True)],
+                     dtype=object)
+    want = " or ".join(schema.geometry).lower()
+    for i in np.flatnonzero(missing):
+        plog.error(fname, "missing geometry; expected a " + want, row=int(i) + 1, id=ids[i],
+                   field="geometry")
+    wrong = ~missing & ~np.isin(types, list(schema.geometry))
+    for i in np.flatnonzero(wrong):
+        plog.error(fname, f"found a {types[i]}; expected a {want}", row=int(i) + 1, id=ids[i],
+                   field="geometry")
+    check = np.flatnonzero(~missing & ~wrong)
+    finite = np.ones(len(geoms), dtype=bool)
+    for i in check:
+        xy = shapely.get_coordinates(geoms[i])
+        if not np.isfinite(xy).all():
+            finite[i] = False
+            plog.error(fname, "coordinates are not finite numbers; fix the geometry",
+                       row=int(i) + 1, id=ids[i], field="geometry")
+    check = check[finite[check]]
+    invalid = check[~shapely.is_valid(geoms[check].astype(object))] if len(check) else check
+    for i in invalid:
+        g = geoms[i]
+        where = {"row": int(i) + 1, "id": ids[i], "field": "geometry"}
+        reason = shapely.is_valid_reason(g)
+        fixed = shapely.make_valid(g)
+        if fixed.geom_type == "GeometryCollection":
+            polys = [p for p in fixed.geoms if p.geom_type in ("Polygon", "MultiPolygon")]
+            fixed = shapely.union_all(polys) if polys else fixed
+        if fixed.is_empty or fixed.geom_type not in schema.geometry:
+            plog.error(fname, f"invalid geometry ({reason}) that cannot be repaired; "
+                       "fix it in GIS (QGIS: Fix geometries)", **where)
+        else:
+            plog.warning(fname, f"invalid geometry ({reason}) repaired with make_valid",
+                         **where)
+            geoms[i] = fixed
     out = gdf.copy()
-    out.geometry = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
+    out.geometry = gpd.GeoSeries(list(geoms), index=gdf.index, crs=gdf.crs)
     return out

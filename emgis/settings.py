@@ -20,12 +20,13 @@ from emgis import standards
 from emgis._errors import SettingsError
 from emgis.standards import Standard
 
-#: OSM highway values that are not part of the drivable network (after osmnx's "drive" filter).
+#: OSM highway values that are not part of the drivable network: osmnx's "drive" filter, but
+#: ``track`` and ``service`` stay in, since they stand for the village roads (村道) that reach
+#: many Chinese villages (driveways, parking aisles and private service roads stay out).
 DEFAULT_EXCLUDE_HIGHWAY: tuple[str, ...] = (
     "abandoned", "bridleway", "bus_guideway", "construction", "corridor", "cycleway",
     "elevator", "escalator", "footway", "no", "path", "pedestrian", "planned", "platform",
-    "proposed", "raceway", "razed", "rest_area", "service", "services", "steps", "track",
-    "via_ferrata",
+    "proposed", "raceway", "razed", "rest_area", "services", "steps", "via_ferrata",
 )
 
 
@@ -41,17 +42,32 @@ class NetworkSettings:
     exclude_highway
         OSM ``highway`` values left out of the drivable network.
     maxspeed_min_kph, maxspeed_max_kph
-        An OSM ``maxspeed`` tag inside this range, km/h, is plausible and wins over the class
-        speed; outside it is ignored.
+        An OSM ``maxspeed`` tag inside this range, km/h, is plausible; outside it is ignored.
+    maxspeed_rule
+        What a plausible ``maxspeed`` does: ``"derate"`` (default) times it by
+        ``maxspeed_factor``, as the class speeds are design speeds times ~0.7 (JTG B01-2014);
+        ``"raw"`` drives at the posted limit; ``"ignore"`` keeps the class speed.
+    maxspeed_factor
+        Derating of a posted limit for emergency driving (0-1).
     default_class
         Road class whose speed is used for a class the speeds table does not know.
+    clip
+        Clip the roads to the district's area grown by ``clip_buffer_m`` (one provincial file
+        can then feed any county).
+    clip_buffer_m
+        Metres around the district's area whose roads are kept (units just across the border
+        are reached over them).
     """
 
     max_access_m: float = 1000.0
     exclude_highway: tuple[str, ...] = DEFAULT_EXCLUDE_HIGHWAY
     maxspeed_min_kph: float = 5.0
     maxspeed_max_kph: float = 130.0
+    maxspeed_rule: str = "derate"
+    maxspeed_factor: float = 0.7
     default_class: str = "unclassified"
+    clip: bool = True
+    clip_buffer_m: float = 5000.0
 
 
 @dataclass(frozen=True)
@@ -119,7 +135,73 @@ class Settings:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """A named set of hazard zones and how they act.
+
+    Attributes
+    ----------
+    name
+        Used in tables; file names are made from it by :func:`emgis.output.safe_stem`.
+    hazards
+        Ids of records of the district's ``hazards`` layer.
+    buffer_m
+        Metres the zones are grown by.
+    units_out_of_action
+        Units inside a zone cannot respond.
+    evacuate_within_m
+        Villages inside a zone, or within this many metres of it, must leave.
+    max_evacuation_min
+        Shelters farther than this (minutes of driving) are not assigned.
+    speed_factor
+        The scenario's intensity for ``slowed`` zones: overrides their ``speed_factor`` (0-1,
+        smaller is slower).
+    evacuate_before_closure
+        Evacuation routes use the roads as they are before the hazard closes or slows them
+        (pre-emptive evacuation, as plans are made); False routes on the affected roads, where
+        a village on a closed road cannot leave by car.
+    """
+
+    name: str
+    hazards: tuple[str, ...]
+    buffer_m: float = 0.0
+    units_out_of_action: bool = True
+    evacuate_within_m: float = 0.0
+    max_evacuation_min: float = 60.0
+    speed_factor: float | None = None
+    evacuate_before_closure: bool = True
+
+
 _TABLES = ("targets", "turnout", "speeds", "minimums", "shelter")
+
+
+def network_checks() -> dict[str, Any]:
+    """The checks of the ``[network]`` keys (see :mod:`emgis.config`)."""
+    from emgis import config as c
+
+    return {
+        "max_access_m": c.number(lo=0, lo_open=True, hi=100_000, unit="metres"),
+        "exclude_highway": c.text_list(),
+        "maxspeed_min_kph": c.number(lo=0, lo_open=True, hi=c.MAX_SPEED_KPH, unit="km/h"),
+        "maxspeed_max_kph": c.number(lo=0, lo_open=True, hi=300, unit="km/h"),
+        "maxspeed_rule": c.choice("derate", "raw", "ignore"),
+        "maxspeed_factor": c.number(lo=0, lo_open=True, hi=1),
+        "default_class": c.text(),
+        "clip": c.boolean(),
+        "clip_buffer_m": c.number(lo=0, hi=200_000, unit="metres"),
+    }
+
+
+def coverage_checks() -> dict[str, Any]:
+    """The checks of the ``[coverage]`` keys (see :mod:`emgis.config`)."""
+    from emgis import config as c
+
+    return {
+        "breaks_min": c.number_list(unit="minutes"),
+        "service_area_buffer_m": c.number(lo=0, lo_open=True, hi=10_000, unit="metres"),
+        "shelter_emergency_mode": c.choice("walk", "drive"),
+        "shelter_fixed_mode": c.choice("walk", "drive"),
+    }
 
 
 def default_settings() -> Settings:
@@ -133,76 +215,41 @@ def default_settings() -> Settings:
     )
 
 
-def _override(
-    table: str, defaults: Mapping[str, Standard], given: Any, *, source: Path, open_keys: bool
-) -> Mapping[str, Standard]:
-    if not isinstance(given, dict):
-        raise SettingsError(f"{source}: [{table}] must be a table of name = value entries")
+def _override(table: str, defaults: Mapping[str, Standard], given: Mapping[str, Any]
+              ) -> Mapping[str, Standard]:
+    """The defaults with the checked overrides of one ``[table]``."""
     merged = dict(defaults)
     for key, raw in given.items():
         default = defaults.get(key)
-        if default is None and not open_keys:
-            raise SettingsError(
-                f"{source}: [{table}] has unknown key {key!r}; expected one of "
-                f"{', '.join(sorted(defaults))}"
-            )
-        text = None
-        value = raw
-        if isinstance(raw, dict):
-            value = raw.get("value")
-            text = raw.get("source")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise SettingsError(
-                f"{source}: [{table}] {key} = {raw!r}; expected a number >= 0 "
-                f"or {{ value = <number>, source = \"...\" }}"
-            )
+        value, text = (raw.get("value"), raw.get("source")) if isinstance(raw, dict) else (
+            raw, None)
         unit = default.unit if default else ("km/h" if table == "speeds" else "")
         if text is None:
             was = f" (default {default.value:g}: {default.source})" if default else ""
             text = f"district.toml override{was}"
-        merged[key] = Standard(float(value), unit, str(text), proposal=False)
+        merged[key] = Standard(float(value), unit, str(text),  # type: ignore[arg-type]
+                               proposal=False)
     return MappingProxyType(merged)
 
 
 _T = TypeVar("_T", NetworkSettings, CoverageSettings)
 
 
-def _options(table: str, base: _T, given: Any, *, source: Path) -> _T:
-    """Override the fields of a small settings dataclass from a TOML table."""
-    if not isinstance(given, dict):
-        raise SettingsError(f"{source}: [{table}] must be a table")
-    known = set(asdict(base))
+def _options(base: _T, given: Mapping[str, Any]) -> _T:
+    """Override the fields of a small settings dataclass from a checked TOML table."""
     changes: dict[str, Any] = {}
     for key, value in given.items():
-        if key not in known:
-            raise SettingsError(
-                f"{source}: [{table}] has unknown key {key!r}; expected one of "
-                f"{', '.join(sorted(known))}"
-            )
         current = getattr(base, key)
         if isinstance(current, tuple) and current and isinstance(current[0], float):
-            if not isinstance(value, list) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in value
-            ):
-                raise SettingsError(f"{source}: [{table}] {key} must be a list of numbers > 0")
             changes[key] = tuple(sorted(float(v) for v in value))
         elif isinstance(current, tuple):
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise SettingsError(f"{source}: [{table}] {key} must be a list of strings")
             changes[key] = tuple(value)
-        elif isinstance(current, str):
-            if not isinstance(value, str):
-                raise SettingsError(f"{source}: [{table}] {key} must be a string")
-            if key.endswith("_mode") and value not in ("walk", "drive"):
-                raise SettingsError(f"{source}: [{table}] {key} = {value!r}; expected "
-                                    "\"walk\" or \"drive\"")
-            changes[key] = value
-        else:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise SettingsError(
-                    f"{source}: [{table}] {key} = {value!r}; expected a number > 0"
-                )
+        elif isinstance(current, bool):
+            changes[key] = bool(value)
+        elif isinstance(current, float):
             changes[key] = float(value)
+        else:
+            changes[key] = value
     return replace(base, **changes)
 
 
@@ -224,29 +271,46 @@ def load_settings(config: Mapping[str, Any], *, source: Path) -> Settings:
     Raises
     ------
     SettingsError
-        A key is unknown or a value is not a number in range.
+        Keys are unknown or values of the wrong type or range; ``.problems`` lists all of
+        them.
     """
+    from emgis.config import check_config
+    from emgis.validation import ProblemLog
+
+    plog = ProblemLog()
+    tables = {k: v for k, v in config.items()
+              if k in (*_TABLES, "network", "coverage")}
+    check_config(tables, file=source.name, plog=plog,
+                 open_speed_classes=_lines_roads(config))
+    if plog.errors:
+        raise SettingsError(plog.errors)
     base = default_settings()
     kwargs: dict[str, Any] = {}
     for table in _TABLES:
         if table in config:
-            kwargs[table] = _override(
-                table,
-                getattr(base, table),
-                config[table],
-                source=source,
-                open_keys=table == "speeds",
-            )
+            kwargs[table] = _override(table, getattr(base, table), config[table])
     if "network" in config:
-        kwargs["network"] = _options("network", NetworkSettings(), config["network"],
-                                     source=source)
+        kwargs["network"] = _options(NetworkSettings(), config["network"])
     if "coverage" in config:
-        kwargs["coverage"] = _options("coverage", CoverageSettings(), config["coverage"],
-                                      source=source)
+        kwargs["coverage"] = _options(CoverageSettings(), config["coverage"])
     settings = replace(base, **kwargs)
     if settings.network.default_class not in settings.speeds:
-        raise SettingsError(
-            f"{source}: [network] default_class = {settings.network.default_class!r} has no "
-            f"speed; add it to [speeds]"
-        )
+        from emgis.validation import Problem
+
+        raise SettingsError([Problem(
+            "error", source.name, f"default_class = {settings.network.default_class!r} has "
+            "no speed; add it to [speeds]", field="network.default_class")])
     return settings
+
+
+def _lines_roads(config: Mapping[str, Any]) -> bool:
+    """Whether the roads are lines of one's own (their classes may have any name)."""
+    roads = config.get("roads")
+    if isinstance(roads, dict):
+        fmt = roads.get("format")
+        path = str(roads.get("path", ""))
+    else:
+        fmt, path = None, str(roads or "")
+    if fmt is not None:
+        return bool(fmt == "lines")
+    return not path.lower().endswith((".pbf", ".osm", ".osm.bz2", ".osm.gz", ".graphml"))

@@ -1,0 +1,339 @@
+"""The schema of ``district.toml``: every table and key, its type and range, checked up front.
+
+:func:`check_config` walks the parsed file once and collects every problem (an unknown table or
+key, with a "did you mean" hint; a value of the wrong type; a number out of range; a CRS pyproj
+does not know) as :class:`~emgis.validation.Problem` records naming ``district.toml`` and the
+key's dotted path, so that a planner sees all of them in one run, as for the layers' problems.
+Nothing reads a value of ``district.toml`` that this schema has not checked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from emgis import standards
+from emgis.validation import ProblemLog
+
+#: A check returns None for a good value, else the words "expected ..." for the message.
+Check = Callable[[Any], "str | None"]
+
+#: Layer tables a district may have, in reading order.
+LAYER_NAMES = ("villages", "townships", "teams", "stockpiles", "shelters", "hazards",
+               "candidates")
+
+#: OSM ``highway`` classes the speeds table may name (``*_link`` take their class's speed),
+#: plus the two speeds emgis itself uses.
+KNOWN_ROAD_CLASSES = ("motorway", "trunk", "primary", "secondary", "tertiary", "unclassified",
+                      "residential", "living_street", "service", "track", "road", "busway",
+                      "offroad", "walk")
+
+#: Plausible speeds, km/h.
+MAX_SPEED_KPH = 200.0
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def number(*, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
+           integer: bool = False, unit: str = "") -> Check:
+    """A number (int or float, not a boolean or text) within a range."""
+    words = "a whole number" if integer else "a number"
+    if unit:
+        words += f" of {unit}"
+    rng = []
+    if lo is not None:
+        rng.append(f"> {lo:g}" if lo_open else f">= {lo:g}")
+    if hi is not None:
+        rng.append(f"<= {hi:g}")
+    expected = f"expected {words}" + (" " + " and ".join(rng) if rng else "")
+
+    def check(v: Any) -> str | None:
+        if not _is_number(v) or (integer and float(v) != int(v)):
+            return expected
+        if lo is not None and (v <= lo if lo_open else v < lo):
+            return expected
+        if hi is not None and v > hi:
+            return expected
+        return None
+
+    return check
+
+
+def text(*, nonempty: bool = True) -> Check:
+    """A text value (in quotes in TOML)."""
+
+    def check(v: Any) -> str | None:
+        if not isinstance(v, str) or (nonempty and not v.strip()):
+            return "expected a text in quotes, e.g. \"...\""
+        return None
+
+    return check
+
+
+def boolean() -> Check:
+    """true or false."""
+    return lambda v: None if isinstance(v, bool) else "expected true or false"
+
+
+def choice(*options: str) -> Check:
+    """One of the given texts."""
+    words = "expected one of " + ", ".join(f'"{o}"' for o in options)
+    return lambda v: None if isinstance(v, str) and v in options else words
+
+
+def text_list(*, nonempty: bool = False) -> Check:
+    """A list of texts."""
+
+    def check(v: Any) -> str | None:
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v) or (
+                nonempty and not v):
+            return "expected a list of texts, e.g. [\"a\", \"b\"]" + (
+                " with at least one" if nonempty else "")
+        return None
+
+    return check
+
+
+def number_list(*, lo: float = 0.0, lo_open: bool = True, unit: str = "",
+                length: int | None = None) -> Check:
+    """A list of numbers in a range (of a given length)."""
+    one = number(lo=lo, lo_open=lo_open)
+    what = f" of {unit}" if unit else ""
+    rel = ">" if lo_open else ">="
+    expected = (f"expected a list of {length if length else ''} numbers{what} {rel} {lo:g}"
+                .replace("  ", " "))
+
+    def check(v: Any) -> str | None:
+        if not isinstance(v, list) or not v or any(one(x) for x in v) or (
+                length is not None and len(v) != length):
+            return expected
+        return None
+
+    return check
+
+
+def crs_text() -> Check:
+    """A CRS as pyproj understands it, or one of China's web-offset systems."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    from emgis.coords import OFFSET_SYSTEMS
+
+    def check(v: Any) -> str | None:
+        hint = ("expected a CRS in quotes, e.g. \"EPSG:4326\", \"EPSG:4490\" (CGCS2000), "
+                "\"GCJ-02\" or \"BD-09\"")
+        if not isinstance(v, str) or not v.strip():
+            return hint + (f"; write crs = \"EPSG:{v}\"" if _is_number(v) else "")
+        if v.strip().upper() in OFFSET_SYSTEMS:
+            return None
+        try:
+            CRS.from_user_input(v)
+        except CRSError:
+            return hint + " that pyproj knows"
+        return None
+
+    return check
+
+
+def encoding_name() -> Check:
+    """A text encoding Python knows."""
+    import codecs
+
+    def check(v: Any) -> str | None:
+        if not isinstance(v, str):
+            return "expected an encoding in quotes, e.g. \"GBK\" or \"UTF-8\""
+        try:
+            codecs.lookup(v)
+        except LookupError:
+            return "expected an encoding Python knows, e.g. \"GBK\", \"GB18030\" or \"UTF-8\""
+        return None
+
+    return check
+
+
+def override(check: Check) -> Check:
+    """A standards value: a number, or ``{ value = <number>, source = "..." }``."""
+
+    def inner(v: Any) -> str | None:
+        if isinstance(v, dict):
+            bad = set(v) - {"value", "source"}
+            if bad or "value" not in v:
+                return (check(None) or "") + ", or { value = <number>, source = \"...\" }"
+            if "source" in v and not isinstance(v["source"], str):
+                return "expected source = \"...\" (a text naming the document)"
+            v = v["value"]
+        msg = check(v)
+        return None if msg is None else msg + ", or { value = <number>, source = \"...\" }"
+
+    return inner
+
+
+@dataclass(frozen=True)
+class Table:
+    """A TOML table: known keys with their checks (``keys``), or any key whose value passes
+    ``values`` (``open``; ``names`` limits the keys to a known list)."""
+
+    keys: Mapping[str, Check] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    values: Check | Table | None = None
+    names: tuple[str, ...] | None = None
+    shorthand: Check | None = None  # a plain value allowed instead of the table
+    doc: str = ""
+
+
+def _layer_table() -> Table:
+    return Table(
+        keys={"path": text(), "layer": text(), "crs": crs_text(), "encoding": encoding_name(),
+              "fields": _fields_check()},
+        required=("path",), shorthand=text(), doc="a layer: path, layer, crs, encoding, fields")
+
+
+def _fields_check() -> Check:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, dict) or not all(isinstance(x, str) and x.strip()
+                                              for x in v.values()):
+            return ("expected a table mapping emgis field names to the file's column names, "
+                    "e.g. fields = { id = \"编码\", population = \"人口\" }")
+        return None
+
+    return check
+
+
+def _scenario_table() -> Table:
+    return Table(keys={
+        "hazards": text_list(nonempty=True),
+        "buffer_m": number(lo=0, hi=100_000, unit="metres"),
+        "units_out_of_action": boolean(),
+        "evacuate_within_m": number(lo=0, hi=100_000, unit="metres"),
+        "max_evacuation_min": number(lo=0, lo_open=True, hi=24 * 60, unit="minutes"),
+        "evacuate_before_closure": boolean(),
+        "speed_factor": number(lo=0, lo_open=True, hi=1),
+    }, required=("hazards",), doc="a scenario")
+
+
+def schema() -> dict[str, Table]:
+    """The tables of ``district.toml`` and what each key holds."""
+    from emgis.settings import coverage_checks, network_checks
+
+    pos = number(lo=0, lo_open=True, hi=24 * 60, unit="minutes")
+    return {
+        "district": Table(keys={
+            "name": text(), "crs": crs_text(),
+            "bbox": number_list(lo=-180, lo_open=False, length=4, unit="degrees"),
+            "extent_tolerance_m": number(lo=0, hi=1_000_000, unit="metres"),
+            "credit": text(),
+        }),
+        "layers": Table(values=_layer_table(), names=LAYER_NAMES),
+        "roads": Table(keys={
+            "path": text(), "format": choice("osm", "graphml", "lines"),
+            "class_field": text(), "speed_field": text(), "oneway_field": text(),
+            "crs": crs_text(),
+        }, required=("path",), shorthand=text()),
+        "targets": Table(values=override(pos), names=tuple(standards.TARGETS)),
+        "turnout": Table(values=override(number(lo=0, hi=240, unit="minutes")),
+                         names=tuple(standards.TURNOUT)),
+        "speeds": Table(values=override(number(lo=0, lo_open=True, hi=MAX_SPEED_KPH,
+                                               unit="km/h")),
+                        names=KNOWN_ROAD_CLASSES),
+        "minimums": Table(values=override(number(lo=0, hi=10_000_000)),
+                          names=tuple(standards.MINIMUMS)),
+        "shelter": Table(values=override(number(lo=0, lo_open=True, hi=1000)),
+                         names=tuple(standards.SHELTER)),
+        "network": Table(keys=network_checks()),
+        "coverage": Table(keys=coverage_checks()),
+        "scenarios": Table(values=_scenario_table()),
+    }
+
+
+def _hint(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    did = f"did you mean {close[0]!r}? " if close else ""
+    return f"{did}expected one of {', '.join(known)}"
+
+
+def check_config(config: Mapping[str, Any], *, file: str, plog: ProblemLog,
+                 open_speed_classes: bool = False) -> None:
+    """Check every table and key of a parsed ``district.toml``; record each problem.
+
+    Parameters
+    ----------
+    config
+        The parsed TOML document.
+    file
+        The file name for the problems (``district.toml``).
+    plog
+        Collects the problems.
+    open_speed_classes
+        Road classes of one's own in ``[speeds]`` are allowed (road lines with a class
+        column); an unknown class is then a warning, not an error.
+    """
+    tables = schema()
+    for name, value in config.items():
+        if name not in tables:
+            plog.error(file, f"unknown table [{name}]; {_hint(name, list(tables))}", field=name)
+            continue
+        spec = tables[name]
+        _check_table(value, spec, name, file, plog,
+                     lenient=open_speed_classes and name == "speeds")
+    _relations(config, file, plog)
+
+
+def _check_table(value: Any, spec: Table, where: str, file: str, plog: ProblemLog, *,
+                 lenient: bool = False) -> None:
+    if not isinstance(value, dict):
+        if spec.shorthand is not None:
+            msg = spec.shorthand(value)
+            if msg:
+                plog.error(file, f"{where} = {value!r}: {msg}", field=where)
+            return
+        plog.error(file, f"{where} = {value!r}: expected a table [{where}]", field=where)
+        return
+    for key in spec.required:
+        if key not in value:
+            plog.error(file, f"[{where}] has no {key}; add {key} = ...", field=f"{where}.{key}")
+    for key, v in value.items():
+        path = f"{where}.{key}"
+        if spec.values is not None:
+            if spec.names is not None and key not in spec.names:
+                msg = f"unknown key {key!r} in [{where}]; {_hint(key, list(spec.names))}"
+                (plog.warning if lenient else plog.error)(file, msg, field=path)
+                if not lenient:
+                    continue
+            if isinstance(spec.values, Table):
+                _check_table(v, spec.values, path, file, plog)
+            else:
+                msg = spec.values(v)
+                if msg:
+                    plog.error(file, f"{key} = {v!r}: {msg}", field=path)
+            continue
+        check = spec.keys.get(key)
+        if check is None:
+            plog.error(file, f"unknown key {key!r} in [{where}]; {_hint(key, list(spec.keys))}",
+                       field=path)
+            continue
+        msg = check(v)
+        if msg:
+            plog.error(file, f"{key} = {v!r}: {msg}", field=path)
+
+
+def _relations(config: Mapping[str, Any], file: str, plog: ProblemLog) -> None:
+    """Checks between keys, once each key on its own is right."""
+    d = config.get("district")
+    if isinstance(d, dict):
+        bbox = d.get("bbox")
+        if isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox):
+            x0, y0, x1, y1 = bbox
+            if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
+                plog.error(file, f"bbox = {bbox!r}: expected [min_lon, min_lat, max_lon, "
+                           "max_lat] in degrees, min < max", field="district.bbox")
+    net = config.get("network")
+    if isinstance(net, dict):
+        lo, hi = net.get("maxspeed_min_kph"), net.get("maxspeed_max_kph")
+        if _is_number(lo) and _is_number(hi) and float(lo) >= float(hi):  # type: ignore[arg-type]
+            plog.error(file, f"maxspeed_min_kph = {lo} is not below maxspeed_max_kph = {hi}",
+                       field="network.maxspeed_min_kph")
