@@ -1,43 +1,85 @@
 """Writing result tables: CSV that Excel opens with Chinese intact, and GeoPackage layers.
 
-Both are deterministic: the same results give byte-identical files (the GeoPackage's
-modification timestamps are pinned).
+Both are deterministic (the same results give byte-identical files; the GeoPackage's timestamps
+are pinned) and written atomically through an :class:`~emgis.output.OutputDir`.
+
+Text cells are neutralised against spreadsheet formula injection (the OWASP rule): a text that
+starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is written with a leading
+apostrophe, so Excel and LibreOffice show it as text instead of running it as a formula.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
+
+from emgis.output import OutputDir
 
 #: Timestamp written into GeoPackage metadata, so that files do not change between runs.
 FIXED_DATE = "2000-01-01T00:00:00Z"
 
-
-def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table as UTF-8 CSV with a byte-order mark (Excel shows Chinese correctly)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
-    return path
+#: First characters that make a spreadsheet read a cell as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path:
-    """Write GeoDataFrames as the layers of one GeoPackage, replacing the file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_DATE})
-    try:
-        for name, gdf in layers.items():
-            out = gdf.copy()
-            for col in out.columns:
-                if col != out.geometry.name and out[col].dtype == object:
-                    out[col] = out[col].astype("string")
-            pyogrio.write_dataframe(out, path, layer=name, driver="GPKG", append=path.exists())
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
-    return path
+def neutralise(value: Any) -> Any:
+    """A text cell made inert for spreadsheets: ``'`` before a leading ``= + - @``, tab or CR.
+
+    Non-text values are returned unchanged.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` with every text cell passed through :func:`neutralise`."""
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+            values = s.to_numpy(dtype=object)
+            mask = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_START)
+                                for v in values), dtype=bool, count=len(values))
+            if mask.any():
+                values = values.copy()
+                values[mask] = ["'" + v for v in values[mask]]
+                out[col] = pd.Series(values, index=out.index, dtype=s.dtype)
+    return out
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """A table as UTF-8 CSV with a byte-order mark (Excel shows Chinese), text neutralised."""
+    buf = io.StringIO()
+    neutralise_frame(df).to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def write_csv(out: OutputDir, name: str, df: pd.DataFrame) -> Path:
+    """Write a table as ``name`` (UTF-8 CSV with BOM) in the output folder."""
+    return out.write_bytes(name, csv_bytes(df))
+
+
+def write_gpkg(out: OutputDir, name: str, layers: Mapping[str, gpd.GeoDataFrame]) -> Path:
+    """Write GeoDataFrames as the layers of one GeoPackage ``name`` in the output folder."""
+
+    def write(path: Path) -> None:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_DATE})
+        try:
+            for i, (layer, gdf) in enumerate(layers.items()):
+                df = gdf.copy()
+                for col in df.columns:
+                    if col != df.geometry.name and df[col].dtype == object:
+                        df[col] = df[col].astype("string")
+                pyogrio.write_dataframe(df, path, layer=layer, driver="GPKG", append=i > 0)
+        finally:
+            pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+
+    return out.write(name, write)
