@@ -30,16 +30,17 @@ from typing import Literal
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 import shapely.ops
 
 from emgis.district import District
+from emgis.engine import Engine
 from emgis.network import EdgeArrays, edge_arrays
 from emgis.settings import Settings
-from emgis.snapping import snap_points
 from emgis.standards import TEAM_KINDS
-from emgis.traveltime import RoutingGraph, build_routing_graph, nearest_two, times_from
+from emgis.traveltime import NearestTwo, RoutingGraph, Search, nearest_two_many, times_from
 
 log = logging.getLogger(__name__)
 
@@ -124,37 +125,46 @@ class CoverageResult:
         One row per village and kind (:data:`COLUMNS`), villages in input order, kinds in
         :data:`UNIT_KINDS` order.
     villages, units
-        The villages and units with their snapping (``snap_status``, ``access_m``).
+        The villages and units with their snapping (``snap_status``, ``access_m``); units
+        carry ``active`` (False where put out of action by a scenario).
     kinds
         The kinds evaluated.
-    graphs
-        The routing graph per travel mode (``"drive"``, ``"walk"``).
+    engine
+        The engine (snapped locations, routing graphs) the times were computed on.
     node_min
-        Per kind: minutes from the nearest unit to every network node (into the unit for
-        shelters), turnout included; used for the kind's service area.
+        Per kind: minutes from the nearest unit to every node of the kind's routing graph (into
+        the unit for shelters), turnout included; used for the kind's service area.
     unit_loc, village_loc
-        Location index of each unit / village in the routing graphs.
-    edges
-        The road graph's edge arrays (geometry in routing-graph edge order).
+        Location index of each unit / village in the engine.
     """
 
     table: pd.DataFrame
     villages: gpd.GeoDataFrame
     units: gpd.GeoDataFrame
     kinds: tuple[str, ...]
-    graphs: dict[str, RoutingGraph]
+    engine: Engine
     node_min: dict[str, np.ndarray]
     unit_loc: np.ndarray
     village_loc: np.ndarray
-    edges: EdgeArrays
+
+    @property
+    def edges(self) -> EdgeArrays:
+        """The road network's arrays."""
+        return self.engine.network
+
+    def graph(self, kind: str, settings: Settings) -> RoutingGraph:
+        """The routing graph a kind's times are computed on (reversed for shelters)."""
+        return self.engine.graph(mode_of(kind, settings),  # type: ignore[arg-type]
+                                 reverse=towards_unit(kind))
 
 
 def compute_coverage(
     district: District,
-    network: nx.MultiDiGraph | EdgeArrays,
+    network: nx.MultiDiGraph | EdgeArrays | Engine,
     *,
     kinds: tuple[str, ...] | None = None,
     units: gpd.GeoDataFrame | None = None,
+    active: npt.ArrayLike | None = None,
 ) -> CoverageResult:
     """Response times and coverage status of every village for every unit kind.
 
@@ -163,16 +173,18 @@ def compute_coverage(
     district
         The loaded district (villages, units, settings).
     network
-        Its road network in the district's CRS (:func:`emgis.network.load_network`), or the
-        network's edge arrays (:func:`emgis.network.load_network_arrays`: faster and lighter
-        on large networks).
+        Its road network's arrays (:func:`emgis.network.load_network_arrays`), a networkx
+        graph, or an :class:`~emgis.engine.Engine` of the district (locations and routing
+        graphs reused).
     kinds
-        Kinds to evaluate; default every kind of :data:`UNIT_KINDS` with a target, including
-        those with no unit (their villages get ``no_unit``) for team kinds present in the
-        standards.
+        Kinds to evaluate; default every kind of :data:`UNIT_KINDS` with a target (villages get
+        ``no_unit`` for a kind the district has no unit of).
     units
         Units to use instead of the district's (as :func:`units_of` returns them), e.g. with
-        proposed sites added.
+        proposed sites added; not with an engine.
+    active
+        Per unit, whether it can respond (a scenario puts units out of action); a kind whose
+        units are all out of action leaves its villages ``cut_off``, not ``no_unit``.
 
     Returns
     -------
@@ -180,62 +192,71 @@ def compute_coverage(
     """
     settings = district.settings
     villages = district.layer("villages")
-    units = units_of(district) if units is None else units.copy()
+    if isinstance(network, Engine):
+        engine = network
+        units = units_of(district) if units is None else units.copy()
+        if len(units) != engine.n_units:
+            raise ValueError("units differ from the engine's; build an Engine for them")
+    else:
+        edges = network if isinstance(network, EdgeArrays) else edge_arrays(network)
+        units = units_of(district) if units is None else units.copy()
+        engine = Engine.for_district(district, edges, units=units)
     if kinds is None:
         kinds = tuple(k for k in UNIT_KINDS if k in settings.targets)
-    points = pd.concat([villages.geometry, units.geometry], ignore_index=True)
-    edges = network if isinstance(network, EdgeArrays) else edge_arrays(network)
-    snaps = snap_points(edges, gpd.GeoSeries(points, crs=district.crs), settings=settings)
+    ok = np.ones(len(units), dtype=bool) if active is None else np.asarray(active, dtype=bool)
     n_v = len(villages)
-    village_loc = np.arange(n_v)
-    unit_loc = np.arange(n_v, n_v + len(units))
-    villages["snap_status"] = snaps["status"].to_numpy()[:n_v]
-    villages["access_m"] = snaps["access_m"].to_numpy()[:n_v]
-    units["snap_status"] = snaps["status"].to_numpy()[n_v:]
-    units["access_m"] = snaps["access_m"].to_numpy()[n_v:]
-
-    modes = {mode_of(k, settings) for k in kinds}
-    graphs = {m: build_routing_graph(edges, snaps, mode=m,  # type: ignore[arg-type]
-                                     walk_kph=settings.speed_kph("walk"))
-              for m in sorted(modes)}
-    reversed_graphs: dict[str, RoutingGraph] = {}
-
+    village_loc = engine.village_loc
+    unit_loc = engine.unit_loc
+    vstatus = engine.status(village_loc)
+    villages["snap_status"] = vstatus
+    villages["access_m"] = engine.access_m(village_loc)
+    units["snap_status"] = engine.status(unit_loc)
+    units["access_m"] = engine.access_m(unit_loc)
+    units["active"] = ok
+    kind_arr = units["kind"].to_numpy(dtype=object)
+    searches: dict[tuple[str, bool], list[tuple[str, Search]]] = {}
+    for kind in kinds:
+        sel = np.flatnonzero((kind_arr == kind) & ok)
+        if len(sel):
+            key = (mode_of(kind, settings), towards_unit(kind))
+            searches.setdefault(key, []).append((kind, Search(
+                unit_loc[sel], units["turnout_min"].to_numpy(dtype=float)[sel], village_loc)))
+    found: dict[str, NearestTwo] = {}
+    for (mode, back), items in searches.items():
+        rg = engine.graph(mode, reverse=back)  # type: ignore[arg-type]
+        for (kind, _), res in zip(items, nearest_two_many(rg, [s for _, s in items]),
+                                  strict=True):
+            found[kind] = res
     frames = []
     node_min: dict[str, np.ndarray] = {}
+    ids_all = units["id"].to_numpy(dtype=object)
+    pop = villages["population"].to_numpy(dtype=float, na_value=0).astype(np.int64)
     for kind in kinds:
         target = target_of(kind, settings)
-        sel = np.flatnonzero((units["kind"] == kind).to_numpy())
-        rg = graphs[mode_of(kind, settings)]
-        if towards_unit(kind):
-            mode = mode_of(kind, settings)
-            if mode not in reversed_graphs:
-                reversed_graphs[mode] = rg.reversed()
-            rg = reversed_graphs[mode]
+        sel = np.flatnonzero((kind_arr == kind) & ok)
+        exists = bool((kind_arr == kind).any())
         first: np.ndarray[tuple[int], np.dtype[np.object_]]
         second: np.ndarray[tuple[int], np.dtype[np.object_]]
-        if len(sel):
-            res = nearest_two(rg, unit_loc[sel], offsets=units["turnout_min"].to_numpy()[sel],
-                              targets=village_loc)
+        if kind in found:
+            res = found[kind]
             first_min, second_min = res.first_min, res.second_min
-            ids = units["id"].to_numpy()[sel]
-            first = _ids(res.first, ids)
-            second = _ids(res.second, ids)
-            node_min[kind] = res.node_min[: rg.n_road]
+            first = _ids(res.first, ids_all[sel])
+            second = _ids(res.second, ids_all[sel])
+            node_min[kind] = res.node_min
         else:
             first_min = second_min = np.full(n_v, np.inf)
             first = np.full(n_v, None, dtype=object)
             second = np.full(n_v, None, dtype=object)
         status = np.where(first_min <= target + 1e-9, "covered",
                           np.where(np.isfinite(first_min), "over_target", "cut_off"))
-        status = np.where(villages["snap_status"].to_numpy() == "no_road_access",
-                          "no_road_access", status)
-        if not len(sel):
+        status = np.where(vstatus == "no_road_access", "no_road_access", status)
+        if not exists:
             status[:] = "no_unit"
         frames.append(pd.DataFrame({
             "village_id": villages["id"].to_numpy(),
             "village_name": villages["name"].to_numpy(),
             "township": villages["township"].to_numpy(),
-            "population": villages["population"].to_numpy(dtype=float, na_value=0).astype(int),
+            "population": pop,
             "kind": kind,
             "nearest_id": first,
             "nearest_min": np.where(np.isfinite(first_min), np.round(first_min, 2), np.nan),
@@ -246,8 +267,8 @@ def compute_coverage(
         }))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     return CoverageResult(
-        table=table[COLUMNS], villages=villages, units=units, kinds=tuple(kinds), graphs=graphs,
-        node_min=node_min, unit_loc=unit_loc, village_loc=village_loc, edges=edges)
+        table=table[COLUMNS], villages=villages, units=units, kinds=tuple(kinds),
+        engine=engine, node_min=node_min, unit_loc=unit_loc, village_loc=village_loc)
 
 
 def _ids(pos: np.ndarray, ids: np.ndarray) -> np.ndarray[tuple[int], np.dtype[np.object_]]:
@@ -301,73 +322,129 @@ def gaps(table: pd.DataFrame) -> pd.DataFrame:
 
 
 class _Sampler:
-    """Points every ``step`` metres along every road edge, to rasterise reached roads.
+    """Points every ``step`` metres along every road (one edge of each two-way pair), with
+    the fraction of the edge's length they lie at, to rasterise the roads reached.
 
     A service area is the set of grid cells (half the buffer wide) holding a reached point,
     grown by the buffer and turned back into a polygon: the same band along the reached roads
     as buffering each road piece, at a small fraction of the cost on large networks. Points
-    are kept as coordinate arrays (no geometry objects) to stay light on large networks.
+    are kept as coordinate arrays, made straight from the network's vertex arrays.
     """
 
-    def __init__(self, geoms: np.ndarray, step: float) -> None:
-        dense = shapely.segmentize(geoms, step)
-        xy, edge = shapely.get_coordinates(dense, return_index=True)
-        seg = np.hypot(np.diff(xy[:, 0]), np.diff(xy[:, 1]))
-        seg = np.concatenate([[0.0], seg])
-        first = np.ones(len(edge), dtype=bool)
-        first[1:] = edge[1:] != edge[:-1]
-        seg[first] = 0.0  # no distance across from one edge to the next
-        cum = np.cumsum(seg)
-        start_cum = cum[first]
-        self.dist = cum - np.repeat(start_cum, np.diff(np.append(np.flatnonzero(first),
-                                                                 len(edge))))
-        self.edge = edge
-        self.length = shapely.length(geoms)
-        self.x = xy[:, 0]
-        self.y = xy[:, 1]
+    def __init__(self, ea: EdgeArrays, step: float) -> None:
+        keep = (ea.twin < 0) | (np.arange(ea.n_edges) < ea.twin)
+        edge_of_v = np.repeat(np.arange(ea.n_edges), np.diff(ea.vptr))
+        seg = np.flatnonzero(np.r_[edge_of_v[1:] == edge_of_v[:-1], False]
+                             & keep[edge_of_v])  # vertex starting each segment
+        x0, y0 = ea.vx[seg], ea.vy[seg]
+        dx, dy = ea.vx[seg + 1] - x0, ea.vy[seg + 1] - y0
+        seglen = np.hypot(dx, dy)
+        k = np.maximum(1, np.ceil(seglen / step).astype(np.int64))
+        rep = np.repeat(np.arange(len(seg)), k)
+        t = (np.arange(len(rep)) - np.repeat(np.cumsum(k) - k, k)) / np.repeat(k, k)
+        self.x = np.repeat(x0, k) + t * np.repeat(dx, k)
+        self.y = np.repeat(y0, k) + t * np.repeat(dy, k)
+        # the last vertex of each edge too
+        ends = ea.vptr[1:][keep] - 1
+        self.x = np.concatenate([self.x, ea.vx[ends]])
+        self.y = np.concatenate([self.y, ea.vy[ends]])
+        e = np.concatenate([edge_of_v[seg][rep], np.flatnonzero(keep)])
+        d = np.concatenate([ea.vdist[seg][rep] + t * seglen[rep], ea.length[keep]])
+        self.edge = e
+        self.frac = np.divide(d, ea.length[e], out=np.zeros(len(d)), where=ea.length[e] > 0)
+        self.ea = ea
 
-    def times(self, tu: np.ndarray, w: np.ndarray, *, from_end: bool) -> np.ndarray:
-        """Minutes at which each point is reached, given the time ``tu`` at the end each edge is
-        entered from (its start, or its end when ``from_end``) and the edge's minutes ``w``."""
-        along = self.dist
-        length = self.length[self.edge]
-        if from_end:
-            along = length - along
-        frac = np.divide(along, length, out=np.zeros_like(along), where=length > 0)
-        out: np.ndarray = tu[self.edge] + frac * w[self.edge]
-        return out
+    def times(self, rg: RoutingGraph, node_min: np.ndarray) -> np.ndarray:
+        """Minutes at which each point is reached (from the sources, or to them on a reversed
+        graph), along the pieces of the routing graph: exact for points between a unit and the
+        end of its road, and for segments of different speeds."""
+        ea = self.ea
+        best = np.full(len(self.x), np.inf)
+        cands = [(self.edge, self.frac)]
+        tw = ea.twin[self.edge]
+        has = tw >= 0
+        if not rg.walk:
+            cands.append((tw[has], 1.0 - self.frac[has]))
+        assert rg.piece_edge is not None and rg.piece_f0 is not None and rg.piece_a is not None
+        assert rg.piece_f1 is not None and rg.piece_b is not None
+        pkey = rg.piece_edge * 2.0 + rg.piece_f0
+        for i, (e, f) in enumerate(cands):
+            p = np.searchsorted(pkey, e * 2.0 + f, side="right") - 1
+            p = np.clip(p, 0, len(pkey) - 1)
+            ok = (rg.piece_edge[p] == e) & np.isfinite(rg.piece_w[p])  # type: ignore[index]
+            pe, f0, f1 = e[ok], rg.piece_f0[p[ok]], rg.piece_f1[p[ok]]
+            fo = f[ok]
+            a, b = rg.piece_a[p[ok]], rg.piece_b[p[ok]]
+            if rg.walk:
+                speed = ea.length[pe] / 1000.0  # km per unit of fraction
+                cost_a = (fo - f0) * speed
+                cost_b = (f1 - fo) * speed
+                walk_min = 60.0 / rg.walk_kph
+                ta = node_min[a] + cost_a * walk_min
+                tb = node_min[b] + cost_b * walk_min
+                t = np.minimum(ta, tb)
+            else:
+                tf = ea.time_at(pe, fo)
+                if rg.flipped:  # to the sources: go on to the piece's end
+                    t = node_min[b] + (ea.time_at(pe, f1) - tf) / 60.0
+                else:
+                    t = node_min[a] + (tf - ea.time_at(pe, f0)) / 60.0
+            idx = np.flatnonzero(ok) if i == 0 else np.flatnonzero(has)[ok]
+            np.minimum.at(best, idx, t)
+        return best
 
 
 #: Most cells of the grid a service area is drawn on; larger districts get coarser cells.
 MAX_GRID_CELLS = 2_000_000
 
 
+class _Grid:
+    """A half-buffer grid over some points: cell indices computed once, polygons per mask."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, buffer_m: float) -> None:
+        self.buffer = buffer_m
+        self.n = len(x)
+        if not len(x):
+            return
+        extent = (x.max() - x.min() + 2 * buffer_m) * (y.max() - y.min() + 2 * buffer_m)
+        self.cell = cell = max(buffer_m / 2.0, float(np.sqrt(extent / MAX_GRID_CELLS)))
+        self.r = r = max(1, round(buffer_m / cell))
+        self.x0 = np.floor(x.min() / cell) * cell - (r + 1) * cell
+        self.y0 = np.floor(y.min() / cell) * cell - (r + 1) * cell
+        self.ix = ((x - self.x0) // cell).astype(np.int64)
+        self.iy = ((y - self.y0) // cell).astype(np.int64)
+        self.shape = (int(self.iy.max()) + r + 2, int(self.ix.max()) + r + 2)
+
+    def area(self, mask: np.ndarray) -> shapely.Geometry:
+        """Cells of the points in ``mask``, grown by the buffer, as a polygon."""
+        from scipy import ndimage
+
+        if self.n == 0 or not mask.any():
+            return shapely.Polygon()
+        r, cell = self.r, self.cell
+        iy, ix = self.iy[mask], self.ix[mask]
+        y_lo, y_hi = int(iy.min()) - r - 1, int(iy.max()) + r + 2
+        x_lo, x_hi = int(ix.min()) - r - 1, int(ix.max()) + r + 2
+        grid = np.zeros((y_hi - y_lo, x_hi - x_lo), dtype=bool)
+        grid[iy - y_lo, ix - x_lo] = True
+        yy, xx = np.ogrid[-r:r + 1, -r:r + 1]
+        grid = ndimage.binary_dilation(grid, structure=(xx * xx + yy * yy) <= r * r + r)
+        d = np.diff(np.pad(grid.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+        rows, starts = np.nonzero(d == 1)
+        _, ends = np.nonzero(d == -1)
+        gx0 = self.x0 + x_lo * cell
+        gy0 = self.y0 + y_lo * cell
+        boxes = shapely.box(gx0 + starts * cell, gy0 + rows * cell, gx0 + ends * cell,
+                            gy0 + (rows + 1) * cell)
+        # cells touching only at a corner make an invalid ring: buffer(0) mends it
+        area = shapely.buffer(shapely.coverage_union_all(boxes), 0)
+        # smooth the cell staircase (less than a cell), as a buffer of the roads would be
+        return polygonal(shapely.simplify(area, cell * 0.75, preserve_topology=True))
+
+
 def _raster_area(x: np.ndarray, y: np.ndarray, buffer_m: float) -> shapely.Geometry:
     """Cells of a half-buffer grid holding a point, grown by the buffer, as a polygon."""
-    from scipy import ndimage
-
-    if len(x) == 0:
-        return shapely.Polygon()
-    extent = (x.max() - x.min() + 2 * buffer_m) * (y.max() - y.min() + 2 * buffer_m)
-    cell = max(buffer_m / 2.0, float(np.sqrt(extent / MAX_GRID_CELLS)))
-    r = max(1, round(buffer_m / cell))
-    x0 = np.floor(x.min() / cell) * cell - (r + 1) * cell
-    y0 = np.floor(y.min() / cell) * cell - (r + 1) * cell
-    ix = ((x - x0) // cell).astype(np.int64)
-    iy = ((y - y0) // cell).astype(np.int64)
-    mask = np.zeros((iy.max() + r + 2, ix.max() + r + 2), dtype=bool)
-    mask[iy, ix] = True
-    yy, xx = np.ogrid[-r:r + 1, -r:r + 1]
-    mask = ndimage.binary_dilation(mask, structure=(xx * xx + yy * yy) <= r * r + r)
-    d = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
-    rows, starts = np.nonzero(d == 1)
-    _, ends = np.nonzero(d == -1)
-    boxes = shapely.box(x0 + starts * cell, y0 + rows * cell, x0 + ends * cell,
-                        y0 + (rows + 1) * cell)
-    # cells touching only at a corner make an invalid ring: buffer(0) mends it cheaply
-    area = shapely.buffer(shapely.coverage_union_all(boxes), 0)
-    # smooth the cell staircase (less than a cell), as a buffer of the roads would be
-    return polygonal(shapely.simplify(area, cell * 0.75, preserve_topology=True))
+    return _Grid(x, y, buffer_m).area(np.ones(len(x), dtype=bool))
 
 
 def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
@@ -384,13 +461,22 @@ def service_areas(
     result: CoverageResult,
     *,
     settings: Settings,
-    per_unit: bool = True,
+    per_unit: bool = False,
+    kinds: tuple[str, ...] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Areas reachable within each break, per unit and per kind, from the reached roads.
+    """Areas reachable within each break, per kind (and per unit on request), from the roads
+    reached.
 
-    The reached road edges (whole, or the reached part of a partly reached edge) are buffered
-    by ``[coverage] service_area_buffer_m`` and merged (on a grid half the buffer wide):
-    pockets the roads do not reach stay out, unlike a convex hull.
+    The reached roads (whole, or the reached part of a partly reached edge, at the exact time
+    along it) are buffered by ``[coverage] service_area_buffer_m`` and merged (on a grid half
+    the buffer wide): pockets the roads do not reach stay out, unlike a convex hull.
+
+    Parameters
+    ----------
+    per_unit
+        Also each unit's own areas (one search per unit: minutes at county size).
+    kinds
+        Kinds to draw (default: every kind of the result with a unit).
 
     Returns
     -------
@@ -400,37 +486,35 @@ def service_areas(
     """
     crs = result.villages.crs
     buf = settings.coverage.service_area_buffer_m
-    sampler = _Sampler(result.edges.geometry, buf / 2.0)
+    sampler = _Sampler(result.edges, buf / 2.0)
     rows = []
-    for kind in result.kinds:
+    for kind in kinds or result.kinds:
         target = target_of(kind, settings)
         breaks = sorted({*settings.coverage.breaks_min, target})
         if kind not in result.node_min:
             continue
-        rg = result.graphs[mode_of(kind, settings)]
-        back = towards_unit(kind)
-        if back:
-            rg = rg.reversed()
-        t = sampler.times(result.node_min[kind][rg.edge_u], rg.edge_w, from_end=back)
+        rg = result.graph(kind, settings)
+        t = sampler.times(rg, result.node_min[kind])
+        reach = t <= max(breaks)
+        grid = _Grid(sampler.x[reach], sampler.y[reach], buf)
         for b in breaks:
-            ok = t <= b
-            area = _raster_area(sampler.x[ok], sampler.y[ok], buf)
             rows.append({"scope": "kind", "kind": kind, "unit_id": None, "break_min": b,
-                         "geometry": area})
+                         "geometry": grid.area(t[reach] <= b)})
         if not per_unit:
             continue
-        sel = np.flatnonzero((result.units["kind"] == kind).to_numpy())
+        sel = np.flatnonzero(((result.units["kind"] == kind) & result.units["active"])
+                             .to_numpy(dtype=bool))
         times = times_from(rg, result.unit_loc[sel],
                            offsets=result.units["turnout_min"].to_numpy()[sel],
                            limit=max(breaks))
         for j, i in enumerate(sel):
-            t = sampler.times(times[j, : rg.n_road][rg.edge_u], rg.edge_w, from_end=back)
+            tu = sampler.times(rg, times[j])
+            reach = tu <= max(breaks)
+            grid = _Grid(sampler.x[reach], sampler.y[reach], buf)
             for b in breaks:
-                ok = t <= b
-                area = _raster_area(sampler.x[ok], sampler.y[ok], buf)
                 rows.append({"scope": "unit", "kind": kind,
                              "unit_id": result.units["id"].iloc[i], "break_min": b,
-                             "geometry": area})
+                             "geometry": grid.area(tu[reach] <= b)})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs) if rows else gpd.GeoDataFrame(
         {"scope": [], "kind": [], "unit_id": [], "break_min": []}, geometry=[], crs=crs)
 

@@ -1,13 +1,15 @@
 """Hazard scenarios: floods and forest fires that close or slow roads, and evacuation.
 
 A scenario is a set of hazard zones (the ``hazards`` layer), optionally grown by a buffer. Each
-zone acts on the roads as ArcGIS's polygon barriers do: ``closed`` removes every edge that crosses
-it; ``slowed`` multiplies the travel time of the part of an edge inside it by ``1 /
-speed_factor``. Units inside a zone are out of action (settable), shelters inside are not usable,
-and stockpiles inside cannot be reached. Coverage is recomputed on the affected network and
-compared with the baseline, village by village; villages inside (or near) a zone are evacuated to
-usable shelters by a transportation linear programme that moves as many people as the shelters
-and the time limit allow, at the least total person-minutes.
+zone acts on the roads where they lie inside it, as ArcGIS's polygon barriers do, but cut at the
+zone's boundary: a ``closed`` zone closes the part of every edge inside it (a unit on the same
+road outside the zone keeps its way out), a ``slowed`` zone multiplies the travel time of the
+segments inside it by ``1 / speed_factor``. Units inside a zone are out of action (settable),
+units whose roads are closed on every side are cut off; shelters inside are not usable, and
+stockpiles inside cannot be reached. Coverage is recomputed on the affected network and compared
+with the baseline, village by village; villages inside (or near) a zone are evacuated to usable
+shelters by a transportation linear programme that moves as many people as the shelters and the
+time limit allow, at the least total person-minutes.
 """
 
 from __future__ import annotations
@@ -18,49 +20,22 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 from scipy.optimize import linprog
 
+from emgis._errors import DistrictError
 from emgis.coverage import compute_coverage, units_of
 from emgis.district import District
+from emgis.engine import Engine
 from emgis.network import EdgeArrays
-from emgis.traveltime import build_routing_graph, times_from
+from emgis.settings import Scenario
+from emgis.traveltime import times_from
 
+__all__ = ["Scenario", "ScenarioResult", "apply_hazards", "evacuate", "run_scenario",
+           "transport", "zones"]
 
-@dataclass(frozen=True)
-class Scenario:
-    """A named set of hazard zones and how they act.
-
-    Attributes
-    ----------
-    name
-        Used in file names and tables.
-    hazards
-        Ids of records of the district's ``hazards`` layer.
-    buffer_m
-        Metres the zones are grown by.
-    units_out_of_action
-        Units inside a zone cannot respond.
-    evacuate_within_m
-        Villages inside a zone, or within this many metres of it, must leave.
-    max_evacuation_min
-        Shelters farther than this (minutes of driving) are not assigned.
-    speed_factor
-        The scenario's intensity for ``slowed`` zones: overrides their ``speed_factor`` (0-1,
-        smaller is slower).
-    evacuate_before_closure
-        Evacuation routes use the roads as they are before the hazard closes or slows them
-        (pre-emptive evacuation, as plans are made); False routes on the affected roads, where
-        a village on a closed road cannot leave by car.
-    """
-
-    name: str
-    hazards: tuple[str, ...]
-    buffer_m: float = 0.0
-    units_out_of_action: bool = True
-    evacuate_within_m: float = 0.0
-    max_evacuation_min: float = 60.0
-    speed_factor: float | None = None
-    evacuate_before_closure: bool = True
+#: Statuses of a unit in a scenario.
+UNIT_STATUSES = ("in_action", "out_of_action", "cut_off")
 
 
 def zones(district: District, scenario: Scenario) -> gpd.GeoDataFrame:
@@ -68,47 +43,95 @@ def zones(district: District, scenario: Scenario) -> gpd.GeoDataFrame:
 
     Raises
     ------
-    KeyError
-        A hazard id of the scenario is not in the hazards layer.
+    DistrictError
+        A hazard id of the scenario is not in the hazards layer, or its intensity is out of
+        range.
     """
     hz = district.hazards
-    missing = [h for h in scenario.hazards if h not in set(hz["id"])]
+    known = set(hz["id"].astype(str))
+    missing = [h for h in scenario.hazards if h not in known]
     if missing:
-        raise KeyError(f"scenario {scenario.name!r}: hazard id(s) {', '.join(missing)} not in "
-                       f"the hazards layer; expected one of {', '.join(map(str, hz['id']))}")
-    out = hz[hz["id"].isin(scenario.hazards)].copy()
+        raise DistrictError(f"scenario {scenario.name!r}: hazard id(s) {', '.join(missing)} not "
+                            f"in the hazards layer; expected one of "
+                            f"{', '.join(sorted(known)) or 'none (the district has no hazards)'}")
+    out = hz[hz["id"].astype(str).isin(scenario.hazards)].copy()
     if scenario.speed_factor is not None:
         if not 0 < scenario.speed_factor <= 1:
-            raise ValueError(f"scenario {scenario.name!r}: speed_factor = "
-                             f"{scenario.speed_factor}; expected a number in (0, 1]")
+            raise DistrictError(f"scenario {scenario.name!r}: speed_factor = "
+                                f"{scenario.speed_factor}; expected a number in (0, 1]")
         out.loc[out["effect"] == "slowed", "speed_factor"] = scenario.speed_factor
     if scenario.buffer_m > 0:
         out["geometry"] = out.geometry.buffer(scenario.buffer_m)
     return out
 
 
-def apply_hazards(edges: EdgeArrays, zones_: gpd.GeoDataFrame) -> EdgeArrays:
-    """Edge arrays with the zones' effect as a time multiplier per edge.
+def _intervals(ea: EdgeArrays, zone: shapely.Geometry, hit: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The parts of edges ``hit`` inside ``zone``: (edge, start, end) as fractions of length."""
+    geoms = ea.geometry[hit]
+    inter = shapely.intersection(geoms, zone)
+    parts, idx = shapely.get_parts(inter, return_index=True)
+    lines = shapely.get_type_id(parts) == 1  # LineString
+    parts, idx = parts[lines], idx[lines]
+    if not len(parts):
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+    e = hit[idx]
+    base = geoms[idx]
+    a = shapely.line_locate_point(base, shapely.get_point(parts, 0))
+    b = shapely.line_locate_point(base, shapely.get_point(parts, -1))
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    # a part may run along the edge further than its ends show (edges that double back)
+    plen = shapely.length(parts)
+    hi = np.maximum(hi, np.minimum(lo + plen, shapely.length(base)))
+    L = ea.length[e]
+    scale = np.divide(L, shapely.length(base), out=np.ones(len(e)), where=shapely.length(base) > 0)
+    f0 = np.clip(np.divide(lo * scale, L, out=np.zeros(len(e)), where=L > 0), 0, 1)
+    f1 = np.clip(np.divide(hi * scale, L, out=np.ones(len(e)), where=L > 0), 0, 1)
+    return e, f0, f1
 
-    An edge that crosses a ``closed`` zone gets ``inf`` (closed); for a ``slowed`` zone with
-    speed factor ``f`` the part of the edge inside takes ``1 / f`` times as long, so the edge's
-    time is multiplied by ``(1 - s) + s / f`` where ``s`` is the share of its length inside.
+
+def apply_hazards(edges: EdgeArrays, zones_: gpd.GeoDataFrame) -> EdgeArrays:
+    """The network with the zones' effect on the parts of edges inside them.
+
+    Each part of an edge inside a ``closed`` zone is closed (time multiplier ``inf``); inside a
+    ``slowed`` zone with speed factor ``f`` it takes ``1 / f`` times as long. The result carries
+    the parts as ``hazards`` rows (edge, start, end, multiplier); the routing graph closes or
+    slows exactly those parts, so a location on the same edge outside the zone keeps its road.
     """
-    penalty = np.ones(len(edges.length)) if edges.penalty is None else edges.penalty.copy()
-    geoms = edges.geometry
-    tree = shapely.STRtree(geoms)
-    lengths = shapely.length(geoms)
+    rows = [] if edges.hazards is None else [edges.hazards]
+    tree = edges.tree
     for _, z in zones_.iterrows():
+        if z.geometry is None or z.geometry.is_empty:
+            continue
         hit = tree.query(z.geometry, predicate="intersects")
         if len(hit) == 0:
             continue
-        if z["effect"] == "closed":
-            penalty[hit] = np.inf
-            continue
-        inside = shapely.length(shapely.intersection(geoms[hit], z.geometry))
-        share = np.divide(inside, lengths[hit], out=np.zeros(len(hit)), where=lengths[hit] > 0)
-        penalty[hit] *= (1.0 - share) + share / float(z["speed_factor"])
-    return replace(edges, penalty=penalty)
+        e, f0, f1 = _intervals(edges, z.geometry, np.asarray(hit, dtype=np.int64))
+        mult = np.inf if z["effect"] == "closed" else 1.0 / float(z["speed_factor"])
+        rows.append(np.column_stack([e.astype(float), f0, f1, np.full(len(e), mult)]))
+    hz = np.concatenate(rows) if rows else np.zeros((0, 4))
+    return replace(edges, hazards=hz)
+
+
+def hazard_parts(edges: EdgeArrays) -> gpd.GeoDataFrame:
+    """The parts of roads a scenario closes or slows, one line each (one per two-way road):
+    ``effect``, ``time_factor`` (for slowed) and the length inside, metres."""
+    hz = edges.hazards
+    if hz is None or len(hz) == 0:
+        return gpd.GeoDataFrame({"effect": [], "time_factor": [], "length_m": []}, geometry=[])
+    e = hz[:, 0].astype(np.int64)
+    keep = (edges.twin[e] < 0) | (e < edges.twin[e])
+    e, f0, f1, mult = e[keep], hz[keep, 1], hz[keep, 2], hz[keep, 3]
+    geoms = edges.geometry[e]
+    L = shapely.length(geoms)
+    pieces = [shapely.ops.substring(g, a * ln, b * ln) for g, a, b, ln in
+              zip(geoms, f0, f1, L, strict=True)]
+    closed = np.isinf(mult)
+    return gpd.GeoDataFrame({
+        "u": edges.node_ids[edges.u[e]], "v": edges.node_ids[edges.v[e]],
+        "effect": np.where(closed, "closed", "slowed"),
+        "time_factor": np.where(closed, np.nan, mult),
+        "length_m": np.round((f1 - f0) * edges.length[e], 1)}, geometry=pieces)
 
 
 @dataclass(frozen=True)
@@ -120,6 +143,9 @@ class ScenarioResult:
     villages
         One row per village and kind: baseline and scenario nearest minutes and status,
         ``lost_cover`` and ``island`` flags.
+    units
+        Every unit: its status in the scenario (``in_action``, ``out_of_action``, ``cut_off``)
+        and why.
     evacuation
         One row per village-to-shelter assignment (persons, minutes).
     shelters
@@ -127,13 +153,15 @@ class ScenarioResult:
     unsheltered
         Per evacuated village: population, moved, left without a place.
     summary
-        One row: population losing cover (any kind), cut off, evacuated, unsheltered.
+        One row: population losing cover (any kind), cut off, evacuated, unsheltered, units
+        out of action and cut off.
     edges
-        The affected edge arrays (penalty per edge).
+        The affected network (hazard parts per edge).
     """
 
     scenario: Scenario
     villages: pd.DataFrame
+    units: pd.DataFrame
     evacuation: pd.DataFrame
     shelters: pd.DataFrame
     unsheltered: pd.DataFrame
@@ -141,7 +169,45 @@ class ScenarioResult:
     edges: EdgeArrays
 
 
-def run_scenario(district: District, edges: EdgeArrays, scenario: Scenario, *,
+def _on_roads(engine: Engine) -> np.ndarray:
+    """Per unit: from its location the drive graph reaches a road node (a unit whose road is
+    closed on both sides reaches only the locations beside it on the same closed-off piece)."""
+    from scipy.sparse.csgraph import connected_components
+
+    rg = engine.graph("drive")
+    n_comp, lab = connected_components(rg.csr(), directed=True, connection="weak")
+    has_road = np.zeros(n_comp, dtype=bool)
+    has_road[lab[: rg.n_road]] = True
+    node = rg.loc_node[engine.unit_loc]
+    out: np.ndarray = (node >= 0) & has_road[lab[np.maximum(node, 0)]]
+    return out
+
+
+def _unit_states(units: gpd.GeoDataFrame, union: shapely.Geometry, scenario: Scenario,
+                 engine: Engine, hit_engine: Engine) -> pd.DataFrame:
+    """Each unit's status in the scenario and the reason."""
+    inside = units.geometry.within(union).to_numpy() if not union.is_empty else \
+        np.zeros(len(units), dtype=bool)
+    kind = units["kind"].astype(str).to_numpy()
+    shelter = np.char.startswith(kind.astype(str), "shelter_")
+    stock = kind == "stockpile"
+    status = np.full(len(units), "in_action", dtype=object)
+    reason = np.full(len(units), "", dtype=object)
+    out = inside & (shelter | stock | scenario.units_out_of_action)
+    status[out] = "out_of_action"
+    reason[out & shelter] = "inside the hazard zone: not usable"
+    reason[out & stock] = "inside the hazard zone: cannot be reached"
+    reason[out & ~shelter & ~stock] = "inside the hazard zone"
+    # cut off: a unit that had a road before and has none now (closed on both sides)
+    cut = (status == "in_action") & _on_roads(engine) & ~_on_roads(hit_engine)
+    status[cut] = "cut_off"
+    reason[cut] = "every road from it is closed"
+    return pd.DataFrame({"unit_id": units["id"].to_numpy(), "unit_name": units["name"].to_numpy(),
+                         "kind": kind, "township": units["township"].to_numpy(),
+                         "status": status, "reason": reason})
+
+
+def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Scenario, *,
                  baseline: pd.DataFrame | None = None) -> ScenarioResult:
     """Coverage on the affected network, compared with the baseline, and the evacuation.
 
@@ -149,26 +215,28 @@ def run_scenario(district: District, edges: EdgeArrays, scenario: Scenario, *,
     ----------
     district
         The loaded district.
-    edges
-        Its road network's edge arrays (:func:`emgis.network.load_network_arrays`).
+    network
+        Its road network's arrays (:func:`emgis.network.load_network_arrays`), or its
+        :class:`~emgis.engine.Engine` (locations and baseline graphs reused).
     scenario
         The hazards and how they act.
     baseline
         The baseline coverage table, if already computed.
     """
+    engine = network if isinstance(network, Engine) else Engine.for_district(district, network)
     z = zones(district, scenario)
     union = shapely.union_all(z.geometry.values) if len(z) else shapely.Polygon()
-    hit = apply_hazards(edges, z)
+    hit = apply_hazards(engine.network, z)
+    hit_engine = engine.with_network(hit)
     units = units_of(district)
-    inside = units.geometry.within(union)
-    dropped = inside & (units["kind"].str.startswith("shelter_") | (units["kind"] == "stockpile")
-                        | scenario.units_out_of_action)
-    base = compute_coverage(district, edges).table if baseline is None else baseline
-    scen = compute_coverage(district, hit, units=units[~dropped.to_numpy()]).table
+    states = _unit_states(units, union, scenario, engine, hit_engine)
+    active = (states["status"] != "out_of_action").to_numpy()
+    base = compute_coverage(district, engine).table if baseline is None else baseline
+    scen = compute_coverage(district, hit_engine, active=active).table
     table = base.rename(columns={"nearest_id": "baseline_id", "nearest_min": "baseline_min",
                                  "status": "baseline_status"})[
         ["village_id", "village_name", "township", "population", "kind", "target_min",
-         "baseline_id", "baseline_min", "baseline_status"]]
+         "baseline_id", "baseline_min", "baseline_status"]].copy()
     table["scenario_id"] = scen["nearest_id"].to_numpy()
     table["scenario_min"] = scen["nearest_min"].to_numpy()
     table["scenario_status"] = scen["status"].to_numpy()
@@ -177,10 +245,10 @@ def run_scenario(district: District, edges: EdgeArrays, scenario: Scenario, *,
     table["island"] = _all_cut_off(scen, table["village_id"]) & ~_all_cut_off(
         base, table["village_id"])
 
-    evac, loads, left = evacuate(district, edges if scenario.evacuate_before_closure else hit,
-                                 union, scenario,
-                                 usable=~inside.to_numpy() | ~units["kind"].str.startswith(
-                                     "shelter_").to_numpy(), units=units)
+    shelter_units = units["kind"].str.startswith("shelter_").to_numpy()
+    usable = ~(shelter_units & (states["status"] == "out_of_action").to_numpy())
+    evac, loads, left = evacuate(district, engine if scenario.evacuate_before_closure
+                                 else hit_engine, union, scenario, usable=usable, units=units)
     by_village = table.drop_duplicates("village_id")
     lost = table[table["lost_cover"]].drop_duplicates("village_id")
     summary = pd.DataFrame([{
@@ -193,50 +261,50 @@ def run_scenario(district: District, edges: EdgeArrays, scenario: Scenario, *,
         "population_to_evacuate": int(left["population"].sum()),
         "population_evacuated": int(left["moved"].sum()),
         "population_unsheltered": int(left["unsheltered"].sum()),
+        "units_out_of_action": int((states["status"] == "out_of_action").sum()),
+        "units_cut_off": int((states["status"] == "cut_off").sum()),
     }])
-    return ScenarioResult(scenario, table, evac, loads, left, summary, hit)
+    return ScenarioResult(scenario, table, states, evac, loads, left, summary, hit)
 
 
 def _all_cut_off(table: pd.DataFrame, order: pd.Series) -> np.ndarray:
-    """Per row of ``order``: no unit of any kind present reaches the village."""
+    """Per row of ``order``: no unit of any kind the district has reaches the village."""
     rel = table[table["status"] != "no_unit"]
     cut = (rel["status"] == "cut_off").groupby(rel["village_id"].to_numpy()).all()
     out: np.ndarray = cut.reindex(order.to_numpy(), fill_value=False).to_numpy(dtype=bool)
     return out
 
 
-def evacuate(district: District, edges: EdgeArrays, union: shapely.Geometry,
+def evacuate(district: District, network: EdgeArrays | Engine, union: shapely.Geometry,
              scenario: Scenario, *, usable: np.ndarray, units: gpd.GeoDataFrame
              ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Assign the people of villages in (or near) the zones to usable shelters.
 
+    Villagers drive to the shelters (on the roads before the hazard, or on the affected roads,
+    as the engine given says).
+
     Returns the assignments (village, shelter, persons, minutes), the shelters' loads, and per
     evacuated village the population, the persons moved and those left without a place.
     """
-    from emgis.snapping import snap_points
-
+    engine = network if isinstance(network, Engine) else Engine.for_district(
+        district, network, units=units)
     v = district.villages
     near = v.geometry.distance(union) <= scenario.evacuate_within_m if not union.is_empty \
         else pd.Series(False, index=v.index)
     must = np.flatnonzero(near.to_numpy())
-    sh_all = units[units["kind"].str.startswith("shelter_")]
-    ok_sh = usable[units["kind"].str.startswith("shelter_").to_numpy()]
+    is_sh = units["kind"].str.startswith("shelter_").to_numpy()
+    sh_all = units[is_sh]
+    ok_sh = usable[is_sh]
+    sh_idx = np.flatnonzero(is_sh)[ok_sh]
     sh = sh_all[ok_sh]
     cap = sh_all.merge(district.shelters[["id", "capacity"]], on="id", how="left")["capacity"]
     cap_all = cap.fillna(0).to_numpy(dtype=float)
-    pts = pd.concat([v.geometry.iloc[must], sh.geometry], ignore_index=True)
     cost = np.full((len(must), len(sh)), np.inf)
     if len(must) and len(sh):
-        snaps = snap_points(edges, gpd.GeoSeries(pts, crs=district.crs),
-                            settings=district.settings)
-        rg = build_routing_graph(edges, snaps).reversed()  # villagers drive to the shelters
-        t = times_from(rg, np.arange(len(must), len(must) + len(sh)),
-                       limit=scenario.max_evacuation_min)
-        nodes = rg.loc_node[: len(must)]
-        acc = rg.loc_access[: len(must)]
-        for j in range(len(sh)):
-            ok = nodes >= 0
-            cost[ok, j] = t[j, nodes[ok]] + acc[ok]
+        rg = engine.graph("drive", reverse=True)  # villagers drive to the shelters
+        t = times_from(rg, engine.unit_loc[sh_idx], limit=scenario.max_evacuation_min,
+                       targets=engine.village_loc[must])
+        cost = t.T.copy()
         cost[cost > scenario.max_evacuation_min] = np.inf
     pop = v["population"].iloc[must].fillna(0).to_numpy(dtype=float)
     flows = transport(pop, cap_all[ok_sh], cost)
@@ -251,15 +319,15 @@ def evacuate(district: District, edges: EdgeArrays, union: shapely.Geometry,
     loads = pd.DataFrame({"shelter_id": sh_all["id"].to_numpy(),
                           "shelter_name": sh_all["name"].to_numpy(),
                           "kind": sh_all["kind"].to_numpy(), "usable": ok_sh,
-                          "capacity": cap_all, "load": np.round(load).astype(int)})
+                          "capacity": cap_all, "load": np.round(load).astype(np.int64)})
     loads["load_share"] = np.where(loads["capacity"] > 0,
                                    np.round(loads["load"] / loads["capacity"].where(
                                        loads["capacity"] > 0, 1), 4), 0.0)
-    moved = np.round(flows.sum(axis=1)).astype(int) if len(must) else np.zeros(0, int)
+    moved = np.round(flows.sum(axis=1)).astype(np.int64) if len(must) else np.zeros(0, np.int64)
     left = pd.DataFrame({"village_id": v["id"].iloc[must].to_numpy(),
                          "village_name": v["name"].iloc[must].to_numpy(),
-                         "population": pop.astype(int), "moved": moved,
-                         "unsheltered": pop.astype(int) - moved})
+                         "population": pop.astype(np.int64), "moved": moved,
+                         "unsheltered": pop.astype(np.int64) - moved})
     return evac, loads, left
 
 
@@ -276,22 +344,24 @@ def transport(supply: np.ndarray, capacity: np.ndarray, cost: np.ndarray) -> np.
     numpy.ndarray
         Persons moved from village i to shelter j.
     """
+    import scipy.sparse as sp
+
     n, m = cost.shape
     out = np.zeros((n, m))
     pairs = np.argwhere(np.isfinite(cost))
     if len(pairs) == 0 or supply.sum() == 0 or capacity.sum() == 0:
         return out
     k = len(pairs)
-    a_rows = np.zeros((n + m, k))
-    a_rows[pairs[:, 0], np.arange(k)] = 1.0
-    a_rows[n + pairs[:, 1], np.arange(k)] = 1.0
+    a_rows = sp.csr_matrix((np.ones(2 * k), (np.concatenate([pairs[:, 0], n + pairs[:, 1]]),
+                                             np.concatenate([np.arange(k), np.arange(k)]))),
+                           shape=(n + m, k))
     b = np.concatenate([supply, capacity])
     most = linprog(-np.ones(k), A_ub=a_rows, b_ub=b, bounds=(0, None), method="highs")
     if not most.success:  # pragma: no cover - a feasible LP with x = 0 always solves
         raise RuntimeError(f"evacuation LP failed: {most.message}")
     moved = -most.fun
     c = cost[pairs[:, 0], pairs[:, 1]]
-    best = linprog(c, A_ub=a_rows, b_ub=b, A_eq=np.ones((1, k)), b_eq=[moved],
+    best = linprog(c, A_ub=a_rows, b_ub=b, A_eq=sp.csr_matrix(np.ones((1, k))), b_eq=[moved],
                    bounds=(0, None), method="highs")
     if not best.success:  # pragma: no cover
         raise RuntimeError(f"evacuation LP failed: {best.message}")

@@ -1,35 +1,94 @@
-"""Siting: where new units do the most good, on a candidate x village matrix of minutes.
+"""Siting: where new units do the most good, on candidate x village minutes.
 
 The solver core works on plain arrays, as spopt's does: ``times[j, i]`` is the response time
-from candidate ``j`` to village ``i`` (minutes, turnout included, ``inf`` where unreachable),
-``weights[i]`` the village's population, and ``base[i]`` the time from the nearest *existing*
-unit, which stays (as "required" facilities in ArcGIS Location-Allocation). Models:
+from candidate ``j`` to village ``i`` (minutes, turnout included, ``inf`` where unreachable or
+beyond the search cutoff), ``weights[i]`` the village's population, and ``base[i]`` the time from
+the nearest *existing* unit, which stays (as "required" facilities in ArcGIS
+Location-Allocation). ``times`` may be a dense array or sparse :class:`Pairs` (only the pairs
+within a cutoff: what a county or a province needs). Models:
 
 - :func:`max_covering` (MCLP): add ``p`` sites to cover the most people not yet covered;
 - :func:`set_covering` (LSCP): the fewest sites that cover every village a candidate can reach;
 - :func:`p_median`: add ``p`` sites for the least population-weighted time;
-- :func:`p_center`: add ``p`` sites for the least worst time.
+- :func:`p_center`: add ``p`` sites for the least worst time;
+- :func:`capacitated_covering`: maximal covering with a capacity per site.
 
-Exact models are mixed-integer programmes solved by HiGHS (``scipy.optimize.milp``); the
+Exact models are mixed-integer programmes solved by HiGHS (``scipy.optimize.milp``) on the pairs
+that can matter (a candidate slower than the existing unit never serves a village); the
 heuristics (greedy, then one-for-one swaps while they help; max covering and p-median) are for
-sizes beyond them, and report their gap to a proven bound (LP relaxation, Lagrangian).
+sizes beyond them and report their gap to a proven bound (LP relaxation, Lagrangian). Method
+``auto`` takes the MILP while the model is small and the heuristic above that.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
+import shapely
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from emgis._errors import SitingError
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: Largest number of candidate-village pairs ``method="auto"`` gives the exact MILP.
+AUTO_MILP_PAIRS = 200_000
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Candidate x village minutes as sparse pairs: ``inf`` for every pair not listed.
+
+    Attributes
+    ----------
+    shape
+        (candidates, villages).
+    row, col, t
+        Candidate, village and minutes of each listed pair, sorted by candidate then village.
+    """
+
+    shape: tuple[int, int]
+    row: IntArray
+    col: IntArray
+    t: FloatArray
+
+    @classmethod
+    def of(cls, times: FloatArray | Pairs) -> Pairs:
+        """Pairs of a dense matrix (its finite entries), or the pairs themselves."""
+        if isinstance(times, Pairs):
+            return times
+        a = np.asarray(times, dtype=float)
+        r, c = np.nonzero(np.isfinite(a))
+        return cls((a.shape[0], a.shape[1]), r.astype(np.int64), c.astype(np.int64),
+                   a[r, c].astype(float))
+
+    def select(self, keep: npt.NDArray[np.bool_]) -> Pairs:
+        """Only the pairs where ``keep`` is True."""
+        return Pairs(self.shape, self.row[keep], self.col[keep], self.t[keep])
+
+    def dense(self) -> FloatArray:
+        """The full matrix (``inf`` where no pair); for small instances."""
+        out = np.full(self.shape, np.inf)
+        out[self.row, self.col] = self.t
+        return out
+
+    def matrix(self, mask: npt.NDArray[np.bool_] | None = None) -> sp.csr_matrix:
+        """A 0/1 CSR matrix of the pairs (where ``mask``)."""
+        r, c = (self.row, self.col) if mask is None else (self.row[mask], self.col[mask])
+        return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=self.shape)
+
+    @property
+    def n_candidates(self) -> int:
+        """Number of candidates."""
+        return self.shape[0]
 
 
 @dataclass(frozen=True)
@@ -78,18 +137,45 @@ def _reaches(value: float, bound: float) -> bool:
     return abs(bound - value) <= 1e-9 * max(1.0, abs(bound))
 
 
-def _newly_coverable(times: FloatArray, target: float, base: FloatArray) -> npt.NDArray[np.bool_]:
-    """cover[j, i]: candidate j reaches village i within target, and i is not covered yet."""
-    return (times <= target + 1e-9) & ~(base <= target + 1e-9)[None, :]
+def served_times(times: FloatArray | Pairs, base: FloatArray,
+                 sites: list[int] | tuple[int, ...]) -> FloatArray:
+    """Each village's time from the nearest of the existing units and the chosen sites."""
+    out: FloatArray = np.asarray(base, dtype=float).copy()
+    if not len(sites):
+        return out
+    if not isinstance(times, Pairs):
+        dense: FloatArray = np.minimum(out, np.asarray(times, dtype=float)[list(sites)]
+                                       .min(axis=0))
+        return dense
+    sel = np.isin(times.row, np.asarray(list(sites), dtype=np.int64))
+    np.minimum.at(out, times.col[sel], times.t[sel])
+    return out
 
 
-def _covered_persons(cover: npt.NDArray[np.bool_], weights: FloatArray,
-                     sites: list[int]) -> float:
+def _newly_coverable(times: Pairs, target: float, base: FloatArray) -> sp.csr_matrix:
+    """cover[j, i] = 1: candidate j reaches village i within target, and i is not covered
+    yet."""
+    ok = (times.t <= target + 1e-9) & ~(base <= target + 1e-9)[times.col]
+    return times.matrix(ok)
+
+
+def _row(a: sp.csr_matrix, j: int) -> IntArray:
+    """Column indices of row ``j`` of a CSR matrix."""
+    out: IntArray = a.indices[a.indptr[j]:a.indptr[j + 1]]
+    return out
+
+
+def _covered_persons(cover: sp.csr_matrix, weights: FloatArray, sites: list[int]) -> float:
     """Persons in the villages that at least one of ``sites`` newly covers."""
-    return float(weights[cover[sites].any(axis=0)].sum()) if sites else 0.0
+    if not sites:
+        return 0.0
+    hit = np.zeros(cover.shape[1], dtype=bool)
+    for j in sites:
+        hit[_row(cover, j)] = True
+    return float(weights[hit].sum())
 
 
-def _order_by_gain(cover: npt.NDArray[np.bool_], weights: FloatArray,
+def _order_by_gain(cover: sp.csr_matrix, weights: FloatArray,
                    sites: list[int]) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """Sites ordered greedily by the persons each newly covers after the ones before it."""
     left = list(sites)
@@ -97,29 +183,38 @@ def _order_by_gain(cover: npt.NDArray[np.bool_], weights: FloatArray,
     order: list[int] = []
     gains: list[float] = []
     while left:
-        g = [float(weights[cover[j] & ~covered].sum()) for j in left]
+        g = [float(weights[_row(cover, j)][~covered[_row(cover, j)]].sum()) for j in left]
         k = int(np.argmax(g))
         j = left.pop(k)
         order.append(j)
         gains.append(g[k])
-        covered |= cover[j]
+        covered[_row(cover, j)] = True
     return tuple(order), tuple(gains)
 
 
-def max_covering(times: FloatArray, weights: FloatArray, base: FloatArray, target: float,
-                 p: int, *, method: str = "milp", time_limit: float = 300.0) -> Solution:
+def _auto(method: str, n_pairs: int) -> str:
+    return ("milp" if n_pairs <= AUTO_MILP_PAIRS else "heuristic") if method == "auto" \
+        else method
+
+
+def max_covering(times: FloatArray | Pairs, weights: FloatArray, base: FloatArray,
+                 target: float, p: int, *, method: str = "milp",
+                 time_limit: float = 300.0) -> Solution:
     """Add ``p`` sites covering the most persons not covered within ``target`` minutes yet.
 
     ``method="milp"`` solves the MILP exactly (HiGHS), after dropping candidates whose cover
     another candidate's contains. If HiGHS stops at ``time_limit`` seconds, the better of its
     incumbent and the heuristic's solution is returned with the MILP's proven bound, so the
     gap says how far from the optimum it can be. ``method="heuristic"``: greedy and swaps,
-    with the LP-relaxation bound.
+    with the LP-relaxation bound. ``method="auto"``: the MILP up to
+    :data:`AUTO_MILP_PAIRS` pairs, the heuristic above.
     """
     t0 = time.perf_counter()
-    cover = _newly_coverable(times, target, base)
-    useful = cover.any(axis=0)
-    p = int(min(p, times.shape[0]))
+    pairs = Pairs.of(times)
+    cover = _newly_coverable(pairs, target, base)
+    method = _auto(method, cover.nnz)
+    useful = np.asarray(cover.sum(axis=0)).ravel() > 0
+    p = int(min(p, pairs.n_candidates))
     if method == "heuristic":
         sites = _greedy_swap(cover, weights, p)
         obj = _covered_persons(cover, weights, sites)
@@ -138,7 +233,7 @@ def max_covering(times: FloatArray, weights: FloatArray, base: FloatArray, targe
     n_c, n_v = a.shape
     # variables: x_j (sites), y_i (villages covered); maximise w.y
     c = np.concatenate([np.zeros(n_c), -w])
-    link = sp.hstack([-sp.csr_matrix(a.T.astype(float)), sp.identity(n_v)])  # y_i <= sum x
+    link = sp.hstack([-a.T.astype(float), sp.identity(n_v)])  # y_i <= sum x
     count = sp.hstack([sp.csr_matrix(np.ones((1, n_c))), sp.csr_matrix((1, n_v))])
     cons = [LinearConstraint(link, -np.inf, 0), LinearConstraint(count, -np.inf, p)]
     res = milp(c, constraints=cons, integrality=np.concatenate([np.ones(n_c), np.zeros(n_v)]),
@@ -165,13 +260,13 @@ def max_covering(times: FloatArray, weights: FloatArray, base: FloatArray, targe
                     None if np.isnan(bound) else bound, time.perf_counter() - t0)
 
 
-def _dominated(a: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+def _dominated(a: sp.csr_matrix | npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     """Candidates whose cover (rows of ``a``) is empty or within another candidate's.
 
     Of candidates with the same cover the first is kept. Swapping a dominated candidate for
     its dominator never lowers a covering objective, so the kept ones hold an optimum.
     """
-    m = sp.csr_matrix(a.astype(np.float64))
+    m = sp.csr_matrix(a, dtype=np.float64)
     size = np.asarray(m.sum(axis=1)).ravel()
     ov = (m @ m.T).tocoo()
     r, k, n = ov.row, ov.col, ov.data
@@ -181,7 +276,7 @@ def _dominated(a: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     return out
 
 
-def capacitated_covering(times: FloatArray, weights: FloatArray, base: FloatArray,
+def capacitated_covering(times: FloatArray | Pairs, weights: FloatArray, base: FloatArray,
                          target: float, p: int, capacity: float | FloatArray, *,
                          time_limit: float = 300.0) -> Solution:
     """Maximal covering where each new site serves at most ``capacity`` persons.
@@ -191,23 +286,24 @@ def capacitated_covering(times: FloatArray, weights: FloatArray, base: FloatArra
     Variables: x_j (open), z_ij (persons of village i served by j); maximise sum z.
     """
     t0 = time.perf_counter()
-    cover = _newly_coverable(times, target, base)
+    pairs = Pairs.of(times)
+    cover = _newly_coverable(pairs, target, base).tocoo()
     n_c, n_v = cover.shape
     cap = np.broadcast_to(np.asarray(capacity, dtype=float), (n_c,))
-    pairs = np.argwhere(cover)  # (j, i)
-    k = len(pairs)
+    pj, pi = cover.row.astype(np.int64), cover.col.astype(np.int64)
+    k = len(pj)
     if k == 0 or p <= 0:
         return Solution((), 0.0, (), "capacitated_covering", "milp", "optimal", None,
                         time.perf_counter() - t0)
     n = n_c + k
     c = np.concatenate([np.zeros(n_c), -np.ones(k)])
     z = n_c + np.arange(k)
-    village = sp.csr_matrix((np.ones(k), (pairs[:, 1], z)), shape=(n_v, n))
+    village = sp.csr_matrix((np.ones(k), (pi, z)), shape=(n_v, n))
     site = sp.csr_matrix((np.concatenate([np.ones(k), -cap]),
-                          (np.concatenate([pairs[:, 0], np.arange(n_c)]),
+                          (np.concatenate([pj, np.arange(n_c)]),
                            np.concatenate([z, np.arange(n_c)]))), shape=(n_c, n))
     count = sp.csr_matrix((np.ones(n_c), (np.zeros(n_c, int), np.arange(n_c))), shape=(1, n))
-    upper = np.concatenate([np.ones(n_c), weights[pairs[:, 1]]])
+    upper = np.concatenate([np.ones(n_c), weights[pi]])
     res = milp(c, constraints=[LinearConstraint(village, -np.inf, weights),
                                LinearConstraint(site, -np.inf, 0),
                                LinearConstraint(count, -np.inf, p)],
@@ -216,7 +312,7 @@ def capacitated_covering(times: FloatArray, weights: FloatArray, base: FloatArra
     sites = [int(j) for j in np.flatnonzero(res.x[:n_c] > 0.5)] if res.x is not None else []
     served = np.zeros(n_c)
     if res.x is not None:
-        np.add.at(served, pairs[:, 0], res.x[n_c:])
+        np.add.at(served, pj, res.x[n_c:])
     order = sorted(sites, key=lambda j: (-served[j], j))
     return Solution(tuple(order), float(-res.fun) if res.fun is not None else 0.0,
                     tuple(float(round(served[j], 3)) for j in order), "capacitated_covering",
@@ -224,8 +320,7 @@ def capacitated_covering(times: FloatArray, weights: FloatArray, base: FloatArra
                     time.perf_counter() - t0)
 
 
-def _mclp_bound(a: npt.NDArray[np.bool_], w: FloatArray, p: int,
-                time_limit: float = 120.0) -> float:
+def _mclp_bound(a: sp.csr_matrix, w: FloatArray, p: int, time_limit: float = 120.0) -> float:
     """LP-relaxation bound of the maximal covering objective (HiGHS interior point).
 
     If the LP does not finish in ``time_limit`` seconds, the weaker bound "the p largest
@@ -236,9 +331,10 @@ def _mclp_bound(a: npt.NDArray[np.bool_], w: FloatArray, p: int,
     n_c, n_v = a.shape
     if n_v == 0:
         return 0.0
-    single = np.sort(sp.csr_matrix(a.astype(float)) @ w)[::-1][:p].sum()
+    a = sp.csr_matrix(a, dtype=float)
+    single = np.sort(a @ w)[::-1][:p].sum()
     c = np.concatenate([np.zeros(n_c), -w])
-    link = sp.hstack([-sp.csr_matrix(a.T.astype(float)), sp.identity(n_v)]).tocsr()
+    link = sp.hstack([-a.T, sp.identity(n_v)]).tocsr()
     count = sp.hstack([sp.csr_matrix(np.ones((1, n_c))), sp.csr_matrix((1, n_v))]).tocsr()
     res = linprog(c, A_ub=sp.vstack([link, count]).tocsr(),
                   b_ub=np.concatenate([np.zeros(n_v), [p]]), bounds=(0, 1),
@@ -248,13 +344,13 @@ def _mclp_bound(a: npt.NDArray[np.bool_], w: FloatArray, p: int,
     return float(min(-res.fun, single))
 
 
-def _greedy_swap(cover: npt.NDArray[np.bool_], weights: FloatArray, p: int) -> list[int]:
+def _greedy_swap(cover: sp.csr_matrix, weights: FloatArray, p: int) -> list[int]:
     """Greedy maximal covering, then one-for-one swaps while one improves the cover.
 
-    Works on a sparse candidate x village matrix, keeping per village the number of chosen
+    Works on the sparse candidate x village matrix, keeping per village the number of chosen
     sites that cover it, so each step is a sparse matrix-vector product.
     """
-    a = sp.csr_matrix(cover.astype(np.float64))
+    a = sp.csr_matrix(cover, dtype=np.float64)
     n_c, n_v = a.shape
     chosen: list[int] = []
     count = np.zeros(n_v)
@@ -265,7 +361,7 @@ def _greedy_swap(cover: npt.NDArray[np.bool_], weights: FloatArray, p: int) -> l
         if gain[j] <= 0:
             break
         chosen.append(j)
-        count += a[j].toarray().ravel()
+        count[_row(a, j)] += 1
 
     def value(c: npt.NDArray[np.float64]) -> float:
         return float(weights[c > 0].sum())
@@ -275,13 +371,15 @@ def _greedy_swap(cover: npt.NDArray[np.bool_], weights: FloatArray, p: int) -> l
     while improved:
         improved = False
         for k in list(chosen):
-            without = count - a[k].toarray().ravel()
+            without = count.copy()
+            without[_row(a, k)] -= 1
             gain = a @ (weights * (without == 0))
             gain[chosen] = -1.0
             j = int(np.argmax(gain))
             if gain[j] <= 0:
                 continue
-            cand = without + a[j].toarray().ravel()
+            cand = without.copy()
+            cand[_row(a, j)] += 1
             v = value(cand)
             if v > best + 1e-9:
                 chosen = [c for c in chosen if c != k] + [j]
@@ -290,17 +388,20 @@ def _greedy_swap(cover: npt.NDArray[np.bool_], weights: FloatArray, p: int) -> l
     return sorted(chosen)
 
 
-def set_covering(times: FloatArray, weights: FloatArray, base: FloatArray, target: float, *,
-                 time_limit: float = 300.0) -> tuple[Solution, npt.NDArray[np.bool_]]:
+def set_covering(times: FloatArray | Pairs, weights: FloatArray, base: FloatArray,
+                 target: float, *, time_limit: float = 300.0
+                 ) -> tuple[Solution, npt.NDArray[np.bool_]]:
     """The fewest new sites that bring every coverable village within ``target``.
 
     Returns the solution and a mask of the villages no candidate can cover (and that existing
     units do not cover): the model is solved for the rest, and these are listed, not failed on.
     """
     t0 = time.perf_counter()
-    cover = _newly_coverable(times, target, base)
+    pairs = Pairs.of(times)
+    cover = _newly_coverable(pairs, target, base)
     need = ~(base <= target + 1e-9)
-    unreachable = need & ~cover.any(axis=0)
+    coverable = np.asarray(cover.sum(axis=0)).ravel() > 0
+    unreachable = need & ~coverable
     cols = need & ~unreachable
     a = cover[:, cols]
     if a.shape[1] == 0:
@@ -309,8 +410,7 @@ def set_covering(times: FloatArray, weights: FloatArray, base: FloatArray, targe
     kept = np.flatnonzero(~_dominated(a))
     a = a[kept]
     n_c = a.shape[0]
-    res = milp(np.ones(n_c), constraints=[LinearConstraint(sp.csr_matrix(a.T.astype(float)),
-                                                           1, np.inf)],
+    res = milp(np.ones(n_c), constraints=[LinearConstraint(a.T.tocsr(), 1, np.inf)],
                integrality=np.ones(n_c), bounds=Bounds(0, 1), options={"time_limit": time_limit})
     sites = [int(kept[j]) for j in np.flatnonzero(res.x > 0.5)] if res.x is not None else []
     order, gains = _order_by_gain(cover, weights, sites)
@@ -319,22 +419,29 @@ def set_covering(times: FloatArray, weights: FloatArray, base: FloatArray, targe
                     time.perf_counter() - t0), unreachable
 
 
-def _assignment_milp(times: FloatArray, weights: FloatArray, base: FloatArray, p: int,
-                     *, center: bool, time_limit: float) -> tuple[list[int], float, str]:
+def _useful_pairs(pairs: Pairs, base: FloatArray) -> Pairs:
+    """Only the pairs where the candidate would be faster than the existing units: a village
+    is never better served by a slower new site, so these hold every optimum."""
+    return pairs.select(pairs.t < base[pairs.col] - 1e-12)
+
+
+def _assignment_milp(pairs: Pairs, weights: FloatArray, base: FloatArray, p: int,
+                     *, center: bool, time_limit: float) -> tuple[list[int], float, str, float]:
     """p-median (sum) or p-center (max) with the existing units as a fixed option per village.
 
-    Variables: x_j (open candidate), z_ij (village i served by j), e_i (served by existing),
-    and for the p-center the worst time W.
+    Variables: x_j (open candidate), z_ij (village i served by j, for the useful pairs), e_i
+    (served by existing), and for the p-center the worst time W. Returns the sites, the
+    objective, the status and HiGHS's dual bound.
     """
-    n_c, n_v = times.shape
-    base_c = _penalised(times, base)
-    ok = np.isfinite(times)
-    pairs = np.argwhere(ok)  # (j, i)
-    k = len(pairs)
+    n_c, n_v = pairs.shape
+    base_c = _penalised(pairs, base)
+    use = _useful_pairs(pairs, base_c)
+    pj, pi, pt = use.row, use.col, use.t
+    k = len(pj)
     nx_ = n_c + k + n_v + (1 if center else 0)
     cost = np.zeros(nx_)
     if not center:
-        cost[n_c:n_c + k] = weights[pairs[:, 1]] * times[pairs[:, 0], pairs[:, 1]]
+        cost[n_c:n_c + k] = weights[pi] * pt
         cost[n_c + k:n_c + k + n_v] = weights * base_c
     else:
         cost[-1] = 1.0
@@ -342,7 +449,7 @@ def _assignment_milp(times: FloatArray, weights: FloatArray, base: FloatArray, p
     lo: list[FloatArray] = []
     hi: list[FloatArray] = []
     # each village served once: sum_j z_ij + e_i = 1
-    assign = sp.csr_matrix((np.ones(k), (pairs[:, 1], n_c + np.arange(k))), shape=(n_v, nx_)) + \
+    assign = sp.csr_matrix((np.ones(k), (pi, n_c + np.arange(k))), shape=(n_v, nx_)) + \
         sp.csr_matrix((np.ones(n_v), (np.arange(n_v), n_c + k + np.arange(n_v))),
                       shape=(n_v, nx_))
     rows.append(assign)
@@ -351,7 +458,7 @@ def _assignment_milp(times: FloatArray, weights: FloatArray, base: FloatArray, p
     # z_ij <= x_j
     link = sp.csr_matrix((np.concatenate([np.ones(k), -np.ones(k)]),
                           (np.concatenate([np.arange(k), np.arange(k)]),
-                           np.concatenate([n_c + np.arange(k), pairs[:, 0]]))), shape=(k, nx_))
+                           np.concatenate([n_c + np.arange(k), pj]))), shape=(k, nx_))
     rows.append(link)
     lo.append(np.full(k, -np.inf))
     hi.append(np.zeros(k))
@@ -360,8 +467,7 @@ def _assignment_milp(times: FloatArray, weights: FloatArray, base: FloatArray, p
     lo.append(np.array([-np.inf]))
     hi.append(np.array([float(p)]))
     if center:  # time of each village <= W
-        tv = sp.csr_matrix((times[pairs[:, 0], pairs[:, 1]], (pairs[:, 1], n_c + np.arange(k))),
-                           shape=(n_v, nx_)) + sp.csr_matrix(
+        tv = sp.csr_matrix((pt, (pi, n_c + np.arange(k))), shape=(n_v, nx_)) + sp.csr_matrix(
             (base_c, (np.arange(n_v), n_c + k + np.arange(n_v))), shape=(n_v, nx_)) + \
             sp.csr_matrix((-np.ones(n_v), (np.arange(n_v), np.full(n_v, nx_ - 1))),
                           shape=(n_v, nx_))
@@ -378,68 +484,69 @@ def _assignment_milp(times: FloatArray, weights: FloatArray, base: FloatArray, p
                integrality=integrality, bounds=Bounds(0, upper),
                options={"time_limit": time_limit})
     sites = [int(j) for j in np.flatnonzero(res.x[:n_c] > 0.5)] if res.x is not None else []
+    dual = getattr(res, "mip_dual_bound", None)
     return sites, float(res.fun) if res.fun is not None else float("nan"), (
-        "optimal" if res.status == 0 else str(res.message))
+        "optimal" if res.status == 0 else "time limit" if res.status == 1 else
+        str(res.message)), float(dual) if dual is not None else float("nan")
 
 
-def _penalised(times: FloatArray, base: FloatArray) -> FloatArray:
+def _penalised(times: FloatArray | Pairs, base: FloatArray) -> FloatArray:
     """``base`` with ``inf`` (no existing unit reaches the village) as a large finite time.
 
     The penalty (ten times the longest finite time, plus 1,000 minutes) makes serving such a
     village from a new site worth more than anything else, and keeps sums finite.
     """
-    fin_t = times[np.isfinite(times)]
+    pairs = Pairs.of(times)
     fin_b = base[np.isfinite(base)]
-    big = max(float(fin_t.max()) if fin_t.size else 0.0, float(fin_b.max()) if fin_b.size
-              else 0.0)
+    big = max(float(pairs.t.max()) if len(pairs.t) else 0.0,
+              float(fin_b.max()) if fin_b.size else 0.0)
     out: FloatArray = np.where(np.isfinite(base), base, big * 10 + 1000)
     return out
 
 
-def _weighted_min(times: FloatArray, cur: FloatArray, w: FloatArray,
-                  chunk: int = 256) -> FloatArray:
-    """For every candidate j: sum_i w_i min(cur_i, times[j, i]) (person-minutes), by chunks."""
-    out = np.empty(times.shape[0])
-    for s in range(0, times.shape[0], chunk):
-        out[s:s + chunk] = np.minimum(times[s:s + chunk], cur[None, :]) @ w
+def _savings(pairs: Pairs, cur: FloatArray, w: FloatArray) -> FloatArray:
+    """For every candidate j: sum_i w_i max(0, cur_i - t_ji), the person-minutes it saves."""
+    gain = w[pairs.col] * np.maximum(0.0, cur[pairs.col] - pairs.t)
+    out: FloatArray = np.bincount(pairs.row, weights=gain, minlength=pairs.n_candidates
+                                  ).astype(float)
     return out
 
 
-def _p_median_greedy_swap(times: FloatArray, w: FloatArray, cur0: FloatArray,
-                          p: int) -> list[int]:
+def _p_median_greedy_swap(pairs: Pairs, w: FloatArray, cur0: FloatArray, p: int) -> list[int]:
     """Greedy p-median (each step the site saving most person-minutes), then one-for-one swaps
     (Teitz and Bart) while one lowers the total. ``cur0``: each village's time without new sites.
     """
     chosen: list[int] = []
     cur = cur0.copy()
     total = float(cur @ w)
-    for _ in range(min(p, times.shape[0])):
-        val = _weighted_min(times, cur, w)
-        val[chosen] = np.inf
-        j = int(np.argmin(val))
-        if not val[j] < total - 1e-9:
+    for _ in range(min(p, pairs.n_candidates)):
+        save = _savings(pairs, cur, w)
+        save[chosen] = -np.inf
+        j = int(np.argmax(save))
+        if not save[j] > 1e-9 * max(1.0, total):
             break
         chosen.append(j)
-        cur = np.minimum(cur, times[j])
-        total = float(val[j])
+        cur = served_times(pairs, cur, [j])
+        total = float(cur @ w)
     improved = True
     while improved:
         improved = False
         for k in list(chosen):
             rest = [c for c in chosen if c != k]
-            without = served_times(times, cur0, rest)
-            val = _weighted_min(times, without, w)
-            val[chosen] = np.inf
-            j = int(np.argmin(val))
-            if val[j] < total - 1e-9 * max(1.0, total):
+            without = served_times(pairs, cur0, rest)
+            base_total = float(without @ w)
+            save = _savings(pairs, without, w)
+            save[chosen] = -np.inf
+            j = int(np.argmax(save))
+            if base_total - save[j] < total - 1e-9 * max(1.0, total):
                 chosen = [*rest, j]
-                cur = np.minimum(without, times[j])
-                total = float(val[j])
+                cur = served_times(pairs, without, [j])
+                total = float(cur @ w)
                 improved = True
     return sorted(chosen)
 
 
-def _p_median_lagrangian_bound(times: FloatArray, w: FloatArray, cur0: FloatArray, p: int,
+def _p_median_lagrangian_bound(pairs: Pairs, w: FloatArray, cur0: FloatArray, p: int,
                                sites: list[int], upper: float, iterations: int = 60) -> float:
     """A lower bound of the least total person-minutes with ``p`` new sites (Lagrangian).
 
@@ -448,17 +555,15 @@ def _p_median_lagrangian_bound(times: FloatArray, w: FloatArray, cur0: FloatArra
     rho_j = sum_i min(0, w_i t_ji - lam_i). Every L(lam) is a valid bound; the multipliers
     start from the heuristic's times and are improved by subgradient steps.
     """
-    wt_fin = np.isfinite(times)
-    lam = w * served_times(times, cur0, sites)
+    lam = w * served_times(pairs, cur0, sites)
     best = -np.inf
     theta = 1.0
     stall = 0
-    n_c = times.shape[0]
+    n_c = pairs.n_candidates
+    wt = w[pairs.col] * pairs.t
     for _ in range(iterations):
-        rho = np.empty(n_c)
-        for s in range(0, n_c, 256):
-            block = np.where(wt_fin[s:s + 256], times[s:s + 256] * w[None, :], np.inf)
-            rho[s:s + 256] = np.minimum(0.0, block - lam[None, :]).sum(axis=1)
+        red = np.minimum(0.0, wt - lam[pairs.col])
+        rho = np.bincount(pairs.row, weights=red, minlength=n_c)
         k = min(p, n_c)
         pick = np.argsort(rho, kind="stable")[:k]
         pick = pick[rho[pick] < 0]
@@ -473,8 +578,8 @@ def _p_median_lagrangian_bound(times: FloatArray, w: FloatArray, cur0: FloatArra
         # subgradient of L at lam: 1 - (times village i is served in the relaxed solution)
         served = (own < 0).astype(float)
         if len(pick):
-            served += (np.where(wt_fin[pick], times[pick] * w[None, :], np.inf)
-                       < lam[None, :]).sum(axis=0)
+            inpick = np.isin(pairs.row, pick) & (red < 0)
+            served += np.bincount(pairs.col[inpick], minlength=len(w))
         g = 1.0 - served
         norm = float(g @ g)
         if norm == 0 or upper - best <= 1e-9 * max(1.0, abs(upper)):
@@ -483,61 +588,103 @@ def _p_median_lagrangian_bound(times: FloatArray, w: FloatArray, cur0: FloatArra
     return float(min(best, upper))
 
 
-def served_times(times: FloatArray, base: FloatArray, sites: list[int] | tuple[int, ...]
-                 ) -> FloatArray:
-    """Each village's time from the nearest of the existing units and the chosen sites."""
-    if not sites:
-        return base.copy()
-    out: FloatArray = np.minimum(base, times[list(sites)].min(axis=0))
-    return out
-
-
-def p_median(times: FloatArray, weights: FloatArray, base: FloatArray, p: int, *,
+def p_median(times: FloatArray | Pairs, weights: FloatArray, base: FloatArray, p: int, *,
              method: str = "milp", time_limit: float = 300.0) -> Solution:
     """Add ``p`` sites for the least population-weighted response time (existing units stay).
 
-    ``method="milp"``: exact (HiGHS), one variable per candidate-village pair with a finite
-    time. ``method="heuristic"``: greedy and swaps, for sizes beyond that, with a Lagrangian
-    lower bound of the person-minutes (``bound``; ``gap`` = how far from the optimum it can be).
+    ``method="milp"``: exact (HiGHS), one variable per candidate-village pair where the
+    candidate would beat the existing units; if HiGHS stops at ``time_limit`` the better of its
+    incumbent and the heuristic's sites is kept, with its proven bound. ``"heuristic"``:
+    greedy and swaps, with a Lagrangian lower bound (``bound``; ``gap`` = how far from the
+    optimum it can be). ``"auto"``: the MILP up to :data:`AUTO_MILP_PAIRS` useful pairs, the
+    heuristic above.
+
+    The objective is the person-minutes over the villages any unit reaches; a village no
+    existing unit reaches counts with a large penalty time, so reaching it comes first.
     """
     t0 = time.perf_counter()
-    bound = None
+    pairs = Pairs.of(times)
+    reach = np.isfinite(base) | (np.bincount(pairs.col, minlength=len(base)) > 0)
+    cur0 = _penalised(pairs, base)
+    method = _auto(method, len(_useful_pairs(pairs, cur0).t))
+    bound: float | None = None
+    status = "feasible"
     if method == "heuristic":
-        reach = np.isfinite(base) | np.isfinite(times).any(axis=0)
-        cur0 = _penalised(times[:, reach], base[reach])
-        w = weights[reach]
-        t_reach = times[:, reach]
-        sites = _p_median_greedy_swap(t_reach, w, cur0, p)
-        upper = float(w @ served_times(t_reach, cur0, sites))
-        lower = _p_median_lagrangian_bound(t_reach, w, cur0, p, sites, upper)
-        status = "feasible"
-        after = served_times(times, base, sites)
+        sites = _heuristic_sites(pairs, weights, cur0, p, reach)
+        upper = float(weights[reach] @ served_times(pairs, cur0, sites)[reach])
+        w_r = weights * reach
+        lower = _p_median_lagrangian_bound(pairs, w_r, cur0, p, sites, upper)
+        after = served_times(pairs, base, sites)
         if np.isfinite(after[reach]).all():  # no penalty in the total: the bound applies to it
             bound = lower
             status = "optimal" if _reaches(upper, lower) else status
     else:
-        sites, _, status = _assignment_milp(times, weights, base, p, center=False,
-                                            time_limit=time_limit)
-    t = served_times(times, base, sites)
+        sites, _, status, dual = _assignment_milp(pairs, weights, base, p, center=False,
+                                                  time_limit=time_limit)
+        if status != "optimal":
+            alt = _heuristic_sites(pairs, weights, cur0, p, reach)
+            mine = float(weights @ served_times(pairs, cur0, sites))
+            theirs = float(weights @ served_times(pairs, cur0, alt))
+            if theirs < mine:
+                sites, method = alt, "heuristic"
+            if np.isfinite(dual):
+                bound = dual
+    t = served_times(pairs, base, sites)
     fin = np.isfinite(t)
     obj = float((weights[fin] * t[fin]).sum())
-    before = float((weights[np.isfinite(base)] * base[np.isfinite(base)]).sum())
-    gains = tuple(before - float((weights[fin] * served_times(times, base, sites[:k + 1])[fin])
-                                 .sum()) for k in range(len(sites)))
-    return Solution(tuple(sites), obj, gains, "p_median", method, status, bound,
+    order, gains = _order_p_median(pairs, weights, base, sites)
+    return Solution(order, obj, gains, "p_median", method, status, bound,
                     time.perf_counter() - t0)
 
 
-def p_center(times: FloatArray, weights: FloatArray, base: FloatArray, p: int, *,
+def _heuristic_sites(pairs: Pairs, weights: FloatArray, cur0: FloatArray, p: int,
+                     reach: npt.NDArray[np.bool_]) -> list[int]:
+    return _p_median_greedy_swap(pairs, weights * reach, cur0, p)
+
+
+def _order_p_median(pairs: Pairs, weights: FloatArray, base: FloatArray, sites: list[int]
+                    ) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Sites ordered greedily by what each adds after the ones before it (persons newly
+    reached first, then person-minutes saved); gains: person-minutes the sites up to each save
+    together over the villages reached before."""
+    left = list(sites)
+    cur = base.copy()
+    before = np.isfinite(base)
+    order: list[int] = []
+    gains: list[float] = []
+    total0 = float(weights[before] @ base[before])
+    while left:
+        scores = []
+        for j in left:
+            t = served_times(pairs, cur, [j])
+            newly = float(weights[~np.isfinite(cur) & np.isfinite(t)].sum())
+            saved = float(weights[before] @ (cur[before] - t[before]))
+            scores.append((newly, saved))
+        k = max(range(len(left)), key=lambda i: scores[i])
+        j = left.pop(k)
+        order.append(j)
+        cur = served_times(pairs, cur, [j])
+        gains.append(round(total0 - float(weights[before] @ cur[before]), 6))
+    return tuple(order), tuple(gains)
+
+
+def p_center(times: FloatArray | Pairs, weights: FloatArray, base: FloatArray, p: int, *,
              time_limit: float = 300.0) -> Solution:
     """Add ``p`` sites for the least worst response time over the reachable villages."""
     t0 = time.perf_counter()
-    reach = np.isfinite(base) | np.isfinite(times).any(axis=0)
-    sites, _, status = _assignment_milp(times[:, reach], weights[reach], base[reach], p,
-                                        center=True, time_limit=time_limit)
-    t = served_times(times[:, reach], base[reach], sites)
+    pairs = Pairs.of(times)
+    reach = np.isfinite(base) | (np.bincount(pairs.col, minlength=len(base)) > 0)
+    idx = np.flatnonzero(reach)
+    remap = np.full(len(base), -1, dtype=np.int64)
+    remap[idx] = np.arange(len(idx))
+    sub = pairs.select(reach[pairs.col])
+    sub = Pairs((pairs.n_candidates, len(idx)), sub.row, remap[sub.col], sub.t)
+    sites, _, status, dual = _assignment_milp(sub, weights[reach], base[reach], p, center=True,
+                                              time_limit=time_limit)
+    t = served_times(sub, base[reach], sites)
     return Solution(tuple(sites), float(t.max()) if len(t) else 0.0, (), "p_center", "milp",
-                    status, None, time.perf_counter() - t0)
+                    status, dual if status != "optimal" and np.isfinite(dual) else None,
+                    time.perf_counter() - t0)
 
 
 # --- GeoDataFrame adapter ---------------------------------------------------------------------
@@ -546,39 +693,47 @@ def p_center(times: FloatArray, weights: FloatArray, base: FloatArray, p: int, *
 ON_TOP_M = 50.0
 
 
-def candidate_sites(district: object, kind: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def candidate_sites(district: Any, kind: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Candidate sites for new units of ``kind``, and the ones excluded with the reason.
 
     Candidates: every village and community centre, the public buildings of the district's
     layers (shelters, stockpiles, teams' bases) and the optional ``candidates`` layer. A
-    candidate on top of an existing unit of the kind (within 50 m) is excluded.
+    candidate on top of an existing unit of the kind (within 50 m) is excluded. Each candidate
+    carries ``loc``: its location in the district's :class:`~emgis.engine.Engine` (villages,
+    then units in :func:`~emgis.coverage.units_of` order, then the candidates layer).
     """
     from emgis.coverage import units_of
-    from emgis.district import District
 
-    assert isinstance(district, District)
     v = district.villages
+    units = units_of(district)
+    n_v, n_u = len(v), len(units)
     parts = [pd.DataFrame({"id": "village:" + v["id"].astype(str), "name": v["name"],
-                           "source": "village centre", "geometry": v.geometry})]
+                           "source": "village centre", "geometry": v.geometry,
+                           "loc": np.arange(n_v)})]
+    layer_of = units["layer"].to_numpy(dtype=object)
     for layer in ("shelters", "stockpiles", "teams"):
-        g = getattr(district, layer)
-        if len(g):
+        sel = np.flatnonzero(layer_of == layer)
+        if len(sel):
+            g = units.iloc[sel]
             parts.append(pd.DataFrame({"id": f"{layer}:" + g["id"].astype(str),
-                                       "name": g["name"], "source": layer,
-                                       "geometry": g.geometry}))
+                                       "name": g["name"].to_numpy(), "source": layer,
+                                       "geometry": g.geometry.to_numpy(),
+                                       "loc": n_v + sel}))
     c = district.candidates
     if len(c):
         parts.append(pd.DataFrame({"id": "candidate:" + c["id"].astype(str), "name": c["name"],
-                                   "source": "candidates layer", "geometry": c.geometry}))
+                                   "source": "candidates layer", "geometry": c.geometry,
+                                   "loc": n_v + n_u + np.arange(len(c))}))
     cand = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry",
                             crs=district.crs)
-    units = units_of(district)
     existing = units[units["kind"] == kind]
     excluded = []
     keep = np.ones(len(cand), dtype=bool)
     if len(existing):
-        d = np.array([existing.distance(g).min() for g in cand.geometry])
-        on_top = d <= ON_TOP_M
+        tree = shapely.STRtree(existing.geometry.values)
+        near = tree.query(cand.geometry.values, predicate="dwithin", distance=ON_TOP_M)
+        on_top = np.zeros(len(cand), dtype=bool)
+        on_top[near[0]] = True
         keep &= ~on_top
         excluded += [{"id": i, "name": n, "reason": "on top of an existing unit"}
                      for i, n in zip(cand["id"][on_top], cand["name"][on_top], strict=True)]
@@ -594,7 +749,16 @@ def candidate_sites(district: object, kind: str) -> tuple[gpd.GeoDataFrame, pd.D
 
 @dataclass(frozen=True)
 class SitingResult:
-    """A siting run on a district: proposals ranked by marginal gain, and what was left out."""
+    """A siting run on a district: proposals ranked by marginal gain, and what was left out.
+
+    Attributes
+    ----------
+    note
+        What a planner should know beyond the proposals: that no candidate improves on the
+        existing units, or that fewer sites than asked for add anything.
+    requested
+        Sites asked for (``add``), or None for set covering.
+    """
 
     kind: str
     solution: Solution
@@ -603,16 +767,18 @@ class SitingResult:
     excluded: pd.DataFrame
     unreachable: pd.DataFrame
     target_min: float
+    note: str = ""
+    requested: int | None = None
 
 
 MODELS = ("max_covering", "capacitated_covering", "p_median", "p_center")
-METHODS = ("milp", "heuristic")
+METHODS = ("auto", "milp", "heuristic")
 #: Models with a heuristic (``method="heuristic"``); the others are solved exactly only.
 HEURISTIC_MODELS = ("max_covering", "p_median")
 
 
-def check_request(model: str, *, method: str = "milp", cover_all: bool = False,
-                  capacity: float | None = None) -> None:
+def check_request(model: str, *, method: str = "auto", cover_all: bool = False,
+                  capacity: float | None = None, add: Any = 1) -> None:
     """Raise :class:`SitingError` for a model, method and options that do not go together.
 
     Parameters are those of :func:`site_units`; called by it, and by the CLI before any work.
@@ -620,7 +786,7 @@ def check_request(model: str, *, method: str = "milp", cover_all: bool = False,
     if model not in MODELS:
         raise SitingError(f"model {model!r}: expected one of {', '.join(MODELS)}")
     if method not in METHODS:
-        raise SitingError(f"method {method!r}: expected milp or heuristic")
+        raise SitingError(f"method {method!r}: expected auto, milp or heuristic")
     if method == "heuristic" and (cover_all or model not in HEURISTIC_MODELS):
         what = "set covering (cover all)" if cover_all else model
         raise SitingError(f"{what} has no heuristic: use method milp (exact), or a model with "
@@ -628,21 +794,32 @@ def check_request(model: str, *, method: str = "milp", cover_all: bool = False,
     if model == "capacitated_covering" and not cover_all and (capacity is None or capacity <= 0):
         raise SitingError("capacitated_covering needs the persons a site can serve: give "
                           "capacity (--capacity N) greater than 0")
+    if not cover_all and (isinstance(add, bool) or not isinstance(add, (int, np.integer))
+                          or add < 1):
+        raise SitingError(f"add = {add!r}: expected the number of new sites, a whole number "
+                          ">= 1 (or cover_all)")
 
 
-def site_units(district: object, edges: object, kind: str, *, add: int | None = None,
-               cover_all: bool = False, model: str = "max_covering", method: str = "milp",
+def _locate(district: Any, network: Any) -> Any:
+    from emgis.engine import Engine
+
+    return network if isinstance(network, Engine) else Engine.for_district(district, network)
+
+
+def site_units(district: Any, network: Any, kind: str, *, add: int | None = None,
+               cover_all: bool = False, model: str = "max_covering", method: str = "auto",
                capacity: float | None = None, time_limit: float = 300.0) -> SitingResult:
     """Where new units of ``kind`` do the most good, existing units fixed.
 
     Parameters
     ----------
-    district, edges
-        The loaded district and its road network's edge arrays.
+    district, network
+        The loaded district and its road network's arrays, or its
+        :class:`~emgis.engine.Engine` (locations and routing graphs reused).
     kind
         A unit kind with a target (``micro_fire_station``, ``stockpile`` ...).
     add
-        Number of new sites (max_covering, p_median, p_center).
+        Number of new sites (max_covering, p_median, p_center, capacitated_covering), >= 1.
     cover_all
         The fewest new sites covering every village a candidate can reach (set covering).
     model
@@ -651,93 +828,136 @@ def site_units(district: object, edges: object, kind: str, *, add: int | None = 
     capacity
         Persons a new site can serve (``capacitated_covering``, e.g. for stockpiles).
     method
-        ``milp`` (exact, HiGHS) or ``heuristic`` (max_covering and p_median only).
+        ``auto`` (exact while small, the heuristic above), ``milp`` (exact, HiGHS) or
+        ``heuristic`` (max_covering and p_median only).
     time_limit
         Seconds the exact solver may take (see :func:`max_covering` for what happens then).
+
+    Raises
+    ------
+    SitingError
+        A model, method or option that do not go together, ``add`` < 1, or a kind without a
+        target.
     """
     from emgis.coverage import compute_coverage, mode_of, target_of, towards_unit
-    from emgis.district import District
-    from emgis.network import EdgeArrays
-    from emgis.snapping import snap_points
-    from emgis.traveltime import build_routing_graph, times_from
+    from emgis.traveltime import times_from
 
-    assert isinstance(district, District) and isinstance(edges, EdgeArrays)
-    check_request(model, method=method, cover_all=cover_all, capacity=capacity)
+    if add is None and not cover_all:
+        add = 1
+    check_request(model, method=method, cover_all=cover_all, capacity=capacity, add=add)
     s = district.settings
+    if kind not in s.targets:
+        raise SitingError(f"kind {kind!r} has no target to site for; expected one of "
+                          f"{', '.join(s.targets)}")
+    engine = _locate(district, network)
     target = target_of(kind, s)
     turnout = float(s.turnout[kind].value) if kind in s.turnout else 0.0
     if towards_unit(kind):  # villagers go to shelters: no turnout
         turnout = 0.0
     cand, excluded = candidate_sites(district, kind)
     v = district.villages
-    base_table = compute_coverage(district, edges, kinds=(kind,)).table
+    base_table = compute_coverage(district, engine, kinds=(kind,)).table
     base = base_table["nearest_min"].to_numpy(dtype=float)
     base = np.where(np.isnan(base), np.inf, base)
-    pts = pd.concat([v.geometry, cand.geometry], ignore_index=True)
-    snaps = snap_points(edges, gpd.GeoSeries(pts, crs=district.crs), settings=s)
-    rg = build_routing_graph(edges, snaps, mode=mode_of(kind, s),  # type: ignore[arg-type]
-                             walk_kph=s.speed_kph("walk"))
-    if towards_unit(kind):
-        rg = rg.reversed()
-    no_road = snaps["status"].to_numpy()[len(v):] == "no_road_access"
+    rg = engine.graph(mode_of(kind, s), reverse=towards_unit(kind))
+    cloc = cand["loc"].to_numpy(dtype=np.int64)
+    no_road = engine.status(cloc) == "no_road_access"
     if no_road.any():
         excluded = pd.concat([excluded, pd.DataFrame({
             "id": cand["id"][no_road], "name": cand["name"][no_road],
             "reason": "no road access"})], ignore_index=True)
-    limit = target if (cover_all or model.endswith("covering")) else max(4 * target, 60.0)
-    cidx = np.arange(len(v), len(v) + len(cand))
-    t = times_from(rg, cidx, offsets=np.full(len(cand), turnout), limit=limit)
-    vnodes = rg.loc_node[: len(v)]
-    times = np.full((len(cand), len(v)), np.inf)
-    ok = vnodes >= 0
-    times[:, ok] = t[:, vnodes[ok]] + rg.loc_access[: len(v)][ok][None, :]
-    times[no_road] = np.inf
+    covering = cover_all or model.endswith("covering")
+    fin = base[np.isfinite(base)]
+    limit = target if covering else (max(4 * target, 60.0, float(fin.max()) if fin.size
+                                         else 0.0) if not np.isfinite(base).all()
+                                     else float(fin.max()))
+    t = times_from(rg, cloc, offsets=np.full(len(cand), turnout), limit=limit,
+                   targets=engine.village_loc)
+    t[no_road] = np.inf
+    times = Pairs.of(t)
     weights = v["population"].fillna(0).to_numpy(dtype=float)
     unreachable = np.zeros(len(v), dtype=bool)
+    p = int(add or 1)
     if cover_all:
         sol, unreachable = set_covering(times, weights, base, target, time_limit=time_limit)
     elif model == "max_covering":
-        sol = max_covering(times, weights, base, target, int(add or 1), method=method,
+        sol = max_covering(times, weights, base, target, p, method=method,
                            time_limit=time_limit)
     elif model == "capacitated_covering":
-        sol = capacitated_covering(times, weights, base, target, int(add or 1),
-                                   float(capacity or 0), time_limit=time_limit)
+        sol = capacitated_covering(times, weights, base, target, p, float(capacity or 0),
+                                   time_limit=time_limit)
     elif model == "p_median":
-        sol = p_median(times, weights, base, int(add or 1), method=method,
-                       time_limit=time_limit)
+        sol = p_median(times, weights, base, p, method=method, time_limit=time_limit)
     else:
-        sol = p_center(times, weights, base, int(add or 1), time_limit=time_limit)
-    after = served_times(times, base, sol.sites)
+        sol = p_center(times, weights, base, p, time_limit=time_limit)
+    return _result(district, kind, sol, cand, excluded, times, weights, base, target,
+                   unreachable, requested=None if cover_all else p)
+
+
+def _result(district: Any, kind: str, sol: Solution, cand: gpd.GeoDataFrame,
+            excluded: pd.DataFrame, times: Pairs, weights: FloatArray, base: FloatArray,
+            target: float, unreachable: npt.NDArray[np.bool_], *, requested: int | None
+            ) -> SitingResult:
+    """Proposals ranked by what each adds, with every village before and after."""
+    v = district.villages
     before_cov = base <= target + 1e-9
-    after_cov = after <= target + 1e-9
-    rows = []
     covered = before_cov.copy()
-    for rank, j in enumerate(sol.sites, start=1):
-        new = (times[j] <= target + 1e-9) & ~covered
+    reached = np.isfinite(base)
+    cur = base.copy()
+    rows: list[dict[str, Any]] = []
+    chosen: list[int] = []
+    unit = "person-minutes" if sol.model == "p_median" else "persons"
+    for j in sol.sites:
+        t = served_times(times, cur, [j])
+        new = (t <= target + 1e-9) & ~covered
+        newly_reached = np.isfinite(t) & ~reached
+        saved = float(weights[reached] @ (cur[reached] - t[reached]))
+        if sol.model == "capacitated_covering":
+            gain = float(sol.gains[len(rows)]) if len(rows) < len(sol.gains) else 0.0
+        elif sol.model == "p_median":
+            gain = saved
+        else:
+            gain = float(weights[new].sum())
+        useful = new.any() or newly_reached.any() or saved > 1e-9 or gain > 1e-9
+        if not useful:
+            continue  # a site that adds nothing is not proposed
         covered |= new
-        rows.append({"rank": rank, "site_id": cand["id"].iloc[j], "name": cand["name"].iloc[j],
-                     "source": cand["source"].iloc[j],
-                     "newly_covered_population": round(sol.gains[rank - 1])
-                     if sol.model == "capacitated_covering" else int(weights[new].sum()),
-                     "gain": round(float(sol.gains[rank - 1]), 1) if rank <= len(sol.gains)
-                     else None,
+        reached |= newly_reached
+        cur = t
+        chosen.append(int(j))
+        rows.append({"rank": len(rows) + 1, "site_id": cand["id"].iloc[j],
+                     "name": cand["name"].iloc[j], "source": cand["source"].iloc[j],
+                     "newly_covered_population": round(gain) if sol.model ==
+                     "capacitated_covering" else int(weights[new].sum()),
+                     "newly_reached_population": int(weights[newly_reached].sum()),
+                     "gain": round(gain, 1), "gain_unit": unit,
                      "villages": ";".join(f"{a} {b}" for a, b in zip(
                          v["id"][new], v["name"][new], strict=True)),
                      "geometry": cand.geometry.iloc[j]})
+    cols = ["rank", "site_id", "name", "source", "newly_covered_population",
+            "newly_reached_population", "gain", "gain_unit", "villages"]
     proposals = gpd.GeoDataFrame(rows, geometry="geometry", crs=district.crs) if rows else \
-        gpd.GeoDataFrame({"rank": [], "site_id": [], "name": [], "source": [],
-                          "newly_covered_population": [], "villages": []}, geometry=[],
-                         crs=district.crs)
-    best = times.min(axis=0) if len(cand) else np.full(len(v), np.inf)
+        gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=district.crs)
+    note = ""
+    if not rows:
+        note = "no candidate site improves on the existing units"
+    elif requested is not None and len(rows) < requested:
+        note = (f"only {len(rows)} of the {requested} sites asked for improve on the existing "
+                "units and the sites before them; the others would add nothing")
+    after = served_times(times, base, chosen)
+    after_cov = after <= target + 1e-9
+    best = np.full(len(v), np.inf)
+    if times.t.size:
+        np.minimum.at(best, times.col, times.t)
     unr = pd.DataFrame({"village_id": v["id"][unreachable], "village_name": v["name"][unreachable],
-                        "population": weights[unreachable].astype(int),
+                        "population": weights[unreachable].astype(np.int64),
                         "best_possible_min": np.round(best[unreachable], 2)})
     villages = gpd.GeoDataFrame({
         "village_id": v["id"].to_numpy(), "village_name": v["name"].to_numpy(),
-        "population": weights.astype(int),
+        "population": weights.astype(np.int64),
         "before_min": np.where(np.isfinite(base), np.round(base, 2), np.nan),
         "after_min": np.where(np.isfinite(after), np.round(after, 2), np.nan),
         "covered_before": before_cov, "covered_after": after_cov,
         "newly_covered": after_cov & ~before_cov}, geometry=v.geometry.to_numpy(),
         crs=district.crs)
-    return SitingResult(kind, sol, proposals, villages, excluded, unr, target)
+    return SitingResult(kind, sol, proposals, villages, excluded, unr, target, note, requested)

@@ -1,0 +1,198 @@
+"""A district opened for analysis: the one object an analyst holds.
+
+:func:`open` reads and checks the district, loads (or builds) its road network, and returns a
+:class:`Plan`, which snaps every location and builds each routing graph once (its
+:class:`~emgis.engine.Engine`) and shares them between the analyses, as osmnx users hold a
+graph and pandana users a Network::
+
+    import emgis
+
+    plan = emgis.open("data/demo")
+    cov = plan.coverage()                       # every village x unit kind
+    flood = plan.scenario("flood")              # closed roads, lost cover, evacuation
+    sites = plan.site("micro_fire_station", add=3)
+    plan.write("maps", lang="zh")               # what `emgis run` writes
+
+The ``emgis`` command is a thin shell over it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import pandas as pd
+
+from emgis._errors import DistrictError
+from emgis.district import District, load_district
+from emgis.engine import Engine
+from emgis.network import EdgeArrays, load_network_arrays
+
+if TYPE_CHECKING:
+    from emgis.coverage import CoverageResult
+    from emgis.scenario import Scenario, ScenarioResult
+    from emgis.siting import SitingResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Plan:
+    """A loaded district with its road network and engine; analyses are computed on first use
+    and kept.
+
+    Attributes
+    ----------
+    district
+        The validated district.
+    network
+        The road network's arrays.
+    cache
+        The network cache file used (None when built without cache).
+    """
+
+    district: District
+    network: EdgeArrays
+    cache: Path | None = None
+    _coverage: CoverageResult | None = field(default=None, repr=False)
+    _areas: dict[bool, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
+    _scenarios: dict[str, ScenarioResult] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """Every location snapped and the routing graphs (built on first use)."""
+        return Engine.for_district(self.district, self.network)
+
+    @cached_property
+    def units(self) -> gpd.GeoDataFrame:
+        """Every unit of the district in one table (teams, stockpiles, shelters)."""
+        from emgis.coverage import units_of
+
+        return units_of(self.district)
+
+    def coverage(self) -> CoverageResult:
+        """Nearest and backup unit of every kind for every village, with statuses."""
+        from emgis.coverage import compute_coverage
+
+        if self._coverage is None:
+            self._coverage = compute_coverage(self.district, self.engine)
+        return self._coverage
+
+    def service_areas(self, *, per_unit: bool = False) -> gpd.GeoDataFrame:
+        """Service areas per kind and break (and per unit with ``per_unit``)."""
+        from emgis.coverage import service_areas
+
+        if per_unit not in self._areas:
+            self._areas[per_unit] = service_areas(self.coverage(),
+                                                  settings=self.district.settings,
+                                                  per_unit=per_unit)
+        return self._areas[per_unit]
+
+    def scenario_specs(self, names: Sequence[str] | None = None,
+                       hazards: Sequence[str] | None = None) -> builtins.list[Scenario]:
+        """The scenarios named (default: every scenario of the district), or one made of the
+        given hazard ids or names.
+
+        Raises
+        ------
+        DistrictError
+            A name is not a scenario of the district, or a hazard is not in its layer.
+        """
+        from emgis.scenario import Scenario
+
+        chosen = list(self.district.scenarios)
+        if hazards:
+            hz = self.district.hazards
+            by_name = dict(zip(hz["name"].astype(str), hz["id"].astype(str), strict=True))
+            ids = [by_name.get(h, h) for h in hazards]
+            known = set(hz["id"].astype(str))
+            missing = [h for h in ids if h not in known]
+            if missing:
+                raise DistrictError(f"--hazard {', '.join(missing)}: not an id or name of the "
+                                    f"hazards layer; expected one of "
+                                    f"{', '.join(sorted(known)) or 'none (no hazards layer)'}")
+            return [Scenario("_".join(ids), tuple(ids))]
+        if names:
+            known_s = {s.name: s for s in chosen}
+            missing = [n for n in names if n not in known_s]
+            if missing:
+                raise DistrictError(f"no scenario {', '.join(missing)} in district.toml; "
+                                    f"expected one of {', '.join(known_s) or 'none'} (or use "
+                                    "--hazard ID)")
+            return [known_s[n] for n in names]
+        return chosen
+
+    def scenario(self, scenario: str | Scenario) -> ScenarioResult:
+        """One hazard scenario (a name of the district's, or a :class:`Scenario`)."""
+        from emgis.scenario import Scenario, run_scenario
+
+        sc = scenario if isinstance(scenario, Scenario) else self.scenario_specs([scenario])[0]
+        if sc.name not in self._scenarios or self._scenarios[sc.name].scenario != sc:
+            self._scenarios[sc.name] = run_scenario(self.district, self.engine, sc,
+                                                    baseline=self.coverage().table)
+        return self._scenarios[sc.name]
+
+    def scenarios(self, names: Sequence[str] | None = None,
+                  hazards: Sequence[str] | None = None) -> builtins.list[ScenarioResult]:
+        """Several scenarios (default: all of the district's)."""
+        return [self.scenario(s) for s in self.scenario_specs(names, hazards)]
+
+    def site(self, kind: str, *, add: int | None = None, cover_all: bool = False,
+             model: str = "max_covering", method: str = "auto", capacity: float | None = None,
+             time_limit: float = 300.0) -> SitingResult:
+        """Where new units of ``kind`` do the most good (see :func:`emgis.siting.site_units`)."""
+        from emgis.siting import site_units
+
+        return site_units(self.district, self.engine, kind, add=add, cover_all=cover_all,
+                          model=model, method=method, capacity=capacity,
+                          time_limit=time_limit)
+
+    def compliance(self) -> pd.DataFrame:
+        """Findings of every organisational minimum (see :mod:`emgis.compliance`)."""
+        from emgis.compliance import check_compliance
+
+        return check_compliance(self.district)
+
+    def write(self, out: str | Path, *, lang: str = "en", per_unit_areas: bool = False,
+              progress: Callable[[str], None] | None = None, **run: Any) -> Any:
+        """Run every analysis and write what ``emgis run`` writes under ``out`` (maps, tables,
+        the report, the manifest). Returns the :class:`emgis.jobs.RunOutputs`."""
+        from emgis.jobs import run_all
+
+        return run_all(self, out, lang=lang, per_unit_areas=per_unit_areas, progress=progress,
+                       **run)
+
+
+def open(path: str | Path, *, use_cache: bool = True,
+         on_wait: Callable[[str], None] | None = None) -> Plan:
+    """Open a district folder for analysis.
+
+    Parameters
+    ----------
+    path
+        The district folder (or its ``district.toml``).
+    use_cache
+        Read and write the road network's cache (False rebuilds it from the road file).
+    on_wait
+        Called with a message if another process is building the same network cache.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    ValidationError
+        The district's input has errors (``.problems`` lists them all).
+    NetworkError
+        The road network cannot be read.
+    """
+    district = load_district(path)
+    network, cache = load_network_arrays(district, use_cache=use_cache, on_wait=on_wait)
+    return Plan(district, network, cache)
