@@ -5,23 +5,31 @@ Data flows from the district's layers (:mod:`emgis.district`) and road network
 """
 
 from emgis._errors import (
+    CacheError,
     DistrictError,
     EmgisError,
     NetworkError,
     NoCrsError,
+    OutputError,
     SettingsError,
     SitingError,
     ValidationError,
 )
 from emgis.district import District, RoadSource, load_district, summary, validate_district
+from emgis.plan import Plan, open
 from emgis.settings import Settings, default_settings, load_settings
 
+__version__ = "0.2.0"
+
 __all__ = [
+    "CacheError",
     "District",
     "DistrictError",
     "EmgisError",
     "NetworkError",
     "NoCrsError",
+    "OutputError",
+    "Plan",
     "RoadSource",
     "Settings",
     "SettingsError",
@@ -30,8 +38,7 @@ __all__ = [
     "default_settings",
     "load_district",
     "load_settings",
+    "open",
     "summary",
     "validate_district",
 ]
-
-__version__ = "0.1.0"

@@ -1,7 +1,9 @@
-"""The ``emgis`` command: a thin shell over the Python API.
+"""The ``emgis`` command: a thin shell over the Python API (:func:`emgis.open`, :mod:`emgis.jobs`).
 
-Subcommands: ``validate DISTRICT``, ``network DISTRICT``, ``run DISTRICT --out DIR``.
-Exit codes: 0 success, 2 the input has errors (all of them are printed), 1 anything else.
+Subcommands: ``validate``, ``network``, ``coverage``, ``check``, ``scenario``, ``site``, ``run``
+and ``standards``. ``-v``/``-q`` work before or after the subcommand. Exit codes: 0 success,
+2 the input (district, options or output folder) has errors, all of them printed; 1 an internal
+error (``-v`` shows its traceback).
 """
 
 from __future__ import annotations
@@ -12,336 +14,467 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
-from emgis._errors import DistrictError, EmgisError, ValidationError
+from emgis._errors import EmgisError, SitingError, ValidationError
 from emgis.district import District, ValidationReport, summary, validate_district
-from emgis.network import EdgeArrays
-from emgis.siting import METHODS, MODELS
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from emgis.jobs import CoverageOutputs, ScenarioOutputs
+    from emgis.output import OutputDir
+    from emgis.plan import Plan
     from emgis.siting import SitingResult
 
 log = logging.getLogger("emgis")
 
 
-def _print_problems(report: ValidationReport) -> None:
+class Console:
+    """What the command prints: summaries (silenced by ``-q``), warnings and errors
+    (always, on stderr)."""
+
+    def __init__(self, *, quiet: bool = False) -> None:
+        self.quiet = quiet
+
+    def say(self, text: str = "") -> None:
+        """A line of the command's normal output."""
+        if not self.quiet:
+            print(text, flush=True)
+
+    def step(self, text: str) -> None:
+        """A step of a long job, as it starts."""
+        self.say(f"  {text} ...")
+
+    def warn(self, text: str) -> None:
+        """A line that must be seen even with ``-q``."""
+        print(text, file=sys.stderr, flush=True)
+
+
+def _print_problems(report: ValidationReport, con: Console) -> None:
     for p in report.problems:
-        print(f"  {p}", file=sys.stderr if p.level == "error" else sys.stdout)
+        if p.level == "error":
+            con.warn(f"  {p}")
+        else:
+            con.say(f"  {p}")
 
 
-def _print_summary(district: District) -> None:
+def _print_summary(district: District, con: Console) -> None:
     s = summary(district)
-    print(f"District: {s['name']}")
-    print(f"  CRS: {s['crs']} ({s['crs_name']})")
+    con.say(f"District: {s['name']}")
+    con.say(f"  CRS: {s['crs']} ({s['crs_name']})")
     e = s["extent_wgs84"]
-    print(f"  Extent (WGS-84): lon {e[0]} to {e[2]}, lat {e[1]} to {e[3]}")
-    print(f"  Population: {s['population']:,} persons in {len(district.villages)} villages")
+    con.say(f"  Extent (WGS-84): lon {e[0]} to {e[2]}, lat {e[1]} to {e[3]}")
+    con.say(f"  Population: {s['population']:,} persons in {len(district.villages)} villages")
     for layer, kinds in s["layers"].items():
         total = sum(kinds.values())
         detail = ", ".join(f"{k} {v}" for k, v in kinds.items() if k != "all")
-        print(f"  {layer:<11} {total:>5}" + (f"  ({detail})" if detail else ""))
+        con.say(f"  {layer:<11} {total:>5}" + (f"  ({detail})" if detail else ""))
     if district.roads is not None:
-        print(f"  roads: {district.roads.path.name} ({district.roads.format})")
+        con.say(f"  roads: {district.roads.path.name} ({district.roads.format})")
 
 
-def _validate(path: str) -> District:
+def _validate(path: str, con: Console) -> District:
     report = validate_district(path)
     if report.problems:
-        print(f"{len(report.errors)} error(s), {len(report.problems) - len(report.errors)} "
-              "warning(s):")
-        _print_problems(report)
+        n_err = len(report.errors)
+        line = f"{n_err} error(s), {len(report.problems) - n_err} warning(s):"
+        (con.warn if n_err else con.say)(line)
+        _print_problems(report, con)
     if report.district is None:
         raise ValidationError(list(report.problems))
     return report.district
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
+def _open(args: argparse.Namespace, con: Console) -> Plan:
+    from emgis.network import load_network_arrays
+    from emgis.plan import Plan
+
+    district = _validate(args.district, con)
+    t0 = time.perf_counter()
+    network, cache = load_network_arrays(district, use_cache=not args.no_cache,
+                                         on_wait=con.warn)
+    log.info("road network loaded in %.1f s (%s)", time.perf_counter() - t0, cache)
+    return Plan(district, network, cache)
+
+
+def _out(args: argparse.Namespace, command: str, con: Console) -> OutputDir:
+    from emgis.output import OutputDir
+
+    return OutputDir(args.out, command=command, on_wait=con.warn)
+
+
+def cmd_validate(args: argparse.Namespace, con: Console) -> int:
     """Check a district folder and print its summary."""
-    district = _validate(args.district)
-    _print_summary(district)
-    print("OK: no errors")
+    district = _validate(args.district, con)
+    _print_summary(district, con)
+    con.say("OK: no errors")
     return 0
 
 
-def _network(district: District, *, use_cache: bool) -> nx.MultiDiGraph:
-    from emgis.network import load_network, summarize_network
+def _print_network(plan: Plan, con: Console) -> None:
+    from emgis.network import summarize_network
 
-    t0 = time.perf_counter()
-    G, cache = load_network(district, use_cache=use_cache)
-    s = summarize_network(G)
-    print(f"Road network: {s.nodes:,} nodes, {s.edges:,} directed edges "
-          f"({time.perf_counter() - t0:.1f} s)")
-    print(f"  components: {s.components} weakly connected (largest {s.largest_component:,} "
-          f"nodes), {s.strong_components} strongly connected")
-    print(f"  km of road per class: {sum(s.km_by_class.values()):.1f} km in all")
+    s = summarize_network(plan.network)
+    con.say(f"Road network: {s.nodes:,} nodes, {s.edges:,} directed edges")
+    con.say(f"  components: {s.components} weakly connected (largest "
+            f"{s.largest_component:,} nodes), {s.strong_components} strongly connected")
+    con.say(f"  km of road per class: {sum(s.km_by_class.values()):.1f} km in all")
     for cls, km in s.km_by_class.items():
-        print(f"    {cls:<16} {km:>8.1f}")
-    print(f"  cache: {cache if cache else 'not used'}")
-    _access(district, G)
-    return G
+        con.say(f"    {cls:<16} {km:>8.1f}")
+    con.say(f"  cache: {plan.cache if plan.cache else 'not used'}")
+    for note in plan.network.notes:
+        con.warn(f"  warning: {note}")
 
 
-def _access(district: District, G: nx.MultiDiGraph) -> None:
-    from emgis.snapping import snap_points
-
-    for name in ("villages", "teams", "stockpiles", "shelters"):
-        gdf = getattr(district, name)
+def _access(plan: Plan, con: Console) -> None:
+    eng = plan.engine
+    d = plan.district
+    units = plan.units
+    groups = [("villages", d.villages, eng.village_loc)]
+    for layer in ("teams", "stockpiles", "shelters"):
+        sel = (units["layer"] == layer).to_numpy()
+        groups.append((layer, units[sel], eng.unit_loc[sel]))
+    for name, gdf, loc in groups:
         if len(gdf) == 0:
             continue
-        snaps = snap_points(G, gdf.geometry, settings=district.settings)
-        counts = snaps["status"].value_counts()
-        print(f"  {name}: {counts.get('ok', 0)} attached to roads, "
-              f"{counts.get('no_road_access', 0)} no road access, "
-              f"{counts.get('cut_off', 0)} cut off")
-        for uid, uname, status, access in zip(gdf["id"], gdf["name"], snaps["status"],
-                                              snaps["access_m"], strict=True):
-            if status != "ok":
-                print(f"    {uid} {uname}: {status} ({float(access):.0f} m from a road)")
+        status = eng.status(loc)
+        access = eng.access_m(loc)
+        con.say(f"  {name}: {(status == 'ok').sum()} attached to roads, "
+                f"{(status == 'no_road_access').sum()} no road access, "
+                f"{(status == 'cut_off').sum()} cut off")
+        for uid, uname, st, acc in zip(gdf["id"], gdf["name"], status, access, strict=True):
+            if st != "ok":
+                where = f"{acc:.0f} m from a road" if acc == acc else "no road near"
+                con.say(f"    {uid} {uname}: {st} ({where})")
 
 
-def cmd_network(args: argparse.Namespace) -> int:
+def cmd_network(args: argparse.Namespace, con: Console) -> int:
     """Build (or load from cache) the district's road network and print its summary."""
-    district = _validate(args.district)
-    _network(district, use_cache=not args.no_cache)
+    plan = _open(args, con)
+    _print_network(plan, con)
+    _access(plan, con)
     return 0
 
 
-def _coverage(district: District, network: nx.MultiDiGraph | EdgeArrays, out: Path,
-              lang: str) -> CoverageOutputs:
-    from emgis.jobs import coverage_job
-
-    print("Coverage:")
-    res = coverage_job(district, network, out, lang=lang, progress=True)
+def _print_coverage(res: CoverageOutputs, district: District, con: Console) -> None:
     s = res.summary
-    print(f"  {'kind':<22} {'target':>6} {'covered':>8} {'over':>5} {'cut off':>7} "
-          f"{'no road':>7} {'pop. covered':>12}")
+    con.say(f"  {'kind':<22} {'target':>6} {'covered':>8} {'over':>5} {'cut off':>7} "
+            f"{'no road':>7} {'pop. covered':>12}")
     for r in s.to_dict("records"):
         kind = str(r["kind"])
         if r["villages_no_unit"] == r["villages"]:
-            print(f"  {kind:<22} {'':>6} no unit of this kind")
+            con.say(f"  {kind:<22} {'':>6} no unit of this kind")
             continue
         target = district.settings.targets[kind].value
-        print(f"  {kind:<22} {target:>6g} {r['villages_covered']:>8} "
-              f"{r['villages_over_target']:>5} {r['villages_cut_off']:>7} "
-              f"{r['villages_no_road_access']:>7} {r['share_covered']:>11.1%}")
-    for f in res.files:
-        print(f"  wrote {f}")
-    return res
+        con.say(f"  {kind:<22} {target:>6g} {r['villages_covered']:>8} "
+                f"{r['villages_over_target']:>5} {r['villages_cut_off']:>7} "
+                f"{r['villages_no_road_access']:>7} {r['share_covered']:>11.1%}")
 
 
-def _check(district: District, out: Path) -> pd.DataFrame:
-    from emgis.compliance import summary_table
-    from emgis.jobs import compliance_job
+def cmd_coverage(args: argparse.Namespace, con: Console) -> int:
+    """Response times, coverage and gaps for every unit kind; tables and a map under --out."""
+    from emgis.jobs import coverage_job, describe
 
-    print("Compliance with the standards' minimums:")
-    findings, path = compliance_job(district, out)
-    s = summary_table(findings)
-    print(f"  {'rule':<36} {'meets':>6} {'below':>6} {'missing':>8} {'not recorded':>13}")
-    for r in s.to_dict("records"):
-        print(f"  {r['rule']:<36} {r['meets']:>6} {r['below']:>6} {r['missing']:>8} "
-              f"{r['not_recorded']:>13}")
-    print(f"  wrote {path}")
-    return findings
-
-
-def _scenarios(district: District, edges: EdgeArrays, out: Path, lang: str,
-               names: Sequence[str] | None, hazards: Sequence[str] | None,
-               baseline: pd.DataFrame | None = None) -> ScenarioOutputs | None:
-    from emgis.jobs import scenarios_job
-    from emgis.scenario import Scenario
-
-    chosen = list(district.scenarios)
-    if hazards:  # ids or names of the hazards layer
-        hz = district.hazards
-        by_name = dict(zip(hz["name"].astype(str), hz["id"].astype(str), strict=True))
-        ids = [by_name.get(h, h) for h in hazards]
-        chosen = [Scenario("_".join(ids), tuple(ids))]
-    elif names:
-        known = {s.name: s for s in chosen}
-        missing = [n for n in names if n not in known]
-        if missing:
-            raise DistrictError(f"no scenario {', '.join(missing)} in district.toml; expected "
-                                f"one of {', '.join(known) or 'none'} (or use --hazard ID)")
-        chosen = [known[n] for n in names]
-    if not chosen:
-        print("Scenarios: none (no hazards layer and no [scenarios] in district.toml)")
-        return None
-    print("Scenarios:")
-    res = scenarios_job(district, edges, out, tuple(chosen), baseline=baseline, lang=lang,
-                        progress=True)
-    print(f"  {'scenario':<16} {'losing cover':>12} {'cut off':>8} {'to evacuate':>12} "
-          f"{'evacuated':>10} {'no place':>9}  (persons)")
-    for r in res.comparison.to_dict("records"):
-        print(f"  {r['scenario']:<16} {r['population_losing_cover']:>12,} "
-              f"{r['population_cut_off']:>8,} {r['population_to_evacuate']:>12,} "
-              f"{r['population_evacuated']:>10,} {r['population_unsheltered']:>9,}")
-    for f in res.files:
-        print(f"  wrote {f}")
-    return res
-
-
-def cmd_scenario(args: argparse.Namespace) -> int:
-    """Hazard scenarios: roads closed or slowed, coverage lost, evacuation to shelters."""
-    from emgis.network import load_network_arrays
-
-    district = _validate(args.district)
-    edges, _ = load_network_arrays(district)
-    _scenarios(district, edges, Path(args.out), args.lang, args.name, args.hazard)
+    plan = _open(args, con)
+    with _out(args, "coverage", con) as out:
+        describe(out, plan, command="coverage", lang=args.lang)
+        con.say("Coverage:")
+        res = coverage_job(plan, out, lang=args.lang, per_unit_areas=args.per_unit_areas,
+                           say=con.step)
+        _print_coverage(res, plan.district, con)
+        out.finish()
+    _wrote(res.files, con)
     return 0
 
 
-def _site(district: District, edges: EdgeArrays, out: Path, kind: str, *, add: int | None,
-          cover_all: bool, model: str, method: str, lang: str,
-          capacity: float | None = None, time_limit: float = 300.0) -> SitingResult:
-    from emgis.jobs import siting_job
+def _wrote(files: Sequence[Path], con: Console) -> None:
+    for f in files:
+        con.say(f"  wrote {f}")
 
-    what = "cover every reachable village" if cover_all else f"add {add} ({model})"
-    print(f"Siting {kind}: {what} ...", flush=True)
-    r, files = siting_job(district, edges, out, kind, add=add, cover_all=cover_all,
-                          model=model, method=method, lang=lang, capacity=capacity,
-                          time_limit=time_limit)
+
+def _print_findings(findings: pd.DataFrame, con: Console) -> None:
+    from emgis.compliance import summary_table
+
+    s = summary_table(findings)
+    con.say(f"  {'rule':<36} {'meets':>6} {'below':>6} {'missing':>8} {'not recorded':>13}")
+    for r in s.to_dict("records"):
+        con.say(f"  {r['rule']:<36} {r['meets']:>6} {r['below']:>6} {r['missing']:>8} "
+                f"{r['not_recorded']:>13}")
+
+
+def cmd_check(args: argparse.Namespace, con: Console) -> int:
+    """Check the organisational minimums; write compliance.csv under --out."""
+    from emgis.compliance import check_compliance
+    from emgis.export import write_csv
+    from emgis.output import OutputDir
+
+    district = _validate(args.district, con)
+    con.say("Compliance with the standards' minimums:")
+    findings = check_compliance(district)
+    _print_findings(findings, con)
+    with OutputDir(args.out, command="check", on_wait=con.warn) as out:
+        path = write_csv(out, "compliance.csv", findings)
+        out.finish()
+    con.say(f"  wrote {path}")
+    return 0
+
+
+def _print_scenarios(res: ScenarioOutputs, con: Console) -> None:
+    con.say(f"  {'scenario':<16} {'losing cover':>12} {'cut off':>8} {'to evacuate':>12} "
+            f"{'evacuated':>10} {'no place':>9}  (persons)")
+    for row in res.comparison.to_dict("records"):
+        con.say(f"  {row['scenario']!s:<16} {row['population_losing_cover']:>12,} "
+                f"{row['population_cut_off']:>8,} {row['population_to_evacuate']:>12,} "
+                f"{row['population_evacuated']:>10,} {row['population_unsheltered']:>9,}")
+    for r in res.results:
+        n_out = int((r.units["status"] == "out_of_action").sum())
+        n_cut = int((r.units["status"] == "cut_off").sum())
+        if n_out or n_cut:
+            con.say(f"  {r.scenario.name}: {n_out} unit(s) out of action, {n_cut} cut off")
+
+
+def cmd_scenario(args: argparse.Namespace, con: Console) -> int:
+    """Hazard scenarios: roads closed or slowed, coverage lost, evacuation to shelters."""
+    from emgis.jobs import describe, scenarios_job
+
+    plan = _open(args, con)
+    chosen = plan.scenario_specs(args.name, args.hazard)
+    if not chosen:
+        con.say("Scenarios: none (no hazards layer and no [scenarios] in district.toml)")
+        return 0
+    with _out(args, "scenario", con) as out:
+        describe(out, plan, command="scenario", lang=args.lang, names=args.name,
+                 hazards=args.hazard)
+        con.say("Scenarios:")
+        res = scenarios_job(plan, out, chosen, lang=args.lang, say=con.step)
+        _print_scenarios(res, con)
+        out.finish()
+    _wrote(res.files, con)
+    return 0
+
+
+def _print_site(r: SitingResult, con: Console) -> None:
     s = r.solution
     gap = f", within {s.gap:.2%} of the proven bound" if s.gap is not None else ""
-    print(f"  {s.model} by {s.method}: {s.status} in {s.seconds:.2f} s{gap}")
+    con.say(f"  {s.model} by {s.method}: {s.status} in {s.seconds:.2f} s{gap}")
     for p in r.proposals.itertuples(index=False):
-        before = "#1" if p.rank == 2 else f"#1-#{p.rank - 1}"
-        together = "saves" if p.rank == 1 else f"with {before} saves"
-        saved = (f"; {together} {p.gain:,.0f} person-minutes" if s.model == "p_median" else "")
-        print(f"  #{p.rank} {p.site_id} {p.name}: +{p.newly_covered_population:,} persons "
-              f"within {r.target_min:g} min{saved}")
+        gain = (f"; saves {p.gain:,.0f} person-minutes" if s.model == "p_median" else "")
+        reached = (f", reaches {p.newly_reached_population:,} persons no unit reached"
+                   if p.newly_reached_population else "")
+        con.say(f"  #{p.rank} {p.site_id} {p.name}: +{p.newly_covered_population:,} persons "
+                f"within {r.target_min:g} min{reached}{gain}")
+    if r.note:
+        con.say(f"  note: {r.note}")
     if len(r.unreachable):
-        print(f"  {len(r.unreachable)} villages no candidate reaches within "
-              f"{r.target_min:g} min (listed with their best time)")
-    for f in files:
-        print(f"  wrote {f}")
-    return r
+        con.say(f"  {len(r.unreachable)} villages no candidate reaches within "
+                f"{r.target_min:g} min (listed with their best time)")
 
 
-def cmd_site(args: argparse.Namespace) -> int:
+def cmd_site(args: argparse.Namespace, con: Console) -> int:
     """Propose sites for new units of a kind (existing ones stay)."""
-    from emgis.network import load_network_arrays
+    from emgis.jobs import describe, siting_job
     from emgis.siting import check_request
 
+    kind = _kind(args.kind)
     check_request(args.model, method=args.method, cover_all=args.cover_all,
-                  capacity=args.capacity)
-    district = _validate(args.district)
-    if args.kind not in district.settings.targets:
-        raise DistrictError(f"--kind {args.kind}: no target for it; expected one of "
-                            f"{', '.join(district.settings.targets)}")
-    edges, _ = load_network_arrays(district)
-    _site(district, edges, Path(args.out), args.kind, add=args.add, cover_all=args.cover_all,
-          model=args.model, method=args.method, lang=args.lang, capacity=args.capacity,
-          time_limit=args.time_limit)
+                  capacity=args.capacity, add=args.add if not args.cover_all else 1)
+    plan = _open(args, con)
+    if kind not in plan.district.settings.targets:
+        raise SitingError(f"--kind {args.kind}: no target for it; expected one of "
+                          f"{', '.join(plan.district.settings.targets)}")
+    what = "cover every reachable village" if args.cover_all else \
+        f"add {args.add} ({args.model})"
+    with _out(args, "site", con) as out:
+        describe(out, plan, command="site", kind=kind, add=args.add, cover_all=args.cover_all,
+                 model=args.model, method=args.method, lang=args.lang)
+        con.say(f"Siting {kind}: {what} ...")
+        r, files = siting_job(plan, out, kind, add=args.add, cover_all=args.cover_all,
+                              model=args.model, method=args.method, lang=args.lang,
+                              capacity=args.capacity, time_limit=args.time_limit)
+        _print_site(r, con)
+        out.finish()
+    _wrote(files, con)
     return 0
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    """Check the organisational minimums; write compliance.csv under --out."""
-    district = _validate(args.district)
-    _check(district, Path(args.out))
+def cmd_run(args: argparse.Namespace, con: Console) -> int:
+    """Run the whole job and write maps, tables and the report under --out."""
+    from emgis.jobs import run_all
+
+    plan = _open(args, con)
+    _print_summary(plan.district, con)
+    _print_network(plan, con)
+    con.say("Running:")
+    res = run_all(plan, args.out, lang=args.lang, per_unit_areas=args.per_unit_areas,
+                  progress=con.step, time_limit=args.time_limit,
+                  options={"no_cache": args.no_cache})
+    if res.coverage is not None:
+        con.say("Coverage:")
+        _print_coverage(res.coverage, plan.district, con)
+    if res.compliance is not None:
+        con.say("Compliance with the standards' minimums:")
+        _print_findings(res.compliance, con)
+    if res.scenarios is not None:
+        con.say("Scenarios:")
+        _print_scenarios(res.scenarios, con)
+    for r in res.sites:
+        con.say(f"Siting {r.kind}:")
+        _print_site(r, con)
+    con.say(f"Wrote {len(res.files)} files to {Path(args.out).resolve()} "
+            f"(manifest: {res.manifest.name}):")
+    con.say("  " + ", ".join(f.name for f in res.files))
+    con.say(f"Open first: {res.report}")
+    for step, msg in res.failures:
+        con.warn(f"error in {step}: {msg}")
+    return 1 if res.failures else 0
+
+
+def cmd_standards(args: argparse.Namespace, con: Console) -> int:
+    """Print the standards profile: every default emgis uses, with its source."""
+    from emgis.standards import profile_table
+
+    text = profile_table(lang=args.lang, markdown=args.markdown)
+    print(text)
     return 0
 
 
-def cmd_coverage(args: argparse.Namespace) -> int:
-    """Response times, coverage and gaps for every unit kind; tables and a map under --out."""
-    from emgis.network import load_network, load_network_arrays
+def _kind(text: str) -> str:
+    """A unit kind from its name or a Chinese name the input files accept."""
+    from emgis.standards import SITING_KIND_ALIASES
 
-    district = _validate(args.district)
-    network = (load_network_arrays(district)[0] if not args.no_cache
-               else load_network(district, use_cache=False)[0])
-    _coverage(district, network, Path(args.out), args.lang)
-    return 0
+    key = text.strip()
+    kind = SITING_KIND_ALIASES.get(key) or SITING_KIND_ALIASES.get(key.lower())
+    if kind is None:
+        names = sorted(set(SITING_KIND_ALIASES.values()))
+        raise SitingError(f"--kind {text}: not a unit kind; expected one of {', '.join(names)} "
+                          "(or its Chinese name, e.g. 微型消防站, 物资储备点)")
+    return kind
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Run the whole job: validate, build the network, and write the outputs under --out."""
-    from emgis.jobs import report_job
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1")
+    return value
 
-    district = _validate(args.district)
-    _print_summary(district)
-    print("Road network:", flush=True)
-    G = _network(district, use_cache=not args.no_cache)
-    from emgis.network import edge_arrays
 
-    out = Path(args.out)
-    cov = _coverage(district, G, out, args.lang)
-    findings = _check(district, out)
-    edges = cov.result.edges if cov else edge_arrays(G)
-    sc = _scenarios(district, edges, out, args.lang, None, None, baseline=cov.result.table)
-    sites = [_site(district, edges, out, "micro_fire_station", add=3, cover_all=False,
-                   model="max_covering", method="milp", lang=args.lang),
-             _site(district, edges, out, "stockpile", add=1, cover_all=False,
-                   model="p_median", method="milp", lang=args.lang)]
-    print("Report:")
-    path = report_job(district, out, coverage=cov, compliance=findings, scenarios=sc,
-                      sites=sites, lang=args.lang)
-    print(f"  wrote {path}")
-    return 0
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds >= 0") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds >= 0")
+    return value
+
+
+def _common() -> argparse.ArgumentParser:
+    """-v/-q, accepted before or after the subcommand."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                   help="more logging (-vv: debug)")
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="print only warnings and errors")
+    return p
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``emgis`` command."""
+    from emgis import __version__
+    from emgis.siting import METHODS, MODELS
+    from emgis.standards import SITING_KIND_ALIASES
+
+    common = _common()
     parser = argparse.ArgumentParser(
-        prog="emgis",
+        prog="emgis", parents=[common],
         description="Grassroots emergency response coverage planner.",
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("validate", help="check a district folder and print a summary")
-    p.add_argument("district", help="district folder with district.toml")
-    p.set_defaults(func=cmd_validate)
-    p = sub.add_parser("network", help="build the road network and print its summary")
-    p.add_argument("district")
-    p.add_argument("--no-cache", action="store_true", help="rebuild, ignoring the cache")
-    p.set_defaults(func=cmd_network)
-    p = sub.add_parser("scenario", help="hazard scenarios: closed roads, lost cover, evacuation")
-    p.add_argument("district")
-    p.add_argument("--out", default="maps", help="output folder (default: maps)")
+    parser.add_argument("--version", action="version", version=f"emgis {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Any, text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=text, description=text, parents=[common])
+        p.set_defaults(func=func)
+        return p
+
+    def district(p: argparse.ArgumentParser) -> None:
+        p.add_argument("district", help="district folder with district.toml")
+
+    def out(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--out", default="maps", help="output folder (default: maps)")
+
+    def lang(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--lang", choices=("en", "zh"), default="en",
+                       help="language of maps and reports (default: en)")
+
+    def no_cache(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--no-cache", action="store_true",
+                       help="rebuild the road network from the road file, ignoring its cache")
+
+    p = add("validate", cmd_validate, "check a district folder and print a summary")
+    district(p)
+    p = add("network", cmd_network, "build the road network and print its summary")
+    district(p)
+    no_cache(p)
+    p = add("coverage", cmd_coverage, "response times, coverage and gaps, with a map")
+    district(p)
+    out(p)
+    lang(p)
+    no_cache(p)
+    p.add_argument("--per-unit-areas", action="store_true",
+                   help="also each unit's own service areas (slow at county size)")
+    p = add("check", cmd_check, "check the organisational minimums, township by township")
+    district(p)
+    out(p)
+    p = add("scenario", cmd_scenario, "hazard scenarios: closed roads, lost cover, evacuation")
+    district(p)
+    out(p)
     p.add_argument("--name", action="append", help="a scenario of district.toml (repeatable; "
                    "default: all of them)")
-    p.add_argument("--hazard", action="append", help="hazard id: one scenario of these hazards "
-                   "(repeatable)")
-    p.add_argument("--lang", choices=("en", "zh"), default="en")
-    p.set_defaults(func=cmd_scenario)
-    p = sub.add_parser("site", help="where new units of a kind do the most good")
-    p.add_argument("district")
-    p.add_argument("--kind", default="micro_fire_station")
+    p.add_argument("--hazard", action="append", help="hazard id or name: one scenario of "
+                   "these hazards (repeatable)")
+    lang(p)
+    no_cache(p)
+    p = add("site", cmd_site, "where new units of a kind do the most good")
+    district(p)
+    kinds = sorted(set(SITING_KIND_ALIASES.values()))
+    p.add_argument("--kind", required=True,
+                   help="the kind of unit to site: " + ", ".join(kinds)
+                   + " (Chinese names accepted, e.g. 微型消防站)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--add", type=int, default=3, help="number of new sites (default 3)")
+    g.add_argument("--add", type=_positive_int, default=3,
+                   help="number of new sites, >= 1 (default 3)")
     g.add_argument("--cover-all", action="store_true",
                    help="the fewest sites covering every reachable village")
     p.add_argument("--model", choices=MODELS, default="max_covering")
     p.add_argument("--capacity", type=float, help="persons a new site can serve "
                    "(capacitated_covering)")
-    p.add_argument("--method", choices=METHODS, default="milp")
-    p.add_argument("--time-limit", type=float, default=300.0, metavar="SECONDS",
+    p.add_argument("--method", choices=METHODS, default="auto",
+                   help="auto (default: exact while small, the heuristic with its proven "
+                   "bound above), milp (exact) or heuristic")
+    p.add_argument("--time-limit", type=_seconds, default=300.0, metavar="SECONDS",
                    help="for the exact solver; when reached, the better of its best solution "
                    "and the heuristic's is kept, with the proven bound (default 300)")
-    p.add_argument("--out", default="maps", help="output folder (default: maps)")
-    p.add_argument("--lang", choices=("en", "zh"), default="en")
-    p.set_defaults(func=cmd_site)
-    p = sub.add_parser("check", help="check the organisational minimums, township by township")
-    p.add_argument("district")
-    p.add_argument("--out", default="maps", help="output folder (default: maps)")
-    p.set_defaults(func=cmd_check)
-    for name, func, text in (
-        ("coverage", cmd_coverage, "response times, coverage and gaps, with a map"),
-        ("run", cmd_run, "run the whole job and write maps, tables and the report"),
-    ):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("district")
-        p.add_argument("--out", default="maps", help="output folder (default: maps)")
-        p.add_argument("--lang", choices=("en", "zh"), default="en",
-                       help="language of maps and reports (default: en)")
-        p.add_argument("--no-cache", action="store_true", help="rebuild the network")
-        p.set_defaults(func=func)
+    out(p)
+    lang(p)
+    no_cache(p)
+    p = add("run", cmd_run, "run the whole job and write maps, tables and the report")
+    district(p)
+    out(p)
+    lang(p)
+    no_cache(p)
+    p.add_argument("--per-unit-areas", action="store_true",
+                   help="also each unit's own service areas (slow at county size)")
+    p.add_argument("--time-limit", type=_seconds, default=60.0, metavar="SECONDS",
+                   help="for each exact siting solve (default 60)")
+    p = add("standards", cmd_standards, "print every default of the standards profile with "
+            "its source")
+    lang(p)
+    p.add_argument("--markdown", action="store_true", help="as a Markdown table")
     return parser
 
 
@@ -349,18 +482,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``emgis`` command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.WARNING if args.quiet else (logging.DEBUG if args.verbose > 1
-                                                else logging.INFO if args.verbose else
-                                                logging.WARNING)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    quiet = bool(getattr(args, "quiet", False))
+    verbose = int(getattr(args, "verbose", 0) or 0)
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO
+                                         if verbose else logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", force=True)
+    con = Console(quiet=quiet)
     try:
-        return int(args.func(args))
+        return int(args.func(args, con))
     except ValidationError:
-        print("Stopped: fix the errors above and run again.", file=sys.stderr)
+        con.warn("Stopped: fix the errors above and run again.")
         return 2
     except EmgisError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ValueError) else 1
+        con.warn(f"error: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        con.warn("interrupted")
+        return 130
+    except Exception as exc:
+        if verbose:
+            raise
+        con.warn(f"internal error: {type(exc).__name__}: {exc}\n(this is a bug in emgis; run "
+                 "again with -v to see where, and report it with the command you ran)")
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,87 +1,64 @@
-"""Whole jobs, as the ``emgis`` command runs them: analyses first, then the files they write.
+"""Whole jobs, as the ``emgis`` command runs them: analyses from a :class:`~emgis.plan.Plan`,
+then the files they write through an :class:`~emgis.output.OutputDir`.
 
-Each job takes a loaded district and its road network, calls the analyses, and hands their
-result tables to the writers (:mod:`emgis.export`, :mod:`emgis.maps`). The command line is a
-thin shell over these functions.
+Each job asks the plan for its results (computed once, shared) and hands them to the writers
+(:mod:`emgis.export`, :mod:`emgis.maps`, :mod:`emgis.report`). Outputs never compute analyses:
+the report's numbers are the same tables the CSV files hold. The command line is a thin shell
+over these functions.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 
 from emgis import coverage as cov
-from emgis.district import District
+from emgis._errors import EmgisError
 from emgis.export import write_csv, write_gpkg
-from emgis.network import EdgeArrays
+from emgis.output import OutputDir, sha256_file
+from emgis.plan import Plan
 from emgis.scenario import Scenario, ScenarioResult
 from emgis.siting import SitingResult
 
 log = logging.getLogger(__name__)
 
-
-def compliance_job(district: District, out: str | Path) -> tuple[pd.DataFrame, Path]:
-    """Evaluate the organisational minimums and write ``compliance.csv`` under ``out``."""
-    from emgis.compliance import check_compliance
-
-    findings = check_compliance(district)
-    return findings, write_csv(findings, Path(out) / "compliance.csv")
+Say = Callable[[str], None]
 
 
-def report_job(
-    district: District,
-    out: str | Path,
-    *,
-    coverage: CoverageOutputs | None,
-    compliance: pd.DataFrame | None,
-    scenarios: ScenarioOutputs | None = None,
-    sites: list[SitingResult] | None = None,
-    lang: str = "en",
-) -> Path:
-    """Write ``report.html`` from the results of the jobs that ran."""
-    from emgis.report import build_report, save_report
-
-    maps = {}
-    if coverage is not None:
-        maps["coverage.html"] = "coverage.html"
-    if scenarios is not None:
-        for r in scenarios.results:
-            maps[f"scenario_{r.scenario.name}.html"] = f"scenario_{r.scenario.name}.html"
-    for s in sites or []:
-        maps[f"siting_{s.kind}.html"] = f"siting_{s.kind}.html"
-    page = build_report(
-        district,
-        coverage=coverage.result.table if coverage else None,
-        coverage_summary=coverage.summary if coverage else None,
-        compliance=compliance,
-        scenarios=scenarios.comparison if scenarios is not None else None,
-        scenario_villages=pd.concat(
-            [r.villages.assign(scenario=r.scenario.name) for r in scenarios.results],
-            ignore_index=True) if scenarios is not None and scenarios.results else None,
-        sites=pd.concat([s.proposals.drop(columns="geometry").assign(
-            kind=s.kind, township=_township_of(district, s.proposals)) for s in sites],
-            ignore_index=True) if sites else None,
-        maps=maps,
-        lang=lang,
-    )
-    return save_report(page, Path(out) / "report.html")
+def _quiet(_: str) -> None:
+    return None
 
 
-def _township_of(district: District, points: gpd.GeoDataFrame) -> list[object]:
-    """The township each point lies in (None outside every township polygon)."""
-    towns = district.townships
-    out: list[object] = []
-    for g in points.geometry:
-        hit = towns[towns.geometry.contains(g)] if len(towns) else towns
-        out.append(hit["name"].iloc[0] if len(hit) else None)
-    return out
+def describe(out: OutputDir, plan: Plan, **options: Any) -> None:
+    """Record the run's inputs (with their sha256), settings and options in the manifest."""
+    d = plan.district
+    inputs = {}
+    for p in d.sources:
+        try:
+            name = str(p.relative_to(d.root))
+        except ValueError:
+            name = str(p)
+        if p.exists():
+            inputs[name] = sha256_file(p)
+    s = d.settings
+    settings = {"targets": {k: v.value for k, v in s.targets.items()},
+                "turnout": {k: v.value for k, v in s.turnout.items()},
+                "speeds": {k: v.value for k, v in s.speeds.items()},
+                "minimums": {k: v.value for k, v in s.minimums.items()},
+                "shelter": {k: v.value for k, v in s.shelter.items()},
+                "network": asdict(s.network), "coverage": asdict(s.coverage)}
+    text = json.dumps(settings, sort_keys=True, default=str)
+    out.describe(district=d.name, inputs=inputs, options=options,
+                 settings_sha256=hashlib.sha256(text.encode()).hexdigest(), settings=settings)
 
 
 @dataclass(frozen=True)
@@ -97,128 +74,109 @@ class CoverageOutputs:
     files: tuple[Path, ...]
 
 
-def coverage_job(
-    district: District,
-    network: nx.MultiDiGraph | EdgeArrays,
-    out: str | Path,
-    *,
-    lang: str = "en",
-    per_unit_areas: bool = True,
-    progress: bool = False,
-) -> CoverageOutputs:
-    """Compute coverage, gaps and service areas and write them under ``out``.
+def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas: bool = False,
+                 say: Say = _quiet) -> CoverageOutputs:
+    """Coverage, gaps and service areas, written under ``out``.
 
     Writes ``coverage.csv`` (one row per village and kind, UTF-8 with BOM),
     ``coverage_summary.csv`` (per kind), ``coverage_townships.csv`` (per township and kind),
     ``gaps.csv`` (villages outside target, worst first), ``coverage.gpkg`` (the per-village
-    table as points, service areas per unit and break, per kind and break, and uncovered areas)
-    and ``coverage.html`` (the interactive map).
+    table as points, the units, service areas per kind (and per unit) and break, and uncovered
+    areas) and ``coverage.html`` (the interactive map).
     """
-    from emgis.maps import coverage_map, save
+    from emgis.maps import coverage_map
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-
-    def step(msg: str) -> float:
-        if progress:
-            print(f"  {msg} ...", flush=True)
-        return time.perf_counter()
-
-    t0 = step("response times from every unit to every village")
-    result = cov.compute_coverage(district, network)
+    district = plan.district
+    say("response times from every unit to every village")
+    result = plan.coverage()
     summary = cov.summarize(result.table)
     by_town = cov.summarize(result.table, by=("township", "kind"))
     gaps = cov.gaps(result.table)
-    t1 = step(f"service areas ({time.perf_counter() - t0:.1f} s so far)")
-    areas = cov.service_areas(result, settings=district.settings, per_unit=per_unit_areas)
+    say("service areas" + (" per kind and per unit" if per_unit_areas else " per kind"))
+    areas = plan.service_areas(per_unit=per_unit_areas)
     uncovered = cov.uncovered_areas(areas, district)
-    step(f"writing tables and the map ({time.perf_counter() - t1:.1f} s for service areas)")
-
+    say("writing tables and the map")
     files = [
-        write_csv(result.table, out / "coverage.csv"),
-        write_csv(summary, out / "coverage_summary.csv"),
-        write_csv(by_town, out / "coverage_townships.csv"),
-        write_csv(gaps, out / "gaps.csv"),
+        write_csv(out, "coverage.csv", result.table),
+        write_csv(out, "coverage_summary.csv", summary),
+        write_csv(out, "coverage_townships.csv", by_town),
+        write_csv(out, "gaps.csv", gaps),
     ]
     pts = result.villages[["id", "geometry"]].rename(columns={"id": "village_id"})
     table_pts = gpd.GeoDataFrame(result.table.merge(pts, on="village_id", how="left"),
                                  geometry="geometry", crs=district.crs)
-    units = result.units.drop(columns=["turnout_min"]).assign(
-        turnout_min=result.units["turnout_min"])
-    files.append(write_gpkg({
+    files.append(write_gpkg(out, "coverage.gpkg", {
         "coverage": table_pts,
-        "units": units,
+        "units": result.units,
         "service_areas": areas,
         "uncovered": uncovered,
-    }, out / "coverage.gpkg"))
-    files.append(save(coverage_map(result, areas, district, lang=lang), out / "coverage.html"))
+    }))
+    files.append(out.write_text("coverage.html",
+                                coverage_map(result, areas, district, lang=lang)))
     return CoverageOutputs(result, summary, by_town, gaps, areas, uncovered, tuple(files))
+
+
+def compliance_job(plan: Plan, out: OutputDir) -> tuple[pd.DataFrame, Path]:
+    """Evaluate the organisational minimums and write ``compliance.csv``."""
+    findings = plan.compliance()
+    return findings, write_csv(out, "compliance.csv", findings)
 
 
 @dataclass(frozen=True)
 class ScenarioOutputs:
-    """What :func:`scenarios_job` computed and wrote."""
+    """What :func:`scenarios_job` computed and wrote; ``stems`` maps each scenario's name to
+    the stem of its files (a safe name made from it)."""
 
     results: tuple[ScenarioResult, ...]
     comparison: pd.DataFrame
     by_village: pd.DataFrame
     files: tuple[Path, ...]
+    stems: dict[str, str] = field(default_factory=dict)
 
 
-def scenarios_job(
-    district: District,
-    edges: EdgeArrays,
-    out: str | Path,
-    scenarios: tuple[Scenario, ...],
-    *,
-    baseline: pd.DataFrame | None = None,
-    lang: str = "en",
-    progress: bool = False,
-) -> ScenarioOutputs:
+def scenarios_job(plan: Plan, out: OutputDir, scenarios: Sequence[Scenario], *,
+                  lang: str = "en", say: Say = _quiet) -> ScenarioOutputs:
     """Run each scenario and write its tables, GeoPackage and map, and the comparison.
 
-    Per scenario: ``scenario_<name>.csv`` (every village and kind, baseline vs scenario),
-    ``scenario_<name>_evacuation.csv``, ``scenario_<name>_shelters.csv``,
-    ``scenario_<name>.gpkg`` and ``scenario_<name>.html``; for all: ``scenarios.csv`` (one row
-    per scenario) and ``scenarios_villages.csv`` (per village, the kinds losing cover in each
-    scenario and in how many scenarios it keeps all its cover).
+    Per scenario (``STEM`` = ``scenario_`` + a safe name made from the scenario's name):
+    ``STEM.csv`` (every village and kind, baseline vs scenario), ``STEM_units.csv`` (every
+    unit: in action, out of action or cut off, and why), ``STEM_evacuation.csv``,
+    ``STEM_shelters.csv``, ``STEM.gpkg`` and ``STEM.html``; for all: ``scenarios.csv`` (one
+    row per scenario) and ``scenarios_villages.csv`` (per village, the kinds losing cover in
+    each scenario and in how many scenarios it keeps all its cover).
     """
     import shapely
 
-    from emgis.maps import save, scenario_map
-    from emgis.scenario import run_scenario, zones
+    from emgis.maps import scenario_map
+    from emgis.scenario import hazard_parts, zones
 
-    out = Path(out)
+    district = plan.district
     files: list[Path] = []
     results = []
-    if baseline is None:
-        baseline = cov.compute_coverage(district, edges).table
+    stems: dict[str, str] = {}
     for sc in scenarios:
-        if progress:
-            print(f"  scenario {sc.name} ({', '.join(sc.hazards)}) ...", flush=True)
-        r = run_scenario(district, edges, sc, baseline=baseline)
+        say(f"scenario {sc.name} ({', '.join(sc.hazards)})")
+        r = plan.scenario(sc)
         results.append(r)
-        stem = f"scenario_{sc.name}"
-        files += [write_csv(r.villages, out / f"{stem}.csv"),
-                  write_csv(r.evacuation, out / f"{stem}_evacuation.csv"),
-                  write_csv(r.shelters, out / f"{stem}_shelters.csv")]
+        stem = out.stem("scenario_", sc.name)
+        stems[sc.name] = stem
+        files += [write_csv(out, f"{stem}.csv", r.villages),
+                  write_csv(out, f"{stem}_units.csv", r.units),
+                  write_csv(out, f"{stem}_evacuation.csv", r.evacuation),
+                  write_csv(out, f"{stem}_shelters.csv", r.shelters)]
         z = zones(district, sc)
         v = district.villages.set_index("id")
-        lines = [shapely.LineString([v.geometry[a], district.shelters.set_index("id").geometry[b]])
+        s_geo = district.shelters.set_index("id").geometry
+        lines = [shapely.LineString([v.geometry[a], s_geo[b]])
                  for a, b in zip(r.evacuation["village_id"], r.evacuation["shelter_id"],
                                  strict=True)]
-        pen = r.edges.penalty if r.edges.penalty is not None else None
-        hit = [] if pen is None else list(np.flatnonzero(pen != 1.0))
-        roads = gpd.GeoDataFrame({
-            "u": r.edges.keys[hit, 0] if hit else [], "v": r.edges.keys[hit, 1] if hit else [],
-            "effect": ["closed" if pen is not None and not np.isfinite(pen[i]) else "slowed"
-                       for i in hit],
-            "time_factor": [float(pen[i]) if pen is not None and np.isfinite(pen[i]) else None
-                            for i in hit]},
-            geometry=list(r.edges.geometry[hit]) if hit else [], crs=district.crs)
+        roads = hazard_parts(r.edges).set_crs(district.crs, allow_override=True)
         per_v = _village_scenario(r, district)
-        files.append(write_gpkg({
+        files.append(write_gpkg(out, f"{stem}.gpkg", {
             "villages": per_v,
+            "units": gpd.GeoDataFrame(r.units.merge(
+                plan.units[["id", "geometry"]].rename(columns={"id": "unit_id"}),
+                on="unit_id", how="left"), geometry="geometry", crs=district.crs),
             "evacuation": gpd.GeoDataFrame(r.evacuation, geometry=lines, crs=district.crs),
             "shelters": gpd.GeoDataFrame(
                 r.shelters.merge(district.shelters[["id", "geometry"]], left_on="shelter_id",
@@ -226,18 +184,18 @@ def scenarios_job(
                 geometry="geometry", crs=district.crs),
             "hazard_zones": z[["id", "name", "kind", "effect", "geometry"]],
             "affected_roads": roads,
-        }, out / f"{stem}.gpkg"))
-        files.append(save(scenario_map(r, per_v, z, roads, district, lang=lang),
-                          out / f"{stem}.html"))
+        }))
+        files.append(out.write_text(f"{stem}.html", scenario_map(r, per_v, z, roads, district,
+                                                                lang=lang)))
     comparison = pd.concat([r.summary for r in results], ignore_index=True) if results else \
         pd.DataFrame()
-    files.append(write_csv(comparison, out / "scenarios.csv"))
+    files.append(write_csv(out, "scenarios.csv", comparison))
     by_village = _compare_villages(district, results)
-    files.append(write_csv(by_village, out / "scenarios_villages.csv"))
-    return ScenarioOutputs(tuple(results), comparison, by_village, tuple(files))
+    files.append(write_csv(out, "scenarios_villages.csv", by_village))
+    return ScenarioOutputs(tuple(results), comparison, by_village, tuple(files), stems)
 
 
-def _village_scenario(r: ScenarioResult, district: District) -> gpd.GeoDataFrame:
+def _village_scenario(r: ScenarioResult, district: Any) -> gpd.GeoDataFrame:
     """One row per village: kinds losing cover, island, evacuation figures, as points."""
     t = r.villages
     lost = t[t["lost_cover"]].groupby("village_id")["kind"].agg(lambda k: ",".join(k))
@@ -247,24 +205,25 @@ def _village_scenario(r: ScenarioResult, district: District) -> gpd.GeoDataFrame
     return gpd.GeoDataFrame({
         "village_id": v["id"].to_numpy(), "village_name": v["name"].to_numpy(),
         "township": v["township"].to_numpy(),
-        "population": v["population"].fillna(0).astype(int).to_numpy(),
+        "population": v["population"].fillna(0).astype(np.int64).to_numpy(),
         "kinds_losing_cover": lost.reindex(v["id"]).fillna("").to_numpy(),
         "island": first["island"].reindex(v["id"]).fillna(False).to_numpy(dtype=bool),
         "evacuate": v["id"].isin(left.index).to_numpy(),
-        "moved": left["moved"].reindex(v["id"]).fillna(0).astype(int).to_numpy(),
-        "unsheltered": left["unsheltered"].reindex(v["id"]).fillna(0).astype(int).to_numpy(),
+        "moved": left["moved"].reindex(v["id"]).fillna(0).astype(np.int64).to_numpy(),
+        "unsheltered": left["unsheltered"].reindex(v["id"]).fillna(0).astype(np.int64)
+        .to_numpy(),
     }, geometry=v.geometry.to_numpy(), crs=district.crs)
 
 
-def _compare_villages(district: District, results: list[ScenarioResult]) -> pd.DataFrame:
+def _compare_villages(district: Any, results: list[ScenarioResult]) -> pd.DataFrame:
     v = district.villages
     out = pd.DataFrame({"village_id": v["id"].to_numpy(), "village_name": v["name"].to_numpy(),
                         "township": v["township"].to_numpy(),
-                        "population": v["population"].fillna(0).astype(int).to_numpy()})
-    keeps = np.zeros(len(v), dtype=int)
+                        "population": v["population"].fillna(0).astype(np.int64).to_numpy()})
+    keeps = np.zeros(len(v), dtype=np.int64)
     for r in results:
         n = r.villages.groupby("village_id", sort=False)["lost_cover"].sum()
-        lost = n.reindex(v["id"]).fillna(0).astype(int).to_numpy()
+        lost = n.reindex(v["id"]).fillna(0).astype(np.int64).to_numpy()
         out[f"kinds_losing_cover_{r.scenario.name}"] = lost
         keeps += lost == 0
     out["scenarios_keeping_all_cover"] = keeps
@@ -280,40 +239,151 @@ def _solver_text(method: str, status: str) -> str:
     return "greedy + swap"
 
 
-def siting_job(
-    district: District,
-    edges: EdgeArrays,
-    out: str | Path,
-    kind: str,
-    *,
-    add: int | None = None,
-    cover_all: bool = False,
-    model: str = "max_covering",
-    method: str = "milp",
-    lang: str = "en",
-    capacity: float | None = None,
-    time_limit: float = 300.0,
-) -> tuple[SitingResult, tuple[Path, ...]]:
-    """Site new units of ``kind`` and write ``siting_<kind>.csv``, ``.gpkg`` and ``.html``."""
-    from emgis.maps import save, siting_map
-    from emgis.siting import site_units
+def siting_job(plan: Plan, out: OutputDir, kind: str, *, add: int | None = None,
+               cover_all: bool = False, model: str = "max_covering", method: str = "auto",
+               lang: str = "en", capacity: float | None = None, time_limit: float = 300.0,
+               ) -> tuple[SitingResult, tuple[Path, ...]]:
+    """Site new units of ``kind`` and write ``siting_<kind>.csv``, ``_unreachable.csv``,
+    ``_excluded.csv``, ``.gpkg`` and ``.html``."""
+    from emgis.maps import siting_map
 
-    r = site_units(district, edges, kind, add=add, cover_all=cover_all, model=model,
-                   method=method, capacity=capacity, time_limit=time_limit)
-    out = Path(out)
+    district = plan.district
+    r = plan.site(kind, add=add, cover_all=cover_all, model=model, method=method,
+                  capacity=capacity, time_limit=time_limit)
     stem = f"siting_{kind}"
-    table = r.proposals.drop(columns="geometry").assign(
-        x=r.proposals.geometry.x.round(1), y=r.proposals.geometry.y.round(1),
-        lon=r.proposals.to_crs(4326).geometry.x.round(6),
-        lat=r.proposals.to_crs(4326).geometry.y.round(6),
+    p = r.proposals
+    wgs = p.to_crs(4326) if len(p) else p
+    table = p.drop(columns="geometry").assign(
+        x=p.geometry.x.round(1) if len(p) else [], y=p.geometry.y.round(1) if len(p) else [],
+        lon=wgs.geometry.x.round(6) if len(p) else [],
+        lat=wgs.geometry.y.round(6) if len(p) else [],
         model=r.solution.model, method=r.solution.method,
         solver=_solver_text(r.solution.method, r.solution.status),
         status=r.solution.status, gap_to_bound=r.solution.gap)
     # the solve time is printed by the CLI and kept in r.solution.seconds, not written: the
     # same inputs must give the same files
-    files = [write_csv(table, out / f"{stem}.csv"),
-             write_csv(r.unreachable, out / f"{stem}_unreachable.csv"),
-             write_csv(r.excluded, out / f"{stem}_excluded.csv"),
-             write_gpkg({"proposals": r.proposals, "villages": r.villages}, out / f"{stem}.gpkg"),
-             save(siting_map(r, district, lang=lang), out / f"{stem}.html")]
+    files = [write_csv(out, f"{stem}.csv", table),
+             write_csv(out, f"{stem}_unreachable.csv", r.unreachable),
+             write_csv(out, f"{stem}_excluded.csv", r.excluded),
+             write_gpkg(out, f"{stem}.gpkg", {"proposals": p, "villages": r.villages}),
+             out.write_text(f"{stem}.html", siting_map(r, district, network=plan.network,
+                                                       lang=lang))]
     return r, tuple(files)
+
+
+def _township_of(district: Any, points: gpd.GeoDataFrame) -> list[object]:
+    """The township each point lies in (None outside every township polygon)."""
+    towns = district.townships
+    out: list[object] = []
+    for g in points.geometry:
+        hit = towns[towns.geometry.contains(g)] if len(towns) else towns
+        out.append(hit["name"].iloc[0] if len(hit) else None)
+    return out
+
+
+def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
+               compliance: pd.DataFrame | None, scenarios: ScenarioOutputs | None = None,
+               sites: Sequence[SitingResult] = (), lang: str = "en",
+               failures: Sequence[tuple[str, str]] = ()) -> Path:
+    """Write ``report.html`` from the results of this run's jobs (never from files of another
+    run: it links only maps this run wrote)."""
+    from emgis.report import build_report
+
+    district = plan.district
+    maps: dict[str, str] = {}
+    if coverage is not None:
+        maps["coverage.html"] = "coverage.html"
+    if scenarios is not None:
+        for r in scenarios.results:
+            stem = scenarios.stems.get(r.scenario.name, "")
+            maps[f"{r.scenario.name}"] = f"{stem}.html"
+    for s in sites:
+        maps[f"siting_{s.kind}.html"] = f"siting_{s.kind}.html"
+    maps = {k: v for k, v in maps.items() if v in out.written}
+    page = build_report(
+        district,
+        coverage=coverage.result.table if coverage else None,
+        coverage_summary=coverage.summary if coverage else None,
+        compliance=compliance,
+        scenarios=scenarios.comparison if scenarios is not None else None,
+        scenario_villages=pd.concat(
+            [r.villages.assign(scenario=r.scenario.name) for r in scenarios.results],
+            ignore_index=True) if scenarios is not None and scenarios.results else None,
+        sites=pd.concat([s.proposals.drop(columns="geometry").assign(
+            kind=s.kind, township=_township_of(district, s.proposals)) for s in sites
+            if len(s.proposals)], ignore_index=True)
+        if any(len(s.proposals) for s in sites) else (pd.DataFrame(
+            columns=["kind", "rank", "name", "newly_covered_population", "township"])
+            if sites else None),
+        maps=maps,
+        lang=lang,
+        notes=[*(f"{s.kind}: {s.note}" for s in sites if s.note),
+               *(f"{step}: {msg}" for step, msg in failures)],
+    )
+    return out.write_text("report.html", page)
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """What :func:`run_all` computed and wrote."""
+
+    coverage: CoverageOutputs | None
+    compliance: pd.DataFrame | None
+    scenarios: ScenarioOutputs | None
+    sites: tuple[SitingResult, ...]
+    report: Path
+    manifest: Path
+    files: tuple[Path, ...]
+    failures: tuple[tuple[str, str], ...]
+
+
+#: What ``emgis run`` sites: (kind, new sites, model).
+RUN_SITES: tuple[tuple[str, int, str], ...] = (("micro_fire_station", 3, "max_covering"),
+                                                ("stockpile", 1, "p_median"))
+
+
+def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bool = False,
+            progress: Callable[[str], None] | None = None,
+            sites: Sequence[tuple[str, int, str]] = RUN_SITES, time_limit: float = 60.0,
+            lock_timeout: float = 600.0, options: dict[str, Any] | None = None) -> RunOutputs:
+    """The main job: coverage, compliance, the district's scenarios, siting, and the report,
+    written under ``out`` with the manifest last.
+
+    A step that fails (scenarios, a siting run) is named in the report and in
+    ``RunOutputs.failures``; the run still ends with its report.
+    """
+    say = progress or _quiet
+    failures: list[tuple[str, str]] = []
+    with OutputDir(out, command="run", lock_timeout=lock_timeout, on_wait=say) as od:
+        describe(od, plan, command="run", lang=lang, per_unit_areas=per_unit_areas,
+                 **(options or {}))
+        cov_out = coverage_job(plan, od, lang=lang, per_unit_areas=per_unit_areas, say=say)
+        say("compliance with the organisational minimums")
+        findings, _ = compliance_job(plan, od)
+        sc_out: ScenarioOutputs | None = None
+        if plan.district.scenarios:
+            try:
+                sc_out = scenarios_job(plan, od, plan.district.scenarios, lang=lang, say=say)
+            except (EmgisError, ValueError, RuntimeError) as exc:
+                log.debug("scenarios failed", exc_info=True)
+                failures.append(("scenarios", str(exc)))
+        done: list[SitingResult] = []
+        for kind, add, model in sites:
+            if kind not in plan.district.settings.targets:
+                continue
+            say(f"siting {add} {kind} ({model})")
+            try:
+                r, _ = siting_job(plan, od, kind, add=add, model=model, lang=lang,
+                                  time_limit=time_limit)
+                done.append(r)
+            except (EmgisError, ValueError, RuntimeError) as exc:
+                log.debug("siting %s failed", kind, exc_info=True)
+                failures.append((f"siting {kind}", str(exc)))
+        say("report")
+        report = report_job(plan, od, coverage=cov_out, compliance=findings, scenarios=sc_out,
+                            sites=done, lang=lang, failures=failures)
+        od.describe(failures=[{"step": s, "error": m} for s, m in failures])
+        manifest = od.finish()
+        files = tuple(od.path(n) for n in sorted(od.written))
+    return RunOutputs(cov_out, findings, sc_out, tuple(done), report, manifest, files,
+                      tuple(failures))

@@ -2,8 +2,16 @@
 
 folium is imported only inside the functions that draw. Leaflet's JavaScript and CSS are inlined
 from a copy shipped with emgis (``emgis/_static``, Leaflet 1.9.4, BSD-2-Clause), so a map opens
-with no internet: background tiles then stay blank, every layer still shows. Every string that
-comes from input files is HTML-escaped before it reaches the page.
+with no internet; the roads and township boundaries are drawn as vector layers, so it reads
+with no background tiles at all.
+
+Input text never becomes part of a template. folium renders each element's output again as a
+Jinja template, so any text it is given would be evaluated; emgis therefore gives folium only
+the page's skeleton (the map, tiles, empty layer groups named by emgis, the layer control) and
+puts every feature, name and id in one JSON data block inserted *after* rendering, escaped for
+its ``<script type="application/json">`` context. The shipped script ``emgis-map.js`` draws the
+features from it and escapes every text it shows. Titles and legends are inserted after
+rendering too, HTML-escaped.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import base64
 import html
 import json
 import re
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,9 +28,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from emgis.coverage import STATUSES, CoverageResult, target_of
 from emgis.district import District
+from emgis.network import EdgeArrays
 
 CREDIT = "© OpenStreetMap contributors"
 
@@ -60,6 +71,12 @@ def icon_of(kind: str, lang: str) -> tuple[str, str]:
     en, zh, colour = KIND_ICONS.get(kind, ("?", "?", "#555"))
     return (zh if lang == "zh" else en), colour
 
+
+def label_of(kind: str, lang: str) -> str:
+    """A kind's name in a language."""
+    return KIND_LABELS.get(kind, {}).get(lang, kind)
+
+
 #: Response-time classes of a village for a kind, with their colours.
 CLASS_COLOURS: dict[str, str] = {
     "covered": "#1a9850",
@@ -79,10 +96,9 @@ TEXT: dict[str, dict[str, str]] = {
         "gaps": "Gap villages", "population": "population", "nearest": "nearest",
         "backup": "backup", "target": "target", "min": "min", "status": "status",
         "person_min": "person-minutes saved", "township": "township", "kind": "kind",
-        "title": "Coverage",
-        "illustrative": "", "headcount": "headcount", "turnout": "turnout",
+        "title": "Coverage", "roads": "Roads", "headcount": "headcount", "turnout": "turnout",
         "shown": "shown on opening (switch kinds with the layer button)",
-        "note": f"Map data {CREDIT}. Estimated figures in the demo are illustrative.",
+        "map_data": "Map data",
     },
     "zh": {
         "covered": "目标时间内", "over_target": "超出目标（2倍以内）",
@@ -92,9 +108,8 @@ TEXT: dict[str, dict[str, str]] = {
         "townships": "乡镇边界", "gaps": "覆盖缺口村", "population": "人口", "nearest": "最近",
         "backup": "备份", "target": "目标", "min": "分钟", "status": "状态",
         "person_min": "人·分钟（节省）", "township": "乡镇", "kind": "类型", "title": "应急覆盖",
-        "illustrative": "",
-        "headcount": "人数", "turnout": "出动时间", "shown": "默认显示（右上角按钮切换类型）",
-        "note": f"地图数据 {CREDIT}。示例区的估算数据仅作示意。",
+        "roads": "道路", "headcount": "人数", "turnout": "出动时间",
+        "shown": "默认显示（右上角按钮切换类型）", "map_data": "地图数据",
     },
 }
 
@@ -131,121 +146,253 @@ def inline_assets(page: str) -> str:
     return _CDN.sub(repl, page)
 
 
-_ID = re.compile(r"([a-z_]+?)_([0-9a-f]{32})(?![0-9a-f])")
+def script_json(data: Any) -> str:
+    """JSON safe inside an HTML ``<script>`` element: ``<``, ``>``, ``&`` and the line
+    separators U+2028/2029 are written as ``\\u`` escapes, so no text in the data can close
+    the element or be read as markup."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      allow_nan=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def stable_ids(page: str) -> str:
-    """Replace folium's random element ids by numbers in order of appearance (same input, same
-    file)."""
-    seen: dict[str, str] = {}
-
-    def repl(m: re.Match[str]) -> str:
-        key = m.group(2)
-        if key not in seen:
-            seen[key] = f"{len(seen) + 1:04d}"
-        return f"{m.group(1)}_{seen[key]}"
-
-    return _ID.sub(repl, page)
+def _esc(text: object) -> str:
+    """Text from input made safe for HTML inserted into a page after rendering."""
+    return html.escape(str(text))
 
 
 def map_geometry(geom: Any, *, tolerance_m: float = 15.0) -> Any:
     """A polygon simplified for display (metres, before reprojection)."""
-    import shapely
-
     from emgis.coverage import polygonal
 
     return polygonal(shapely.simplify(geom, tolerance_m, preserve_topology=True))
 
 
-def _round(geojson: dict[str, Any], ndigits: int = 5) -> dict[str, Any]:
+def _fmt(v: float | None) -> str:
+    return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.1f}"
+
+
+def response_class(nearest_min: float, target: float, status: str) -> str:
+    """Colour class of a village: covered, over_target (up to 2x), far_over, or its status."""
+    if status in ("covered", "cut_off", "no_road_access", "no_unit"):
+        return status
+    return "over_target" if nearest_min <= 2 * target else "far_over"
+
+
+def credit_of(district: District) -> str:
+    """The map-data credit: ``[district] credit``, else the OSM credit when the roads are
+    OpenStreetMap data, else none."""
+    if district.credit:
+        return district.credit
+    if district.roads is not None and district.roads.format == "osm":
+        return CREDIT
+    return ""
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> Any:
+    return gdf.to_crs(4326)
+
+
+def _xy(geoms: Any) -> tuple[np.ndarray, np.ndarray]:
+    g = np.asarray(geoms, dtype=object)
+    if not len(g):
+        return np.zeros(0), np.zeros(0)
+    return np.round(shapely.get_x(g), 6), np.round(shapely.get_y(g), 6)
+
+
+def _geojson_geom(g: Any, ndigits: int = 5) -> dict[str, Any]:
     def r(c: Any) -> Any:
         if isinstance(c, (list, tuple)):
             return [r(x) for x in c]
-        return round(c, ndigits) if isinstance(c, float) else c
+        return round(float(c), ndigits)
 
-    for f in geojson.get("features", []):
-        if f.get("geometry"):
-            f["geometry"]["coordinates"] = r(f["geometry"]["coordinates"])
-    return geojson
+    gj = shapely.geometry.mapping(g)
+    return {"type": gj["type"], "coordinates": r(gj["coordinates"])}
 
 
-#: Beyond html.escape: braces (folium renders GeoJSON data and tooltips through Jinja, so
-#: ``{{ ... }}`` from an input file would be evaluated) and ``$``/backtick (folium puts tooltips
-#: in JavaScript template literals, where ``${...}`` would run). All display the same as HTML.
-_MORE = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;"})
+#: Road classes drawn on every map, in order of importance, and their line style.
+ROAD_STYLE: tuple[tuple[tuple[str, ...], str, float], ...] = (
+    (("motorway", "motorway_link", "trunk", "trunk_link"), "#c0392b", 3.0),
+    (("primary", "primary_link"), "#e67e22", 2.5),
+    (("secondary", "secondary_link", "tertiary", "tertiary_link"), "#d4ac0d", 2.0),
+    (("unclassified", "residential", "living_street", "road", "busway"), "#7f8c8d", 1.2),
+    (("service", "track"), "#a6acaf", 1.0),
+)
+#: Most vertices of the road layer of one map (larger networks draw their major roads only).
+MAX_ROAD_VERTICES = 250_000
+
+_ROAD_CACHE: dict[int, list[dict[str, Any]]] = {}
 
 
-def _esc(text: object) -> str:
-    """Text from input files made safe for every place it reaches in a folium page."""
-    return html.escape(str(text)).translate(_MORE)
+def _road_features(network: EdgeArrays, crs: Any) -> list[dict[str, Any]]:
+    """The roads as a few simplified multilines, one per class group (cached per network)."""
+    key = id(network)
+    if key in _ROAD_CACHE:
+        return _ROAD_CACHE[key]
+    once = (network.twin < 0) | (np.arange(network.n_edges) < network.twin)
+    first_class = np.array(network.classes, dtype=object)[network.vclass[network.vptr[:-1]]] \
+        if network.classes else np.array([], dtype=object)
+    geoms = network.geometry
+    extent = shapely.total_bounds(geoms) if len(geoms) else np.zeros(4)
+    size = max(extent[2] - extent[0], extent[3] - extent[1], 1.0)
+    tol = max(5.0, size / 4000.0)
+    feats: list[dict[str, Any]] = []
+    budget = MAX_ROAD_VERTICES
+    for classes, colour, weight in ROAD_STYLE:
+        sel = np.flatnonzero(once & np.isin(first_class, classes))
+        if not len(sel):
+            continue
+        merged = shapely.line_merge(shapely.multilinestrings(geoms[sel]))
+        simple = shapely.simplify(merged, tol)
+        wgs = gpd.GeoSeries([simple], crs=crs).to_crs(4326).iloc[0]
+        n = int(shapely.get_num_coordinates(wgs))
+        if n > budget:
+            break
+        budget -= n
+        feats.append({"g": _geojson_geom(wgs), "c": colour, "w": weight})
+    _ROAD_CACHE.clear()
+    _ROAD_CACHE[key] = feats
+    return feats
 
 
-def _raw(m: Any, where: str, content: str) -> None:
-    """Put ``content`` into the page's header or body *after* folium renders it.
+@dataclass
+class _Page:
+    """A folium map whose data layers are filled from one JSON block after rendering."""
 
-    folium renders an Element's text as a Jinja template: text holding ``{{ ... }}`` from an
-    input file would be evaluated. Elements get a plain placeholder instead, replaced by
-    :func:`_fill` in the rendered page.
-    """
-    import folium
+    district: District
+    lang: str
+    title: str
+    tiles: bool = True
+    layers: list[dict[str, Any]] = field(default_factory=list)
+    slots: dict[str, str] = field(default_factory=dict)
+    m: Any = None
 
-    slots: dict[str, str] = m.__dict__.setdefault("_emgis_slots", {})
-    token = f"<!--emgis-slot-{len(slots)}-->"
-    slots[token] = content
-    getattr(m.get_root(), where).add_child(folium.Element(token))
+    def __post_init__(self) -> None:
+        import folium
+
+        self.m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
+        self.m.default_js = [
+            ("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js")]
+        self.m.default_css = [
+            ("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css")]
+        if self.tiles:
+            folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=CREDIT,
+                             control=True).add_to(self.m)
+        self._raw("header", f"<title>{_esc(self.title)}</title><meta charset=\"utf-8\">")
+
+    def _raw(self, where: str, content: str) -> None:
+        """Put ``content`` into the page's header or body after rendering (see module doc)."""
+        import folium
+
+        token = f"<!--emgis-slot-{len(self.slots)}-->"
+        self.slots[token] = content
+        getattr(self.m.get_root(), where).add_child(folium.Element(token))
+
+    def fit(self, bounds: tuple[float, float, float, float]) -> None:
+        """Open on these WGS-84 bounds (min lon, min lat, max lon, max lat)."""
+        x0, y0, x1, y1 = bounds
+        if not np.isfinite([x0, y0, x1, y1]).all():
+            x0, y0, x1, y1 = -1.0, -1.0, 1.0, 1.0
+        self.m.fit_bounds([[y0, x0], [y1, x1]])
+
+    def group(self, name: str, *, show: bool = True) -> Any:
+        """An empty layer group in the layer control (name from emgis's own texts)."""
+        import folium
+
+        fg = folium.FeatureGroup(name=name, show=show)
+        fg.add_to(self.m)
+        return fg
+
+    def add(self, group: Any, spec: dict[str, Any]) -> None:
+        """Features for a group: ``spec`` holds ``type`` (points, pins, lines, areas) and
+        ``features``; texts in it are data."""
+        self.layers.append({**spec, "target": group})
+
+    def base_layers(self, network: EdgeArrays | None, t: dict[str, str]) -> None:
+        """Roads (by class) and township boundaries: the map reads with no tiles at all."""
+        if network is not None and network.n_edges:
+            g = self.group(t["roads"], show=True)
+            self.add(g, {"type": "lines", "opacity": 0.8, "features":
+                         _road_features(network, self.district.crs)})
+        towns = self.district.townships
+        if len(towns):
+            tw = _to_wgs84(towns[["name", "geometry"]])
+            g = self.group(t["townships"], show=True)
+            feats = [{"g": _geojson_geom(map_geometry(geom, tolerance_m=0)), "tip": str(name)}
+                     for name, geom in zip(tw["name"], tw.geometry, strict=True)
+                     if geom is not None and not geom.is_empty]
+            self.add(g, {"type": "areas", "color": "#444", "weight": 2, "fill": False,
+                         "dashArray": "6 4", "features": feats})
+
+    def legend(self, rows: list[tuple[str, str, str]], *, title: str, note: str) -> None:
+        """A fixed legend: (shape, colour, label) rows; shape 'dot', 'area' or a glyph."""
+        items = []
+        for shape, colour, label in rows:
+            if shape == "dot":
+                sw = (f'<span style="display:inline-block;width:12px;height:12px;'
+                      f'border-radius:6px;background:{colour};border:1px solid #333;'
+                      f'margin-right:6px"></span>')
+            elif shape == "area":
+                sw = (f'<span style="display:inline-block;width:14px;height:10px;'
+                      f'background:{colour};opacity:.5;border:1px solid {colour};'
+                      f'margin-right:6px"></span>')
+            else:
+                sw = _glyph_html(shape, colour, size=16) + '<span style="margin-right:6px"></span>'
+            items.append(f'<div style="display:flex;align-items:center;margin:2px 0">{sw}'
+                         f"{_esc(label)}</div>")
+        box = (
+            '<div id="emgis-legend" style="position:fixed;bottom:28px;right:10px;z-index:1000;'
+            'background:rgba(255,255,255,.93);padding:6px 8px;border:1px solid #888;'
+            'border-radius:4px;font:11px sans-serif;max-height:45vh;overflow:auto">'
+            f"<b>{_esc(title)}</b>{''.join(items)}"
+            f'<div style="margin-top:6px;color:#555">{_esc(note)}</div></div>'
+        )
+        self._raw("html", box)
+
+    def heading(self, title: str, subtitle: str) -> None:
+        """The title box at the top left."""
+        self._raw("html",
+                  '<div id="emgis-title" style="position:fixed;top:10px;left:60px;z-index:1000;'
+                  'background:rgba(255,255,255,.93);padding:4px 10px;border:1px solid #888;'
+                  'border-radius:4px;font:13px sans-serif"><b>' + _esc(title) + "</b><br>"
+                  + _esc(subtitle) + "</div>")
+
+    def note(self, t: dict[str, str]) -> str:
+        """The legend's footnote: the map-data credit."""
+        credit = credit_of(self.district)
+        return f"{t['map_data']} {credit}" if credit else ""
+
+    def render(self) -> str:
+        """The page: skeleton rendered by folium, then the data block and texts put in."""
+        import folium
+
+        folium.LayerControl(collapsed=True).add_to(self.m)
+        self._raw("header", "")
+        token = list(self.slots)[-1]
+        _stable_ids(self.m)  # before the groups' names go into the data
+        data = {"layers": [{**spec, "target": spec["target"].get_name()}
+                           for spec in self.layers]}
+        js = _static("emgis-map.js").decode("utf-8")
+        self.slots[token] = ('<script type="application/json" id="emgis-data">'
+                             + script_json(data) + "</script><script>" + js + "</script>")
+        page = inline_assets(self.m.get_root().render())
+        for token, content in self.slots.items():
+            page = page.replace(token, content, 1)
+        return page
 
 
-def _fill(m: Any, page: str) -> str:
-    for token, content in m.__dict__.get("_emgis_slots", {}).items():
-        page = page.replace(token, content, 1)
-    return page
+def _stable_ids(m: Any) -> None:
+    """Number folium's elements in tree order instead of its random ids (same input, same
+    file)."""
+    counter = [0]
 
+    def walk(el: Any) -> None:
+        counter[0] += 1
+        el._id = f"{counter[0]:04d}"
+        for child in el._children.values():
+            walk(child)
 
-def _new_map(bounds: tuple[float, float, float, float], *, title: str, tiles: bool) -> Any:
-    import folium
-
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
-    m.default_js = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js")]
-    m.default_css = [("leaflet_css",
-                      "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css")]
-    if tiles:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=CREDIT,
-                         control=True).add_to(m)
-    m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    _raw(m, "header", f"<title>{_esc(title)}</title><meta charset=\"utf-8\">")
-    return m
-
-
-def _legend(m: Any, rows: list[tuple[str, str, str]], *, title: str, note: str) -> None:
-    """A fixed legend: (shape, colour, label) rows; shape 'dot' or a glyph."""
-    items = []
-    for shape, colour, label in rows:
-        if shape == "dot":
-            sw = (f'<span style="display:inline-block;width:12px;height:12px;border-radius:6px;'
-                  f'background:{colour};border:1px solid #333;margin-right:6px"></span>')
-        elif shape == "area":
-            sw = (f'<span style="display:inline-block;width:14px;height:10px;background:{colour};'
-                  f'opacity:.5;border:1px solid {colour};margin-right:6px"></span>')
-        else:
-            sw = _glyph_html(shape, colour, size=16) + '<span style="margin-right:6px"></span>'
-        items.append(f'<div style="display:flex;align-items:center;margin:2px 0">{sw}'
-                     f"{_esc(label)}</div>")
-    box = (
-        '<div id="emgis-legend" style="position:fixed;bottom:28px;right:10px;z-index:1000;'
-        'background:rgba(255,255,255,.93);padding:6px 8px;border:1px solid #888;'
-        'border-radius:4px;font:11px sans-serif;max-height:45vh;overflow:auto">'
-        f"<b>{_esc(title)}</b>{''.join(items)}"
-        f'<div style="margin-top:6px;color:#555">{_esc(note)}</div></div>'
-    )
-    _raw(m, "html", box)
-
-
-def _title(m: Any, title: str, subtitle: str) -> None:
-    _raw(m, "html",
-         '<div id="emgis-title" style="position:fixed;top:10px;left:60px;z-index:1000;'
-         'background:rgba(255,255,255,.93);padding:4px 10px;border:1px solid #888;'
-         'border-radius:4px;font:13px sans-serif"><b>' + _esc(title) + "</b><br>"
-         + _esc(subtitle) + "</div>")
+    walk(m.get_root())
 
 
 def _glyph_html(glyph: str, colour: str, *, size: int = 22) -> str:
@@ -255,25 +402,10 @@ def _glyph_html(glyph: str, colour: str, *, size: int = 22) -> str:
             f'sans-serif">{_esc(glyph)}</div>')
 
 
-def _pin(glyph: str, colour: str, *, size: int = 22) -> dict[str, Any]:
-    """A glyph box standing on a pointer whose tip is the location, so the village circle
-    at the same place stays visible below it. Keyword arguments of ``folium.DivIcon``."""
-    box = size + 4  # with the 2 px white border
-    tip = (f'<div style="width:0;height:0;margin:0 auto;border-left:6px solid transparent;'
-           f'border-right:6px solid transparent;border-top:8px solid {colour}"></div>')
-    return {"html": _glyph_html(glyph, colour, size=size) + tip, "icon_size": (box, box + 8),
-            "icon_anchor": (box // 2, box + 8)}
-
-
-def _fmt(v: float) -> str:
-    return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.1f}"
-
-
-def response_class(nearest_min: float, target: float, status: str) -> str:
-    """Colour class of a village: covered, over_target (up to 2x), far_over, or its status."""
-    if status in ("covered", "cut_off", "no_road_access", "no_unit"):
-        return status
-    return "over_target" if nearest_min <= 2 * target else "far_over"
+def _bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    b = tuple(float(v) for v in _to_wgs84(gdf).total_bounds) if len(gdf) else (
+        np.nan, np.nan, np.nan, np.nan)
+    return b  # type: ignore[return-value]
 
 
 def coverage_map(
@@ -307,42 +439,23 @@ def coverage_map(
     str
         A self-contained HTML page.
     """
-    import folium
-
     t = TEXT[lang]
     table = result.table
-    units = result.units.to_crs(4326)
-    villages = result.villages.to_crs(4326)
+    units = _to_wgs84(result.units)
+    villages = _to_wgs84(result.villages)
     if kinds is None:
         kinds = tuple(k for k in result.kinds if (units["kind"] == k).any())
-    m = _new_map(tuple(villages.total_bounds), title=f"{district.name} – {t['title']}",
-                 tiles=tiles)
-
-    towns = district.townships
-    if len(towns):
-        tw = towns[["name", "geometry"]].to_crs(4326).copy()
-        tw["name"] = tw["name"].astype(str).map(_esc)
-        folium.GeoJson(
-            _round(json.loads(tw.to_json())), name=t["townships"],
-            style_function=lambda f: {"color": "#444", "weight": 2, "fill": False,
-                                      "dashArray": "6 4"},
-            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-        ).add_to(m)
-
-    # popups once per village, shared by every kind's layer
-    popups = _popups(table, villages, t, lang)
-    data = json.dumps(popups, ensure_ascii=False, sort_keys=True)
-    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    _raw(m, "header", f"<script>var emgisPopups = {data};</script>")
-    bind = folium.JsCode(
-        "function(feature, layer) {"
-        " layer.bindPopup(emgisPopups[feature.properties.id], {maxWidth: 420}); }")
+    page = _Page(district, lang, f"{district.name} – {t['title']}", tiles)
+    page.fit(_bounds(result.villages))
+    page.base_layers(result.edges, t)
+    pops = _popups(table, villages, units, t, lang)
     kind_areas = areas[areas["scope"] == "kind"].copy() if len(areas) else areas
     if len(kind_areas):
         kind_areas["geometry"] = [map_geometry(g) for g in kind_areas.geometry]
-        kind_areas = kind_areas.to_crs(4326)
+        kind_areas = _to_wgs84(kind_areas)
+    vx, vy = _xy(villages.geometry.values)
     for i, kind in enumerate(kinds):
-        label = KIND_LABELS.get(kind, {}).get(lang, kind)
+        label = label_of(kind, lang)
         target = target_of(kind, district.settings)
         ka = kind_areas[kind_areas["kind"] == kind] if len(kind_areas) else kind_areas
         for b in sorted(ka["break_min"].unique(), reverse=True) if len(ka) else []:
@@ -350,108 +463,77 @@ def coverage_map(
             if geom.is_empty:
                 continue
             strong = b == target
-            folium.GeoJson(
-                _round(json.loads(gpd.GeoSeries([geom], crs=4326).to_json())),
-                name=f"{t['areas']} {label} ≤ {b:g} {t['min']}",
-                show=(i == 0 and strong),
-                style_function=(lambda f, s=strong: {
-                    "color": "#2c7fb8", "weight": 1, "fillColor": "#41b6c4",
-                    "fillOpacity": 0.25 if s else 0.1}),
-            ).add_to(m)
+            g = page.group(f"{t['areas']} {label} ≤ {b:g} {t['min']}", show=(i == 0 and strong))
+            page.add(g, {"type": "areas", "color": "#2c7fb8", "weight": 1,
+                         "fillColor": "#41b6c4", "fillOpacity": 0.25 if strong else 0.1,
+                         "features": [{"g": _geojson_geom(geom)}]})
         rows = table[table["kind"] == kind]
         feats = []
-        for (vid, nearest, status), geom in zip(
-            rows[["village_id", "nearest_min", "status"]].itertuples(index=False, name=None),
-            villages.geometry, strict=True,
-        ):
+        for k, (nearest, status) in enumerate(zip(rows["nearest_min"], rows["status"],
+                                                  strict=True)):
             cls = response_class(nearest, target, status)
-            feats.append({
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [round(geom.x, 6),
-                                                              round(geom.y, 6)]},
-                "properties": {"id": str(vid), "color": CLASS_COLOURS[cls],
-                               "gap": status != "covered"},
-            })
-        fg = folium.FeatureGroup(name=f"{t['villages']}: {label}", show=(i == 0))
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": feats},
-            marker=folium.CircleMarker(radius=7, weight=1, fill=True, fill_opacity=0.9),
-            style_function=lambda f: {
-                "color": "#000" if not f["properties"]["gap"] else "#b2182b",
-                "weight": 1 if not f["properties"]["gap"] else 3,
-                "fillColor": f["properties"]["color"]},
-            on_each_feature=bind,
-        ).add_to(fg)
-        fg.add_to(m)
-
+            gap = status != "covered"
+            feats.append({"x": vx[k], "y": vy[k], "c": CLASS_COLOURS[cls],
+                          "o": "#b2182b" if gap else "#000", "w": 3 if gap else 1,
+                          "pop": pops[k]})
+        g = page.group(f"{t['villages']}: {label}", show=(i == 0))
+        page.add(g, {"type": "points", "radius": 7, "features": feats})
     for kind in kinds:
         glyph, colour = icon_of(kind, lang)
-        label = KIND_LABELS.get(kind, {}).get(lang, kind)
-        feats = []
-        for u in units[units["kind"] == kind].itertuples():
-            tip = _esc(f"{label}: {u.name} ({u.id})")
-            feats.append({
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [round(u.geometry.x, 6),
-                                                              round(u.geometry.y, 6)]},
-                "properties": {"tip": tip, "popup": f"{tip}<br>{t['turnout']}: "
-                                                    f"{u.turnout_min:g} {t['min']}"},
-            })
-        fg = folium.FeatureGroup(name=f"{t['units']}: {label}", show=(kind == kinds[0]))
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": feats},
-            marker=folium.Marker(icon=folium.DivIcon(
-                **_pin(glyph, colour),
-                class_name="emgis-unit")),
-            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
-            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
-        ).add_to(fg)
-        fg.add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)
-    first = KIND_LABELS.get(kinds[0], {}).get(lang, kinds[0]) if kinds else ""
-    _title(m, f"{district.name} · {t['title']}", f"{t['shown']}: {first} "
-              f"(≤ {target_of(kinds[0], district.settings):g} {t['min']})" if kinds else "")
+        label = label_of(kind, lang)
+        u = units[units["kind"] == kind]
+        ux, uy = _xy(u.geometry.values)
+        feats = [{"x": ux[j], "y": uy[j], "glyph": glyph, "c": colour,
+                  "tip": f"{label}: {name} ({uid})",
+                  "pop": {"title": f"{label}: {name} ({uid})",
+                          "lines": [f"{t['turnout']}: {turn:g} {t['min']}"]}}
+                 for j, (uid, name, turn) in enumerate(zip(u["id"], u["name"], u["turnout_min"],
+                                                           strict=True))]
+        g = page.group(f"{t['units']}: {label}", show=(kind == kinds[0]))
+        page.add(g, {"type": "pins", "className": "emgis-unit", "features": feats})
+    first = label_of(kinds[0], lang) if kinds else ""
+    page.heading(f"{district.name} · {t['title']}",
+                 f"{t['shown']}: {first} (≤ {target_of(kinds[0], district.settings):g} "
+                 f"{t['min']})" if kinds else "")
     legend = [("dot", CLASS_COLOURS[c], t[c]) for c in CLASS_COLOURS]
     legend += [("area", "#41b6c4", t["areas"])]
-    legend += [(*icon_of(k, lang), KIND_LABELS.get(k, {}).get(lang, k)) for k in kinds]
-    _legend(m, legend, title=t["legend"], note=t["note"])
-    return _fill(m, stable_ids(inline_assets(m.get_root().render())))
+    legend += [(*icon_of(k, lang), label_of(k, lang)) for k in kinds]
+    page.legend(legend, title=t["legend"], note=page.note(t))
+    return page.render()
 
 
-def _popups(table: pd.DataFrame, villages: gpd.GeoDataFrame, t: dict[str, str],
-            lang: str) -> dict[str, str]:
-    """Per village: an HTML table of its times to every kind (escaped), built column-wise."""
+def _popups(table: pd.DataFrame, villages: gpd.GeoDataFrame, units: gpd.GeoDataFrame,
+            t: dict[str, str], lang: str) -> list[dict[str, Any]]:
+    """Per village (input order): its times to every kind, nearest and backup unit named."""
     if len(table) == 0:
-        return {}
-    esc = np.vectorize(_esc, otypes=[object])
-    labels = {k: _esc(KIND_LABELS.get(k, {}).get(lang, k)) for k in table["kind"].unique()}
-    near = table["nearest_min"].to_numpy(dtype=float)
-    second = table["second_min"].to_numpy(dtype=float)
-    target = table["target_min"].to_numpy(dtype=float)
-    status = table["status"].to_numpy(dtype=object)
-    far = (status == "over_target") & (near > 2 * target)
-    cls = np.where(far, "far_over", status)
-    fmt = np.vectorize(_fmt, otypes=[object])
-    tfmt = np.vectorize(lambda v: f"{v:g}", otypes=[object])
-    colour = pd.Series(cls).map(CLASS_COLOURS).to_numpy(dtype=object)
-    text = pd.Series(cls).map({c: _esc(t.get(c, c)) for c in CLASS_COLOURS}
-                              ).to_numpy(dtype=object)
-    rows = ("<tr><td>" + table["kind"].map(labels).to_numpy(dtype=object) + "</td><td>"
-            + fmt(near) + "</td><td>" + fmt(second) + "</td><td>" + tfmt(target)
-            + '</td><td style="color:' + colour + '">' + text + "</td></tr>")
-    body = pd.Series(rows).groupby(table["village_id"].to_numpy(), sort=False).agg("".join)
-    first = table.drop_duplicates("village_id").set_index("village_id")
-    head = (
-        "<b>" + esc(first["village_name"].astype(str).to_numpy()) + "</b> ("
-        + esc(first.index.astype(str).to_numpy()) + ")<br>" + t["township"] + ": "
-        + esc(first["township"].astype(str).to_numpy()) + " · " + t["population"] + ": "
-        + np.array([f"{int(p):,}" for p in first["population"]], dtype=object)
-        + '<table style="font-size:11px;border-collapse:collapse"><tr><th>' + t["kind"]
-        + "</th><th>" + t["nearest"] + "</th><th>" + t["backup"] + "</th><th>" + t["target"]
-        + "</th><th>" + t["status"] + "</th></tr>"
-    )
-    html_by_id = head + body.reindex(first.index).to_numpy(dtype=object) + "</table>"
-    return dict(zip(first.index.astype(str), html_by_id, strict=True))
+        return [{"title": ""} for _ in range(len(villages))]
+    names = dict(zip(units["id"].astype(str), units["name"].astype(str), strict=True))
+    n_v = len(villages)
+    kinds = list(dict.fromkeys(table["kind"]))
+    rows_by_v: list[list[dict[str, Any]]] = [[] for _ in range(n_v)]
+    for kind in kinds:
+        rows = table[table["kind"] == kind]
+        label = label_of(kind, lang)
+        for k, r in enumerate(rows[["nearest_id", "nearest_min", "second_id", "second_min",
+                                    "target_min", "status"]].itertuples(index=False, name=None)):
+            nid, nmin, sid, smin, target, status = r
+            cls = response_class(nmin, target, status)
+            near = f"{names.get(str(nid), nid)} {_fmt(nmin)}" if nid is not None else "–"
+            back = f"{names.get(str(sid), sid)} {_fmt(smin)}" if sid is not None else "–"
+            rows_by_v[k].append({"cells": [label, near, back, f"{target:g}",
+                                           t.get(cls, cls)], "colour": CLASS_COLOURS[cls]})
+    first = table[table["kind"] == kinds[0]]
+    out = []
+    for k, (vid, vname, town, pop) in enumerate(first[["village_id", "village_name", "township",
+                                                       "population"]].itertuples(
+                                                           index=False, name=None)):
+        out.append({"title": f"{vname} ({vid})",
+                    "lines": [f"{t['township']}: {town if pd.notna(town) else '–'} · "
+                              f"{t['population']}: {int(pop):,}"],
+                    "head": [t["kind"], f"{t['nearest']} ({t['min']})",
+                             f"{t['backup']} ({t['min']})", t["target"], t["status"]],
+                    "rows": rows_by_v[k]})
+    return out
 
 
 def save(page: str, path: str | Path) -> Path:
@@ -465,39 +547,20 @@ def save(page: str, path: str | Path) -> Path:
 assert set(STATUSES) <= set(CLASS_COLOURS)
 
 
-def _point(g: Any, **properties: object) -> dict[str, Any]:
-    """A GeoJSON point feature (WGS-84 coordinates rounded to 6 decimals)."""
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [
-        round(g.x, 6), round(g.y, 6)]}, "properties": properties}
-
-
-def _flagged_points(m: Any, feats: list[dict[str, Any]], name: str) -> None:
-    """Circles filled with each feature's ``c``, outlined thick blue where ``hi``, with a
-    tooltip ``tip`` (already escaped)."""
-    import folium
-
-    folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=name,
-                   marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=0.9),
-                   style_function=lambda f: {"fillColor": f["properties"]["c"],
-                                             "color": "#2166ac" if f["properties"]["hi"]
-                                             else "#000",
-                                             "weight": 3 if f["properties"]["hi"] else 1},
-                   tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
-
-
 SCENARIO_TEXT: dict[str, dict[str, str]] = {
     "en": {"zone": "Hazard zone", "closed": "closed road", "slowed": "slowed road",
            "island": "cut off entirely", "lost": "loses cover", "kept": "keeps its cover",
            "evac": "Evacuation", "shelters": "Shelters", "load": "load", "unusable":
            "unusable (in the zone)", "full": "full", "half": "over half full",
            "room": "room left", "persons": "persons", "villages": "Villages",
-           "roads": "Affected roads", "title": "Scenario", "evacuate": "must leave",
+           "affected": "Affected roads", "title": "Scenario", "evacuate": "must leave",
            "unsheltered": "without a place"},
     "zh": {"zone": "灾害范围", "closed": "道路中断", "slowed": "道路通行减慢", "island": "完全孤立",
            "lost": "失去覆盖", "kept": "覆盖不变", "evac": "疏散路线", "shelters": "避难场所",
            "load": "安置", "unusable": "不可用（位于灾害范围内）", "full": "已满", "half": "过半",
-           "room": "尚有余量", "persons": "人", "villages": "村（社区）", "roads": "受影响道路",
-           "title": "灾害情景", "evacuate": "需转移", "unsheltered": "无处安置"},
+           "room": "尚有余量", "persons": "人", "villages": "村（社区）",
+           "affected": "受影响道路", "title": "灾害情景", "evacuate": "需转移",
+           "unsheltered": "无处安置"},
 }
 
 
@@ -513,63 +576,66 @@ def scenario_map(
 ) -> str:
     """Draw a scenario: zones, closed and slowed roads, villages losing cover, evacuation flows
     from village to shelter, and shelters coloured by load. Returns the HTML page."""
-    import folium
-
     t = {**TEXT[lang], **SCENARIO_TEXT[lang]}
-    v = villages.to_crs(4326)
-    m = _new_map(tuple(v.total_bounds), title=f"{district.name} – {t['title']} "
-                 f"{result.scenario.name}", tiles=tiles)
+    v = _to_wgs84(villages)
+    page = _Page(district, lang, f"{district.name} – {t['title']} {result.scenario.name}",
+                 tiles)
+    page.fit(_bounds(villages))
+    page.base_layers(result.edges, t)
     if len(zones):
         z = zones[["name", "effect", "geometry"]].copy()
         z["geometry"] = [map_geometry(g, tolerance_m=10) for g in z.geometry]
-        z = z.to_crs(4326)
-        z["name"] = z["name"].astype(str).map(_esc)
-        folium.GeoJson(_round(json.loads(z.to_json())), name=t["zone"],
-                       style_function=lambda f: {
-                           "color": "#b2182b" if f["properties"]["effect"] == "closed"
-                           else "#ef8a62", "weight": 1, "fillOpacity": 0.3},
-                       tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(m)
+        z = _to_wgs84(z)
+        g = page.group(t["zone"])
+        page.add(g, {"type": "areas", "weight": 1, "fillOpacity": 0.3, "features": [
+            {"g": _geojson_geom(geom), "c": "#b2182b" if eff == "closed" else "#ef8a62",
+             "tip": str(name)}
+            for name, eff, geom in zip(z["name"], z["effect"], z.geometry, strict=True)
+            if geom is not None and not geom.is_empty]})
     if len(roads):
-        r = roads[["effect", "geometry"]].to_crs(4326)
-        folium.GeoJson(_round(json.loads(r.to_json())), name=t["roads"],
-                       style_function=lambda f: {
-                           "color": "#67001f" if f["properties"]["effect"] == "closed"
-                           else "#f46d43", "weight": 4}).add_to(m)
+        r = _to_wgs84(roads.set_crs(district.crs, allow_override=True))
+        g = page.group(t["affected"])
+        page.add(g, {"type": "lines", "weight": 4, "features": [
+            {"g": _geojson_geom(geom), "c": "#67001f" if eff == "closed" else "#f46d43"}
+            for eff, geom in zip(r["effect"], r.geometry, strict=True)
+            if geom is not None and not geom.is_empty]})
     flows = result.evacuation
     if len(flows):
-        vv = district.villages.set_index("id").to_crs(4326).geometry
-        ss = district.shelters.set_index("id").to_crs(4326).geometry
+        vv = _to_wgs84(district.villages.set_index("id")).geometry
+        ss = _to_wgs84(district.shelters.set_index("id")).geometry
         feats = []
         for row in flows.itertuples(index=False):
             a, b = vv[row.village_id], ss[row.shelter_id]
-            feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [
+            feats.append({"g": {"type": "LineString", "coordinates": [
                 [round(a.x, 6), round(a.y, 6)], [round(b.x, 6), round(b.y, 6)]]},
-                "properties": {"w": float(min(10, 2 + row.persons / 200)), "tip": _esc(
-                    f"{row.village_name} → {row.shelter_name}: {row.persons:,} {t['persons']}, "
-                    f"{row.minutes:.0f} {t['min']}")}})
-        folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=t["evac"],
-                       style_function=lambda f: {"color": "#2166ac",
-                                                 "weight": f["properties"]["w"],
-                                                 "opacity": 0.8, "dashArray": "6 4"},
-                       tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
+                "w": float(min(10, 2 + row.persons / 200)),
+                "tip": f"{row.village_name} → {row.shelter_name}: {row.persons:,} "
+                       f"{t['persons']}, {row.minutes:.0f} {t['min']}"})
+        g = page.group(t["evac"])
+        page.add(g, {"type": "lines", "color": "#2166ac", "opacity": 0.8, "dashArray": "6 4",
+                     "features": feats})
     colour = {"island": "#542788", "lost": "#d73027", "kept": "#1a9850"}
+    vx, vy = _xy(v.geometry.values)
     feats = []
-    for row, g in zip(v.itertuples(index=False), v.geometry, strict=True):
+    for k, row in enumerate(v.itertuples(index=False)):
         state = "island" if row.island else ("lost" if row.kinds_losing_cover else "kept")
         tip = f"{row.village_name} ({row.village_id}): {t[state]}"
         if row.evacuate:
             tip += f"; {t['evacuate']} {row.population:,}, {t['unsheltered']} {row.unsheltered:,}"
         if row.kinds_losing_cover:
-            kinds = ", ".join(KIND_LABELS.get(k, {}).get(lang, k)
-                              for k in str(row.kinds_losing_cover).split(","))
+            kinds = ", ".join(label_of(k2, lang) for k2 in str(row.kinds_losing_cover).split(","))
             tip += f"; {t['lost']}: {kinds}"
-        feats.append(_point(g, c=colour[state], hi=bool(row.evacuate), tip=_esc(tip)))
-    _flagged_points(m, feats, t["villages"])
+        feats.append({"x": vx[k], "y": vy[k], "c": colour[state],
+                      "o": "#2166ac" if row.evacuate else "#000",
+                      "w": 3 if row.evacuate else 1, "tip": tip})
+    g = page.group(t["villages"])
+    page.add(g, {"type": "points", "radius": 7, "features": feats})
     sh = result.shelters.merge(district.shelters[["id", "geometry"]], left_on="shelter_id",
                                right_on="id", how="left")
-    sh = gpd.GeoDataFrame(sh, geometry="geometry", crs=district.crs).to_crs(4326)
+    sh = _to_wgs84(gpd.GeoDataFrame(sh, geometry="geometry", crs=district.crs))
+    sx, sy = _xy(sh.geometry.values)
     feats = []
-    for row in sh.itertuples(index=False):
+    for k, row in enumerate(sh.itertuples(index=False)):
         if not row.usable:
             c, state = "#969696", t["unusable"]
         elif row.load_share >= 0.999:
@@ -578,22 +644,17 @@ def scenario_map(
             c, state = "#fdae61", t["half"]
         else:
             c, state = "#4393c3", t["room"]
-        tip = _esc(f"{row.shelter_name} ({row.shelter_id}): {t['load']} {row.load:,} / "
-                          f"{row.capacity:,.0f} – {state}")
-        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [
-            round(row.geometry.x, 6), round(row.geometry.y, 6)]},
-            "properties": {"c": c, "tip": tip}})
-    folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=t["shelters"],
-                   marker=folium.CircleMarker(radius=10, fill=True, fill_opacity=0.95),
-                   style_function=lambda f: {"fillColor": f["properties"]["c"],
-                                             "color": "#000", "weight": 3},
-                   tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)
+        feats.append({"x": sx[k], "y": sy[k], "c": c, "w": 3, "r": 10,
+                      "tip": f"{row.shelter_name} ({row.shelter_id}): {t['load']} "
+                             f"{row.load:,} / {row.capacity:,.0f} – {state}"})
+    g = page.group(t["shelters"])
+    page.add(g, {"type": "points", "features": feats})
     s = result.summary.iloc[0]
-    _title(m, f"{district.name} · {t['title']}: {result.scenario.name}",
-           f"{t['lost']}: {s['population_losing_cover']:,} · {t['island']}: "
-           f"{s['population_cut_off']:,} · {t['evacuate']}: {s['population_to_evacuate']:,} · "
-           f"{t['unsheltered']}: {s['population_unsheltered']:,}")
+    page.heading(f"{district.name} · {t['title']}: {result.scenario.name}",
+                 f"{t['lost']}: {s['population_losing_cover']:,} · {t['island']}: "
+                 f"{s['population_cut_off']:,} · {t['evacuate']}: "
+                 f"{s['population_to_evacuate']:,} · {t['unsheltered']}: "
+                 f"{s['population_unsheltered']:,}")
     legend = [("area", "#b2182b", f"{t['zone']} ({t['closed']})"),
               ("area", "#ef8a62", f"{t['zone']} ({t['slowed']})"),
               ("dot", colour["island"], t["island"]), ("dot", colour["lost"], t["lost"]),
@@ -602,60 +663,62 @@ def scenario_map(
               ("dot", "#fdae61", f"{t['shelters']}: {t['half']}"),
               ("dot", "#d73027", f"{t['shelters']}: {t['full']}"),
               ("dot", "#969696", f"{t['shelters']}: {t['unusable']}")]
-    _legend(m, legend, title=t["title"], note=t["note"])
-    return _fill(m, stable_ids(inline_assets(m.get_root().render())))
+    page.legend(legend, title=t["title"], note=page.note(t))
+    return page.render()
 
 
-def siting_map(result: Any, district: District, *, lang: str = "en", tiles: bool = True) -> str:
+def siting_map(result: Any, district: District, *, network: EdgeArrays | None = None,
+               lang: str = "en", tiles: bool = True) -> str:
     """Existing units, proposed sites numbered by rank, villages before/after, newly covered
     villages highlighted. Returns the HTML page."""
-    import folium
+    from emgis.coverage import units_of
 
     t = TEXT[lang]
-    label = KIND_LABELS.get(result.kind, {}).get(lang, result.kind)
+    label = label_of(result.kind, lang)
     words = {"en": ("proposed", "covered before", "newly covered", "still outside target",
                     "existing"),
              "zh": ("建议新增", "原已覆盖", "新增覆盖", "仍超出目标", "现有")}[lang]
-    v = result.villages.to_crs(4326)
-    m = _new_map(tuple(v.total_bounds), title=f"{district.name} – {label}", tiles=tiles)
+    v = _to_wgs84(result.villages)
+    page = _Page(district, lang, f"{district.name} – {label}", tiles)
+    page.fit(_bounds(result.villages))
+    page.base_layers(network, t)
     colours = {"before": "#1a9850", "new": "#2166ac", "out": "#d73027"}
+    vx, vy = _xy(v.geometry.values)
     feats = []
-    for row, g in zip(v.itertuples(index=False), v.geometry, strict=True):
+    for k, row in enumerate(v.itertuples(index=False)):
         state = "new" if row.newly_covered else ("before" if row.covered_before else "out")
         name = words[2] if state == "new" else words[1] if state == "before" else words[3]
-        tip = _esc(f"{row.village_name} ({row.village_id}) · {row.population:,}: {name}; "
-                          f"{_fmt(row.before_min)} → {_fmt(row.after_min)} {t['min']}")
-        feats.append(_point(g, c=colours[state], hi=state == "new", tip=tip))
-    _flagged_points(m, feats, t["villages"])
-    from emgis.coverage import units_of
-
+        feats.append({"x": vx[k], "y": vy[k], "c": colours[state],
+                      "o": "#2166ac" if state == "new" else "#000",
+                      "w": 3 if state == "new" else 1,
+                      "tip": f"{row.village_name} ({row.village_id}) · {row.population:,}: "
+                             f"{name}; {_fmt(row.before_min)} → {_fmt(row.after_min)} "
+                             f"{t['min']}"})
+    g = page.group(t["villages"])
+    page.add(g, {"type": "points", "radius": 7, "features": feats})
     units = units_of(district)
-    ex = units[units["kind"] == result.kind].to_crs(4326)
+    ex = _to_wgs84(units[units["kind"] == result.kind])
     glyph, colour = icon_of(result.kind, lang)
-    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [
-        round(g.x, 6), round(g.y, 6)]}, "properties": {"tip": _esc(
-            f"{words[4]}: {n} ({i})")}} for i, n, g in zip(ex["id"], ex["name"], ex.geometry,
-                                                             strict=True)]
-    folium.GeoJson({"type": "FeatureCollection", "features": feats},
-                   name=f"{t['units']}: {label}",
-                   marker=folium.Marker(icon=folium.DivIcon(
-                       **_pin(glyph, colour), class_name="emgis-unit")),
-                   tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(m)
-    p = result.proposals.to_crs(4326)
-    for row, g in zip(p.itertuples(index=False), p.geometry, strict=True):
-        tip = _esc(f"#{row.rank} {words[0]}: {row.name} ({row.site_id}) · "
-                          f"+{row.newly_covered_population:,}")
-        folium.Marker([g.y, g.x], icon=folium.DivIcon(
-            **_pin(str(row.rank), "#6a3d9a", size=24), class_name="emgis-proposal"),
-            tooltip=tip).add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)
+    ux, uy = _xy(ex.geometry.values)
+    g = page.group(f"{t['units']}: {label}")
+    page.add(g, {"type": "pins", "className": "emgis-unit", "features": [
+        {"x": ux[j], "y": uy[j], "glyph": glyph, "c": colour, "tip": f"{words[4]}: {n} ({i})"}
+        for j, (i, n) in enumerate(zip(ex["id"], ex["name"], strict=True))]})
+    p = _to_wgs84(result.proposals) if len(result.proposals) else result.proposals
+    px, py = _xy(p.geometry.values) if len(p) else (np.zeros(0), np.zeros(0))
+    g = page.group(f"{words[0]} {label}")
+    page.add(g, {"type": "pins", "className": "emgis-proposal", "features": [
+        {"x": px[j], "y": py[j], "glyph": str(row.rank), "c": "#6a3d9a", "size": 24,
+         "tip": f"#{row.rank} {words[0]}: {row.name} ({row.site_id}) · "
+                f"+{row.newly_covered_population:,}"}
+        for j, row in enumerate(p.itertuples(index=False))]})
     s = result.solution
-    newly = int(result.proposals["newly_covered_population"].sum())
-    saved = (f" · {s.gains[-1]:,.0f} {t['person_min']}" if s.model == "p_median" and s.gains
-             else "")
-    _title(m, f"{district.name} · {label}", f"{s.model} ({s.method}, {s.status}): "
-           f"{len(s.sites)} {words[0]}, +{newly:,} · ≤ {result.target_min:g} {t['min']}{saved}")
-    _legend(m, [("dot", colours["before"], words[1]), ("dot", colours["new"], words[2]),
-                ("dot", colours["out"], words[3]), (glyph, colour, f"{words[4]} {label}"),
-                ("1", "#6a3d9a", f"{words[0]} {label}")], title=label, note=t["note"])
-    return _fill(m, stable_ids(inline_assets(m.get_root().render())))
+    newly = int(result.proposals["newly_covered_population"].sum()) if len(p) else 0
+    saved = (f" · {float(result.proposals['gain'].sum()):,.0f} {t['person_min']}"
+             if s.model == "p_median" and len(p) else "")
+    page.heading(f"{district.name} · {label}", f"{s.model} ({s.method}, {s.status}): "
+                 f"{len(p)} {words[0]}, +{newly:,} · ≤ {result.target_min:g} {t['min']}{saved}")
+    page.legend([("dot", colours["before"], words[1]), ("dot", colours["new"], words[2]),
+                 ("dot", colours["out"], words[3]), (glyph, colour, f"{words[4]} {label}"),
+                 ("1", "#6a3d9a", f"{words[0]} {label}")], title=label, note=page.note(t))
+    return page.render()

@@ -8,7 +8,7 @@ input is escaped.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +45,7 @@ T: dict[str, dict[str, str]] = {
         "population_evacuated": "Persons sheltered", "population_unsheltered": "Without a place",
         "kinds_lost": "Cover lost for", "island": "cut off entirely",
         "site": "Proposed site", "newly": "Persons newly covered",
+        "notes": "Notes on this run",
     },
     "zh": {
         "title": "应急覆盖评估报告", "summary": "全区概况", "population": "人口",
@@ -71,6 +72,7 @@ T: dict[str, dict[str, str]] = {
         "population_evacuated": "已安置人口", "population_unsheltered": "无处安置人口",
         "kinds_lost": "失去覆盖的力量类型", "island": "完全孤立",
         "site": "建议站点", "newly": "新增覆盖人口",
+        "notes": "本次运行说明",
     },
 }
 
@@ -171,6 +173,7 @@ def build_report(
     sites: pd.DataFrame | None = None,
     maps: Mapping[str, str] | None = None,
     lang: str = "en",
+    notes: Sequence[str] = (),
 ) -> str:
     """The report as an HTML page.
 
@@ -190,12 +193,18 @@ def build_report(
         Title -> relative link of the maps to list.
     lang
         ``"en"`` or ``"zh"``.
+    notes
+        What the planner must know about this run (steps that failed, siting runs that found
+        nothing to add).
     """
     t = T[lang]
     out: list[str] = []
     v = district.villages
     out.append(f"<h1>{_e(district.name)} · {t['title']}</h1>")
     out.append(f'<p class="small">{_e(t["credit"])}</p>')
+    if notes:
+        out.append(f"<div class='notes'><h2>{t['notes']}</h2><ul>"
+                   + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul></div>")
     # summary
     out.append(f"<h2>{t['summary']}</h2><table>")
     out.append(f"<tr><th>{t['population']}</th><td class='n' id='population'>"
