@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,3 +51,22 @@ def render_dom(page: Path, tmp: Path) -> str:
            "--dump-dom", page.as_uri()]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True)
     return out.stdout
+
+
+def open_plan(path: Path, *, use_cache: bool = False) -> Any:
+    """The district at ``path`` opened for analysis (emgis.open)."""
+    import emgis
+
+    return emgis.open(path, use_cache=use_cache)
+
+
+def write_with(job: Callable[..., Any], plan: Any, out: Path, *args: Any,
+               command: str | None = None, **kwargs: Any) -> Any:
+    """Run a job of emgis.jobs writing into the folder ``out`` (an OutputDir named after the
+    job, manifest last), and return what it returns."""
+    from emgis.output import OutputDir
+
+    with OutputDir(out, command=command or job.__name__) as od:
+        res = job(plan, od, *args, **kwargs)
+        od.finish()
+    return res

@@ -14,7 +14,7 @@ from emgis import District, load_district
 from emgis.coverage import COLUMNS, STATUSES, UNIT_KINDS, compute_coverage, gaps, summarize
 from emgis.jobs import coverage_job
 from emgis.network import load_network
-from tests.conftest import replace_in
+from tests.conftest import open_plan, replace_in, write_with
 
 
 @pytest.fixture
@@ -101,9 +101,8 @@ def test_more_units_never_worse(tiny: Path) -> None:
 
 
 def test_coverage_job_files(tiny: Path, tmp_path: Path) -> None:
-    d = load_district(tiny)
-    G, _ = load_network(d, use_cache=False)
-    res = coverage_job(d, G, tmp_path / "a", lang="zh")
+    plan = open_plan(tiny)
+    res = write_with(coverage_job, plan, tmp_path / "a", lang="zh")
     names = sorted(p.name for p in res.files)
     assert names == ["coverage.csv", "coverage.gpkg", "coverage.html", "coverage_summary.csv",
                      "coverage_townships.csv", "gaps.csv"]
@@ -117,7 +116,7 @@ def test_coverage_job_files(tiny: Path, tmp_path: Path) -> None:
     layers = {name for name, _ in pyogrio.list_layers(tmp_path / "a" / "coverage.gpkg")}
     assert layers == {"coverage", "units", "service_areas", "uncovered"}
     # the same inputs give the same files
-    coverage_job(d, G, tmp_path / "b", lang="zh")
+    write_with(coverage_job, open_plan(tiny), tmp_path / "b", lang="zh")
     for p in res.files:
         other = tmp_path / "b" / p.name
         assert hashlib.sha256(p.read_bytes()).digest() == \
@@ -129,7 +128,7 @@ def test_service_areas_follow_roads(tiny_net: tuple[District, nx.MultiDiGraph]) 
 
     d, G = tiny_net
     r = compute_coverage(d, G, kinds=("township_rescue_team",))
-    a = service_areas(r, settings=d.settings)
+    a = service_areas(r, settings=d.settings, per_unit=True)
     unit = a[(a["scope"] == "unit") & (a["unit_id"] == "T2")].sort_values("break_min")
     areas = list(unit.geometry.area)
     assert areas == sorted(areas)  # larger breaks reach more
@@ -141,41 +140,45 @@ def test_service_areas_follow_roads(tiny_net: tuple[District, nx.MultiDiGraph]) 
     assert big.area < 0.5 * big.convex_hull.area
 
 
-def test_input_text_in_the_coverage_map_is_escaped_and_inert(tiny: Path, tmp_path: Path
-                                                              ) -> None:
-    # markup from the layers is escaped; folium renders elements as Jinja templates, so input
-    # text must never reach one as template syntax either (village names and the district's)
+def test_input_text_in_the_coverage_map_is_data_not_markup(tiny: Path, tmp_path: Path
+                                                            ) -> None:
+    """Markup and template syntax from the layers and the district's name reach the page only
+    as JSON data (read by the map's own script, which escapes it) or HTML-escaped text: never
+    as markup, never evaluated by Jinja."""
+    import html
+    import json
+    import re
+
     replace_in(tiny / "villages.csv", "V2,西村", 'V2,"<script>alert(1)</script>"')
     replace_in(tiny / "villages.csv", "V3,北村", "V3,{{ 7*7 }}村")
     replace_in(tiny / "teams.csv", "T3,西村应急队", "T3,<img src=x onerror=alert(2)>")
     replace_in(tiny / "district.toml", 'name = "测试区"', 'name = "{{ 6*7 }}区"')
-    d = load_district(tiny)
-    G, _ = load_network(d, use_cache=False)
-    coverage_job(d, G, tmp_path)
+    write_with(coverage_job, open_plan(tiny), tmp_path)
     page = (tmp_path / "coverage.html").read_text("utf-8")
     assert "<script>alert(1)</script>" not in page
     assert "<img src=x" not in page
-    # the name is shown, escaped (inside JSON the & of &lt; is itself written \u0026)
-    assert ("&lt;script&gt;alert(1)&lt;/script&gt;" in page
-            or "\\u0026lt;script\\u0026gt;alert(1)\\u0026lt;/script\\u0026gt;" in page)
-    page = page.replace("\\u0026", "&")  # JSON's &
-    inert = "&#123;&#123; {} &#125;&#125;"  # braces as HTML entities: shown as typed
-    assert inert.format("7*7") + "村" in page and "49村" not in page
-    assert inert.format("6*7") + "区" in page and "42区" not in page
+    assert "49村" not in page and "42区" not in page
+    block = re.search(r'<script type="application/json" id="emgis-data">(.*?)</script>', page,
+                      flags=re.S)
+    assert block is not None
+    text = json.dumps(json.loads(block.group(1)), ensure_ascii=False)
+    for name in ("<script>alert(1)</script>", "{{ 7*7 }}村", "<img src=x onerror=alert(2)>"):
+        assert json.dumps(name, ensure_ascii=False)[1:-1] in text, name
+    title = re.search(r"<title>(.*?)</title>", page)
+    assert title is not None and html.unescape(title.group(1)).startswith("{{ 6*7 }}区")
 
 
-def test_cached_edge_arrays_give_the_same_coverage(tiny: Path) -> None:
-    from emgis.network import edge_arrays, load_network_arrays
+def test_cached_arrays_give_the_same_coverage_as_fresh_ones(tiny: Path) -> None:
+    from emgis.network import load_network_arrays
 
     d = load_district(tiny)
-    G, _ = load_network(d)
+    fresh, _ = load_network_arrays(d, use_cache=False)
     _, path = load_network_arrays(d)
-    assert path.exists() and path.name.endswith(".edges.npz")
+    assert path is not None and path.exists() and path.suffix == ".npz"
     again, _ = load_network_arrays(d)  # from the file this time
-    fresh = edge_arrays(G)
     assert (again.keys == fresh.keys).all()
-    assert np.allclose(again.travel_time, fresh.travel_time)
+    for name in ("travel_time", "length", "vtime", "vdist", "vx", "vy", "twin"):
+        assert np.array_equal(getattr(again, name), getattr(fresh, name)), name
     assert all(a.equals(b) for a, b in zip(again.geometry, fresh.geometry, strict=True))
-    from_graph = compute_coverage(d, G).table
-    from_arrays = compute_coverage(d, again).table
-    pd.testing.assert_frame_equal(from_graph, from_arrays)
+    pd.testing.assert_frame_equal(compute_coverage(d, fresh).table,
+                                  compute_coverage(d, again).table)

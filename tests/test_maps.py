@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from emgis import load_district
 from emgis.jobs import coverage_job
-from emgis.network import load_network
-from tests.conftest import render_dom
+from tests.conftest import open_plan, render_dom, write_with
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +17,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     from tests.conftest import TINY
 
     tmp = tmp_path_factory.mktemp("map")
-    d = load_district(TINY)
-    G, _ = load_network(d, use_cache=False)
-    coverage_job(d, G, tmp, lang="en")
+    write_with(coverage_job, open_plan(TINY), tmp, lang="en")
     page = (tmp / "coverage.html").read_text("utf-8")
     return page, render_dom(tmp / "coverage.html", tmp)
 
@@ -56,31 +53,34 @@ PAYLOAD = "Z{{ 6*7 }}Z${7*6}`<img src=x onerror=alert(1)>"
 
 def test_input_text_is_inert_in_every_map(tiny: Path, tmp_path: Path) -> None:
     """Names from every layer, in the coverage, scenario and siting maps: never evaluated as
-    a Jinja template (folium renders GeoJSON data and tooltips through one), never run as a
-    JavaScript template literal (tooltips are put in backticks), never raw HTML."""
+    a Jinja template, never run as a JavaScript template literal, never raw HTML: they are
+    JSON data, and shown as text (checked in the DOM Chromium builds)."""
     from emgis.jobs import scenarios_job, siting_job
-    from emgis.network import load_network_arrays
     from tests.conftest import replace_in
 
     replace_in(tiny / "villages.csv", "V2,西村", f"V2,{PAYLOAD}v")
     replace_in(tiny / "teams.csv", "T1,东村微型消防站", f"T1,{PAYLOAD}t")
     replace_in(tiny / "shelters.geojson", "东村小学", f"{PAYLOAD}s")
     replace_in(tiny / "hazards.geojson", "河道洪水", f"{PAYLOAD}h")
-    d = load_district(tiny)
-    edges, _ = load_network_arrays(d)
-    coverage_job(d, load_network(d)[0], tmp_path)
-    scenarios_job(d, edges, tmp_path, d.scenarios)
-    siting_job(d, edges, tmp_path, "micro_fire_station", add=2)
+    plan = open_plan(tiny)
+    write_with(coverage_job, plan, tmp_path)
+    write_with(scenarios_job, plan, tmp_path, plan.district.scenarios)
+    write_with(siting_job, plan, tmp_path, "micro_fire_station", add=2)
     pages = sorted(tmp_path.glob("*.html"))
     assert {p.name for p in pages} >= {"coverage.html", "siting_micro_fire_station.html"}
     assert any(p.name.startswith("scenario_") for p in pages)
     for p in pages:
         page = p.read_text("utf-8")
         assert "Z42Z" not in page, p.name  # not evaluated by Jinja
-        assert "Z${" not in page and "`<img" not in page, p.name  # no live ${ or backtick
-        assert "<img src=x" not in page, p.name
-        # each name is there, as entities that show it exactly as typed
-        assert "Z&#123;&#123; 6*7 &#125;&#125;Z&#36;&#123;7*6&#125;&#96;" in page.replace(
-            "\\u0026", "&"), p.name
+        block = re.search(r'<script type="application/json" id="emgis-data">(.*?)</script>',
+                          page, flags=re.S)
+        assert block is not None, p.name
+        rest = page[:block.start()] + page[block.end():]
+        # outside the data block the names never appear: not in a template, not in a script
+        assert "Z{{" not in rest and "Z${" not in rest and "<img src=x" not in rest, p.name
+        # in it, each name is data, exactly as typed
+        data = json.loads(block.group(1))
+        texts = json.dumps(data, ensure_ascii=False)
+        assert json.dumps(PAYLOAD, ensure_ascii=False)[1:-1] in texts, p.name
     dom = render_dom(tmp_path / "siting_micro_fire_station.html", tmp_path)
     assert "leaflet-container" in dom and "<img src=x" not in dom

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import osmnx as ox
 import pytest
 import shapely
@@ -56,11 +57,12 @@ def test_oneway_is_respected(graph: nx.MultiDiGraph) -> None:
     [
         (2, 3, lambda: secs(seg(2, 3), 60)),  # primary, class speed
         (3, 4, lambda: secs(seg(3, 4), 50)),  # secondary
-        (5, 4, lambda: secs(seg(4, 5), 30)),  # residential with maxspeed=30 (wins)
+        (5, 4, lambda: secs(seg(4, 5), 30 * 0.7)),  # residential, maxspeed=30 derated x 0.7
         (5, 2, lambda: secs(seg(5, 2), 25)),  # maxspeed=500 is implausible: class speed
-        (2, 7, lambda: secs(seg(2, 7), 20)),  # tertiary with maxspeed=20 (wins over 35)
-        # node 1 stays a node where the class changes: residential 1-8 at 20
-        (1, 8, lambda: secs(seg(1, 8), 20)),
+        (2, 7, lambda: secs(seg(2, 7), 20 * 0.7)),  # tertiary, maxspeed=20 derated (not 35)
+        # node 1 joins residential 8-1 (20 km/h) and primary 1-2 (60): one edge, each
+        # segment at its own speed
+        (8, 2, lambda: secs(seg(8, 1), 20) + secs(seg(1, 2), 60)),
     ],
 )
 def test_travel_time_is_length_over_speed(
@@ -71,6 +73,36 @@ def test_travel_time_is_length_over_speed(
     assert data["travel_time"] == pytest.approx(want, rel=5e-3)
     assert data["length"] / (data["speed_kph"] / 3.6) == pytest.approx(data["travel_time"],
                                                                        rel=1e-3)
+
+
+def test_merged_edge_keeps_each_segments_time(tiny: Path) -> None:
+    """Node 1 is not a junction (degree 2): 8-1-2 is one edge whose vertex at node 1 carries
+    the time of the residential segment alone, not a share of the whole by length."""
+    from emgis.network import load_network_arrays
+
+    ea, _ = load_network_arrays(load_district(tiny), use_cache=False)
+    e = int(np.flatnonzero((ea.node_ids[ea.u] == 8) & (ea.node_ids[ea.v] == 2))[0])
+    assert ea.vptr[e + 1] - ea.vptr[e] == 3  # 8, 1, 2
+    at_1 = ea.vtime[ea.vptr[e] + 1]
+    assert at_1 == pytest.approx(secs(seg(8, 1), 20), rel=5e-3)
+    frac_1 = ea.vdist[ea.vptr[e] + 1] / ea.length[e]
+    assert float(ea.time_at([e], [frac_1])[0]) == pytest.approx(at_1)
+    # half way along the residential segment: half its time
+    assert float(ea.time_at([e], [frac_1 / 2])[0]) == pytest.approx(at_1 / 2)
+    twin = int(ea.twin[e])
+    assert ea.node_ids[ea.u[twin]] == 2 and ea.travel_time[twin] == pytest.approx(
+        ea.travel_time[e])
+    assert ea.km_by_class()["residential"] > 0 and ea.km_by_class()["primary"] > 0
+
+
+@pytest.mark.parametrize(("rule", "kph"), [("derate", 30 * 0.7), ("raw", 30.0),
+                                             ("ignore", 20.0)])
+def test_maxspeed_rule(tiny: Path, rule: str, kph: float) -> None:
+    replace_in(tiny / "district.toml", "[roads]",
+               f'[network]\nmaxspeed_rule = "{rule}"\n\n[roads]')
+    G, _ = load_network(load_district(tiny), use_cache=False)
+    assert G.get_edge_data(5, 4)[0]["travel_time"] == pytest.approx(secs(seg(4, 5), kph),
+                                                                    rel=5e-3)
 
 
 def test_lengths_are_metres(graph: nx.MultiDiGraph) -> None:
@@ -102,6 +134,7 @@ def test_cache_is_reused_and_keyed_by_settings(
     d = load_district(tiny)
     G1, path1 = load_network(d)
     assert path1 is not None and path1.exists() and path1.parent.name == ".emgis-cache"
+    assert path1.suffix == ".npz"
 
     def no_build(*args: object, **kwargs: object) -> None:
         raise AssertionError("the network was parsed again")
@@ -124,8 +157,11 @@ def test_graphml_input(tiny: Path) -> None:
     replace_in(tiny / "district.toml", 'path = "roads.osm"', 'path = "roads.graphml"')
     H, _ = load_network(load_district(tiny), use_cache=False)
     assert sorted(H.edges(keys=True)) == sorted(G.edges(keys=True))
-    assert H.get_edge_data(5, 4)[0]["travel_time"] == pytest.approx(secs(seg(4, 5), 30),
-                                                                    rel=5e-3)
+    # the graph carries travel times on its edges: used as timed
+    assert H.get_edge_data(5, 4)[0]["travel_time"] == pytest.approx(
+        secs(seg(4, 5), 30 * 0.7), rel=5e-3)
+    for u, v, k, data in G.edges(keys=True, data=True):
+        assert H.edges[u, v, k]["travel_time"] == pytest.approx(data["travel_time"])
 
 
 def test_road_lines_input(tiny: Path) -> None:
@@ -156,10 +192,14 @@ def test_missing_road_file(tiny: Path) -> None:
         build_network(d.roads, settings=d.settings, crs=d.crs)  # type: ignore[arg-type]
 
 
-def test_summary(graph: nx.MultiDiGraph) -> None:
-    s = summarize_network(graph)
-    assert s.nodes == graph.number_of_nodes() == 12
-    assert s.components == 2 and s.largest_component == 10
+def test_summary(tiny: Path, graph: nx.MultiDiGraph) -> None:
+    from emgis.network import load_network_arrays
+
+    # the arrays keep each segment's class (a networkx graph holds one per edge)
+    s = summarize_network(load_network_arrays(load_district(tiny), use_cache=False)[0])
+    # 2 3 4 5 7 8 9 12 13 and the isolated 10 11 (node 1 lies inside the edge 8-1-2)
+    assert s.nodes == graph.number_of_nodes() == 11
+    assert s.components == 2 and s.largest_component == 9
     assert s.km_by_class["primary"] == pytest.approx((seg(1, 2) + seg(2, 3)) / 1000, abs=0.05)
     assert s.km_by_class["secondary"] == pytest.approx(seg(3, 4) / 1000, abs=0.05)
     total = sum(seg(*e) for e in [(1, 2), (2, 3), (3, 4), (4, 5), (5, 2), (2, 7), (1, 8)])
@@ -171,7 +211,9 @@ def test_demo_network_has_the_expected_size() -> None:
     d = load_district(REPO / "data" / "demo")
     G, _ = load_network(d)
     s = summarize_network(G)
-    # the real Andorra drivable network: about 1,700-1,800 nodes and 3,300-3,500 edges
-    assert 1500 <= s.nodes <= 2000 and 3000 <= s.edges <= 4000
+    # the real Andorra network with its village roads (tracks, service roads): about 3,100
+    # junctions, 6,900 directed edges, 780 km (of which 440 km are drive-filter roads)
+    assert 2800 <= s.nodes <= 3500 and 6000 <= s.edges <= 7500
     assert s.largest_component >= 0.95 * s.nodes
-    assert 400 <= sum(s.km_by_class.values()) <= 480
+    assert 700 <= sum(s.km_by_class.values()) <= 850
+    assert 250 <= s.km_by_class["track"] <= 330

@@ -10,19 +10,20 @@ import pytest
 
 from emgis import load_district
 from emgis.jobs import compliance_job, coverage_job, report_job, scenarios_job
-from emgis.network import load_network_arrays
-from tests.conftest import REPO, render_dom, replace_in
+from emgis.output import OutputDir
+from tests.conftest import REPO, open_plan, render_dom, replace_in
 
 
 @pytest.fixture(scope="module")
 def demo_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("report")
-    d = load_district(REPO / "data" / "demo")
-    edges, _ = load_network_arrays(d)
-    cov = coverage_job(d, edges, out, per_unit_areas=False)
-    findings, _ = compliance_job(d, out)
-    sc = scenarios_job(d, edges, out, d.scenarios, baseline=cov.result.table)
-    report_job(d, out, coverage=cov, compliance=findings, scenarios=sc)
+    plan = open_plan(REPO / "data" / "demo", use_cache=True)
+    with OutputDir(out, command="run") as od:
+        cov = coverage_job(plan, od)
+        findings, _ = compliance_job(plan, od)
+        sc = scenarios_job(plan, od, plan.district.scenarios)
+        report_job(plan, od, coverage=cov, compliance=findings, scenarios=sc)
+        od.finish()
     return out, render_dom(out / "report.html", out)
 
 
@@ -60,12 +61,12 @@ def test_numbers_match_coverage_csv(demo_report: tuple[Path, str]) -> None:
 
 def test_report_escapes_and_speaks_chinese(tiny: Path, tmp_path: Path) -> None:
     replace_in(tiny / "villages.csv", "V2,西村", "V2,<b>西村</b>")
-    d = load_district(tiny)
-    edges, _ = load_network_arrays(d)
-    cov = coverage_job(d, edges, tmp_path, per_unit_areas=False, lang="zh")
-    findings, _ = compliance_job(d, tmp_path)
-    page = report_job(d, tmp_path, coverage=cov, compliance=findings, lang="zh").read_text(
-        "utf-8")
+    plan = open_plan(tiny)
+    with OutputDir(tmp_path, command="run") as od:
+        cov = coverage_job(plan, od, lang="zh")
+        findings, _ = compliance_job(plan, od)
+        page = report_job(plan, od, coverage=cov, compliance=findings, lang="zh").read_text(
+            "utf-8")
     assert "应急覆盖评估报告" in page and "<b>西村</b>" not in page
     assert "&lt;b&gt;西村&lt;/b&gt;" in page
 

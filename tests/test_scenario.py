@@ -15,7 +15,7 @@ from emgis import load_district
 from emgis.network import edge_arrays, load_network, load_network_arrays
 from emgis.scenario import Scenario, apply_hazards, run_scenario, transport
 from emgis.traveltime import build_routing_graph, nearest_two
-from tests.conftest import replace_in
+from tests.conftest import open_plan, replace_in, write_with
 from tests.test_traveltime import at_nodes
 
 HAZARD = '{{"type":"Feature","properties":{{"id":"{id}","name":"{id}","kind":"flood",' \
@@ -70,7 +70,10 @@ def test_slowed_roads_take_exactly_factor_times_longer(tiny: Path) -> None:
                                   geometry=[shapely.box(x0 - 1e4, y0 - 1e4, x1 + 1e4, y1 + 1e4)],
                                   crs=d.crs)
     slow = apply_hazards(ea, everywhere)
-    assert np.allclose(slow.penalty, 1 / 0.4)
+    hz = slow.hazards
+    assert hz is not None and len(hz) == ea.n_edges  # every edge, whole, 1 / 0.4 as long
+    assert sorted(hz[:, 0].astype(int)) == list(range(ea.n_edges))
+    assert np.allclose(hz[:, 1], 0) and np.allclose(hz[:, 2], 1) and np.allclose(hz[:, 3], 2.5)
     nodes = sorted(n for n in G if G.degree(n) > 0)
     snaps = at_nodes(G, [2, *nodes])
     targets = np.arange(1, 1 + len(nodes))
@@ -90,9 +93,16 @@ def test_partly_covered_edge_is_slowed_for_the_part_inside(tiny: Path) -> None:
     zone = shapely.box(half.x - 30, half.y - 1000, half.x + 30, half.y)  # the southern half
     z = gpd.GeoDataFrame({"effect": ["slowed"], "speed_factor": [0.5]}, geometry=[zone],
                          crs=d.crs)
-    p = apply_hazards(ea, z).penalty
-    assert p is not None
-    assert p[i] == pytest.approx(0.5 + 0.5 / 0.5, rel=1e-6)
+    hit = apply_hazards(ea, z)
+    assert hit.hazards is not None
+    rows = hit.hazards[hit.hazards[:, 0] == i]
+    assert len(rows) == 1 and rows[0, 1] == pytest.approx(0.5, abs=1e-6)
+    assert rows[0, 2] == pytest.approx(1.0) and rows[0, 3] == pytest.approx(2.0)
+    # the whole edge: half at its speed, half at half its speed -> 1.5 times as long
+    rg = build_routing_graph(hit, at_nodes(G, [2]))
+    k = np.flatnonzero(rg.piece_edge == i)
+    assert len(k) == 1
+    assert rg.piece_w[k[0]] == pytest.approx(1.5 * ea.travel_time[i] / 60, rel=1e-6)
 
 
 def test_shelter_inside_the_zone_receives_nobody(tiny: Path) -> None:
@@ -169,14 +179,17 @@ def test_scenario_job_writes_every_village(tiny: Path, tmp_path: Path) -> None:
     replace_in(tiny / "district.toml", "[roads]",
                '[scenarios.cut]\nhazards = ["C1"]\n\n[scenarios.both]\nhazards = ["C1", "H1"]\n'
                'evacuate_within_m = 300\n\n[roads]')
-    d = load_district(tiny)
+    plan = open_plan(tiny)
+    d = plan.district
     assert [s.name for s in d.scenarios] == ["cut", "both"]
-    edges, _ = load_network_arrays(d)
-    res = scenarios_job(d, edges, tmp_path, d.scenarios)
+    res = write_with(scenarios_job, plan, tmp_path, d.scenarios)
     names = {p.name for p in res.files}
     for stem in ("scenario_cut", "scenario_both"):
         assert {f"{stem}.csv", f"{stem}.gpkg", f"{stem}.html", f"{stem}_evacuation.csv",
-                f"{stem}_shelters.csv"} <= names
+                f"{stem}_shelters.csv", f"{stem}_units.csv"} <= names
+        u = pd.read_csv(tmp_path / f"{stem}_units.csv", encoding="utf-8-sig")
+        assert len(u) == len(plan.units) and set(u["status"]) <= {
+            "in_action", "out_of_action", "cut_off"}
         t = pd.read_csv(tmp_path / f"{stem}.csv", encoding="utf-8-sig")
         assert len(t) == len(d.villages) * t["kind"].nunique()
         assert set(t["village_id"]) == set(d.villages["id"])
@@ -192,11 +205,13 @@ def test_scenario_job_writes_every_village(tiny: Path, tmp_path: Path) -> None:
 
 
 def test_unknown_scenario_hazard_is_an_error(tiny: Path) -> None:
-    from emgis import DistrictError
+    from emgis import ValidationError
 
     replace_in(tiny / "district.toml", "[roads]", '[scenarios.x]\nhazards = ["NOPE"]\n\n[roads]')
-    with pytest.raises(DistrictError, match="NOPE"):
+    with pytest.raises(ValidationError, match="NOPE") as info:
         load_district(tiny)
+    p = info.value.problems[0]
+    assert p.file == "district.toml" and p.field == "scenarios.x.hazards"
 
 
 def test_default_scenarios_one_per_hazard_kind(tiny: Path) -> None:
@@ -214,6 +229,8 @@ def test_scenario_intensity_overrides_the_speed_factor(tiny: Path) -> None:
     edges, _ = load_network_arrays(d)
     mild = run_scenario(d, edges, Scenario("mild", ("S1",)))
     hard = run_scenario(d, edges, Scenario("hard", ("S1",), speed_factor=0.25))
-    assert mild.edges.penalty is not None and hard.edges.penalty is not None
-    inside = mild.edges.penalty > 1
-    assert np.allclose(hard.edges.penalty[inside] - 1, 3 * (mild.edges.penalty[inside] - 1))
+    assert mild.edges.hazards is not None and hard.edges.hazards is not None
+    assert len(mild.edges.hazards) == len(hard.edges.hazards) > 0
+    assert np.allclose(mild.edges.hazards[:, 3], 2.0)  # 1 / 0.5 of the layer
+    assert np.allclose(hard.edges.hazards[:, 3], 4.0)  # 1 / 0.25 of the scenario
+    assert np.allclose(mild.edges.hazards[:, :3], hard.edges.hazards[:, :3])

@@ -229,8 +229,8 @@ def test_cli_site_with_a_time_limit(tiny: Path, tmp_path: Path) -> None:
     from emgis.network import load_network_arrays
     from emgis.siting import site_units
 
-    assert main(["-q", "site", str(tiny), "--add", "2", "--time-limit", "0",
-                 "--out", str(tmp_path)]) == 0
+    assert main(["-q", "site", str(tiny), "--kind", "micro_fire_station", "--add", "2",
+                 "--method", "milp", "--time-limit", "0", "--out", str(tmp_path)]) == 0
     t = pd.read_csv(tmp_path / "siting_micro_fire_station.csv")
     d = load_district(tiny)
     exact = site_units(d, load_network_arrays(d)[0], "micro_fire_station", add=2)
@@ -281,7 +281,10 @@ def test_p_median_heuristic_on_a_medium_instance_against_the_milp() -> None:
     ({"model": "capacitated_covering"}, "capacity"),
     ({"model": "capacitated_covering", "capacity": 0}, "greater than 0"),
     ({"model": "p_middle"}, "expected one of"),
-    ({"model": "max_covering", "method": "greedy"}, "expected milp or heuristic"),
+    ({"model": "max_covering", "method": "greedy"}, "expected auto, milp or heuristic"),
+    ({"model": "max_covering", "add": 0}, "add = 0: expected the number of new sites"),
+    ({"model": "p_median", "add": -1}, "add = -1: expected the number of new sites"),
+    ({"model": "max_covering", "add": 2.5}, "a whole number >= 1"),
 ])
 def test_bad_siting_requests_are_named(kwargs: dict[str, object], words: str) -> None:
     from emgis import SitingError
@@ -296,7 +299,8 @@ def test_cli_site_refuses_a_heuristic_it_has_not(tiny: Path, capsys: pytest.Capt
                                                  ) -> None:
     from emgis.cli import main
 
-    assert main(["site", str(tiny), "--model", "p_center", "--method", "heuristic"]) == 2
+    assert main(["site", str(tiny), "--kind", "微型消防站", "--model", "p_center",
+                 "--method", "heuristic"]) == 2
     assert "p_center has no heuristic" in capsys.readouterr().err
 
 
@@ -306,13 +310,12 @@ def test_siting_map_shows_ranked_proposals_and_villages(tiny: Path, tmp_path: Pa
     (Input text in this map: tests/test_maps.py::test_input_text_is_inert_in_every_map.)"""
     import re
 
-    from emgis import load_district
     from emgis.jobs import siting_job
-    from emgis.network import load_network_arrays
-    from tests.conftest import render_dom
+    from tests.conftest import open_plan, render_dom, write_with
 
-    d = load_district(tiny)
-    r, files = siting_job(d, load_network_arrays(d)[0], tmp_path, "micro_fire_station", add=2)
+    plan = open_plan(tiny)
+    d = plan.district
+    r, files = write_with(siting_job, plan, tmp_path, "micro_fire_station", add=2)
     page = tmp_path / "siting_micro_fire_station.html"
     assert page in files
     dom = render_dom(page, tmp_path)
@@ -335,15 +338,13 @@ def test_siting_files_are_the_same_on_every_run(tmp_path: Path) -> None:
     CSV once), every file of two siting runs is byte-identical."""
     import hashlib
 
-    from emgis import load_district
     from emgis.jobs import siting_job
-    from emgis.network import load_network_arrays
-    from tests.conftest import REPO
+    from tests.conftest import REPO, open_plan, write_with
 
-    d = load_district(REPO / "data" / "demo")
-    edges = load_network_arrays(d)[0]
     digests = []
     for run in ("a", "b"):
-        _, files = siting_job(d, edges, tmp_path / run, "stockpile", add=2, model="p_median")
+        plan = open_plan(REPO / "data" / "demo", use_cache=True)
+        _, files = write_with(siting_job, plan, tmp_path / run, "stockpile", add=2,
+                              model="p_median")
         digests.append({f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files})
     assert digests[0] == digests[1] and len(digests[0]) == 5

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emgis import DistrictError, SettingsError, ValidationError, load_district, validate_district
+from emgis import DistrictError, ValidationError, load_district, validate_district
 from emgis.cli import main
 from emgis.validation import Problem
 from tests.conftest import replace_in
@@ -171,8 +171,13 @@ def test_missing_toml_and_bad_settings_raise(tiny: Path, tmp_path: Path) -> None
     with pytest.raises(DistrictError, match=r"district\.toml"):
         validate_district(tmp_path / "nowhere")
     replace_in(tiny / "district.toml", '[roads]', '[targets]\nmicro_fire_stn = 3\n\n[roads]')
-    with pytest.raises(SettingsError, match="micro_fire_stn"):
-        validate_district(tiny)
+    report = validate_district(tiny)
+    assert not report.ok
+    p = _find(list(report.problems), "district.toml", "targets.micro_fire_stn",
+              "did you mean 'micro_fire_station'")
+    assert p.row is None
+    with pytest.raises(ValidationError, match="micro_fire_stn"):
+        load_district(tiny)
 
 
 def test_settings_override_keeps_the_default_source(tiny: Path) -> None:
