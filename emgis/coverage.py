@@ -87,9 +87,10 @@ def units_of(district: District) -> gpd.GeoDataFrame:
             "township": sh["township"], "turnout_min": 0.0, "layer": "shelters",
             "geometry": sh.geometry}))
     if not parts:
-        return gpd.GeoDataFrame(
-            {c: [] for c in ["id", "name", "kind", "township", "turnout_min", "layer"]},
-            geometry=[], crs=district.crs)
+        empty = {c: pd.Series([], dtype=object) for c in ["id", "name", "kind", "township",
+                                                          "layer"]}
+        return gpd.GeoDataFrame({**empty, "turnout_min": pd.Series([], dtype=float)},
+                                geometry=[], crs=district.crs)
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry",
                            crs=district.crs)
     out["kind"] = out["kind"].astype(str)
@@ -535,4 +536,6 @@ def uncovered_areas(
         covered = shapely.union_all(sa.geometry.values)
         gap = polygonal(whole.difference(covered))
         rows.append({"kind": kind, "area_km2": round(gap.area / 1e6, 3), "geometry": gap})
+    if not rows:
+        return gpd.GeoDataFrame({"kind": [], "area_km2": []}, geometry=[], crs=district.crs)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=district.crs)

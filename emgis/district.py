@@ -275,8 +275,12 @@ def _check_extent(
         def where(i: Any, rows: np.ndarray = rows, ids: np.ndarray = ids) -> dict[str, Any]:
             return {"row": int(rows[i]), "id": ids[i], "field": "geometry"}
 
+        swap_in = swapped_ok.copy()
+        if extent is not None and swapped_ok.any():
+            sx, sy = to_metric.transform(np.where(swapped_ok, y, 0.0), np.where(swapped_ok, x, 0.0))
+            swap_in &= shapely.contains_xy(extent, sx, sy)
         for i in np.flatnonzero(have & fin & ~valid):
-            if swapped_ok[i]:
+            if swap_in[i]:
                 plog.error(files[name], f"coordinates lon={x[i]:g}, lat={y[i]:g} are "
                            "impossible; apparently swapped lon/lat: put longitude in lon",
                            **where(i))
@@ -341,6 +345,9 @@ def validate_district(path: str | Path) -> ValidationReport:
         except SettingsError as exc:
             plog.problems.extend(exc.problems)
     meta = config.get("district", {}) if isinstance(config.get("district"), dict) else {}
+    bad = {p.field.split(".", 1)[1] for p in plog.errors
+           if p.field and p.field.startswith("district.")}
+    meta = {k: v for k, v in meta.items() if k not in bad}  # a wrong value is not used
     specs = _layer_specs(toml_path, config)
     if "villages" not in specs and not any(p.field and p.field.startswith("layers.villages")
                                            for p in plog.errors):
@@ -349,9 +356,15 @@ def validate_district(path: str | Path) -> ValidationReport:
                    field="layers.villages")
     roads = _road_source(toml_path, config)
     default_crs = meta.get("crs") if isinstance(meta.get("crs"), str) else None
+    if "crs" in bad:
+        from emgis.layers import _UNUSABLE
+
+        default_crs = _UNUSABLE
     layers: dict[str, gpd.GeoDataFrame] = {}
+    broken = {p.field.split(".")[1] for p in plog.errors
+              if p.field and p.field.startswith("layers.") and p.field.count(".") >= 1}
     for name in LAYER_NAMES:
-        if name in specs:
+        if name in specs and name not in broken:  # a layer table with errors is not read
             gdf = read_layer(specs[name], default_crs=default_crs, plog=plog)
             if gdf is not None:
                 layers[name] = gdf
@@ -451,7 +464,8 @@ def _scenarios(fname: str, config: Mapping[str, Any], hazards: gpd.GeoDataFrame 
             plog.error(fname, f"hazards {unknown} of scenario {name!r} are not ids of {where}",
                        field=f"scenarios.{name}.hazards")
             continue
-        kwargs = {k: v for k, v in spec.items() if k != "hazards"}
+        known = set(Scenario.__dataclass_fields__) - {"name", "hazards"}
+        kwargs = {k: v for k, v in spec.items() if k in known}  # others are reported
         out.append(Scenario(str(name), tuple(str(h) for h in spec["hazards"]), **kwargs))
     return tuple(out)
 

@@ -256,11 +256,11 @@ def _sniff(chunks: list[bytes]) -> _Sniff:
         (utf8_rows if _decodes(c, "utf-8") else other_rows).append(i)
     if not other_rows:
         return _Sniff("utf-8")
-    if utf8_rows:
-        return _Sniff(None, first_bad=other_rows[0], mixed_with=utf8_rows[0])
     bad = [i for i in other_rows if not _decodes(chunks[i], "gb18030")]
     if bad:
         return _Sniff(None, first_bad=bad[0])
+    if utf8_rows:
+        return _Sniff(None, first_bad=other_rows[0], mixed_with=utf8_rows[0])
     return _Sniff("gb18030")
 
 
@@ -345,6 +345,9 @@ def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
 
 # --- reading -------------------------------------------------------------------------------
 
+#: ``default_crs`` when ``[district] crs`` is given but wrong (reported once, in district.toml).
+_UNUSABLE = "<unusable>"
+
 def _read_csv(
     spec: LayerSpec, default_crs: str | None, plog: ProblemLog
 ) -> gpd.GeoDataFrame | None:
@@ -357,8 +360,11 @@ def _read_csv(
         plog.error(spec.path.name, f"cannot be read as CSV ({str(exc).strip()}); expected a header "
                    "row and comma-separated values, the same number in every row")
         return None
+    import csv
+
+    header = [c.strip() for c in next(csv.reader(io.StringIO(text)), [])]
+    dup = [c for c in dict.fromkeys(header) if header.count(c) > 1]
     df.columns = [str(c).strip() for c in df.columns]
-    dup = [c for c in dict.fromkeys(df.columns) if list(df.columns).count(c) > 1]
     if dup:
         plog.error(spec.path.name, f"the header names column(s) {', '.join(map(repr, dup))} more "
                    "than once; give every column its own name")
@@ -374,6 +380,10 @@ def _read_csv(
         )
         return None
     crs = spec.crs or default_crs
+    if crs == _UNUSABLE:
+        plog.error(spec.path.name, "no usable CRS: the [district] crs of district.toml is "
+                   "wrong (see its error) and this CSV declares none", field="crs")
+        return None
     if crs is None:
         plog.error(
             spec.path.name,
@@ -531,7 +541,8 @@ _GARBLE = re.compile("[\ufffd\x80-\x9f]")
 def _garbled(gdf: gpd.GeoDataFrame, spec: LayerSpec, plog: ProblemLog) -> bool:
     """Text with replacement characters or C1 controls was decoded wrongly: an error."""
     for col in gdf.columns:
-        if col == gdf.geometry.name or gdf[col].dtype != object:
+        if col == gdf.geometry.name or not (gdf[col].dtype == object or
+                                            pd.api.types.is_string_dtype(gdf[col].dtype)):
             continue
         for i, v in enumerate(gdf[col]):
             if isinstance(v, str) and _GARBLE.search(v):
@@ -640,7 +651,7 @@ def _check(
         else:
             plog.warning(fname, f"empty layer: no {schema.name}")
     for f in schema.fields:
-        if f.required and f.name not in gdf.columns:
+        if f.required and f.name not in gdf.columns and len(gdf):
             src = spec.fields.get(f.name, f.name)
             plog.error(
                 fname,
@@ -818,9 +829,10 @@ def _check_geometry(
                    field="geometry")
     check = np.flatnonzero(~missing & ~wrong)
     finite = np.ones(len(geoms), dtype=bool)
-    for i in check:
-        xy = shapely.get_coordinates(geoms[i])
-        if not np.isfinite(xy).all():
+    if len(check):
+        xy, idx = shapely.get_coordinates(geoms[check].astype(object), return_index=True)
+        bad_xy = ~np.isfinite(xy).all(axis=1)
+        for i in check[np.unique(idx[bad_xy])]:
             finite[i] = False
             plog.error(fname, "coordinates are not finite numbers; fix the geometry",
                        row=int(i) + 1, id=ids[i], field="geometry")

@@ -888,7 +888,7 @@ def load_edge_arrays(path: str | Path) -> EdgeArrays:
     """
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with path.open("rb") as fh, np.load(fh, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             arrays = {k: z[k] for k in _ARRAYS}
     except Exception as exc:

@@ -168,6 +168,19 @@ def locked(path: Path, *, what: str, timeout: float = 600.0,
         lock.release()
 
 
+#: Fault injection for the tests of killed runs: ``EMGIS_FAULT=kill-before:NAME`` (or
+#: ``kill-during:NAME``: the temporary file written, not yet moved into place; or
+#: ``kill-after:NAME``) ends the process with SIGKILL at that point of writing file NAME.
+FAULT_ENV = "EMGIS_FAULT"
+
+
+def _fault(when: str, name: str) -> None:
+    if os.environ.get(FAULT_ENV) == f"{when}:{name}":  # pragma: no cover - ends the process
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Write a file through ``write(tmp)`` to a temporary name beside it, then move it into
     place, so the file is either the old one or the whole new one."""
@@ -176,6 +189,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         write(tmp)
         with tmp.open("rb") as fh:
             os.fsync(fh.fileno())
+        _fault("kill-during", path.name)
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -309,6 +323,7 @@ class OutputDir:
             raise OutputError("the output folder is not open (use OutputDir as a context "
                               "manager)")
         path = self.path(name)
+        _fault("kill-before", name)
         try:
             atomic_write(path, write)
         except OSError as exc:
@@ -316,6 +331,7 @@ class OutputDir:
                               "and permissions of --out") from exc
         self.written[name] = {"sha256": sha256_file(path), "size": path.stat().st_size,
                               "command": self.command, "run_id": self.run_id}
+        _fault("kill-after", name)
         self._save(complete=False)
         return path
 

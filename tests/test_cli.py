@@ -1,0 +1,56 @@
+"""The command line: -v/-q before or after the subcommand, --version, what `run` ends with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from emgis import __version__
+from emgis.cli import main
+
+
+@pytest.mark.parametrize("argv", [["-q", "validate", "{d}"], ["validate", "{d}", "-q"],
+                                  ["-q", "coverage", "{d}", "--out", "{out}"],
+                                  ["coverage", "{d}", "--out", "{out}", "--quiet"]])
+def test_quiet_before_or_after_the_subcommand(argv: list[str], tiny: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    args = [a.replace("{d}", str(tiny)).replace("{out}", str(tmp_path / "o")) for a in argv]
+    assert main(args) == 0
+    cap = capsys.readouterr()
+    assert cap.out == "" and cap.err == ""
+
+
+def test_verbose_after_the_subcommand_logs(tiny: Path, capsys: pytest.CaptureFixture[str]
+                                           ) -> None:
+    assert main(["network", str(tiny), "-v"]) == 0
+    cap = capsys.readouterr()
+    assert "INFO" in cap.err and "road network" in cap.err
+    assert "Road network:" in cap.out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"emgis {__version__}"
+
+
+def test_run_ends_with_what_it_wrote_and_what_to_open(tiny: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "o"
+    assert main(["run", str(tiny), "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    written = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert lines[-3].startswith(f"Wrote {len(written) - 1} files to")  # run.json apart
+    assert lines[-2].strip().split(", ") == [n for n in written if n != "run.json"]
+    assert lines[-1] == f"Open first: {(out / 'report.html').resolve()}"
+
+
+def test_standards_table_in_both_languages(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["standards"]) == 0
+    en = capsys.readouterr().out
+    assert "micro_fire_station" in en and "公消〔2015〕301号" in en and "maxspeed_rule" in en
+    assert main(["standards", "--lang", "zh"]) == 0
+    zh = capsys.readouterr().out
+    assert "响应时间目标" in zh and "通行速度" in zh
