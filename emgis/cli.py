@@ -51,12 +51,21 @@ class Console:
         print(text, file=sys.stderr, flush=True)
 
 
-def _print_problems(report: ValidationReport, con: Console) -> None:
-    for p in report.problems:
-        if p.level == "error":
-            con.warn(f"  {p}")
-        else:
-            con.say(f"  {p}")
+#: Problems listed by commands other than ``validate`` (which lists every one).
+LIST_LIMIT = 30
+
+
+def _print_problems(report: ValidationReport, con: Console, *, limit: int | None = None
+                    ) -> None:
+    errors = [p for p in report.problems if p.level == "error"]
+    warnings = [p for p in report.problems if p.level != "error"]
+    for group, show in ((errors, con.warn), (warnings, con.say)):
+        for p in group[:limit]:
+            show(f"  {p}")
+        if limit is not None and len(group) > limit:
+            what = "errors" if group is errors else "warnings"
+            show(f"  ... and {len(group) - limit:,} more {what}; `emgis validate DISTRICT` "
+                 "lists every one")
 
 
 def _print_summary(district: District, con: Console) -> None:
@@ -74,13 +83,13 @@ def _print_summary(district: District, con: Console) -> None:
         con.say(f"  roads: {district.roads.path.name} ({district.roads.format})")
 
 
-def _validate(path: str, con: Console) -> District:
+def _validate(path: str, con: Console, *, limit: int | None = LIST_LIMIT) -> District:
     report = validate_district(path)
     if report.problems:
         n_err = len(report.errors)
         line = f"{n_err} error(s), {len(report.problems) - n_err} warning(s):"
         (con.warn if n_err else con.say)(line)
-        _print_problems(report, con)
+        _print_problems(report, con, limit=limit)
     if report.district is None:
         raise ValidationError(list(report.problems))
     return report.district
@@ -106,7 +115,7 @@ def _out(args: argparse.Namespace, command: str, con: Console) -> OutputDir:
 
 def cmd_validate(args: argparse.Namespace, con: Console) -> int:
     """Check a district folder and print its summary."""
-    district = _validate(args.district, con)
+    district = _validate(args.district, con, limit=None)
     _print_summary(district, con)
     con.say("OK: no errors")
     return 0

@@ -117,19 +117,25 @@ def _value(df: pd.DataFrame, col: str, i: int) -> float | None:
 def _team_village(d: District) -> pd.Series:
     """The village each team belongs to: its ``village`` field, else the nearest village of
     its township within 1 km (teams of a township stay unassigned)."""
+    import shapely
+
     teams = d.teams
     out = teams["village"].astype("string") if "village" in teams else pd.Series(
         pd.NA, index=teams.index, dtype="string")
     known = set(d.villages["id"])
-    for i in teams.index:
-        if pd.notna(out[i]) and out[i] in known:
+    need = np.array([pd.isna(x) or x not in known for x in out], dtype=bool)
+    v_town = d.villages["township"].astype("string").to_numpy(dtype=object)
+    t_town = teams["township"].astype("string").to_numpy(dtype=object)
+    for town in dict.fromkeys(t_town[need]):
+        sel_t = np.flatnonzero(need & (t_town == town))
+        sel_v = np.flatnonzero(v_town == town)
+        if not len(sel_v):
             continue
-        same = d.villages[d.villages["township"] == teams.at[i, "township"]]
-        if len(same) == 0:
-            continue
-        dist = same.geometry.distance(teams.geometry[i])
-        j = dist.idxmin()
-        out[i] = same.at[j, "id"] if dist[j] <= 1000 else pd.NA
+        tree = shapely.STRtree(d.villages.geometry.values[sel_v])
+        (ti, vi), dist = tree.query_nearest(teams.geometry.values[sel_t], return_distance=True,
+                                            all_matches=False)
+        ok = dist <= 1000
+        out.iloc[sel_t[ti[ok]]] = d.villages["id"].to_numpy()[sel_v[vi[ok]]]
     return out
 
 
@@ -218,29 +224,36 @@ def check_compliance(district: District) -> pd.DataFrame:
                          round(need, 1), actual, status, unit="persons"))
 
     tv = _team_village(d)
-    for i in range(len(d.villages)):
-        v = d.villages.iloc[i]
-        vid, vname, town = v["id"], v["name"], v["township"]
-        own = teams[tv == vid]
-        if v["kind"] == "community":
+    kinds = teams["kind"].astype("string")
+    micro = kinds[kinds == "micro_fire_station"].groupby(tv[kinds == "micro_fire_station"]
+                                                         ).size().to_dict()
+    vt = teams[kinds == "village_team"]
+    vt_village = tv[kinds == "village_team"]
+    vt_sum = vt["headcount"].groupby(vt_village).sum().to_dict()
+    vt_na = vt["headcount"].isna().groupby(vt_village).any().to_dict()
+    vt_n = vt_village.value_counts().to_dict()
+    v = d.villages
+    staff = v["service_centre_staff"] if "service_centre_staff" in v else \
+        pd.Series(pd.NA, index=v.index)
+    drills = v["drills_per_year"] if "drills_per_year" in v else pd.Series(pd.NA, index=v.index)
+    for vid, vname, town, kind, st_, dr in zip(v["id"], v["name"], v["township"], v["kind"],
+                                               staff, drills, strict=True):
+        if kind == "community":
             std = mins["micro_fire_stations_per_community"]
-            n = int((own["kind"] == "micro_fire_station").sum())
+            n = int(micro.get(vid, 0))
             rows.append(_row("village", town, vid, vname, "micro_fire_stations_per_community",
                              std, std.value, n, "meets" if n >= std.value else "missing"))
         std = mins["village_team_headcount"]
-        vt = own[own["kind"] == "village_team"]
-        if len(vt) == 0:
+        if not vt_n.get(vid, 0):
             rows.append(_row("village", town, vid, vname, "village_team_headcount", std,
                              std.value, 0, "missing"))
         else:
-            hc = vt["headcount"]
-            actual = None if hc.isna().any() else float(hc.sum())
+            actual = None if vt_na.get(vid, False) else float(vt_sum[vid])
             rows.append(_row("village", town, vid, vname, "village_team_headcount", std,
                              std.value, actual, _grade(actual, std.value)))
-        for key, field in (("village_centre_staff", "service_centre_staff"),
-                           ("village_drills_per_year", "drills_per_year")):
+        for key, value in (("village_centre_staff", st_), ("village_drills_per_year", dr)):
             std = mins[key]
-            actual = None if pd.isna(v.get(field, pd.NA)) else float(v[field])
+            actual = None if pd.isna(value) else float(value)
             rows.append(_row("village", town, vid, vname, key, std, std.value, actual,
                              _grade(actual, std.value)))
 

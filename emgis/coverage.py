@@ -354,43 +354,53 @@ class _Sampler:
         self.edge = e
         self.frac = np.divide(d, ea.length[e], out=np.zeros(len(d)), where=ea.length[e] > 0)
         self.ea = ea
+        self._along: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
+
+    def _pieces(self, rg: RoutingGraph, i: int) -> tuple[np.ndarray, ...]:
+        """For the points (i = 0: on their edge; 1: on its twin), the routing graph's piece
+        each lies on, and the minutes from the piece's start and to its end (the same for
+        every kind on one graph: computed once)."""
+        key = (id(rg.piece_edge), i)
+        if key in self._along:
+            return self._along[key]
+        ea = self.ea
+        assert rg.piece_edge is not None and rg.piece_f0 is not None and rg.piece_a is not None
+        assert rg.piece_f1 is not None and rg.piece_b is not None
+        if i == 0:
+            e, f, idx = self.edge, self.frac, np.arange(len(self.edge))
+        else:
+            tw = ea.twin[self.edge]
+            idx = np.flatnonzero(tw >= 0)
+            e, f = tw[idx], 1.0 - self.frac[idx]
+        pkey = rg.piece_edge * 2.0 + rg.piece_f0
+        p = np.clip(np.searchsorted(pkey, e * 2.0 + f, side="right") - 1, 0, len(pkey) - 1)
+        ok = (rg.piece_edge[p] == e) & np.isfinite(rg.piece_w[p])  # type: ignore[index]
+        p, e, f, idx = p[ok], e[ok], f[ok], idx[ok]
+        f0, f1 = rg.piece_f0[p], rg.piece_f1[p]
+        if rg.walk:
+            per = ea.length[e] / 1000.0 * 60.0 / rg.walk_kph  # minutes per unit of fraction
+            from_a, to_b = (f - f0) * per, (f1 - f) * per
+        else:
+            tf = ea.time_at(e, f)
+            from_a = (tf - ea.time_at(e, f0)) / 60.0
+            to_b = (ea.time_at(e, f1) - tf) / 60.0
+        out = (idx, rg.piece_a[p], rg.piece_b[p], from_a, to_b)
+        self._along[key] = out
+        return out
 
     def times(self, rg: RoutingGraph, node_min: np.ndarray) -> np.ndarray:
         """Minutes at which each point is reached (from the sources, or to them on a reversed
         graph), along the pieces of the routing graph: exact for points between a unit and the
         end of its road, and for segments of different speeds."""
-        ea = self.ea
         best = np.full(len(self.x), np.inf)
-        cands = [(self.edge, self.frac)]
-        tw = ea.twin[self.edge]
-        has = tw >= 0
-        if not rg.walk:
-            cands.append((tw[has], 1.0 - self.frac[has]))
-        assert rg.piece_edge is not None and rg.piece_f0 is not None and rg.piece_a is not None
-        assert rg.piece_f1 is not None and rg.piece_b is not None
-        pkey = rg.piece_edge * 2.0 + rg.piece_f0
-        for i, (e, f) in enumerate(cands):
-            p = np.searchsorted(pkey, e * 2.0 + f, side="right") - 1
-            p = np.clip(p, 0, len(pkey) - 1)
-            ok = (rg.piece_edge[p] == e) & np.isfinite(rg.piece_w[p])  # type: ignore[index]
-            pe, f0, f1 = e[ok], rg.piece_f0[p[ok]], rg.piece_f1[p[ok]]
-            fo = f[ok]
-            a, b = rg.piece_a[p[ok]], rg.piece_b[p[ok]]
+        for i in (0,) if rg.walk else (0, 1):
+            idx, a, b, from_a, to_b = self._pieces(rg, i)
             if rg.walk:
-                speed = ea.length[pe] / 1000.0  # km per unit of fraction
-                cost_a = (fo - f0) * speed
-                cost_b = (f1 - fo) * speed
-                walk_min = 60.0 / rg.walk_kph
-                ta = node_min[a] + cost_a * walk_min
-                tb = node_min[b] + cost_b * walk_min
-                t = np.minimum(ta, tb)
+                t = np.minimum(node_min[a] + from_a, node_min[b] + to_b)
+            elif rg.flipped:  # to the sources: go on to the piece's end
+                t = node_min[b] + to_b
             else:
-                tf = ea.time_at(pe, fo)
-                if rg.flipped:  # to the sources: go on to the piece's end
-                    t = node_min[b] + (ea.time_at(pe, f1) - tf) / 60.0
-                else:
-                    t = node_min[a] + (tf - ea.time_at(pe, f0)) / 60.0
-            idx = np.flatnonzero(ok) if i == 0 else np.flatnonzero(has)[ok]
+                t = node_min[a] + from_a
             np.minimum.at(best, idx, t)
         return best
 
@@ -487,7 +497,11 @@ def service_areas(
     """
     crs = result.villages.crs
     buf = settings.coverage.service_area_buffer_m
-    sampler = _Sampler(result.edges, buf / 2.0)
+    ea = result.edges
+    extent = ((float(ea.vx.max() - ea.vx.min()) + 2 * buf) * (float(ea.vy.max() - ea.vy.min())
+                                                              + 2 * buf)) if len(ea.vx) else 0.0
+    # points closer than a grid cell add nothing to the area drawn
+    sampler = _Sampler(ea, max(buf / 2.0, float(np.sqrt(extent / MAX_GRID_CELLS))))
     rows = []
     for kind in kinds or result.kinds:
         target = target_of(kind, settings)

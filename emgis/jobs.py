@@ -148,7 +148,7 @@ def scenarios_job(plan: Plan, out: OutputDir, scenarios: Sequence[Scenario], *,
     import shapely
 
     from emgis.maps import scenario_map
-    from emgis.scenario import hazard_parts, zones
+    from emgis.scenario import zones
 
     district = plan.district
     files: list[Path] = []
@@ -170,7 +170,7 @@ def scenarios_job(plan: Plan, out: OutputDir, scenarios: Sequence[Scenario], *,
         lines = [shapely.LineString([v.geometry[a], s_geo[b]])
                  for a, b in zip(r.evacuation["village_id"], r.evacuation["shelter_id"],
                                  strict=True)]
-        roads = hazard_parts(r.edges).set_crs(district.crs, allow_override=True)
+        roads = r.roads
         per_v = _village_scenario(r, district)
         files.append(write_gpkg(out, f"{stem}.gpkg", {
             "villages": per_v,
@@ -234,6 +234,8 @@ def _compare_villages(district: Any, results: list[ScenarioResult]) -> pd.DataFr
 def _solver_text(method: str, status: str) -> str:
     if method == "milp":
         return "HiGHS (scipy.optimize.milp)"
+    if method == "enumeration":
+        return "every candidate evaluated (one site)"
     if status == "time limit":
         return "greedy + swap (the HiGHS MILP stopped at its time limit with a worse solution)"
     return "greedy + swap"

@@ -201,13 +201,10 @@ def _xy(geoms: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _geojson_geom(g: Any, ndigits: int = 5) -> dict[str, Any]:
-    def r(c: Any) -> Any:
-        if isinstance(c, (list, tuple)):
-            return [r(x) for x in c]
-        return round(float(c), ndigits)
-
-    gj = shapely.geometry.mapping(g)
-    return {"type": gj["type"], "coordinates": r(gj["coordinates"])}
+    """A geometry (WGS-84) as GeoJSON with its coordinates rounded (1 m at 5 digits)."""
+    rounded = shapely.transform(g, lambda xy: np.round(xy, ndigits))
+    gj: dict[str, Any] = json.loads(shapely.to_geojson(rounded))
+    return {"type": gj["type"], "coordinates": gj["coordinates"]}
 
 
 #: Road classes drawn on every map, in order of importance, and their line style.
@@ -225,31 +222,37 @@ _ROAD_CACHE: dict[int, list[dict[str, Any]]] = {}
 
 
 def _road_features(network: EdgeArrays, crs: Any) -> list[dict[str, Any]]:
-    """The roads as a few simplified multilines, one per class group (cached per network)."""
-    key = id(network)
+    """The roads as one simplified multiline per class group, major roads first, within
+    :data:`MAX_ROAD_VERTICES` (cached per road geometry: a scenario's network shares it)."""
+    from pyproj import Transformer
+
+    key = id(network.vx)
     if key in _ROAD_CACHE:
         return _ROAD_CACHE[key]
     once = (network.twin < 0) | (np.arange(network.n_edges) < network.twin)
     first_class = np.array(network.classes, dtype=object)[network.vclass[network.vptr[:-1]]] \
         if network.classes else np.array([], dtype=object)
-    geoms = network.geometry
-    extent = shapely.total_bounds(geoms) if len(geoms) else np.zeros(4)
-    size = max(extent[2] - extent[0], extent[3] - extent[1], 1.0)
-    tol = max(5.0, size / 4000.0)
+    x0, x1 = (float(network.vx.min()), float(network.vx.max())) if len(network.vx) else (0, 1)
+    y0, y1 = (float(network.vy.min()), float(network.vy.max())) if len(network.vy) else (0, 1)
+    tol = max(5.0, max(x1 - x0, y1 - y0) / 4000.0)
+    to_wgs = Transformer.from_crs(crs, 4326, always_xy=True)
     feats: list[dict[str, Any]] = []
     budget = MAX_ROAD_VERTICES
     for classes, colour, weight in ROAD_STYLE:
         sel = np.flatnonzero(once & np.isin(first_class, classes))
         if not len(sel):
             continue
-        merged = shapely.line_merge(shapely.multilinestrings(geoms[sel]))
-        simple = shapely.simplify(merged, tol)
-        wgs = gpd.GeoSeries([simple], crs=crs).to_crs(4326).iloc[0]
-        n = int(shapely.get_num_coordinates(wgs))
-        if n > budget:
+        simple = shapely.simplify(network.geometry[sel], tol)  # each edge on its own
+        xy, idx = shapely.get_coordinates(simple, return_index=True)
+        if len(xy) > budget:
             break
-        budget -= n
-        feats.append({"g": _geojson_geom(wgs), "c": colour, "w": weight})
+        budget -= len(xy)
+        lon, lat = to_wgs.transform(xy[:, 0], xy[:, 1])
+        cuts = np.flatnonzero(np.diff(idx)) + 1
+        parts = np.split(np.column_stack([np.round(lon, 5), np.round(lat, 5)]), cuts)
+        feats.append({"g": {"type": "MultiLineString",
+                            "coordinates": [p.tolist() for p in parts if len(p) >= 2]},
+                      "c": colour, "w": weight})
     _ROAD_CACHE.clear()
     _ROAD_CACHE[key] = feats
     return feats

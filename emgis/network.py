@@ -216,9 +216,20 @@ def _interp(ptr: IntArray, xs: FloatArray, ys: FloatArray, e: IntArray, q: Float
     return out
 
 
+def derive(edges: EdgeArrays, **changes: Any) -> EdgeArrays:
+    """The same network with some fields changed (``penalty``, ``hazards``), sharing the
+    geometry, STR-tree and keys already built for it (rebuilding them costs seconds and
+    gigabytes on a provincial network)."""
+    out = replace(edges, **changes)
+    for name in ("geometry", "tree", "keys"):
+        if name in edges.__dict__:
+            out.__dict__[name] = edges.__dict__[name]
+    return out
+
+
 def with_penalty(edges: EdgeArrays, penalty: FloatArray | None) -> EdgeArrays:
     """The same network with a time multiplier per whole edge (``inf`` closes it)."""
-    return replace(edges, penalty=penalty)
+    return derive(edges, penalty=penalty)
 
 
 # --- the drive filter and speeds -----------------------------------------------------------

@@ -14,22 +14,22 @@ time limit allow, at the least total person-minutes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import shapely.ops
 from scipy.optimize import linprog
 
 from emgis._errors import DistrictError
 from emgis.coverage import compute_coverage, units_of
 from emgis.district import District
 from emgis.engine import Engine
-from emgis.network import EdgeArrays
+from emgis.network import EdgeArrays, derive
 from emgis.settings import Scenario
-from emgis.traveltime import times_from
+from emgis.traveltime import pairs_within
 
 __all__ = ["Scenario", "ScenarioResult", "apply_hazards", "evacuate", "run_scenario",
            "transport", "zones"]
@@ -66,15 +66,16 @@ def zones(district: District, scenario: Scenario) -> gpd.GeoDataFrame:
 
 
 def _intervals(ea: EdgeArrays, zone: shapely.Geometry, hit: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The parts of edges ``hit`` inside ``zone``: (edge, start, end) as fractions of length."""
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The parts of edges ``hit`` inside ``zone``: (edge, start, end) as fractions of length,
+    and the parts' lines."""
     geoms = ea.geometry[hit]
     inter = shapely.intersection(geoms, zone)
     parts, idx = shapely.get_parts(inter, return_index=True)
     lines = shapely.get_type_id(parts) == 1  # LineString
     parts, idx = parts[lines], idx[lines]
     if not len(parts):
-        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=object)
     e = hit[idx]
     base = geoms[idx]
     a = shapely.line_locate_point(base, shapely.get_point(parts, 0))
@@ -87,7 +88,7 @@ def _intervals(ea: EdgeArrays, zone: shapely.Geometry, hit: np.ndarray
     scale = np.divide(L, shapely.length(base), out=np.ones(len(e)), where=shapely.length(base) > 0)
     f0 = np.clip(np.divide(lo * scale, L, out=np.zeros(len(e)), where=L > 0), 0, 1)
     f1 = np.clip(np.divide(hi * scale, L, out=np.ones(len(e)), where=L > 0), 0, 1)
-    return e, f0, f1
+    return e, f0, f1, parts
 
 
 def apply_hazards(edges: EdgeArrays, zones_: gpd.GeoDataFrame) -> EdgeArrays:
@@ -98,40 +99,37 @@ def apply_hazards(edges: EdgeArrays, zones_: gpd.GeoDataFrame) -> EdgeArrays:
     the parts as ``hazards`` rows (edge, start, end, multiplier); the routing graph closes or
     slows exactly those parts, so a location on the same edge outside the zone keeps its road.
     """
+    return hazard_network(edges, zones_)[0]
+
+
+def hazard_network(edges: EdgeArrays, zones_: gpd.GeoDataFrame
+                   ) -> tuple[EdgeArrays, gpd.GeoDataFrame]:
+    """:func:`apply_hazards`, and the parts of roads the zones close or slow as lines (one per
+    zone and road, a two-way road once): ``u``, ``v`` (node ids), ``effect``, ``time_factor``
+    (for slowed) and ``length_m`` inside the zone."""
     rows = [] if edges.hazards is None else [edges.hazards]
-    tree = edges.tree
+    once = (edges.twin < 0) | (np.arange(edges.n_edges) < edges.twin)
+    cols: dict[str, list[Any]] = {"u": [], "v": [], "effect": [], "time_factor": [],
+                                  "length_m": [], "geometry": []}
     for _, z in zones_.iterrows():
         if z.geometry is None or z.geometry.is_empty:
             continue
-        hit = tree.query(z.geometry, predicate="intersects")
+        hit = np.asarray(edges.tree.query(z.geometry, predicate="intersects"), dtype=np.int64)
         if len(hit) == 0:
             continue
-        e, f0, f1 = _intervals(edges, z.geometry, np.asarray(hit, dtype=np.int64))
-        mult = np.inf if z["effect"] == "closed" else 1.0 / float(z["speed_factor"])
+        e, f0, f1, parts = _intervals(edges, z.geometry, hit)
+        closed = z["effect"] == "closed"
+        mult = np.inf if closed else 1.0 / float(z["speed_factor"])
         rows.append(np.column_stack([e.astype(float), f0, f1, np.full(len(e), mult)]))
+        show = once[e]
+        cols["u"] += list(edges.node_ids[edges.u[e[show]]])
+        cols["v"] += list(edges.node_ids[edges.v[e[show]]])
+        cols["effect"] += ["closed" if closed else "slowed"] * int(show.sum())
+        cols["time_factor"] += [np.nan if closed else mult] * int(show.sum())
+        cols["length_m"] += list(np.round(shapely.length(parts[show]), 1))
+        cols["geometry"] += list(parts[show])
     hz = np.concatenate(rows) if rows else np.zeros((0, 4))
-    return replace(edges, hazards=hz)
-
-
-def hazard_parts(edges: EdgeArrays) -> gpd.GeoDataFrame:
-    """The parts of roads a scenario closes or slows, one line each (one per two-way road):
-    ``effect``, ``time_factor`` (for slowed) and the length inside, metres."""
-    hz = edges.hazards
-    if hz is None or len(hz) == 0:
-        return gpd.GeoDataFrame({"effect": [], "time_factor": [], "length_m": []}, geometry=[])
-    e = hz[:, 0].astype(np.int64)
-    keep = (edges.twin[e] < 0) | (e < edges.twin[e])
-    e, f0, f1, mult = e[keep], hz[keep, 1], hz[keep, 2], hz[keep, 3]
-    geoms = edges.geometry[e]
-    L = shapely.length(geoms)
-    pieces = [shapely.ops.substring(g, a * ln, b * ln) for g, a, b, ln in
-              zip(geoms, f0, f1, L, strict=True)]
-    closed = np.isinf(mult)
-    return gpd.GeoDataFrame({
-        "u": edges.node_ids[edges.u[e]], "v": edges.node_ids[edges.v[e]],
-        "effect": np.where(closed, "closed", "slowed"),
-        "time_factor": np.where(closed, np.nan, mult),
-        "length_m": np.round((f1 - f0) * edges.length[e], 1)}, geometry=pieces)
+    return derive(edges, hazards=hz), gpd.GeoDataFrame(cols, geometry="geometry")
 
 
 @dataclass(frozen=True)
@@ -157,6 +155,8 @@ class ScenarioResult:
         out of action and cut off.
     edges
         The affected network (hazard parts per edge).
+    roads
+        The parts of roads closed or slowed, as lines (:func:`hazard_network`).
     """
 
     scenario: Scenario
@@ -167,6 +167,7 @@ class ScenarioResult:
     unsheltered: pd.DataFrame
     summary: pd.DataFrame
     edges: EdgeArrays
+    roads: gpd.GeoDataFrame
 
 
 def _on_roads(engine: Engine) -> np.ndarray:
@@ -226,7 +227,8 @@ def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Sce
     engine = network if isinstance(network, Engine) else Engine.for_district(district, network)
     z = zones(district, scenario)
     union = shapely.union_all(z.geometry.values) if len(z) else shapely.Polygon()
-    hit = apply_hazards(engine.network, z)
+    hit, roads = hazard_network(engine.network, z)
+    roads = roads.set_crs(district.crs, allow_override=True)
     hit_engine = engine.with_network(hit)
     units = units_of(district)
     states = _unit_states(units, union, scenario, engine, hit_engine)
@@ -264,7 +266,7 @@ def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Sce
         "units_out_of_action": int((states["status"] == "out_of_action").sum()),
         "units_cut_off": int((states["status"] == "cut_off").sum()),
     }])
-    return ScenarioResult(scenario, table, states, evac, loads, left, summary, hit)
+    return ScenarioResult(scenario, table, states, evac, loads, left, summary, hit, roads)
 
 
 def _all_cut_off(table: pd.DataFrame, order: pd.Series) -> np.ndarray:
@@ -302,10 +304,10 @@ def evacuate(district: District, network: EdgeArrays | Engine, union: shapely.Ge
     cost = np.full((len(must), len(sh)), np.inf)
     if len(must) and len(sh):
         rg = engine.graph("drive", reverse=True)  # villagers drive to the shelters
-        t = times_from(rg, engine.unit_loc[sh_idx], limit=scenario.max_evacuation_min,
-                       targets=engine.village_loc[must])
-        cost = t.T.copy()
-        cost[cost > scenario.max_evacuation_min] = np.inf
+        si, vi, t = pairs_within(rg, engine.unit_loc[sh_idx],
+                                 limits=np.full(len(sh_idx), scenario.max_evacuation_min),
+                                 targets=engine.village_loc[must])
+        cost[vi, si] = t
     pop = v["population"].iloc[must].fillna(0).to_numpy(dtype=float)
     flows = transport(pop, cap_all[ok_sh], cost)
     rows = [{"village_id": v["id"].iloc[must[i]], "village_name": v["name"].iloc[must[i]],

@@ -212,9 +212,16 @@ def max_covering(times: FloatArray | Pairs, weights: FloatArray, base: FloatArra
     t0 = time.perf_counter()
     pairs = Pairs.of(times)
     cover = _newly_coverable(pairs, target, base)
-    method = _auto(method, cover.nnz)
+    method = "enumeration" if method == "auto" and p == 1 else _auto(method, cover.nnz)
     useful = np.asarray(cover.sum(axis=0)).ravel() > 0
     p = int(min(p, pairs.n_candidates))
+    if method == "enumeration":  # one site: the candidate covering most is the optimum
+        gain = cover @ weights
+        sites = [int(np.argmax(gain))] if len(gain) and gain.max() > 0 else []
+        obj = _covered_persons(cover, weights, sites)
+        order, gains = _order_by_gain(cover, weights, sites)
+        return Solution(order, obj, gains, "max_covering", "enumeration", "optimal", None,
+                        time.perf_counter() - t0)
     if method == "heuristic":
         sites = _greedy_swap(cover, weights, p)
         obj = _covered_persons(cover, weights, sites)
@@ -606,10 +613,15 @@ def p_median(times: FloatArray | Pairs, weights: FloatArray, base: FloatArray, p
     pairs = Pairs.of(times)
     reach = np.isfinite(base) | (np.bincount(pairs.col, minlength=len(base)) > 0)
     cur0 = _penalised(pairs, base)
-    method = _auto(method, len(_useful_pairs(pairs, cur0).t))
+    method = "enumeration" if method == "auto" and p == 1 else _auto(
+        method, len(_useful_pairs(pairs, cur0).t))
     bound: float | None = None
     status = "feasible"
-    if method == "heuristic":
+    if method == "enumeration":  # one site: every candidate's total, the best is the optimum
+        save = _savings(pairs, cur0, weights * reach)
+        sites = [int(np.argmax(save))] if len(save) and save.max() > 0 else []
+        status = "optimal"
+    elif method == "heuristic":
         sites = _heuristic_sites(pairs, weights, cur0, p, reach)
         upper = float(weights[reach] @ served_times(pairs, cur0, sites)[reach])
         w_r = weights * reach
@@ -839,8 +851,7 @@ def site_units(district: Any, network: Any, kind: str, *, add: int | None = None
         A model, method or option that do not go together, ``add`` < 1, or a kind without a
         target.
     """
-    from emgis.coverage import compute_coverage, mode_of, target_of, towards_unit
-    from emgis.traveltime import times_from
+    from emgis.coverage import compute_coverage, target_of, towards_unit
 
     if add is None and not cover_all:
         add = 1
@@ -859,7 +870,6 @@ def site_units(district: Any, network: Any, kind: str, *, add: int | None = None
     base_table = compute_coverage(district, engine, kinds=(kind,)).table
     base = base_table["nearest_min"].to_numpy(dtype=float)
     base = np.where(np.isnan(base), np.inf, base)
-    rg = engine.graph(mode_of(kind, s), reverse=towards_unit(kind))
     cloc = cand["loc"].to_numpy(dtype=np.int64)
     no_road = engine.status(cloc) == "no_road_access"
     if no_road.any():
@@ -867,14 +877,8 @@ def site_units(district: Any, network: Any, kind: str, *, add: int | None = None
             "id": cand["id"][no_road], "name": cand["name"][no_road],
             "reason": "no road access"})], ignore_index=True)
     covering = cover_all or model.endswith("covering")
-    fin = base[np.isfinite(base)]
-    limit = target if covering else (max(4 * target, 60.0, float(fin.max()) if fin.size
-                                         else 0.0) if not np.isfinite(base).all()
-                                     else float(fin.max()))
-    t = times_from(rg, cloc, offsets=np.full(len(cand), turnout), limit=limit,
-                   targets=engine.village_loc)
-    t[no_road] = np.inf
-    times = Pairs.of(t)
+    times = candidate_times(engine, kind, cloc, base, target=target, turnout=turnout,
+                            covering=covering)
     weights = v["population"].fillna(0).to_numpy(dtype=float)
     unreachable = np.zeros(len(v), dtype=bool)
     p = int(add or 1)
@@ -892,6 +896,39 @@ def site_units(district: Any, network: Any, kind: str, *, add: int | None = None
         sol = p_center(times, weights, base, p, time_limit=time_limit)
     return _result(district, kind, sol, cand, excluded, times, weights, base, target,
                    unreachable, requested=None if cover_all else p)
+
+
+def candidate_times(engine: Any, kind: str, cand_loc: IntArray, base: FloatArray, *,
+                    target: float, turnout: float, covering: bool) -> Pairs:
+    """Minutes from each candidate to each village, where they can matter.
+
+    Covering models need the pairs within the target (a search from each candidate up to
+    it); p-median and p-center only the pairs that beat the existing units: a search from each
+    village, on the reversed roads, as far as its current time (or a cutoff of four times the
+    target, at least 60 minutes and the longest current time, where no unit reaches it yet).
+    """
+    from emgis.coverage import mode_of, towards_unit
+    from emgis.traveltime import pairs_within
+
+    s = engine.settings
+    mode = mode_of(kind, s)
+    n_c, n_v = len(cand_loc), len(base)
+    if covering:
+        rg = engine.graph(mode, reverse=towards_unit(kind))
+        ci, vi, t = pairs_within(rg, cand_loc, limits=np.full(n_c, target),
+                                 offsets=np.full(n_c, turnout), targets=engine.village_loc)
+        return Pairs((n_c, n_v), ci, vi, t)
+    fin = base[np.isfinite(base)]
+    cap = max(4 * target, 60.0, float(fin.max()) if fin.size else 0.0)
+    limits = np.where(np.isfinite(base), base, cap)
+    back = engine.graph(mode, reverse=not towards_unit(kind))
+    vi, ci, t = pairs_within(back, engine.village_loc, limits=limits - turnout,
+                             targets=cand_loc)
+    t = t + turnout
+    keep = t < limits[vi] - 1e-12
+    vi, ci, t = vi[keep], ci[keep], t[keep]
+    order = np.lexsort((vi, ci))
+    return Pairs((n_c, n_v), ci[order], vi[order], t[order])
 
 
 def _result(district: Any, kind: str, sol: Solution, cand: gpd.GeoDataFrame,

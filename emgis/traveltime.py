@@ -461,3 +461,67 @@ def times_from(rg: RoutingGraph, sources: npt.ArrayLike, *, offsets: npt.ArrayLi
                 t[t > limit] = np.inf
             out[idx] = t
     return out
+
+
+def pairs_within(rg: RoutingGraph, sources: npt.ArrayLike, *, limits: npt.ArrayLike,
+                 targets: npt.ArrayLike, offsets: npt.ArrayLike | None = None,
+                 workers: int | None = None) -> tuple[IntArray, IntArray, FloatArray]:
+    """Every (source, target) pair within the source's own limit, as sparse arrays.
+
+    A compiled search per source stops at its limit and keeps only the targets it reaches
+    (see :mod:`emgis._bounded`): for thousands of sources on a large graph this is far
+    lighter than dense rows. Sources are split over the cores.
+
+    Parameters
+    ----------
+    rg
+        The routing graph.
+    sources, targets
+        Location indices.
+    limits
+        Largest minutes per source (turnout and both access legs included).
+    offsets
+        Extra minutes per source (turnout).
+
+    Returns
+    -------
+    (source position, target position, minutes)
+        Sorted by source then target; minutes include the offset and both access legs.
+    """
+    from emgis._bounded import bounded_pairs
+
+    src = np.asarray(sources, dtype=np.int64)
+    tgt = np.asarray(targets, dtype=np.int64)
+    lim = np.broadcast_to(np.asarray(limits, dtype=float), src.shape).copy()
+    off = np.zeros(len(src)) if offsets is None else np.asarray(offsets, dtype=float)
+    start = off + rg.loc_access[src]
+    snode = rg.loc_node[src]
+    ok = (snode >= 0) & np.isfinite(start) & (start <= lim)
+    snode = np.where(ok, snode, -1)
+    path_lim = np.where(ok, lim - start, -1.0)
+    tnode = rg.loc_node[tgt]
+    target_of_node = np.full(rg.n_nodes, -1, dtype=np.int64)
+    on = tnode >= 0
+    target_of_node[tnode[on]] = np.flatnonzero(on)
+    n = workers or (os.cpu_count() or 1)
+    chunks = [c for c in np.array_split(np.arange(len(src)), max(1, min(n, len(src)))) if len(c)]
+
+    def run(idx: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
+        s, t, c = bounded_pairs(rg.indptr, rg.indices, rg.weights, snode[idx], path_lim[idx],
+                                target_of_node)
+        return idx[s], t, c
+
+    if len(chunks) > 1:
+        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+            parts = list(pool.map(run, chunks))
+    else:
+        parts = [run(c) for c in chunks] or [(np.zeros(0, np.int64), np.zeros(0, np.int64),
+                                              np.zeros(0))]
+    s = np.concatenate([p[0] for p in parts])
+    t = np.concatenate([p[1] for p in parts])
+    c = np.concatenate([p[2] for p in parts])
+    total = c + start[s] + rg.loc_access[tgt[t]]
+    keep = total <= lim[s] + 1e-12
+    s, t, total = s[keep], t[keep], total[keep]
+    order = np.lexsort((t, s))
+    return s[order], t[order], total[order]

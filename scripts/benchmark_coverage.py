@@ -1,27 +1,29 @@
-"""Benchmark the coverage pipeline, stage by stage, against the networkx approach.
+"""Benchmark the coverage engine, stage by stage, and its shortest-path stage side by side.
 
-For the demo district and a synthetic district (scripts/synthetic_network.py: by default
-1,000,000 road nodes, 20,000 villages, 2,000 units) it prints the wall time of each stage (load,
-network build, snapping, shortest paths, service areas, map) and the process's peak memory after
-it. In the same run it times what a user would otherwise write: the osmnx graph, nearest nodes,
-and one networkx Dijkstra per unit (``nx.single_source_dijkstra_path_length``); on the big
-case that is timed on a sample of units and scaled to all of them (said so in the output).
+1. emgis's stages on a district (the demo, and a synthetic one written by
+   ``synthetic_district.py``: by default 1,000,000 road nodes, 20,000 villages, 2,000 units):
+   opening (validation, network from its cache), snapping every location, the routing graphs,
+   the shortest paths for every unit kind (nearest and second-nearest distinct unit of every
+   village), the service areas per kind and the map, each with the process's peak memory.
+2. The shortest-path stage on the same graph and the same answers, every location at its
+   nearest road node (so every tool sees the same problem): emgis's kernel; pandana's
+   ``nearest_pois(num_pois=2)`` (contraction hierarchies built first, that time shown apart);
+   networkx's multi-source Dijkstra per kind (nearest only, as networkx gives). The answers
+   are checked equal and the ratios printed.
+
+pandana is not a dependency of emgis: ``pip install pandana`` to include it.
 
 Usage::
 
-    python scripts/benchmark_coverage.py                  # demo + 1,000,000 nodes
-    python scripts/benchmark_coverage.py --nodes 200000   # a smaller synthetic case
-    python scripts/benchmark_coverage.py --skip-demo --baseline-sample 10
+    python scripts/benchmark_coverage.py                       # demo + 1,000,000 nodes
+    python scripts/benchmark_coverage.py --nodes 100000 --villages 1500 --units 300
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import pickle
-import re
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,182 +31,188 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
-import networkx as nx
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import synthetic_network as syn  # noqa: E402
+import synthetic_district as synd  # noqa: E402
 
-from emgis import District, default_settings, load_district  # noqa: E402
-from emgis.coverage import compute_coverage, service_areas, units_of  # noqa: E402
-from emgis.maps import coverage_map  # noqa: E402
-from emgis.network import (  # noqa: E402
-    EdgeArrays,
-    build_network,
-    edge_arrays,
-    load_edge_arrays,
-    load_network,
-    load_network_arrays,
-    save_edge_arrays,
-)
-from emgis.snapping import snap_points  # noqa: E402
+import emgis  # noqa: E402
+from emgis.coverage import mode_of, towards_unit  # noqa: E402
+from emgis.traveltime import Search, build_routing_graph, nearest_two_many  # noqa: E402
 
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed(label: str, fn: Callable[[], Any], rows: list[tuple[str, float, float]]) -> Any:
+def timed(label: str, fn: Callable[[], Any]) -> tuple[Any, float]:
     t = time.perf_counter()
     out = fn()
     dt = time.perf_counter() - t
-    rows.append((label, dt, peak_mb()))
-    print(f"  {label:<34} {dt:>9.2f} s   peak {peak_mb():>8,.0f} MB", flush=True)
-    return out
+    print(f"  {label:<44} {dt:>8.2f} s   peak {peak_mb():>7,.0f} MB", flush=True)
+    return out, dt
 
 
-def baseline(G: nx.MultiDiGraph, villages: gpd.GeoDataFrame, units: gpd.GeoDataFrame,
-             sample: int | None) -> tuple[float, int, np.ndarray]:
-    """osmnx nearest nodes + one networkx Dijkstra per unit; seconds for all units, and the
-    nearest micro-fire-station time per village (minutes, turnout included) when all units
-    were run."""
-    import osmnx as ox
+def stages(path: Path) -> Any:
+    """emgis's own stages on a district (network from its cache)."""
+    from emgis.coverage import compute_coverage, service_areas
+    from emgis.maps import coverage_map
 
-    t = time.perf_counter()
-    vnodes = ox.distance.nearest_nodes(G, villages.geometry.x, villages.geometry.y)
-    unodes = ox.distance.nearest_nodes(G, units.geometry.x, units.geometry.y)
-    snap_s = time.perf_counter() - t
-    n = len(units) if sample is None else min(sample, len(units))
-    rng = np.random.default_rng(0)
-    pick = np.sort(rng.choice(len(units), n, replace=False)) if n < len(units) else \
-        np.arange(len(units))
-    best = np.full(len(villages), np.inf)
-    micro = (units["kind"] == "micro_fire_station").to_numpy()
-    turnout = units["turnout_min"].to_numpy(dtype=float)
-    t = time.perf_counter()
-    for i in pick:
-        d = nx.single_source_dijkstra_path_length(G, unodes[i], weight="travel_time")
-        times = np.array([d.get(v, np.inf) for v in vnodes]) / 60.0
-        if micro[i]:
-            best = np.minimum(best, times + turnout[i])
-    per_unit = (time.perf_counter() - t) / n
-    return snap_s + per_unit * len(units), n, best
+    emgis.open(path)  # builds the cache if missing
+    plan, _ = timed("open (validate, network from its cache)", lambda: emgis.open(path))
+    d = plan.district
+    print(f"  [{plan.network.n_nodes:,} nodes, {plan.network.n_edges:,} edges, "
+          f"{len(d.villages):,} villages, {len(plan.units):,} units]")
+    eng, _ = timed("snap every location", lambda: plan.engine)
+    timed("routing graphs (drive, walk, reversed)",
+          lambda: [eng.graph("drive"), eng.graph("walk"), eng.graph("walk", reverse=True)])
+    result, _ = timed("shortest paths, every kind (nearest + backup)",
+                      lambda: compute_coverage(d, eng))
+    areas, _ = timed("service areas per kind",
+                     lambda: service_areas(result, settings=d.settings))
+    timed("map (HTML)", lambda: coverage_map(result, areas, d))
+    return plan
 
 
-def ours(name: str, district: District, load_network_s: float, units: gpd.GeoDataFrame,
-         edges: EdgeArrays, *, per_unit_areas: bool) -> tuple[float, Any]:
-    """Time emgis's stages; returns the seconds of snapping + shortest paths and the result."""
-    rows: list[tuple[str, float, float]] = [("load (network cached)", load_network_s,
-                                             peak_mb())]
-    print(f"\n== {name}: {len(edges.node_ids):,} nodes, {len(edges.keys):,} edges, "
-          f"{len(district.villages):,} villages, {len(units):,} units")
-    print(f"  {'load (network cached)':<34} {load_network_s:>9.2f} s   peak {peak_mb():>8,.0f} MB")
-    pts = pd.concat([district.villages.geometry, units.geometry], ignore_index=True)
-    timed("snapping", lambda: snap_points(edges, gpd.GeoSeries(pts, crs=district.crs),
-                                          settings=district.settings), rows)
-    snap_s = rows[-1][1]
-    result = timed("snapping + shortest paths (all kinds)",
-                   lambda: compute_coverage(district, edges, units=units), rows)
-    both = rows[-1][1]
-    print(f"  {'  of which shortest paths':<34} {both - snap_s:>9.2f} s")
-    rows[-2] = ("snapping (counted in the next line)", 0.0, rows[-2][2])
-    areas = timed(f"service areas ({'per unit and ' if per_unit_areas else ''}per kind)",
-                  lambda: service_areas(result, settings=district.settings,
-                                        per_unit=per_unit_areas), rows)
-    timed("map (HTML)", lambda: coverage_map(result, areas, district), rows)
-    total = sum(r[1] for r in rows)
-    print(f"  {'end to end (network cached)':<34} {total:>9.2f} s   peak {peak_mb():>8,.0f} MB")
-    return both, result
+def node_level(plan: Any) -> tuple[dict[str, Any], dict[str, np.ndarray], Any]:
+    """Every village and unit at its nearest road node: the same problem for every tool."""
+    from scipy.spatial import cKDTree
+
+    ea = plan.network
+    tree = cKDTree(np.column_stack([ea.node_x, ea.node_y]))
+    v = plan.district.villages
+    u = plan.units
+    vnode = tree.query(np.column_stack([v.geometry.x, v.geometry.y]))[1]
+    unode = tree.query(np.column_stack([u.geometry.x, u.geometry.y]))[1]
+    s = plan.district.settings
+    kinds = {}
+    for kind in dict.fromkeys(u["kind"]):
+        if kind not in s.targets or mode_of(kind, s) != "drive" or towards_unit(kind):
+            continue  # driving kinds (units drive to villages), as the tools compare
+        sel = np.flatnonzero((u["kind"] == kind).to_numpy())
+        turnout = float(s.turnout[kind].value) if kind in s.turnout else 0.0
+        kinds[kind] = {"units": unode[sel], "turnout": turnout}
+    return kinds, {"villages": vnode}, ea
 
 
-def compare(G: nx.MultiDiGraph, district: District, units: gpd.GeoDataFrame,
-            ours_s: float, result: Any, sample: int | None) -> None:
-    t = time.perf_counter()
-    base_s, n, best = baseline(G, district.villages, units, sample)
-    took = time.perf_counter() - t
-    how = "all units" if n == len(units) else f"{n} units timed ({took:.0f} s), scaled to " \
-        f"{len(units):,}"
-    print(f"  networkx approach (nearest nodes + Dijkstra per unit): {base_s:,.1f} s [{how}]")
-    print(f"  speed-up of emgis's snapping + shortest paths over it: {base_s / ours_s:,.0f}x")
-    if result is not None and n == len(units):
-        t = result.table
-        mine = t[t["kind"] == "micro_fire_station"]["nearest_min"].to_numpy(dtype=float)
-        ok = np.isfinite(mine) & np.isfinite(best)
-        diff = np.abs(mine[ok] - best[ok])
-        print(f"  agreement with the networkx approach (nearest micro fire station): median "
-              f"|difference| {np.median(diff):.2f} min over {ok.sum()} villages (it snaps to "
-              "the nearest node, emgis to the nearest edge with an access leg)")
+def ours_at_nodes(kinds: dict[str, Any], vnode: np.ndarray, ea: Any
+                  ) -> tuple[dict[str, Any], float]:
+    import pandas as pd
+
+    n = ea.n_nodes
+    # locations at nodes: each on an edge leaving (or entering) its node, at that end
+    out_e = np.full(n, -1, dtype=np.int64)
+    out_e[ea.u[::-1]] = np.arange(ea.n_edges)[::-1]
+    in_e = np.full(n, -1, dtype=np.int64)
+    in_e[ea.v[::-1]] = np.arange(ea.n_edges)[::-1]
+    nodes = np.concatenate([vnode, *[k["units"] for k in kinds.values()]])
+    edge = np.where(out_e[nodes] >= 0, out_e[nodes], in_e[nodes])
+    frac = np.where(out_e[nodes] >= 0, 0.0, 1.0)
+    snaps = pd.DataFrame({"edge": edge, "frac": frac, "access_m": 0.0, "access_min": 0.0,
+                          "status": np.where(edge >= 0, "ok", "no_road_access")})
+    rg, _ = timed("emgis routing graph, locations at nodes",
+                  lambda: build_routing_graph(ea, snaps))
+    searches, start = [], len(vnode)
+    for k in kinds.values():
+        m = len(k["units"])
+        searches.append(Search(np.arange(start, start + m), np.full(m, k["turnout"]),
+                               np.arange(len(vnode))))
+        start += m
+    res, dt = timed(f"emgis nearest + 2nd distinct, {len(kinds)} kinds",
+                    lambda: nearest_two_many(rg, searches))
+    return dict(zip(kinds, res, strict=True)), dt
 
 
-def demo() -> None:
-    d = load_district(ROOT / "data" / "demo")
-    t = time.perf_counter()
-    build_network(d.roads, settings=d.settings, crs=d.crs)  # type: ignore[arg-type]
-    print(f"demo network build (not cached): {time.perf_counter() - t:.2f} s")
-    load_network_arrays(d)  # make sure the cache exists
-    t = time.perf_counter()
-    edges, _ = load_network_arrays(d)
-    load_s = time.perf_counter() - t
-    units = units_of(d)
-    ours_s, result = ours("demo (Andorra)", d, load_s, units, edges, per_unit_areas=True)
-    G, _ = load_network(d)
-    compare(G, d, units, ours_s, result, None)
+def pandana_at_nodes(kinds: dict[str, Any], vnode: np.ndarray, ea: Any
+                     ) -> tuple[dict[str, np.ndarray], float, float] | None:
+    try:
+        import pandana
+    except ImportError:
+        print("  pandana: not installed (pip install pandana) - skipped")
+        return None
+    import pandas as pd
+
+    nodes = pd.DataFrame({"x": ea.node_x, "y": ea.node_y}, index=np.arange(ea.n_nodes))
+    # reversed edges: pandana measures from a node to the POIs; units drive to villages.
+    # Seconds: pandana keeps three decimals of each edge's weight (integers in its hierarchy)
+    edges = pd.DataFrame({"from": ea.v, "to": ea.u, "weight": ea.travel_time})
+    net, build = timed("pandana Network (contraction hierarchies)", lambda: pandana.Network(
+        nodes["x"], nodes["y"], edges["from"], edges["to"], edges[["weight"]], twoway=False))
+    far = 86_400.0  # a day, in seconds: farther than any trip here
+    out: dict[str, np.ndarray] = {}
+
+    def run() -> None:
+        for kind, k in kinds.items():
+            net.set_pois(kind, far, 2, ea.node_x[k["units"]], ea.node_y[k["units"]])
+            d = net.nearest_pois(far, kind, num_pois=2)
+            arr = d.to_numpy(dtype=float)[vnode]
+            arr[arr >= far] = np.inf
+            out[kind] = arr / 60.0 + k["turnout"]
+
+    _, q = timed(f"pandana nearest_pois(num_pois=2), {len(kinds)} kinds", run)
+    return out, build, q
 
 
-def synthetic_paths(nodes: int, villages: int, units: int) -> tuple[Path, Path, Path]:
-    base = Path(tempfile.gettempdir()) / f"emgis-synthetic-{nodes}-{villages}-{units}"
-    return base.with_suffix(".edges.npz"), base.with_suffix(".layers.pickle"), \
-        base.with_suffix(".graph.pickle")
+def networkx_at_nodes(kinds: dict[str, Any], vnode: np.ndarray, ea: Any
+                      ) -> tuple[dict[str, np.ndarray], float, float]:
+    import networkx as nx
+
+    def build() -> nx.DiGraph:
+        G = nx.DiGraph()
+        w = ea.travel_time / 60.0
+        # parallel edges: keep the fastest
+        best: dict[tuple[int, int], float] = {}
+        for a, b, t in zip(ea.u.tolist(), ea.v.tolist(), w.tolist(), strict=True):
+            if t < best.get((a, b), np.inf):
+                best[(a, b)] = t
+        G.add_weighted_edges_from((a, b, t) for (a, b), t in best.items())
+        return G
+
+    G, b = timed("networkx graph", build)
+    out: dict[str, np.ndarray] = {}
+
+    def run() -> None:
+        for kind, k in kinds.items():
+            d = nx.multi_source_dijkstra_path_length(G, set(k["units"].tolist()))
+            out[kind] = np.array([d.get(int(x), np.inf) for x in vnode]) + k["turnout"]
+
+    _, q = timed(f"networkx multi-source Dijkstra, {len(kinds)} kinds (nearest only)", run)
+    return out, b, q
 
 
-def synthetic_prepare(nodes: int, villages: int, units: int) -> None:
-    npz, layers_p, graph_p = synthetic_paths(nodes, villages, units)
-    t = time.perf_counter()
-    a = syn.road_arrays(nodes)
-    G = syn.to_graph(a)
-    build_s = time.perf_counter() - t
-    print(f"synthetic network build (arrays -> networkx graph, not cached): {build_s:.2f} s")
-    if not npz.exists():
-        save_edge_arrays(edge_arrays(G), npz)
-        with layers_p.open("wb") as fh:
-            pickle.dump(syn.layers(a, villages, units), fh, protocol=5)
-        with graph_p.open("wb") as fh:
-            pickle.dump(G, fh, protocol=5)
-
-
-def synthetic_ours(nodes: int, villages: int, units: int) -> None:
-    """emgis's pipeline from the cache, in a fresh process (its own peak memory)."""
-    npz, layers_p, _ = synthetic_paths(nodes, villages, units)
-    t = time.perf_counter()
-    edges = load_edge_arrays(npz)
-    with layers_p.open("rb") as fh:
-        v, u = pickle.load(fh)
-    load_s = time.perf_counter() - t
-    district = _synthetic_district(v)
-    ours(f"synthetic ({nodes:,} nodes)", district, load_s, u, edges, per_unit_areas=False)
-
-
-def _synthetic_district(v: gpd.GeoDataFrame) -> District:
-    empty = gpd.GeoDataFrame({"name": []}, geometry=[], crs=v.crs)
-    return District(root=Path(tempfile.gettempdir()), name="synthetic", crs=v.crs,
-                    settings=default_settings(), villages=v, townships=empty, teams=empty,
-                    stockpiles=empty, shelters=empty, hazards=empty, roads=None)
-
-
-def synthetic_baseline(nodes: int, villages: int, units: int, sample: int,
-                       ours_s: float) -> None:
-    _, layers_p, graph_p = synthetic_paths(nodes, villages, units)
-    with layers_p.open("rb") as fh:
-        v, u = pickle.load(fh)
-    t = time.perf_counter()
-    with graph_p.open("rb") as fh:
-        G = pickle.load(fh)
-    print(f"  (networkx graph loaded from a pickle in {time.perf_counter() - t:.1f} s)")
-    compare(G, _synthetic_district(v), u, ours_s, None, sample)
+def compare(path: Path) -> None:
+    print("\n-- the shortest-path stage, every location at its nearest node --")
+    plan = emgis.open(path)
+    kinds, v, ea = node_level(plan)
+    vnode = v["villages"]
+    ours, ours_s = ours_at_nodes(kinds, vnode, ea)
+    pd_res = pandana_at_nodes(kinds, vnode, ea)
+    nx_res, nx_build, nx_s = networkx_at_nodes(kinds, vnode, ea)
+    worst = 0.0
+    for kind in kinds:
+        a = ours[kind]
+        if pd_res is not None:
+            p = pd_res[0][kind]
+            for col, mine in ((0, a.first_min), (1, a.second_min)):
+                ok = np.isfinite(mine) | np.isfinite(p[:, col])
+                # pandana keeps 3 decimals of each edge's seconds: long paths drift a little
+                assert np.allclose(mine[ok], p[ok, col], rtol=1e-4, atol=1e-3), kind
+                fin = np.isfinite(mine) & np.isfinite(p[:, col])
+                if fin.any():
+                    worst = max(worst, float(np.abs(mine[fin] - p[fin, col]).max() * 60))
+        n = nx_res[kind]
+        ok = np.isfinite(a.first_min) | np.isfinite(n)
+        assert np.allclose(a.first_min[ok], n[ok], rtol=1e-9, atol=1e-9), kind
+    print(f"  answers equal: nearest and 2nd-nearest distinct unit of {len(vnode):,} villages "
+          f"x {len(kinds)} kinds (pandana: within 0.01%, at most {worst:.2f} s apart), "
+          "nearest (networkx: exactly)")
+    if pd_res is not None:
+        print(f"  pandana / emgis: {pd_res[2] / ours_s:.1f}x the query time, plus "
+              f"{pd_res[1]:.1f} s of contraction hierarchies")
+    print(f"  networkx / emgis: {nx_s / ours_s:.1f}x the query time (nearest only), plus "
+          f"{nx_build:.1f} s to build its graph")
 
 
 def main() -> None:
@@ -212,29 +220,31 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=1_000_000)
     ap.add_argument("--villages", type=int, default=20_000)
     ap.add_argument("--units", type=int, default=2_000)
-    ap.add_argument("--baseline-sample", type=int, default=20,
-                    help="units timed for the networkx approach on the synthetic case")
+    ap.add_argument("--dir", type=Path, help="where the synthetic district is written (kept "
+                    "between runs; default: the temporary folder)")
     ap.add_argument("--skip-demo", action="store_true")
     ap.add_argument("--skip-synthetic", action="store_true")
-    ap.add_argument("--phase", choices=("all", "ours"), default="all", help=argparse.SUPPRESS)
+    ap.add_argument("--skip-compare", action="store_true")
     args = ap.parse_args()
-    size = (args.nodes, args.villages, args.units)
-    if args.phase == "ours":
-        synthetic_ours(*size)
-        return
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, emgis {emgis.__version__}")
     if not args.skip_demo:
-        demo()
-    if not args.skip_synthetic:
-        synthetic_prepare(*size)
-        out = subprocess.run(
-            [sys.executable, __file__, "--phase", "ours", "--nodes", str(args.nodes),
-             "--villages", str(args.villages), "--units", str(args.units)],
-            check=True, capture_output=True, text=True)
-        print(out.stdout, end="")
-        m = re.search(r"snapping \+ shortest paths \(all kinds\)\s+([0-9.]+) s", out.stdout)
-        ours_s = float(m.group(1)) if m else float("nan")
-        synthetic_baseline(*size, args.baseline_sample, ours_s)
+        print("\n== demo (Andorra)")
+        stages(ROOT / "data" / "demo")
+        if not args.skip_compare:
+            compare(ROOT / "data" / "demo")
+    if args.skip_synthetic:
+        return
+    folder = args.dir or Path(tempfile.gettempdir()) / (
+        f"emgis-synthetic-{args.nodes}-{args.villages}-{args.units}")
+    if not (folder / "district.toml").exists():
+        t = time.perf_counter()
+        synd.write_district(folder, nodes=args.nodes, villages=args.villages,
+                            units=args.units, townships=100 if args.nodes >= 500_000 else 20)
+        print(f"\n(wrote the synthetic district to {folder} in {time.perf_counter() - t:.0f} s)")
+    print(f"\n== synthetic district, {args.nodes:,} nodes")
+    stages(folder)
+    if not args.skip_compare:
+        compare(folder)
 
 
 if __name__ == "__main__":

@@ -348,3 +348,60 @@ def test_siting_files_are_the_same_on_every_run(tmp_path: Path) -> None:
                               model="p_median")
         digests.append({f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files})
     assert digests[0] == digests[1] and len(digests[0]) == 5
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_one_site_by_enumeration_is_the_brute_force_optimum(seed: int) -> None:
+    times, w, base = instance(seed, n_c=9, n_v=15)
+    mc = max_covering(times, w, base, 4.0, 1, method="auto")
+    best = max(covered(times, w, base, 4.0, (j,)) for j in range(times.shape[0]))
+    assert mc.method == "enumeration" and mc.status == "optimal"
+    assert mc.objective == pytest.approx(best)
+    reach = np.isfinite(base) | np.isfinite(times).any(axis=0)
+    pm = p_median(times, w, base, 1, method="auto")
+    milp = p_median(times, w, base, 1, method="milp")
+    assert pm.method == "enumeration" and pm.status == "optimal"
+    t_pm = served_times(times, base, pm.sites)[reach]
+    t_milp = served_times(times, base, milp.sites)[reach]
+    big = 1e6  # unreached villages weigh most, as in the model
+    assert float(w[reach] @ np.where(np.isfinite(t_pm), t_pm, big)) == pytest.approx(
+        float(w[reach] @ np.where(np.isfinite(t_milp), t_milp, big)))
+
+
+@pytest.mark.parametrize(("kind", "model", "add"), [
+    ("micro_fire_station", "max_covering", 3), ("stockpile", "p_median", 2),
+    ("fire_station", "p_center", 1), ("shelter_emergency", "max_covering", 2)])
+def test_sparse_candidate_times_give_the_dense_answer(kind: str, model: str, add: int) -> None:
+    """On the demo: the candidate x village pairs of the bounded searches lead to the same
+    proposals as the full dense matrix (scipy, every pair)."""
+    from emgis import load_district
+    from emgis.coverage import compute_coverage, mode_of, target_of, towards_unit
+    from emgis.engine import Engine
+    from emgis.network import load_network_arrays
+    from emgis.siting import Pairs, candidate_sites, candidate_times, site_units
+    from emgis.traveltime import times_from
+    from tests.conftest import REPO
+
+    d = load_district(REPO / "data" / "demo")
+    eng = Engine.for_district(d, load_network_arrays(d)[0])
+    target = target_of(kind, d.settings)
+    turnout = 0.0 if towards_unit(kind) else float(d.settings.turnout[kind].value)
+    cand, _ = candidate_sites(d, kind)
+    cloc = cand["loc"].to_numpy()
+    base = compute_coverage(d, eng, kinds=(kind,)).table["nearest_min"].to_numpy(dtype=float)
+    base = np.where(np.isnan(base), np.inf, base)
+    rg = eng.graph(mode_of(kind, d.settings), reverse=towards_unit(kind))
+    dense = times_from(rg, cloc, offsets=np.full(len(cloc), turnout), targets=eng.village_loc)
+    covering = model.endswith("covering")
+    sparse = candidate_times(eng, kind, cloc, base, target=target, turnout=turnout,
+                             covering=covering)
+    full = Pairs.of(dense)
+    keep = full.t <= target + 1e-9 if covering else full.t < base[full.col] - 1e-12
+    want = {(int(a), int(b)): float(t) for a, b, t in zip(full.row[keep], full.col[keep],
+                                                          full.t[keep], strict=True)}
+    got = {(int(a), int(b)): float(t) for a, b, t in zip(sparse.row, sparse.col, sparse.t,
+                                                         strict=True)}
+    assert set(got) == set(want) and len(got) > 0
+    assert all(abs(got[k] - want[k]) < 1e-9 for k in got)
+    r = site_units(d, eng, kind, add=add, model=model)
+    assert len(r.proposals) >= 1

@@ -205,3 +205,32 @@ def test_locations_at_one_point_of_a_one_way_road_reach_each_other(village_first
     assert res.first_min[0] == pytest.approx(1.0 + 0.6 + 0.4)
     # times at the network node of the village: turnout and the unit's access leg
     assert times_from(rg, [u], offsets=[1.0])[0, rg.loc_node[v]] == pytest.approx(1.6)
+
+
+@settings(max_examples=80, deadline=None)
+@given(G=road_graphs(), data=st.data())
+def test_pairs_within_equals_dense_searches(G: nx.MultiDiGraph, data: st.DataObject) -> None:
+    """Bounded sparse searches find exactly the pairs within each source's limit, at the
+    times scipy's dense Dijkstra gives."""
+    from emgis.traveltime import pairs_within
+
+    nodes = sorted(n for n in G if G.degree(n) > 0)
+    sources = data.draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=5))
+    offsets = np.array(data.draw(st.lists(st.integers(0, 3), min_size=len(sources),
+                                          max_size=len(sources))), dtype=float)
+    limits = np.array(data.draw(st.lists(st.floats(0, 30), min_size=len(sources),
+                                         max_size=len(sources))))
+    snaps = at_nodes(G, sources + nodes)
+    rg = build_routing_graph(G, snaps)
+    src = np.arange(len(sources))
+    tgt = np.arange(len(sources), len(sources) + len(nodes))
+    dense = times_from(rg, src, offsets=offsets, targets=tgt)
+    s, t, c = pairs_within(rg, src, limits=limits, offsets=offsets, targets=tgt, workers=2)
+    # scipy drops explicit zeros, so its graph carries 1e-12 for zero-cost links
+    want = {(i, j): dense[i, j] for i in range(len(sources)) for j in range(len(nodes))
+            if dense[i, j] <= limits[i] + 1e-9}
+    got = {(int(a), int(b)): float(m) for a, b, m in zip(s, t, c, strict=True)}
+    assert set(got) == set(want)
+    for k, v in want.items():
+        assert got[k] == pytest.approx(v, abs=1e-9)
+    assert list(zip(s, t, strict=True)) == sorted(zip(s, t, strict=True))

@@ -1,0 +1,92 @@
+"""Time ``emgis run`` end to end on a county-size (or larger) synthetic district.
+
+Writes the district with ``synthetic_district.py`` (default: 100,000 road nodes as an OSM
+.pbf, 1,500 villages in 20 townships, 300 units of every kind with stockpiles and shelters,
+3 hazards giving 3 scenarios), then runs the whole job as a planner would, each run a fresh
+process timed by ``/usr/bin/time`` (wall seconds, peak resident memory of the process):
+
+- cold: the network cache deleted first, so the run reads the .pbf and builds the network;
+- warm: the cache in place.
+
+Each is repeated ``--repeat`` times; minimum, median and maximum are printed. Targets (issue
+"A real county in under a minute"): warm under 60 s, cold under 120 s, peak under 2 GB at
+county size; the province (1,000,000 nodes, 20,000 villages, 2,000 units) warm under 5 minutes
+and 6 GB.
+
+Usage::
+
+    python scripts/benchmark_county.py
+    python scripts/benchmark_county.py --nodes 1000000 --villages 20000 --units 2000 \\
+        --townships 100 --repeat 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import synthetic_district as synd
+
+
+def run_once(folder: Path, out: Path, *, cold: bool) -> tuple[float, float]:
+    """One ``emgis run``; returns (wall seconds, peak MB)."""
+    if cold:
+        shutil.rmtree(folder / ".emgis-cache", ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "emgis.cli", "-q", "run",
+           str(folder), "--out", str(out)]
+    r = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if r.returncode != 0:
+        raise SystemExit(f"emgis run failed ({r.returncode}):\n{r.stderr[-2000:]}")
+    wall, kb = r.stderr.strip().splitlines()[-1].split()
+    return float(wall), float(kb) / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nodes", type=int, default=100_000)
+    ap.add_argument("--villages", type=int, default=1_500)
+    ap.add_argument("--units", type=int, default=300)
+    ap.add_argument("--townships", type=int, default=20)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dir", type=Path, help="the district folder (kept; default: temporary)")
+    args = ap.parse_args()
+    if not Path("/usr/bin/time").exists():
+        raise SystemExit("needs /usr/bin/time (Debian package: time)")
+    folder = args.dir or Path(tempfile.gettempdir()) / (
+        f"emgis-county-{args.nodes}-{args.villages}-{args.units}")
+    if not (folder / "district.toml").exists():
+        t = time.perf_counter()
+        synd.write_district(folder, nodes=args.nodes, villages=args.villages,
+                            units=args.units, townships=args.townships)
+        print(f"wrote {folder} in {time.perf_counter() - t:.0f} s")
+    out = folder.parent / (folder.name + "-out")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; district {folder}: "
+          f"{args.nodes:,} road nodes, {args.villages:,} villages, {args.units:,} units, "
+          f"{args.townships} townships, 3 hazards")
+    for label, cold in (("cold (network built from the .pbf)", True),
+                        ("warm (network from its cache)", False)):
+        if not cold:
+            run_once(folder, out, cold=False)  # a warm-up run builds the cache
+        runs = [run_once(folder, out, cold=cold) for _ in range(args.repeat)]
+        walls = [w for w, _ in runs]
+        peaks = [p for _, p in runs]
+        print(f"emgis run, {label}: wall min {min(walls):.1f} / median "
+              f"{statistics.median(walls):.1f} / max {max(walls):.1f} s; peak memory max "
+              f"{max(peaks):,.0f} MB ({args.repeat} runs)")
+    files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    size = sum((out / f).stat().st_size for f in files) / 1e6
+    print(f"it writes {len(files)} files, {size:.0f} MB, to {out}")
+
+
+if __name__ == "__main__":
+    main()
