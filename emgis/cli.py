@@ -22,6 +22,7 @@ from emgis.district import District, ValidationReport, summary, validate_distric
 if TYPE_CHECKING:
     import pandas as pd
 
+    from emgis._progress import Progress
     from emgis.jobs import CoverageOutputs, ScenarioOutputs
     from emgis.output import OutputDir
     from emgis.plan import Plan
@@ -49,6 +50,14 @@ class Console:
     def warn(self, text: str) -> None:
         """A line that must be seen even with ``-q``."""
         print(text, file=sys.stderr, flush=True)
+
+    def progress(self) -> Progress:
+        """Steps as lines, bars with counts and ETA on a terminal; nothing with ``-q``."""
+        from emgis._progress import Progress
+
+        if self.quiet:
+            return Progress()
+        return Progress(self.step, bars=sys.stderr.isatty())
 
 
 #: Problems listed by commands other than ``validate`` (which lists every one).
@@ -96,11 +105,16 @@ def _validate(path: str, con: Console, *, limit: int | None = LIST_LIMIT) -> Dis
 
 
 def _open(args: argparse.Namespace, con: Console) -> Plan:
-    from emgis.network import load_network_arrays
+    from emgis.network import cache_path, clip_area, load_network_arrays
     from emgis.plan import Plan
 
     district = _validate(args.district, con)
     t0 = time.perf_counter()
+    if district.roads is not None and district.roads.path.exists() and (args.no_cache or not (
+            cache_path(district.roads, settings=district.settings, crs=district.crs,
+                       clip=clip_area(district)).exists())):
+        con.say(f"Building the road network from {district.roads.path.name}"
+                + ("" if args.no_cache else " (cached for the next run)") + " ...")
     network, cache = load_network_arrays(district, use_cache=not args.no_cache,
                                          on_wait=con.warn)
     log.info("road network loaded in %.1f s (%s)", time.perf_counter() - t0, cache)
@@ -190,7 +204,7 @@ def cmd_coverage(args: argparse.Namespace, con: Console) -> int:
         describe(out, plan, command="coverage", lang=args.lang)
         con.say("Coverage:")
         res = coverage_job(plan, out, lang=args.lang, per_unit_areas=args.per_unit_areas,
-                           say=con.step)
+                           progress=con.progress())
         _print_coverage(res, plan.district, con)
         out.finish()
     _wrote(res.files, con)
@@ -256,7 +270,7 @@ def cmd_scenario(args: argparse.Namespace, con: Console) -> int:
         describe(out, plan, command="scenario", lang=args.lang, names=args.name,
                  hazards=args.hazard)
         con.say("Scenarios:")
-        res = scenarios_job(plan, out, chosen, lang=args.lang, say=con.step)
+        res = scenarios_job(plan, out, chosen, lang=args.lang, progress=con.progress())
         _print_scenarios(res, con)
         out.finish()
     _wrote(res.files, con)
@@ -316,7 +330,7 @@ def cmd_run(args: argparse.Namespace, con: Console) -> int:
     _print_network(plan, con)
     con.say("Running:")
     res = run_all(plan, args.out, lang=args.lang, per_unit_areas=args.per_unit_areas,
-                  progress=con.step, time_limit=args.time_limit,
+                  progress=con.progress(), time_limit=args.time_limit,
                   options={"no_cache": args.no_cache})
     if res.coverage is not None:
         con.say("Coverage:")

@@ -24,6 +24,7 @@ Every input village appears once per kind; none is dropped.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -474,6 +475,7 @@ def service_areas(
     settings: Settings,
     per_unit: bool = False,
     kinds: tuple[str, ...] | None = None,
+    each: Callable[[int], None] | None = None,
 ) -> gpd.GeoDataFrame:
     """Areas reachable within each break, per kind (and per unit on request), from the roads
     reached.
@@ -488,6 +490,8 @@ def service_areas(
         Also each unit's own areas (one search per unit: minutes at county size).
     kinds
         Kinds to draw (default: every kind of the result with a unit).
+    each
+        Called with 1 after each kind (progress).
 
     Returns
     -------
@@ -506,6 +510,8 @@ def service_areas(
     for kind in kinds or result.kinds:
         target = target_of(kind, settings)
         breaks = sorted({*settings.coverage.breaks_min, target})
+        if each is not None:
+            each(1)
         if kind not in result.node_min:
             continue
         rg = result.graph(kind, settings)

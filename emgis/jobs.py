@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import pandas as pd
 
 from emgis import coverage as cov
 from emgis._errors import EmgisError
+from emgis._progress import SILENT, Progress
 from emgis.export import write_csv, write_gpkg
 from emgis.output import OutputDir, sha256_file
 from emgis.plan import Plan
@@ -31,11 +32,6 @@ from emgis.siting import SitingResult
 
 log = logging.getLogger(__name__)
 
-Say = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 def describe(out: OutputDir, plan: Plan, **options: Any) -> None:
@@ -75,7 +71,7 @@ class CoverageOutputs:
 
 
 def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas: bool = False,
-                 say: Say = _quiet) -> CoverageOutputs:
+                 progress: Progress = SILENT) -> CoverageOutputs:
     """Coverage, gaps and service areas, written under ``out``.
 
     Writes ``coverage.csv`` (one row per village and kind, UTF-8 with BOM),
@@ -87,15 +83,16 @@ def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas
     from emgis.maps import coverage_map
 
     district = plan.district
-    say("response times from every unit to every village")
+    progress.step("response times from every unit to every village")
     result = plan.coverage()
     summary = cov.summarize(result.table)
     by_town = cov.summarize(result.table, by=("township", "kind"))
     gaps = cov.gaps(result.table)
-    say("service areas" + (" per kind and per unit" if per_unit_areas else " per kind"))
-    areas = plan.service_areas(per_unit=per_unit_areas)
+    what = "service areas" + (" per kind and per unit" if per_unit_areas else " per kind")
+    with progress.bar(what, len(result.kinds), "kinds") as advance:
+        areas = plan.service_areas(per_unit=per_unit_areas, each=advance)
     uncovered = cov.uncovered_areas(areas, district)
-    say("writing tables and the map")
+    progress.step("writing tables and the map")
     files = [
         write_csv(out, "coverage.csv", result.table),
         write_csv(out, "coverage_summary.csv", summary),
@@ -135,7 +132,7 @@ class ScenarioOutputs:
 
 
 def scenarios_job(plan: Plan, out: OutputDir, scenarios: Sequence[Scenario], *,
-                  lang: str = "en", say: Say = _quiet) -> ScenarioOutputs:
+                  lang: str = "en", progress: Progress = SILENT) -> ScenarioOutputs:
     """Run each scenario and write its tables, GeoPackage and map, and the comparison.
 
     Per scenario (``STEM`` = ``scenario_`` + a safe name made from the scenario's name):
@@ -145,54 +142,63 @@ def scenarios_job(plan: Plan, out: OutputDir, scenarios: Sequence[Scenario], *,
     row per scenario) and ``scenarios_villages.csv`` (per village, the kinds losing cover in
     each scenario and in how many scenarios it keeps all its cover).
     """
-    import shapely
-
-    from emgis.maps import scenario_map
-    from emgis.scenario import zones
-
     district = plan.district
     files: list[Path] = []
-    results = []
+    results: list[ScenarioResult] = []
     stems: dict[str, str] = {}
-    for sc in scenarios:
-        say(f"scenario {sc.name} ({', '.join(sc.hazards)})")
-        r = plan.scenario(sc)
-        results.append(r)
-        stem = out.stem("scenario_", sc.name)
-        stems[sc.name] = stem
-        files += [write_csv(out, f"{stem}.csv", r.villages),
-                  write_csv(out, f"{stem}_units.csv", r.units),
-                  write_csv(out, f"{stem}_evacuation.csv", r.evacuation),
-                  write_csv(out, f"{stem}_shelters.csv", r.shelters)]
-        z = zones(district, sc)
-        v = district.villages.set_index("id")
-        s_geo = district.shelters.set_index("id").geometry
-        lines = [shapely.LineString([v.geometry[a], s_geo[b]])
-                 for a, b in zip(r.evacuation["village_id"], r.evacuation["shelter_id"],
-                                 strict=True)]
-        roads = r.roads
-        per_v = _village_scenario(r, district)
-        files.append(write_gpkg(out, f"{stem}.gpkg", {
-            "villages": per_v,
-            "units": gpd.GeoDataFrame(r.units.merge(
-                plan.units[["id", "geometry"]].rename(columns={"id": "unit_id"}),
-                on="unit_id", how="left"), geometry="geometry", crs=district.crs),
-            "evacuation": gpd.GeoDataFrame(r.evacuation, geometry=lines, crs=district.crs),
-            "shelters": gpd.GeoDataFrame(
-                r.shelters.merge(district.shelters[["id", "geometry"]], left_on="shelter_id",
-                                 right_on="id", how="left").drop(columns="id"),
-                geometry="geometry", crs=district.crs),
-            "hazard_zones": z[["id", "name", "kind", "effect", "geometry"]],
-            "affected_roads": roads,
-        }))
-        files.append(out.write_text(f"{stem}.html", scenario_map(r, per_v, z, roads, district,
-                                                                lang=lang)))
+    with progress.bar("scenarios", len(scenarios), "scenarios") as advance:
+        for sc in scenarios:
+            _one_scenario(plan, out, sc, lang, results, stems, files)
+            advance(1)
     comparison = pd.concat([r.summary for r in results], ignore_index=True) if results else \
         pd.DataFrame()
     files.append(write_csv(out, "scenarios.csv", comparison))
     by_village = _compare_villages(district, results)
     files.append(write_csv(out, "scenarios_villages.csv", by_village))
     return ScenarioOutputs(tuple(results), comparison, by_village, tuple(files), stems)
+
+
+def _one_scenario(plan: Plan, out: OutputDir, sc: Scenario, lang: str,
+                  results: list[ScenarioResult], stems: dict[str, str],
+                  files: list[Path]) -> None:
+    """Run one scenario and write its files."""
+    import shapely
+
+    from emgis.maps import scenario_map
+    from emgis.scenario import zones
+
+    district = plan.district
+    r = plan.scenario(sc)
+    results.append(r)
+    stem = out.stem("scenario_", sc.name)
+    stems[sc.name] = stem
+    files += [write_csv(out, f"{stem}.csv", r.villages),
+              write_csv(out, f"{stem}_units.csv", r.units),
+              write_csv(out, f"{stem}_evacuation.csv", r.evacuation),
+              write_csv(out, f"{stem}_shelters.csv", r.shelters)]
+    z = zones(district, sc)
+    v = district.villages.set_index("id")
+    s_geo = district.shelters.set_index("id").geometry
+    lines = [shapely.LineString([v.geometry[a], s_geo[b]])
+             for a, b in zip(r.evacuation["village_id"], r.evacuation["shelter_id"],
+                             strict=True)]
+    roads = r.roads
+    per_v = _village_scenario(r, district)
+    files.append(write_gpkg(out, f"{stem}.gpkg", {
+        "villages": per_v,
+        "units": gpd.GeoDataFrame(r.units.merge(
+            plan.units[["id", "geometry"]].rename(columns={"id": "unit_id"}),
+            on="unit_id", how="left"), geometry="geometry", crs=district.crs),
+        "evacuation": gpd.GeoDataFrame(r.evacuation, geometry=lines, crs=district.crs),
+        "shelters": gpd.GeoDataFrame(
+            r.shelters.merge(district.shelters[["id", "geometry"]], left_on="shelter_id",
+                             right_on="id", how="left").drop(columns="id"),
+            geometry="geometry", crs=district.crs),
+        "hazard_zones": z[["id", "name", "kind", "effect", "geometry"]],
+        "affected_roads": roads,
+    }))
+    files.append(out.write_text(f"{stem}.html", scenario_map(r, per_v, z, roads, district,
+                                                            lang=lang)))
 
 
 def _village_scenario(r: ScenarioResult, district: Any) -> gpd.GeoDataFrame:
@@ -345,7 +351,7 @@ RUN_SITES: tuple[tuple[str, int, str], ...] = (("micro_fire_station", 3, "max_co
 
 
 def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bool = False,
-            progress: Callable[[str], None] | None = None,
+            progress: Progress | None = None,
             sites: Sequence[tuple[str, int, str]] = RUN_SITES, time_limit: float = 60.0,
             lock_timeout: float = 600.0, options: dict[str, Any] | None = None) -> RunOutputs:
     """The main job: coverage, compliance, the district's scenarios, siting, and the report,
@@ -354,18 +360,21 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
     A step that fails (scenarios, a siting run) is named in the report and in
     ``RunOutputs.failures``; the run still ends with its report.
     """
-    say = progress or _quiet
+    progress = progress or SILENT
     failures: list[tuple[str, str]] = []
-    with OutputDir(out, command="run", lock_timeout=lock_timeout, on_wait=say) as od:
+    with OutputDir(out, command="run", lock_timeout=lock_timeout,
+                   on_wait=progress.step) as od:
         describe(od, plan, command="run", lang=lang, per_unit_areas=per_unit_areas,
                  **(options or {}))
-        cov_out = coverage_job(plan, od, lang=lang, per_unit_areas=per_unit_areas, say=say)
-        say("compliance with the organisational minimums")
+        cov_out = coverage_job(plan, od, lang=lang, per_unit_areas=per_unit_areas,
+                               progress=progress)
+        progress.step("compliance with the organisational minimums")
         findings, _ = compliance_job(plan, od)
         sc_out: ScenarioOutputs | None = None
         if plan.district.scenarios:
             try:
-                sc_out = scenarios_job(plan, od, plan.district.scenarios, lang=lang, say=say)
+                sc_out = scenarios_job(plan, od, plan.district.scenarios, lang=lang,
+                                       progress=progress)
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("scenarios failed", exc_info=True)
                 failures.append(("scenarios", str(exc)))
@@ -373,7 +382,7 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         for kind, add, model in sites:
             if kind not in plan.district.settings.targets:
                 continue
-            say(f"siting {add} {kind} ({model})")
+            progress.step(f"siting {add} {kind} ({model})")
             try:
                 r, _ = siting_job(plan, od, kind, add=add, model=model, lang=lang,
                                   time_limit=time_limit)
@@ -381,7 +390,7 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("siting %s failed", kind, exc_info=True)
                 failures.append((f"siting {kind}", str(exc)))
-        say("report")
+        progress.step("report")
         report = report_job(plan, od, coverage=cov_out, compliance=findings, scenarios=sc_out,
                             sites=done, lang=lang, failures=failures)
         od.describe(failures=[{"step": s, "error": m} for s, m in failures])

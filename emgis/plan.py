@@ -30,6 +30,7 @@ import geopandas as gpd
 import pandas as pd
 
 from emgis._errors import DistrictError
+from emgis._progress import Progress
 from emgis.district import District, load_district
 from emgis.engine import Engine
 from emgis.network import EdgeArrays, load_network_arrays
@@ -84,14 +85,16 @@ class Plan:
             self._coverage = compute_coverage(self.district, self.engine)
         return self._coverage
 
-    def service_areas(self, *, per_unit: bool = False) -> gpd.GeoDataFrame:
-        """Service areas per kind and break (and per unit with ``per_unit``)."""
+    def service_areas(self, *, per_unit: bool = False,
+                      each: Callable[[int], None] | None = None) -> gpd.GeoDataFrame:
+        """Service areas per kind and break (and per unit with ``per_unit``); ``each`` is
+        called after each kind (progress)."""
         from emgis.coverage import service_areas
 
         if per_unit not in self._areas:
             self._areas[per_unit] = service_areas(self.coverage(),
                                                   settings=self.district.settings,
-                                                  per_unit=per_unit)
+                                                  per_unit=per_unit, each=each)
         return self._areas[per_unit]
 
     def scenario_specs(self, names: Sequence[str] | None = None,
@@ -160,7 +163,7 @@ class Plan:
         return check_compliance(self.district)
 
     def write(self, out: str | Path, *, lang: str = "en", per_unit_areas: bool = False,
-              progress: Callable[[str], None] | None = None, **run: Any) -> Any:
+              progress: Progress | None = None, **run: Any) -> Any:
         """Run every analysis and write what ``emgis run`` writes under ``out`` (maps, tables,
         the report, the manifest). Returns the :class:`emgis.jobs.RunOutputs`."""
         from emgis.jobs import run_all

@@ -54,3 +54,36 @@ def test_standards_table_in_both_languages(capsys: pytest.CaptureFixture[str]) -
     assert main(["standards", "--lang", "zh"]) == 0
     zh = capsys.readouterr().out
     assert "响应时间目标" in zh and "通行速度" in zh
+
+
+def test_no_bars_when_output_is_not_a_terminal(tiny: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Steps are plain lines in a pipe or a log; bars only on a terminal."""
+    assert main(["run", str(tiny), "--out", str(tmp_path / "o"), "--no-cache"]) == 0
+    cap = capsys.readouterr()
+    assert "%|" not in cap.out + cap.err and "\r" not in cap.out + cap.err
+    assert "Building the road network from roads.osm ..." in cap.out
+    assert "  service areas per kind (11 kinds) ..." in cap.out
+
+
+def test_progress_bar_counts() -> None:
+    """A bar advances to its total (drawn by tqdm on a terminal)."""
+    import io
+    import time
+
+    from emgis._progress import Progress
+
+    said: list[str] = []
+    p = Progress(said.append, bars=True)
+    import sys
+
+    err, sys.stderr = sys.stderr, io.StringIO()
+    try:
+        with p.bar("kinds", 3, "kinds") as advance:
+            for _ in range(3):
+                time.sleep(0.15)  # tqdm redraws at most every 0.1 s
+                advance(1)
+        drawn = sys.stderr.getvalue()
+    finally:
+        sys.stderr = err
+    assert "3/3" in drawn and said == ["kinds: done"]
