@@ -87,3 +87,14 @@ def test_progress_bar_counts() -> None:
     finally:
         sys.stderr = err
     assert "3/3" in drawn and said == ["kinds: done"]
+
+
+def test_readme_standards_table_is_the_generated_one() -> None:
+    """The README's table of defaults is exactly what `emgis standards --markdown` prints."""
+    from emgis.standards import profile_table
+    from tests.conftest import REPO
+
+    text = (REPO / "README.md").read_text("utf-8")
+    start = text.index("<!-- standards:begin -->\n") + len("<!-- standards:begin -->\n")
+    end = text.index("\n<!-- standards:end -->")
+    assert text[start:end] == profile_table(markdown=True)
