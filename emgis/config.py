@@ -218,7 +218,7 @@ def _scenario_table() -> Table:
 
 def schema() -> dict[str, Table]:
     """The tables of ``district.toml`` and what each key holds."""
-    from emgis.settings import coverage_checks, network_checks
+    from emgis.settings import coverage_checks, map_checks, network_checks, report_checks
 
     pos = number(lo=0, lo_open=True, hi=24 * 60, unit="minutes")
     return {
@@ -246,6 +246,8 @@ def schema() -> dict[str, Table]:
                          names=tuple(standards.SHELTER)),
         "network": Table(keys=network_checks()),
         "coverage": Table(keys=coverage_checks()),
+        "report": Table(keys=report_checks()),
+        "maps": Table(keys=map_checks()),
         "scenarios": Table(values=_scenario_table()),
     }
 

@@ -124,3 +124,10 @@ def choose_metric_crs(lon: float, lat: float) -> CRS:
         return CRS.from_epsg(4534 + (cm - 75) // 3)
     zone = int((lon + 180.0) // 6.0) % 60 + 1
     return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def in_china(lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """Whether points lie in the box where Chinese web maps use GCJ-02."""
+    out: npt.NDArray[np.bool_] = ~_out_of_china(np.asarray(lon, dtype=float),
+                                               np.asarray(lat, dtype=float))
+    return out

@@ -54,7 +54,11 @@ STATUSES: tuple[str, ...] = ("covered", "over_target", "cut_off", "no_road_acces
 Status = Literal["covered", "over_target", "cut_off", "no_road_access", "no_unit"]
 
 COLUMNS = ["village_id", "village_name", "township", "population", "kind", "nearest_id",
-           "nearest_min", "second_id", "second_min", "target_min", "status"]
+           "nearest_name", "nearest_min", "second_id", "second_name", "second_min",
+           "target_min", "status", "cause", "access_m"]
+
+#: Causes of a village outside target (``cause`` column; words in :mod:`emgis.texts`).
+CAUSES = ("over_target", "cut_off", "cut_off_piece", "no_road_access", "no_unit")
 
 
 def units_of(district: District) -> gpd.GeoDataFrame:
@@ -232,7 +236,9 @@ def compute_coverage(
     frames = []
     node_min: dict[str, np.ndarray] = {}
     ids_all = units["id"].to_numpy(dtype=object)
+    names_all = dict(zip(units["id"].astype(str), units["name"].astype(str), strict=True))
     pop = villages["population"].to_numpy(dtype=float, na_value=0).astype(np.int64)
+    access = np.round(villages["access_m"].to_numpy(dtype=float), 0)
     for kind in kinds:
         target = target_of(kind, settings)
         sel = np.flatnonzero((kind_arr == kind) & ok)
@@ -254,6 +260,8 @@ def compute_coverage(
         status = np.where(vstatus == "no_road_access", "no_road_access", status)
         if not exists:
             status[:] = "no_unit"
+        cause = np.where(status == "covered", "", status)
+        cause = np.where((cause == "cut_off") & (vstatus == "cut_off"), "cut_off_piece", cause)
         frames.append(pd.DataFrame({
             "village_id": villages["id"].to_numpy(),
             "village_name": villages["name"].to_numpy(),
@@ -261,11 +269,15 @@ def compute_coverage(
             "population": pop,
             "kind": kind,
             "nearest_id": first,
+            "nearest_name": [None if i is None else names_all.get(str(i)) for i in first],
             "nearest_min": np.where(np.isfinite(first_min), np.round(first_min, 2), np.nan),
             "second_id": second,
+            "second_name": [None if i is None else names_all.get(str(i)) for i in second],
             "second_min": np.where(np.isfinite(second_min), np.round(second_min, 2), np.nan),
             "target_min": target,
             "status": status,
+            "cause": cause,
+            "access_m": access,
         }))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     return CoverageResult(

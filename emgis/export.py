@@ -55,16 +55,80 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def csv_bytes(df: pd.DataFrame) -> bytes:
-    """A table as UTF-8 CSV with a byte-order mark (Excel shows Chinese), text neutralised."""
+#: Columns whose values are emgis's codes, and the catalogue sections that put them in words.
+CODE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "kind": ("kind", "hazard_kind"), "status": ("status", "compliance_status", "unit_status"),
+    "baseline_status": ("status",), "scenario_status": ("status",), "effect": ("effect",),
+    "gain_unit": ("unit_words",), "model": ("model",), "method": ("method",),
+    "source": ("source_kind",), "rule": ("rule",), "scope": ("scope",),
+    "reason": ("reason",),
+}
+
+
+def present(df: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """A table as a planner reads it: the ``cause`` codes in words; in Chinese also emgis's
+    codes (kinds, statuses, rules ...) and yes/no."""
+    from emgis.texts import texts
+
+    t = texts(lang)
+    out = df.copy()
+    if "cause" in out and {"kind", "nearest_min", "target_min", "access_m"} <= set(out):
+        out["cause"] = [t.cause(str(c) if isinstance(c, str) else "", kind=str(k),
+                                nearest_min=float(n) if pd.notna(n) else np.nan,
+                                target_min=float(tg), access_m=float(a) if pd.notna(a)
+                                else np.nan)
+                        for c, k, n, tg, a in zip(out["cause"], out["kind"], out["nearest_min"],
+                                                  out["target_min"], out["access_m"],
+                                                  strict=True)]
+    if lang == "en":
+        return out
+    for col in out.columns:
+        if col in CODE_COLUMNS:
+            sections = CODE_COLUMNS[col]
+            out[col] = pd.Series([_word(t, sections, v) for v in out[col]], index=out.index,
+                                 dtype=object)
+        elif out[col].dtype == bool:
+            out[col] = np.where(out[col].to_numpy(dtype=bool), t["word.yes"], t["word.no"])
+    return out
+
+
+def _word(t: object, sections: tuple[str, ...], value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    for sec in sections:
+        word = t.get(sec, value, "")  # type: ignore[attr-defined]
+        if word:
+            return word
+    return value
+
+
+def headers(columns: list[str], lang: str) -> list[str]:
+    """Column headers in a language (a column the catalogue does not name keeps its name)."""
+    from emgis.texts import texts
+
+    t = texts(lang)
+    return [t.get("column", str(c)) for c in columns]
+
+
+def csv_bytes(df: pd.DataFrame, lang: str = "en") -> bytes:
+    """A table as UTF-8 CSV with a byte-order mark (Excel shows Chinese), text neutralised.
+
+    In Chinese the first row holds the Chinese headers and the second the English field
+    names (documented in the README), so a program can still find its columns.
+    """
+    table = neutralise_frame(present(df, lang))
     buf = io.StringIO()
-    neutralise_frame(df).to_csv(buf, index=False, lineterminator="\n")
+    if lang != "en":
+        import csv
+
+        csv.writer(buf, lineterminator="\n").writerow(headers(list(table.columns), lang))
+    table.to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue().encode("utf-8-sig")
 
 
-def write_csv(out: OutputDir, name: str, df: pd.DataFrame) -> Path:
+def write_csv(out: OutputDir, name: str, df: pd.DataFrame, *, lang: str = "en") -> Path:
     """Write a table as ``name`` (UTF-8 CSV with BOM) in the output folder."""
-    return out.write_bytes(name, csv_bytes(df))
+    return out.write_bytes(name, csv_bytes(df, lang))
 
 
 def write_gpkg(out: OutputDir, name: str, layers: Mapping[str, gpd.GeoDataFrame]) -> Path:

@@ -289,25 +289,70 @@ def _township_of(district: Any, points: gpd.GeoDataFrame) -> list[object]:
     return out
 
 
+def proposals_table(district: Any, sites: Sequence[SitingResult]) -> pd.DataFrame:
+    """Every proposal of a run in one table: kind, rank, site, township, gains, target, and the
+    coordinates in WGS-84 and (for sites in China) GCJ-02."""
+    from emgis.coords import in_china, wgs84_to_gcj02
+
+    parts = []
+    for s in sites:
+        p = s.proposals
+        if not len(p):
+            continue
+        wgs = p.to_crs(4326).geometry
+        lon, lat = wgs.x.to_numpy(), wgs.y.to_numpy()
+        glon, glat = wgs84_to_gcj02(lon, lat)
+        china = in_china(lon, lat)
+        parts.append(p.drop(columns="geometry").assign(
+            kind=s.kind, target_min=s.target_min, township=_township_of(district, p),
+            lon=np.round(lon, 6), lat=np.round(lat, 6),
+            lon_gcj02=np.where(china, np.round(glon, 6), np.nan),
+            lat_gcj02=np.where(china, np.round(glat, 6), np.nan)))
+    cols = ["kind", "rank", "site_id", "name", "source", "township", "newly_covered_population",
+            "newly_reached_population", "gain", "gain_unit", "target_min", "lon", "lat",
+            "lon_gcj02", "lat_gcj02", "villages"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    table: pd.DataFrame = pd.concat(parts, ignore_index=True)[cols]
+    return table
+
+
 def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
                compliance: pd.DataFrame | None, scenarios: ScenarioOutputs | None = None,
                sites: Sequence[SitingResult] = (), lang: str = "en",
                failures: Sequence[tuple[str, str]] = ()) -> Path:
     """Write ``report.html`` from the results of this run's jobs (never from files of another
     run: it links only maps this run wrote)."""
-    from emgis.report import build_report
+    from emgis.coords import in_china
+    from emgis.maps import overview_png
+    from emgis.report import build_report, scenario_label
+    from emgis.texts import texts
 
+    t = texts(lang)
     district = plan.district
     maps: dict[str, str] = {}
     if coverage is not None:
-        maps["coverage.html"] = "coverage.html"
+        maps[t["report.coverage_map"]] = "coverage.html"
     if scenarios is not None:
         for r in scenarios.results:
             stem = scenarios.stems.get(r.scenario.name, "")
-            maps[f"{r.scenario.name}"] = f"{stem}.html"
+            maps[t.fmt("report.scenario_map", name=scenario_label(r.scenario.name, t))] = \
+                f"{stem}.html"
     for s in sites:
-        maps[f"siting_{s.kind}.html"] = f"siting_{s.kind}.html"
+        maps[t.fmt("report.siting_map", kind=t.kind(s.kind))] = f"siting_{s.kind}.html"
     maps = {k: v for k, v in maps.items() if v in out.written}
+    table = proposals_table(district, sites)
+    overview, kind = None, None
+    if coverage is not None:
+        present = [k for k in coverage.result.kinds if k in coverage.result.node_min]
+        kind = "micro_fire_station" if "micro_fire_station" in present else (
+            present[0] if present else None)
+        if kind is not None:
+            props = next((s.proposals for s in sites if s.kind == kind and len(s.proposals)),
+                         None)
+            overview = overview_png(plan.network, district, coverage.result.table, kind, props)
+    wgs = district.villages.to_crs(4326).geometry
+    china = bool(in_china(wgs.x.to_numpy(), wgs.y.to_numpy()).any()) if len(wgs) else False
     page = build_report(
         district,
         coverage=coverage.result.table if coverage else None,
@@ -317,16 +362,12 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
         scenario_villages=pd.concat(
             [r.villages.assign(scenario=r.scenario.name) for r in scenarios.results],
             ignore_index=True) if scenarios is not None and scenarios.results else None,
-        sites=pd.concat([s.proposals.drop(columns="geometry").assign(
-            kind=s.kind, township=_township_of(district, s.proposals)) for s in sites
-            if len(s.proposals)], ignore_index=True)
-        if any(len(s.proposals) for s in sites) else (pd.DataFrame(
-            columns=["kind", "rank", "name", "newly_covered_population", "township"])
-            if sites else None),
+        sites=table if sites else None,
         maps=maps,
         lang=lang,
-        notes=[*(f"{s.kind}: {s.note}" for s in sites if s.note),
+        notes=[*(f"{t.kind(s.kind)}: {s.note}" for s in sites if s.note),
                *(f"{step}: {msg}" for step, msg in failures)],
+        overview=overview, overview_kind=kind, china=china,
     )
     return out.write_text("report.html", page)
 

@@ -92,6 +92,49 @@ class CoverageSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """How the report is laid out.
+
+    Attributes
+    ----------
+    paper
+        ``"A4"`` (default) or ``"A3"``.
+    summary_rows
+        Villages outside target listed on the summary pages (the rest: the workbook).
+    township_rows
+        Rows of each table in a township's section of the appendix.
+    """
+
+    paper: str = "A4"
+    summary_rows: float = 15.0
+    township_rows: float = 10.0
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """How the interactive maps are drawn.
+
+    Attributes
+    ----------
+    basemap
+        Background tiles: ``"osm"``, ``"tianditu-vec"``, ``"tianditu-img"`` (need a key),
+        ``"amap"``, ``"amap-satellite"`` (GCJ-02: every layer is shifted to match) or
+        ``"none"``. Roads and boundaries are drawn by emgis in every case.
+    tianditu_key
+        The Tianditu browser key (else the ``TIANDITU_KEY`` environment variable).
+    label_zoom
+        Zoom level from which village names are shown.
+    cluster_above
+        More villages than this are drawn as clusters at low zoom.
+    """
+
+    basemap: str = "osm"
+    tianditu_key: str = ""
+    label_zoom: float = 13.0
+    cluster_above: float = 500.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of a district; build with :func:`load_settings` or :func:`default_settings`.
 
@@ -109,6 +152,8 @@ class Settings:
         Shelter space norms, m2 per person, and capacity shares.
     network
         How the road network is built.
+    coverage, report, maps
+        How coverage is computed, the report laid out and the maps drawn.
     """
 
     targets: Mapping[str, Standard]
@@ -118,6 +163,8 @@ class Settings:
     shelter: Mapping[str, Standard]
     network: NetworkSettings = field(default_factory=NetworkSettings)
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
+    maps: MapSettings = field(default_factory=MapSettings)
 
     def speed_kph(self, highway: str) -> float:
         """Speed of an OSM highway class in km/h (``*_link`` roads take their class's speed)."""
@@ -204,6 +251,26 @@ def coverage_checks() -> dict[str, Any]:
     }
 
 
+def report_checks() -> dict[str, Any]:
+    """The checks of the ``[report]`` keys."""
+    from emgis import config as c
+
+    return {"paper": c.choice("A4", "A3"),
+            "summary_rows": c.number(lo=1, hi=1000, integer=True),
+            "township_rows": c.number(lo=1, hi=1000, integer=True)}
+
+
+def map_checks() -> dict[str, Any]:
+    """The checks of the ``[maps]`` keys."""
+    from emgis import config as c
+
+    return {"basemap": c.choice("osm", "tianditu-vec", "tianditu-img", "amap",
+                                "amap-satellite", "none"),
+            "tianditu_key": c.text(),
+            "label_zoom": c.number(lo=1, hi=20),
+            "cluster_above": c.number(lo=0, hi=10_000_000, integer=True)}
+
+
 def default_settings() -> Settings:
     """Return the settings of the default standards profile."""
     return Settings(
@@ -232,7 +299,7 @@ def _override(table: str, defaults: Mapping[str, Standard], given: Mapping[str, 
     return MappingProxyType(merged)
 
 
-_T = TypeVar("_T", NetworkSettings, CoverageSettings)
+_T = TypeVar("_T", NetworkSettings, CoverageSettings, ReportSettings, MapSettings)
 
 
 def _options(base: _T, given: Mapping[str, Any]) -> _T:
@@ -279,7 +346,7 @@ def load_settings(config: Mapping[str, Any], *, source: Path) -> Settings:
 
     plog = ProblemLog()
     tables = {k: v for k, v in config.items()
-              if k in (*_TABLES, "network", "coverage")}
+              if k in (*_TABLES, "network", "coverage", "report", "maps")}
     check_config(tables, file=source.name, plog=plog,
                  open_speed_classes=_lines_roads(config))
     if plog.errors:
@@ -293,6 +360,10 @@ def load_settings(config: Mapping[str, Any], *, source: Path) -> Settings:
         kwargs["network"] = _options(NetworkSettings(), config["network"])
     if "coverage" in config:
         kwargs["coverage"] = _options(CoverageSettings(), config["coverage"])
+    if "report" in config:
+        kwargs["report"] = _options(ReportSettings(), config["report"])
+    if "maps" in config:
+        kwargs["maps"] = _options(MapSettings(), config["maps"])
     settings = replace(base, **kwargs)
     if settings.network.default_class not in settings.speeds:
         from emgis.validation import Problem

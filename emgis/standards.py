@@ -27,12 +27,19 @@ class Standard:
         Where the value comes from, quoted for reports.
     proposal
         True where no national figure exists and the value is a planning assumption.
+    source_zh
+        The source in Chinese (reports in Chinese quote it; ``source`` where empty).
     """
 
     value: float
     unit: str
     source: str
     proposal: bool = False
+    source_zh: str = ""
+
+    def cite(self, lang: str) -> str:
+        """The source in a language."""
+        return (self.source_zh or self.source) if lang == "zh" else self.source
 
 
 def _freeze(d: dict[str, Standard]) -> Mapping[str, Standard]:
@@ -91,92 +98,129 @@ _P = "proposal"
 TARGETS: Mapping[str, Standard] = _freeze(
     {
         "micro_fire_station": Standard(
-            3, "min", "公消〔2015〕301号: 3分钟到场 (community micro fire station standard)"),
+            3, "min", "公消〔2015〕301号: 3分钟到场 (community micro fire station standard)",
+            source_zh="公消〔2015〕301号：3分钟到场（社区微型消防站建设标准）"),
         "fire_station": Standard(
-            5, "min", "GB 51080-2015 4.1.3; 建标152-2017 (arrive at the edge of its district)"),
+            5, "min", "GB 51080-2015 4.1.3; 建标152-2017 (arrive at the edge of its district)",
+            source_zh="GB 51080-2015 第4.1.3条；建标152-2017（到达辖区边缘）"),
         "township_fire_brigade": Standard(
-            15, "min", f"{_P}, after NFPA 1720 rural 14 min", proposal=True),
+            15, "min", f"{_P}, after NFPA 1720 rural 14 min", proposal=True,
+            source_zh="规划假设，参照 NFPA 1720 农村地区 14 分钟"),
         "township_rescue_team": Standard(
-            30, "min", f"{_P}, after 贵州 2018 先期到达不超过30分钟", proposal=True),
+            30, "min", f"{_P}, after 贵州 2018 先期到达不超过30分钟", proposal=True,
+            source_zh="规划假设，参照贵州2018年“先期到达不超过30分钟”"),
         "village_team": Standard(
-            10, "min", f"{_P}: the team lives in the village and covers neighbours", proposal=True),
+            10, "min", f"{_P}: the team lives in the village and covers neighbours", proposal=True,
+            source_zh="规划假设：队伍驻村，兼顾邻村"),
         "forest_fire_team": Standard(
             60, "min", f"{_P}: 30 for a village team, 60 for a township team; no national figure",
-            proposal=True),
-        "medical": Standard(30, "min", "贵州 2018 pre-hospital targets: 15 urban / 30 rural"),
+            proposal=True, source_zh="规划假设：村级队伍30分钟、乡镇队伍60分钟；无国家标准"),
+        "medical": Standard(30, "min", "贵州 2018 pre-hospital targets: 15 urban / 30 rural",
+                            source_zh="贵州2018年院前急救目标：城市15分钟、农村30分钟"),
         "enterprise_brigade": Standard(
-            15, "min", f"{_P}: as a township full-time brigade", proposal=True),
+            15, "min", f"{_P}: as a township full-time brigade", proposal=True,
+            source_zh="规划假设：同乡镇专职消防队"),
         "stockpile": Standard(
-            60, "min", "2024 物资保障体系指导意见 (township store; county 6 h, city 8 h)"),
-        "shelter_emergency": Standard(10, "min walk", "GB 50413-2007 8.2.10 (about 500 m)"),
-        "shelter_fixed": Standard(60, "min walk", "GB 50413-2007 8.2.10 (2-3 km)"),
+            60, "min", "2024 物资保障体系指导意见 (township store; county 6 h, city 8 h)",
+            source_zh="2024年物资保障体系指导意见（乡镇储备库；县级6小时、市级8小时）"),
+        "shelter_emergency": Standard(10, "min walk", "GB 50413-2007 8.2.10 (about 500 m)",
+                                      source_zh="GB 50413-2007 第8.2.10条（约500米）"),
+        "shelter_fixed": Standard(60, "min walk", "GB 50413-2007 8.2.10 (2-3 km)",
+                                  source_zh="GB 50413-2007 第8.2.10条（2-3千米）"),
     }
 )
 
 #: Turnout minutes (time to leave the base) used where a unit does not carry its own.
 TURNOUT: Mapping[str, Standard] = _freeze(
     {
-        "micro_fire_station": Standard(1, "min", "1-3-5 rule: respond 1, arrive 3 (台州 2018)"),
-        "fire_station": Standard(1, "min", "NFPA 1710 turnout 60-80 s"),
-        "township_fire_brigade": Standard(2, "min", "full-time teams 1-2 min"),
-        "township_rescue_team": Standard(2, "min", "full-time teams 1-2 min"),
-        "village_team": Standard(5, "min", "volunteer teams 3-5 min"),
-        "forest_fire_team": Standard(3, "min", "volunteer teams 3-5 min"),
-        "medical": Standard(2, "min", "full-time teams 1-2 min"),
-        "enterprise_brigade": Standard(2, "min", "full-time teams 1-2 min"),
-        "stockpile": Standard(0, "min", "loading time not modelled"),
+        "micro_fire_station": Standard(1, "min", "1-3-5 rule: respond 1, arrive 3 (台州 2018)",
+                                       source_zh="“1-3-5”规则：1分钟响应、3分钟到场（台州2018）"),
+        "fire_station": Standard(1, "min", "NFPA 1710 turnout 60-80 s",
+                                 source_zh="NFPA 1710 出动准备 60-80 秒"),
+        "township_fire_brigade": Standard(2, "min", "full-time teams 1-2 min",
+                                          source_zh="专职队伍1-2分钟"),
+        "township_rescue_team": Standard(2, "min", "full-time teams 1-2 min",
+                                          source_zh="专职队伍1-2分钟"),
+        "village_team": Standard(5, "min", "volunteer teams 3-5 min",
+                                 source_zh="志愿队伍3-5分钟"),
+        "forest_fire_team": Standard(3, "min", "volunteer teams 3-5 min",
+                                     source_zh="志愿队伍3-5分钟"),
+        "medical": Standard(2, "min", "full-time teams 1-2 min",
+                                          source_zh="专职队伍1-2分钟"),
+        "enterprise_brigade": Standard(2, "min", "full-time teams 1-2 min",
+                                          source_zh="专职队伍1-2分钟"),
+        "stockpile": Standard(0, "min", "loading time not modelled", source_zh="未计装载时间"),
     }
 )
 
 _SPEED_SRC = "JTG B01-2014 design speed x ~0.7 (emergency driving; calibrate locally)"
+_SPEED_ZH = "JTG B01-2014 设计速度×约0.7（应急行车；宜本地校准）"
 
 #: Emergency driving speeds per OSM highway class, km/h.
 SPEEDS: Mapping[str, Standard] = _freeze(
     {
-        "motorway": Standard(80, "km/h", _SPEED_SRC),
-        "trunk": Standard(60, "km/h", _SPEED_SRC),
-        "primary": Standard(60, "km/h", _SPEED_SRC),
-        "secondary": Standard(50, "km/h", _SPEED_SRC),
-        "tertiary": Standard(35, "km/h", _SPEED_SRC),
-        "unclassified": Standard(25, "km/h", _SPEED_SRC),
-        "residential": Standard(20, "km/h", _SPEED_SRC),
-        "living_street": Standard(15, "km/h", _SPEED_SRC),
-        "service": Standard(15, "km/h", _SPEED_SRC),
-        "track": Standard(15, "km/h", _SPEED_SRC),
-        "road": Standard(25, "km/h", _SPEED_SRC),
-        "offroad": Standard(5, "km/h", "off-road access leg, standards profile"),
-        "walk": Standard(4, "km/h", "walking 3-5 km/h, standards profile"),
+        "motorway": Standard(80, "km/h", _SPEED_SRC, source_zh=_SPEED_ZH),
+        "trunk": Standard(60, "km/h", _SPEED_SRC, source_zh=_SPEED_ZH),
+        "primary": Standard(60, "km/h", _SPEED_SRC, source_zh=_SPEED_ZH),
+        "secondary": Standard(50, "km/h", _SPEED_SRC, source_zh=_SPEED_ZH),
+        "tertiary": Standard(35, "km/h", _SPEED_SRC, source_zh=_SPEED_ZH),
+        "unclassified": Standard(25, "km/h", _SPEED_SRC, source_zh=_SPEED_ZH),
+        "residential": Standard(20, "km/h", _SPEED_SRC, source_zh=_SPEED_ZH),
+        "living_street": Standard(15, "km/h", _SPEED_SRC, source_zh=_SPEED_ZH),
+        "service": Standard(15, "km/h", _SPEED_SRC, source_zh=_SPEED_ZH),
+        "track": Standard(15, "km/h", _SPEED_SRC, source_zh=_SPEED_ZH),
+        "road": Standard(25, "km/h", _SPEED_SRC, source_zh=_SPEED_ZH),
+        "offroad": Standard(5, "km/h", "off-road access leg, standards profile",
+                            source_zh="道路外接驳段，标准配置"),
+        "walk": Standard(4, "km/h", "walking 3-5 km/h, standards profile",
+                         source_zh="步行3-5千米/小时，标准配置"),
     }
 )
 
 #: Organisational minimums.
 MINIMUMS: Mapping[str, Standard] = _freeze(
     {
-        "township_office_fulltime_staff": Standard(3, "persons", "烈山区 2025 方案"),
-        "township_station_posts": Standard(6, "posts", "泉州 2025 方案"),
-        "township_station_fulltime_posts": Standard(2, "posts", "泉州 2025 方案"),
-        "township_rescue_team_headcount": Standard(30, "persons", "烈山区 2025 方案"),
-        "village_centre_staff": Standard(2, "persons", "烈山区 2025 方案 (A/B posts)"),
-        "village_team_headcount": Standard(15, "persons", "烈山区 2025 方案"),
-        "micro_fire_stations_per_community": Standard(1, "stations", "烈山区 2025 方案"),
+        "township_office_fulltime_staff": Standard(3, "persons", "烈山区 2025 方案",
+                                                   source_zh="烈山区2025年方案"),
+        "township_station_posts": Standard(6, "posts", "泉州 2025 方案",
+                                           source_zh="泉州2025年方案"),
+        "township_station_fulltime_posts": Standard(2, "posts", "泉州 2025 方案",
+                                                    source_zh="泉州2025年方案"),
+        "township_rescue_team_headcount": Standard(30, "persons", "烈山区 2025 方案",
+                                                   source_zh="烈山区2025年方案"),
+        "village_centre_staff": Standard(2, "persons", "烈山区 2025 方案 (A/B posts)",
+                                         source_zh="烈山区2025年方案（AB岗）"),
+        "village_team_headcount": Standard(15, "persons", "烈山区 2025 方案",
+                                           source_zh="烈山区2025年方案"),
+        "micro_fire_stations_per_community": Standard(1, "stations", "烈山区 2025 方案",
+                                                      source_zh="烈山区2025年方案"),
         "micro_fire_station_headcount": Standard(
-            6, "persons", "community micro fire station standard (2015): 1 chief + >= 5"),
-        "township_supply_stores": Standard(1, "stores", "烈山区 2025 方案"),
+            6, "persons", "community micro fire station standard (2015): 1 chief + >= 5",
+            source_zh="社区微型消防站建设标准（2015）：站长1人、队员不少于5人"),
+        "township_supply_stores": Standard(1, "stores", "烈山区 2025 方案",
+                                           source_zh="烈山区2025年方案"),
         "township_fire_brigade_population": Standard(
-            50000, "persons", "GB/T 35547-2017 as implemented locally"),
-        "forest_fire_team_headcount": Standard(20, "persons", "municipal forest-fire documents"),
-        "rescue_team_drills_per_year": Standard(2, "drills", "烈山区 2025 方案 (1 per half year)"),
-        "village_drills_per_year": Standard(2, "drills", "烈山区 2025 方案"),
+            50000, "persons", "GB/T 35547-2017 as implemented locally",
+            source_zh="GB/T 35547-2017（按地方实施口径）"),
+        "forest_fire_team_headcount": Standard(20, "persons", "municipal forest-fire documents",
+                                               source_zh="市级森林防灭火文件"),
+        "rescue_team_drills_per_year": Standard(2, "drills", "烈山区 2025 方案 (1 per half year)",
+                                                source_zh="烈山区2025年方案（每半年1次）"),
+        "village_drills_per_year": Standard(2, "drills", "烈山区 2025 方案",
+                                            source_zh="烈山区2025年方案"),
     }
 )
 
 #: Shelter space norms.
 SHELTER: Mapping[str, Standard] = _freeze(
     {
-        "emergency_m2_per_person": Standard(1, "m2/person", "GB 50413-2007 8.2.8-8.2.9"),
-        "fixed_m2_per_person": Standard(2, "m2/person", "GB 50413-2007 8.2.8-8.2.9"),
+        "emergency_m2_per_person": Standard(1, "m2/person", "GB 50413-2007 8.2.8-8.2.9",
+                                            source_zh="GB 50413-2007 第8.2.8-8.2.9条"),
+        "fixed_m2_per_person": Standard(2, "m2/person", "GB 50413-2007 8.2.8-8.2.9",
+                                        source_zh="GB 50413-2007 第8.2.8-8.2.9条"),
         "fixed_capacity_share": Standard(
-            0.15, "share of population", "planning norm, clause 4.2.2 (some provinces 20-30%)"),
+            0.15, "share of population", "planning norm, clause 4.2.2 (some provinces 20-30%)",
+            source_zh="规划规范第4.2.2条（部分省份20-30%）"),
     }
 )
 

@@ -30,7 +30,7 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_every_township_has_a_section(demo_report: tuple[Path, str]) -> None:
     _, dom = demo_report
     d = load_district(REPO / "data" / "demo")
-    names = re.findall(r"<section class=\"township\" id=\"township-\d+\" data-name=\"([^\"]+)\"",
+    names = re.findall(r"<div class=\"township\" id=\"township-\d+\" data-name=\"([^\"]+)\"",
                        dom)
     assert names == list(d.townships["name"])
     assert "Standards used" in dom and "公消〔2015〕301号" in dom
@@ -41,9 +41,9 @@ def test_every_township_has_a_section(demo_report: tuple[Path, str]) -> None:
 def test_numbers_match_coverage_csv(demo_report: tuple[Path, str]) -> None:
     out, dom = demo_report
     csv = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig")
-    rows = re.findall(r'<tr data-kind="([a-z_]+)">.*?class="n covered">(\d+)</td>'
-                      r'<td class="n outside">(\d+)</td><td class="n share" '
-                      r'data-share="([0-9.]+)">', dom)
+    rows = re.findall(r'<tr data-kind="([a-z_]+)">(?:(?!</tr>).)*?class="n covered">(\d+)</td>'
+                      r'\s*<td class="n outside">(\d+)</td>\s*<td class="n share" '
+                      r'data-share="([0-9.]+)">', dom, flags=re.S)
     assert len(rows) >= 8
     for kind, covered, outside, share in rows:
         k = csv[csv["kind"] == kind]
@@ -51,12 +51,24 @@ def test_numbers_match_coverage_csv(demo_report: tuple[Path, str]) -> None:
         assert int(outside) == (k["status"] != "covered").sum()
         want = k.loc[k["status"] == "covered", "population"].sum() / k["population"].sum()
         assert float(share) == pytest.approx(want, abs=5e-5)
-    # the per-township gap tables list exactly the csv's villages outside target
+    # the per-township gap tables list the csv's villages outside target, most people first,
+    # up to [report] township_rows, and say how many more the workbook holds
     gaps = csv[~csv["status"].isin(["covered", "no_unit"])]
-    assert len(re.findall(r"<table class=\"gaps\">", dom)) == gaps["township"].nunique()
-    n_rows = sum(t.count("<tr>") - 1 for t in re.findall(
-        r'<table class="gaps">(.*?)</table>', dom, flags=re.S))
-    assert n_rows == len(gaps)
+    limit = load_district(REPO / "data" / "demo").settings.report.township_rows
+    blocks = re.findall(r'<div class="township" id="township-\d+" data-name="([^"]+)">(.*?)</div>',
+                        dom, flags=re.S)
+    assert sum("<table class=\"gaps\">" in b for _, b in blocks) == gaps["township"].nunique()
+    for name, block in blocks:
+        want = gaps[gaps["township"] == name]
+        table = re.search(r'<table class="gaps">(.*?)</table>', block, flags=re.S)
+        shown = table.group(1).count("<tr>") - 1 if table else 0
+        assert shown == min(limit, len(want)), name
+        more = re.search(r'class="small more">… (\d+) more rows in results.xlsx \(sheet Gaps\)',
+                         block)
+        assert (int(more.group(1)) if more else 0) == len(want) - shown, name
+        pops = [int(re.search(r'<td class="n">([0-9,]+)</td>', row).group(1).replace(",", ""))
+                for row in table.group(1).split("<tr>")[2:]] if table else []
+        assert pops == sorted(pops, reverse=True)
 
 
 def test_report_escapes_and_speaks_chinese(tiny: Path, tmp_path: Path) -> None:
@@ -76,7 +88,8 @@ def test_scenario_numbers_match_scenarios_csv(demo_report: tuple[Path, str]) -> 
     comp = pd.read_csv(out / "scenarios.csv", encoding="utf-8-sig")
     assert len(comp) == 3  # the demo ships a flood, a forest fire and a combined scenario
     for r in comp.to_dict("records"):
-        row = re.search(rf'<tr data-scenario="{re.escape(r["scenario"])}">(.*?)</tr>', dom)
+        row = re.search(rf'<tr data-scenario="{re.escape(r["scenario"])}">(.*?)</tr>', dom,
+                        flags=re.S)
         assert row, r["scenario"]
         for col in ("population_losing_cover", "population_evacuated",
                     "population_unsheltered"):
