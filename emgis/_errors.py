@@ -46,6 +46,10 @@ class SettingsError(ValidationError):
     ``problems`` lists every one of them."""
 
 
+class BasemapError(ValueError, EmgisError):
+    """A basemap was chosen without what it needs (a Tianditu key)."""
+
+
 class SitingError(ValueError, EmgisError):
     """A siting run was asked for with a model, method or option that do not go together."""
 

@@ -20,11 +20,15 @@ class Progress:
         Called with each step's text (None: silent).
     bars
         Draw bars (tqdm, on stderr) for steps with a count; otherwise a step line is said.
+    done
+        The word said when a bar's step ends (the console's language).
     """
 
-    def __init__(self, say: Callable[[str], None] | None = None, *, bars: bool = False) -> None:
+    def __init__(self, say: Callable[[str], None] | None = None, *, bars: bool = False,
+                 done: str = "done") -> None:
         self.say = say
         self.bars = bars
+        self.done = done
 
     def step(self, text: str) -> None:
         """A step, as it starts."""
@@ -50,7 +54,7 @@ class Progress:
         with tqdm(total=total, desc=f"  {label}", unit=f" {unit}" if unit else "it",
                   file=sys.stderr, leave=False, ncols=width) as t:
             yield t.update
-        self.step(f"{label}: done")
+        self.step(f"{label}: {self.done}")
 
 
 SILENT = Progress()

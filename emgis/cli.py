@@ -33,10 +33,17 @@ log = logging.getLogger("emgis")
 
 class Console:
     """What the command prints: summaries (silenced by ``-q``), warnings and errors
-    (always, on stderr)."""
+    (always, on stderr), in the language of ``--lang`` (the catalogue's ``cli`` texts)."""
 
-    def __init__(self, *, quiet: bool = False) -> None:
+    def __init__(self, *, quiet: bool = False, lang: str = "en") -> None:
+        from emgis.texts import texts
+
         self.quiet = quiet
+        self.t = texts(lang)
+
+    def fmt(self, key: str, **values: Any) -> str:
+        """A catalogue text with its fields filled."""
+        return self.t.fmt(key, **values)
 
     def say(self, text: str = "") -> None:
         """A line of the command's normal output."""
@@ -57,7 +64,7 @@ class Console:
 
         if self.quiet:
             return Progress()
-        return Progress(self.step, bars=sys.stderr.isatty())
+        return Progress(self.step, bars=sys.stderr.isatty(), done=self.t["cli.done"])
 
 
 #: Problems listed by commands other than ``validate`` (which lists every one).
@@ -72,31 +79,55 @@ def _print_problems(report: ValidationReport, con: Console, *, limit: int | None
         for p in group[:limit]:
             show(f"  {p}")
         if limit is not None and len(group) > limit:
-            what = "errors" if group is errors else "warnings"
-            show(f"  ... and {len(group) - limit:,} more {what}; `emgis validate DISTRICT` "
-                 "lists every one")
+            what = con.t["cli.errors_word" if group is errors else "cli.warnings_word"]
+            show(con.fmt("cli.more_problems", n=f"{len(group) - limit:,}", what=what))
 
 
 def _print_summary(district: District, con: Console) -> None:
+    t = con.t
     s = summary(district)
-    con.say(f"District: {s['name']}")
-    con.say(f"  CRS: {s['crs']} ({s['crs_name']})")
+    con.say(con.fmt("cli.district", name=s["name"]))
+    con.say(con.fmt("cli.crs", crs=s["crs"], name=s["crs_name"]))
     e = s["extent_wgs84"]
-    con.say(f"  Extent (WGS-84): lon {e[0]} to {e[2]}, lat {e[1]} to {e[3]}")
-    con.say(f"  Population: {s['population']:,} persons in {len(district.villages)} villages")
+    con.say(con.fmt("cli.extent", x0=e[0], x1=e[2], y0=e[1], y1=e[3]))
+    con.say(con.fmt("cli.population_line", population=f"{s['population']:,}",
+                    villages=len(district.villages)))
     for layer, kinds in s["layers"].items():
         total = sum(kinds.values())
-        detail = ", ".join(f"{k} {v}" for k, v in kinds.items() if k != "all")
-        con.say(f"  {layer:<11} {total:>5}" + (f"  ({detail})" if detail else ""))
+        sep = "，" if t.lang == "zh" else ", "
+        detail = sep.join(f"{_kind_word(t, k)} {v}" for k, v in kinds.items() if k != "all")
+        con.say(f"  {_pad(t.get('layer', layer), 11)} {total:>5}"
+                + (f"  ({detail})" if detail else ""))
     if district.roads is not None:
-        con.say(f"  roads: {district.roads.path.name} ({district.roads.format})")
+        con.say(con.fmt("cli.roads", file=district.roads.path.name,
+                        format=t.get("road_format", district.roads.format)))
+
+
+def _kind_word(t: Any, kind: str) -> str:
+    """A kind of any layer in words (unit kinds, village kinds, hazard kinds)."""
+    for section in ("kind", "village_kind", "hazard_kind", "layer_kind"):
+        word = t.get(section, kind, "")
+        if word:
+            return str(word)
+    return kind
+
+
+def _pad(text: str, width: int) -> str:
+    """Text padded to a display width (a Chinese character takes two columns)."""
+    cols = sum(2 if ord(c) > 0x2E80 else 1 for c in text)
+    return text + " " * max(0, width - cols)
+
+
+def _rpad(text: str, width: int) -> str:
+    cols = sum(2 if ord(c) > 0x2E80 else 1 for c in text)
+    return " " * max(0, width - cols) + text
 
 
 def _validate(path: str, con: Console, *, limit: int | None = LIST_LIMIT) -> District:
     report = validate_district(path)
     if report.problems:
         n_err = len(report.errors)
-        line = f"{n_err} error(s), {len(report.problems) - n_err} warning(s):"
+        line = con.fmt("cli.problems", errors=n_err, warnings=len(report.problems) - n_err)
         (con.warn if n_err else con.say)(line)
         _print_problems(report, con, limit=limit)
     if report.district is None:
@@ -113,8 +144,8 @@ def _open(args: argparse.Namespace, con: Console) -> Plan:
     if district.roads is not None and district.roads.path.exists() and (args.no_cache or not (
             cache_path(district.roads, settings=district.settings, crs=district.crs,
                        clip=clip_area(district)).exists())):
-        con.say(f"Building the road network from {district.roads.path.name}"
-                + ("" if args.no_cache else " (cached for the next run)") + " ...")
+        con.say(con.fmt("cli.building", file=district.roads.path.name)
+                + ("" if args.no_cache else con.t["cli.cached_next"]) + " ...")
     network, cache = load_network_arrays(district, use_cache=not args.no_cache,
                                          on_wait=con.warn)
     log.info("road network loaded in %.1f s (%s)", time.perf_counter() - t0, cache)
@@ -131,7 +162,7 @@ def cmd_validate(args: argparse.Namespace, con: Console) -> int:
     """Check a district folder and print its summary."""
     district = _validate(args.district, con, limit=None)
     _print_summary(district, con)
-    con.say("OK: no errors")
+    con.say(con.t["cli.ok"])
     return 0
 
 
@@ -139,15 +170,15 @@ def _print_network(plan: Plan, con: Console) -> None:
     from emgis.network import summarize_network
 
     s = summarize_network(plan.network)
-    con.say(f"Road network: {s.nodes:,} nodes, {s.edges:,} directed edges")
-    con.say(f"  components: {s.components} weakly connected (largest "
-            f"{s.largest_component:,} nodes), {s.strong_components} strongly connected")
-    con.say(f"  km of road per class: {sum(s.km_by_class.values()):.1f} km in all")
+    con.say(con.fmt("cli.network", nodes=f"{s.nodes:,}", edges=f"{s.edges:,}"))
+    con.say(con.fmt("cli.components", weak=s.components, largest=f"{s.largest_component:,}",
+                    strong=s.strong_components))
+    con.say(con.fmt("cli.km_total", km=f"{sum(s.km_by_class.values()):.1f}"))
     for cls, km in s.km_by_class.items():
-        con.say(f"    {cls:<16} {km:>8.1f}")
-    con.say(f"  cache: {plan.cache if plan.cache else 'not used'}")
+        con.say(f"    {_pad(con.t.get('road_class', cls), 24)} {km:>8.1f}")
+    con.say(con.fmt("cli.cache", cache=plan.cache if plan.cache else con.t["cli.cache_unused"]))
     for note in plan.network.notes:
-        con.warn(f"  warning: {note}")
+        con.warn(con.fmt("cli.warning", text=note))
 
 
 def _access(plan: Plan, con: Console) -> None:
@@ -163,13 +194,15 @@ def _access(plan: Plan, con: Console) -> None:
             continue
         status = eng.status(loc)
         access = eng.access_m(loc)
-        con.say(f"  {name}: {(status == 'ok').sum()} attached to roads, "
-                f"{(status == 'no_road_access').sum()} no road access, "
-                f"{(status == 'cut_off').sum()} cut off")
+        con.say(con.fmt("cli.access", layer=con.t.get("layer", name),
+                        ok=int((status == "ok").sum()),
+                        no_road=int((status == "no_road_access").sum()),
+                        cut=int((status == "cut_off").sum())))
         for uid, uname, st, acc in zip(gdf["id"], gdf["name"], status, access, strict=True):
             if st != "ok":
-                where = f"{acc:.0f} m from a road" if acc == acc else "no road near"
-                con.say(f"    {uid} {uname}: {st} ({where})")
+                where = con.fmt("cli.access_far", m=f"{acc:.0f}") if acc == acc else \
+                    con.t["cli.access_none"]
+                con.say(f"    {uid} {uname}: {con.t.status(str(st))} ({where})")
 
 
 def cmd_network(args: argparse.Namespace, con: Console) -> int:
@@ -182,15 +215,18 @@ def cmd_network(args: argparse.Namespace, con: Console) -> int:
 
 def _print_coverage(res: CoverageOutputs, district: District, con: Console) -> None:
     s = res.summary
-    con.say(f"  {'kind':<22} {'target':>6} {'covered':>8} {'over':>5} {'cut off':>7} "
-            f"{'no road':>7} {'pop. covered':>12}")
+    t = con.t
+    h = t.words("cli.coverage_head")
+    widths = (6, 8, 5, 7, 7, 12)
+    con.say("  " + _pad(h[0], 22) + " " + " ".join(_rpad(w, n) for w, n in
+                                                   zip(h[1:], widths, strict=True)))
     for r in s.to_dict("records"):
         kind = str(r["kind"])
         if r["villages_no_unit"] == r["villages"]:
-            con.say(f"  {kind:<22} {'':>6} no unit of this kind")
+            con.say(f"  {_pad(t.kind(kind), 22)} {'':>6} {t['cli.no_unit']}")
             continue
         target = district.settings.targets[kind].value
-        con.say(f"  {kind:<22} {target:>6g} {r['villages_covered']:>8} "
+        con.say(f"  {_pad(t.kind(kind), 22)} {target:>6g} {r['villages_covered']:>8} "
                 f"{r['villages_over_target']:>5} {r['villages_cut_off']:>7} "
                 f"{r['villages_no_road_access']:>7} {r['share_covered']:>11.1%}")
 
@@ -202,7 +238,7 @@ def cmd_coverage(args: argparse.Namespace, con: Console) -> int:
     plan = _open(args, con)
     with _out(args, "coverage", con) as out:
         describe(out, plan, command="coverage", lang=args.lang)
-        con.say("Coverage:")
+        con.say(con.t["cli.coverage"])
         res = coverage_job(plan, out, lang=args.lang, per_unit_areas=args.per_unit_areas,
                            progress=con.progress())
         _print_coverage(res, plan.district, con)
@@ -213,17 +249,20 @@ def cmd_coverage(args: argparse.Namespace, con: Console) -> int:
 
 def _wrote(files: Sequence[Path], con: Console) -> None:
     for f in files:
-        con.say(f"  wrote {f}")
+        con.say(con.fmt("cli.wrote_file", path=f))
 
 
 def _print_findings(findings: pd.DataFrame, con: Console) -> None:
     from emgis.compliance import summary_table
 
     s = summary_table(findings)
-    con.say(f"  {'rule':<36} {'meets':>6} {'below':>6} {'missing':>8} {'not recorded':>13}")
+    t = con.t
+    h = t.words("cli.compliance_head")
+    con.say("  " + _pad(h[0], 44) + " " + " ".join(_rpad(w, n) for w, n in
+                                                   zip(h[1:], (6, 6, 8, 13), strict=True)))
     for r in s.to_dict("records"):
-        con.say(f"  {r['rule']:<36} {r['meets']:>6} {r['below']:>6} {r['missing']:>8} "
-                f"{r['not_recorded']:>13}")
+        con.say(f"  {_pad(t.get('rule', str(r['rule'])), 44)} {r['meets']:>6} {r['below']:>6} "
+                f"{r['missing']:>8} {r['not_recorded']:>13}")
 
 
 def cmd_check(args: argparse.Namespace, con: Console) -> int:
@@ -233,28 +272,33 @@ def cmd_check(args: argparse.Namespace, con: Console) -> int:
     from emgis.output import OutputDir
 
     district = _validate(args.district, con)
-    con.say("Compliance with the standards' minimums:")
+    con.say(con.t["cli.compliance"])
     findings = check_compliance(district)
     _print_findings(findings, con)
     with OutputDir(args.out, command="check", on_wait=con.warn) as out:
-        path = write_csv(out, "compliance.csv", findings)
+        path = write_csv(out, "compliance.csv", findings, lang=args.lang)
         out.finish()
-    con.say(f"  wrote {path}")
+    con.say(con.fmt("cli.wrote_file", path=path))
     return 0
 
 
 def _print_scenarios(res: ScenarioOutputs, con: Console) -> None:
-    con.say(f"  {'scenario':<16} {'losing cover':>12} {'cut off':>8} {'to evacuate':>12} "
-            f"{'evacuated':>10} {'no place':>9}  (persons)")
+    t = con.t
+    h = t.words("cli.scenarios_head")
+    con.say("  " + _pad(h[0], 16) + " " + " ".join(_rpad(w, n) for w, n in
+                                                   zip(h[1:], (12, 8, 12, 10, 9), strict=True))
+            + "  " + t["cli.persons_note"])
     for row in res.comparison.to_dict("records"):
-        con.say(f"  {row['scenario']!s:<16} {row['population_losing_cover']:>12,} "
+        name = t.get("scenario", str(row["scenario"]))
+        con.say(f"  {_pad(name, 16)} {row['population_losing_cover']:>12,} "
                 f"{row['population_cut_off']:>8,} {row['population_to_evacuate']:>12,} "
                 f"{row['population_evacuated']:>10,} {row['population_unsheltered']:>9,}")
     for r in res.results:
         n_out = int((r.units["status"] == "out_of_action").sum())
         n_cut = int((r.units["status"] == "cut_off").sum())
         if n_out or n_cut:
-            con.say(f"  {r.scenario.name}: {n_out} unit(s) out of action, {n_cut} cut off")
+            con.say(con.fmt("cli.units_hit", name=t.get("scenario", r.scenario.name),
+                            out=n_out, cut=n_cut))
 
 
 def cmd_scenario(args: argparse.Namespace, con: Console) -> int:
@@ -264,12 +308,12 @@ def cmd_scenario(args: argparse.Namespace, con: Console) -> int:
     plan = _open(args, con)
     chosen = plan.scenario_specs(args.name, args.hazard)
     if not chosen:
-        con.say("Scenarios: none (no hazards layer and no [scenarios] in district.toml)")
+        con.say(con.t["cli.scenarios_none"])
         return 0
     with _out(args, "scenario", con) as out:
         describe(out, plan, command="scenario", lang=args.lang, names=args.name,
                  hazards=args.hazard)
-        con.say("Scenarios:")
+        con.say(con.t["cli.scenarios"])
         res = scenarios_job(plan, out, chosen, lang=args.lang, progress=con.progress())
         _print_scenarios(res, con)
         out.finish()
@@ -278,20 +322,30 @@ def cmd_scenario(args: argparse.Namespace, con: Console) -> int:
 
 
 def _print_site(r: SitingResult, con: Console) -> None:
+    t = con.t
     s = r.solution
-    gap = f", within {s.gap:.2%} of the proven bound" if s.gap is not None else ""
-    con.say(f"  {s.model} by {s.method}: {s.status} in {s.seconds:.2f} s{gap}")
+    gap = con.fmt("cli.gap", gap=f"{s.gap:.2%}") if s.gap is not None else ""
+    con.say(con.fmt("cli.solved", model=t.get("model", s.model), method=t.get("method", s.method),
+                    status=t.get("solver_status", s.status), seconds=f"{s.seconds:.2f}",
+                    gap=gap))
     for p in r.proposals.itertuples(index=False):
-        gain = (f"; saves {p.gain:,.0f} person-minutes" if s.model == "p_median" else "")
-        reached = (f", reaches {p.newly_reached_population:,} persons no unit reached"
-                   if p.newly_reached_population else "")
-        con.say(f"  #{p.rank} {p.site_id} {p.name}: +{p.newly_covered_population:,} persons "
-                f"within {r.target_min:g} min{reached}{gain}")
+        gain = con.fmt("cli.saves", n=f"{p.gain:,.0f}") if s.model == "p_median" else ""
+        reached = con.fmt("cli.reached", n=f"{p.newly_reached_population:,}") \
+            if p.newly_reached_population else ""
+        site = f"{t.get('source_kind', str(p.source))} {str(p.site_id).partition(':')[2]}"
+        if p.gain_unit == "person-minutes":
+            con.say(con.fmt("cli.proposal_pm", rank=p.rank, site=site, name=p.name,
+                            n=f"{p.gain:,.0f}", reached=reached))
+            continue
+        con.say(con.fmt("cli.proposal", rank=p.rank, site=site, name=p.name,
+                        persons=f"{p.newly_covered_population:,}", target=f"{r.target_min:g}",
+                        reached=reached, gain=gain))
     if r.note:
-        con.say(f"  note: {r.note}")
+        from emgis.jobs import siting_note
+
+        con.say(con.fmt("cli.note", text=siting_note(r, t.lang)))
     if len(r.unreachable):
-        con.say(f"  {len(r.unreachable)} villages no candidate reaches within "
-                f"{r.target_min:g} min (listed with their best time)")
+        con.say(con.fmt("cli.unreachable", n=len(r.unreachable), target=f"{r.target_min:g}"))
 
 
 def cmd_site(args: argparse.Namespace, con: Console) -> int:
@@ -306,12 +360,12 @@ def cmd_site(args: argparse.Namespace, con: Console) -> int:
     if kind not in plan.district.settings.targets:
         raise SitingError(f"--kind {args.kind}: no target for it; expected one of "
                           f"{', '.join(plan.district.settings.targets)}")
-    what = "cover every reachable village" if args.cover_all else \
-        f"add {args.add} ({args.model})"
+    what = con.t["cli.cover_all"] if args.cover_all else \
+        con.fmt("cli.add_n", n=args.add, model=con.t.get("model", args.model))
     with _out(args, "site", con) as out:
         describe(out, plan, command="site", kind=kind, add=args.add, cover_all=args.cover_all,
                  model=args.model, method=args.method, lang=args.lang)
-        con.say(f"Siting {kind}: {what} ...")
+        con.say(con.fmt("cli.siting", kind=con.t.kind(kind), what=what))
         r, files = siting_job(plan, out, kind, add=args.add, cover_all=args.cover_all,
                               model=args.model, method=args.method, lang=args.lang,
                               capacity=args.capacity, time_limit=args.time_limit)
@@ -328,28 +382,28 @@ def cmd_run(args: argparse.Namespace, con: Console) -> int:
     plan = _open(args, con)
     _print_summary(plan.district, con)
     _print_network(plan, con)
-    con.say("Running:")
+    con.say(con.t["cli.running"])
     res = run_all(plan, args.out, lang=args.lang, per_unit_areas=args.per_unit_areas,
                   progress=con.progress(), time_limit=args.time_limit,
                   options={"no_cache": args.no_cache})
     if res.coverage is not None:
-        con.say("Coverage:")
+        con.say(con.t["cli.coverage"])
         _print_coverage(res.coverage, plan.district, con)
     if res.compliance is not None:
-        con.say("Compliance with the standards' minimums:")
+        con.say(con.t["cli.compliance"])
         _print_findings(res.compliance, con)
     if res.scenarios is not None:
-        con.say("Scenarios:")
+        con.say(con.t["cli.scenarios"])
         _print_scenarios(res.scenarios, con)
     for r in res.sites:
-        con.say(f"Siting {r.kind}:")
+        con.say(con.fmt("cli.siting_done", kind=con.t.kind(r.kind)))
         _print_site(r, con)
-    con.say(f"Wrote {len(res.files)} files to {Path(args.out).resolve()} "
-            f"(manifest: {res.manifest.name}):")
+    con.say(con.fmt("cli.wrote", n=len(res.files), out=Path(args.out).resolve(),
+                    manifest=res.manifest.name))
     con.say("  " + ", ".join(f.name for f in res.files))
-    con.say(f"Open first: {res.report}")
+    con.say(con.fmt("cli.open_first", path=res.report))
     for step, msg in res.failures:
-        con.warn(f"error in {step}: {msg}")
+        con.warn(con.fmt("cli.step_error", step=step, message=msg))
     return 1 if res.failures else 0
 
 
@@ -432,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def lang(p: argparse.ArgumentParser) -> None:
         p.add_argument("--lang", choices=("en", "zh"), default="en",
-                       help="language of maps and reports (default: en)")
+                       help="language of the console, tables, maps and reports (default: en)")
 
     def no_cache(p: argparse.ArgumentParser) -> None:
         p.add_argument("--no-cache", action="store_true",
@@ -440,8 +494,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("validate", cmd_validate, "check a district folder and print a summary")
     district(p)
+    lang(p)
     p = add("network", cmd_network, "build the road network and print its summary")
     district(p)
+    lang(p)
     no_cache(p)
     p = add("coverage", cmd_coverage, "response times, coverage and gaps, with a map")
     district(p)
@@ -453,6 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("check", cmd_check, "check the organisational minimums, township by township")
     district(p)
     out(p)
+    lang(p)
     p = add("scenario", cmd_scenario, "hazard scenarios: closed roads, lost cover, evacuation")
     district(p)
     out(p)
@@ -510,17 +567,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO
                                          if verbose else logging.WARNING)
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", force=True)
-    con = Console(quiet=quiet)
+    con = Console(quiet=quiet, lang=getattr(args, "lang", "en"))
     try:
         return int(args.func(args, con))
     except ValidationError:
-        con.warn("Stopped: fix the errors above and run again.")
+        con.warn(con.t["cli.stopped"])
         return 2
     except EmgisError as exc:
-        con.warn(f"error: {exc}")
+        con.warn(con.fmt("cli.error", message=exc))
         return 2
     except KeyboardInterrupt:
-        con.warn("interrupted")
+        con.warn(con.t["cli.interrupted"])
         return 130
     except Exception as exc:
         if verbose:

@@ -333,6 +333,17 @@ def _relations(config: Mapping[str, Any], file: str, plog: ProblemLog) -> None:
             if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
                 plog.error(file, f"bbox = {bbox!r}: expected [min_lon, min_lat, max_lon, "
                            "max_lat] in degrees, min < max", field="district.bbox")
+    maps = config.get("maps")
+    if isinstance(maps, dict) and str(maps.get("basemap", "")).startswith("tianditu"):
+        from emgis._errors import BasemapError
+        from emgis.settings import tianditu_key
+
+        key = maps.get("tianditu_key", "")
+        try:
+            tianditu_key(key if isinstance(key, str) else "")
+        except BasemapError as exc:
+            plog.error(file, f"basemap = \"{maps['basemap']}\": {exc}",
+                       field="maps.tianditu_key")
     net = config.get("network")
     if isinstance(net, dict):
         lo, hi = net.get("maxspeed_min_kph"), net.get("maxspeed_max_kph")

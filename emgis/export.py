@@ -57,11 +57,12 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 #: Columns whose values are emgis's codes, and the catalogue sections that put them in words.
 CODE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "kind": ("kind", "hazard_kind"), "status": ("status", "compliance_status", "unit_status"),
+    "kind": ("kind", "hazard_kind"),
+    "status": ("status", "compliance_status", "unit_status", "solver_status"),
     "baseline_status": ("status",), "scenario_status": ("status",), "effect": ("effect",),
     "gain_unit": ("unit_words",), "model": ("model",), "method": ("method",),
     "source": ("source_kind",), "rule": ("rule",), "scope": ("scope",),
-    "reason": ("reason",),
+    "reason": ("reason",), "unit": ("std_unit",), "scenario": ("scenario",),
 }
 
 
@@ -107,7 +108,20 @@ def headers(columns: list[str], lang: str) -> list[str]:
     from emgis.texts import texts
 
     t = texts(lang)
-    return [t.get("column", str(c)) for c in columns]
+    return [_header(t, str(c)) for c in columns]
+
+
+def _header(t: Any, col: str) -> str:
+    if col in t.section("column"):
+        return str(t["column." + col])
+    for prefix, key in (("villages_", "villages_of"), ("population_", "population_of")):
+        status = col[len(prefix):]
+        if col.startswith(prefix) and status in t.section("status"):
+            return str(t.fmt(f"column_pattern.{key}", status=t.status(status)))
+    if col.startswith("kinds_losing_cover_"):
+        name = col[len("kinds_losing_cover_"):]
+        return str(t.fmt("column_pattern.kinds_losing_cover_in", scenario=t.get("scenario", name)))
+    return col
 
 
 def csv_bytes(df: pd.DataFrame, lang: str = "en") -> bytes:
@@ -131,8 +145,10 @@ def write_csv(out: OutputDir, name: str, df: pd.DataFrame, *, lang: str = "en") 
     return out.write_bytes(name, csv_bytes(df, lang))
 
 
-def write_gpkg(out: OutputDir, name: str, layers: Mapping[str, gpd.GeoDataFrame]) -> Path:
-    """Write GeoDataFrames as the layers of one GeoPackage ``name`` in the output folder."""
+def write_gpkg(out: OutputDir, name: str, layers: Mapping[str, gpd.GeoDataFrame], *,
+               styles: Mapping[str, Any] | None = None) -> Path:
+    """Write GeoDataFrames as the layers of one GeoPackage ``name`` in the output folder,
+    with their QGIS styles (:mod:`emgis.qgis`) in its ``layer_styles`` table."""
 
     def write(path: Path) -> None:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_DATE})
@@ -145,5 +161,9 @@ def write_gpkg(out: OutputDir, name: str, layers: Mapping[str, gpd.GeoDataFrame]
                 pyogrio.write_dataframe(df, path, layer=layer, driver="GPKG", append=i > 0)
         finally:
             pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+        if styles:
+            from emgis.qgis import add_styles
+
+            add_styles(path, {k: v for k, v in styles.items() if k in layers})
 
     return out.write(name, write)

@@ -27,6 +27,7 @@ from emgis._progress import SILENT, Progress
 from emgis.export import write_csv, write_gpkg
 from emgis.output import OutputDir, sha256_file
 from emgis.plan import Plan
+from emgis.qgis import coverage_styles, scenario_styles, siting_styles
 from emgis.scenario import Scenario, ScenarioResult
 from emgis.siting import SitingResult
 
@@ -81,23 +82,25 @@ def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas
     areas) and ``coverage.html`` (the interactive map).
     """
     from emgis.maps import coverage_map
+    from emgis.texts import texts
 
+    t = texts(lang)
     district = plan.district
-    progress.step("response times from every unit to every village")
+    progress.step(t["progress.times"])
     result = plan.coverage()
     summary = cov.summarize(result.table)
     by_town = cov.summarize(result.table, by=("township", "kind"))
     gaps = cov.gaps(result.table)
-    what = "service areas" + (" per kind and per unit" if per_unit_areas else " per kind")
-    with progress.bar(what, len(result.kinds), "kinds") as advance:
+    what = t["progress.areas_per_unit" if per_unit_areas else "progress.areas"]
+    with progress.bar(what, len(result.kinds), t["progress.kinds"]) as advance:
         areas = plan.service_areas(per_unit=per_unit_areas, each=advance)
     uncovered = cov.uncovered_areas(areas, district)
-    progress.step("writing tables and the map")
+    progress.step(t["progress.writing"])
     files = [
-        write_csv(out, "coverage.csv", result.table),
-        write_csv(out, "coverage_summary.csv", summary),
-        write_csv(out, "coverage_townships.csv", by_town),
-        write_csv(out, "gaps.csv", gaps),
+        write_csv(out, "coverage.csv", result.table, lang=lang),
+        write_csv(out, "coverage_summary.csv", summary, lang=lang),
+        write_csv(out, "coverage_townships.csv", by_town, lang=lang),
+        write_csv(out, "gaps.csv", gaps, lang=lang),
     ]
     pts = result.villages[["id", "geometry"]].rename(columns={"id": "village_id"})
     table_pts = gpd.GeoDataFrame(result.table.merge(pts, on="village_id", how="left"),
@@ -107,16 +110,18 @@ def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas
         "units": result.units,
         "service_areas": areas,
         "uncovered": uncovered,
-    }))
+    }, styles=coverage_styles(result.kinds, lang, breaks=sorted(
+        {float(b) for b in areas["break_min"]}) if len(areas) else ())))
     files.append(out.write_text("coverage.html",
                                 coverage_map(result, areas, district, lang=lang)))
     return CoverageOutputs(result, summary, by_town, gaps, areas, uncovered, tuple(files))
 
 
-def compliance_job(plan: Plan, out: OutputDir) -> tuple[pd.DataFrame, Path]:
+def compliance_job(plan: Plan, out: OutputDir, *, lang: str = "en"
+                   ) -> tuple[pd.DataFrame, Path]:
     """Evaluate the organisational minimums and write ``compliance.csv``."""
     findings = plan.compliance()
-    return findings, write_csv(out, "compliance.csv", findings)
+    return findings, write_csv(out, "compliance.csv", findings, lang=lang)
 
 
 @dataclass(frozen=True)
@@ -146,15 +151,18 @@ def scenarios_job(plan: Plan, out: OutputDir, scenarios: Sequence[Scenario], *,
     files: list[Path] = []
     results: list[ScenarioResult] = []
     stems: dict[str, str] = {}
-    with progress.bar("scenarios", len(scenarios), "scenarios") as advance:
+    from emgis.texts import texts
+
+    t = texts(lang)
+    with progress.bar(t["progress.scenarios"], len(scenarios), "") as advance:
         for sc in scenarios:
             _one_scenario(plan, out, sc, lang, results, stems, files)
             advance(1)
     comparison = pd.concat([r.summary for r in results], ignore_index=True) if results else \
         pd.DataFrame()
-    files.append(write_csv(out, "scenarios.csv", comparison))
+    files.append(write_csv(out, "scenarios.csv", comparison, lang=lang))
     by_village = _compare_villages(district, results)
-    files.append(write_csv(out, "scenarios_villages.csv", by_village))
+    files.append(write_csv(out, "scenarios_villages.csv", by_village, lang=lang))
     return ScenarioOutputs(tuple(results), comparison, by_village, tuple(files), stems)
 
 
@@ -172,16 +180,17 @@ def _one_scenario(plan: Plan, out: OutputDir, sc: Scenario, lang: str,
     results.append(r)
     stem = out.stem("scenario_", sc.name)
     stems[sc.name] = stem
-    files += [write_csv(out, f"{stem}.csv", r.villages),
-              write_csv(out, f"{stem}_units.csv", r.units),
-              write_csv(out, f"{stem}_evacuation.csv", r.evacuation),
-              write_csv(out, f"{stem}_shelters.csv", r.shelters)]
+    files += [write_csv(out, f"{stem}.csv", r.villages, lang=lang),
+              write_csv(out, f"{stem}_units.csv", r.units, lang=lang),
+              write_csv(out, f"{stem}_evacuation.csv", r.evacuation, lang=lang),
+              write_csv(out, f"{stem}_shelters.csv", r.shelters, lang=lang)]
     z = zones(district, sc)
     v = district.villages.set_index("id")
     s_geo = district.shelters.set_index("id").geometry
-    lines = [shapely.LineString([v.geometry[a], s_geo[b]])
-             for a, b in zip(r.evacuation["village_id"], r.evacuation["shelter_id"],
-                             strict=True)]
+    routes = list(r.routes) if r.routes is not None else [None] * len(r.evacuation)
+    lines = [g if g is not None else shapely.LineString([v.geometry[a], s_geo[b]])
+             for g, a, b in zip(routes, r.evacuation["village_id"], r.evacuation["shelter_id"],
+                                strict=True)]
     roads = r.roads
     per_v = _village_scenario(r, district)
     files.append(write_gpkg(out, f"{stem}.gpkg", {
@@ -196,7 +205,7 @@ def _one_scenario(plan: Plan, out: OutputDir, sc: Scenario, lang: str,
             geometry="geometry", crs=district.crs),
         "hazard_zones": z[["id", "name", "kind", "effect", "geometry"]],
         "affected_roads": roads,
-    }))
+    }, styles=scenario_styles(lang)))
     files.append(out.write_text(f"{stem}.html", scenario_map(r, per_v, z, roads, district,
                                                             lang=lang)))
 
@@ -270,13 +279,28 @@ def siting_job(plan: Plan, out: OutputDir, kind: str, *, add: int | None = None,
         status=r.solution.status, gap_to_bound=r.solution.gap)
     # the solve time is printed by the CLI and kept in r.solution.seconds, not written: the
     # same inputs must give the same files
-    files = [write_csv(out, f"{stem}.csv", table),
-             write_csv(out, f"{stem}_unreachable.csv", r.unreachable),
-             write_csv(out, f"{stem}_excluded.csv", r.excluded),
-             write_gpkg(out, f"{stem}.gpkg", {"proposals": p, "villages": r.villages}),
+    files = [write_csv(out, f"{stem}.csv", table, lang=lang),
+             write_csv(out, f"{stem}_unreachable.csv", r.unreachable, lang=lang),
+             write_csv(out, f"{stem}_excluded.csv", r.excluded, lang=lang),
+             write_gpkg(out, f"{stem}.gpkg", {"proposals": p, "villages": r.villages},
+                        styles=siting_styles(lang)),
              out.write_text(f"{stem}.html", siting_map(r, district, network=plan.network,
                                                        lang=lang))]
     return r, tuple(files)
+
+
+def siting_note(result: SitingResult, lang: str = "en") -> str:
+    """What a planner must know beyond a siting run's proposals, in words: that no candidate
+    improves on the existing units, or that fewer sites than asked for add anything."""
+    from emgis.texts import texts
+
+    t = texts(lang)
+    n = len(result.proposals)
+    if n == 0:
+        return t["report.siting_none"]
+    if result.requested is not None and n < result.requested:
+        return t.fmt("report.siting_fewer", n=n, requested=result.requested)
+    return ""
 
 
 def _township_of(district: Any, points: gpd.GeoDataFrame) -> list[object]:
@@ -365,11 +389,43 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
         sites=table if sites else None,
         maps=maps,
         lang=lang,
-        notes=[*(f"{t.kind(s.kind)}: {s.note}" for s in sites if s.note),
+        notes=[*(f"{t.kind(s.kind)}: {siting_note(s, lang)}" for s in sites if s.note),
                *(f"{step}: {msg}" for step, msg in failures)],
         overview=overview, overview_kind=kind, china=china,
     )
     return out.write_text("report.html", page)
+
+
+def _scenario_losses(scenarios: ScenarioOutputs | None) -> pd.DataFrame | None:
+    """Every scenario's village rows losing cover, with a ``scenario`` column first."""
+    if scenarios is None or not scenarios.results:
+        return None
+    parts = [r.villages[r.villages["lost_cover"]] for r in scenarios.results]
+    table = pd.concat([p.assign(scenario=r.scenario.name) for p, r in
+                       zip(parts, scenarios.results, strict=True)], ignore_index=True)
+    return table[["scenario", *(c for c in table.columns if c != "scenario")]]
+
+
+def workbook_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
+                 compliance: pd.DataFrame | None, scenarios: ScenarioOutputs | None = None,
+                 sites: Sequence[SitingResult] = (), lang: str = "en",
+                 failures: Sequence[tuple[str, str]] = ()) -> Path:
+    """Write ``results.xlsx``: the tables of this run's jobs as sheets (see
+    :mod:`emgis.workbook`)."""
+    from emgis.texts import texts
+    from emgis.workbook import write_workbook
+
+    t = texts(lang)
+    return write_workbook(
+        out, district=plan.district,
+        coverage=coverage.result.table if coverage else None,
+        coverage_summary=coverage.summary if coverage else None,
+        gaps=coverage.gaps if coverage else None, compliance=compliance,
+        scenarios=scenarios.comparison if scenarios is not None else None,
+        scenario_villages=_scenario_losses(scenarios),
+        sites=proposals_table(plan.district, sites) if sites else None, lang=lang,
+        notes=[*(f"{t.kind(s.kind)}: {siting_note(s, lang)}" for s in sites if s.note),
+               *(f"{step}: {msg}" for step, msg in failures)])
 
 
 @dataclass(frozen=True)
@@ -401,6 +457,9 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
     A step that fails (scenarios, a siting run) is named in the report and in
     ``RunOutputs.failures``; the run still ends with its report.
     """
+    from emgis.texts import texts
+
+    t = texts(lang)
     progress = progress or SILENT
     failures: list[tuple[str, str]] = []
     with OutputDir(out, command="run", lock_timeout=lock_timeout,
@@ -409,8 +468,8 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
                  **(options or {}))
         cov_out = coverage_job(plan, od, lang=lang, per_unit_areas=per_unit_areas,
                                progress=progress)
-        progress.step("compliance with the organisational minimums")
-        findings, _ = compliance_job(plan, od)
+        progress.step(t["progress.compliance"])
+        findings, _ = compliance_job(plan, od, lang=lang)
         sc_out: ScenarioOutputs | None = None
         if plan.district.scenarios:
             try:
@@ -423,7 +482,8 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         for kind, add, model in sites:
             if kind not in plan.district.settings.targets:
                 continue
-            progress.step(f"siting {add} {kind} ({model})")
+            progress.step(t.fmt("progress.siting", n=add, kind=t.kind(kind),
+                                model=t.get("model", model)))
             try:
                 r, _ = siting_job(plan, od, kind, add=add, model=model, lang=lang,
                                   time_limit=time_limit)
@@ -431,9 +491,12 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("siting %s failed", kind, exc_info=True)
                 failures.append((f"siting {kind}", str(exc)))
-        progress.step("report")
+        progress.step(t["progress.report"])
         report = report_job(plan, od, coverage=cov_out, compliance=findings, scenarios=sc_out,
                             sites=done, lang=lang, failures=failures)
+        progress.step(t["progress.workbook"])
+        workbook_job(plan, od, coverage=cov_out, compliance=findings, scenarios=sc_out,
+                     sites=done, lang=lang, failures=failures)
         od.describe(failures=[{"step": s, "error": m} for s, m in failures])
         manifest = od.finish()
         files = tuple(od.path(n) for n in sorted(od.written))

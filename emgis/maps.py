@@ -1,17 +1,24 @@
-"""Interactive maps: one self-contained HTML file each, usable offline.
+"""Interactive maps: one self-contained HTML file each, usable offline, and the report's static
+overview.
 
 folium is imported only inside the functions that draw. Leaflet's JavaScript and CSS are inlined
 from a copy shipped with emgis (``emgis/_static``, Leaflet 1.9.4, BSD-2-Clause), so a map opens
-with no internet; the roads and township boundaries are drawn as vector layers, so it reads
-with no background tiles at all.
+with no internet; the roads (by class) and township boundaries are drawn as vector layers, so it
+reads with no background tiles at all.
+
+Background tiles follow ``[maps] basemap``: OpenStreetMap, Tianditu (vector or imagery, with a
+key), AMap (map or imagery) or none. AMap tiles are in GCJ-02, so with an AMap basemap every
+layer is shifted from WGS-84 to GCJ-02 before it is drawn (:func:`display_frame`); Tianditu and
+OpenStreetMap are WGS-84 and nothing is shifted.
 
 Input text never becomes part of a template. folium renders each element's output again as a
 Jinja template, so any text it is given would be evaluated; emgis therefore gives folium only
-the page's skeleton (the map, tiles, empty layer groups named by emgis, the layer control) and
-puts every feature, name and id in one JSON data block inserted *after* rendering, escaped for
-its ``<script type="application/json">`` context. The shipped script ``emgis-map.js`` draws the
-features from it and escapes every text it shows. Titles and legends are inserted after
-rendering too, HTML-escaped.
+the page's skeleton (the map and its bounds) and puts every feature, name and id, the layer
+panel and the tile definitions in one JSON data block inserted *after* rendering, escaped for
+its ``<script type="application/json">`` context. The shipped script ``emgis-map.js`` draws
+from it (layers in panes, a grouped layer panel, village clusters at low zoom and names from
+``[maps] label_zoom``) and escapes every text it shows. Titles and legends are inserted after
+rendering too, HTML-escaped. Every word is the language's catalogue's (:mod:`emgis.texts`).
 """
 
 from __future__ import annotations
@@ -33,48 +40,29 @@ import shapely
 from emgis.coverage import STATUSES, CoverageResult, target_of
 from emgis.district import District
 from emgis.network import EdgeArrays
+from emgis.settings import tianditu_key
+from emgis.texts import Texts, texts
 
 CREDIT = "© OpenStreetMap contributors"
 
-KIND_LABELS: dict[str, dict[str, str]] = {
-    "micro_fire_station": {"en": "Micro fire station", "zh": "微型消防站"},
-    "fire_station": {"en": "Fire station", "zh": "消防站"},
-    "township_fire_brigade": {"en": "Township fire brigade", "zh": "乡镇专职消防队"},
-    "township_rescue_team": {"en": "Township rescue team", "zh": "乡镇应急救援队"},
-    "village_team": {"en": "Village team", "zh": "村（社区）应急队"},
-    "forest_fire_team": {"en": "Forest-fire team", "zh": "森林消防队"},
-    "medical": {"en": "Medical point", "zh": "医疗点"},
-    "enterprise_brigade": {"en": "Enterprise brigade", "zh": "企业专职消防队"},
-    "stockpile": {"en": "Stockpile", "zh": "物资储备点"},
-    "shelter_emergency": {"en": "Emergency shelter", "zh": "紧急避难场所"},
-    "shelter_fixed": {"en": "Fixed shelter", "zh": "固定避难场所"},
-}
-
-#: Glyph (English, Chinese) and colour of each kind's unit marker.
-KIND_ICONS: dict[str, tuple[str, str, str]] = {
-    "micro_fire_station": ("m", "微", "#d7301f"),
-    "fire_station": ("F", "消", "#990000"),
-    "township_fire_brigade": ("B", "专", "#b30000"),
-    "township_rescue_team": ("R", "救", "#0868ac"),
-    "village_team": ("V", "村", "#43a2ca"),
-    "forest_fire_team": ("W", "林", "#238b45"),
-    "medical": ("+", "医", "#c51b8a"),
-    "enterprise_brigade": ("E", "企", "#7a0177"),
-    "stockpile": ("S", "储", "#8c510a"),
-    "shelter_emergency": ("e", "避", "#35978f"),
-    "shelter_fixed": ("f", "固", "#01665e"),
+#: Colour of each kind's unit marker (its glyph is the catalogue's ``glyph`` section).
+KIND_COLOURS: dict[str, str] = {
+    "micro_fire_station": "#d7301f", "fire_station": "#990000",
+    "township_fire_brigade": "#b30000", "township_rescue_team": "#0868ac",
+    "village_team": "#43a2ca", "forest_fire_team": "#238b45", "medical": "#c51b8a",
+    "enterprise_brigade": "#7a0177", "stockpile": "#8c510a", "shelter_emergency": "#35978f",
+    "shelter_fixed": "#01665e",
 }
 
 
 def icon_of(kind: str, lang: str) -> tuple[str, str]:
     """Glyph and colour of a kind's marker in a language."""
-    en, zh, colour = KIND_ICONS.get(kind, ("?", "?", "#555"))
-    return (zh if lang == "zh" else en), colour
+    return texts(lang).get("glyph", kind, "?"), KIND_COLOURS.get(kind, "#555")
 
 
 def label_of(kind: str, lang: str) -> str:
     """A kind's name in a language."""
-    return KIND_LABELS.get(kind, {}).get(lang, kind)
+    return texts(lang).kind(kind)
 
 
 #: Response-time classes of a village for a kind, with their colours.
@@ -87,31 +75,86 @@ CLASS_COLOURS: dict[str, str] = {
     "no_unit": "#bdbdbd",
 }
 
-TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "covered": "within target", "over_target": "over target (up to 2x)",
-        "far_over": "over 2x target", "cut_off": "cut off", "no_road_access": "no road access",
-        "no_unit": "no unit of this kind", "legend": "Response time", "villages": "Villages",
-        "units": "Units", "areas": "Service area", "townships": "Townships",
-        "gaps": "Gap villages", "population": "population", "nearest": "nearest",
-        "backup": "backup", "target": "target", "min": "min", "status": "status",
-        "person_min": "person-minutes saved", "township": "township", "kind": "kind",
-        "title": "Coverage", "roads": "Roads", "headcount": "headcount", "turnout": "turnout",
-        "shown": "shown on opening (switch kinds with the layer button)",
-        "map_data": "Map data",
-    },
-    "zh": {
-        "covered": "目标时间内", "over_target": "超出目标（2倍以内）",
-        "far_over": "超出目标2倍以上",
-        "cut_off": "路网不通", "no_road_access": "无道路可达", "no_unit": "无此类队伍",
-        "legend": "响应时间", "villages": "村（社区）", "units": "应急力量", "areas": "服务范围",
-        "townships": "乡镇边界", "gaps": "覆盖缺口村", "population": "人口", "nearest": "最近",
-        "backup": "备份", "target": "目标", "min": "分钟", "status": "状态",
-        "person_min": "人·分钟（节省）", "township": "乡镇", "kind": "类型", "title": "应急覆盖",
-        "roads": "道路", "headcount": "人数", "turnout": "出动时间",
-        "shown": "默认显示（右上角按钮切换类型）", "map_data": "地图数据",
-    },
+#: Scenario map colours: villages (circles) and shelters (square pins), no colour shared.
+SCENARIO_COLOURS: dict[str, str] = {
+    "island": "#542788", "lost": "#d73027", "kept": "#1a9850",
+    "zone_closed": "#b2182b", "zone_slowed": "#ef8a62", "road_closed": "#67001f",
+    "road_slowed": "#f46d43", "evac": "#2166ac",
+    "shelter_room": "#4393c3", "shelter_half": "#35978f", "shelter_full": "#1b1b1b",
+    "shelter_unusable": "#969696",
 }
+
+#: Siting map colours.
+SITING_COLOURS: dict[str, str] = {"before": "#1a9850", "new": "#2166ac", "out": "#d73027",
+                                  "proposal": "#6a3d9a"}
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """One tile layer of a basemap: URL template, subdomains, attribution, zoom range."""
+
+    url: str
+    subdomains: str
+    attribution: str
+    max_zoom: int = 18
+
+
+#: Basemaps: tile layers (drawn in order) and whether they are in GCJ-02.
+_TDT = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+        "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+        "&TILECOL={x}&tk={tk}")
+_AMAP = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style={style}" \
+    "&x={x}&y={y}&z={z}"
+_AMAP_SAT = "https://webst0{s}.is.autonavi.com/appmaptile?style={style}&x={x}&y={y}&z={z}"
+BASEMAPS: dict[str, tuple[tuple[tuple[str, str, str], ...], bool]] = {
+    "osm": ((("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "", "osm"),), False),
+    "tianditu-vec": (((_TDT.replace("{layer}", "vec"), "01234567", "tianditu"),
+                      (_TDT.replace("{layer}", "cva"), "01234567", "tianditu")), False),
+    "tianditu-img": (((_TDT.replace("{layer}", "img"), "01234567", "tianditu"),
+                      (_TDT.replace("{layer}", "cia"), "01234567", "tianditu")), False),
+    "amap": (((_AMAP.replace("{style}", "8"), "1234", "amap"),), True),
+    "amap-satellite": (((_AMAP_SAT.replace("{style}", "6"), "1234", "amap"),
+                        (_AMAP_SAT.replace("{style}", "8"), "1234", "amap")), True),
+    "none": ((), False),
+}
+
+def basemap_tiles(basemap: str, t: Texts, *, key: str = "") -> list[dict[str, Any]]:
+    """The tile layers of a basemap as the map script reads them (URL templates, subdomains,
+    attribution, and the Tianditu key for ``{tk}``)."""
+    layers, _ = BASEMAPS[basemap]
+    out = []
+    for url, sub, who in layers:
+        attr = CREDIT if who == "osm" else t[f"basemap.attr_{who}"]
+        spec: dict[str, Any] = {"url": url, "sub": sub, "attr": attr, "max": 18}
+        if who == "tianditu":
+            spec["tk"] = tianditu_key(key)
+        out.append(spec)
+    return out
+
+
+def is_gcj02(basemap: str) -> bool:
+    """Whether a basemap's tiles are in GCJ-02 (every overlay must be shifted)."""
+    return BASEMAPS[basemap][1]
+
+
+def display_frame(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, gcj02: bool = False) -> Any:
+    """Geometries in the map's coordinates: WGS-84 longitude/latitude, shifted to GCJ-02 for
+    GCJ-02 basemaps (points outside China are not shifted)."""
+    from emgis.coords import wgs84_to_gcj02
+
+    out = gdf.to_crs(4326)
+    if not gcj02 or not len(out):
+        return out
+
+    def shift(xy: np.ndarray) -> np.ndarray:
+        lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+    geoms = shapely.transform(np.asarray(out.geometry.values, dtype=object), shift)
+    if isinstance(out, gpd.GeoSeries):
+        return gpd.GeoSeries(geoms, index=out.index, crs=4326)
+    return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=4326))
+
 
 _CDN = re.compile(r'<script src="(https?://[^"]+)"></script>|'
                   r'<link rel="stylesheet" href="(https?://[^"]+)"\s*/?>')
@@ -189,10 +232,6 @@ def credit_of(district: District) -> str:
     return ""
 
 
-def _to_wgs84(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> Any:
-    return gdf.to_crs(4326)
-
-
 def _xy(geoms: Any) -> tuple[np.ndarray, np.ndarray]:
     g = np.asarray(geoms, dtype=object)
     if not len(g):
@@ -201,7 +240,8 @@ def _xy(geoms: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _geojson_geom(g: Any, ndigits: int = 5) -> dict[str, Any]:
-    """A geometry (WGS-84) as GeoJSON with its coordinates rounded (1 m at 5 digits)."""
+    """A geometry (map coordinates) as GeoJSON with its coordinates rounded (1 m at 5
+    digits)."""
     rounded = shapely.transform(g, lambda xy: np.round(xy, ndigits))
     gj: dict[str, Any] = json.loads(shapely.to_geojson(rounded))
     return {"type": gj["type"], "coordinates": gj["coordinates"]}
@@ -218,15 +258,17 @@ ROAD_STYLE: tuple[tuple[tuple[str, ...], str, float], ...] = (
 #: Most vertices of the road layer of one map (larger networks draw their major roads only).
 MAX_ROAD_VERTICES = 250_000
 
-_ROAD_CACHE: dict[int, list[dict[str, Any]]] = {}
+_ROAD_CACHE: dict[tuple[int, bool], list[dict[str, Any]]] = {}
 
 
-def _road_features(network: EdgeArrays, crs: Any) -> list[dict[str, Any]]:
+def _road_features(network: EdgeArrays, crs: Any, gcj02: bool) -> list[dict[str, Any]]:
     """The roads as one simplified multiline per class group, major roads first, within
     :data:`MAX_ROAD_VERTICES` (cached per road geometry: a scenario's network shares it)."""
     from pyproj import Transformer
 
-    key = id(network.vx)
+    from emgis.coords import wgs84_to_gcj02
+
+    key = (id(network.vx), gcj02)
     if key in _ROAD_CACHE:
         return _ROAD_CACHE[key]
     once = (network.twin < 0) | (np.arange(network.n_edges) < network.twin)
@@ -248,6 +290,8 @@ def _road_features(network: EdgeArrays, crs: Any) -> list[dict[str, Any]]:
             break
         budget -= len(xy)
         lon, lat = to_wgs.transform(xy[:, 0], xy[:, 1])
+        if gcj02:
+            lon, lat = wgs84_to_gcj02(lon, lat)
         cuts = np.flatnonzero(np.diff(idx)) + 1
         parts = np.split(np.column_stack([np.round(lon, 5), np.round(lat, 5)]), cuts)
         feats.append({"g": {"type": "MultiLineString",
@@ -258,30 +302,68 @@ def _road_features(network: EdgeArrays, crs: Any) -> list[dict[str, Any]]:
     return feats
 
 
+_PRINT_CSS = """
+.emgis-label{font:11px/1.1 "Noto Sans CJK SC","Microsoft YaHei",sans-serif;color:#111;
+ white-space:nowrap;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff;pointer-events:none}
+.emgis-cluster{border-radius:50%;border:2px solid #fff;box-shadow:0 0 3px #000;
+ text-align:center;font:bold 11px sans-serif;color:#fff;text-shadow:0 0 2px #000}
+#emgis-panel{background:rgba(255,255,255,.95);border:1px solid #888;border-radius:4px;
+ font:12px sans-serif;max-height:calc(100vh - 90px);overflow:auto;min-width:190px;max-width:300px}
+#emgis-panel .head{padding:4px 8px;cursor:pointer;font-weight:bold;user-select:none}
+#emgis-panel .body{padding:0 8px 6px}
+#emgis-panel .sec{margin-top:6px;font-weight:bold;color:#333}
+#emgis-panel label{display:block;margin:1px 0;white-space:nowrap;cursor:pointer}
+#emgis-panel .sub{margin-left:18px}
+@media print{
+ @page{size:PAPER landscape;margin:8mm}
+ html,body{width:100%;height:100%;margin:0}
+ .folium-map{position:absolute!important;left:0!important;top:0!important;bottom:0!important;
+  right:64mm!important;width:auto!important;height:auto!important}
+ #emgis-legend{position:absolute!important;top:0!important;right:0!important;left:auto!important;
+  bottom:auto!important;width:60mm;max-height:none!important;overflow:visible!important;
+  border:none!important;box-shadow:none!important}
+ #emgis-title{position:absolute!important;left:8px!important;top:8px!important}
+ #emgis-panel,.leaflet-control-zoom{display:none!important}
+ #emgis-print-note{display:block!important}
+}
+"""
+
+
 @dataclass
 class _Page:
-    """A folium map whose data layers are filled from one JSON block after rendering."""
+    """A folium map skeleton whose layers, panel and tiles come from one JSON block."""
 
     district: District
     lang: str
     title: str
-    tiles: bool = True
-    layers: list[dict[str, Any]] = field(default_factory=list)
+    basemap: str | None = None
+    layers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    panel: list[dict[str, Any]] = field(default_factory=list)
+    villages: dict[str, Any] | None = None
     slots: dict[str, str] = field(default_factory=dict)
     m: Any = None
 
     def __post_init__(self) -> None:
         import folium
 
-        self.m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
+        ms = self.district.settings.maps
+        self.basemap = ms.basemap if self.basemap is None else self.basemap
+        self.t = texts(self.lang)
+        self.gcj02 = is_gcj02(self.basemap)
+        self.tiles = basemap_tiles(self.basemap, self.t, key=ms.tianditu_key)
+        self.m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False)
         self.m.default_js = [
             ("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js")]
         self.m.default_css = [
             ("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css")]
-        if self.tiles:
-            folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=CREDIT,
-                             control=True).add_to(self.m)
-        self._raw("header", f"<title>{_esc(self.title)}</title><meta charset=\"utf-8\">")
+        self._raw("header", f"<title>{_esc(self.title)}</title><meta charset=\"utf-8\">"
+                  f"<style>{_PRINT_CSS.replace('PAPER', self.district.settings.report.paper)}"
+                  "</style>")
+        self.base: list[dict[str, Any]] = []
+
+    def display(self, gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> Any:
+        """Geometries in this map's coordinates (WGS-84, or GCJ-02 for AMap)."""
+        return display_frame(gdf, gcj02=self.gcj02)
 
     def _raw(self, where: str, content: str) -> None:
         """Put ``content`` into the page's header or body after rendering (see module doc)."""
@@ -291,64 +373,109 @@ class _Page:
         self.slots[token] = content
         getattr(self.m.get_root(), where).add_child(folium.Element(token))
 
-    def fit(self, bounds: tuple[float, float, float, float]) -> None:
-        """Open on these WGS-84 bounds (min lon, min lat, max lon, max lat)."""
-        x0, y0, x1, y1 = bounds
+    def fit(self, gdf: gpd.GeoDataFrame) -> None:
+        """Open on the bounds of these geometries."""
+        b = self.display(gdf).total_bounds if len(gdf) else np.full(4, np.nan)
+        x0, y0, x1, y1 = (float(v) for v in b)
         if not np.isfinite([x0, y0, x1, y1]).all():
             x0, y0, x1, y1 = -1.0, -1.0, 1.0, 1.0
         self.m.fit_bounds([[y0, x0], [y1, x1]])
 
-    def group(self, name: str, *, show: bool = True) -> Any:
-        """An empty layer group in the layer control (name from emgis's own texts)."""
-        import folium
+    def add(self, layer_id: str, spec: dict[str, Any]) -> str:
+        """A layer (drawn when the panel shows it): ``spec`` holds ``type`` (points, pins,
+        lines, areas, villages), its ``pane`` and ``features``; texts in it are data."""
+        self.layers[layer_id] = spec
+        return layer_id
 
-        fg = folium.FeatureGroup(name=name, show=show)
-        fg.add_to(self.m)
-        return fg
+    def section(self, title: str, items: list[dict[str, Any]]) -> None:
+        """A section of the layer panel: items are ``check`` or ``radio`` (with ``group``),
+        with a ``label``, the ``layers`` they show, ``on``, and optional ``sub`` items shown
+        under a selected radio."""
+        self.panel.append({"title": title, "items": items})
 
-    def add(self, group: Any, spec: dict[str, Any]) -> None:
-        """Features for a group: ``spec`` holds ``type`` (points, pins, lines, areas) and
-        ``features``; texts in it are data."""
-        self.layers.append({**spec, "target": group})
+    def set_villages(self, villages: gpd.GeoDataFrame, *, pops: list[Any] | None = None
+                     ) -> None:
+        """The villages every village layer colours (positions, names for labels and
+        clusters, popups)."""
+        v = self.display(villages)
+        vx, vy = _xy(v.geometry.values)
+        ms = self.district.settings.maps
+        self.villages = {"x": vx.tolist(), "y": vy.tolist(),
+                         "label": [str(n) for n in villages[
+                             "name" if "name" in villages else "village_name"]],
+                         "pop": pops, "labelZoom": float(ms.label_zoom),
+                         "clusterAbove": int(ms.cluster_above)}
 
-    def base_layers(self, network: EdgeArrays | None, t: dict[str, str]) -> None:
-        """Roads (by class) and township boundaries: the map reads with no tiles at all."""
+    def base_layers(self, network: EdgeArrays | None) -> None:
+        """Roads (by class), township boundaries and village names: the map reads with no
+        tiles at all."""
+        t = self.t
+        items = []
         if network is not None and network.n_edges:
-            g = self.group(t["roads"], show=True)
-            self.add(g, {"type": "lines", "opacity": 0.8, "features":
-                         _road_features(network, self.district.crs)})
+            self.add("roads", {"type": "lines", "pane": "emgisRoads", "opacity": 0.8,
+                               "features": _road_features(network, self.district.crs,
+                                                          self.gcj02)})
+            items.append({"type": "check", "label": t["map.roads"], "layers": ["roads"],
+                          "on": True})
         towns = self.district.townships
         if len(towns):
-            tw = _to_wgs84(towns[["name", "geometry"]])
-            g = self.group(t["townships"], show=True)
-            feats = [{"g": _geojson_geom(map_geometry(geom, tolerance_m=0)), "tip": str(name)}
+            tw = towns[["name", "geometry"]].copy()
+            tw["geometry"] = [map_geometry(g, tolerance_m=0) if g is not None else g
+                              for g in tw.geometry]
+            tw = self.display(tw)
+            feats = [{"g": _geojson_geom(geom), "tip": str(name)}
                      for name, geom in zip(tw["name"], tw.geometry, strict=True)
                      if geom is not None and not geom.is_empty]
-            self.add(g, {"type": "areas", "color": "#444", "weight": 2, "fill": False,
-                         "dashArray": "6 4", "features": feats})
+            self.add("townships", {"type": "areas", "pane": "emgisAreas", "color": "#444",
+                                   "weight": 2, "fill": False, "dashArray": "6 4",
+                                   "features": feats})
+            items.append({"type": "check", "label": t["map.townships"],
+                          "layers": ["townships"], "on": True})
+        if self.villages is not None:
+            self.add("labels", {"type": "labels"})
+            items.append({"type": "check", "label": t.fmt(
+                "map.labels", z=f"{self.villages['labelZoom']:g}"), "layers": ["labels"],
+                "on": True})
+        self.base = items
 
-    def legend(self, rows: list[tuple[str, str, str]], *, title: str, note: str) -> None:
-        """A fixed legend: (shape, colour, label) rows; shape 'dot', 'area' or a glyph."""
+    def legend(self, rows: list[tuple[str, str, str]], *, title: str) -> None:
+        """The legend: (shape, colour, label) rows; shape 'dot', 'area', 'line', 'pie' or a
+        glyph; the map-data credit below."""
         items = []
         for shape, colour, label in rows:
             if shape == "dot":
                 sw = (f'<span style="display:inline-block;width:12px;height:12px;'
                       f'border-radius:6px;background:{colour};border:1px solid #333;'
-                      f'margin-right:6px"></span>')
+                      f'margin-right:6px;flex:none"></span>')
             elif shape == "area":
                 sw = (f'<span style="display:inline-block;width:14px;height:10px;'
                       f'background:{colour};opacity:.5;border:1px solid {colour};'
-                      f'margin-right:6px"></span>')
+                      f'margin-right:6px;flex:none"></span>')
+            elif shape == "line":
+                sw = (f'<span style="display:inline-block;width:16px;height:0;'
+                      f'border-top:3px dashed {colour};margin-right:6px;flex:none"></span>')
+            elif shape == "pie":
+                sw = ('<span style="display:inline-block;width:16px;height:16px;'
+                      'border-radius:8px;background:conic-gradient(#1a9850 0 50%,#fdae61 50% '
+                      '75%,#d73027 75% 100%);margin-right:6px;flex:none"></span>')
             else:
-                sw = _glyph_html(shape, colour, size=16) + '<span style="margin-right:6px"></span>'
+                sw = _glyph_html(shape, colour, size=16) + '<span style="margin-right:6px">' \
+                    "</span>"
             items.append(f'<div style="display:flex;align-items:center;margin:2px 0">{sw}'
                          f"{_esc(label)}</div>")
+        credit = credit_of(self.district)
+        tiles = sorted({sp["attr"] for sp in self.tiles} - {credit})
+        note = " · ".join([*([f"{self.t['map.map_data']}: {credit}"] if credit else []),
+                           *tiles])
         box = (
-            '<div id="emgis-legend" style="position:fixed;bottom:28px;right:10px;z-index:1000;'
+            '<div id="emgis-legend" style="position:fixed;bottom:56px;left:10px;z-index:1000;'
             'background:rgba(255,255,255,.93);padding:6px 8px;border:1px solid #888;'
-            'border-radius:4px;font:11px sans-serif;max-height:45vh;overflow:auto">'
+            'border-radius:4px;font:11px sans-serif;max-height:45vh;overflow:auto;'
+            'max-width:260px">'
             f"<b>{_esc(title)}</b>{''.join(items)}"
-            f'<div style="margin-top:6px;color:#555">{_esc(note)}</div></div>'
+            f'<div style="margin-top:6px;color:#555">{_esc(note)}</div>'
+            f'<div id="emgis-print-note" style="display:none;margin-top:6px;color:#555">'
+            f'{_esc(self.t["map.print_note"])}</div></div>'
         )
         self._raw("html", box)
 
@@ -357,24 +484,29 @@ class _Page:
         self._raw("html",
                   '<div id="emgis-title" style="position:fixed;top:10px;left:60px;z-index:1000;'
                   'background:rgba(255,255,255,.93);padding:4px 10px;border:1px solid #888;'
-                  'border-radius:4px;font:13px sans-serif"><b>' + _esc(title) + "</b><br>"
-                  + _esc(subtitle) + "</div>")
-
-    def note(self, t: dict[str, str]) -> str:
-        """The legend's footnote: the map-data credit."""
-        credit = credit_of(self.district)
-        return f"{t['map_data']} {credit}" if credit else ""
+                  'border-radius:4px;font:13px sans-serif;max-width:calc(100vw - 420px)"><b>'
+                  + _esc(title) + "</b><br>" + _esc(subtitle) + "</div>")
 
     def render(self) -> str:
         """The page: skeleton rendered by folium, then the data block and texts put in."""
-        import folium
-
-        folium.LayerControl(collapsed=True).add_to(self.m)
+        t = self.t
         self._raw("header", "")
         token = list(self.slots)[-1]
-        _stable_ids(self.m)  # before the groups' names go into the data
-        data = {"layers": [{**spec, "target": spec["target"].get_name()}
-                           for spec in self.layers]}
+        _stable_ids(self.m)
+        tile_items = []
+        if self.tiles:
+            tile_items.append({"type": "radio", "group": "tiles",
+                               "label": t[f"basemap.{self.basemap}"], "tiles": True,
+                               "on": True})
+        tile_items.append({"type": "radio", "group": "tiles", "label": t["map.no_basemap"],
+                           "on": not self.tiles, "layers": []})
+        panel = [{"title": t["map.basemap"], "items": tile_items}]
+        if self.base:
+            panel.append({"title": t["map.base_layers"], "items": self.base})
+        data = {"map": self.m.get_name(), "tiles": self.tiles, "layers": self.layers,
+                "panel": panel + self.panel, "villages": self.villages,
+                "texts": {"layers": t["map.layers"], "cluster": t["map.cluster_tip"],
+                          "names": {}}}
         js = _static("emgis-map.js").decode("utf-8")
         self.slots[token] = ('<script type="application/json" id="emgis-data">'
                              + script_json(data) + "</script><script>" + js + "</script>")
@@ -402,13 +534,30 @@ def _glyph_html(glyph: str, colour: str, *, size: int = 22) -> str:
     return (f'<div style="width:{size}px;height:{size}px;line-height:{size}px;'
             f'background:{colour};color:#fff;border:2px solid #fff;border-radius:4px;'
             f'box-shadow:0 0 2px #000;text-align:center;font:bold {int(size * 0.6)}px '
-            f'sans-serif">{_esc(glyph)}</div>')
+            f'sans-serif;flex:none">{_esc(glyph)}</div>')
 
 
-def _bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
-    b = tuple(float(v) for v in _to_wgs84(gdf).total_bounds) if len(gdf) else (
-        np.nan, np.nan, np.nan, np.nan)
-    return b  # type: ignore[return-value]
+def _words(t: Texts, *parts: str) -> str:
+    """Words joined as the language joins them (no spaces in Chinese)."""
+    return ("" if t.lang == "zh" else " ").join(parts)
+
+
+def _class_layer(classes: list[str], palette: dict[str, str], names: dict[str, str], *,
+                 edges: list[int] | None = None, edge_colours: tuple[str, ...] = ("#000",),
+                 tips: list[str] | None = None) -> dict[str, Any]:
+    """A village layer: each village's class (an index into the palette)."""
+    keys = list(palette)
+    pos = {k: i for i, k in enumerate(keys)}
+    spec: dict[str, Any] = {"type": "villages", "pane": "emgisVillages", "radius": 7,
+                            "c": [pos[c] for c in classes],
+                            "palette": [palette[k] for k in keys],
+                            "names": [names[k] for k in keys]}
+    if edges is not None:
+        spec["o"] = edges
+        spec["edges"] = list(edge_colours)
+    if tips is not None:
+        spec["tips"] = tips
+    return spec
 
 
 def coverage_map(
@@ -418,7 +567,7 @@ def coverage_map(
     *,
     lang: str = "en",
     kinds: tuple[str, ...] | None = None,
-    tiles: bool = True,
+    basemap: str | None = None,
 ) -> str:
     """Draw the coverage map and return the page as HTML.
 
@@ -429,112 +578,119 @@ def coverage_map(
     areas
         Service areas (:func:`emgis.coverage.service_areas`); kind-level areas are drawn.
     district
-        The district, for townships and names.
+        The district, for townships, names and ``[maps]`` settings.
     lang
         ``"en"`` or ``"zh"``.
     kinds
         Kinds to draw (default: those with at least one unit); the first is shown on opening.
-    tiles
-        Add the OpenStreetMap background (needs internet to show; the map works without).
+    basemap
+        Background tiles (default ``[maps] basemap``); ``"none"`` for none.
 
     Returns
     -------
     str
-        A self-contained HTML page.
+        A self-contained HTML page: a grouped layer panel (a section per kind, its service
+        area breaks as radio buttons), villages coloured by the response time of the kind
+        chosen (clustered at low zoom above ``[maps] cluster_above`` villages, named from
+        ``[maps] label_zoom``), popups naming the nearest and backup unit with their times.
     """
-    t = TEXT[lang]
+    t = texts(lang)
     table = result.table
-    units = _to_wgs84(result.units)
-    villages = _to_wgs84(result.villages)
+    units = result.units
     if kinds is None:
         kinds = tuple(k for k in result.kinds if (units["kind"] == k).any())
-    page = _Page(district, lang, f"{district.name} – {t['title']}", tiles)
-    page.fit(_bounds(result.villages))
-    page.base_layers(result.edges, t)
-    pops = _popups(table, villages, units, t, lang)
+    page = _Page(district, lang, f"{district.name} – {t['map.title']}", basemap)
+    page.fit(result.villages)
+    page.set_villages(result.villages, pops=_popups(table, result.villages, units, t))
+    page.base_layers(result.edges)
     kind_areas = areas[areas["scope"] == "kind"].copy() if len(areas) else areas
     if len(kind_areas):
         kind_areas["geometry"] = [map_geometry(g) for g in kind_areas.geometry]
-        kind_areas = _to_wgs84(kind_areas)
-    vx, vy = _xy(villages.geometry.values)
+        kind_areas = page.display(kind_areas)
+    udisp = page.display(units)
+    names = {c: t.status(c) for c in CLASS_COLOURS}
+    items = []
     for i, kind in enumerate(kinds):
         label = label_of(kind, lang)
         target = target_of(kind, district.settings)
-        ka = kind_areas[kind_areas["kind"] == kind] if len(kind_areas) else kind_areas
-        for b in sorted(ka["break_min"].unique(), reverse=True) if len(ka) else []:
-            geom = ka[ka["break_min"] == b].geometry.iloc[0]
-            if geom.is_empty:
-                continue
-            strong = b == target
-            g = page.group(f"{t['areas']} {label} ≤ {b:g} {t['min']}", show=(i == 0 and strong))
-            page.add(g, {"type": "areas", "color": "#2c7fb8", "weight": 1,
-                         "fillColor": "#41b6c4", "fillOpacity": 0.25 if strong else 0.1,
-                         "features": [{"g": _geojson_geom(geom)}]})
         rows = table[table["kind"] == kind]
-        feats = []
-        for k, (nearest, status) in enumerate(zip(rows["nearest_min"], rows["status"],
-                                                  strict=True)):
-            cls = response_class(nearest, target, status)
-            gap = status != "covered"
-            feats.append({"x": vx[k], "y": vy[k], "c": CLASS_COLOURS[cls],
-                          "o": "#b2182b" if gap else "#000", "w": 3 if gap else 1,
-                          "pop": pops[k]})
-        g = page.group(f"{t['villages']}: {label}", show=(i == 0))
-        page.add(g, {"type": "points", "radius": 7, "features": feats})
-    for kind in kinds:
+        classes = [response_class(n, target, s) for n, s in
+                   zip(rows["nearest_min"], rows["status"], strict=True)]
+        gaps = [0 if s == "covered" else 1 for s in rows["status"]]
+        vid = page.add(f"v{i}", _class_layer(classes, CLASS_COLOURS, names, edges=gaps,
+                                              edge_colours=("#000", "#b2182b")))
         glyph, colour = icon_of(kind, lang)
-        label = label_of(kind, lang)
-        u = units[units["kind"] == kind]
+        u = udisp[udisp["kind"] == kind]
         ux, uy = _xy(u.geometry.values)
-        feats = [{"x": ux[j], "y": uy[j], "glyph": glyph, "c": colour,
-                  "tip": f"{label}: {name} ({uid})",
-                  "pop": {"title": f"{label}: {name} ({uid})",
-                          "lines": [f"{t['turnout']}: {turn:g} {t['min']}"]}}
-                 for j, (uid, name, turn) in enumerate(zip(u["id"], u["name"], u["turnout_min"],
-                                                           strict=True))]
-        g = page.group(f"{t['units']}: {label}", show=(kind == kinds[0]))
-        page.add(g, {"type": "pins", "className": "emgis-unit", "features": feats})
+        uid_ = page.add(f"u{i}", {"type": "pins", "className": "emgis-unit", "features": [
+            {"x": ux[j], "y": uy[j], "glyph": glyph, "c": colour,
+             "tip": t.fmt("map.unit_tip", kind=label, name=f"{name} ({uid})"),
+             "pop": {"title": f"{label}: {name} ({uid})",
+                     "lines": [f"{t['map.turnout']}: {turn:g} {t['unit.min']}"]}}
+            for j, (uid, name, turn) in enumerate(zip(u["id"], u["name"], u["turnout_min"],
+                                                      strict=True))]})
+        sub = [{"type": "check", "label": t["map.unit_layer"], "layers": [uid_], "on": True}]
+        ka = kind_areas[kind_areas["kind"] == kind] if len(kind_areas) else kind_areas
+        breaks = sorted(ka["break_min"].unique()) if len(ka) else []
+        area_items = [{"type": "radio", "group": f"areas{i}", "label": t["map.no_area"],
+                       "layers": [], "on": bool(target not in breaks)}]
+        for b in breaks:
+            geom = ka[ka["break_min"] == b].geometry.iloc[0]
+            if geom is None or geom.is_empty:
+                continue
+            aid = page.add(f"a{i}_{b:g}", {
+                "type": "areas", "pane": "emgisAreas", "color": "#2c7fb8", "weight": 1,
+                "fillColor": "#41b6c4", "fillOpacity": 0.25, "features": [
+                    {"g": _geojson_geom(geom)}]})
+            area_items.append({"type": "radio", "group": f"areas{i}",
+                               "label": t.fmt("map.area_break", b=f"{b:g}"),
+                               "layers": [aid], "on": bool(b == target)})
+        items.append({"type": "radio", "group": "kind", "label": label, "layers": [vid],
+                      "on": i == 0, "sub": sub + area_items})
+    page.section(t["map.colour_by"], items)
     first = label_of(kinds[0], lang) if kinds else ""
-    page.heading(f"{district.name} · {t['title']}",
-                 f"{t['shown']}: {first} (≤ {target_of(kinds[0], district.settings):g} "
-                 f"{t['min']})" if kinds else "")
-    legend = [("dot", CLASS_COLOURS[c], t[c]) for c in CLASS_COLOURS]
-    legend += [("area", "#41b6c4", t["areas"])]
+    page.heading(f"{district.name} · {t['map.title']}",
+                 f"{t['map.shown']}: {first} (≤ {target_of(kinds[0], district.settings):g} "
+                 f"{t['unit.min']})" if kinds else "")
+    legend = [("dot", CLASS_COLOURS[c], names[c]) for c in CLASS_COLOURS]
+    legend += [("pie", "", t["map.cluster"]), ("area", "#41b6c4", t["map.areas"])]
     legend += [(*icon_of(k, lang), label_of(k, lang)) for k in kinds]
-    page.legend(legend, title=t["legend"], note=page.note(t))
+    page.legend(legend, title=t["map.legend"])
     return page.render()
 
 
 def _popups(table: pd.DataFrame, villages: gpd.GeoDataFrame, units: gpd.GeoDataFrame,
-            t: dict[str, str], lang: str) -> list[dict[str, Any]]:
+            t: Texts) -> list[dict[str, Any]]:
     """Per village (input order): its times to every kind, nearest and backup unit named."""
     if len(table) == 0:
-        return [{"title": ""} for _ in range(len(villages))]
-    names = dict(zip(units["id"].astype(str), units["name"].astype(str), strict=True))
+        return [{"title": f"{n} ({i})"} for n, i in zip(villages["name"], villages["id"],
+                                                        strict=True)]
     n_v = len(villages)
     kinds = list(dict.fromkeys(table["kind"]))
     rows_by_v: list[list[dict[str, Any]]] = [[] for _ in range(n_v)]
     for kind in kinds:
         rows = table[table["kind"] == kind]
-        label = label_of(kind, lang)
-        for k, r in enumerate(rows[["nearest_id", "nearest_min", "second_id", "second_min",
-                                    "target_min", "status"]].itertuples(index=False, name=None)):
-            nid, nmin, sid, smin, target, status = r
+        label = t.kind(kind)
+        for k, r in enumerate(rows[["nearest_name", "nearest_min", "second_name", "second_min",
+                                    "target_min", "status"]].itertuples(index=False,
+                                                                        name=None)):
+            nname, nmin, sname, smin, target, status = r
             cls = response_class(nmin, target, status)
-            near = f"{names.get(str(nid), nid)} {_fmt(nmin)}" if nid is not None else "–"
-            back = f"{names.get(str(sid), sid)} {_fmt(smin)}" if sid is not None else "–"
-            rows_by_v[k].append({"cells": [label, near, back, f"{target:g}",
-                                           t.get(cls, cls)], "colour": CLASS_COLOURS[cls]})
+            near = f"{nname} {_fmt(nmin)}" if isinstance(nname, str) else "–"
+            back = f"{sname} {_fmt(smin)}" if isinstance(sname, str) else "–"
+            rows_by_v[k].append({"cells": [label, near, back, f"{target:g}", t.status(cls)],
+                                 "colour": CLASS_COLOURS[cls]})
     first = table[table["kind"] == kinds[0]]
     out = []
     for k, (vid, vname, town, pop) in enumerate(first[["village_id", "village_name", "township",
                                                        "population"]].itertuples(
                                                            index=False, name=None)):
         out.append({"title": f"{vname} ({vid})",
-                    "lines": [f"{t['township']}: {town if pd.notna(town) else '–'} · "
-                              f"{t['population']}: {int(pop):,}"],
-                    "head": [t["kind"], f"{t['nearest']} ({t['min']})",
-                             f"{t['backup']} ({t['min']})", t["target"], t["status"]],
+                    "lines": [f"{t['map.township']}: {town if pd.notna(town) else '–'} · "
+                              f"{t['map.population']}: {int(pop):,}"],
+                    "head": [t["map.kind"], f"{t['map.nearest']} ({t['unit.min']})",
+                             f"{t['map.backup']} ({t['unit.min']})", t["map.target"],
+                             t["map.status"]],
                     "rows": rows_by_v[k]})
     return out
 
@@ -550,23 +706,6 @@ def save(page: str, path: str | Path) -> Path:
 assert set(STATUSES) <= set(CLASS_COLOURS)
 
 
-SCENARIO_TEXT: dict[str, dict[str, str]] = {
-    "en": {"zone": "Hazard zone", "closed": "closed road", "slowed": "slowed road",
-           "island": "cut off entirely", "lost": "loses cover", "kept": "keeps its cover",
-           "evac": "Evacuation", "shelters": "Shelters", "load": "load", "unusable":
-           "unusable (in the zone)", "full": "full", "half": "over half full",
-           "room": "room left", "persons": "persons", "villages": "Villages",
-           "affected": "Affected roads", "title": "Scenario", "evacuate": "must leave",
-           "unsheltered": "without a place"},
-    "zh": {"zone": "灾害范围", "closed": "道路中断", "slowed": "道路通行减慢", "island": "完全孤立",
-           "lost": "失去覆盖", "kept": "覆盖不变", "evac": "疏散路线", "shelters": "避难场所",
-           "load": "安置", "unusable": "不可用（位于灾害范围内）", "full": "已满", "half": "过半",
-           "room": "尚有余量", "persons": "人", "villages": "村（社区）",
-           "affected": "受影响道路", "title": "灾害情景", "evacuate": "需转移",
-           "unsheltered": "无处安置"},
-}
-
-
 def scenario_map(
     result: Any,
     villages: gpd.GeoDataFrame,
@@ -575,155 +714,195 @@ def scenario_map(
     district: District,
     *,
     lang: str = "en",
-    tiles: bool = True,
+    basemap: str | None = None,
 ) -> str:
-    """Draw a scenario: zones, closed and slowed roads, villages losing cover, evacuation flows
-    from village to shelter, and shelters coloured by load. Returns the HTML page."""
-    t = {**TEXT[lang], **SCENARIO_TEXT[lang]}
-    v = _to_wgs84(villages)
-    page = _Page(district, lang, f"{district.name} – {t['title']} {result.scenario.name}",
-                 tiles)
-    page.fit(_bounds(villages))
-    page.base_layers(result.edges, t)
+    """Draw a scenario: zones, closed and slowed roads, villages losing cover or cut off,
+    evacuation routes along the roads from village to shelter, and shelters (square pins)
+    coloured by their load. Returns the HTML page."""
+    from emgis.report import scenario_label
+
+    t = texts(lang)
+    c = SCENARIO_COLOURS
+    name = scenario_label(result.scenario.name, t)
+    page = _Page(district, lang, f"{district.name} – {t['map.scenario']}: {name}", basemap)
+    page.fit(villages)
+    page.set_villages(villages)
+    page.base_layers(result.edges)
+    items = []
     if len(zones):
         z = zones[["name", "effect", "geometry"]].copy()
         z["geometry"] = [map_geometry(g, tolerance_m=10) for g in z.geometry]
-        z = _to_wgs84(z)
-        g = page.group(t["zone"])
-        page.add(g, {"type": "areas", "weight": 1, "fillOpacity": 0.3, "features": [
-            {"g": _geojson_geom(geom), "c": "#b2182b" if eff == "closed" else "#ef8a62",
-             "tip": str(name)}
-            for name, eff, geom in zip(z["name"], z["effect"], z.geometry, strict=True)
+        z = page.display(z)
+        lid = page.add("zones", {"type": "areas", "pane": "emgisAreas", "weight": 1,
+                                 "fillOpacity": 0.3, "features": [
+            {"g": _geojson_geom(geom), "c": c["zone_closed"] if eff == "closed"
+             else c["zone_slowed"], "tip": f"{zname} ({t.get('effect', str(eff))})"}
+            for zname, eff, geom in zip(z["name"], z["effect"], z.geometry, strict=True)
             if geom is not None and not geom.is_empty]})
+        items.append({"type": "check", "label": t["map.zone"], "layers": [lid], "on": True})
     if len(roads):
-        r = _to_wgs84(roads.set_crs(district.crs, allow_override=True))
-        g = page.group(t["affected"])
-        page.add(g, {"type": "lines", "weight": 4, "features": [
-            {"g": _geojson_geom(geom), "c": "#67001f" if eff == "closed" else "#f46d43"}
+        r = page.display(roads.set_crs(district.crs, allow_override=True))
+        lid = page.add("affected", {"type": "lines", "pane": "emgisLines", "weight": 4,
+                                    "features": [
+            {"g": _geojson_geom(geom), "c": c["road_closed"] if eff == "closed"
+             else c["road_slowed"]}
             for eff, geom in zip(r["effect"], r.geometry, strict=True)
             if geom is not None and not geom.is_empty]})
+        items.append({"type": "check", "label": t["map.affected"], "layers": [lid],
+                      "on": True})
     flows = result.evacuation
     if len(flows):
-        vv = _to_wgs84(district.villages.set_index("id")).geometry
-        ss = _to_wgs84(district.shelters.set_index("id")).geometry
-        feats = []
-        for row in flows.itertuples(index=False):
-            a, b = vv[row.village_id], ss[row.shelter_id]
-            feats.append({"g": {"type": "LineString", "coordinates": [
-                [round(a.x, 6), round(a.y, 6)], [round(b.x, 6), round(b.y, 6)]]},
-                "w": float(min(10, 2 + row.persons / 200)),
-                "tip": f"{row.village_name} → {row.shelter_name}: {row.persons:,} "
-                       f"{t['persons']}, {row.minutes:.0f} {t['min']}"})
-        g = page.group(t["evac"])
-        page.add(g, {"type": "lines", "color": "#2166ac", "opacity": 0.8, "dashArray": "6 4",
-                     "features": feats})
-    colour = {"island": "#542788", "lost": "#d73027", "kept": "#1a9850"}
-    vx, vy = _xy(v.geometry.values)
-    feats = []
-    for k, row in enumerate(v.itertuples(index=False)):
+        routes = getattr(result, "routes", None)
+        if routes is None or len(routes) != len(flows):
+            routes = gpd.GeoSeries([None] * len(flows), crs=district.crs)
+        vv = district.villages.set_index("id").geometry
+        ss = district.shelters.set_index("id").geometry
+        lines = [g if g is not None else shapely.LineString([vv[a], ss[b]])
+                 for g, a, b in zip(routes, flows["village_id"], flows["shelter_id"],
+                                    strict=True)]
+        disp = page.display(gpd.GeoSeries([shapely.simplify(g, 5.0) for g in lines],
+                                          crs=district.crs))
+        feats = [{"g": _geojson_geom(g),
+                  "w": float(min(8, 2 + row.persons / 300)),
+                  "tip": t.fmt("map.evac_tip", village=f"{row.village_name} ({row.village_id})",
+                               shelter=f"{row.shelter_name} ({row.shelter_id})",
+                               persons=f"{row.persons:,}", minutes=f"{row.minutes:.0f}")}
+                 for g, row in zip(disp, flows.itertuples(index=False), strict=True)]
+        lid = page.add("evac", {"type": "lines", "pane": "emgisLines", "color": c["evac"],
+                                "opacity": 0.85, "dashArray": "8 5", "features": feats})
+        items.append({"type": "check", "label": t["map.evac"], "layers": [lid], "on": True})
+    states, tips, edges = [], [], []
+    for row in villages.itertuples(index=False):
         state = "island" if row.island else ("lost" if row.kinds_losing_cover else "kept")
-        tip = f"{row.village_name} ({row.village_id}): {t[state]}"
+        tip = f"{row.village_name} ({row.village_id}): {t[f'map.{state}']}"
         if row.evacuate:
-            tip += f"; {t['evacuate']} {row.population:,}, {t['unsheltered']} {row.unsheltered:,}"
+            tip += (f"; {t['map.evacuate']} {row.population:,}, {t['map.unsheltered']} "
+                    f"{row.unsheltered:,}")
         if row.kinds_losing_cover:
-            kinds = ", ".join(label_of(k2, lang) for k2 in str(row.kinds_losing_cover).split(","))
-            tip += f"; {t['lost']}: {kinds}"
-        feats.append({"x": vx[k], "y": vy[k], "c": colour[state],
-                      "o": "#2166ac" if row.evacuate else "#000",
-                      "w": 3 if row.evacuate else 1, "tip": tip})
-    g = page.group(t["villages"])
-    page.add(g, {"type": "points", "radius": 7, "features": feats})
+            sep = "、" if lang == "zh" else ", "
+            kinds = sep.join(label_of(k2, lang) for k2 in str(row.kinds_losing_cover).split(","))
+            tip += f"; {t['map.lost']}: {kinds}"
+        states.append(state)
+        tips.append(tip)
+        edges.append(1 if row.evacuate else 0)
+    palette = {k: c[k] for k in ("island", "lost", "kept")}
+    lid = page.add("villages", _class_layer(states, palette, {k: t[f"map.{k}"] for k in palette},
+                                            edges=edges, edge_colours=("#000", c["evac"]),
+                                            tips=tips))
+    items.append({"type": "check", "label": t["map.villages"], "layers": [lid], "on": True})
     sh = result.shelters.merge(district.shelters[["id", "geometry"]], left_on="shelter_id",
                                right_on="id", how="left")
-    sh = _to_wgs84(gpd.GeoDataFrame(sh, geometry="geometry", crs=district.crs))
+    sh = page.display(gpd.GeoDataFrame(sh, geometry="geometry", crs=district.crs))
     sx, sy = _xy(sh.geometry.values)
     feats = []
     for k, row in enumerate(sh.itertuples(index=False)):
         if not row.usable:
-            c, state = "#969696", t["unusable"]
+            key = "unusable"
         elif row.load_share >= 0.999:
-            c, state = "#d73027", t["full"]
+            key = "full"
         elif row.load_share > 0.5:
-            c, state = "#fdae61", t["half"]
+            key = "half"
         else:
-            c, state = "#4393c3", t["room"]
-        feats.append({"x": sx[k], "y": sy[k], "c": c, "w": 3, "r": 10,
-                      "tip": f"{row.shelter_name} ({row.shelter_id}): {t['load']} "
-                             f"{row.load:,} / {row.capacity:,.0f} – {state}"})
-    g = page.group(t["shelters"])
-    page.add(g, {"type": "points", "features": feats})
+            key = "room"
+        feats.append({"x": sx[k], "y": sy[k], "glyph": t.get("glyph", str(row.kind), "S"),
+                      "c": c[f"shelter_{key}"], "size": 18,
+                      "tip": t.fmt("map.shelter_tip", name=f"{row.shelter_name} "
+                                   f"({row.shelter_id})", load=f"{row.load:,}",
+                                   capacity=f"{row.capacity:,.0f}", state=t[f"map.{key}"])})
+    lid = page.add("shelters", {"type": "pins", "className": "emgis-shelter", "features": feats})
+    items.append({"type": "check", "label": t["map.shelters"], "layers": [lid], "on": True})
+    page.section(t["map.scenario_layers"], items)
     s = result.summary.iloc[0]
-    page.heading(f"{district.name} · {t['title']}: {result.scenario.name}",
-                 f"{t['lost']}: {s['population_losing_cover']:,} · {t['island']}: "
-                 f"{s['population_cut_off']:,} · {t['evacuate']}: "
-                 f"{s['population_to_evacuate']:,} · {t['unsheltered']}: "
-                 f"{s['population_unsheltered']:,}")
-    legend = [("area", "#b2182b", f"{t['zone']} ({t['closed']})"),
-              ("area", "#ef8a62", f"{t['zone']} ({t['slowed']})"),
-              ("dot", colour["island"], t["island"]), ("dot", colour["lost"], t["lost"]),
-              ("dot", colour["kept"], t["kept"]), ("area", "#2166ac", t["evac"]),
-              ("dot", "#4393c3", f"{t['shelters']}: {t['room']}"),
-              ("dot", "#fdae61", f"{t['shelters']}: {t['half']}"),
-              ("dot", "#d73027", f"{t['shelters']}: {t['full']}"),
-              ("dot", "#969696", f"{t['shelters']}: {t['unusable']}")]
-    page.legend(legend, title=t["title"], note=page.note(t))
+    page.heading(f"{district.name} · {t['map.scenario']}: {name}",
+                 t.fmt("map.scenario_subtitle", lost=f"{s['population_losing_cover']:,}",
+                       cut=f"{s['population_cut_off']:,}",
+                       evacuate=f"{s['population_to_evacuate']:,}",
+                       unsheltered=f"{s['population_unsheltered']:,}"))
+    glyph = t.get("glyph", "shelter_emergency")
+    legend = [("area", c["zone_closed"], f"{t['map.zone']} ({t['map.closed']})"),
+              ("area", c["zone_slowed"], f"{t['map.zone']} ({t['map.slowed']})"),
+              ("dot", c["island"], t["map.island"]), ("dot", c["lost"], t["map.lost"]),
+              ("dot", c["kept"], t["map.kept"]), ("line", c["evac"], t["map.evac"]),
+              ("pie", "", t["map.cluster"]),
+              (glyph, c["shelter_room"], f"{t['map.shelters']}: {t['map.room']}"),
+              (glyph, c["shelter_half"], f"{t['map.shelters']}: {t['map.half']}"),
+              (glyph, c["shelter_full"], f"{t['map.shelters']}: {t['map.full']}"),
+              (glyph, c["shelter_unusable"], f"{t['map.shelters']}: {t['map.unusable']}")]
+    page.legend(legend, title=f"{t['map.scenario']}: {name}")
     return page.render()
 
 
 def siting_map(result: Any, district: District, *, network: EdgeArrays | None = None,
-               lang: str = "en", tiles: bool = True) -> str:
-    """Existing units, proposed sites numbered by rank, villages before/after, newly covered
-    villages highlighted. Returns the HTML page."""
+               lang: str = "en", basemap: str | None = None) -> str:
+    """Where to build: existing units, proposed sites numbered by rank, villages covered
+    before, newly covered and still outside target. Returns the HTML page."""
     from emgis.coverage import units_of
 
-    t = TEXT[lang]
+    t = texts(lang)
+    c = SITING_COLOURS
     label = label_of(result.kind, lang)
-    words = {"en": ("proposed", "covered before", "newly covered", "still outside target",
-                    "existing"),
-             "zh": ("建议新增", "原已覆盖", "新增覆盖", "仍超出目标", "现有")}[lang]
-    v = _to_wgs84(result.villages)
-    page = _Page(district, lang, f"{district.name} – {label}", tiles)
-    page.fit(_bounds(result.villages))
-    page.base_layers(network, t)
-    colours = {"before": "#1a9850", "new": "#2166ac", "out": "#d73027"}
-    vx, vy = _xy(v.geometry.values)
-    feats = []
-    for k, row in enumerate(v.itertuples(index=False)):
+    title = t.fmt("map.siting_title", kind=label)
+    page = _Page(district, lang, f"{district.name} – {title}", basemap)
+    page.fit(result.villages)
+    page.set_villages(result.villages)
+    page.base_layers(network)
+    states, tips, edges = [], [], []
+    for row in result.villages.itertuples(index=False):
         state = "new" if row.newly_covered else ("before" if row.covered_before else "out")
-        name = words[2] if state == "new" else words[1] if state == "before" else words[3]
-        feats.append({"x": vx[k], "y": vy[k], "c": colours[state],
-                      "o": "#2166ac" if state == "new" else "#000",
-                      "w": 3 if state == "new" else 1,
-                      "tip": f"{row.village_name} ({row.village_id}) · {row.population:,}: "
-                             f"{name}; {_fmt(row.before_min)} → {_fmt(row.after_min)} "
-                             f"{t['min']}"})
-    g = page.group(t["villages"])
-    page.add(g, {"type": "points", "radius": 7, "features": feats})
-    units = units_of(district)
-    ex = _to_wgs84(units[units["kind"] == result.kind])
+        word = {"new": t["map.newly_covered"], "before": t["map.covered_before"],
+                "out": t["map.still_outside"]}[state]
+        states.append(state)
+        edges.append(1 if state == "new" else 0)
+        tips.append(f"{row.village_name} ({row.village_id}) · {row.population:,} "
+                    f"{t['map.persons']}: {word}; {_fmt(row.before_min)} → "
+                    f"{_fmt(row.after_min)} {t['unit.min']}")
+    palette = {k: c[k] for k in ("before", "new", "out")}
+    names = {"before": t["map.covered_before"], "new": t["map.newly_covered"],
+             "out": t["map.still_outside"]}
+    items = [{"type": "check", "label": t["map.villages"], "on": True,
+              "layers": [page.add("villages", _class_layer(
+                  states, palette, names, edges=edges, edge_colours=("#000", c["new"]),
+                  tips=tips))]}]
+    units = page.display(units_of(district))
+    ex = units[units["kind"] == result.kind]
     glyph, colour = icon_of(result.kind, lang)
     ux, uy = _xy(ex.geometry.values)
-    g = page.group(f"{t['units']}: {label}")
-    page.add(g, {"type": "pins", "className": "emgis-unit", "features": [
-        {"x": ux[j], "y": uy[j], "glyph": glyph, "c": colour, "tip": f"{words[4]}: {n} ({i})"}
+    lid = page.add("existing", {"type": "pins", "className": "emgis-unit", "features": [
+        {"x": ux[j], "y": uy[j], "glyph": glyph, "c": colour,
+         "tip": t.fmt("map.existing_tip", name=f"{n} ({i})")}
         for j, (i, n) in enumerate(zip(ex["id"], ex["name"], strict=True))]})
-    p = _to_wgs84(result.proposals) if len(result.proposals) else result.proposals
+    items.append({"type": "check", "label": _words(t, t['map.existing'], label), "layers": [lid],
+                  "on": True})
+    p = page.display(result.proposals) if len(result.proposals) else result.proposals
     px, py = _xy(p.geometry.values) if len(p) else (np.zeros(0), np.zeros(0))
-    g = page.group(f"{words[0]} {label}")
-    page.add(g, {"type": "pins", "className": "emgis-proposal", "features": [
-        {"x": px[j], "y": py[j], "glyph": str(row.rank), "c": "#6a3d9a", "size": 24,
-         "tip": f"#{row.rank} {words[0]}: {row.name} ({row.site_id}) · "
-                f"+{row.newly_covered_population:,}"}
-        for j, row in enumerate(p.itertuples(index=False))]})
+    feats = []
+    for j, row in enumerate(p.itertuples(index=False)):
+        tip = t.fmt("map.proposal_tip", rank=row.rank, name=f"{row.name} ({row.site_id})")
+        if row.gain_unit == "person-minutes":
+            tip += f" · {float(row.gain):,.0f} {t['map.person_min']}"
+        else:
+            tip += f" · +{row.newly_covered_population:,} {t['unit.persons']}"
+        feats.append({"x": px[j], "y": py[j], "glyph": str(row.rank), "c": c["proposal"],
+                      "size": 24, "tip": tip})
+    lid = page.add("proposals", {"type": "pins", "className": "emgis-proposal",
+                                 "features": feats})
+    items.append({"type": "check", "label": _words(t, t['map.proposed'], label), "layers": [lid],
+                  "on": True})
+    page.section(t["map.siting_layers"], items)
     s = result.solution
     newly = int(result.proposals["newly_covered_population"].sum()) if len(p) else 0
-    saved = (f" · {float(result.proposals['gain'].sum()):,.0f} {t['person_min']}"
-             if s.model == "p_median" and len(p) else "")
-    page.heading(f"{district.name} · {label}", f"{s.model} ({s.method}, {s.status}): "
-                 f"{len(p)} {words[0]}, +{newly:,} · ≤ {result.target_min:g} {t['min']}{saved}")
-    page.legend([("dot", colours["before"], words[1]), ("dot", colours["new"], words[2]),
-                 ("dot", colours["out"], words[3]), (glyph, colour, f"{words[4]} {label}"),
-                 ("1", "#6a3d9a", f"{words[0]} {label}")], title=label, note=page.note(t))
+    model, method = t.get("model", s.model), t.get("method", s.method)
+    if s.model == "p_median" and len(p):
+        sub = t.fmt("map.siting_subtitle_pm", model=model, method=method, n=len(p),
+                    saved=f"{float(result.proposals['gain'].sum()):,.0f}")
+    else:
+        sub = t.fmt("map.siting_subtitle", model=model, method=method, n=len(p),
+                    persons=f"{newly:,}", target=f"{result.target_min:g}")
+    page.heading(f"{district.name} · {title}", sub)
+    page.legend([("dot", c["before"], names["before"]), ("dot", c["new"], names["new"]),
+                 ("dot", c["out"], names["out"]), ("pie", "", t["map.cluster"]),
+                 (glyph, colour, _words(t, t['map.existing'], label)),
+                 ("1", c["proposal"], _words(t, t['map.proposed'], label))], title=title)
     return page.render()
 
 

@@ -338,24 +338,11 @@ def _township(name: str, district: District, coverage: pd.DataFrame | None,
 
 
 def _sources(district: District, t: Texts) -> list[dict[str, Any]]:
-    s = district.settings
-    rows = []
-    for group in (s.targets, s.turnout, s.minimums, s.shelter, s.speeds):
-        for key, std in group.items():
-            if group is s.targets or group is s.turnout:
-                label = t.kind(key)
-                if group is s.turnout:
-                    label = f"{label} ({t['map.turnout']})"
-            elif group is s.speeds:
-                label = t.get("road_class", key)
-            elif group is s.minimums:
-                label = t.get("minimum", key)
-            else:
-                label = t.get("shelter_norm", key)
-            unit = t.get("std_unit", std.unit)
-            rows.append({"key": label, "value": f"{std.value:g} {unit}",
-                         "source": std.cite(t.lang), "proposal": std.proposal})
-    return rows
+    from emgis.standards import sources_table
+
+    table = sources_table(district.settings, lang=t.lang)
+    return [{"key": r["label"], "value": f"{r['value']:g} {r['unit']}", "source": r["source"],
+             "proposal": bool(r["proposal"])} for r in table.to_dict("records")]
 
 
 def save_report(page: str, path: str | Path) -> Path:

@@ -157,6 +157,9 @@ class ScenarioResult:
         The affected network (hazard parts per edge).
     roads
         The parts of roads closed or slowed, as lines (:func:`hazard_network`).
+    routes
+        The road path of each evacuation row (same order; metres, the district's CRS; None
+        where no path was drawn).
     """
 
     scenario: Scenario
@@ -168,6 +171,7 @@ class ScenarioResult:
     summary: pd.DataFrame
     edges: EdgeArrays
     roads: gpd.GeoDataFrame
+    routes: gpd.GeoSeries | None = None
 
 
 def _on_roads(engine: Engine) -> np.ndarray:
@@ -249,8 +253,11 @@ def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Sce
 
     shelter_units = units["kind"].str.startswith("shelter_").to_numpy()
     usable = ~(shelter_units & (states["status"] == "out_of_action").to_numpy())
-    evac, loads, left = evacuate(district, engine if scenario.evacuate_before_closure
-                                 else hit_engine, union, scenario, usable=usable, units=units)
+    evac_engine = engine if scenario.evacuate_before_closure else hit_engine
+    evac, loads, left = evacuate(district, evac_engine, union, scenario, usable=usable,
+                                 units=units)
+    routes = evacuation_routes(district, evac_engine, evac, units=units,
+                               limit=scenario.max_evacuation_min)
     by_village = table.drop_duplicates("village_id")
     lost = table[table["lost_cover"]].drop_duplicates("village_id")
     summary = pd.DataFrame([{
@@ -266,7 +273,30 @@ def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Sce
         "units_out_of_action": int((states["status"] == "out_of_action").sum()),
         "units_cut_off": int((states["status"] == "cut_off").sum()),
     }])
-    return ScenarioResult(scenario, table, states, evac, loads, left, summary, hit, roads)
+    return ScenarioResult(scenario, table, states, evac, loads, left, summary, hit, roads,
+                          routes)
+
+
+def evacuation_routes(district: District, engine: Engine, evacuation: pd.DataFrame, *,
+                      units: gpd.GeoDataFrame, limit: float) -> gpd.GeoSeries:
+    """The road path of each evacuation row, village to shelter, on the engine's drive graph
+    (the one the evacuation was planned on). Metres, in the district's CRS."""
+    from emgis.traveltime import route_lines
+
+    v = district.villages.reset_index(drop=True)
+    vpos = pd.Series(np.arange(len(v)), index=v["id"].to_numpy())
+    upos = pd.Series(np.arange(len(units)), index=units["id"].to_numpy())
+    upos = upos[~upos.index.duplicated()]
+    vi = vpos.reindex(evacuation["village_id"].to_numpy()).to_numpy()
+    ui = upos.reindex(evacuation["shelter_id"].to_numpy()).to_numpy()
+    vg, ug = v.geometry.to_numpy(), units.geometry.to_numpy()
+    lines = route_lines(engine.graph("drive"), engine.network,
+                        engine.village_loc[vi.astype(np.int64)],
+                        engine.unit_loc[ui.astype(np.int64)],
+                        origin_xy=shapely.get_coordinates(vg[vi.astype(np.int64)]),
+                        destination_xy=shapely.get_coordinates(ug[ui.astype(np.int64)]),
+                        limit=limit + 1e-6) if len(evacuation) else []
+    return gpd.GeoSeries(lines, crs=district.crs)
 
 
 def _all_cut_off(table: pd.DataFrame, order: pd.Series) -> np.ndarray:

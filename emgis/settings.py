@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -17,7 +19,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from emgis import standards
-from emgis._errors import SettingsError
+from emgis._errors import BasemapError, SettingsError
 from emgis.standards import Standard
 
 #: OSM highway values that are not part of the drivable network: osmnx's "drive" filter, but
@@ -258,6 +260,31 @@ def report_checks() -> dict[str, Any]:
     return {"paper": c.choice("A4", "A3"),
             "summary_rows": c.number(lo=1, hi=1000, integer=True),
             "township_rows": c.number(lo=1, hi=1000, integer=True)}
+
+
+_KEY = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
+def tianditu_key(configured: str = "") -> str:
+    """The Tianditu key: ``[maps] tianditu_key``, else the ``TIANDITU_KEY`` environment
+    variable.
+
+    Raises
+    ------
+    BasemapError
+        Neither is set, or the key is not 32 hexadecimal characters.
+    """
+    key = configured or os.environ.get("TIANDITU_KEY", "")
+    where = "[maps] tianditu_key" if configured else "the TIANDITU_KEY environment variable"
+    if not key:
+        raise BasemapError(
+            "a Tianditu basemap needs a key: set [maps] tianditu_key = \"...\" in "
+            "district.toml or the TIANDITU_KEY environment variable (a free browser key from "
+            "https://console.tianditu.gov.cn), or choose another [maps] basemap")
+    if not _KEY.match(key):
+        raise BasemapError(f"{where}: expected a Tianditu key of 32 hexadecimal characters "
+                            "(0-9, a-f); copy it from https://console.tianditu.gov.cn")
+    return key
 
 
 def map_checks() -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,50 @@ _GROUPS = {
 }
 _COLS = {"en": ("setting", "value", "source"), "zh": ("项目", "数值", "依据")}
 _PROPOSAL = {"en": "planning assumption", "zh": "规划假设"}
+
+
+def sources_table(settings: Any, *, lang: str = "en") -> Any:
+    """The values a district's run used, each with its source (for reports and workbooks).
+
+    Parameters
+    ----------
+    settings
+        The district's :class:`emgis.settings.Settings` (defaults and overrides).
+    lang
+        ``"en"`` or ``"zh"``: labels, units and sources in that language.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per value: ``group``, ``key``, ``label``, ``value``, ``unit``, ``source`` and
+        ``proposal`` (True for a planning assumption with no national figure).
+    """
+    import pandas as pd
+
+    from emgis.texts import texts
+
+    t = texts(lang)
+    groups = (("targets", settings.targets), ("turnout", settings.turnout),
+              ("minimums", settings.minimums), ("shelter", settings.shelter),
+              ("speeds", settings.speeds))
+    rows = []
+    for group, table in groups:
+        for key, std in table.items():
+            if group in ("targets", "turnout"):
+                label = t.kind(key)
+                if group == "turnout":
+                    label = f"{label} ({t['map.turnout']})"
+            elif group == "speeds":
+                label = t.get("road_class", key)
+            elif group == "minimums":
+                label = t.get("minimum", key)
+            else:
+                label = t.get("shelter_norm", key)
+            rows.append({"group": group, "key": key, "label": label, "value": std.value,
+                         "unit": t.get("std_unit", std.unit), "source": std.cite(lang),
+                         "proposal": std.proposal})
+    return pd.DataFrame(rows, columns=["group", "key", "label", "value", "unit", "source",
+                                       "proposal"])
 
 
 def profile_table(*, lang: str = "en", markdown: bool = False) -> str:

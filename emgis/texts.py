@@ -67,6 +67,12 @@ class Texts:
             return self.fmt(f"cause.{cause}", kind=self.kind(kind))
         return self.get("cause", cause)
 
+    def words(self, key: str) -> list[str]:
+        """A list of texts (e.g. a table's column heads)."""
+        section, _, name = key.partition(".")
+        value = self.data[section][name]
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
     def num(self, value: float, digits: int = 0) -> str:
         """A number with thousands separators."""
         return f"{value:,.{digits}f}"

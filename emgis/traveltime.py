@@ -525,3 +525,76 @@ def pairs_within(rg: RoutingGraph, sources: npt.ArrayLike, *, limits: npt.ArrayL
     s, t, total = s[keep], t[keep], total[keep]
     order = np.lexsort((t, s))
     return s[order], t[order], total[order]
+
+
+def route_lines(rg: RoutingGraph, edges: EdgeArrays, origins: npt.ArrayLike,
+                destinations: npt.ArrayLike, *, origin_xy: npt.ArrayLike,
+                destination_xy: npt.ArrayLike, limit: float = np.inf) -> list[object]:
+    """The fastest route of each (origin, destination) pair of locations, along the roads.
+
+    Parameters
+    ----------
+    rg
+        The routing graph the times were computed on (forward: origin to destination).
+    edges
+        The network the graph was built from (its edge geometries, metres).
+    origins, destinations
+        Location indices, one pair per row.
+    origin_xy, destination_xy
+        The points of the locations (metres): the access legs join them to the roads.
+    limit
+        Largest minutes searched from each destination.
+
+    Returns
+    -------
+    list
+        One shapely LineString per pair, or None where the destination is not reached
+        within ``limit`` (or either location is off the network).
+    """
+    import shapely
+    from shapely.ops import substring
+
+    org = np.asarray(origins, dtype=np.int64)
+    dst = np.asarray(destinations, dtype=np.int64)
+    oxy = np.asarray(origin_xy, dtype=float).reshape(-1, 2)
+    dxy = np.asarray(destination_xy, dtype=float).reshape(-1, 2)
+    out: list[object] = [None] * len(org)
+    if not len(org) or rg.piece_a is None or rg.piece_b is None or rg.piece_edge is None \
+            or rg.piece_f0 is None or rg.piece_f1 is None or rg.piece_w is None:
+        return out
+    if rg.flipped:
+        raise ValueError("route_lines needs the forward graph (engine.graph(mode))")
+    pa, pb, pw = rg.piece_a, rg.piece_b, rg.piece_w
+    n = np.int64(rg.n_nodes)
+    keys = np.concatenate([pa * n + pb, pb * n + pa]) if rg.walk else pa * n + pb
+    piece = np.concatenate([np.arange(len(pa)), np.arange(len(pa))]) if rg.walk else \
+        np.arange(len(pa))
+    back = np.concatenate([np.zeros(len(pa), bool), np.ones(len(pa), bool)]) if rg.walk else \
+        np.zeros(len(pa), bool)
+    w = np.concatenate([pw, pw]) if rg.walk else pw
+    order = np.lexsort((w, keys))  # the fastest piece first for each node pair
+    keys, piece, back = keys[order], piece[order], back[order]
+    rev = rg.csr().T.tocsr()
+    for d in np.unique(dst):
+        dnode = rg.loc_node[d]
+        if dnode < 0:
+            continue
+        _, pred = dijkstra(rev, indices=int(dnode), limit=limit, return_predecessors=True)
+        for i in np.flatnonzero(dst == d):
+            node = int(rg.loc_node[org[i]])
+            if node < 0 or (node != dnode and pred[node] < 0):
+                continue
+            coords = [oxy[i]]
+            while node != dnode:
+                nxt = int(pred[node])
+                k = int(np.searchsorted(keys, node * n + nxt))
+                p, b = int(piece[k]), bool(back[k])
+                line = edges.geometry[int(rg.piece_edge[p])]
+                part = substring(line, float(rg.piece_f0[p]), float(rg.piece_f1[p]),
+                                 normalized=True)
+                xy = shapely.get_coordinates(part)
+                coords.extend(xy[::-1] if b else xy)
+                node = nxt
+            coords.append(dxy[i])
+            out[i] = shapely.LineString(np.array(coords))
+    return out

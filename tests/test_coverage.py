@@ -108,13 +108,17 @@ def test_coverage_job_files(tiny: Path, tmp_path: Path) -> None:
                      "coverage_townships.csv", "gaps.csv"]
     raw = (tmp_path / "a" / "coverage.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads it as UTF-8
-    csv = pd.read_csv(tmp_path / "a" / "coverage.csv", encoding="utf-8-sig")
+    # in Chinese: a row of Chinese headers, then the English field names (README, Outputs)
+    zh_head = pd.read_csv(tmp_path / "a" / "coverage.csv", encoding="utf-8-sig", nrows=0)
+    assert list(zh_head.columns)[:4] == ["村编码", "村（社区）", "乡镇", "人口"]
+    csv = pd.read_csv(tmp_path / "a" / "coverage.csv", encoding="utf-8-sig", header=1)
     assert list(csv.columns) == COLUMNS
     assert "东村" in set(csv["village_name"])
+    assert set(csv["status"]) <= {"目标时间内", "超出目标", "路网不通", "无道路可达", "无此类力量"}
     import pyogrio
 
     layers = {name for name, _ in pyogrio.list_layers(tmp_path / "a" / "coverage.gpkg")}
-    assert layers == {"coverage", "units", "service_areas", "uncovered"}
+    assert layers == {"coverage", "units", "service_areas", "uncovered", "layer_styles"}
     # the same inputs give the same files
     write_with(coverage_job, open_plan(tiny), tmp_path / "b", lang="zh")
     for p in res.files:

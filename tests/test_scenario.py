@@ -234,3 +234,28 @@ def test_scenario_intensity_overrides_the_speed_factor(tiny: Path) -> None:
     assert np.allclose(mild.edges.hazards[:, 3], 2.0)  # 1 / 0.5 of the layer
     assert np.allclose(hard.edges.hazards[:, 3], 4.0)  # 1 / 0.25 of the scenario
     assert np.allclose(mild.edges.hazards[:, :3], hard.edges.hazards[:, :3])
+
+
+def test_evacuation_routes_follow_the_roads() -> None:
+    """Each evacuation row's route runs from the village to the shelter along the roads: it
+    starts and ends at their points, every vertex between lies on a road, and it is no shorter
+    than the straight line nor longer than its minutes at the fastest road speed allow."""
+    from tests.conftest import REPO
+
+    plan = open_plan(REPO / "data" / "demo", use_cache=True)
+    sc = next(s for s in plan.district.scenarios if s.name == "combined")
+    r = plan.scenario(sc)
+    assert len(r.evacuation) >= 10 and r.routes is not None
+    assert len(r.routes) == len(r.evacuation) and r.routes.notna().all()
+    v = plan.district.villages.set_index("id").geometry
+    s = plan.district.shelters.set_index("id").geometry
+    roads = shapely.union_all(plan.network.geometry)
+    top = max(sp.value for sp in plan.district.settings.speeds.values()) * 1000 / 60  # m/min
+    for line, row in zip(r.routes, r.evacuation.itertuples(index=False), strict=True):
+        xy = shapely.get_coordinates(line)
+        assert shapely.Point(xy[0]).distance(v[row.village_id]) < 1e-6
+        assert shapely.Point(xy[-1]).distance(s[row.shelter_id]) < 1e-6
+        inner = shapely.points(xy[1:-1])
+        assert float(shapely.distance(inner, roads).max()) < 0.01
+        straight = v[row.village_id].distance(s[row.shelter_id])
+        assert straight - 1e-6 <= line.length <= row.minutes * top + 1e-6

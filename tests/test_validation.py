@@ -212,5 +212,5 @@ def test_cli_validate_prints_summary(tiny: Path, capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     assert "Population: 2,120 persons in 5 villages" in out
     assert "EPSG:32631" in out
-    assert re.search(r"teams\s+3\s+\(micro_fire_station 1, township_rescue_team 1, "
-                     r"village_team 1\)", out)
+    assert re.search(r"teams\s+3\s+\(Micro fire station 1, Township rescue team 1, "
+                     r"Village team 1\)", out)

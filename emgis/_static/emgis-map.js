@@ -1,6 +1,8 @@
-/* emgis map layers: draws the features of the page's JSON data block (#emgis-data) into the
-   layer groups folium created. Every text that comes from the input is escaped here before it
-   reaches the page; nothing in the data is ever evaluated as code or as a template. */
+/* emgis map: draws the page's JSON data block (#emgis-data) on the Leaflet map folium made:
+   background tiles, layers in panes (areas under roads under lines under villages under
+   markers), a grouped layer panel, villages clustered at low zoom and named from a zoom level
+   on. Every text that comes from the input is escaped here before it reaches the page;
+   nothing in the data is ever evaluated as code or as a template. */
 (function () {
   "use strict";
   var ENT = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
@@ -15,13 +17,19 @@
   function num(v, fallback) {
     return typeof v === "number" && isFinite(v) ? v : fallback;
   }
+  function fill(template, values) {  /* a catalogue text with {fields} filled, as text */
+    return String(template).replace(/\{(\w+)\}/g, function (m, k) {
+      return values[k] === undefined ? m : String(values[k]);
+    });
+  }
   function popupHtml(p) {
     if (!p) { return null; }
     var h = "<b>" + esc(p.title) + "</b>";
     (p.lines || []).forEach(function (l) { h += "<br>" + esc(l); });
     if (p.head) {
       h += '<table class="emgis-pop" style="font-size:11px;border-collapse:collapse"><tr>';
-      p.head.forEach(function (c) { h += "<th>" + esc(c) + "</th>"; });
+      p.head.forEach(function (c) { h += '<th style="text-align:left;padding-right:6px">' +
+        esc(c) + "</th>"; });
       h += "</tr>";
       (p.rows || []).forEach(function (r) {
         h += "<tr>";
@@ -53,28 +61,32 @@
   function bind(layer, f) {
     if (f.tip !== undefined && f.tip !== null) { layer.bindTooltip(esc(f.tip)); }
     var p = popupHtml(f.pop);
-    if (p) { layer.bindPopup(p, { maxWidth: 420 }); }
+    if (p) { layer.bindPopup(p, { maxWidth: 460 }); }
   }
-  function draw(spec, group) {
-    var t = spec.type;
-    if (t === "points") {
-      spec.features.forEach(function (f) {
-        var m = L.circleMarker([f.y, f.x], {
-          radius: num(f.r, num(spec.radius, 7)), fill: true, fillOpacity: 0.9,
-          fillColor: colour(f.c, "#999"), color: colour(f.o, "#000"),
-          weight: num(f.w, 1), className: spec.className || ""
-        });
-        bind(m, f);
-        m.addTo(group);
-      });
-    } else if (t === "pins") {
-      spec.features.forEach(function (f) {
-        var m = L.marker([f.y, f.x], { icon: pinIcon(f.glyph, f.c, num(f.size, 22),
-                                                     spec.className || "") });
-        bind(m, f);
-        m.addTo(group);
-      });
-    } else if (t === "lines" || t === "areas") {
+
+  function run() {
+    var node = document.getElementById("emgis-data");
+    if (!node) { return; }
+    var data = JSON.parse(node.textContent);
+    var map = window[data.map];
+    if (!map) { return; }
+    var V = data.villages;
+    [["emgisAreas", 350], ["emgisRoads", 360], ["emgisLines", 390],
+     ["emgisVillages", 420]].forEach(function (p) {
+      map.createPane(p[0]).style.zIndex = p[1];
+    });
+
+    /* background tiles: attribution is text (escaped), the Tianditu key a URL field */
+    var tiles = L.layerGroup();
+    (data.tiles || []).forEach(function (t) {
+      var opts = { maxZoom: num(t.max, 18), attribution: esc(t.attr) };
+      if (t.sub) { opts.subdomains = String(t.sub); }
+      if (t.tk) { opts.tk = encodeURIComponent(String(t.tk)); }
+      L.tileLayer(String(t.url), opts).addTo(tiles);
+    });
+
+    function drawVector(spec, group) {
+      var t = spec.type;
       spec.features.forEach(function (f) {
         var style = {
           color: colour(f.c, colour(spec.color, "#333")),
@@ -84,23 +96,221 @@
           fill: t === "areas" && spec.fill !== false,
           fillColor: colour(f.fc, colour(spec.fillColor, colour(f.c, "#888"))),
           fillOpacity: num(f.fo, num(spec.fillOpacity, 0.2)),
-          interactive: f.tip !== undefined || f.pop !== undefined
+          interactive: f.tip !== undefined || f.pop !== undefined,
+          pane: spec.pane || "overlayPane"
         };
         var geom = { type: f.g.type, coordinates: f.g.coordinates };
-        var layer = L.geoJSON(geom, { style: function () { return style; } });
+        var layer = L.geoJSON(geom, { style: function () { return style; },
+                                      pane: spec.pane || "overlayPane" });
         bind(layer, f);
         layer.addTo(group);
       });
     }
-  }
-  function run() {
-    var node = document.getElementById("emgis-data");
-    if (!node) { return; }
-    var data = JSON.parse(node.textContent);
-    data.layers.forEach(function (spec) {
-      var group = window[spec.target];
-      if (group) { draw(spec, group); }
+    function drawPoints(spec, group) {
+      spec.features.forEach(function (f) {
+        var m = L.circleMarker([f.y, f.x], {
+          radius: num(f.r, num(spec.radius, 7)), fill: true, fillOpacity: 0.9,
+          fillColor: colour(f.c, "#999"), color: colour(f.o, "#000"),
+          weight: num(f.w, 1), pane: spec.pane || "overlayPane"
+        });
+        bind(m, f);
+        m.addTo(group);
+      });
+    }
+    function drawPins(spec, group) {
+      spec.features.forEach(function (f) {
+        var m = L.marker([f.y, f.x], { icon: pinIcon(f.glyph, f.c, num(f.size, 22),
+                                                     spec.className || "") });
+        bind(m, f);
+        m.addTo(group);
+      });
+    }
+    function villageMarker(spec, i) {
+      var o = spec.o ? spec.o[i] : 0;
+      var m = L.circleMarker([V.y[i], V.x[i]], {
+        radius: num(spec.radius, 7), fill: true, fillOpacity: 0.9,
+        fillColor: colour(spec.palette[spec.c[i]], "#999"),
+        color: colour(spec.edges ? spec.edges[o] : "#000", "#000"),
+        weight: o ? 3 : 1, pane: "emgisVillages"
+      });
+      if (spec.tips) { m.bindTooltip(esc(spec.tips[i])); }
+      else { m.bindTooltip(esc(V.label[i])); }
+      if (V.pop && V.pop[i]) {
+        m.bindPopup(function () { return popupHtml(V.pop[i]); }, { maxWidth: 460 });
+      }
+      return m;
+    }
+    /* villages: one circle each, or above clusterAbove villages and below labelZoom, a
+       circle per 60-pixel cell with the number of villages and a pie of their classes */
+    function drawVillages(spec, group) {
+      group.clearLayers();
+      var n = V.x.length, i;
+      var clustered = n > V.clusterAbove && map.getZoom() < V.labelZoom;
+      if (!clustered) {
+        for (i = 0; i < n; i++) { villageMarker(spec, i).addTo(group); }
+        return;
+      }
+      var z = map.getZoom(), size = 60, cells = {}, keys = [];
+      for (i = 0; i < n; i++) {
+        var p = map.project([V.y[i], V.x[i]], z);
+        var k = Math.floor(p.x / size) + ":" + Math.floor(p.y / size);
+        if (!cells[k]) { cells[k] = []; keys.push(k); }
+        cells[k].push(i);
+      }
+      keys.forEach(function (k) {
+        var members = cells[k];
+        if (members.length === 1) { villageMarker(spec, members[0]).addTo(group); return; }
+        var counts = spec.palette.map(function () { return 0; });
+        var lat = 0, lon = 0;
+        members.forEach(function (j) { counts[spec.c[j]] += 1; lat += V.y[j]; lon += V.x[j]; });
+        var stops = [], acc = 0, parts = [];
+        counts.forEach(function (cnt, ci) {
+          if (!cnt) { return; }
+          var a = acc / members.length * 100, b = (acc + cnt) / members.length * 100;
+          stops.push(colour(spec.palette[ci], "#999") + " " + a.toFixed(1) + "% " +
+                     b.toFixed(1) + "%");
+          parts.push(spec.names[ci] + " " + cnt);
+          acc += cnt;
+        });
+        var d = Math.round(22 + 6 * Math.log(members.length));
+        var icon = L.divIcon({
+          html: '<div class="emgis-cluster" style="width:' + d + "px;height:" + d +
+            "px;line-height:" + d + "px;background:conic-gradient(" + stops.join(",") +
+            ')">' + members.length + "</div>",
+          className: "", iconSize: [d, d], iconAnchor: [d / 2, d / 2] });
+        var c = [lat / members.length, lon / members.length];
+        var m = L.marker(c, { icon: icon, pane: "markerPane" });
+        m.bindTooltip(esc(fill(data.texts.cluster,
+                                { n: members.length, parts: parts.join(" · ") })));
+        m.on("click", function () { map.setView(c, Math.min(z + 2, V.labelZoom)); });
+        m.addTo(group);
+      });
+    }
+    function drawLabels(group) {
+      group.clearLayers();
+      if (!V || map.getZoom() < V.labelZoom) { return; }
+      var b = map.getBounds().pad(0.1), shown = 0;
+      for (var i = 0; i < V.x.length && shown < 2000; i++) {
+        if (!b.contains([V.y[i], V.x[i]])) { continue; }
+        L.marker([V.y[i], V.x[i]], {
+          icon: L.divIcon({ className: "emgis-label", html: esc(V.label[i]),
+                            iconSize: null, iconAnchor: [-9, 7] }),
+          interactive: false, keyboard: false, pane: "markerPane" }).addTo(group);
+        shown += 1;
+      }
+    }
+
+    var groups = {}, dynamic = {};
+    function groupOf(id) {
+      if (groups[id]) { return groups[id]; }
+      var spec = data.layers[id], g = L.featureGroup();
+      groups[id] = g;
+      if (!spec) { return g; }
+      if (spec.type === "lines" || spec.type === "areas") { drawVector(spec, g); }
+      else if (spec.type === "points") { drawPoints(spec, g); }
+      else if (spec.type === "pins") { drawPins(spec, g); }
+      else if (spec.type === "villages") {
+        dynamic[id] = function () { drawVillages(spec, g); };
+        dynamic[id]();
+      } else if (spec.type === "labels") {
+        dynamic[id] = function () { drawLabels(g); };
+        dynamic[id]();
+      }
+      return g;
+    }
+    map.on("zoomend", function () {
+      Object.keys(dynamic).forEach(function (id) {
+        if (map.hasLayer(groups[id])) { dynamic[id](); }
+      });
     });
+    map.on("moveend", function () {
+      if (dynamic.labels && groups.labels && map.hasLayer(groups.labels)) { dynamic.labels(); }
+    });
+
+    /* the layer panel: sections of check boxes and radio groups; a radio's sub-items show
+       under it while it is chosen */
+    var state = [];
+    function wanted() {
+      var ids = {}, useTiles = false;
+      state.forEach(function (it) {
+        if (!it.input.checked || (it.parent && !it.parent.input.checked)) { return; }
+        if (it.spec.tiles) { useTiles = true; }
+        (it.spec.layers || []).forEach(function (id) { ids[id] = true; });
+      });
+      return { ids: ids, tiles: useTiles };
+    }
+    function refresh() {
+      var w = wanted();
+      Object.keys(data.layers).forEach(function (id) {
+        var on = !!w.ids[id];
+        if (on && !(groups[id] && map.hasLayer(groups[id]))) {
+          groupOf(id).addTo(map);
+          if (dynamic[id]) { dynamic[id](); }
+        } else if (!on && groups[id] && map.hasLayer(groups[id])) {
+          map.removeLayer(groups[id]);
+        }
+      });
+      if (w.tiles && !map.hasLayer(tiles)) { tiles.addTo(map); }
+      if (!w.tiles && map.hasLayer(tiles)) { map.removeLayer(tiles); }
+      state.forEach(function (it) {
+        if (it.subBox) { it.subBox.style.display = it.input.checked ? "" : "none"; }
+      });
+    }
+    var serial = 0;
+    function item(spec, parent, box) {
+      var lab = document.createElement("label");
+      var input = document.createElement("input");
+      input.type = spec.type === "radio" ? "radio" : "checkbox";
+      if (spec.type === "radio") { input.name = "emgis-" + String(spec.group); }
+      input.checked = !!spec.on;
+      input.defaultChecked = !!spec.on;  /* also as the attribute: printed and saved pages */
+      input.id = "emgis-item-" + (serial += 1);
+      input.addEventListener("change", refresh);
+      lab.appendChild(input);
+      lab.appendChild(document.createTextNode(" " + String(spec.label)));
+      box.appendChild(lab);
+      var it = { spec: spec, input: input, parent: parent };
+      state.push(it);
+      if (spec.sub && spec.sub.length) {
+        var sub = document.createElement("div");
+        sub.className = "sub";
+        box.appendChild(sub);
+        it.subBox = sub;
+        spec.sub.forEach(function (s) { item(s, it, sub); });
+      }
+    }
+    var Panel = L.Control.extend({
+      options: { position: "topright" },
+      onAdd: function () {
+        var div = L.DomUtil.create("div", "");
+        div.id = "emgis-panel";
+        var head = document.createElement("div");
+        head.className = "head";
+        head.appendChild(document.createTextNode("☰ " + String(data.texts.layers)));
+        var body = document.createElement("div");
+        body.className = "body";
+        head.addEventListener("click", function () {
+          body.style.display = body.style.display === "none" ? "" : "none";
+        });
+        div.appendChild(head);
+        div.appendChild(body);
+        (data.panel || []).forEach(function (sec) {
+          var h = document.createElement("div");
+          h.className = "sec";
+          h.appendChild(document.createTextNode(String(sec.title)));
+          body.appendChild(h);
+          sec.items.forEach(function (s) { item(s, null, body); });
+        });
+        if (window.innerWidth < 700) { body.style.display = "none"; }
+        L.DomEvent.disableClickPropagation(div);
+        L.DomEvent.disableScrollPropagation(div);
+        return div;
+      }
+    });
+    new Panel().addTo(map);
+    L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+    refresh();
+    window.addEventListener("beforeprint", function () { map.invalidateSize(); });
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", run);
