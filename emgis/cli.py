@@ -96,7 +96,7 @@ def _print_summary(district: District, con: Console) -> None:
         total = sum(kinds.values())
         sep = "，" if t.lang == "zh" else ", "
         detail = sep.join(f"{_kind_word(t, k)} {v}" for k, v in kinds.items() if k != "all")
-        con.say(f"  {_pad(t.get('layer', layer), 11)} {total:>5}"
+        con.say(f"  {_pad(t.get('layer', layer), 15)} {total:>5}"
                 + (f"  ({detail})" if detail else ""))
     if district.roads is not None:
         con.say(con.fmt("cli.roads", file=district.roads.path.name,
@@ -105,7 +105,7 @@ def _print_summary(district: District, con: Console) -> None:
 
 def _kind_word(t: Any, kind: str) -> str:
     """A kind of any layer in words (unit kinds, village kinds, hazard kinds)."""
-    for section in ("kind", "village_kind", "hazard_kind", "layer_kind"):
+    for section in ("kind", "village_kind", "hazard_kind", "layer_kind", "warning_kind"):
         word = t.get(section, kind, "")
         if word:
             return str(word)
@@ -259,10 +259,10 @@ def _print_findings(findings: pd.DataFrame, con: Console) -> None:
     t = con.t
     h = t.words("cli.compliance_head")
     con.say("  " + _pad(h[0], 44) + " " + " ".join(_rpad(w, n) for w, n in
-                                                   zip(h[1:], (6, 6, 8, 13), strict=True)))
+                                                   zip(h[1:], (6, 6, 8, 13, 8), strict=True)))
     for r in s.to_dict("records"):
         con.say(f"  {_pad(t.get('rule', str(r['rule'])), 44)} {r['meets']:>6} {r['below']:>6} "
-                f"{r['missing']:>8} {r['not_recorded']:>13}")
+                f"{r['missing']:>8} {r['not_recorded']:>13} {r['overdue']:>8}")
 
 
 def cmd_check(args: argparse.Namespace, con: Console) -> int:
@@ -273,7 +273,7 @@ def cmd_check(args: argparse.Namespace, con: Console) -> int:
 
     district = _validate(args.district, con)
     con.say(con.t["cli.compliance"])
-    findings = check_compliance(district)
+    findings = check_compliance(district, as_of=args.as_of)
     _print_findings(findings, con)
     with OutputDir(args.out, command="check", on_wait=con.warn) as out:
         path = write_csv(out, "compliance.csv", findings, lang=args.lang)
@@ -385,7 +385,7 @@ def cmd_run(args: argparse.Namespace, con: Console) -> int:
     con.say(con.t["cli.running"])
     res = run_all(plan, args.out, lang=args.lang, per_unit_areas=args.per_unit_areas,
                   progress=con.progress(), time_limit=args.time_limit,
-                  options={"no_cache": args.no_cache})
+                  options={"no_cache": args.no_cache}, as_of=args.as_of)
     if res.coverage is not None:
         con.say(con.t["cli.coverage"])
         _print_coverage(res.coverage, plan.district, con)
@@ -439,6 +439,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _date(text: str) -> Any:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a date like 2025-06-30"
+                                         ) from None
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -488,6 +498,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--lang", choices=("en", "zh"), default="en",
                        help="language of the console, tables, maps and reports (default: en)")
 
+    def as_of(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--as-of", type=_date, default=None, metavar="DATE",
+                       help="report date drills are dated against, e.g. 2025-06-30 "
+                       "(default: today)")
+
     def no_cache(p: argparse.ArgumentParser) -> None:
         p.add_argument("--no-cache", action="store_true",
                        help="rebuild the road network from the road file, ignoring its cache")
@@ -510,6 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     district(p)
     out(p)
     lang(p)
+    as_of(p)
     p = add("scenario", cmd_scenario, "hazard scenarios: closed roads, lost cover, evacuation")
     district(p)
     out(p)
@@ -546,6 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
     district(p)
     out(p)
     lang(p)
+    as_of(p)
     no_cache(p)
     p.add_argument("--per-unit-areas", action="store_true",
                    help="also each unit's own service areas (slow at county size)")

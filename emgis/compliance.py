@@ -11,12 +11,19 @@ the actual value, the rule's source, and a status:
 ``missing``
     the thing the rule asks for does not exist (no rescue team, no store, no micro fire station);
 ``not_recorded``
-    the layers do not hold the value: the rule cannot be evaluated, and that is never a pass.
+    the layers do not hold the value: the rule cannot be evaluated, and that is never a pass;
+``overdue``
+    the last drill is longer ago than the drill interval at the report date (``as_of``).
+
+Every finding says where its value was read (``evidence``: the layer and field, e.g.
+``townships.office``), so a planner knows what to fill in.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -26,9 +33,28 @@ from emgis.district import District
 from emgis.standards import Standard
 
 COLUMNS = ["scope", "township", "place_id", "place_name", "rule", "required", "actual",
-           "unit", "status", "source", "proposal"]
+           "unit", "status", "evidence", "source", "proposal"]
 
-STATUSES = ("meets", "below", "missing", "not_recorded")
+STATUSES = ("meets", "below", "missing", "not_recorded", "overdue")
+
+#: The "eight haves" of a standardised township station (泉州 2025), in the text's order:
+#: the rule key and the township fields (or layers) it is read from.
+EIGHT_HAVES: tuple[tuple[str, str], ...] = (
+    ("station_office", "townships.office"),
+    ("station_command_platform", "townships.satellite_phones, video_conference, "
+     "broadcast_system"),
+    ("station_duty_system", "townships.duty_system"),
+    ("station_enforcement_team", "townships.enforcement_team"),
+    ("station_rescue_team", "teams (township_rescue_team of the township)"),
+    ("station_emergency_plan", "townships.emergency_plan"),
+    ("station_materials_warehouse", "townships.materials_warehouse, else stockpiles (level "
+     "township)"),
+    ("station_warning_site", "townships.warning_education_site"),
+)
+
+#: Team kinds whose drills are dated (``last_drill``) and checked against the interval.
+DRILLING_KINDS = ("township_rescue_team", "village_team", "micro_fire_station",
+                  "forest_fire_team", "township_fire_brigade", "social_rescue_team")
 
 
 @dataclass(frozen=True)
@@ -85,6 +111,24 @@ RULES: tuple[Rule, ...] = (
     Rule("rescue_team_drills_per_year", "unit",
          "rescue team drills per year",
          "救援队年度演练次数"),
+    Rule("station_office", "township", "station: office", "应急站：办公场所"),
+    Rule("station_command_platform", "township", "station: 24-hour command platform",
+         "应急站：24小时指挥通信平台"),
+    Rule("station_duty_system", "township", "station: duty system", "应急站：工作机制"),
+    Rule("station_enforcement_team", "township", "station: enforcement team",
+         "应急站：执法队伍"),
+    Rule("station_rescue_team", "township", "station: rescue team", "应急站：综合救援队伍"),
+    Rule("station_emergency_plan", "township", "station: plans", "应急站：预案和响应体系"),
+    Rule("station_materials_warehouse", "township", "station: materials warehouse",
+         "应急站：综合物资仓库"),
+    Rule("station_warning_site", "township", "station: warning and education site",
+         "应急站：安全警示教育场所"),
+    Rule("grid_members_per_village", "village", "grid members per village",
+         "每村网格员人数"),
+    Rule("households_per_grid_member", "village", "grid members for the village's households",
+         "按户数配备网格员"),
+    Rule("drill_interval_months", "unit", "months since the last drill",
+         "距上次演练月数"),
 )
 
 #: Staff of a grade-2 township full-time brigade (GB/T 35547-2017 as implemented locally).
@@ -95,11 +139,57 @@ BRIGADE_BUILTUP_KM2 = 5.0
 
 def _row(scope: str, township: object, pid: object, name: object, rule: str, std: Standard,
          required: float, actual: float | None, status: str,
-         unit: str | None = None) -> dict[str, object]:
+         unit: str | None = None, evidence: str = "") -> dict[str, object]:
     return {"scope": scope, "township": township, "place_id": pid, "place_name": name,
             "rule": rule, "required": required,
             "actual": np.nan if actual is None else float(actual), "unit": unit or std.unit,
-            "status": status, "source": std.source, "proposal": std.proposal}
+            "status": status, "evidence": evidence or _EVIDENCE.get(rule, ""),
+            "source": std.source, "proposal": std.proposal}
+
+
+#: Where each older rule reads its value.
+_EVIDENCE = {
+    "township_office_fulltime_staff": "townships.office_fulltime_staff",
+    "township_station_posts": "townships.station_posts",
+    "township_station_fulltime_posts": "townships.station_fulltime_posts",
+    "township_rescue_team_headcount": "teams.headcount (township_rescue_team)",
+    "township_supply_stores": "stockpiles (level township)",
+    "township_fire_brigade": "teams (township_fire_brigade), villages.population, "
+                             "townships.builtup_km2",
+    "fixed_capacity_share": "shelters.capacity (fixed)",
+    "micro_fire_stations_per_community": "teams (micro_fire_station, village)",
+    "village_team_headcount": "teams.headcount (village_team, village)",
+    "village_centre_staff": "villages.service_centre_staff",
+    "village_drills_per_year": "villages.drills_per_year",
+    "micro_fire_station_headcount": "teams.headcount",
+    "forest_fire_team_headcount": "teams.headcount",
+    "rescue_team_drills_per_year": "teams.drills_per_year",
+    "grid_members_per_village": "villages.grid_members",
+    "households_per_grid_member": "villages.grid_members, villages.households",
+    "drill_interval_months": "last_drill",
+    **dict(EIGHT_HAVES),
+}
+
+
+def _flag(df: pd.DataFrame, col: str, i: int | None) -> bool | None:
+    """A yes/no field of a row: True, False, or None where not recorded."""
+    if i is None or col not in df or pd.isna(df[col].iloc[i]):
+        return None
+    return bool(df[col].iloc[i])
+
+
+def _have(value: bool | None) -> tuple[float | None, str]:
+    """A yes/no as (actual, status)."""
+    if value is None:
+        return None, "not_recorded"
+    return (1.0, "meets") if value else (0.0, "missing")
+
+
+def _months_since(when: Any, as_of: dt.date) -> float | None:
+    if when is None or pd.isna(when):
+        return None
+    days = (pd.Timestamp(as_of) - pd.Timestamp(when)).days  # type: ignore[arg-type]
+    return round(days / (365.25 / 12), 1)
 
 
 def _grade(actual: float | None, required: float) -> str:
@@ -139,13 +229,15 @@ def _team_village(d: District) -> pd.Series:
     return out
 
 
-def check_compliance(district: District) -> pd.DataFrame:
+def check_compliance(district: District, *, as_of: dt.date | None = None) -> pd.DataFrame:
     """Evaluate every rule of the standards profile the layers allow.
 
     Parameters
     ----------
     district
         The loaded district.
+    as_of
+        The report date drills are dated against (default today).
 
     Returns
     -------
@@ -222,6 +314,7 @@ def check_compliance(district: District) -> pd.DataFrame:
             status = "meets" if actual >= need else "below"
         rows.append(_row("township", name, name, name, "fixed_capacity_share", share,
                          round(need, 1), actual, status, unit="persons"))
+        rows += _eight_haves(d, name, t_row, len(rt) > 0)
 
     tv = _team_village(d)
     kinds = teams["kind"].astype("string")
@@ -256,6 +349,11 @@ def check_compliance(district: District) -> pd.DataFrame:
             actual = None if pd.isna(value) else float(value)
             rows.append(_row("village", town, vid, vname, key, std, std.value, actual,
                              _grade(actual, std.value)))
+    rows += _grid_members(d)
+    when = as_of or dt.date.today()
+    if "last_drill" in v:
+        rows += _drills(v["id"], v["name"], v["township"], v["last_drill"], "village",
+                        mins["drill_interval_months"], when, "villages.last_drill")
 
     for key, kinds, field in (
         ("micro_fire_station_headcount", ("micro_fire_station",), "headcount"),
@@ -270,7 +368,109 @@ def check_compliance(district: District) -> pd.DataFrame:
             rows.append(_row("unit", sel["township"].iloc[j], sel["id"].iloc[j],
                              sel["name"].iloc[j], key, std, std.value, actual,
                              _grade(actual, std.value)))
+    if "last_drill" in teams:
+        sel = teams[teams["kind"].isin(DRILLING_KINDS)]
+        rows += _drills(sel["id"], sel["name"], sel["township"], sel["last_drill"], "unit",
+                        mins["drill_interval_months"], when, "teams.last_drill")
     out = pd.DataFrame(rows, columns=COLUMNS)
+    return out
+
+
+def _eight_haves(d: District, name: str, t_row: int | None, has_rescue_team: bool
+                 ) -> list[dict[str, object]]:
+    """The eight haves of the township's station, each with its evidence."""
+    mins = d.settings.minimums
+    towns = d.townships
+    rows = []
+    for key, evidence in EIGHT_HAVES:
+        std = mins[key]
+        if key == "station_command_platform":
+            phones = _value(towns, "satellite_phones", t_row) if t_row is not None else None
+            video = _flag(towns, "video_conference", t_row)
+            bcast = _flag(towns, "broadcast_system", t_row)
+            parts = [None if phones is None else phones >= mins["station_satellite_phones"].value,
+                     video, bcast]
+            if any(p is False for p in parts):
+                actual, status = 0.0, "missing"
+            elif all(p is True for p in parts):
+                actual, status = 1.0, "meets"
+            else:
+                actual, status = None, "not_recorded"
+        elif key == "station_rescue_team":
+            actual, status = (1.0, "meets") if has_rescue_team else (0.0, "missing")
+        elif key == "station_materials_warehouse":
+            flag = _flag(towns, "materials_warehouse", t_row)
+            st = d.stockpiles
+            store = bool(len(st) and ((st["level"] == "township") & (st["township"] == name)
+                                      ).any())
+            if store or flag is not None:
+                actual, status = _have(True if store else flag)
+            else:  # a stockpiles layer without the township's store says it has none
+                actual, status = (0.0, "missing") if len(st) else (None, "not_recorded")
+        else:
+            field = evidence.split(".", 1)[1]
+            actual, status = _have(_flag(towns, field, t_row))
+        rows.append(_row("township", name, name, name, key, std, 1.0, actual, status,
+                         evidence=evidence))
+    return rows
+
+
+def _grid_members(d: District) -> list[dict[str, object]]:
+    """At least N grid members per village, and one per M households."""
+    import math
+
+    mins = d.settings.minimums
+    v = d.villages
+    per_village, per_members = mins["grid_members_per_village"], \
+        mins["households_per_grid_member"]
+    grid = v["grid_members"] if "grid_members" in v else pd.Series(pd.NA, index=v.index)
+    homes = v["households"] if "households" in v else pd.Series(pd.NA, index=v.index)
+    rows = []
+    for vid, vname, town, g, h in zip(v["id"], v["name"], v["township"], grid, homes,
+                                      strict=True):
+        actual = None if pd.isna(g) else float(g)
+        status = _grade(actual, per_village.value)
+        if actual == 0:
+            status = "missing"
+        rows.append(_row("village", town, vid, vname, "grid_members_per_village", per_village,
+                         per_village.value, actual, status))
+        need = None if pd.isna(h) else float(math.ceil(float(h) / per_members.value))
+        if need is None or actual is None:
+            status = "not_recorded"
+        else:
+            status = "meets" if actual >= need else ("missing" if actual == 0 else "below")
+        rows.append(_row("village", town, vid, vname, "households_per_grid_member", per_members,
+                         np.nan if need is None else need, actual, status, unit="persons"))
+    return rows
+
+
+def _drills(ids: pd.Series, names: pd.Series, towns: pd.Series, last: pd.Series, scope: str,
+            std: Standard, as_of: dt.date, evidence: str) -> list[dict[str, object]]:
+    """Months since each place's last drill against the interval: overdue beyond it."""
+    rows = []
+    for pid, pname, town, when in zip(ids, names, towns, last, strict=True):
+        months = _months_since(when, as_of)
+        status = "not_recorded" if months is None else (
+            "meets" if months <= std.value else "overdue")
+        rows.append(_row(scope, town, pid, pname, "drill_interval_months", std, std.value,
+                         months, status, evidence=evidence))
+    return rows
+
+
+def station_checklist(findings: pd.DataFrame) -> pd.DataFrame:
+    """The eight haves as a checklist: one row per township, a column per have (and the
+    station's posts), each cell a status."""
+    keys = [k for k, _ in EIGHT_HAVES] + ["township_station_posts",
+                                          "township_station_fulltime_posts"]
+    f = findings[(findings["scope"] == "township") & findings["rule"].isin(keys)]
+    if not len(f):
+        return pd.DataFrame(columns=["township", *keys])
+    table = f.pivot_table(index="place_id", columns="rule", values="status", aggfunc="first")
+    order = list(dict.fromkeys(f["place_id"]))
+    table = table.reindex(index=order, columns=keys)
+    table.index.name = "township"
+    out: pd.DataFrame = table.reset_index()
+    out.columns.name = None
     return out
 
 

@@ -23,7 +23,7 @@ Check = Callable[[Any], "str | None"]
 
 #: Layer tables a district may have, in reading order.
 LAYER_NAMES = ("villages", "townships", "teams", "stockpiles", "shelters", "hazards",
-               "candidates")
+               "candidates", "warning_points", "buildings")
 
 #: OSM ``highway`` classes the speeds table may name (``*_link`` take their class's speed),
 #: plus the two speeds emgis itself uses.
@@ -244,6 +244,9 @@ def schema() -> dict[str, Table]:
                           names=tuple(standards.MINIMUMS)),
         "shelter": Table(values=override(number(lo=0, lo_open=True, hi=1000)),
                          names=tuple(standards.SHELTER)),
+        "warning": Table(values=override(number(lo=0, lo_open=True, hi=100_000)),
+                         names=tuple(standards.WARNING)),
+        "social": Table(values=override(number(lo=0, hi=240)), names=tuple(standards.SOCIAL)),
         "network": Table(keys=network_checks()),
         "coverage": Table(keys=coverage_checks()),
         "report": Table(keys=report_checks()),

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import geopandas as gpd
@@ -40,7 +40,7 @@ from emgis.district import District
 from emgis.engine import Engine
 from emgis.network import EdgeArrays, edge_arrays
 from emgis.settings import Settings
-from emgis.standards import TEAM_KINDS
+from emgis.standards import SOCIAL_KINDS, TEAM_KINDS
 from emgis.traveltime import NearestTwo, RoutingGraph, Search, nearest_two_many, times_from
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,15 @@ Status = Literal["covered", "over_target", "cut_off", "no_road_access", "no_unit
 
 COLUMNS = ["village_id", "village_name", "township", "population", "kind", "nearest_id",
            "nearest_name", "nearest_min", "second_id", "second_name", "second_min",
-           "target_min", "status", "cause", "access_m"]
+           "target_min", "status", "cause", "access_m", "social_id", "social_name",
+           "social_min", "social_covered"]
+
+#: Which public kinds each kind of social force backs up (地企联动): enterprise fire brigades
+#: the fire kinds, social rescue teams the rescue kinds.
+SOCIAL_BACKUP: dict[str, tuple[str, ...]] = {
+    "enterprise_brigade": ("micro_fire_station", "fire_station", "township_fire_brigade"),
+    "social_rescue_team": ("township_rescue_team", "village_team", "forest_fire_team"),
+}
 
 #: Causes of a village outside target (``cause`` column; words in :mod:`emgis.texts`).
 CAUSES = ("over_target", "cut_off", "cut_off_piece", "no_road_access", "no_unit")
@@ -68,33 +76,44 @@ def units_of(district: District) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         ``id``, ``name``, ``kind`` (a coverage kind of :data:`UNIT_KINDS`), ``township``,
-        ``turnout_min`` (the unit's own, else the standards default), ``layer`` and the point.
+        ``turnout_min`` (the unit's own, else the standards default; a social force's also
+        holds its mobilisation, its own ``mobilisation_min`` else ``[social]``'s),
+        ``availability`` (1 for public units; a social force's own, else ``[social]``'s),
+        ``layer`` and the point.
     """
     s = district.settings
     parts = []
     t = district.teams
     if len(t):
         default = t["kind"].map(lambda k: float(s.turnout[k].value) if k in s.turnout else 0.0)
+        social = t["kind"].isin(SOCIAL_KINDS).to_numpy(dtype=bool)
+        mob = t["mobilisation_min"].astype("Float64").fillna(
+            float(s.social["mobilisation_min"].value)).astype(float).to_numpy()
+        avail = t["availability"].astype("Float64").fillna(
+            float(s.social["availability"].value)).astype(float).to_numpy()
+        turnout = t["turnout_min"].astype("Float64").fillna(default).astype(float).to_numpy()
         parts.append(pd.DataFrame({
             "id": t["id"], "name": t["name"], "kind": t["kind"], "township": t["township"],
-            "turnout_min": t["turnout_min"].astype("Float64").fillna(default).astype(float),
+            "turnout_min": turnout + np.where(social, mob, 0.0),
+            "availability": np.where(social, avail, 1.0),
             "layer": "teams", "geometry": t.geometry}))
     st = district.stockpiles
     if len(st):
         parts.append(pd.DataFrame({
             "id": st["id"], "name": st["name"], "kind": "stockpile", "township": st["township"],
-            "turnout_min": float(s.turnout["stockpile"].value), "layer": "stockpiles",
-            "geometry": st.geometry}))
+            "turnout_min": float(s.turnout["stockpile"].value), "availability": 1.0,
+            "layer": "stockpiles", "geometry": st.geometry}))
     sh = district.shelters
     if len(sh):
         parts.append(pd.DataFrame({
             "id": sh["id"], "name": sh["name"], "kind": "shelter_" + sh["kind"].astype(str),
-            "township": sh["township"], "turnout_min": 0.0, "layer": "shelters",
-            "geometry": sh.geometry}))
+            "township": sh["township"], "turnout_min": 0.0, "availability": 1.0,
+            "layer": "shelters", "geometry": sh.geometry}))
     if not parts:
         empty = {c: pd.Series([], dtype=object) for c in ["id", "name", "kind", "township",
                                                           "layer"]}
-        return gpd.GeoDataFrame({**empty, "turnout_min": pd.Series([], dtype=float)},
+        return gpd.GeoDataFrame({**empty, "turnout_min": pd.Series([], dtype=float),
+                                 "availability": pd.Series([], dtype=float)},
                                 geometry=[], crs=district.crs)
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry",
                            crs=district.crs)
@@ -140,6 +159,9 @@ class CoverageResult:
     node_min
         Per kind: minutes from the nearest unit to every node of the kind's routing graph (into
         the unit for shelters), turnout included; used for the kind's service area.
+    node_unit
+        Per kind: that nearest unit, as its row in ``units`` (-1 where none reaches the node);
+        used for each unit's zone.
     unit_loc, village_loc
         Location index of each unit / village in the engine.
     """
@@ -152,6 +174,7 @@ class CoverageResult:
     node_min: dict[str, np.ndarray]
     unit_loc: np.ndarray
     village_loc: np.ndarray
+    node_unit: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def edges(self) -> EdgeArrays:
@@ -235,6 +258,7 @@ def compute_coverage(
             found[kind] = res
     frames = []
     node_min: dict[str, np.ndarray] = {}
+    node_unit: dict[str, np.ndarray] = {}
     ids_all = units["id"].to_numpy(dtype=object)
     names_all = dict(zip(units["id"].astype(str), units["name"].astype(str), strict=True))
     pop = villages["population"].to_numpy(dtype=float, na_value=0).astype(np.int64)
@@ -251,6 +275,10 @@ def compute_coverage(
             first = _ids(res.first, ids_all[sel])
             second = _ids(res.second, ids_all[sel])
             node_min[kind] = res.node_min
+            if res.node_first is not None:
+                node_unit[kind] = np.where(res.node_first >= 0,
+                                           sel[np.maximum(res.node_first, 0)], -1).astype(
+                                               np.int32)
         else:
             first_min = second_min = np.full(n_v, np.inf)
             first = np.full(n_v, None, dtype=object)
@@ -280,9 +308,52 @@ def compute_coverage(
             "access_m": access,
         }))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    if frames:
+        table = _social_backup(table, engine, units, ok, settings)
     return CoverageResult(
         table=table[COLUMNS], villages=villages, units=units, kinds=tuple(kinds),
-        engine=engine, node_min=node_min, unit_loc=unit_loc, village_loc=village_loc)
+        engine=engine, node_min=node_min, unit_loc=unit_loc, village_loc=village_loc,
+        node_unit=node_unit)
+
+
+def _social_backup(table: pd.DataFrame, engine: Engine, units: gpd.GeoDataFrame,
+                   ok: np.ndarray, settings: Settings) -> pd.DataFrame:
+    """The nearest social force backing up each public kind (``social_*`` columns): a backup
+    shown beside the public cover, counted as cover only with ``[coverage] social_as_cover``.
+    Social forces answering less often than ``[social] min_availability`` are left out."""
+    n = len(table)
+    out = table.assign(social_id=pd.Series([None] * n, dtype=object),
+                       social_name=pd.Series([None] * n, dtype=object),
+                       social_min=np.nan, social_covered=False)
+    kinds = units["kind"].to_numpy(dtype=object)
+    least = float(settings.social["min_availability"].value)
+    avail = units["availability"].to_numpy(dtype=float) if "availability" in units else \
+        np.ones(len(units))
+    for social, backed in SOCIAL_BACKUP.items():
+        sel = np.flatnonzero((kinds == social) & ok & (avail >= least))
+        rows = np.flatnonzero(out["kind"].isin(backed).to_numpy())
+        if not len(sel) or not len(rows):
+            continue
+        rg = engine.graph("drive")
+        res = nearest_two_many(rg, [Search(engine.unit_loc[sel], units["turnout_min"].to_numpy(
+            dtype=float)[sel], engine.village_loc)])[0]
+        ids = _ids(res.first, units["id"].to_numpy(dtype=object)[sel])
+        names = _ids(res.first, units["name"].to_numpy(dtype=object)[sel])
+        vi = rows % len(engine.village_loc)  # the table holds every village, per kind
+        t_min = res.first_min[vi]
+        better = ~(t_min >= out["social_min"].to_numpy()[rows])  # keep the faster backup
+        r = rows[better]
+        out.loc[out.index[r], "social_id"] = ids[vi[better]]
+        out.loc[out.index[r], "social_name"] = names[vi[better]]
+        out.loc[out.index[r], "social_min"] = np.where(np.isfinite(t_min[better]),
+                                                       np.round(t_min[better], 2), np.nan)
+    out["social_covered"] = (out["social_min"] <= out["target_min"] + 1e-9).to_numpy()
+    if settings.coverage.social_as_cover:
+        lift = out["social_covered"] & (out["status"] != "covered") & (
+            out["status"] != "no_road_access")
+        out.loc[lift, "status"] = "covered"
+        out.loc[lift, "cause"] = ""
+    return out
 
 
 def _ids(pos: np.ndarray, ids: np.ndarray) -> np.ndarray[tuple[int], np.dtype[np.object_]]:
@@ -416,6 +487,32 @@ class _Sampler:
                 t = node_min[a] + from_a
             np.minimum.at(best, idx, t)
         return best
+
+    def owners(self, rg: RoutingGraph, node_min: np.ndarray, node_unit: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Per point, the minutes of the first unit to reach it and that unit (its row in the
+        units table; -1 where none), along the pieces as :meth:`times`."""
+        best = np.full(len(self.x), np.inf)
+        owner = np.full(len(self.x), -1, dtype=np.int64)
+        for i in (0,) if rg.walk else (0, 1):
+            idx, a, b, from_a, to_b = self._pieces(rg, i)
+            if rg.walk:
+                ta, tb = node_min[a] + from_a, node_min[b] + to_b
+                t = np.minimum(ta, tb)
+                o = np.where(ta <= tb, node_unit[a], node_unit[b])
+            elif rg.flipped:
+                t, o = node_min[b] + to_b, node_unit[b]
+            else:
+                t, o = node_min[a] + from_a, node_unit[a]
+            # the best per point: sort by (point, time) and keep each point's first
+            order = np.lexsort((t, idx))
+            idx, t, o = idx[order], t[order], o[order]
+            first = np.r_[True, idx[1:] != idx[:-1]]
+            idx, t, o = idx[first], t[first], o[first]
+            better = t < best[idx]
+            best[idx[better]] = t[better]
+            owner[idx[better]] = o[better]
+        return best, owner
 
 
 #: Most cells of the grid a service area is drawn on; larger districts get coarser cells.

@@ -97,6 +97,12 @@ class District:
         The other layers; empty GeoDataFrames where the district has none.
     candidates
         Sites the planner proposes for new units (optional layer: id, name, point).
+    warning_points
+        Broadcast loudspeakers, sirens and warning points (optional layer: id, name, kind,
+        radius_m).
+    buildings
+        Building footprints (optional layer): a village's people are spread over its
+        buildings for the warning reach.
     roads
         The road network source, if the district has one.
     warnings
@@ -126,6 +132,10 @@ class District:
     roads: RoadSource | None
     candidates: gpd.GeoDataFrame = field(default_factory=lambda: gpd.GeoDataFrame(
         {"id": [], "name": []}, geometry=[]))
+    warning_points: gpd.GeoDataFrame = field(default_factory=lambda: gpd.GeoDataFrame(
+        {"id": [], "name": [], "kind": [], "radius_m": []}, geometry=[]))
+    buildings: gpd.GeoDataFrame = field(default_factory=lambda: gpd.GeoDataFrame(
+        {"floors": []}, geometry=[]))
     warnings: tuple[Problem, ...] = field(default=())
     scenarios: tuple[Scenario, ...] = field(default=())
     credit: str | None = None
@@ -395,6 +405,8 @@ def validate_district(path: str | Path) -> ValidationReport:
         shelters=_finish(layers.get("shelters"), "shelters", crs, settings),
         hazards=_finish(layers.get("hazards"), "hazards", crs, settings),
         candidates=_finish(layers.get("candidates"), "candidates", crs, settings),
+        warning_points=_finish(layers.get("warning_points"), "warning_points", crs, settings),
+        buildings=_finish(layers.get("buildings"), "buildings", crs, settings),
         roads=roads,
         scenarios=scenarios,
         warnings=tuple(plog.warnings),
@@ -563,8 +575,11 @@ def _finish(
     out = gdf.to_crs(crs)
     for f in schema.fields:
         if f.name not in out:
-            out[f.name] = pd.array([pd.NA] * len(out),
-                                   dtype="string" if f.kind in ("text", "kind") else "Float64")
+            if f.kind == "date":
+                out[f.name] = np.full(len(out), np.datetime64("NaT"), dtype="datetime64[ns]")
+                continue
+            dtype = {"text": "string", "kind": "string", "flag": "boolean"}.get(f.kind, "Float64")
+            out[f.name] = pd.array([pd.NA] * len(out), dtype=dtype)  # type: ignore[call-overload]
     if name == "shelters":
         area = out.geometry.area.where(out.geom_type != "Point")
         out["area_m2"] = out["area_m2"].fillna(pd.Series(area, index=out.index).round(1))

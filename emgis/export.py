@@ -57,7 +57,7 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 #: Columns whose values are emgis's codes, and the catalogue sections that put them in words.
 CODE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "kind": ("kind", "hazard_kind"),
+    "kind": ("kind", "hazard_kind", "warning_kind"), "placed_on": ("placed_on",),
     "status": ("status", "compliance_status", "unit_status", "solver_status"),
     "baseline_status": ("status",), "scenario_status": ("status",), "effect": ("effect",),
     "gain_unit": ("unit_words",), "model": ("model",), "method": ("method",),
@@ -84,8 +84,8 @@ def present(df: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     if lang == "en":
         return out
     for col in out.columns:
-        if col in CODE_COLUMNS:
-            sections = CODE_COLUMNS[col]
+        if col in CODE_COLUMNS or str(col).startswith(("station_", "township_station_")):
+            sections = CODE_COLUMNS.get(col, ("compliance_status",))
             out[col] = pd.Series([_word(t, sections, v) for v in out[col]], index=out.index,
                                  dtype=object)
         elif out[col].dtype == bool:
@@ -114,6 +114,9 @@ def headers(columns: list[str], lang: str) -> list[str]:
 def _header(t: Any, col: str) -> str:
     if col in t.section("column"):
         return str(t["column." + col])
+    for section in ("have", "rule"):
+        if col in t.section(section):
+            return str(t[f"{section}.{col}"])
     for prefix, key in (("villages_", "villages_of"), ("population_", "population_of")):
         status = col[len(prefix):]
         if col.startswith(prefix) and status in t.section("status"):

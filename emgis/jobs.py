@@ -9,6 +9,7 @@ over these functions.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -27,9 +28,10 @@ from emgis._progress import SILENT, Progress
 from emgis.export import write_csv, write_gpkg
 from emgis.output import OutputDir, sha256_file
 from emgis.plan import Plan
-from emgis.qgis import coverage_styles, scenario_styles, siting_styles
+from emgis.qgis import coverage_styles, scenario_styles, siting_styles, warning_styles
 from emgis.scenario import Scenario, ScenarioResult
 from emgis.siting import SitingResult
+from emgis.zones import Zones
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,7 @@ class CoverageOutputs:
     areas: gpd.GeoDataFrame
     uncovered: gpd.GeoDataFrame
     files: tuple[Path, ...]
+    zones: Zones | None = None
 
 
 def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas: bool = False,
@@ -77,9 +80,11 @@ def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas
 
     Writes ``coverage.csv`` (one row per village and kind, UTF-8 with BOM),
     ``coverage_summary.csv`` (per kind), ``coverage_townships.csv`` (per township and kind),
-    ``gaps.csv`` (villages outside target, worst first), ``coverage.gpkg`` (the per-village
-    table as points, the units, service areas per kind (and per unit) and break, and uncovered
-    areas) and ``coverage.html`` (the interactive map).
+    ``gaps.csv`` (villages outside target, worst first), ``zones.csv`` and
+    ``zones_balance.csv`` (each unit's zone: villages, persons, area, longest time; how
+    unequal a kind's zones are), ``coverage.gpkg`` (the per-village table as points, the
+    units, service areas per kind (and per unit) and break, uncovered areas, zones) and
+    ``coverage.html`` (the interactive map).
     """
     from emgis.maps import coverage_map
     from emgis.texts import texts
@@ -95,12 +100,16 @@ def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas
     with progress.bar(what, len(result.kinds), t["progress.kinds"]) as advance:
         areas = plan.service_areas(per_unit=per_unit_areas, each=advance)
     uncovered = cov.uncovered_areas(areas, district)
+    progress.step(t["progress.zones"])
+    zones = plan.zones()
     progress.step(t["progress.writing"])
     files = [
         write_csv(out, "coverage.csv", result.table, lang=lang),
         write_csv(out, "coverage_summary.csv", summary, lang=lang),
         write_csv(out, "coverage_townships.csv", by_town, lang=lang),
         write_csv(out, "gaps.csv", gaps, lang=lang),
+        write_csv(out, "zones.csv", zones.zones.drop(columns="geometry"), lang=lang),
+        write_csv(out, "zones_balance.csv", zones.balance, lang=lang),
     ]
     pts = result.villages[["id", "geometry"]].rename(columns={"id": "village_id"})
     table_pts = gpd.GeoDataFrame(result.table.merge(pts, on="village_id", how="left"),
@@ -110,17 +119,21 @@ def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas
         "units": result.units,
         "service_areas": areas,
         "uncovered": uncovered,
+        "zones": zones.zones,
     }, styles=coverage_styles(result.kinds, lang, breaks=sorted(
         {float(b) for b in areas["break_min"]}) if len(areas) else ())))
     files.append(out.write_text("coverage.html",
-                                coverage_map(result, areas, district, lang=lang)))
-    return CoverageOutputs(result, summary, by_town, gaps, areas, uncovered, tuple(files))
+                                coverage_map(result, areas, district, lang=lang,
+                                             zones=zones.zones)))
+    return CoverageOutputs(result, summary, by_town, gaps, areas, uncovered, tuple(files),
+                           zones)
 
 
-def compliance_job(plan: Plan, out: OutputDir, *, lang: str = "en"
-                   ) -> tuple[pd.DataFrame, Path]:
-    """Evaluate the organisational minimums and write ``compliance.csv``."""
-    findings = plan.compliance()
+def compliance_job(plan: Plan, out: OutputDir, *, lang: str = "en",
+                   as_of: dt.date | None = None) -> tuple[pd.DataFrame, Path]:
+    """Evaluate the organisational minimums (drills dated against ``as_of``, default today)
+    and write ``compliance.csv``."""
+    findings = plan.compliance(as_of=as_of)
     return findings, write_csv(out, "compliance.csv", findings, lang=lang)
 
 
@@ -344,7 +357,7 @@ def proposals_table(district: Any, sites: Sequence[SitingResult]) -> pd.DataFram
 def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
                compliance: pd.DataFrame | None, scenarios: ScenarioOutputs | None = None,
                sites: Sequence[SitingResult] = (), lang: str = "en",
-               failures: Sequence[tuple[str, str]] = ()) -> Path:
+               failures: Sequence[tuple[str, str]] = (), warning: Any = None) -> Path:
     """Write ``report.html`` from the results of this run's jobs (never from files of another
     run: it links only maps this run wrote)."""
     from emgis.coords import in_china
@@ -364,6 +377,8 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
                 f"{stem}.html"
     for s in sites:
         maps[t.fmt("report.siting_map", kind=t.kind(s.kind))] = f"siting_{s.kind}.html"
+    if warning is not None:
+        maps[t["report.warning_map"]] = "warnings.html"
     maps = {k: v for k, v in maps.items() if v in out.written}
     table = proposals_table(district, sites)
     overview, kind = None, None
@@ -392,8 +407,49 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
         notes=[*(f"{t.kind(s.kind)}: {siting_note(s, lang)}" for s in sites if s.note),
                *(f"{step}: {msg}" for step, msg in failures)],
         overview=overview, overview_kind=kind, china=china,
+        zones=coverage.zones.zones.drop(columns="geometry") if coverage and coverage.zones
+        else None,
+        zone_balance=coverage.zones.balance if coverage and coverage.zones else None,
+        warning=warning.villages if warning is not None else None,
+        loudspeakers=warning.proposals.drop(columns="geometry") if warning is not None
+        else None,
     )
     return out.write_text("report.html", page)
+
+
+def warning_job(plan: Plan, out: OutputDir, *, lang: str = "en") -> tuple[Any, tuple[Path, ...]]:
+    """Warning reach and the fewest new loudspeakers (:mod:`emgis.warning`): writes
+    ``warnings.csv`` (every village: share of its people within reach), ``warning_points.csv``,
+    ``warning_proposals.csv``, ``warnings.gpkg`` and ``warnings.html``."""
+    from emgis.maps import warning_map
+
+    reach = plan.warning_reach()
+    d = plan.district
+    circles = reach.points.copy()
+    circles["geometry"] = reach.points.geometry.buffer(reach.points["radius_m"].to_numpy())
+    prop = reach.proposals
+    v = d.villages[["id", "geometry"]].rename(columns={"id": "village_id"})
+    files = [write_csv(out, "warnings.csv", reach.villages, lang=lang),
+             write_csv(out, "warning_points.csv", reach.points.drop(columns="geometry"),
+                       lang=lang),
+             write_csv(out, "warning_proposals.csv", _with_lonlat(prop), lang=lang),
+             write_gpkg(out, "warnings.gpkg", {
+                 "villages": gpd.GeoDataFrame(reach.villages.merge(v, on="village_id"),
+                                              geometry="geometry", crs=d.crs),
+                 "warning_points": reach.points, "reach": circles,
+                 "proposals": prop}, styles=warning_styles(lang)),
+             out.write_text("warnings.html", warning_map(reach, d, network=plan.network,
+                                                         lang=lang))]
+    return reach, tuple(files)
+
+
+def _with_lonlat(points: gpd.GeoDataFrame) -> pd.DataFrame:
+    """A point table without geometry, with WGS-84 longitude and latitude."""
+    if not len(points):
+        return pd.DataFrame(points.drop(columns="geometry")).assign(lon=[], lat=[])
+    wgs = points.to_crs(4326).geometry
+    return pd.DataFrame(points.drop(columns="geometry")).assign(
+        lon=np.round(wgs.x.to_numpy(), 6), lat=np.round(wgs.y.to_numpy(), 6))
 
 
 def _scenario_losses(scenarios: ScenarioOutputs | None) -> pd.DataFrame | None:
@@ -409,9 +465,10 @@ def _scenario_losses(scenarios: ScenarioOutputs | None) -> pd.DataFrame | None:
 def workbook_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
                  compliance: pd.DataFrame | None, scenarios: ScenarioOutputs | None = None,
                  sites: Sequence[SitingResult] = (), lang: str = "en",
-                 failures: Sequence[tuple[str, str]] = ()) -> Path:
+                 failures: Sequence[tuple[str, str]] = (), warning: Any = None) -> Path:
     """Write ``results.xlsx``: the tables of this run's jobs as sheets (see
     :mod:`emgis.workbook`)."""
+    from emgis.compliance import station_checklist
     from emgis.texts import texts
     from emgis.workbook import write_workbook
 
@@ -423,7 +480,14 @@ def workbook_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None
         gaps=coverage.gaps if coverage else None, compliance=compliance,
         scenarios=scenarios.comparison if scenarios is not None else None,
         scenario_villages=_scenario_losses(scenarios),
-        sites=proposals_table(plan.district, sites) if sites else None, lang=lang,
+        sites=proposals_table(plan.district, sites) if sites else None,
+        zones=coverage.zones.zones.drop(columns="geometry") if coverage and coverage.zones
+        else None,
+        zone_balance=coverage.zones.balance if coverage and coverage.zones else None,
+        checklist=station_checklist(compliance) if compliance is not None else None,
+        warning=warning.villages if warning is not None else None,
+        loudspeakers=_with_lonlat(warning.proposals) if warning is not None else None,
+        lang=lang,
         notes=[*(f"{t.kind(s.kind)}: {siting_note(s, lang)}" for s in sites if s.note),
                *(f"{step}: {msg}" for step, msg in failures)])
 
@@ -450,7 +514,8 @@ RUN_SITES: tuple[tuple[str, int, str], ...] = (("micro_fire_station", 3, "max_co
 def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bool = False,
             progress: Progress | None = None,
             sites: Sequence[tuple[str, int, str]] = RUN_SITES, time_limit: float = 60.0,
-            lock_timeout: float = 600.0, options: dict[str, Any] | None = None) -> RunOutputs:
+            lock_timeout: float = 600.0, options: dict[str, Any] | None = None,
+            as_of: dt.date | None = None) -> RunOutputs:
     """The main job: coverage, compliance, the district's scenarios, siting, and the report,
     written under ``out`` with the manifest last.
 
@@ -465,11 +530,11 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
     with OutputDir(out, command="run", lock_timeout=lock_timeout,
                    on_wait=progress.step) as od:
         describe(od, plan, command="run", lang=lang, per_unit_areas=per_unit_areas,
-                 **(options or {}))
+                 as_of=str(as_of or dt.date.today()), **(options or {}))
         cov_out = coverage_job(plan, od, lang=lang, per_unit_areas=per_unit_areas,
                                progress=progress)
         progress.step(t["progress.compliance"])
-        findings, _ = compliance_job(plan, od, lang=lang)
+        findings, _ = compliance_job(plan, od, lang=lang, as_of=as_of)
         sc_out: ScenarioOutputs | None = None
         if plan.district.scenarios:
             try:
@@ -491,12 +556,20 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("siting %s failed", kind, exc_info=True)
                 failures.append((f"siting {kind}", str(exc)))
+        warn = None
+        if len(plan.district.warning_points):
+            progress.step(t["progress.warning"])
+            try:
+                warn, _ = warning_job(plan, od, lang=lang)
+            except (EmgisError, ValueError, RuntimeError) as exc:
+                log.debug("warning reach failed", exc_info=True)
+                failures.append(("warning reach", str(exc)))
         progress.step(t["progress.report"])
         report = report_job(plan, od, coverage=cov_out, compliance=findings, scenarios=sc_out,
-                            sites=done, lang=lang, failures=failures)
+                            sites=done, lang=lang, failures=failures, warning=warn)
         progress.step(t["progress.workbook"])
         workbook_job(plan, od, coverage=cov_out, compliance=findings, scenarios=sc_out,
-                     sites=done, lang=lang, failures=failures)
+                     sites=done, lang=lang, failures=failures, warning=warn)
         od.describe(failures=[{"step": s, "error": m} for s, m in failures])
         manifest = od.finish()
         files = tuple(od.path(n) for n in sorted(od.written))

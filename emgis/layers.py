@@ -57,6 +57,9 @@ LIMITS: Mapping[str, float] = {
     "area_m2": 1e9,
     "km2": 100_000,
     "engines": 10_000,
+    "households": 1_000_000,
+    "radius_m": 10_000,
+    "phones": 1_000,
 }
 
 #: Longest id and text values, characters.
@@ -74,7 +77,9 @@ class FieldSpec:
         emgis's name for the field.
     kind
         ``"text"``, ``"count"`` (a whole number >= 0), ``"number"`` (a number >= 0),
-        ``"factor"`` (a number in (0, 1]) or ``"kind"`` (one of the layer's kinds).
+        ``"factor"`` (a number in (0, 1]), ``"share"`` (a number in [0, 1]), ``"flag"`` (yes
+        or no: 1/0, true/false, yes/no, y/n, 是/否, 有/无), ``"date"`` (2025-06-30,
+        2025/6/30, 2025年6月30日) or ``"kind"`` (one of the layer's kinds).
     required
         Whether the field must be present in the file.
     max
@@ -109,6 +114,9 @@ SCHEMAS: Mapping[str, LayerSchema] = {
             FieldSpec("population", "count", required=True, max=LIMITS["population"]),
             FieldSpec("service_centre_staff", "count", max=LIMITS["staff"]),
             FieldSpec("drills_per_year", "count", max=LIMITS["drills"]),
+            FieldSpec("grid_members", "count", max=LIMITS["staff"]),
+            FieldSpec("households", "count", max=LIMITS["households"]),
+            FieldSpec("last_drill", "date"),
         ),
         ("Point", "Polygon", "MultiPolygon"),
     ),
@@ -120,6 +128,16 @@ SCHEMAS: Mapping[str, LayerSchema] = {
             FieldSpec("station_posts", "count", max=LIMITS["staff"]),
             FieldSpec("station_fulltime_posts", "count", max=LIMITS["staff"]),
             FieldSpec("builtup_km2", "number", max=LIMITS["km2"]),
+            # the "eight haves" of a standardised township station (泉州 2025)
+            FieldSpec("office", "flag"),
+            FieldSpec("satellite_phones", "count", max=LIMITS["phones"]),
+            FieldSpec("video_conference", "flag"),
+            FieldSpec("broadcast_system", "flag"),
+            FieldSpec("duty_system", "flag"),
+            FieldSpec("enforcement_team", "flag"),
+            FieldSpec("emergency_plan", "flag"),
+            FieldSpec("materials_warehouse", "flag"),
+            FieldSpec("warning_education_site", "flag"),
         ),
         ("Polygon", "MultiPolygon"),
         kind_field=None,
@@ -138,6 +156,9 @@ SCHEMAS: Mapping[str, LayerSchema] = {
             FieldSpec("full_time", "count", max=LIMITS["headcount"]),
             FieldSpec("drills_per_year", "count", max=LIMITS["drills"]),
             FieldSpec("engines", "count", max=LIMITS["engines"]),
+            FieldSpec("last_drill", "date"),
+            FieldSpec("availability", "share"),
+            FieldSpec("mobilisation_min", "number", max=LIMITS["minutes"]),
         ),
         ("Point",),
     ),
@@ -171,6 +192,24 @@ SCHEMAS: Mapping[str, LayerSchema] = {
         ("Point", "Polygon", "MultiPolygon"),
         kind_field=None,
     ),
+    "warning_points": LayerSchema(
+        "warning_points",
+        (
+            FieldSpec("id", required=True),
+            FieldSpec("name", required=True),
+            FieldSpec("kind", "kind", required=True),
+            FieldSpec("radius_m", "number", max=LIMITS["radius_m"]),
+            FieldSpec("township"),
+        ),
+        ("Point",),
+    ),
+    "buildings": LayerSchema(
+        "buildings",
+        (FieldSpec("floors", "count", max=200),),
+        ("Polygon", "MultiPolygon", "Point"),
+        kind_field=None,
+        has_id=False,
+    ),
     "hazards": LayerSchema(
         "hazards",
         (
@@ -185,7 +224,29 @@ SCHEMAS: Mapping[str, LayerSchema] = {
 }
 
 #: Layers whose point stands for the record (polygons become a point inside them).
-POINT_LAYERS = ("villages", "teams", "stockpiles", "shelters", "candidates")
+POINT_LAYERS = ("villages", "teams", "stockpiles", "shelters", "candidates", "warning_points")
+
+#: Chinese column names taken for emgis's fields when ``fields`` does not map them (the
+#: names of the policy texts and of typical county registers).
+FIELD_ALIASES: Mapping[str, Mapping[str, str]] = {
+    "townships": {"应急办公场所": "office", "办公场所": "office", "卫星电话": "satellite_phones",
+                  "视频会议系统": "video_conference", "视频会商系统": "video_conference",
+                  "应急广播": "broadcast_system", "应急广播系统": "broadcast_system",
+                  "四位一体值班": "duty_system", "值班制度": "duty_system",
+                  "工作机制": "duty_system", "执法队伍": "enforcement_team",
+                  "应急预案": "emergency_plan", "预案体系": "emergency_plan",
+                  "物资仓库": "materials_warehouse", "综合物资仓库": "materials_warehouse",
+                  "安全警示教育基地": "warning_education_site",
+                  "警示教育场所": "warning_education_site", "岗位数": "station_posts",
+                  "专职岗位数": "station_fulltime_posts", "专职人员": "office_fulltime_staff",
+                  "建成区面积": "builtup_km2"},
+    "villages": {"网格员": "grid_members", "网格员人数": "grid_members", "户数": "households",
+                 "最近演练": "last_drill", "最近演练日期": "last_drill"},
+    "teams": {"最近演练": "last_drill", "最近演练日期": "last_drill", "可用率": "availability",
+              "动员时间": "mobilisation_min", "集结时间": "mobilisation_min"},
+    "warning_points": {"半径": "radius_m", "覆盖半径": "radius_m"},
+    "buildings": {"层数": "floors"},
+}
 
 
 @dataclass(frozen=True)
@@ -621,6 +682,10 @@ def _map_fields(gdf: gpd.GeoDataFrame, schema: LayerSchema, spec: LayerSpec,
         return None
     rename = {src: dst for dst, src in spec.fields.items()
               if src in columns and dst != src and dst not in ("lon", "lat")}
+    for src, dst in FIELD_ALIASES.get(schema.name, {}).items():
+        if src in columns and src not in rename and dst not in spec.fields \
+                and dst not in columns and dst not in rename.values():
+            rename[src] = dst
     clash = {dst: f"{dst}_file" for dst in rename.values() if dst in columns
              and dst not in rename}
     for dst, moved in clash.items():
@@ -695,8 +760,12 @@ def _check(
         if f.name not in gdf.columns or f.name == "id":
             continue
         values = gdf[f.name].to_numpy(dtype=object)
-        if f.kind in ("count", "number", "factor"):
+        if f.kind in ("count", "number", "factor", "share"):
             gdf[f.name] = _check_numbers(values, f, fname, ids, plog)
+        elif f.kind == "flag":
+            gdf[f.name] = _check_flags(values, f, fname, ids, plog)
+        elif f.kind == "date":
+            gdf[f.name] = _check_dates(values, f, fname, ids, plog)
         else:
             gdf[f.name] = pd.array(_check_texts(values, f, aliases, fname, ids, plog),
                                    dtype="string")
@@ -782,6 +851,8 @@ def _check_numbers(values: np.ndarray, f: FieldSpec, fname: str, ids: list[str |
             ok = number == int(number)  # type: ignore[arg-type]
         if f.kind == "factor":
             ok = number is not None and math.isfinite(number) and 0 < number <= 1
+        if f.kind == "share":
+            ok = number is not None and math.isfinite(number) and 0 <= number <= 1
         if ok and f.max is not None and number > f.max:  # type: ignore[operator]
             plog.error(fname, f"found {value!r}; expected {_expected(f, {})} (more than "
                        f"{f.max:,.0f} is not plausible for {f.name})", row=i + 1, id=ids[i],
@@ -805,7 +876,60 @@ def _expected(f: FieldSpec, aliases: Mapping[str, str]) -> str:
         "count": f"a whole number >= 0{top}",
         "number": f"a number >= 0{top}",
         "factor": "a number in (0, 1]",
+        "share": "a number in [0, 1]",
+        "flag": "yes or no (1/0, true/false, yes/no, 是/否, 有/无)",
+        "date": "a date like 2025-06-30 (or 2025/6/30, 2025年6月30日)",
     }[f.kind]
+
+
+_YES = {"1", "1.0", "true", "yes", "y", "是", "有", "√", "✓", "t"}
+_NO = {"0", "0.0", "false", "no", "n", "否", "无", "没有", "×", "f"}
+
+
+def _check_flags(values: np.ndarray, f: FieldSpec, fname: str, ids: list[str | None],
+                 plog: ProblemLog) -> pd.arrays.BooleanArray:
+    """Yes/no values: blank -> NA; anything else that is not yes or no -> an error and NA."""
+    out: list[bool | None] = []
+    for i, value in enumerate(values):
+        if _is_blank(value):
+            out.append(None)
+            continue
+        t = str(value).strip().lower()
+        if isinstance(value, bool) or t in _YES or t in _NO:
+            out.append(bool(value) if isinstance(value, bool) else t in _YES)
+        else:
+            plog.error(fname, f"found {value!r}; expected {_expected(f, {})}", row=i + 1,
+                       id=ids[i], field=f.name)
+            out.append(None)
+    return pd.array(out, dtype="boolean")
+
+
+_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T].*)?$")
+
+
+def _check_dates(values: np.ndarray, f: FieldSpec, fname: str, ids: list[str | None],
+                 plog: ProblemLog) -> np.ndarray:
+    """Dates: blank -> NaT; not a date -> an error and NaT."""
+    import datetime as dt
+
+    out: list[Any] = []
+    for i, value in enumerate(values):
+        if _is_blank(value):
+            out.append(pd.NaT)
+            continue
+        if isinstance(value, (dt.date, pd.Timestamp)):
+            out.append(pd.Timestamp(value))
+            continue
+        m = _DATE.match(str(value).strip())
+        try:
+            if m is None:
+                raise ValueError
+            out.append(pd.Timestamp(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        except ValueError:
+            plog.error(fname, f"found {value!r}; expected {_expected(f, {})}", row=i + 1,
+                       id=ids[i], field=f.name)
+            out.append(pd.NaT)
+    return pd.to_datetime(pd.Series(out, dtype=object)).to_numpy(dtype="datetime64[ns]")
 
 
 def _check_geometry(

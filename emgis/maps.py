@@ -51,7 +51,7 @@ KIND_COLOURS: dict[str, str] = {
     "township_fire_brigade": "#b30000", "township_rescue_team": "#0868ac",
     "village_team": "#43a2ca", "forest_fire_team": "#238b45", "medical": "#c51b8a",
     "enterprise_brigade": "#7a0177", "stockpile": "#8c510a", "shelter_emergency": "#35978f",
-    "shelter_fixed": "#01665e",
+    "shelter_fixed": "#01665e", "social_rescue_team": "#4d4d4d",
 }
 
 
@@ -83,6 +83,10 @@ SCENARIO_COLOURS: dict[str, str] = {
     "shelter_room": "#4393c3", "shelter_half": "#35978f", "shelter_full": "#1b1b1b",
     "shelter_unusable": "#969696",
 }
+
+#: Colours of neighbouring units' zones (a qualitative palette, cycled).
+ZONE_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
+                "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6", "#ffff99")
 
 #: Siting map colours.
 SITING_COLOURS: dict[str, str] = {"before": "#1a9850", "new": "#2166ac", "out": "#d73027",
@@ -568,6 +572,7 @@ def coverage_map(
     lang: str = "en",
     kinds: tuple[str, ...] | None = None,
     basemap: str | None = None,
+    zones: gpd.GeoDataFrame | None = None,
 ) -> str:
     """Draw the coverage map and return the page as HTML.
 
@@ -585,6 +590,8 @@ def coverage_map(
         Kinds to draw (default: those with at least one unit); the first is shown on opening.
     basemap
         Background tiles (default ``[maps] basemap``); ``"none"`` for none.
+    zones
+        Each unit's zone (:func:`emgis.zones.unit_zones`), drawn per kind on request.
 
     Returns
     -------
@@ -630,6 +637,20 @@ def coverage_map(
             for j, (uid, name, turn) in enumerate(zip(u["id"], u["name"], u["turnout_min"],
                                                       strict=True))]})
         sub = [{"type": "check", "label": t["map.unit_layer"], "layers": [uid_], "on": True}]
+        if zones is not None and len(zones):
+            zk = zones[(zones["kind"] == kind) & ~zones.geometry.is_empty]
+            if len(zk):
+                zd = page.display(zk)
+                zid = page.add(f"z{i}", {
+                    "type": "areas", "pane": "emgisAreas", "weight": 1.5, "fillOpacity": 0.28,
+                    "features": [{"g": _geojson_geom(g), "c": ZONE_COLOURS[j % len(ZONE_COLOURS)],
+                                  "tip": t.fmt("map.zone_tip", unit=f"{r.unit_name} ({r.unit_id})",
+                                               villages=r.villages, persons=f"{r.population:,}",
+                                               longest=_fmt(r.longest_min))}
+                                 for j, (g, r) in enumerate(zip(zd.geometry, zk.itertuples(
+                                     index=False), strict=True))]})
+                sub.append({"type": "check", "label": t["map.zones_layer"], "layers": [zid],
+                            "on": False})
         ka = kind_areas[kind_areas["kind"] == kind] if len(kind_areas) else kind_areas
         breaks = sorted(ka["break_min"].unique()) if len(ka) else []
         area_items = [{"type": "radio", "group": f"areas{i}", "label": t["map.no_area"],
@@ -671,15 +692,19 @@ def _popups(table: pd.DataFrame, villages: gpd.GeoDataFrame, units: gpd.GeoDataF
     for kind in kinds:
         rows = table[table["kind"] == kind]
         label = t.kind(kind)
-        for k, r in enumerate(rows[["nearest_name", "nearest_min", "second_name", "second_min",
-                                    "target_min", "status"]].itertuples(index=False,
-                                                                        name=None)):
-            nname, nmin, sname, smin, target, status = r
+        social = rows["social_name"] if "social_name" in rows else pd.Series(None, rows.index)
+        social_min = rows["social_min"] if "social_min" in rows else pd.Series(np.nan,
+                                                                             rows.index)
+        for k, r in enumerate(zip(rows["nearest_name"], rows["nearest_min"],
+                                  rows["second_name"], rows["second_min"], rows["target_min"],
+                                  rows["status"], social, social_min, strict=True)):
+            nname, nmin, sname, smin, target, status, soc, socmin = r
             cls = response_class(nmin, target, status)
             near = f"{nname} {_fmt(nmin)}" if isinstance(nname, str) else "–"
             back = f"{sname} {_fmt(smin)}" if isinstance(sname, str) else "–"
-            rows_by_v[k].append({"cells": [label, near, back, f"{target:g}", t.status(cls)],
-                                 "colour": CLASS_COLOURS[cls]})
+            extra = f"{soc} {_fmt(socmin)}" if isinstance(soc, str) else "–"
+            rows_by_v[k].append({"cells": [label, near, back, extra, f"{target:g}",
+                                           t.status(cls)], "colour": CLASS_COLOURS[cls]})
     first = table[table["kind"] == kinds[0]]
     out = []
     for k, (vid, vname, town, pop) in enumerate(first[["village_id", "village_name", "township",
@@ -689,7 +714,8 @@ def _popups(table: pd.DataFrame, villages: gpd.GeoDataFrame, units: gpd.GeoDataF
                     "lines": [f"{t['map.township']}: {town if pd.notna(town) else '–'} · "
                               f"{t['map.population']}: {int(pop):,}"],
                     "head": [t["map.kind"], f"{t['map.nearest']} ({t['unit.min']})",
-                             f"{t['map.backup']} ({t['unit.min']})", t["map.target"],
+                             f"{t['map.backup']} ({t['unit.min']})",
+                             f"{t['map.social']} ({t['unit.min']})", t["map.target"],
                              t["map.status"]],
                     "rows": rows_by_v[k]})
     return out
@@ -903,6 +929,91 @@ def siting_map(result: Any, district: District, *, network: EdgeArrays | None = 
                  ("dot", c["out"], names["out"]), ("pie", "", t["map.cluster"]),
                  (glyph, colour, _words(t, t['map.existing'], label)),
                  ("1", c["proposal"], _words(t, t['map.proposed'], label))], title=title)
+    return page.render()
+
+
+#: Warning map colours: villages by the share of their people within reach.
+WARNING_COLOURS: dict[str, str] = {"meets": "#1a9850", "half": "#fdae61", "low": "#d73027",
+                                   "point": "#225ea8", "proposal": "#6a3d9a"}
+
+
+def warning_map(reach: Any, district: District, *, network: EdgeArrays | None = None,
+                lang: str = "en", basemap: str | None = None) -> str:
+    """Warning reach: each warning point and the circle it is heard in, villages coloured by
+    the share of their people within reach, the new loudspeakers proposed (numbered, with
+    their circles). Returns the HTML page."""
+    t = texts(lang)
+    c = WARNING_COLOURS
+    title = t["map.warning_title"]
+    page = _Page(district, lang, f"{district.name} – {title}", basemap)
+    page.fit(district.villages)
+    page.set_villages(district.villages)
+    page.base_layers(network)
+    vt = reach.villages
+    need = float(district.settings.warning["min_share"].value)
+    states = ["meets" if s_ >= need - 1e-9 else ("half" if s_ >= 0.5 else "low")
+              for s_ in vt["share"]]
+    tips = [t.fmt("map.warning_tip", village=f"{r.village_name} ({r.village_id})",
+                  share=f"{r.share:.0%}", reached=f"{r.reached:,}", persons=f"{r.population:,}")
+            for r in vt.itertuples(index=False)]
+    names = {"meets": t.fmt("map.warning_meets", share=f"{need:.0%}"),
+             "half": t["map.warning_half"], "low": t["map.warning_low"]}
+    items = [{"type": "check", "label": t["map.villages"], "on": True, "layers": [page.add(
+        "villages", _class_layer(states, {k: c[k] for k in ("meets", "half", "low")}, names,
+                                 tips=tips))]}]
+    wp = reach.points
+    if len(wp):
+        circles = page.display(gpd.GeoSeries(wp.geometry.buffer(wp["radius_m"].to_numpy(),
+                                                                 quad_segs=12),
+                                             crs=district.crs))
+        items.append({"type": "check", "label": t["map.warning_reach"], "on": True,
+                      "layers": [page.add("reach", {
+                          "type": "areas", "pane": "emgisAreas", "color": c["point"],
+                          "weight": 1, "fillOpacity": 0.15, "features": [
+                              {"g": _geojson_geom(g)} for g in circles]})]})
+        pts = page.display(wp)
+        px, py = _xy(pts.geometry.values)
+        items.append({"type": "check", "label": t["map.warning_points"], "on": True,
+                      "layers": [page.add("points", {
+                          "type": "pins", "className": "emgis-unit", "features": [
+                              {"x": px[j], "y": py[j], "glyph": t.get("warning_glyph", str(k)),
+                               "c": c["point"], "size": 18,
+                               "tip": t.fmt("map.warning_point_tip", name=f"{n} ({i})",
+                                            kind=t.get("warning_kind", str(k)),
+                                            radius=f"{rad:,.0f}", persons=f"{got:,}")}
+                              for j, (i, n, k, rad, got) in enumerate(zip(
+                                  wp["id"], wp["name"], wp["kind"], wp["radius_m"],
+                                  wp["persons_reached"], strict=True))]})]})
+    prop = reach.proposals
+    if len(prop):
+        pc = page.display(gpd.GeoSeries(prop.geometry.buffer(prop["radius_m"].to_numpy(),
+                                                             quad_segs=12), crs=district.crs))
+        pp = page.display(prop)
+        qx, qy = _xy(pp.geometry.values)
+        items.append({"type": "check", "label": t["map.warning_new"], "on": True,
+                      "layers": [page.add("new_reach", {
+                          "type": "areas", "pane": "emgisAreas", "color": c["proposal"],
+                          "weight": 1.5, "dashArray": "5 4", "fillOpacity": 0.1,
+                          "features": [{"g": _geojson_geom(g)} for g in pc]}),
+                          page.add("new", {"type": "pins", "className": "emgis-proposal",
+                                           "features": [
+                              {"x": qx[j], "y": qy[j], "glyph": str(r.rank),
+                               "c": c["proposal"], "size": 22,
+                               "tip": t.fmt("map.warning_new_tip", rank=r.rank,
+                                            village=f"{r.village_name} ({r.village_id})",
+                                            persons=f"{r.persons_added:,}")}
+                              for j, r in enumerate(prop.itertuples(index=False))]})]})
+    page.section(t["map.warning_layers"], items)
+    n_below = int((vt["share"] < need - 1e-9).sum())
+    page.heading(f"{district.name} · {title}",
+                 t.fmt("map.warning_subtitle", below=n_below, villages=len(vt),
+                       share=f"{need:.0%}", new=len(prop)))
+    glyph = t.get("warning_glyph", "loudspeaker")
+    page.legend([("dot", c["meets"], names["meets"]), ("dot", c["half"], names["half"]),
+                 ("dot", c["low"], names["low"]), ("pie", "", t["map.cluster"]),
+                 ("area", c["point"], t["map.warning_reach"]),
+                 (glyph, c["point"], t["map.warning_points"]),
+                 ("1", c["proposal"], t["map.warning_new"])], title=title)
     return page.render()
 
 

@@ -19,6 +19,7 @@ The ``emgis`` command is a thin shell over it.
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from emgis.coverage import CoverageResult
     from emgis.scenario import Scenario, ScenarioResult
     from emgis.siting import SitingResult
+    from emgis.warning import WarningReach
+    from emgis.zones import Zones
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ class Plan:
     _coverage: CoverageResult | None = field(default=None, repr=False)
     _areas: dict[bool, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
     _scenarios: dict[str, ScenarioResult] = field(default_factory=dict, repr=False)
+    _zones: Zones | None = field(default=None, repr=False)
+    _warning: WarningReach | None = field(default=None, repr=False)
 
     @cached_property
     def engine(self) -> Engine:
@@ -96,6 +101,23 @@ class Plan:
                                                   settings=self.district.settings,
                                                   per_unit=per_unit, each=each)
         return self._areas[per_unit]
+
+    def zones(self) -> Zones:
+        """Each unit's zone per kind: the villages it reaches first and its area."""
+        from emgis.zones import unit_zones
+
+        if self._zones is None:
+            self._zones = unit_zones(self.coverage(), settings=self.district.settings)
+        return self._zones
+
+    def warning_reach(self) -> WarningReach:
+        """The share of every village's people the warning points reach, and the fewest new
+        loudspeakers that bring every village to ``[warning] min_share``."""
+        from emgis.warning import warning_reach
+
+        if self._warning is None:
+            self._warning = warning_reach(self.district)
+        return self._warning
 
     def scenario_specs(self, names: Sequence[str] | None = None,
                        hazards: Sequence[str] | None = None) -> builtins.list[Scenario]:
@@ -156,11 +178,12 @@ class Plan:
                           model=model, method=method, capacity=capacity,
                           time_limit=time_limit)
 
-    def compliance(self) -> pd.DataFrame:
-        """Findings of every organisational minimum (see :mod:`emgis.compliance`)."""
+    def compliance(self, *, as_of: dt.date | None = None) -> pd.DataFrame:
+        """Findings of every organisational minimum (see :mod:`emgis.compliance`), drills
+        dated against ``as_of`` (default today)."""
         from emgis.compliance import check_compliance
 
-        return check_compliance(self.district)
+        return check_compliance(self.district, as_of=as_of)
 
     def write(self, out: str | Path, *, lang: str = "en", per_unit_areas: bool = False,
               progress: Progress | None = None, **run: Any) -> Any:

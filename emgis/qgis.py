@@ -233,6 +233,9 @@ def coverage_styles(kinds: Sequence[str], lang: str = "en", *,
                                rules=area_rules, groups=_kind_groups(kinds, t))
         if area_rules else Style("polygon", colour="#41b6c4", fill_opacity=0.15),
         "uncovered": Style("polygon", colour="#d73027", fill_opacity=0.25, dashed=True),
+        "zones": Style("polygon", colour="#6a3d9a", fill_opacity=0.08, label_field="unit_name",
+                       rules=(Rule(t["map.zones_layer"], "#6a3d9a", expression="TRUE"),),
+                       groups=_kind_groups(kinds, t)),
     }
 
 
@@ -284,4 +287,19 @@ def siting_styles(lang: str = "en") -> dict[str, Style]:
             Rule(t["map.covered_before"], C["before"], expression='"covered_before"'),
             Rule(t["map.still_outside"], C["out"],
                  expression='NOT "newly_covered" AND NOT "covered_before"'))),
+    }
+
+
+def warning_styles(lang: str = "en") -> dict[str, Style]:
+    """Styles of ``warnings.gpkg``: villages by status, points, reach circles, proposals."""
+    from emgis.maps import WARNING_COLOURS as C
+
+    t = texts(lang)
+    return {
+        "villages": Style("point", field="status", label_field="village_name", rules=(
+            Rule(t.get("compliance_status", "meets"), C["meets"], value="meets"),
+            Rule(t.get("compliance_status", "below"), C["low"], value="below"))),
+        "warning_points": Style("point", colour=C["point"], size=3.0, label_field="name"),
+        "reach": Style("polygon", colour=C["point"], fill_opacity=0.12),
+        "proposals": Style("point", colour=C["proposal"], size=4.0, label_field="rank"),
     }

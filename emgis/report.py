@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emgis.compliance import STATUSES
 from emgis.coverage import UNIT_KINDS
 from emgis.district import District
 from emgis.maps import CLASS_COLOURS
@@ -111,6 +112,10 @@ def build_report(
     overview: bytes | None = None,
     overview_kind: str | None = None,
     china: bool = False,
+    zones: pd.DataFrame | None = None,
+    zone_balance: pd.DataFrame | None = None,
+    warning: pd.DataFrame | None = None,
+    loudspeakers: pd.DataFrame | None = None,
 ) -> str:
     """The report as an HTML page.
 
@@ -141,6 +146,11 @@ def build_report(
         The static overview map (PNG) and the kind its villages are coloured by.
     china
         Give GCJ-02 coordinates too (for AMap and Tencent maps).
+    zones, zone_balance
+        Each unit's zone and each kind's balance (:func:`emgis.zones.unit_zones`), or None.
+    warning, loudspeakers
+        Every village's warning reach and the new loudspeakers proposed
+        (:func:`emgis.warning.warning_reach`), or None.
     """
     from emgis.coverage import units_of
 
@@ -159,7 +169,7 @@ def build_report(
         "n_townships": len(towns),
         "units": [(t.kind(str(k)), int(n)) for k, n in units["kind"].value_counts()
                   .reindex(UNIT_KINDS).dropna().items()],
-        "statuses": ("meets", "below", "missing", "not_recorded"),
+        "statuses": STATUSES,
         "scenario_cols": ("population_losing_cover", "population_cut_off",
                           "population_to_evacuate", "population_evacuated",
                           "population_unsheltered"),
@@ -208,8 +218,10 @@ def build_report(
                              for r in summ.to_dict("records")]
         tot = {k: int(summ[k].sum()) for k in ctx["statuses"]}
         headlines.append(t.fmt("report.compliance_line", **tot))
+        ctx["checklist"], ctx["checklist_cols"] = _checklist(compliance, t)
     else:
         ctx["compliance"] = []
+        ctx["checklist"], ctx["checklist_cols"] = [], []
     if scenarios is not None and len(scenarios):
         ctx["scenarios"] = [{"scenario": r["scenario"], "label": scenario_label(r["scenario"], t),
                              "hazards": r["hazards"],
@@ -223,7 +235,11 @@ def build_report(
                                    unsheltered=f"{int(r['population_unsheltered']):,}"))
     else:
         ctx["scenarios"] = []
+    ctx["warning"] = _warning(warning, loudspeakers, t, headlines, int(rs.summary_rows),
+                              float(s.warning["min_share"].value))
     ctx["headlines"] = headlines
+    ctx["zone_balance"], ctx["zone_units"], ctx["zone_more"] = _zones(zones, zone_balance, t,
+                                                                      3 * int(rs.township_rows))
     ctx["townships"] = [_township(name, district, coverage, compliance, sites,
                                   scenario_villages, t) for name in towns]
     ctx["sources"] = _sources(district, t)
@@ -299,7 +315,8 @@ def _township(name: str, district: District, coverage: pd.DataFrame | None,
     tv = v[v["township"] == name]
     out: dict[str, Any] = {"name": name, "population": f"{int(tv['population'].fillna(0).sum()):,}",
                            "villages": len(tv), "gaps": None, "findings": None, "sites": None,
-                           "losses": None, "gaps_more": 0, "losses_more": 0}
+                           "losses": None, "gaps_more": 0, "losses_more": 0,
+                           "overdue": None, "overdue_more": 0, "not_recorded": ""}
     if coverage is not None:
         g = gap_table(coverage[coverage["township"] == name])
         out["gaps"] = gap_rows(g.head(n), t)
@@ -312,9 +329,19 @@ def _township(name: str, district: District, coverage: pd.DataFrame | None,
             if counts.get("meets", 0) == len(grp):
                 continue
             rows.append({"rule": t.get("rule", str(rule)),
-                         **{s: int(counts.get(s, 0)) for s in ("meets", "below", "missing",
-                                                               "not_recorded")}})
-        out["findings"] = rows
+                         **{s: int(counts.get(s, 0)) for s in STATUSES}})
+        # rules the data cannot evaluate at all are named in one line, not a row each
+        blank = [r for r in rows if r["not_recorded"] and not any(
+            r[s] for s in STATUSES if s not in ("not_recorded", "meets"))]
+        out["findings"] = [r for r in rows if r not in blank]
+        sep = "、" if t.lang == "zh" else ", "
+        out["not_recorded"] = sep.join(str(r["rule"]) for r in blank)
+        late = f[(f["rule"] == "drill_interval_months") & (f["status"] == "overdue")]
+        late = late.sort_values("actual", ascending=False, kind="stable")
+        out["overdue"] = [{"name": r["place_name"], "id": r["place_id"],
+                           "months": f"{float(r['actual']):.1f}"}
+                          for r in late.head(n).to_dict("records")]
+        out["overdue_more"] = max(0, len(late) - n)
     if sites is not None:
         st = sites[sites["township"] == name] if len(sites) else sites
         out["sites"] = [{**_site(r, t), "gain": gain_text(r, t, float(r["target_min"]))}
@@ -335,6 +362,83 @@ def _township(name: str, district: District, coverage: pd.DataFrame | None,
         out["losses"] = losses[:n]
         out["losses_more"] = max(0, len(losses) - n)
     return out
+
+
+def _warning(villages: pd.DataFrame | None, new: pd.DataFrame | None, t: Texts,
+             headlines: list[str], limit: int, need: float) -> dict[str, Any] | None:
+    """The warning-reach headline, the villages below the share and the new loudspeakers
+    per township."""
+    if villages is None:
+        return None
+    n_new = 0 if new is None else len(new)
+    meets = int((villages["status"] == "meets").sum())
+    headlines.append(t.fmt("report.warning_line", meets=meets, villages=len(villages),
+                           share=f"{need:.0%}", reached=f"{int(villages['reached'].sum()):,}",
+                           persons=f"{int(villages['population'].sum()):,}", new=n_new))
+    below = villages[villages["status"] != "meets"].sort_values(
+        ["share", "population"], ascending=[True, False], kind="stable")
+    rows = [{"village": f"{r['village_name']} ({r['village_id']})",
+             "township": "" if pd.isna(r["township"]) else r["township"],
+             "population": f"{int(r['population']):,}", "share": f"{float(r['share']):.0%}",
+             "reached": f"{int(r['reached']):,}"} for r in below.head(limit).to_dict("records")]
+    per_town: list[dict[str, Any]] = []
+    if new is not None and n_new:
+        counts = new.groupby("township", sort=False, dropna=False).agg(
+            n=("rank", "size"), persons=("persons_added", "sum"))
+        per_town = [{"township": "" if pd.isna(k) else k, "n": int(n_),  # type: ignore[call-overload]
+                     "persons": f"{int(p_):,}"}
+                    for k, n_, p_ in zip(counts.index, counts["n"], counts["persons"],
+                                         strict=True)]
+    return {"below": rows, "more": max(0, len(below) - limit), "towns": per_town}
+
+
+def _zones(zones: pd.DataFrame | None, balance: pd.DataFrame | None, t: Texts, limit: int
+           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """The balance of each kind's zones, and the units with the most persons in theirs."""
+    if zones is None or balance is None or not len(zones):
+        return [], [], 0
+    bal = [{"kind": t.kind(str(r["kind"])), "units": int(r["units"]),
+            "mean": f"{float(r['population_mean']):,.0f}",
+            "spread": "–" if pd.isna(r["population_cv"]) else f"{float(r['population_cv']):.2f}",
+            "max": "–" if pd.isna(r["max_over_mean"]) else f"{float(r['max_over_mean']):.2f}",
+            "longest": _fmt_min(r["longest_min"])}
+           for r in balance.to_dict("records") if int(r["units"]) > 0]
+    z = zones[zones["villages"] > 0].copy()
+    z["_o"] = z["kind"].map({k: i for i, k in enumerate(UNIT_KINDS)})
+    z = z.sort_values(["population", "_o", "unit_id"], ascending=[False, True, True],
+                      kind="stable")
+    units = [{"kind": t.kind(str(r["kind"])), "unit": f"{r['unit_name']} ({r['unit_id']})",
+              "villages": int(r["villages"]), "persons": f"{int(r['population']):,}",
+              "area": f"{float(r['area_km2']):,.1f}", "longest": _fmt_min(r["longest_min"]),
+              "far": "" if r["farthest_village"] is None or pd.isna(r["farthest_village"])
+              else str(r["farthest_village"])}
+             for r in z.head(limit).to_dict("records")]
+    return bal, units, max(0, len(z) - limit)
+
+
+def _checklist(findings: pd.DataFrame, t: Texts) -> tuple[list[dict[str, Any]], list[str]]:
+    """The eight haves per township (marks), the station's posts and the grid members."""
+    from emgis.compliance import EIGHT_HAVES, station_checklist
+
+    table = station_checklist(findings)
+    mark = {"meets": "✓", "missing": "✗", "below": "✗", "not_recorded": "?"}
+    keys = [k for k, _ in EIGHT_HAVES]
+    cols = [t.get("have", k) for k in keys] + [t["report.posts"], t["report.grid"]]
+    grid = findings[findings["rule"].isin(("grid_members_per_village",
+                                            "households_per_grid_member"))]
+    rows = []
+    for r in table.to_dict("records"):
+        town = r["township"]
+        posts = [r.get("township_station_posts"), r.get("township_station_fulltime_posts")]
+        post = "?" if any(p == "not_recorded" or pd.isna(p) for p in posts) else (
+            "✓" if all(p == "meets" for p in posts) else "✗")
+        g = grid[grid["township"] == town]
+        ok = g.groupby("place_id")["status"].agg(lambda s: bool((s == "meets").all()))
+        cells = [(mark.get(str(r.get(k)), "?"), str(r.get(k))) for k in keys]
+        cells += [(post, "meets" if post == "✓" else "missing" if post == "✗" else
+                   "not_recorded"), (f"{int(ok.sum())}/{len(ok)}", "")]
+        rows.append({"township": town, "cells": cells})
+    return rows, cols
 
 
 def _sources(district: District, t: Texts) -> list[dict[str, Any]]:

@@ -91,6 +91,7 @@ class CoverageSettings:
     service_area_buffer_m: float = 100.0
     shelter_emergency_mode: str = "walk"
     shelter_fixed_mode: str = "walk"
+    social_as_cover: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,11 @@ class Settings:
         Organisational minimums (persons, posts, stores ...).
     shelter
         Shelter space norms, m2 per person, and capacity shares.
+    warning
+        Warning reach: audible radius per kind of warning point, the share of a village to
+        reach, how a village's people are placed.
+    social
+        How much social and enterprise forces are counted on.
     network
         How the road network is built.
     coverage, report, maps
@@ -163,6 +169,8 @@ class Settings:
     speeds: Mapping[str, Standard]
     minimums: Mapping[str, Standard]
     shelter: Mapping[str, Standard]
+    warning: Mapping[str, Standard] = field(default_factory=lambda: standards.WARNING)
+    social: Mapping[str, Standard] = field(default_factory=lambda: standards.SOCIAL)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
@@ -221,7 +229,7 @@ class Scenario:
     evacuate_before_closure: bool = True
 
 
-_TABLES = ("targets", "turnout", "speeds", "minimums", "shelter")
+_TABLES = ("targets", "turnout", "speeds", "minimums", "shelter", "warning", "social")
 
 
 def network_checks() -> dict[str, Any]:
@@ -250,6 +258,7 @@ def coverage_checks() -> dict[str, Any]:
         "service_area_buffer_m": c.number(lo=0, lo_open=True, hi=10_000, unit="metres"),
         "shelter_emergency_mode": c.choice("walk", "drive"),
         "shelter_fixed_mode": c.choice("walk", "drive"),
+        "social_as_cover": c.boolean(),
     }
 
 

@@ -426,6 +426,78 @@ def set_covering(times: FloatArray | Pairs, weights: FloatArray, base: FloatArra
                     time.perf_counter() - t0), unreachable
 
 
+def share_covering(cover: Pairs, weights: FloatArray, groups: IntArray, need: FloatArray, *,
+                   time_limit: float = 300.0) -> Solution:
+    """The fewest new sites so that every group reaches its persons: set covering where a
+    group (a village) needs only part of its points (its people) covered.
+
+    Parameters
+    ----------
+    cover
+        Candidate x point pairs: the points each candidate site would reach (``t`` unused).
+    weights
+        Persons at each point (points already reached by existing sites left out).
+    groups
+        The group (village) of each point.
+    need
+        Per group, the persons still to reach (<= 0: none).
+
+    Returns
+    -------
+    Solution
+        ``objective`` the number of sites; the sites ordered by the persons each adds.
+        A group that even every candidate cannot bring to its need is served as far as it
+        can be (its need is lowered to what all candidates reach).
+    """
+    t0 = time.perf_counter()
+    n_c, n_p = cover.shape
+    need = np.asarray(need, dtype=float).copy()
+    w = np.asarray(weights, dtype=float)
+    reach = np.zeros(n_p, dtype=bool)
+    reach[cover.col] = True
+    possible = np.bincount(groups, weights=w * reach, minlength=len(need))
+    need = np.minimum(need, possible - 1e-9)
+    active = np.flatnonzero(need > 1e-9)
+    if not len(active) or n_c == 0:
+        return Solution((), 0.0, (), "share_covering", "milp", "optimal", None,
+                        time.perf_counter() - t0)
+    pts = np.flatnonzero(np.isin(groups, active) & reach)
+    pos = np.full(n_p, -1, dtype=np.int64)
+    pos[pts] = np.arange(len(pts))
+    keep = pos[cover.col] >= 0
+    a = sp.csr_matrix((np.ones(int(keep.sum())), (pos[cover.col[keep]], cover.row[keep])),
+                      shape=(len(pts), n_c))
+    # variables: x (candidates, binary) then y (points, 0-1): y_i <= sum_j a_ij x_j and, per
+    # group, sum_i w_i y_i >= need
+    link = sp.hstack([-a, sp.identity(len(pts), format="csr")], format="csr")
+    gpos = np.full(len(need), -1, dtype=np.int64)
+    gpos[active] = np.arange(len(active))
+    grp = sp.csr_matrix((w[pts], (gpos[groups[pts]], np.arange(len(pts)))),
+                        shape=(len(active), len(pts)))
+    demand = sp.hstack([sp.csr_matrix((len(active), n_c)), grp], format="csr")
+    c = np.concatenate([np.ones(n_c), np.zeros(len(pts))])
+    res = milp(c, constraints=[LinearConstraint(link, -np.inf, 0),
+                               LinearConstraint(demand, need[active], np.inf)],
+               integrality=np.concatenate([np.ones(n_c), np.zeros(len(pts))]),
+               bounds=Bounds(0, 1), options={"time_limit": time_limit})
+    sites = [int(j) for j in np.flatnonzero(res.x[:n_c] > 0.5)] if res.x is not None else []
+    # order: the site reaching most persons first, then by what each adds
+    covered = np.zeros(n_p, dtype=bool)
+    order, gains = [], []
+    left = list(sites)
+    row_pts = {j: cover.col[cover.row == j] for j in sites}
+    while left:
+        best = max(left, key=lambda j: (float(w[row_pts[j]][~covered[row_pts[j]]].sum()), -j))
+        gains.append(float(w[row_pts[best]][~covered[row_pts[best]]].sum()))
+        covered[row_pts[best]] = True
+        order.append(best)
+        left.remove(best)
+    status = "optimal" if res.status == 0 else ("time limit" if res.status == 1 else
+                                                 str(res.message))
+    return Solution(tuple(order), float(len(sites)), tuple(gains), "share_covering", "milp",
+                    status, None, time.perf_counter() - t0)
+
+
 def _useful_pairs(pairs: Pairs, base: FloatArray) -> Pairs:
     """Only the pairs where the candidate would be faster than the existing units: a village
     is never better served by a slower new site, so these hold every optimum."""

@@ -57,6 +57,7 @@ TEAM_KINDS: tuple[str, ...] = (
     "forest_fire_team",
     "medical",
     "enterprise_brigade",
+    "social_rescue_team",
 )
 
 #: Kinds of every layer, with the aliases a Chinese data set may use for them.
@@ -74,7 +75,9 @@ KIND_ALIASES: Mapping[str, Mapping[str, str]] = MappingProxyType(
              "村应急队": "village_team", "村级应急队": "village_team", "社区应急队": "village_team",
              "森林消防队": "forest_fire_team", "扑火队": "forest_fire_team",
              "医疗": "medical", "卫生院": "medical", "医疗点": "medical",
-             "企业专职消防队": "enterprise_brigade"}
+             "企业专职消防队": "enterprise_brigade", "企业消防队": "enterprise_brigade",
+             "social_rescue_team": "social_rescue_team", "社会救援队": "social_rescue_team",
+             "社会应急力量": "social_rescue_team", "社会救援力量": "social_rescue_team"}
         ),
         "stockpiles": MappingProxyType(
             {"county": "county", "县": "county", "区": "county",
@@ -85,6 +88,13 @@ KIND_ALIASES: Mapping[str, Mapping[str, str]] = MappingProxyType(
             {"emergency": "emergency", "紧急避难场所": "emergency", "紧急": "emergency",
              "fixed": "fixed", "固定避难场所": "fixed", "固定": "fixed"}
         ),
+        "warning_points": MappingProxyType(
+            {"loudspeaker": "loudspeaker", "村村响": "loudspeaker", "大喇叭": "loudspeaker",
+             "广播": "loudspeaker", "应急广播": "loudspeaker",
+             "siren": "siren", "警报器": "siren", "防空警报": "siren",
+             "warning_point": "warning_point", "预警点": "warning_point",
+             "预警信息发布点": "warning_point"}
+        ),
         "hazards": MappingProxyType(
             {"flood": "flood", "洪水": "flood", "洪涝": "flood",
              "forest_fire": "forest_fire", "森林火灾": "forest_fire", "山火": "forest_fire",
@@ -94,6 +104,9 @@ KIND_ALIASES: Mapping[str, Mapping[str, str]] = MappingProxyType(
 )
 
 _P = "proposal"
+
+_EIGHT = "泉州 2025 方案: the 'eight haves' of a standardised township station"
+_EIGHT_ZH = "泉州2025年方案：乡镇应急管理站规范化建设“八有”"
 
 #: Response-time targets, minutes from dispatch to arrival with turnout included.
 TARGETS: Mapping[str, Standard] = _freeze(
@@ -121,6 +134,9 @@ TARGETS: Mapping[str, Standard] = _freeze(
         "enterprise_brigade": Standard(
             15, "min", f"{_P}: as a township full-time brigade", proposal=True,
             source_zh="规划假设：同乡镇专职消防队"),
+        "social_rescue_team": Standard(
+            30, "min", f"{_P}: as a township rescue team (地企联动, social forces back up)",
+            proposal=True, source_zh="规划假设：同乡镇应急救援队（地企联动，社会力量作为补充）"),
         "stockpile": Standard(
             60, "min", "2024 物资保障体系指导意见 (township store; county 6 h, city 8 h)",
             source_zh="2024年物资保障体系指导意见（乡镇储备库；县级6小时、市级8小时）"),
@@ -150,6 +166,8 @@ TURNOUT: Mapping[str, Standard] = _freeze(
                                           source_zh="专职队伍1-2分钟"),
         "enterprise_brigade": Standard(2, "min", "full-time teams 1-2 min",
                                           source_zh="专职队伍1-2分钟"),
+        "social_rescue_team": Standard(5, "min", "volunteer teams 3-5 min",
+                                       source_zh="志愿队伍3-5分钟"),
         "stockpile": Standard(0, "min", "loading time not modelled", source_zh="未计装载时间"),
     }
 )
@@ -209,8 +227,92 @@ MINIMUMS: Mapping[str, Standard] = _freeze(
                                                 source_zh="烈山区2025年方案（每半年1次）"),
         "village_drills_per_year": Standard(2, "drills", "烈山区 2025 方案",
                                             source_zh="烈山区2025年方案"),
+        # the eight haves (a yes/no each; the platform also counts its satellite phones)
+        "station_office": Standard(1, "yes/no", f"{_EIGHT}: an office carrying emergency duties",
+                                   source_zh=f"{_EIGHT_ZH}：有承担应急职责的办公场所"),
+        "station_command_platform": Standard(
+            1, "yes/no", f"{_EIGHT}: a 24-hour command and communications platform (satellite "
+            "phone, two-way video conference, emergency broadcast)",
+            source_zh=f"{_EIGHT_ZH}：有24小时指挥通信平台（卫星电话、双向视频会商、应急广播）"),
+        "station_satellite_phones": Standard(1, "phones", f"{_EIGHT}: at least one satellite phone",
+                                             source_zh=f"{_EIGHT_ZH}：至少1部卫星电话"),
+        "station_duty_system": Standard(1, "yes/no", f"{_EIGHT}: a standard working mechanism "
+                                        "('four in one' duty system)",
+                                        source_zh=f"{_EIGHT_ZH}：有规范的工作机制（“四位一体”值班）"),
+        "station_enforcement_team": Standard(1, "yes/no", f"{_EIGHT}: an enforcement team",
+                                             source_zh=f"{_EIGHT_ZH}：有执法队伍"),
+        "station_rescue_team": Standard(1, "yes/no", f"{_EIGHT}: a standing, trained "
+                                        "comprehensive rescue team",
+                                        source_zh=f"{_EIGHT_ZH}：有常备、经训练的综合救援队伍"),
+        "station_emergency_plan": Standard(1, "yes/no", f"{_EIGHT}: a plan and response system",
+                                           source_zh=f"{_EIGHT_ZH}：有预案和响应体系"),
+        "station_materials_warehouse": Standard(
+            1, "yes/no", f"{_EIGHT}: a managed comprehensive materials warehouse",
+            source_zh=f"{_EIGHT_ZH}：有规范管理的综合物资仓库"),
+        "station_warning_site": Standard(1, "yes/no", f"{_EIGHT}: a safety warning and education "
+                                         "site", source_zh=f"{_EIGHT_ZH}：有安全警示教育场所"),
+        # grid members: the text asks for "at least N per village" and leaves N blank
+        "grid_members_per_village": Standard(
+            1, "persons", f"{_P}: the text asks for at least N grid members per village, N left "
+            "blank", proposal=True, source_zh="规划假设：文件要求每村“不少于N名”网格员，未给出N"),
+        "households_per_grid_member": Standard(
+            300, "households", f"{_P}: one grid member per 300 households (common practice "
+            "300-500)", proposal=True,
+            source_zh="规划假设：每300户配1名网格员（常见做法300-500户）"),
+        "drill_interval_months": Standard(6, "months", "烈山区 2025 方案: a drill every half year",
+                                          source_zh="烈山区2025年方案：每半年开展一次演练"),
     }
 )
+
+#: Warning reach (村村响 broadcast, early warning to every household): how far a warning point
+#: is heard, and the share of a village's people it must reach. No text gives a figure: all
+#: are planning assumptions.
+WARNING: Mapping[str, Standard] = _freeze(
+    {
+        "loudspeaker_radius_m": Standard(
+            300, "m", f"{_P}: a village loudspeaker (村村响) is heard to about 300 m outdoors",
+            proposal=True, source_zh="规划假设：村村响大喇叭室外可闻约300米"),
+        "siren_radius_m": Standard(
+            1000, "m", f"{_P}: an electric siren is heard to about 1 km", proposal=True,
+            source_zh="规划假设：电声警报器可闻约1千米"),
+        "warning_point_radius_m": Standard(
+            150, "m", f"{_P}: a warning point (notice board, hand siren) reaches about 150 m",
+            proposal=True, source_zh="规划假设：预警信息发布点（公告栏、手摇报警器）覆盖约150米"),
+        "min_share": Standard(
+            0.95, "share of population", f"{_P}: early warning to every household (村村响), "
+            "read as 95% of a village's people within reach", proposal=True,
+            source_zh="规划假设：预警到户（村村响），按村内95%人口在覆盖范围内计"),
+        "village_disc_m": Standard(
+            300, "m", f"{_P}: without a buildings layer a village's people are spread evenly "
+            "over a disc of this radius around its point", proposal=True,
+            source_zh="规划假设：无建筑图层时，村人口均匀分布在以村点为中心、此半径的圆内"),
+        "building_village_max_m": Standard(
+            1500, "m", f"{_P}: a building belongs to the nearest village point within this "
+            "distance", proposal=True, source_zh="规划假设：建筑归属此距离内最近的村点"),
+    }
+)
+
+#: Social and enterprise forces (地企联动, requisitioned equipment, social rescue teams): how
+#: much they are counted on. Planning assumptions.
+SOCIAL: Mapping[str, Standard] = _freeze(
+    {
+        "availability": Standard(
+            0.8, "share", f"{_P}: a social force answers 4 calls in 5 (a unit's own "
+            "availability wins)", proposal=True,
+            source_zh="规划假设：社会力量5次呼叫中响应4次（以单位自身数据为准）"),
+        "min_availability": Standard(
+            0.5, "share", f"{_P}: a social force answering less often than this is no backup",
+            proposal=True, source_zh="规划假设：响应率低于此值的社会力量不计为补充力量"),
+        "mobilisation_min": Standard(
+            15, "min", f"{_P}: extra minutes to call up a social force (a unit's own "
+            "mobilisation_min wins)", proposal=True,
+            source_zh="规划假设：调集社会力量的额外时间（以单位自身数据为准）"),
+    }
+)
+
+#: Unit kinds that are social or enterprise forces: a backup, never the public cover unless
+#: ``[coverage] social_as_cover`` says so.
+SOCIAL_KINDS: tuple[str, ...] = ("enterprise_brigade", "social_rescue_team")
 
 #: Shelter space norms.
 SHELTER: Mapping[str, Standard] = _freeze(
@@ -243,6 +345,8 @@ _GROUPS = {
     "speeds": ("Travel speeds (km/h)", "通行速度（千米/小时）"),
     "engine": ("How the engine uses them", "路网计算规则"),
     "minimums": ("Organisational minimums", "组织建设最低要求"),
+    "warning": ("Warning reach", "预警覆盖"),
+    "social": ("Social and enterprise forces", "社会和企业力量"),
     "shelter": ("Shelters", "避难场所"),
 }
 _COLS = {"en": ("setting", "value", "source"), "zh": ("项目", "数值", "依据")}
@@ -272,6 +376,7 @@ def sources_table(settings: Any, *, lang: str = "en") -> Any:
     t = texts(lang)
     groups = (("targets", settings.targets), ("turnout", settings.turnout),
               ("minimums", settings.minimums), ("shelter", settings.shelter),
+              ("warning", settings.warning), ("social", settings.social),
               ("speeds", settings.speeds))
     rows = []
     for group, table in groups:
@@ -284,6 +389,8 @@ def sources_table(settings: Any, *, lang: str = "en") -> Any:
                 label = t.get("road_class", key)
             elif group == "minimums":
                 label = t.get("minimum", key)
+            elif group in ("warning", "social"):
+                label = t.get(f"{group}_norm", key)
             else:
                 label = t.get("shelter_norm", key)
             rows.append({"group": group, "key": key, "label": label, "value": std.value,
@@ -346,7 +453,8 @@ def profile_table(*, lang: str = "en", markdown: bool = False) -> str:
          if not zh else "疏散默认按灾前路网驾车前往避难场所"),
     ]
     rows += [("engine", k, v, s) for k, v, s in engine]
-    for group, table in (("minimums", MINIMUMS), ("shelter", SHELTER)):
+    for group, table in (("minimums", MINIMUMS), ("shelter", SHELTER), ("warning", WARNING),
+                         ("social", SOCIAL)):
         for key, std in table.items():
             note = f" ({_PROPOSAL[lang]})" if std.proposal else ""
             rows.append((group, key, f"{std.value:g} {std.unit}", std.source + note))

@@ -322,6 +322,7 @@ class NearestTwo:
     second_min: FloatArray
     second: IntArray
     node_min: FloatArray  # time of the nearest source at every network node
+    node_first: IntArray | None = None  # position of that source (-1 where none)
 
 
 @dataclass(frozen=True)
@@ -398,7 +399,8 @@ def nearest_two_many(rg: RoutingGraph, searches: Sequence[Search], *,
         first_min[over], first[over] = np.inf, -1
         over = second_min > s.limit
         second_min[over], second[over] = np.inf, -1
-        return NearestTwo(first_min, first, second_min, second, np.asarray(d1))
+        return NearestTwo(first_min, first, second_min, second, np.asarray(d1),
+                          np.asarray(s1, dtype=np.int32))
 
     n = workers or min(len(searches), os.cpu_count() or 1)
     if n <= 1 or len(searches) <= 1:

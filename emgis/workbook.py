@@ -188,6 +188,11 @@ def build_workbook(
     scenarios: pd.DataFrame | None = None,
     scenario_villages: pd.DataFrame | None = None,
     sites: pd.DataFrame | None = None,
+    zones: pd.DataFrame | None = None,
+    zone_balance: pd.DataFrame | None = None,
+    checklist: pd.DataFrame | None = None,
+    warning: pd.DataFrame | None = None,
+    loudspeakers: pd.DataFrame | None = None,
     lang: str = "en",
     notes: Sequence[str] = (),
 ) -> bytes:
@@ -207,6 +212,13 @@ def build_workbook(
         ``scenario`` column), or None.
     sites
         Every proposal of the run (:func:`emgis.jobs.proposals_table`), or None.
+    zones, zone_balance
+        Each unit's zone and each kind's balance (:func:`emgis.zones.unit_zones`), or None.
+    checklist
+        The eight haves per township (:func:`emgis.compliance.station_checklist`), or None.
+    warning, loudspeakers
+        Every village's warning reach and the new loudspeakers proposed
+        (:func:`emgis.warning.warning_reach`), or None.
     lang
         ``"en"`` or ``"zh"``: sheet names, headers and codes.
     notes
@@ -256,12 +268,22 @@ def build_workbook(
         sheets.append(Sheet("gaps", gaps))
     if compliance is not None:
         sheets.append(Sheet("compliance", compliance))
+    if checklist is not None:
+        sheets.append(Sheet("checklist", checklist))
     if scenarios is not None:
         sheets.append(Sheet("scenarios", scenarios))
     if scenario_villages is not None:
         sheets.append(Sheet("scenario_villages", scenario_villages))
     if sites is not None:
         sheets.append(Sheet("siting", sites))
+    if zones is not None:
+        sheets.append(Sheet("zones", zones))
+    if zone_balance is not None:
+        sheets.append(Sheet("zone_balance", zone_balance))
+    if warning is not None:
+        sheets.append(Sheet("warning", warning))
+    if loudspeakers is not None:
+        sheets.append(Sheet("loudspeakers", loudspeakers))
     src = sources_table(district.settings, lang=lang)
     sheets.append(Sheet("sources", src[["label", "value", "unit", "source", "proposal",
                                         "group", "key"]]))

@@ -260,9 +260,16 @@ def build(osm_path: Path, out: Path) -> None:
 
     def team(tid: str, name: str, kind: str, headcount: int, township: str,
              geom: shapely.Point, full_time: int | None, drills: int | None, osm_id: str,
-             village: str | None = None) -> None:
-        teams.append([tid, name, kind, headcount, township, village, full_time, drills, osm_id,
-                      "headcount,full_time,drills_per_year", round(geom.x, 6), round(geom.y, 6)])
+             village: str | None = None, availability: float | None = None,
+             mobilisation: float | None = None) -> None:
+        n = len(teams)
+        # last drill: a date in 2026, every fifth team not recorded (illustrative)
+        last = "" if n % 5 == 4 else f"2026-{1 + (3 * n) % 11:02d}-{10 + n % 15:02d}"
+        teams.append([tid, name, kind, headcount, township, village, full_time, drills, last,
+                      availability, mobilisation, osm_id,
+                      "headcount,full_time,drills_per_year,last_drill"
+                      + (",availability,mobilisation_min" if availability is not None else ""),
+                      round(geom.x, 6), round(geom.y, 6)])
 
     for i, f in enumerate(amen("fire_station"), start=1):
         par = parish_for([point_of(f)], osm)[0]
@@ -297,6 +304,30 @@ def build(osm_path: Path, out: Path) -> None:
             team(f"VT{vt}", f"Village team {v['name']}", "village_team",
                  int(min(30, max(6, round(v["population"] / 40)))), v["township"], v["geom"],
                  None, vt % 3, v["osm_id"], v["id"])
+
+    # Social forces (地企联动): a social rescue team at the capital's town hall and an
+    # enterprise brigade at the busiest fire station's parish hall (illustrative).
+    capital_hall = max(hall, key=lambda n: pop_by_parish[n])
+    team("SR1", f"Social rescue team {capital_hall}", "social_rescue_team", 12, capital_hall,
+         point_of(hall[capital_hall]), None, 1, hall[capital_hall].osm_id,
+         availability=0.7, mobilisation=20)
+    second = sorted(hall, key=lambda n: -pop_by_parish[n])[1]
+    team("EB1", f"Enterprise fire brigade {second}", "enterprise_brigade", 10, second,
+         point_of(hall[second]), 10, 2, hall[second].osm_id, availability=0.9, mobilisation=5)
+
+    # Warning points (村村响): a loudspeaker at two of every three settlements, on the
+    # settlement point or (every other one) some 200 m east of it, and a siren at the
+    # capital's town hall (illustrative).
+    warn: list[list[object]] = []
+    for j, v in enumerate(sorted(villages, key=lambda v: v["id"])):
+        if j % 3 != 1:
+            east = 0.0025 if j % 3 == 2 else 0.0
+            warn.append([f"W{j + 1:02d}", f"Loudspeaker {v['name']}", "loudspeaker",
+                         v["township"], "", "location,kind", round(v["geom"].x + east, 6),
+                         round(v["geom"].y, 6)])
+    g = point_of(hall[capital_hall])
+    warn.append(["WS1", f"Siren {capital_hall}", "siren", capital_hall, 1000, "location,kind",
+                 round(g.x, 6), round(g.y, 6)])
 
     # Stockpiles: a county store in the capital parish, a township store at each town hall
     # except the least populated parish that has one (a gap to find).
@@ -354,14 +385,19 @@ def build(osm_path: Path, out: Path) -> None:
     # Files.
     write_csv(out / "villages.csv",
               ["id", "name", "township", "kind", "population", "service_centre_staff",
-               "drills_per_year", "place", "osm_id", "illustrative", "lon", "lat"],
+               "drills_per_year", "households", "grid_members", "last_drill", "place", "osm_id",
+               "illustrative", "lon", "lat"],
               [[v["id"], v["name"], v["township"], v["kind"], v["population"], 1 + (i % 3),
-                i % 4, v["place"], v["osm_id"], "population,service_centre_staff,drills_per_year",
-                round(v["geom"].x, 6), round(v["geom"].y, 6)]
+                i % 4, *_grid(v["population"], i), v["place"], v["osm_id"],
+                "population,service_centre_staff,drills_per_year,households,grid_members,"
+                "last_drill", round(v["geom"].x, 6), round(v["geom"].y, 6)]
                for i, v in enumerate(villages)])
     write_csv(out / "teams.csv",
               ["id", "name", "kind", "headcount", "township", "village", "full_time",
-               "drills_per_year", "osm_id", "illustrative", "lon", "lat"], teams)
+               "drills_per_year", "last_drill", "availability", "mobilisation_min", "osm_id",
+               "illustrative", "lon", "lat"], teams)
+    write_csv(out / "warning_points.csv",
+              ["id", "name", "kind", "township", "radius_m", "illustrative", "lon", "lat"], warn)
     write_csv(out / "stockpiles.csv",
               ["id", "name", "level", "township", "items", "illustrative", "lon", "lat"], stock)
     # built-up area: building footprints grown by 25 m and merged, per parish (illustrative)
@@ -372,10 +408,11 @@ def build(osm_path: Path, out: Path) -> None:
         t_recs.append({"name": n, "office_fulltime_staff": 2 + (i % 3),
                        "station_posts": 4 + (i % 4), "station_fulltime_posts": 1 + (i % 2),
                        "population_estimate": pop_by_parish[n], "builtup_km2": builtup[n],
-                       "forest_km2": round(forest_km2[n], 2), "osm_id": f.osm_id,
+                       "forest_km2": round(forest_km2[n], 2), **_eight_haves(i),
+                       "osm_id": f.osm_id,
                        "illustrative": "office_fulltime_staff,station_posts,"
                                        "station_fulltime_posts,population_estimate,"
-                                       "builtup_km2"})
+                                       "builtup_km2," + ",".join(_eight_haves(i))})
     write_geojson(out / "townships.geojson", t_recs,
                   list(gpd.GeoSeries(parish_m, crs=CRS_M).simplify(20).to_crs(4326).values))
     write_geojson(out / "shelters.geojson", shelters_rec, shelters_geom)
@@ -384,6 +421,28 @@ def build(osm_path: Path, out: Path) -> None:
           f"(population {int(population.sum()):,}); townships: {len(parishes)}; "
           f"teams: {len(teams)}; stockpiles: {len(stock)}; shelters: {len(shelters_rec)}; "
           f"hazards: {len(hazards_rec)}")
+
+
+def _grid(population: int, i: int) -> list[object]:
+    """Households (2.6 persons each), grid members (one per 350 households, at least one;
+    every seventh village none) and the last village drill (every sixth not recorded)."""
+    households = max(1, round(population / 2.6))
+    members = 0 if i % 7 == 6 else max(1, round(households / 350))
+    last = "" if i % 6 == 5 else f"2026-{1 + (5 * i) % 11:02d}-{5 + i % 20:02d}"
+    return [households, members, last]
+
+
+def _eight_haves(i: int) -> dict[str, object]:
+    """The eight haves of parish ``i``'s station, varied so that each is met somewhere and
+    missing or not recorded elsewhere (illustrative; blank = not recorded)."""
+    def yes(cond: bool) -> str:
+        return "是" if cond else "否"
+
+    return {"office": yes(i != 3), "satellite_phones": i % 3,
+            "video_conference": yes(i % 2 == 0), "broadcast_system": yes(i % 4 != 3),
+            "duty_system": "" if i == 5 else yes(i % 3 != 2),
+            "enforcement_team": yes(i % 2 == 1), "emergency_plan": yes(True),
+            "warning_education_site": "" if i == 6 else yes(i % 3 == 0)}
 
 
 def main() -> None:

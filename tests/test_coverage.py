@@ -105,7 +105,7 @@ def test_coverage_job_files(tiny: Path, tmp_path: Path) -> None:
     res = write_with(coverage_job, plan, tmp_path / "a", lang="zh")
     names = sorted(p.name for p in res.files)
     assert names == ["coverage.csv", "coverage.gpkg", "coverage.html", "coverage_summary.csv",
-                     "coverage_townships.csv", "gaps.csv"]
+                     "coverage_townships.csv", "gaps.csv", "zones.csv", "zones_balance.csv"]
     raw = (tmp_path / "a" / "coverage.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads it as UTF-8
     # in Chinese: a row of Chinese headers, then the English field names (README, Outputs)
@@ -118,7 +118,8 @@ def test_coverage_job_files(tiny: Path, tmp_path: Path) -> None:
     import pyogrio
 
     layers = {name for name, _ in pyogrio.list_layers(tmp_path / "a" / "coverage.gpkg")}
-    assert layers == {"coverage", "units", "service_areas", "uncovered", "layer_styles"}
+    assert layers == {"coverage", "units", "service_areas", "uncovered", "zones",
+                      "layer_styles"}
     # the same inputs give the same files
     write_with(coverage_job, open_plan(tiny), tmp_path / "b", lang="zh")
     for p in res.files:
@@ -186,3 +187,60 @@ def test_cached_arrays_give_the_same_coverage_as_fresh_ones(tiny: Path) -> None:
     assert all(a.equals(b) for a, b in zip(again.geometry, fresh.geometry, strict=True))
     pd.testing.assert_frame_equal(compute_coverage(d, fresh).table,
                                   compute_coverage(d, again).table)
+
+
+SOCIAL = [("teams.csv", "turnout_min,full_time,lon,lat",
+           "turnout_min,full_time,availability,mobilisation_min,lon,lat"),
+          ("teams.csv", "6,东镇,1,,", "6,东镇,1,,,,"),
+          ("teams.csv", "30,东镇,,10,", "30,东镇,,10,,,"),
+          ("teams.csv", "12,东镇,5,,", "12,东镇,5,,,,")]
+
+
+def _social_team(tiny: Path, availability: str) -> None:
+    """A social rescue team where T2 stands, called up in 10 minutes."""
+    for file, old, new in SOCIAL:
+        replace_in(tiny / file, old, new)
+    with open(tiny / "teams.csv", "a", encoding="utf-8") as f:
+        f.write(f"T5,社会救援队,社会救援队,12,东镇,,,{availability},10,1.5180,42.5003\n")
+
+
+def test_social_force_is_a_backup_not_the_cover(tiny: Path) -> None:
+    """Beside T2 (the public rescue team) stands a social rescue team: it backs up the rescue
+    kinds 13 minutes later (turnout 5 instead of 2, plus 10 to call it up), never counts as
+    the public cover, and is left out below the least availability."""
+    _social_team(tiny, "0.9")
+    d = load_district(tiny)
+    t = compute_coverage(d, load_network(d, use_cache=False)[0]).table
+    rescue = t[t["kind"] == "township_rescue_team"].set_index("village_id")
+    assert (rescue["nearest_id"] == "T2").loc[["V1", "V2"]].all()
+    reached = rescue["nearest_min"].notna()
+    assert (rescue.loc[reached, "social_id"] == "T5").all()
+    assert np.allclose(rescue.loc[reached, "social_min"],
+                       rescue.loc[reached, "nearest_min"] + 13, atol=0.02)
+    assert (rescue["social_covered"] == (rescue["social_min"] <= 30)).all()
+    # fire kinds are backed up by enterprise brigades only
+    assert t.loc[t["kind"] == "fire_station", "social_id"].isna().all()
+    # public cover does not move; the social team's own rows show it as a kind of its own
+    own = t[t["kind"] == "social_rescue_team"].set_index("village_id")
+    assert np.allclose(own.loc[reached, "nearest_min"], rescue.loc[reached, "social_min"],
+                       atol=0.01)
+    replace_in(tiny / "teams.csv", ",0.9,10,", ",0.3,10,")
+    d = load_district(tiny)
+    t = compute_coverage(d, load_network(d, use_cache=False)[0]).table
+    assert t["social_id"].isna().all()  # 0.3 < [social] min_availability 0.5
+
+
+def test_social_as_cover_when_the_district_says_so(tiny: Path) -> None:
+    _social_team(tiny, "0.9")
+    replace_in(tiny / "teams.csv", "township_rescue_team,30,", "fire_station,30,")
+    d = load_district(tiny)
+    G = load_network(d, use_cache=False)[0]
+    t = compute_coverage(d, G).table
+    rescue = t[t["kind"] == "township_rescue_team"]
+    assert (rescue["status"] == "no_unit").all() and rescue["social_covered"].any()
+    with open(tiny / "district.toml", "a", encoding="utf-8") as f:
+        f.write("\n[coverage]\nsocial_as_cover = true\n")
+    d = load_district(tiny)
+    t2 = compute_coverage(d, G).table
+    r2 = t2[t2["kind"] == "township_rescue_team"]
+    assert (r2["status"] == np.where(rescue["social_covered"], "covered", "no_unit")).all()

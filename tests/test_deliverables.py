@@ -36,6 +36,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]
     shutil.copytree(TINY, district, ignore=shutil.ignore_patterns(".emgis-cache"))
     quoted = '"' + INJECT.replace('"', '""') + '"'
     replace_in(district / "villages.csv", "V4,山村", "V4," + quoted)
+    # a loudspeaker, so the warning-reach outputs are checked too
+    (district / "warning_points.csv").write_text(
+        "id,name,kind,lon,lat\nW1,南村大喇叭,大喇叭,1.5105,42.4952\n", "utf-8")
+    with open(district / "district.toml", "a", encoding="utf-8") as f:
+        f.write('\n[layers.warning_points]\npath = "warning_points.csv"\n')
     for lang in ("en", "zh"):
         import contextlib
         import io
@@ -58,15 +63,19 @@ def test_workbook_sheets_headers_and_every_village(runs: dict[str, tuple[Path, s
     t = texts(lang)
     wb = openpyxl.load_workbook(folder / "results.xlsx")
     want = [t[f"sheet.{k}"] for k in ("summary", "coverage", "gaps", "compliance",
-                                       "scenarios", "scenario_villages", "siting", "sources",
-                                       "fields")]
+                                       "checklist", "scenarios", "scenario_villages", "siting",
+                                       "zones", "zone_balance", "warning", "loudspeakers",
+                                       "sources", "fields")]
     assert wb.sheetnames == want
     cov_csv = pd.read_csv(folder / "coverage.csv", encoding="utf-8-sig",
                           header=1 if lang == "zh" else 0, dtype={"village_id": str})
     ws = wb[t["sheet.coverage"]]
     head = [c.value for c in ws[1]]
     assert head == headers(list(cov_csv.columns), lang)
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:O{len(cov_csv) + 1}"
+    from openpyxl.utils import get_column_letter
+
+    last = get_column_letter(len(cov_csv.columns))
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:{last}{len(cov_csv) + 1}"
     rows = list(ws.iter_rows(min_row=2, values_only=True))
     col = {name: i for i, name in enumerate(cov_csv.columns)}
     sheet_pairs = {(str(r[col["village_id"]]), r[col["kind"]]) for r in rows}
@@ -192,11 +201,13 @@ def test_zh_has_no_english_but_input(runs: dict[str, tuple[Path, str]]) -> None:
     report_text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(
         r"<(style|script)\b.*?</\1>", " ", report, flags=re.S)))
     sources: dict[str, str] = {"report": report_text, "console": console}
+    assert (folder / "warnings.html").exists()
     for page in sorted(folder.glob("*.html")):
         if page.name != "report.html":
             sources[page.name] = _visible_map_texts(page.read_text("utf-8"))
     code_cols = ("kind", "status", "cause", "rule", "scope", "effect", "model", "method",
-                 "gain_unit", "baseline_status", "scenario_status", "reason", "unit")
+                 "gain_unit", "baseline_status", "scenario_status", "reason", "unit",
+                 "placed_on")
     for f in sorted(folder.glob("*.csv")):
         with f.open(encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))

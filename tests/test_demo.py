@@ -29,7 +29,8 @@ def test_demo_validates_with_the_expected_layers() -> None:
     assert d.villages["population"].min() > 0
     # every estimated field is marked illustrative in the file itself
     raw = pd.read_csv(DEMO / "villages.csv")
-    assert (raw["illustrative"] == "population,service_centre_staff,drills_per_year").all()
+    assert (raw["illustrative"] == "population,service_centre_staff,drills_per_year,"
+            "households,grid_members,last_drill").all()
     assert "© OpenStreetMap contributors" in (DEMO / "district.toml").read_text("utf-8")
     # realistic gaps for the analyses to find: teams under the minimum, a township without
     # a rescue team, a township without a store

@@ -1,0 +1,177 @@
+"""Each unit's own zone (责任区): which station answers for which villages.
+
+Per kind, every village the kind's units reach is assigned to the unit that reaches it first
+(the ``nearest_id`` of the coverage table), so each reachable village is in exactly one zone.
+The zone's area is drawn from the roads each unit reaches first: points along every road carry
+the first unit to reach them (exact along each piece of road, as the service areas), the roads
+reached are widened by ``[coverage] service_area_buffer_m`` on a grid half as wide, and every
+cell goes to the unit of the nearest reached point; zones are therefore mutually exclusive, as
+the exclusive service areas of network analysts. Per unit: villages, persons, area, the longest
+time to a village of its zone, and the villages of it outside the target; per kind, how unequal
+the zones are.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from emgis.coverage import MAX_GRID_CELLS, CoverageResult, _Sampler, polygonal, target_of
+from emgis.settings import Settings
+
+#: Columns of the per-unit zone table.
+COLUMNS = ["kind", "unit_id", "unit_name", "township", "villages", "population", "area_km2",
+           "longest_min", "farthest_village_id", "farthest_village", "target_min",
+           "villages_over_target", "population_share"]
+
+#: Columns of the per-kind balance table.
+BALANCE_COLUMNS = ["kind", "units", "units_without_village", "population_mean",
+                   "population_max", "population_cv", "max_over_mean", "longest_min"]
+
+
+@dataclass(frozen=True)
+class Zones:
+    """What :func:`unit_zones` found.
+
+    Attributes
+    ----------
+    zones
+        One row per unit with a unit kind's units reaching anything (:data:`COLUMNS`), with
+        its zone polygon (metres, the district's CRS; empty where it reaches no road first).
+    balance
+        One row per kind: how unequal its zones are (:data:`BALANCE_COLUMNS`); ``population_cv``
+        is the standard deviation of the zones' persons over their mean.
+    villages
+        Per village and kind: the unit whose zone it is in (``unit_id``; None where no unit of
+        the kind reaches it).
+    """
+
+    zones: gpd.GeoDataFrame
+    balance: pd.DataFrame
+    villages: pd.DataFrame
+
+
+def unit_zones(result: CoverageResult, *, settings: Settings,
+               kinds: tuple[str, ...] | None = None) -> Zones:
+    """Every unit's zone per kind: its villages and its area.
+
+    Parameters
+    ----------
+    result
+        The coverage of the district (:func:`emgis.coverage.compute_coverage`).
+    settings
+        The district's settings (buffer of the area drawn, targets).
+    kinds
+        Kinds to zone (default: every kind of the result with a unit).
+    """
+    table = result.table
+    crs = result.villages.crs
+    units = result.units
+    buf = settings.coverage.service_area_buffer_m
+    ea = result.edges
+    extent = ((float(ea.vx.max() - ea.vx.min()) + 2 * buf) * (float(ea.vy.max() - ea.vy.min())
+                                                              + 2 * buf)) if len(ea.vx) else 0.0
+    cell = max(buf / 2.0, float(np.sqrt(extent / MAX_GRID_CELLS))) if extent else buf / 2.0
+    sampler = _Sampler(ea, cell)
+    rows: list[dict[str, object]] = []
+    balance: list[dict[str, object]] = []
+    village_rows = []
+    for kind in kinds or result.kinds:
+        if kind not in result.node_min or kind not in result.node_unit:
+            continue
+        target = target_of(kind, settings)
+        k = table[table["kind"] == kind]
+        village_rows.append(pd.DataFrame({"village_id": k["village_id"].to_numpy(),
+                                          "kind": kind, "unit_id": k["nearest_id"].to_numpy()}))
+        rg = result.graph(kind, settings)
+        t, owner = sampler.owners(rg, result.node_min[kind], result.node_unit[kind])
+        polys = _exclusive_areas(sampler.x, sampler.y, owner, np.isfinite(t) & (owner >= 0),
+                                 cell, buf)
+        sel = np.flatnonzero(((units["kind"] == kind) & units["active"]).to_numpy(dtype=bool))
+        total = float(k["population"].sum()) or 1.0
+        pops = []
+        for i in sel:
+            uid = units["id"].iloc[i]
+            mine = k[k["nearest_id"] == uid]
+            pop = int(mine["population"].sum())
+            far = mine.loc[mine["nearest_min"].idxmax()] if len(mine) else None
+            geom = polys.get(int(i), shapely.Polygon())
+            pops.append(pop)
+            rows.append({
+                "kind": kind, "unit_id": uid, "unit_name": units["name"].iloc[i],
+                "township": units["township"].iloc[i] if "township" in units else None,
+                "villages": len(mine), "population": pop,
+                "area_km2": round(geom.area / 1e6, 3),
+                "longest_min": None if far is None else float(far["nearest_min"]),
+                "farthest_village_id": None if far is None else far["village_id"],
+                "farthest_village": None if far is None else far["village_name"],
+                "target_min": target,
+                "villages_over_target": int((mine["status"] != "covered").sum()),
+                "population_share": round(pop / total, 4), "geometry": geom})
+        p = np.asarray(pops, dtype=float)
+        mean = float(p.mean()) if len(p) else 0.0
+        balance.append({
+            "kind": kind, "units": len(p), "units_without_village": int((p == 0).sum()),
+            "population_mean": round(mean, 1), "population_max": int(p.max()) if len(p) else 0,
+            "population_cv": round(float(p.std()) / mean, 3) if mean else None,
+            "max_over_mean": round(float(p.max()) / mean, 2) if mean else None,
+            "longest_min": float(k["nearest_min"].max()) if k["nearest_min"].notna().any()
+            else None})
+    zones = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs) if rows else \
+        gpd.GeoDataFrame({c: [] for c in COLUMNS}, geometry=[], crs=crs)
+    villages = pd.concat(village_rows, ignore_index=True) if village_rows else \
+        pd.DataFrame(columns=["village_id", "kind", "unit_id"])
+    return Zones(zones, pd.DataFrame(balance, columns=BALANCE_COLUMNS), villages)
+
+
+def _exclusive_areas(x: np.ndarray, y: np.ndarray, owner: np.ndarray, ok: np.ndarray,
+                     cell: float, buffer_m: float) -> dict[int, shapely.Geometry]:
+    """Per owner, the grid cells within ``buffer_m`` of a reached point whose nearest reached
+    point is that owner's: polygons that never overlap."""
+    from scipy import ndimage
+    from scipy.spatial import cKDTree
+
+    if not ok.any():
+        return {}
+    x, y, owner = x[ok], y[ok], owner[ok]
+    r = max(1, round(buffer_m / cell))
+    x0, y0 = float(x.min()) - (r + 1) * cell, float(y.min()) - (r + 1) * cell
+    ix = np.floor((x - x0) / cell).astype(np.int64)
+    iy = np.floor((y - y0) / cell).astype(np.int64)
+    grid = np.zeros((int(iy.max()) + r + 2, int(ix.max()) + r + 2), dtype=bool)
+    grid[iy, ix] = True
+    yy, xx = np.ogrid[-r:r + 1, -r:r + 1]
+    grid = ndimage.binary_dilation(grid, structure=(xx * xx + yy * yy) <= r * r + r)
+    cy, cx = np.nonzero(grid)
+    _, near = cKDTree(np.column_stack([x, y])).query(
+        np.column_stack([x0 + (cx + 0.5) * cell, y0 + (cy + 0.5) * cell]))
+    label = np.full(grid.shape, -1, dtype=np.int64)
+    label[cy, cx] = owner[near]
+    # runs of one label along each row become boxes
+    padded = np.pad(label, ((0, 0), (1, 1)), constant_values=-1)
+    change = padded[:, 1:] != padded[:, :-1]
+    rows_, starts = np.nonzero(change[:, :-1])
+    runs_l = padded[rows_, starts + 1]
+    # a run ends where the next one of its row starts, the last one at the row's end
+    ends = np.r_[starts[1:], 0]
+    ends[np.r_[rows_[1:] != rows_[:-1], True]] = label.shape[1]
+    keep = runs_l >= 0
+    rows_, starts, ends, runs_l = rows_[keep], starts[keep], ends[keep], runs_l[keep]
+    boxes = shapely.box(x0 + starts * cell, y0 + rows_ * cell, x0 + ends * cell,
+                        y0 + (rows_ + 1) * cell)
+    keys: list[int] = []
+    areas = []
+    order = np.argsort(runs_l, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, runs_l[order][1:] != runs_l[order][:-1], True])
+    for a, b in itertools.pairwise(bounds):
+        idx = order[a:b]
+        keys.append(int(runs_l[idx[0]]))
+        areas.append(polygonal(shapely.buffer(shapely.coverage_union_all(boxes[idx]), 0)))
+    # smooth the cell staircase, edges shared between zones kept shared (no overlap, no gap)
+    smooth = shapely.coverage_simplify(np.array(areas, dtype=object), cell * 0.75)
+    return {k: polygonal(shapely.make_valid(g)) for k, g in zip(keys, smooth, strict=True)}

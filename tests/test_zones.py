@@ -1,0 +1,103 @@
+"""Each unit's zone: every reachable village in exactly one, zone figures from its villages,
+zone areas that never overlap, drawn on the coverage map."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+
+from emgis.jobs import coverage_job
+from emgis.zones import unit_zones
+from tests.conftest import REPO, open_plan, render_dom, write_with
+
+
+@pytest.fixture(scope="module")
+def demo() -> tuple[object, object]:
+    plan = open_plan(REPO / "data" / "demo", use_cache=True)
+    return plan, plan.zones()
+
+
+def test_every_reachable_village_in_exactly_one_zone(demo: tuple[object, object]) -> None:
+    plan, z = demo
+    table = plan.coverage().table  # type: ignore[attr-defined]
+    zones = z.zones  # type: ignore[attr-defined]
+    for kind, k in table.groupby("kind"):
+        if kind not in set(zones["kind"]):
+            continue
+        zk = zones[zones["kind"] == kind]
+        reachable = k[k["nearest_id"].notna()]
+        # the zones' villages add up to the reachable villages, each counted once
+        assert zk["villages"].sum() == len(reachable), kind
+        by_unit = reachable.groupby("nearest_id")
+        for r in zk.itertuples(index=False):
+            mine = by_unit.get_group(r.unit_id) if r.unit_id in by_unit.groups else \
+                reachable.iloc[:0]
+            assert r.villages == len(mine)
+            assert r.population == int(mine["population"].sum())  # persons = its villages'
+            if len(mine):
+                assert r.longest_min == pytest.approx(float(mine["nearest_min"].max()))
+                assert r.villages_over_target == int((mine["status"] != "covered").sum())
+        share = zk["population"].sum() / k["population"].sum()
+        assert zk["population_share"].sum() == pytest.approx(share, abs=1e-3)
+
+
+def test_zone_areas_never_overlap(demo: tuple[object, object]) -> None:
+    _, z = demo
+    zones = z.zones  # type: ignore[attr-defined]
+    for kind, zk in zones.groupby("kind"):
+        geoms = [g for g in zk.geometry if not g.is_empty]
+        assert all(g.is_valid for g in geoms)
+        for a, b in itertools.combinations(geoms, 2):
+            assert a.intersection(b).area < 1.0, kind  # m², edges only
+        assert sum(g.area for g in geoms) == pytest.approx(
+            shapely.union_all(geoms).area, rel=1e-9)
+        assert zk["area_km2"].to_numpy() == pytest.approx(
+            np.array([g.area / 1e6 for g in zk.geometry]), abs=1e-3)
+
+
+def test_a_unit_owns_the_roads_at_its_own_door(demo: tuple[object, object]) -> None:
+    """Each micro fire station's own point lies in its zone or nearer to it than to any
+    other station's zone (the roads at its door are reached first by itself)."""
+    plan, z = demo
+    zones = z.zones[z.zones["kind"] == "micro_fire_station"]  # type: ignore[attr-defined]
+    units = plan.units.set_index("id")  # type: ignore[attr-defined]
+    for r in zones.itertuples(index=False):
+        p = units.geometry[r.unit_id]
+        own = r.geometry.distance(p)
+        others = [g.distance(p) for u, g in zip(zones["unit_id"], zones.geometry,
+                                                strict=True) if u != r.unit_id]
+        assert own <= min(others) + 1e-6, r.unit_id
+
+
+def test_balance(demo: tuple[object, object]) -> None:
+    _, z = demo
+    for b in z.balance.itertuples(index=False):  # type: ignore[attr-defined]
+        zk = z.zones[z.zones["kind"] == b.kind]  # type: ignore[attr-defined]
+        p = zk["population"].to_numpy(dtype=float)
+        assert b.units == len(zk) and b.population_max == int(p.max())
+        assert b.population_cv == pytest.approx(p.std() / p.mean(), abs=1e-3)
+
+
+def test_zones_on_the_map_and_in_the_gpkg(tiny: Path, tmp_path: Path) -> None:
+    import pyogrio
+
+    plan = open_plan(tiny)
+    write_with(coverage_job, plan, tmp_path / "o")
+    page = (tmp_path / "o" / "coverage.html").read_text("utf-8")
+    assert "each unit's zone" in page and '"z0"' in page
+    layers = {n for n, _ in pyogrio.list_layers(tmp_path / "o" / "coverage.gpkg")}
+    assert "zones" in layers
+    got = pyogrio.read_dataframe(tmp_path / "o" / "coverage.gpkg", layer="zones")
+    assert set(got["unit_id"]) == set(unit_zones(plan.coverage(), settings=plan.district
+                                                 .settings).zones["unit_id"])
+    # shown on request: switch the zone layer on and it is drawn as polygons
+    on = page.replace('"label":"each unit\'s zone","layers":["z0"],"on":false',
+                      '"label":"each unit\'s zone","layers":["z0"],"on":true', 1)
+    assert on != page
+    (tmp_path / "o" / "zones_on.html").write_text(on, "utf-8")
+    dom = render_dom(tmp_path / "o" / "zones_on.html", tmp_path)
+    assert "#1b9e77" in dom  # the first zone's colour
