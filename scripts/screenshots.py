@@ -40,6 +40,31 @@ def _run(district: Path, out: Path, lang: str) -> None:
                     "--lang", lang, "-q"], check=True)
 
 
+def _zones_shown(page: str) -> str:
+    """The coverage map with the first kind's zones shown and its service area hidden."""
+    import re
+
+    page = re.sub(r'("layers":\["z0"\],"on":)false', r"\1true", page, count=1)
+    return re.sub(r'("layers":\["a0_[0-9.]+"\],"on":)true', r"\1false", page, count=1)
+
+
+def _section_pages(pdf: Path, lang: str, out: Path) -> None:
+    """The report pages holding the checklist, the zones and the warning reach, as PNG."""
+    from emgis.texts import texts
+
+    t = texts(lang)
+    if not shutil.which("pdftotext"):
+        return
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout.split("\f")
+    for key in ("checklist", "zones", "warning"):
+        title = t[f"report.{key}"][:12]
+        hit = next((i + 1 for i, page in enumerate(text) if title in page), None)
+        if hit:
+            subprocess.run(["pdftoppm", "-r", "80", "-png", "-singlefile", "-f", str(hit), "-l",
+                            str(hit), str(pdf), str(out / f"report_{lang}_{key}")], check=True)
+
+
 def main(dest: str) -> int:
     out = Path(dest)
     out.mkdir(parents=True, exist_ok=True)
@@ -56,6 +81,14 @@ def main(dest: str) -> int:
             if shutil.which("pdftoppm"):
                 subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", "2", str(pdf),
                                 str(out / f"report_{lang}")], check=True)
+                _section_pages(pdf, lang, out)
+            _chromium(["--window-size=1400,900", f"--screenshot={out / f'warnings_{lang}.png'}",
+                       (tmp / lang / "warnings.html").as_uri()], tmp)
+            zones_on = tmp / lang / "zones_on.html"
+            zones_on.write_text(_zones_shown((tmp / lang / "coverage.html").read_text("utf-8")),
+                                "utf-8")
+            _chromium(["--window-size=1400,900", f"--screenshot={out / f'zones_{lang}.png'}",
+                       zones_on.as_uri()], tmp)
         _chromium(["--window-size=1400,900", f"--screenshot={out / 'scenario_combined_zh.png'}",
                    (tmp / "zh" / "scenario_combined.html").as_uri()], tmp)
         amap = tmp / "demo_amap"
