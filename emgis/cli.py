@@ -140,6 +140,10 @@ def _open(args: argparse.Namespace, con: Console) -> Plan:
     from emgis.plan import Plan
 
     district = _validate(args.district, con)
+    if getattr(args, "plan", None):
+        from emgis.planfile import with_plan
+
+        district = with_plan(district, args.plan)
     t0 = time.perf_counter()
     if district.roads is not None and district.roads.path.exists() and (args.no_cache or not (
             cache_path(district.roads, settings=district.settings, crs=district.crs,
@@ -346,6 +350,15 @@ def _print_site(r: SitingResult, con: Console) -> None:
         con.say(con.fmt("cli.note", text=siting_note(r, t.lang)))
     if len(r.unreachable):
         con.say(con.fmt("cli.unreachable", n=len(r.unreachable), target=f"{r.target_min:g}"))
+    if r.comparison is not None:
+        h = t.words("cli.robust_head")
+        con.say("  " + _pad(h[0], 22) + " " + " ".join(_rpad(w, 14) for w in h[1:]))
+        for row in r.comparison.to_dict("records"):
+            name = t["map.whatif_baseline"] if row["scenario"] == "baseline" else \
+                t.get("scenario", str(row["scenario"]))
+            con.say(f"  {_pad(name, 22)} {row['covered_existing']:>14,} "
+                    f"{row['covered_baseline_plan']:>14,} {row['covered_robust_plan']:>14,} "
+                    f"{row['difference']:>+14,}")
 
 
 def cmd_site(args: argparse.Namespace, con: Console) -> int:
@@ -356,19 +369,34 @@ def cmd_site(args: argparse.Namespace, con: Console) -> int:
     kind = _kind(args.kind)
     check_request(args.model, method=args.method, cover_all=args.cover_all,
                   capacity=args.capacity, add=args.add if not args.cover_all else 1)
+    if args.robust and (args.cover_all or args.model != "max_covering"):
+        raise SitingError("--robust chooses sites by maximal covering over the scenarios: "
+                          "use it without --cover-all and with --model max_covering")
+    probs = None
+    if args.scenario_weights:
+        try:
+            probs = [float(x) for x in args.scenario_weights.split(",")]
+        except ValueError:
+            raise SitingError(f"--scenario-weights {args.scenario_weights}: expected numbers "
+                              "separated by commas, the baseline first") from None
     plan = _open(args, con)
+    if args.robust and not plan.district.scenarios:
+        raise SitingError("--robust needs scenarios: the district has no hazards layer and "
+                          "no [scenarios] in district.toml")
     if kind not in plan.district.settings.targets:
         raise SitingError(f"--kind {args.kind}: no target for it; expected one of "
                           f"{', '.join(plan.district.settings.targets)}")
+    model = f"robust_{args.robust}" if args.robust else args.model
     what = con.t["cli.cover_all"] if args.cover_all else \
-        con.fmt("cli.add_n", n=args.add, model=con.t.get("model", args.model))
+        con.fmt("cli.add_n", n=args.add, model=con.t.get("model", model))
     with _out(args, "site", con) as out:
         describe(out, plan, command="site", kind=kind, add=args.add, cover_all=args.cover_all,
                  model=args.model, method=args.method, lang=args.lang)
         con.say(con.fmt("cli.siting", kind=con.t.kind(kind), what=what))
         r, files = siting_job(plan, out, kind, add=args.add, cover_all=args.cover_all,
                               model=args.model, method=args.method, lang=args.lang,
-                              capacity=args.capacity, time_limit=args.time_limit)
+                              capacity=args.capacity, time_limit=args.time_limit,
+                              robust=args.robust, k=args.k, probs=probs)
         _print_site(r, con)
         out.finish()
     _wrote(files, con)
@@ -472,7 +500,7 @@ def _common() -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``emgis`` command."""
     from emgis import __version__
-    from emgis.siting import METHODS, MODELS
+    from emgis.siting import METHODS, MODELS, OBJECTIVES
     from emgis.standards import SITING_KIND_ALIASES
 
     common = _common()
@@ -498,6 +526,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--lang", choices=("en", "zh"), default="en",
                        help="language of the console, tables, maps and reports (default: en)")
 
+    def plan(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--plan", metavar="FILE",
+                       help="a plan exported from a siting page (CSV or GeoJSON): its sites "
+                       "are built and the units it closes removed before the analysis")
+
     def as_of(p: argparse.ArgumentParser) -> None:
         p.add_argument("--as-of", type=_date, default=None, metavar="DATE",
                        help="report date drills are dated against, e.g. 2025-06-30 "
@@ -516,6 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
     no_cache(p)
     p = add("coverage", cmd_coverage, "response times, coverage and gaps, with a map")
     district(p)
+    plan(p)
     out(p)
     lang(p)
     no_cache(p)
@@ -528,6 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
     as_of(p)
     p = add("scenario", cmd_scenario, "hazard scenarios: closed roads, lost cover, evacuation")
     district(p)
+    plan(p)
     out(p)
     p.add_argument("--name", action="append", help="a scenario of district.toml (repeatable; "
                    "default: all of them)")
@@ -537,6 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     no_cache(p)
     p = add("site", cmd_site, "where new units of a kind do the most good")
     district(p)
+    plan(p)
     kinds = sorted(set(SITING_KIND_ALIASES.values()))
     p.add_argument("--kind", required=True,
                    help="the kind of unit to site: " + ", ".join(kinds)
@@ -547,6 +583,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--cover-all", action="store_true",
                    help="the fewest sites covering every reachable village")
     p.add_argument("--model", choices=MODELS, default="max_covering")
+    p.add_argument("--robust", choices=OBJECTIVES, default=None,
+                   help="choose the sites over the baseline and the district's scenarios "
+                   "together: worst (the worst scenario best served), expected (most persons "
+                   "on average; --scenario-weights) or k_of_n (most persons covered in at "
+                   "least --k scenarios)")
+    p.add_argument("--k", type=_positive_int, default=None,
+                   help="for --robust k_of_n (default: all scenarios but one)")
+    p.add_argument("--scenario-weights", default=None, metavar="W0,W1,...",
+                   help="for --robust expected: a weight per scenario, the baseline first "
+                   "(default equal)")
     p.add_argument("--capacity", type=float, help="persons a new site can serve "
                    "(capacitated_covering)")
     p.add_argument("--method", choices=METHODS, default="auto",
@@ -560,6 +606,7 @@ def build_parser() -> argparse.ArgumentParser:
     no_cache(p)
     p = add("run", cmd_run, "run the whole job and write maps, tables and the report")
     district(p)
+    plan(p)
     out(p)
     lang(p)
     as_of(p)

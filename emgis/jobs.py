@@ -272,14 +272,26 @@ def _solver_text(method: str, status: str) -> str:
 def siting_job(plan: Plan, out: OutputDir, kind: str, *, add: int | None = None,
                cover_all: bool = False, model: str = "max_covering", method: str = "auto",
                lang: str = "en", capacity: float | None = None, time_limit: float = 300.0,
+               robust: str | None = None, k: int | None = None,
+               probs: Sequence[float] | None = None,
                ) -> tuple[SitingResult, tuple[Path, ...]]:
     """Site new units of ``kind`` and write ``siting_<kind>.csv``, ``_unreachable.csv``,
-    ``_excluded.csv``, ``.gpkg`` and ``.html``."""
+    ``_excluded.csv``, ``.gpkg`` and ``.html`` (the what-if page). With ``robust`` (an
+    objective of :data:`emgis.siting.OBJECTIVES`) the sites are chosen over the baseline and
+    the district's scenarios together, and ``siting_<kind>_robust.csv`` compares the plans
+    per scenario."""
+    from dataclasses import replace
+
     from emgis.maps import siting_map
 
     district = plan.district
-    r = plan.site(kind, add=add, cover_all=cover_all, model=model, method=method,
-                  capacity=capacity, time_limit=time_limit)
+    if robust and plan.district.scenarios:
+        rr = plan.site_robust(kind, add=int(add or 1), objective=robust, k=k, probs=probs,
+                              method=method, time_limit=time_limit)
+        r = replace(rr.robust, comparison=rr.comparison, robust=robust)
+    else:
+        r = plan.site(kind, add=add, cover_all=cover_all, model=model, method=method,
+                      capacity=capacity, time_limit=time_limit)
     stem = f"siting_{kind}"
     p = r.proposals
     wgs = p.to_crs(4326) if len(p) else p
@@ -297,8 +309,11 @@ def siting_job(plan: Plan, out: OutputDir, kind: str, *, add: int | None = None,
              write_csv(out, f"{stem}_excluded.csv", r.excluded, lang=lang),
              write_gpkg(out, f"{stem}.gpkg", {"proposals": p, "villages": r.villages},
                         styles=siting_styles(lang)),
-             out.write_text(f"{stem}.html", siting_map(r, district, network=plan.network,
-                                                       lang=lang))]
+             out.write_text(f"{stem}.html", siting_map(
+                 r, district, network=plan.network, lang=lang,
+                 whatif=plan.whatif(kind, proposals=r.proposals)))]
+    if r.comparison is not None:
+        files.append(write_csv(out, f"{stem}_robust.csv", r.comparison, lang=lang))
     return r, tuple(files)
 
 
@@ -413,6 +428,8 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
         warning=warning.villages if warning is not None else None,
         loudspeakers=warning.proposals.drop(columns="geometry") if warning is not None
         else None,
+        robust=[(s.kind, s.comparison, s.robust or "worst") for s in sites
+                if s.comparison is not None],
     )
     return out.write_text("report.html", page)
 
@@ -507,7 +524,7 @@ class RunOutputs:
 
 
 #: What ``emgis run`` sites: (kind, new sites, model).
-RUN_SITES: tuple[tuple[str, int, str], ...] = (("micro_fire_station", 3, "max_covering"),
+RUN_SITES: tuple[tuple[str, int, str], ...] = (("micro_fire_station", 3, "robust_worst"),
                                                 ("stockpile", 1, "p_median"))
 
 
@@ -547,11 +564,14 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         for kind, add, model in sites:
             if kind not in plan.district.settings.targets:
                 continue
+            robust = model.removeprefix("robust_") if model.startswith("robust_") and \
+                plan.district.scenarios else None
+            base_model = "max_covering" if model.startswith("robust_") else model
             progress.step(t.fmt("progress.siting", n=add, kind=t.kind(kind),
-                                model=t.get("model", model)))
+                                model=t.get("model", model if robust else base_model)))
             try:
-                r, _ = siting_job(plan, od, kind, add=add, model=model, lang=lang,
-                                  time_limit=time_limit)
+                r, _ = siting_job(plan, od, kind, add=add, model=base_model, lang=lang,
+                                  time_limit=time_limit, robust=robust)
                 done.append(r)
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("siting %s failed", kind, exc_info=True)

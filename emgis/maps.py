@@ -344,6 +344,8 @@ class _Page:
     layers: dict[str, dict[str, Any]] = field(default_factory=dict)
     panel: list[dict[str, Any]] = field(default_factory=list)
     villages: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    scripts: list[str] = field(default_factory=list)
     slots: dict[str, str] = field(default_factory=dict)
     m: Any = None
 
@@ -510,8 +512,9 @@ class _Page:
         data = {"map": self.m.get_name(), "tiles": self.tiles, "layers": self.layers,
                 "panel": panel + self.panel, "villages": self.villages,
                 "texts": {"layers": t["map.layers"], "cluster": t["map.cluster_tip"],
-                          "names": {}}}
-        js = _static("emgis-map.js").decode("utf-8")
+                          "names": {}}, **self.extra}
+        js = "</script><script>".join(_static(name).decode("utf-8")
+                                      for name in ["emgis-map.js", *self.scripts])
         self.slots[token] = ('<script type="application/json" id="emgis-data">'
                              + script_json(data) + "</script><script>" + js + "</script>")
         page = inline_assets(self.m.get_root().render())
@@ -859,9 +862,14 @@ def scenario_map(
 
 
 def siting_map(result: Any, district: District, *, network: EdgeArrays | None = None,
-               lang: str = "en", basemap: str | None = None) -> str:
+               lang: str = "en", basemap: str | None = None, whatif: Any = None) -> str:
     """Where to build: existing units, proposed sites numbered by rank, villages covered
-    before, newly covered and still outside target. Returns the HTML page."""
+    before, newly covered and still outside target. With ``whatif``
+    (:func:`emgis.whatif.whatif_data`) the page is interactive: candidates and existing units
+    switched on and off, cover recomputed in the page per scenario. Returns the HTML page."""
+    if whatif is not None:
+        return _whatif_page(result, district, network=network, lang=lang, basemap=basemap,
+                            data=whatif)
     from emgis.coverage import units_of
 
     t = texts(lang)
@@ -929,6 +937,88 @@ def siting_map(result: Any, district: District, *, network: EdgeArrays | None = 
                  ("dot", c["out"], names["out"]), ("pie", "", t["map.cluster"]),
                  (glyph, colour, _words(t, t['map.existing'], label)),
                  ("1", c["proposal"], _words(t, t['map.proposed'], label))], title=title)
+    return page.render()
+
+
+#: Fill of an existing unit on the what-if page (unlike any village class).
+WHATIF_UNIT = "#08306b"
+
+
+def _whatif_page(result: Any, district: District, *, network: EdgeArrays | None, lang: str,
+                 basemap: str | None, data: Any) -> str:
+    """The siting page as a what-if tool (see :mod:`emgis.whatif`)."""
+    from emgis.report import scenario_label
+
+    t = texts(lang)
+    label = label_of(result.kind, lang)
+    title = t.fmt("map.siting_title", kind=label)
+    page = _Page(district, lang, f"{district.name} – {title}", basemap)
+    page.fit(result.villages)
+    page.set_villages(district.villages)
+    page.base_layers(network)
+    n_v = len(district.villages)
+    wide = n_v > 65535
+
+    def pack(a: np.ndarray, dtype: Any) -> str:
+        return base64.b64encode(np.ascontiguousarray(a, dtype=dtype).tobytes()).decode("ascii")
+
+    u = page.display(data.units) if len(data.units) else data.units
+    c = page.display(data.candidates) if len(data.candidates) else data.candidates
+    uw = data.units.to_crs(4326) if len(data.units) else data.units
+    cw = data.candidates.to_crs(4326) if len(data.candidates) else data.candidates
+    ux, uy = _xy(u.geometry.values) if len(u) else (np.zeros(0), np.zeros(0))
+    cx, cy = _xy(c.geometry.values) if len(c) else (np.zeros(0), np.zeros(0))
+    scen = []
+    for s in data.scenarios:
+        tenths = np.minimum(np.round(s.minutes * 10), 65535)
+        scen.append({"key": s.name, "label": t["map.whatif_baseline"] if s.name == "baseline"
+                     else scenario_label(s.name, t), "ptr": pack(s.ptr, "<u4"),
+                     "vil": pack(s.village, "<u4" if wide else "<u2"),
+                     "t": pack(tenths, "<u2")})
+    page.extra["whatif"] = {
+        "kind": data.kind, "target": float(data.target_min), "cutoff": float(data.cutoff_min),
+        "wide": wide, "scenarios": scen,
+        "pop": district.villages["population"].fillna(0).astype(np.int64).tolist(),
+        "noroad": data.no_road.astype(int).tolist(),
+        "units": {"x": ux.tolist(), "y": uy.tolist(), "id": [str(i) for i in data.units["id"]],
+                  "name": [str(n) for n in data.units["name"]],
+                  "lon": np.round(uw.geometry.x.to_numpy(), 6).tolist() if len(uw) else [],
+                  "lat": np.round(uw.geometry.y.to_numpy(), 6).tolist() if len(uw) else []},
+        "cands": {"x": cx.tolist(), "y": cy.tolist(),
+                  "id": [str(i) for i in data.candidates["id"]],
+                  "name": [str(n) for n in data.candidates["name"]],
+                  "on": [bool(b) for b in data.candidates["proposed"]],
+                  "lon": np.round(cw.geometry.x.to_numpy(), 6).tolist() if len(cw) else [],
+                  "lat": np.round(cw.geometry.y.to_numpy(), 6).tolist() if len(cw) else []},
+        "colours": {**CLASS_COLOURS, "chosen": SITING_COLOURS["proposal"],
+                    "unit": WHATIF_UNIT},
+        "texts": {k: t[f"map.whatif_{k}"] for k in (
+            "title", "hint", "covered", "change", "ranked", "gaps", "reset", "export_csv",
+            "export_geojson", "candidate", "existing", "more")} | {"min": t["unit.min"]},
+    }
+    page.scripts.append("emgis-whatif.js")
+    # the run's answer stays visible as numbered pins while the planner tries others
+    p = page.display(result.proposals) if len(result.proposals) else result.proposals
+    px, py = _xy(p.geometry.values) if len(p) else (np.zeros(0), np.zeros(0))
+    feats = [{"x": px[j], "y": py[j], "glyph": str(row.rank), "c": SITING_COLOURS["proposal"],
+              "size": 22, "tip": t.fmt("map.proposal_tip", rank=row.rank,
+                                       name=f"{row.name} ({row.site_id})")}
+             for j, row in enumerate(p.itertuples(index=False))]
+    lid = page.add("proposals", {"type": "pins", "className": "emgis-proposal",
+                                 "features": feats})
+    page.section(t["map.siting_layers"], [
+        {"type": "check", "label": _words(t, t["map.proposed"], label), "layers": [lid],
+         "on": True}])
+    s0 = result.solution
+    model, method = t.get("model", s0.model), t.get("method", s0.method)
+    page.heading(f"{district.name} · {title}", f"{model}; {method} · " + t.fmt(
+        "map.whatif_subtitle", target=f"{data.target_min:g}"))
+    names = {k: t.status(k) for k in ("covered", "over_target", "far_over", "no_road_access")}
+    page.legend([*[("dot", CLASS_COLOURS[k], v) for k, v in names.items()],
+                 ("dot", SITING_COLOURS["proposal"], t["map.whatif_chosen"]),
+                 ("dot", "#ffffff", t["map.whatif_candidate_off"]),
+                 ("dot", WHATIF_UNIT, t["map.whatif_existing_on"]),
+                 ("dot", "#bdbdbd", t["map.whatif_existing_off"])], title=title)
     return page.render()
 
 

@@ -39,8 +39,9 @@ from emgis.network import EdgeArrays, load_network_arrays
 if TYPE_CHECKING:
     from emgis.coverage import CoverageResult
     from emgis.scenario import Scenario, ScenarioResult
-    from emgis.siting import SitingResult
+    from emgis.siting import RobustResult, SitingResult
     from emgis.warning import WarningReach
+    from emgis.whatif import WhatIf
     from emgis.zones import Zones
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,46 @@ class Plan:
         return site_units(self.district, self.engine, kind, add=add, cover_all=cover_all,
                           model=model, method=method, capacity=capacity,
                           time_limit=time_limit)
+
+    def siting_scenarios(self, names: Sequence[str] | None = None) -> builtins.list[Any]:
+        """The district's scenarios (or those named) as siting sees them
+        (:class:`emgis.siting.ScenarioSpec`): the engine on the affected roads, the units
+        still responding, and where a new site would be out of action."""
+        import shapely
+
+        from emgis.scenario import zones
+        from emgis.siting import ScenarioSpec
+
+        specs = []
+        for sc in self.scenario_specs(names):
+            r = self.scenario(sc)
+            z = zones(self.district, sc)
+            out = shapely.union_all(z.geometry.values) if len(z) and sc.units_out_of_action \
+                else None
+            specs.append(ScenarioSpec(sc.name, self.engine.with_network(r.edges),
+                                      (r.units["status"] != "out_of_action").to_numpy(), out))
+        return specs
+
+    def whatif(self, kind: str, *, proposals: gpd.GeoDataFrame | None = None) -> WhatIf:
+        """The times of the what-if siting page for ``kind`` (see :mod:`emgis.whatif`), in
+        the baseline and every scenario of the district."""
+        from emgis.whatif import whatif_data
+
+        return whatif_data(self.district, self.engine, kind,
+                           scenarios=self.siting_scenarios(), proposals=proposals)
+
+    def site_robust(self, kind: str, *, add: int = 1, objective: str = "worst",
+                    probs: Sequence[float] | None = None, k: int | None = None,
+                    scenarios: Sequence[str] | None = None, method: str = "auto",
+                    time_limit: float = 300.0) -> RobustResult:
+        """New units of ``kind`` chosen over the baseline and the district's scenarios (or
+        those named) together (see :func:`emgis.siting.site_robust`)."""
+        from emgis.siting import site_robust
+
+        specs = self.siting_scenarios(scenarios)
+        return site_robust(self.district, self.engine, kind, add=add, scenarios=specs,
+                           objective=objective, probs=probs, k=k, method=method,
+                           time_limit=time_limit)
 
     def compliance(self, *, as_of: dt.date | None = None) -> pd.DataFrame:
         """Findings of every organisational minimum (see :mod:`emgis.compliance`), drills

@@ -116,6 +116,7 @@ def build_report(
     zone_balance: pd.DataFrame | None = None,
     warning: pd.DataFrame | None = None,
     loudspeakers: pd.DataFrame | None = None,
+    robust: Sequence[tuple[str, pd.DataFrame, str]] = (),
 ) -> str:
     """The report as an HTML page.
 
@@ -151,6 +152,8 @@ def build_report(
     warning, loudspeakers
         Every village's warning reach and the new loudspeakers proposed
         (:func:`emgis.warning.warning_reach`), or None.
+    robust
+        Scenario-robust siting runs: (kind, the plans compared per scenario, objective).
     """
     from emgis.coverage import units_of
 
@@ -237,6 +240,7 @@ def build_report(
         ctx["scenarios"] = []
     ctx["warning"] = _warning(warning, loudspeakers, t, headlines, int(rs.summary_rows),
                               float(s.warning["min_share"].value))
+    ctx["robust"] = [_robust(kind, table, obj, t, headlines) for kind, table, obj in robust]
     ctx["headlines"] = headlines
     ctx["zone_balance"], ctx["zone_units"], ctx["zone_more"] = _zones(zones, zone_balance, t,
                                                                       3 * int(rs.township_rows))
@@ -362,6 +366,32 @@ def _township(name: str, district: District, coverage: pd.DataFrame | None,
         out["losses"] = losses[:n]
         out["losses_more"] = max(0, len(losses) - n)
     return out
+
+
+def _robust(kind: str, table: pd.DataFrame, objective: str, t: Texts,
+            headlines: list[str]) -> dict[str, Any]:
+    """The robust and the baseline-only plan side by side, and what the robust one costs and
+    gains."""
+    base = table.iloc[0]
+    worst = table.iloc[int(np.argmin(table["covered_baseline_plan"].to_numpy()))]
+    gain = int(worst["covered_robust_plan"] - worst["covered_baseline_plan"])
+    cost = int(base["covered_baseline_plan"] - base["covered_robust_plan"])
+    wname = t["map.whatif_baseline"] if worst["scenario"] == "baseline" else \
+        scenario_label(str(worst["scenario"]), t)
+    if (table["covered_robust_plan"] == table["covered_baseline_plan"]).all():
+        headlines.append(t.fmt("report.robust_same", kind=t.kind(kind),
+                               persons=f"{int(base['covered_robust_plan']):,}"))
+    else:
+        headlines.append(t.fmt("report.robust_line", kind=t.kind(kind),
+                               objective=t.get("model", f"robust_{objective}"),
+                               cost=f"{cost:,}", gain=f"{gain:,}", worst=wname))
+    rows = [{"scenario": t["map.whatif_baseline"] if r["scenario"] == "baseline"
+             else scenario_label(str(r["scenario"]), t),
+             "existing": f"{int(r['covered_existing']):,}",
+             "baseline": f"{int(r['covered_baseline_plan']):,}",
+             "robust": f"{int(r['covered_robust_plan']):,}",
+             "difference": f"{int(r['difference']):+,}"} for r in table.to_dict("records")]
+    return {"kind": t.kind(kind), "rows": rows}
 
 
 def _warning(villages: pd.DataFrame | None, new: pd.DataFrame | None, t: Texts,

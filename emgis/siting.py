@@ -498,6 +498,233 @@ def share_covering(cover: Pairs, weights: FloatArray, groups: IntArray, need: Fl
                     status, None, time.perf_counter() - t0)
 
 
+
+#: Objectives of scenario-robust siting.
+OBJECTIVES = ("expected", "worst", "k_of_n")
+
+
+def robust_values(covers: list[sp.csr_matrix], weights: FloatArray,
+                  covered: list[npt.NDArray[np.bool_]], sites: list[int] | tuple[int, ...]
+                  ) -> tuple[FloatArray, list[npt.NDArray[np.bool_]]]:
+    """Persons covered in each scenario with ``sites`` added, and each scenario's villages
+    covered (``covers[s]``: candidate x village, newly coverable in scenario ``s``;
+    ``covered[s]``: covered by the existing units in it)."""
+    masks = []
+    for cover, base in zip(covers, covered, strict=True):
+        hit = base.copy()
+        for j in sites:
+            hit[_row(cover, j)] = True
+        masks.append(hit)
+    return np.array([float(weights[m].sum()) for m in masks]), masks
+
+
+def robust_objective(persons: FloatArray, masks: list[npt.NDArray[np.bool_]],
+                     weights: FloatArray, objective: str, probs: FloatArray, k: int) -> float:
+    """The value of a plan under an objective: the expected persons covered (``probs``), the
+    persons covered in the worst scenario, or the persons covered in at least ``k`` of the
+    scenarios."""
+    if objective == "expected":
+        return float(probs @ persons)
+    if objective == "worst":
+        return float(persons.min())
+    times_covered = np.sum(masks, axis=0)
+    return float(weights[times_covered >= k].sum())
+
+
+def robust_covering(covers: list[sp.csr_matrix], weights: FloatArray,
+                    covered: list[npt.NDArray[np.bool_]], p: int, *,
+                    objective: str = "worst", probs: npt.ArrayLike | None = None,
+                    k: int | None = None, method: str = "auto",
+                    time_limit: float = 300.0) -> Solution:
+    """Add ``p`` sites covering the most persons across scenarios together.
+
+    Parameters
+    ----------
+    covers
+        Per scenario (the baseline first), candidate x village: 1 where the candidate reaches
+        the village within the target in that scenario and the village is not covered there
+        yet (a candidate in a closed zone reaches nothing).
+    weights
+        Persons per village.
+    covered
+        Per scenario, the villages the existing units cover in it.
+    p
+        Sites to add.
+    objective
+        ``expected`` (``probs`` per scenario, default equal), ``worst`` (the persons covered in
+        the worst scenario) or ``k_of_n`` (the persons covered in at least ``k`` of the N
+        scenarios; default ``k = N - 1``).
+    method
+        ``auto`` (the MILP while its pairs are at most :data:`AUTO_MILP_PAIRS`), ``milp`` or
+        ``heuristic`` (greedy and swaps on the objective, with the LP relaxation's bound).
+
+    Returns
+    -------
+    Solution
+        ``objective`` the plan's value; ``gains`` the objective after each site in order.
+    """
+    t0 = time.perf_counter()
+    if objective not in OBJECTIVES:
+        raise SitingError(f"objective {objective!r}: expected one of {', '.join(OBJECTIVES)}")
+    n_s = len(covers)
+    n_c = covers[0].shape[0]
+    pr = np.full(n_s, 1.0 / n_s) if probs is None else np.asarray(probs, dtype=float)
+    if len(pr) != n_s or (pr < 0).any() or pr.sum() <= 0:
+        raise SitingError(f"scenario weights {list(pr)}: expected {n_s} numbers >= 0, "
+                          "not all 0")
+    pr = pr / pr.sum()
+    kk = int(k if k is not None else max(1, n_s - 1))
+    if not 1 <= kk <= n_s:
+        raise SitingError(f"k = {kk}: expected 1 to {n_s} (the scenarios, baseline included)")
+    p = int(min(p, n_c))
+    model = f"robust_{objective}"
+
+    def value(sites: list[int] | tuple[int, ...]) -> float:
+        persons, masks = robust_values(covers, weights, covered, sites)
+        return robust_objective(persons, masks, weights, objective, pr, kk)
+
+    nnz = sum(c.nnz for c in covers)
+    method = _auto(method, nnz)
+    bound: float | None = None
+    if method == "heuristic":
+        sites = _robust_greedy_swap(value, n_c, p)
+        bound = _robust_milp(covers, weights, covered, p, objective, pr, kk, time_limit,
+                             relax=True)[1]
+        status = "optimal" if bound is not None and _reaches(value(sites), bound) else \
+            "feasible"
+        used = "heuristic"
+    else:
+        sites, dual, ok = _robust_milp(covers, weights, covered, p, objective, pr, kk,
+                                       time_limit)
+        used, status = "milp", "optimal" if ok else "time limit"
+        if not ok:
+            bound = dual
+            alt = _robust_greedy_swap(value, n_c, p)
+            if value(alt) > value(sites):
+                sites, used = alt, "heuristic"
+            if bound is not None and _reaches(value(sites), bound):
+                status = "optimal"
+    # order: the site adding most to the objective first
+    left, order, gains = list(sites), [], []  # type: list[int], list[int], list[float]
+    while left:
+        best = max(left, key=lambda j: (value([*order, j]), -j))
+        order.append(best)
+        left.remove(best)
+        gains.append(value(order))
+    return Solution(tuple(order), value(order), tuple(gains), model, used, status, bound,
+                    time.perf_counter() - t0)
+
+
+def _robust_greedy_swap(value: Any, n_c: int, p: int) -> list[int]:
+    """Greedy on the objective, then one-for-one swaps while one improves it."""
+    chosen: list[int] = []
+    cur = value(chosen)
+    for _ in range(p):
+        gains = [(value([*chosen, j]), -j) for j in range(n_c) if j not in chosen]
+        if not gains:
+            break
+        best, neg = max(gains)
+        if best <= cur + 1e-12:
+            break
+        chosen.append(-neg)
+        cur = best
+    improved = True
+    while improved:
+        improved = False
+        for out in list(chosen):
+            rest = [c for c in chosen if c != out]
+            for j in range(n_c):
+                if j in chosen:
+                    continue
+                v = value([*rest, j])
+                if v > cur + 1e-9:
+                    chosen, cur, improved = [*rest, j], v, True
+                    break
+            if improved:
+                break
+    return sorted(chosen)
+
+
+def _robust_milp(covers: list[sp.csr_matrix], weights: FloatArray,
+                 covered: list[npt.NDArray[np.bool_]], p: int, objective: str,
+                 probs: FloatArray, k: int, time_limit: float, *, relax: bool = False
+                 ) -> tuple[list[int], float | None, bool]:
+    """The robust MILP (or its LP relaxation): returns the sites, the proven bound on the
+    objective, and whether it was solved to optimality.
+
+    Variables: x_j (sites); y_si (village i newly covered in scenario s, for the villages a
+    candidate can newly cover there); and z (worst) or u_i (k_of_n, village counted).
+    """
+    n_s = len(covers)
+    n_c = covers[0].shape[0]
+    cols = [np.flatnonzero(np.asarray(c.sum(axis=0)).ravel() > 0) for c in covers]
+    offs = np.cumsum([0, *[len(c) for c in cols]])
+    n_y = int(offs[-1])
+    base_persons = np.array([float(weights[c].sum()) for c in covered])
+    n_v = len(weights)
+    extra = {"expected": 0, "worst": 1, "k_of_n": n_v}[objective]
+    n = n_c + n_y + extra
+    c_obj = np.zeros(n)
+    rows, lo, hi = [], [], []
+    # y_si <= sum_j cover_s[j, i] x_j
+    for s, cover in enumerate(covers):
+        a = cover[:, cols[s]].T.tocsr().astype(float)  # villages x candidates
+        block = sp.hstack([-a, sp.csr_matrix((len(cols[s]), int(offs[s]))),
+                           sp.identity(len(cols[s]), format="csr"),
+                           sp.csr_matrix((len(cols[s]), n - n_c - int(offs[s + 1])))],
+                          format="csr")
+        rows.append(block)
+        lo.append(np.full(len(cols[s]), -np.inf))
+        hi.append(np.zeros(len(cols[s])))
+    count = sp.csr_matrix((np.ones(n_c), (np.zeros(n_c, dtype=np.int64), np.arange(n_c))),
+                          shape=(1, n))
+    rows.append(count)
+    lo.append(np.array([-np.inf]))
+    hi.append(np.array([float(p)]))
+    integrality = np.concatenate([np.ones(n_c), np.zeros(n_y), np.zeros(extra)])
+    lb, ub = np.zeros(n), np.ones(n)
+    if objective == "expected":
+        for s in range(n_s):
+            c_obj[n_c + offs[s]:n_c + offs[s + 1]] = -probs[s] * weights[cols[s]]
+        const = float(probs @ base_persons)
+    elif objective == "worst":
+        zi = n - 1
+        c_obj[zi] = -1.0
+        ub[zi] = np.inf
+        for s in range(n_s):  # z - sum_i w_i y_si <= base persons of s
+            r = np.zeros(n)
+            r[zi] = 1.0
+            r[n_c + offs[s]:n_c + offs[s + 1]] = -weights[cols[s]]
+            rows.append(sp.csr_matrix(r))
+            lo.append(np.array([-np.inf]))
+            hi.append(np.array([base_persons[s]]))
+        const = 0.0
+    else:
+        ui = n_c + n_y
+        c_obj[ui:] = -weights
+        integrality[ui:] = 1
+        # k u_i - sum_s y_si <= number of scenarios the existing units cover i in
+        r_i = [np.arange(n_v)] + [cols[s] for s in range(n_s)]
+        c_i = [ui + np.arange(n_v)] + [n_c + offs[s] + np.arange(len(cols[s]))
+                                       for s in range(n_s)]
+        vals = [np.full(n_v, float(k))] + [np.full(len(cols[s]), -1.0) for s in range(n_s)]
+        rows.append(sp.csr_matrix((np.concatenate(vals), (np.concatenate(r_i),
+                                                          np.concatenate(c_i))), shape=(n_v, n)))
+        lo.append(np.full(n_v, -np.inf))
+        hi.append(np.sum(covered, axis=0).astype(float))
+        const = 0.0
+    a = sp.vstack(rows, format="csr")
+    res = milp(c_obj, constraints=[LinearConstraint(a, np.concatenate(lo), np.concatenate(hi))],
+               integrality=np.zeros(n) if relax else integrality, bounds=Bounds(lb, ub),
+               options={"time_limit": time_limit})
+    if relax:
+        return [], (float(-res.fun) + const if res.x is not None else None), res.status == 0
+    sites = [int(j) for j in np.flatnonzero(res.x[:n_c] > 0.5)] if res.x is not None else []
+    dual = getattr(res, "mip_dual_bound", None)
+    bound = float(-dual) + const if dual is not None and np.isfinite(dual) else None
+    return sites, bound, res.status == 0
+
+
 def _useful_pairs(pairs: Pairs, base: FloatArray) -> Pairs:
     """Only the pairs where the candidate would be faster than the existing units: a village
     is never better served by a slower new site, so these hold every optimum."""
@@ -842,6 +1069,10 @@ class SitingResult:
         existing units, or that fewer sites than asked for add anything.
     requested
         Sites asked for (``add``), or None for set covering.
+    comparison, robust
+        For a scenario-robust plan: the objective (``worst``, ``expected``, ``k_of_n``) and
+        the persons covered per scenario by the existing units, the baseline-only plan and
+        the robust plan (:class:`RobustResult`).
     """
 
     kind: str
@@ -853,6 +1084,8 @@ class SitingResult:
     target_min: float
     note: str = ""
     requested: int | None = None
+    comparison: pd.DataFrame | None = None
+    robust: str | None = None
 
 
 MODELS = ("max_covering", "capacitated_covering", "p_median", "p_center")
@@ -1070,3 +1303,116 @@ def _result(district: Any, kind: str, sol: Solution, cand: gpd.GeoDataFrame,
         "newly_covered": after_cov & ~before_cov}, geometry=v.geometry.to_numpy(),
         crs=district.crs)
     return SitingResult(kind, sol, proposals, villages, excluded, unr, target, note, requested)
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """A scenario as robust siting sees it: its name, the engine on its affected roads, which
+    existing units still respond, and the area where a new site would be out of action (empty
+    where units inside the zones keep working)."""
+
+    name: str
+    engine: Any
+    active: npt.NDArray[np.bool_]
+    out_area: Any
+
+
+@dataclass(frozen=True)
+class RobustResult:
+    """A scenario-robust siting run.
+
+    Attributes
+    ----------
+    robust
+        The robust plan (proposals ranked by what each adds to the objective; the villages
+        before and after in the baseline).
+    baseline
+        The plan chosen on the baseline alone (maximal covering), for comparison.
+    comparison
+        One row per scenario (the baseline first): persons covered by the existing units, with
+        the baseline plan and with the robust plan, and the difference.
+    objective, k, probs
+        The objective and its parameters.
+    value_baseline_plan, value_robust_plan
+        The objective's value for each plan (persons).
+    """
+
+    robust: SitingResult
+    baseline: SitingResult
+    comparison: pd.DataFrame
+    objective: str
+    k: int
+    probs: tuple[float, ...]
+    value_baseline_plan: float = 0.0
+    value_robust_plan: float = 0.0
+
+
+def site_robust(district: Any, network: Any, kind: str, *, add: int = 1,
+                scenarios: list[ScenarioSpec], objective: str = "worst",
+                probs: npt.ArrayLike | None = None, k: int | None = None,
+                method: str = "auto", time_limit: float = 300.0) -> RobustResult:
+    """New sites of ``kind`` chosen over the baseline and the scenarios together
+    (:func:`robust_covering`), compared with the plan chosen on the baseline alone.
+
+    In each scenario the candidates reach villages over its affected roads, existing units
+    out of action respond to nothing, and a candidate inside the scenario's ``out_area`` is
+    out of action too.
+    """
+    from emgis.coverage import compute_coverage, target_of, towards_unit
+
+    check_request("max_covering", add=add)
+    s = district.settings
+    if kind not in s.targets:
+        raise SitingError(f"kind {kind!r} has no target to site for; expected one of "
+                          f"{', '.join(s.targets)}")
+    engine = _locate(district, network)
+    target = target_of(kind, s)
+    turnout = 0.0 if towards_unit(kind) else (float(s.turnout[kind].value)
+                                                if kind in s.turnout else 0.0)
+    cand, excluded = candidate_sites(district, kind)
+    cloc = cand["loc"].to_numpy(dtype=np.int64)
+    weights = district.villages["population"].fillna(0).to_numpy(dtype=float)
+    names = ["baseline", *[sc.name for sc in scenarios]]
+    engines = [engine, *[sc.engine for sc in scenarios]]
+    actives: list[Any] = [None, *[sc.active for sc in scenarios]]
+    covers, covered, pairs0, base0 = [], [], None, None
+    for i, (eng, act) in enumerate(zip(engines, actives, strict=True)):
+        table = compute_coverage(district, eng, kinds=(kind,), active=act).table
+        base = table["nearest_min"].to_numpy(dtype=float)
+        base = np.where(np.isnan(base), np.inf, base)
+        pairs = candidate_times(eng, kind, cloc, base, target=target, turnout=turnout,
+                                covering=True)
+        if i > 0 and scenarios[i - 1].out_area is not None and \
+                not shapely.is_empty(scenarios[i - 1].out_area):
+            inside = cand.geometry.within(scenarios[i - 1].out_area).to_numpy()
+            pairs = pairs.select(~inside[pairs.row])
+        if i == 0:
+            pairs0, base0 = pairs, base
+        covers.append(_newly_coverable(pairs, target, base))
+        covered.append(base <= target + 1e-9)
+    assert pairs0 is not None and base0 is not None
+    sol = robust_covering(covers, weights, covered, add, objective=objective, probs=probs, k=k,
+                          method=method, time_limit=time_limit)
+    n = len(covers)
+    pr = np.full(n, 1.0 / n) if probs is None else np.asarray(probs, dtype=float)
+    pr = pr / pr.sum()
+    kk = int(k if k is not None else max(1, n - 1))
+    base_sol = max_covering(pairs0, weights, base0, target, add, method=method,
+                            time_limit=time_limit)
+    empty = np.zeros(len(base0), dtype=bool)
+    robust = _result(district, kind, sol, cand, excluded, pairs0, weights, base0, target,
+                     empty, requested=add)
+    baseline = _result(district, kind, base_sol, cand, excluded, pairs0, weights, base0,
+                       target, empty, requested=add)
+    none, _ = robust_values(covers, weights, covered, [])
+    with_base, mb = robust_values(covers, weights, covered, list(base_sol.sites))
+    with_rob, mr = robust_values(covers, weights, covered, list(sol.sites))
+    comparison = pd.DataFrame({
+        "scenario": names, "weight": np.round(pr, 4),
+        "covered_existing": none.astype(np.int64),
+        "covered_baseline_plan": with_base.astype(np.int64),
+        "covered_robust_plan": with_rob.astype(np.int64),
+        "difference": (with_rob - with_base).astype(np.int64)})
+    return RobustResult(robust, baseline, comparison, objective, kk, tuple(float(x) for x in pr),
+                        robust_objective(with_base, mb, weights, objective, pr, kk),
+                        robust_objective(with_rob, mr, weights, objective, pr, kk))

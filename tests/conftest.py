@@ -42,13 +42,14 @@ def chromium() -> str:
     pytest.fail("no Chromium: run `python scripts/ensure_chromium.py` (README, Quick start)")
 
 
-def render_dom(page: Path, tmp: Path) -> str:
-    """The DOM after the page's scripts ran, in a browser that cannot reach any network."""
+def render_dom(page: Path, tmp: Path, *, fragment: str = "") -> str:
+    """The DOM after the page's scripts ran, in a browser that cannot reach any network
+    (``fragment``: the part of the address after ``#``, which a page may read)."""
     cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
            "--no-first-run", "--disable-background-networking", "--disable-component-update",
            "--disable-sync", f"--user-data-dir={tmp / 'profile'}",
            "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=5000",
-           "--dump-dom", page.as_uri()]
+           "--dump-dom", page.as_uri() + (f"#{fragment}" if fragment else "")]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True)
     return out.stdout
 

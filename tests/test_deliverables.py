@@ -141,8 +141,8 @@ def test_geopackages_carry_qgis_styles(runs: dict[str, tuple[Path, str]]) -> Non
 ALLOWED = {"OpenStreetMap", "contributors", "WGS", "GCJ", "EPSG", "UTM", "zone", "N", "S",
            "OSM", "CSV", "csv", "xlsx", "results", "gaps", "html", "json", "run", "emgis",
            "HiGHS", "km", "h", "AB", "Leaflet", "A", "B", "P", "GraphML", "tmp", "pytest",
-           "zh", "en", "toml", "district", "validate", "X", "Y", "GB", "JTG", "NFPA", "GA",
-           "XF"}
+           "zh", "en", "toml", "district", "validate", "X", "Y", "GeoJSON", "GB", "JTG", "NFPA",
+           "GA", "XF"}
 
 
 def _words(text: str) -> set[str]:
@@ -170,7 +170,7 @@ def _visible_map_texts(page: str) -> str:
         if isinstance(v, dict):
             for k, x in v.items():
                 if k not in ("url", "type", "pane", "className", "map", "tk", "sub", "group",
-                             "layers"):
+                             "layers", "ptr", "vil", "t", "colours", "key", "kind"):
                     walk(x, k)
         elif isinstance(v, list):
             for x in v:

@@ -1,0 +1,177 @@
+"""What-if siting: the times a siting page needs to recompute cover in the browser.
+
+For a kind, the page holds every candidate's and every existing unit's minutes to the villages
+it reaches within a cutoff (twice the target, or the target itself where that would make the
+page too large), in the baseline and in each scenario (units out of action and candidates in a
+closed zone reach nothing there). The planner switches candidates on and off and existing units
+off; the page takes each village's nearest active source, so the persons within target, the
+ranked sites and the gaps follow at once, offline. :func:`covered_persons` is the same
+computation in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+
+#: Most source-village pairs over all scenarios the page holds (about 4 bytes each): beyond
+#: it the cutoff drops from twice the target to the target.
+MAX_PAIRS = 2_000_000
+
+
+@dataclass(frozen=True)
+class WhatIfTimes:
+    """One scenario's minutes from each source (existing units, then candidates) to the
+    villages within the cutoff, as CSR arrays over the sources."""
+
+    name: str
+    ptr: npt.NDArray[np.int64]
+    village: npt.NDArray[np.int64]
+    minutes: npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """Everything the what-if page needs (plain arrays, metres in the district's CRS).
+
+    Attributes
+    ----------
+    kind, target_min, cutoff_min
+        The kind sited, its target, and how far times are held.
+    units, candidates
+        The existing units of the kind and the candidate sites (``id``, ``name``, point;
+        candidates carry ``proposed``: on when the page opens).
+    scenarios
+        The baseline first, then each scenario.
+    no_road
+        Villages with no road access (never covered).
+    """
+
+    kind: str
+    target_min: float
+    cutoff_min: float
+    units: gpd.GeoDataFrame
+    candidates: gpd.GeoDataFrame
+    scenarios: tuple[WhatIfTimes, ...]
+    no_road: npt.NDArray[np.bool_]
+
+    @property
+    def n_units(self) -> int:
+        """Existing units (the first sources)."""
+        return len(self.units)
+
+
+def whatif_data(district: Any, engine: Any, kind: str, *, scenarios: Sequence[Any] = (),
+                proposals: gpd.GeoDataFrame | None = None,
+                max_pairs: int = MAX_PAIRS) -> WhatIf:
+    """The times of the what-if page for ``kind``.
+
+    Parameters
+    ----------
+    district, engine
+        The district and its :class:`~emgis.engine.Engine`.
+    kind
+        The kind being sited.
+    scenarios
+        :class:`emgis.siting.ScenarioSpec` of the district's scenarios.
+    proposals
+        The sites proposed (``site_id``): on when the page opens.
+    """
+    from emgis.coverage import mode_of, target_of, towards_unit, units_of
+    from emgis.siting import candidate_sites
+    from emgis.traveltime import pairs_within
+
+    s = district.settings
+    target = target_of(kind, s)
+    units_all = units_of(district)
+    sel = np.flatnonzero((units_all["kind"] == kind).to_numpy())
+    units = units_all.iloc[sel].reset_index(drop=True)
+    cand, _ = candidate_sites(district, kind)
+    proposed = set(proposals["site_id"]) if proposals is not None and len(proposals) else set()
+    cand = cand.assign(proposed=cand["id"].isin(proposed).to_numpy())
+    turnout_c = 0.0 if towards_unit(kind) else (float(s.turnout[kind].value)
+                                                  if kind in s.turnout else 0.0)
+    mode = mode_of(kind, s)
+    specs = [("baseline", engine, None, None), *[(sc.name, sc.engine, sc.active, sc.out_area)
+                                                  for sc in scenarios]]
+
+    def times(cutoff: float) -> list[WhatIfTimes]:
+        out = []
+        for name, eng, active, area in specs:
+            rg = eng.graph(mode, reverse=towards_unit(kind))
+            src = np.concatenate([eng.unit_loc[sel], cand["loc"].to_numpy(dtype=np.int64)])
+            off = np.concatenate([units["turnout_min"].to_numpy(dtype=float),
+                                  np.full(len(cand), turnout_c)])
+            ok = np.ones(len(src), dtype=bool)
+            if active is not None:
+                ok[:len(sel)] = np.asarray(active, dtype=bool)[sel]
+            if area is not None and not shapely.is_empty(area):
+                ok[len(sel):] &= ~cand.geometry.within(area).to_numpy()
+            si, vi, t = pairs_within(rg, src, limits=np.where(ok, cutoff, -1.0), offsets=off,
+                                     targets=eng.village_loc)
+            ptr = np.searchsorted(si, np.arange(len(src) + 1)).astype(np.int64)
+            out.append(WhatIfTimes(name, ptr, vi.astype(np.int64), np.asarray(t, dtype=float)))
+        return out
+
+    cutoff = 2.0 * target
+    found = times(cutoff)
+    if sum(len(x.village) for x in found) > max_pairs:
+        cutoff = target
+        found = times(cutoff)
+    no_road = engine.status(engine.village_loc) == "no_road_access"
+    return WhatIf(kind, target, cutoff, gpd.GeoDataFrame(units, geometry="geometry"),
+                  gpd.GeoDataFrame(cand, geometry="geometry"), tuple(found),
+                  np.asarray(no_road, dtype=bool))
+
+
+def nearest_minutes(data: WhatIf, scenario: int, on: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Each village's minutes from the nearest source switched on (``on``: a mask over the
+    sources, units then candidates; ``inf`` beyond the cutoff)."""
+    t = data.scenarios[scenario]
+    mask = np.asarray(on, dtype=bool)
+    n_v = len(data.no_road)
+    best = np.full(n_v, np.inf)
+    src = np.repeat(np.arange(len(t.ptr) - 1), np.diff(t.ptr))
+    keep = mask[src]
+    np.minimum.at(best, t.village[keep], t.minutes[keep])
+    best[data.no_road] = np.inf
+    return best
+
+
+def covered_persons(data: WhatIf, scenario: int, on: npt.ArrayLike,
+                    population: npt.ArrayLike) -> int:
+    """Persons within the target with the sources ``on``, in a scenario (as the page shows,
+    times rounded to 0.1 min as the page holds them)."""
+    best = nearest_minutes(data, scenario, on)
+    pop = np.asarray(population, dtype=float)
+    return int(pop[np.round(best, 1) <= data.target_min + 1e-9].sum())
+
+
+def plan_table(data: WhatIf, on: npt.ArrayLike) -> pd.DataFrame:
+    """The plan a page exports: candidates switched on (``add``) and existing units switched
+    off (``remove``), with WGS-84 coordinates."""
+    mask = np.asarray(on, dtype=bool)
+    n_u = data.n_units
+    off = np.flatnonzero(~mask[:n_u])
+    add = np.flatnonzero(mask[n_u:])
+    u = data.units.iloc[off]
+    c = data.candidates.iloc[add]
+    rows = pd.concat([
+        pd.DataFrame({"id": c["id"].astype(str).to_numpy(), "name": c["name"].to_numpy(),
+                      "kind": data.kind, "action": "add", "geometry": c.geometry.to_numpy()}),
+        pd.DataFrame({"id": u["id"].astype(str).to_numpy(), "name": u["name"].to_numpy(),
+                      "kind": data.kind, "action": "remove",
+                      "geometry": u.geometry.to_numpy()})], ignore_index=True)
+    g = gpd.GeoDataFrame(rows, geometry="geometry", crs=data.units.crs or data.candidates.crs)
+    wgs = g.to_crs(4326).geometry if len(g) else g.geometry
+    return pd.DataFrame({"id": g["id"], "name": g["name"], "kind": g["kind"],
+                         "action": g["action"],
+                         "lon": np.round(wgs.x.to_numpy(), 6) if len(g) else [],
+                         "lat": np.round(wgs.y.to_numpy(), 6) if len(g) else []})

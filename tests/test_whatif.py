@@ -1,0 +1,203 @@
+"""The what-if siting page: clicks in Chromium give the cover Python computes for the same plan,
+in the baseline and in a scenario, and the plan the page exports, read back with --plan, gives
+the same cover again."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+import pytest
+
+from emgis.jobs import siting_job
+from emgis.plan import Plan
+from emgis.planfile import read_plan, with_plan
+from emgis.whatif import covered_persons, nearest_minutes
+from tests.conftest import REPO, open_plan, render_dom, write_with
+
+KIND = "fire_station"
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, Any]:
+    plan = open_plan(REPO / "data" / "demo")
+    out = tmp_path_factory.mktemp("whatif")
+    r, _ = write_with(siting_job, plan, out, KIND, add=2)
+    data = plan.whatif(KIND, proposals=r.proposals)
+    return plan, out / f"siting_{KIND}.html", data
+
+
+def _attr(dom: str, el_id: str, attr: str) -> str:
+    m = re.search(rf'<[^>]*\bid="{el_id}"[^>]*>', dom)
+    assert m, f"#{el_id} not in the page"
+    a = re.search(rf'\b{attr}="([^"]*)"', m.group(0))
+    assert a, f"#{el_id} has no {attr}"
+    return html.unescape(a.group(1))
+
+
+def _text(dom: str, el_id: str) -> str:
+    m = re.search(rf'<(\w+)[^>]*\bid="{el_id}"[^>]*>(.*?)</\1>', dom, re.S)
+    assert m, f"#{el_id} not in the page"
+    return html.unescape(m.group(2))
+
+
+def _clicks(data: Any) -> tuple[list[str], np.ndarray]:
+    """Two candidates not proposed switched on, the first proposal switched off, and the
+    existing unit whose villages hold the most people switched off; the mask that gives."""
+    n_u = data.n_units
+    on = np.concatenate([np.ones(n_u, bool), data.candidates["proposed"].to_numpy(bool)])
+    cand = data.candidates.reset_index(drop=True)
+    off = [i for i in range(len(cand)) if not cand["proposed"].iloc[i]]
+    # the candidates that reach the most villages in the baseline, so the clicks matter
+    reach = np.diff(data.scenarios[0].ptr)[n_u:]
+    picks = sorted(off, key=lambda i: (-reach[i], i))[:2]
+    drop = [i for i in range(len(cand)) if cand["proposed"].iloc[i]][:1]
+    clicks = [f"c:{cand['id'].iloc[i]}" for i in picks + drop]
+    for i in picks + drop:
+        on[n_u + i] = not on[n_u + i]
+    unit = int(np.argmax(np.diff(data.scenarios[0].ptr)[:n_u]))
+    clicks.append(f"u:{data.units['id'].iloc[unit]}")
+    on[unit] = False
+    return clicks, on
+
+
+def _python_cover(plan: Plan, csv: Path, scenario: str) -> tuple[int, np.ndarray]:
+    """Persons within target for the kind with the exported plan built on the district (the
+    full analysis, as ``emgis run --plan`` does), and each village's minutes."""
+    p2 = Plan(with_plan(plan.district, csv), plan.network)
+    if scenario == "baseline":
+        t = p2.coverage().table
+        t = t[t["kind"] == KIND]
+        return int(t.loc[t["status"] == "covered", "population"].sum()), \
+            t["nearest_min"].to_numpy(float)
+    v = p2.scenario(scenario).villages
+    v = v[v["kind"] == KIND]
+    return int(v.loc[v["scenario_status"] == "covered", "population"].sum()), \
+        v["scenario_min"].to_numpy(float)
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "flood"])
+def test_clicks_give_the_python_cover(page: tuple[Any, Path, Any], scenario: str,
+                                      tmp_path: Path) -> None:
+    plan, html_path, data = page
+    clicks, on = _clicks(data)
+    frag = "click=" + ",".join(quote(c, safe=":") for c in clicks)
+    if scenario != "baseline":
+        frag += f"&scenario={quote(scenario)}"
+    dom = render_dom(html_path, tmp_path, fragment=frag)
+    shown = int(_attr(dom, "emgis-wi-covered", "data-persons"))
+    assert int(_attr(dom, "emgis-wi-ms", "data-clicks")) == len(clicks)
+    k = [s.name for s in data.scenarios].index(scenario)
+    pop = plan.district.villages["population"].to_numpy(float)
+    # the page's own figure is the Python figure for the same plan (same 0.1-min rounding)
+    assert shown == covered_persons(data, k, on, pop)
+    on0 = np.concatenate([np.ones(data.n_units, bool),
+                          data.candidates["proposed"].to_numpy(bool)])
+    assert shown != covered_persons(data, k, on0, pop), "the clicks changed nothing"
+    # the exported plan, read back, gives the same cover in the full analysis
+    csv = tmp_path / "plan.csv"
+    csv.write_text(_text(dom, "emgis-wi-export"), encoding="utf-8")
+    rows = read_plan(csv)
+    n_add = int(on[data.n_units:].sum())
+    assert sorted(rows["action"]) == ["add"] * n_add + ["remove"]
+    full, minutes = _python_cover(plan, csv, scenario)
+    # the page holds minutes to 0.1: a village within 0.05 min of the target may round across
+    near = np.abs(np.nan_to_num(minutes, nan=np.inf) - data.target_min) < 0.05
+    slack = pop[near].sum()
+    assert abs(full - shown) <= slack
+    if slack == 0:
+        assert full == shown
+    # and the page's minutes are the full analysis's, to the page's rounding
+    best = nearest_minutes(data, k, on)
+    both = np.isfinite(best) & np.isfinite(np.nan_to_num(minutes, nan=np.inf)) & \
+        (best <= data.cutoff_min)
+    assert np.allclose(best[both], minutes[both], atol=0.06)
+
+
+def test_geojson_export_reads_back(page: tuple[Any, Path, Any], tmp_path: Path) -> None:
+    plan, html_path, data = page
+    clicks, _ = _clicks(data)
+    dom = render_dom(html_path, tmp_path,
+                     fragment="click=" + ",".join(quote(c, safe=":") for c in clicks))
+    gj = tmp_path / "plan.geojson"
+    gj.write_text(_text(dom, "emgis-wi-export-geojson"), encoding="utf-8")
+    csv = tmp_path / "plan.csv"
+    csv.write_text(_text(dom, "emgis-wi-export"), encoding="utf-8")
+    a, b = read_plan(gj), read_plan(csv)
+    assert list(a["id"]) == list(b["id"]) and list(a["action"]) == list(b["action"])
+    assert np.allclose(a.geometry.x, b.geometry.x) and np.allclose(a.geometry.y, b.geometry.y)
+    assert _python_cover(plan, gj, "baseline")[0] == _python_cover(plan, csv, "baseline")[0]
+
+
+def test_page_opens_with_the_proposals(page: tuple[Any, Path, Any], tmp_path: Path) -> None:
+    """Without clicks the page shows the proposed plan's cover, which is what the siting run
+    reports, and the export lists the proposals."""
+    plan, html_path, data = page
+    dom = render_dom(html_path, tmp_path)
+    shown = int(_attr(dom, "emgis-wi-covered", "data-persons"))
+    on0 = np.concatenate([np.ones(data.n_units, bool),
+                          data.candidates["proposed"].to_numpy(bool)])
+    pop = plan.district.villages["population"].to_numpy(float)
+    assert shown == covered_persons(data, 0, on0, pop)
+    assert int(_attr(dom, "emgis-wi-change", "data-persons")) == 0
+    exported = _text(dom, "emgis-wi-export").splitlines()[1:]
+    ids = sorted(line.split(",")[0] for line in exported)
+    assert ids == sorted(data.candidates.loc[data.candidates["proposed"], "id"].astype(str))
+
+
+def test_plan_on_the_command_line(tmp_path: Path) -> None:
+    """`emgis coverage --plan`: a unit removed and one added change coverage.csv as the same
+    plan built in Python does; the plan file is among the run's inputs."""
+    import json
+
+    import pandas as pd
+
+    from emgis.cli import main
+
+    plan = open_plan(REPO / "data" / "demo")
+    fs = plan.units[plan.units["kind"] == KIND].reset_index(drop=True)
+    v = plan.district.villages.to_crs(4326)
+    csv = tmp_path / "plan.csv"
+    pd.DataFrame({"id": ["NEW1", str(fs["id"].iloc[0])], "name": ["=new site", "gone"],
+                  "kind": [KIND, KIND], "action": ["add", "remove"],
+                  "lon": [v.geometry.x.iloc[5], 0.0], "lat": [v.geometry.y.iloc[5], 0.0]}
+                 ).to_csv(csv, index=False)
+    out = tmp_path / "o"
+    assert main(["-q", "coverage", str(REPO / "data" / "demo"), "--out", str(out),
+                 "--plan", str(csv)]) == 0
+    got = pd.read_csv(out / "coverage.csv", dtype={"nearest_id": str})
+    got = got[got["kind"] == KIND]
+    want = Plan(with_plan(plan.district, csv), plan.network).coverage().table
+    want = want[want["kind"] == KIND]
+    assert list(got["nearest_id"].fillna("")) == list(want["nearest_id"].fillna(""))
+    assert "NEW1" in set(got["nearest_id"]) and str(fs["id"].iloc[0]) not in set(
+        got["nearest_id"].dropna())
+    manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert "plan.csv" in json.dumps(manifest)
+
+
+@pytest.mark.parametrize(("body", "field", "expected"), [
+    ("id,name,kind,action,lon\nA,a,fire_station,add,1.5\n", "lat", "missing field"),
+    ("id,name,kind,action,lon,lat\nA,a,castle,add,1.5,42.5\n", "kind", "unknown kind"),
+    ("id,name,kind,action,lon,lat\nA,a,fire_station,build,1.5,42.5\n", "action",
+     "expected add or remove"),
+    ("id,name,kind,action,lon,lat\nA,a,fire_station,add,500,42.5\n", "lon",
+     "lon in -180..180"),
+    ("id,name,kind,action,lon,lat\nNOPE,a,fire_station,remove,1.5,42.5\n", "id",
+     "no unit with this id"),
+])
+def test_bad_plan_files_say_what_is_wrong(tmp_path: Path, body: str, field: str,
+                                          expected: str) -> None:
+    from emgis._errors import ValidationError
+
+    plan = open_plan(REPO / "data" / "demo")
+    f = tmp_path / "myplan.csv"
+    f.write_text(body, encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        with_plan(plan.district, f)
+    text = str(info.value)
+    assert "myplan.csv" in text and field in text and expected in text
