@@ -1011,8 +1011,10 @@ def _whatif_page(result: Any, district: District, *, network: EdgeArrays | None,
          "on": True}])
     s0 = result.solution
     model, method = t.get("model", s0.model), t.get("method", s0.method)
+    some = t.fmt("map.whatif_some", n=len(data.candidates), total=data.candidates_all) \
+        if data.candidates_all > len(data.candidates) else ""
     page.heading(f"{district.name} · {title}", f"{model}; {method} · " + t.fmt(
-        "map.whatif_subtitle", target=f"{data.target_min:g}"))
+        "map.whatif_subtitle", target=f"{data.target_min:g}") + some)
     names = {k: t.status(k) for k in ("covered", "over_target", "far_over", "no_road_access")}
     page.legend([*[("dot", CLASS_COLOURS[k], v) for k, v in names.items()],
                  ("dot", SITING_COLOURS["proposal"], t["map.whatif_chosen"]),

@@ -204,7 +204,8 @@ class Plan:
         from emgis.whatif import whatif_data
 
         return whatif_data(self.district, self.engine, kind,
-                           scenarios=self.siting_scenarios(), proposals=proposals)
+                           scenarios=self.siting_scenarios(), proposals=proposals,
+                           coverage=self.coverage().table)
 
     def site_robust(self, kind: str, *, add: int = 1, objective: str = "worst",
                     probs: Sequence[float] | None = None, k: int | None = None,

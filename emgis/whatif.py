@@ -21,9 +21,14 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-#: Most source-village pairs over all scenarios the page holds (about 4 bytes each): beyond
-#: it the cutoff drops from twice the target to the target.
-MAX_PAIRS = 2_000_000
+#: Most source-village pairs over all scenarios the page holds (about 5.3 bytes each in the
+#: page): beyond it the cutoff drops from twice the target to the target, and beyond that
+#: the page holds the most promising candidates only (kinds whose target reaches most of the
+#: district, such as stockpiles at 60 minutes).
+MAX_PAIRS = 1_000_000
+
+#: Candidates whose searches estimate the pairs before the real searches.
+SAMPLE = 24
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,9 @@ class WhatIf:
         The baseline first, then each scenario.
     no_road
         Villages with no road access (never covered).
+    candidates_all
+        Candidate sites of the kind (more than ``candidates`` when only the most promising
+        fit in the page).
     """
 
     kind: str
@@ -61,6 +69,7 @@ class WhatIf:
     candidates: gpd.GeoDataFrame
     scenarios: tuple[WhatIfTimes, ...]
     no_road: npt.NDArray[np.bool_]
+    candidates_all: int = 0
 
     @property
     def n_units(self) -> int:
@@ -68,8 +77,25 @@ class WhatIf:
         return len(self.units)
 
 
+def _promise(district: Any, cand: gpd.GeoDataFrame, coverage: pd.DataFrame | None,
+             kind: str, cap: float) -> npt.NDArray[np.float64]:
+    """How much a candidate may help: the persons x minutes (capped) of the village it stands
+    in or next to, from the current cover."""
+    v = district.villages
+    pop = v["population"].fillna(0).to_numpy(dtype=float)
+    if coverage is None:
+        return np.zeros(len(cand))
+    rows = coverage[coverage["kind"] == kind]
+    t = rows["nearest_min"].to_numpy(dtype=float) if len(rows) == len(v) else np.full(len(v),
+                                                                                       cap)
+    value = pop * np.minimum(np.nan_to_num(t, nan=cap), cap)
+    tree = shapely.STRtree(v.geometry.values)
+    near = tree.nearest(cand.geometry.values)
+    return np.asarray(value[near], dtype=float)
+
+
 def whatif_data(district: Any, engine: Any, kind: str, *, scenarios: Sequence[Any] = (),
-                proposals: gpd.GeoDataFrame | None = None,
+                proposals: gpd.GeoDataFrame | None = None, coverage: pd.DataFrame | None = None,
                 max_pairs: int = MAX_PAIRS) -> WhatIf:
     """The times of the what-if page for ``kind``.
 
@@ -83,6 +109,9 @@ def whatif_data(district: Any, engine: Any, kind: str, *, scenarios: Sequence[An
         :class:`emgis.siting.ScenarioSpec` of the district's scenarios.
     proposals
         The sites proposed (``site_id``): on when the page opens.
+    coverage
+        The district's coverage table: which candidates are most promising when not all fit
+        (``max_pairs``).
     """
     from emgis.coverage import mode_of, target_of, towards_unit, units_of
     from emgis.siting import candidate_sites
@@ -95,12 +124,24 @@ def whatif_data(district: Any, engine: Any, kind: str, *, scenarios: Sequence[An
     units = units_all.iloc[sel].reset_index(drop=True)
     cand, _ = candidate_sites(district, kind)
     proposed = set(proposals["site_id"]) if proposals is not None and len(proposals) else set()
-    cand = cand.assign(proposed=cand["id"].isin(proposed).to_numpy())
+    cand = cand.assign(proposed=cand["id"].isin(proposed).to_numpy()).reset_index(drop=True)
+    n_all = len(cand)
     turnout_c = 0.0 if towards_unit(kind) else (float(s.turnout[kind].value)
                                                   if kind in s.turnout else 0.0)
     mode = mode_of(kind, s)
     specs = [("baseline", engine, None, None), *[(sc.name, sc.engine, sc.active, sc.out_area)
                                                   for sc in scenarios]]
+
+    def sample_pairs(cutoff: float) -> float:
+        """Pairs per candidate in the baseline, from a few evenly spaced candidates."""
+        if not len(cand):
+            return 0.0
+        pick = np.unique(np.linspace(0, len(cand) - 1, min(SAMPLE, len(cand))).astype(int))
+        rg = engine.graph(mode, reverse=towards_unit(kind))
+        si, _, _ = pairs_within(rg, cand["loc"].to_numpy(dtype=np.int64)[pick],
+                                limits=cutoff, offsets=np.full(len(pick), turnout_c),
+                                targets=engine.village_loc)
+        return len(si) / len(pick)
 
     def times(cutoff: float) -> list[WhatIfTimes]:
         out = []
@@ -120,15 +161,25 @@ def whatif_data(district: Any, engine: Any, kind: str, *, scenarios: Sequence[An
             out.append(WhatIfTimes(name, ptr, vi.astype(np.int64), np.asarray(t, dtype=float)))
         return out
 
+    n_s = len(specs)
     cutoff = 2.0 * target
+    if sample_pairs(cutoff) * len(cand) * n_s > max_pairs:
+        cutoff = target
+        per = sample_pairs(cutoff)
+        if per * len(cand) * n_s > max_pairs:  # only the most promising candidates fit
+            keep_n = max(int(max_pairs / max(per * n_s, 1.0)), int(cand["proposed"].sum()))
+            value = _promise(district, cand, coverage, kind, 2.0 * target)
+            order = np.lexsort((np.arange(len(cand)), -value,
+                                ~cand["proposed"].to_numpy(dtype=bool)))
+            cand = cand.iloc[np.sort(order[:keep_n])].reset_index(drop=True)
     found = times(cutoff)
-    if sum(len(x.village) for x in found) > max_pairs:
+    if sum(len(x.village) for x in found) > max_pairs and cutoff > target:
         cutoff = target
         found = times(cutoff)
     no_road = engine.status(engine.village_loc) == "no_road_access"
     return WhatIf(kind, target, cutoff, gpd.GeoDataFrame(units, geometry="geometry"),
                   gpd.GeoDataFrame(cand, geometry="geometry"), tuple(found),
-                  np.asarray(no_road, dtype=bool))
+                  np.asarray(no_road, dtype=bool), n_all)
 
 
 def nearest_minutes(data: WhatIf, scenario: int, on: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -149,19 +149,14 @@ def _exclusive_areas(x: np.ndarray, y: np.ndarray, owner: np.ndarray, ok: np.nda
     grid = ndimage.binary_dilation(grid, structure=(xx * xx + yy * yy) <= r * r + r)
     cy, cx = np.nonzero(grid)
     _, near = cKDTree(np.column_stack([x, y])).query(
-        np.column_stack([x0 + (cx + 0.5) * cell, y0 + (cy + 0.5) * cell]))
-    label = np.full(grid.shape, -1, dtype=np.int64)
-    label[cy, cx] = owner[near]
-    # runs of one label along each row become boxes
-    padded = np.pad(label, ((0, 0), (1, 1)), constant_values=-1)
-    change = padded[:, 1:] != padded[:, :-1]
-    rows_, starts = np.nonzero(change[:, :-1])
-    runs_l = padded[rows_, starts + 1]
-    # a run ends where the next one of its row starts, the last one at the row's end
-    ends = np.r_[starts[1:], 0]
-    ends[np.r_[rows_[1:] != rows_[:-1], True]] = label.shape[1]
-    keep = runs_l >= 0
-    rows_, starts, ends, runs_l = rows_[keep], starts[keep], ends[keep], runs_l[keep]
+        np.column_stack([x0 + (cx + 0.5) * cell, y0 + (cy + 0.5) * cell]), workers=-1)
+    lab = owner[near]
+    # runs of one label along each row become boxes (cells come row by row, left to right;
+    # a run breaks at a new row, a gap or another label)
+    brk = np.r_[True, (cy[1:] != cy[:-1]) | (cx[1:] != cx[:-1] + 1) | (lab[1:] != lab[:-1])]
+    first = np.flatnonzero(brk)
+    last = np.r_[first[1:], len(cx)] - 1
+    rows_, starts, ends, runs_l = cy[first], cx[first], cx[last] + 1, lab[first]
     boxes = shapely.box(x0 + starts * cell, y0 + rows_ * cell, x0 + ends * cell,
                         y0 + (rows_ + 1) * cell)
     keys: list[int] = []

@@ -201,3 +201,32 @@ def test_bad_plan_files_say_what_is_wrong(tmp_path: Path, body: str, field: str,
         with_plan(plan.district, f)
     text = str(info.value)
     assert "myplan.csv" in text and field in text and expected in text
+
+
+def test_most_promising_candidates_when_all_do_not_fit(page: tuple[Any, Path, Any]) -> None:
+    """With a small pair budget the page holds the proposals and the most promising other
+    candidates at the target cutoff, each with the same minutes as in the full data."""
+    from emgis.whatif import whatif_data
+
+    plan, _, full = page
+    budget = 400
+    small = whatif_data(plan.district, plan.engine, KIND, scenarios=plan.siting_scenarios(),
+                        proposals=full.candidates[full.candidates["proposed"]].rename(
+                            columns={"id": "site_id"}),
+                        coverage=plan.coverage().table, max_pairs=budget)
+    assert small.cutoff_min == small.target_min
+    assert small.candidates_all == len(full.candidates) > len(small.candidates)
+    assert set(full.candidates.loc[full.candidates["proposed"], "id"]) <= \
+        set(small.candidates.loc[small.candidates["proposed"], "id"])
+    assert sum(len(s.village) for s in small.scenarios) <= 3 * budget
+    pos = {c: i for i, c in enumerate(full.candidates["id"])}
+    for s_small, s_full in zip(small.scenarios, full.scenarios, strict=True):
+        for j, cid in enumerate(small.candidates["id"]):
+            a, b = small.n_units + j, full.n_units + pos[cid]
+            got = dict(zip(s_small.village[s_small.ptr[a]:s_small.ptr[a + 1]],
+                           s_small.minutes[s_small.ptr[a]:s_small.ptr[a + 1]], strict=True))
+            want = {v: m for v, m in zip(s_full.village[s_full.ptr[b]:s_full.ptr[b + 1]],
+                                         s_full.minutes[s_full.ptr[b]:s_full.ptr[b + 1]],
+                                         strict=True) if m <= small.cutoff_min}
+            assert got.keys() == want.keys()
+            assert all(abs(got[v] - want[v]) < 1e-9 for v in got)
