@@ -435,6 +435,30 @@ def cmd_run(args: argparse.Namespace, con: Console) -> int:
     return 1 if res.failures else 0
 
 
+def cmd_batch(args: argparse.Namespace, con: Console) -> int:
+    """Run every district of a province on Dask and write the roll-up under --out."""
+    from emgis.batch import read_province, run_batch
+
+    province = read_province(args.province)
+
+    def done(k: int, n: int, o: Any) -> None:
+        status = con.t.get("batch_status", o.status)
+        if o.status == "done":
+            status += f" ({con.fmt('batch.seconds', n=f'{o.seconds:.0f}')})"
+        if o.error:
+            con.warn(con.fmt("batch.cli_district", k=k, n=n, district=o.name,
+                             status=f"{status}: {o.error}"))
+        else:
+            con.say(con.fmt("batch.cli_district", k=k, n=n, district=o.name, status=status))
+
+    res = run_batch(province, args.out, workers=args.workers, scheduler=args.scheduler,
+                    memory_limit=args.memory_limit, lang=args.lang, as_of=args.as_of,
+                    time_limit=args.time_limit, on_done=done)
+    for f in res.files:
+        con.say(con.fmt("batch.cli_wrote", path=f))
+    return 1 if any(o.status == "failed" for o in res.outcomes) else 0
+
+
 def cmd_standards(args: argparse.Namespace, con: Console) -> int:
     """Print the standards profile: every default emgis uses, with its source."""
     from emgis.standards import profile_table
@@ -613,6 +637,22 @@ def build_parser() -> argparse.ArgumentParser:
     no_cache(p)
     p.add_argument("--per-unit-areas", action="store_true",
                    help="also each unit's own service areas (slow at county size)")
+    p.add_argument("--time-limit", type=_seconds, default=60.0, metavar="SECONDS",
+                   help="for each exact siting solve (default 60)")
+    p = add("batch", cmd_batch, "run every district of a province on Dask and add the "
+            "results up (province.xlsx, province_report.html)")
+    p.add_argument("province", help="a folder of district folders, or a province.toml")
+    out(p)
+    lang(p)
+    as_of(p)
+    p.add_argument("--workers", type=_positive_int, default=2,
+                   help="worker processes of the local Dask cluster (default 2)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on an existing Dask cluster (tcp://host:8786); its workers must "
+                   "have emgis installed and see the same paths")
+    p.add_argument("--memory-limit", default="auto", metavar="SIZE",
+                   help="per worker of the local cluster, e.g. 4GB (default: the machine's "
+                   "memory shared)")
     p.add_argument("--time-limit", type=_seconds, default=60.0, metavar="SECONDS",
                    help="for each exact siting solve (default 60)")
     p = add("standards", cmd_standards, "print every default of the standards profile with "

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -532,12 +532,16 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
             progress: Progress | None = None,
             sites: Sequence[tuple[str, int, str]] = RUN_SITES, time_limit: float = 60.0,
             lock_timeout: float = 600.0, options: dict[str, Any] | None = None,
-            as_of: dt.date | None = None) -> RunOutputs:
+            as_of: dt.date | None = None,
+            extra: Callable[..., None] | None = None) -> RunOutputs:
     """The main job: coverage, compliance, the district's scenarios, siting, and the report,
     written under ``out`` with the manifest last.
 
     A step that fails (scenarios, a siting run) is named in the report and in
-    ``RunOutputs.failures``; the run still ends with its report.
+    ``RunOutputs.failures``; the run still ends with its report. ``extra`` is called before
+    the manifest is written as ``extra(out_dir, coverage=, compliance=, scenarios=, sites=,
+    failures=)`` to write more files of the run (``emgis batch``: the district's summary for
+    the roll-up).
     """
     from emgis.texts import texts
 
@@ -590,6 +594,9 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         progress.step(t["progress.workbook"])
         workbook_job(plan, od, coverage=cov_out, compliance=findings, scenarios=sc_out,
                      sites=done, lang=lang, failures=failures, warning=warn)
+        if extra is not None:
+            extra(od, coverage=cov_out, compliance=findings, scenarios=sc_out, sites=done,
+                  failures=failures)
         od.describe(failures=[{"step": s, "error": m} for s, m in failures])
         manifest = od.finish()
         files = tuple(od.path(n) for n in sorted(od.written))

@@ -28,6 +28,7 @@ rebuilt with one warning. networkx stays available for API users (:func:`to_netw
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -816,8 +817,39 @@ def _finite(value: Any) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class RoadWays:
+    """An OSM file's drivable ways, read once so that several districts can each build their
+    network from it (a provincial road file in ``emgis batch``): pass it to
+    :func:`build_network` as ``ways``."""
+
+    path: Path
+    network_key: str
+    ways: _Ways
+    notes: tuple[str, ...]
+
+
+def read_road_ways(source: RoadSource, *, settings: Settings) -> RoadWays:
+    """Read the drivable ways of an OSM road file (see :class:`RoadWays`).
+
+    Raises
+    ------
+    NetworkError
+        The file is missing, not OSM, or unreadable.
+    """
+    if not source.path.exists():
+        raise NetworkError(f"{source.path}: road network file not found; check [roads] path")
+    if source.format != "osm":
+        raise NetworkError(f"{source.path}: only an OSM file (.osm.pbf, .osm) can be read once "
+                           "for several districts")
+    notes: list[str] = []
+    ways = _read_osm(source.path, settings, notes)
+    return RoadWays(source.path.resolve(), settings.network_key(), ways, tuple(notes))
+
+
 def build_network(source: RoadSource, *, settings: Settings, crs: CRS,
-                  clip: shapely.Geometry | None = None) -> EdgeArrays:
+                  clip: shapely.Geometry | None = None,
+                  ways: RoadWays | None = None) -> EdgeArrays:
     """Build the drivable road network of ``source`` as arrays, projected to ``crs``.
 
     Parameters
@@ -830,6 +862,9 @@ def build_network(source: RoadSource, *, settings: Settings, crs: CRS,
         The metric CRS of the district.
     clip
         Keep only segments with an end inside this area (metres, ``crs``); None keeps all.
+    ways
+        The file's ways already read (:func:`read_road_ways`); used when they are of this
+        file and these network settings, else the file is read.
 
     Returns
     -------
@@ -843,12 +878,16 @@ def build_network(source: RoadSource, *, settings: Settings, crs: CRS,
     if not source.path.exists():
         raise NetworkError(f"{source.path}: road network file not found; check [roads] path")
     notes: list[str] = []
-    if source.format == "osm":
-        ways = _read_osm(source.path, settings, notes)
-        ea = _assemble(ways, crs, clip, notes, source.path.name)
+    if source.format == "osm" and ways is not None and ways.path == source.path.resolve() \
+            and ways.network_key == settings.network_key():
+        notes.extend(ways.notes)
+        ea = _assemble(ways.ways, crs, clip, notes, source.path.name)
+    elif source.format == "osm":
+        read = _read_osm(source.path, settings, notes)
+        ea = _assemble(read, crs, clip, notes, source.path.name)
     elif source.format == "lines":
-        ways = _read_lines(source, crs, settings)
-        ea = _assemble(ways, crs, clip, notes, source.path.name)
+        lines = _read_lines(source, crs, settings)
+        ea = _assemble(lines, crs, clip, notes, source.path.name)
     else:
         ea = _read_graphml(source, settings, crs)
     for note in notes:
@@ -933,8 +972,16 @@ def clip_area(district: District) -> shapely.Geometry | None:
 
 
 def _file_digest(path: Path) -> str:
+    st = path.stat()
+    return _digest_of(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest_of(path: str, size: int, mtime_ns: int) -> str:
+    """A file's digest, read once per content (size and time) in a process: a provincial road
+    file is looked up by every district of a batch."""
     h = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()[:16]
@@ -968,7 +1015,7 @@ def cache_path(source: RoadSource, *, settings: Settings, crs: CRS,
 
 def load_network_arrays(
     district: District, *, use_cache: bool = True,
-    on_wait: Callable[[str], None] | None = None,
+    on_wait: Callable[[str], None] | None = None, ways: RoadWays | None = None,
 ) -> tuple[EdgeArrays, Path | None]:
     """The district's road network as :class:`EdgeArrays`, from the cache when it is there.
 
@@ -981,6 +1028,9 @@ def load_network_arrays(
     on_wait
         Called with a message if another process is building the same cache (this one waits
         for it and then reads it).
+    ways
+        The road file's ways already read (:func:`read_road_ways`), used if the cache must
+        be built.
 
     Returns
     -------
@@ -1001,7 +1051,7 @@ def load_network_arrays(
     clip = clip_area(district)
     if not use_cache:
         return build_network(source, settings=district.settings, crs=district.crs,
-                             clip=clip), None
+                             clip=clip, ways=ways), None
     path = cache_path(source, settings=district.settings, crs=district.crs, clip=clip)
     path.parent.mkdir(parents=True, exist_ok=True)
     with locked(path.with_suffix(".lock"), what=f"the network cache {path.name}",
@@ -1013,7 +1063,8 @@ def load_network_arrays(
                 return ea, path
             except CacheError as exc:
                 log.warning("%s; rebuilding it", exc)
-        ea = build_network(source, settings=district.settings, crs=district.crs, clip=clip)
+        ea = build_network(source, settings=district.settings, crs=district.crs, clip=clip,
+                           ways=ways)
         save_edge_arrays(ea, path)
         log.info("road network cached at %s", path)
     return ea, path

@@ -144,17 +144,21 @@ def with_plan(district: District, path: str | Path) -> District:
     if plog.errors:
         raise ValidationError(plog.errors)
 
-    def grow(base: gpd.GeoDataFrame, rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
-        if not rows:
-            return base
-        new = gpd.GeoDataFrame(rows, geometry="geometry", crs=district.crs)
-        both = pd.concat([base, new.reindex(columns=base.columns)], ignore_index=True)
-        for col in base.columns:  # keep the layer's column types where the new rows fit
-            if col != base.geometry.name and both[col].dtype != base[col].dtype and \
-                    (both[col].notna().all() or base[col].dtype.kind not in "iub"):
-                both[col] = both[col].astype(base[col].dtype)
-        return gpd.GeoDataFrame(both, geometry=base.geometry.name, crs=district.crs)
-
-    return dataclasses.replace(district, teams=grow(teams.reset_index(drop=True), adds_t),
-                               stockpiles=grow(stock.reset_index(drop=True), adds_s),
+    return dataclasses.replace(district,
+                               teams=extend_layer(teams.reset_index(drop=True), adds_t),
+                               stockpiles=extend_layer(stock.reset_index(drop=True), adds_s),
                                sources=(*district.sources, Path(path).resolve()))
+
+
+def extend_layer(base: gpd.GeoDataFrame, rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
+    """``base`` with ``rows`` (dicts of some of its fields and a point in its CRS) appended;
+    the layer's column types are kept where the new rows fill them (a copy)."""
+    if not rows:
+        return base.copy()
+    new = gpd.GeoDataFrame(rows, geometry="geometry", crs=base.crs)
+    both = pd.concat([base, new.reindex(columns=base.columns)], ignore_index=True)
+    for col in base.columns:
+        if col != base.geometry.name and both[col].dtype != base[col].dtype and \
+                (both[col].notna().all() or base[col].dtype.kind not in "iub"):
+            both[col] = both[col].astype(base[col].dtype)
+    return gpd.GeoDataFrame(both, geometry=base.geometry.name, crs=base.crs)

@@ -331,3 +331,26 @@ def write_workbook(out: OutputDir, name: str = "results.xlsx", **tables: Any) ->
 def sheet_names(lang: str = "en") -> Mapping[str, str]:
     """The workbook's sheet names in a language, by key."""
     return dict(texts(lang).section("sheet"))
+
+
+def table_workbook(sheets: Sequence[tuple[str, pd.DataFrame]], *, lang: str = "en",
+                   title: str = "") -> bytes:
+    """A workbook of table sheets (``sheet.<key>`` names from the catalogue), each with a
+    frozen header, filters, widths and number formats, a title sheet first and the field
+    sheet last (``province.xlsx``). Returns the bytes (the same tables, the same bytes)."""
+    from openpyxl import Workbook
+
+    t = texts(lang)
+    wb = Workbook(write_only=True)
+    wb.properties.creator = "emgis"
+    wb.properties.created = _FIXED
+    wb.properties.modified = _FIXED
+    _summary_sheet(wb, t, [[title]] if title else [[""]])
+    fields: list[tuple[str, str, str]] = []
+    for key, table in sheets:
+        _table_sheet(wb, t[f"sheet.{key}"], table, lang, fields)
+    _table_sheet(wb, t["sheet.fields"], pd.DataFrame(fields, columns=["sheet", "header",
+                                                                      "field"]), lang, [])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return _pinned(buf.getvalue())

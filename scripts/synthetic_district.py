@@ -116,7 +116,10 @@ def write_layers(folder: Path, a: dict[str, np.ndarray], *, villages: int, units
             "station_fulltime_posts": int(rng.integers(0, 4)),
             "builtup_km2": round(float(rng.uniform(0.5, 8)), 2)},
             "geometry": {"type": "Polygon", "coordinates": [_ring(
-                x0 + cx * tw, y0 + cy * th, x0 + (cx + 1) * tw, min(y1, y0 + (cy + 1) * th))]}})
+                x0 + cx * tw, y0 + cy * th,
+                # the last township takes the rest of its row (its villages lie there too)
+                x1 if t == townships - 1 else x0 + (cx + 1) * tw,
+                min(y1, y0 + (cy + 1) * th))]}})
     (folder / "townships.geojson").write_text(json.dumps(
         {"type": "FeatureCollection", "features": feats}, ensure_ascii=False), "utf-8")
 
