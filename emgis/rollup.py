@@ -92,7 +92,10 @@ def district_summary(plan: Any, *, name: str, cross_border_ids: set[str], covera
         import geopandas as gpd
 
         g = gpd.GeoSeries([area.simplify(50.0)], crs=d.crs).to_crs(4326).iloc[0]
-        boundary = json.loads(shapely.to_geojson(shapely.set_precision(g, 1e-6)))
+        # coordinates rounded one by one (rounding on a grid can fail on a valid outline:
+        # GEOS "side location conflict"), then made valid
+        boundary = json.loads(shapely.to_geojson(shapely.make_valid(
+            shapely.set_precision(g, 1e-6, mode="pointwise"))))
     total = sum(k["population"] for k in kinds)
     teams = d.teams
     taken = teams[teams["id"].astype(str).isin(cross_border_ids)] if len(teams) else teams
