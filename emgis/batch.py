@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from emgis._errors import DistrictError, EmgisError
+from emgis.texts import Msg, say
 
 log = logging.getLogger(__name__)
 
@@ -97,42 +98,37 @@ def read_province(path: str | Path) -> Province:
     toml = p if p.is_file() else p / PROVINCE_TOML
     root = toml.parent if p.is_file() else p
     if not root.is_dir():
-        raise DistrictError(f"{p}: no such folder; expected a folder of district folders or a "
-                            f"{PROVINCE_TOML}")
+        raise DistrictError(Msg("prov_no_folder", path=str(p), toml=PROVINCE_TOML))
     conf: dict[str, Any] = {}
     if toml.is_file():
         try:
             conf = tomllib.loads(toml.read_text("utf-8")).get("province", {})
         except (OSError, ValueError) as exc:
-            raise DistrictError(f"{toml}: cannot be read ({exc}); expected TOML with a "
-                                "[province] table") from exc
-    problems = []
+            raise DistrictError(Msg("prov_unreadable", path=str(toml), detail=str(exc))) from exc
+    problems: list[Msg] = []
     name = conf.get("name", root.resolve().name)
     if not isinstance(name, str):
-        problems.append(f"{toml.name}: [province] name: expected text, found {name!r}")
+        problems.append(Msg("prov_name", file=toml.name, v=name))
     roads = conf.get("roads")
     road_path = None
     if roads is not None:
         if not isinstance(roads, str):
-            problems.append(f"{toml.name}: [province] roads: expected a file path, found "
-                            f"{roads!r}")
+            problems.append(Msg("prov_roads_type", file=toml.name, v=roads))
         else:
             road_path = (root / roads).resolve()
             if not road_path.is_file():
-                problems.append(f"{toml.name}: [province] roads: {road_path} not found; "
-                                "expected the provincial .osm.pbf")
+                problems.append(Msg("prov_roads_missing", file=toml.name, path=str(road_path)))
     kinds_known = set(KIND_ALIASES["teams"].values())
     cb = conf.get("cross_border", list(CROSS_BORDER_KINDS))
     cross: list[str] = []
     if not isinstance(cb, list):
-        problems.append(f"{toml.name}: [province] cross_border: expected a list of unit kinds, "
-                        f"found {cb!r}")
+        problems.append(Msg("prov_cross_type", file=toml.name, v=cb))
     else:
         for k in cb:
             kind = KIND_ALIASES["teams"].get(str(k), str(k))
             if kind not in kinds_known:
-                problems.append(f"{toml.name}: [province] cross_border: unknown kind {k!r}; "
-                                f"expected some of {', '.join(sorted(kinds_known))}")
+                problems.append(Msg("prov_cross_kind", file=toml.name, v=k,
+                                    kinds=", ".join(sorted(kinds_known))))
             else:
                 cross.append(kind)
     listed = conf.get("districts")
@@ -140,25 +136,24 @@ def read_province(path: str | Path) -> Province:
     if listed is None:
         folders = sorted(d for d in root.iterdir() if (d / "district.toml").is_file())
     elif not isinstance(listed, list):
-        problems.append(f"{toml.name}: [province] districts: expected a list of folders, "
-                        f"found {listed!r}")
+        problems.append(Msg("prov_districts_type", file=toml.name, v=listed))
     else:
         for d in listed:
             f = (root / str(d)).resolve()
             if not (f / "district.toml").is_file():
-                problems.append(f"{toml.name}: [province] districts: {d!r} has no "
-                                "district.toml; expected a district folder")
+                problems.append(Msg("prov_district_missing", file=toml.name, v=d))
             folders.append(f)
     if problems:
-        raise DistrictError("; ".join(problems))
+        joined = problems[-1]
+        for m in reversed(problems[:-1]):
+            joined = Msg("semicolon", a=m, b=joined)
+        raise DistrictError(joined)
     if not folders:
-        raise DistrictError(f"{root}: no district folder (a sub-folder with a district.toml); "
-                            f"list them in {PROVINCE_TOML} [province] districts")
+        raise DistrictError(Msg("prov_empty", path=str(root), toml=PROVINCE_TOML))
     names = [f.name for f in folders]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise DistrictError(f"{toml.name}: district folders named alike ({', '.join(dup)}); "
-                            "give each district its own folder name")
+        raise DistrictError(Msg("prov_dup", file=toml.name, names=", ".join(dup)))
     return Province(str(name), root.resolve(), tuple(zip(names, folders, strict=True)),
                     road_path, tuple(sorted(set(cross))))
 
@@ -272,7 +267,8 @@ def run_district(task: DistrictTask, ways: Any = None) -> Outcome:
         return Outcome(task.name, "done", seconds=time.perf_counter() - t0, peak_mb=_peak_mb(),
                        worker=str(os.getpid()), steps_failed=tuple(s for s, _ in res.failures))
     except Exception as exc:  # one district's failure is its outcome; the others go on
-        msg = str(exc) if isinstance(exc, EmgisError) else f"{type(exc).__name__}: {exc}"
+        msg = say(exc, task.lang) if isinstance(exc, EmgisError) else \
+            f"{type(exc).__name__}: {exc}"
         log.debug("district %s failed", task.name, exc_info=True)
         return Outcome(task.name, "failed", error=msg, seconds=time.perf_counter() - t0,
                        peak_mb=_peak_mb(), worker=str(os.getpid()))
@@ -325,7 +321,7 @@ def _load_all(province: Province, lang: str) -> list[_Loaded]:
                 "lon": np.round(w.geometry.x.to_numpy(), 7) if len(t) else [],
                 "lat": np.round(w.geometry.y.to_numpy(), 7) if len(t) else []})
         except EmgisError as exc:
-            item.error = str(exc)
+            item.error = say(exc, lang)
         except Exception as exc:  # a district's unexpected failure is its own
             item.error = f"{type(exc).__name__}: {exc}"
         out.append(item)

@@ -14,10 +14,11 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from emgis._errors import EmgisError, SitingError, ValidationError
 from emgis.district import District, ValidationReport, summary, validate_district
+from emgis.texts import Msg, Texts, say
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,7 +49,7 @@ class Console:
     def say(self, text: str = "") -> None:
         """A line of the command's normal output."""
         if not self.quiet:
-            print(text, flush=True)
+            print(say(text, self.t), flush=True)
 
     def step(self, text: str) -> None:
         """A step of a long job, as it starts."""
@@ -56,7 +57,7 @@ class Console:
 
     def warn(self, text: str) -> None:
         """A line that must be seen even with ``-q``."""
-        print(text, file=sys.stderr, flush=True)
+        print(say(text, self.t), file=sys.stderr, flush=True)
 
     def progress(self) -> Progress:
         """Steps as lines, bars with counts and ETA on a terminal; nothing with ``-q``."""
@@ -77,7 +78,7 @@ def _print_problems(report: ValidationReport, con: Console, *, limit: int | None
     warnings = [p for p in report.problems if p.level != "error"]
     for group, show in ((errors, con.warn), (warnings, con.say)):
         for p in group[:limit]:
-            show(f"  {p}")
+            show("  " + p.say(con.t))
         if limit is not None and len(group) > limit:
             what = con.t["cli.errors_word" if group is errors else "cli.warnings_word"]
             show(con.fmt("cli.more_problems", n=f"{len(group) - limit:,}", what=what))
@@ -131,7 +132,9 @@ def _validate(path: str, con: Console, *, limit: int | None = LIST_LIMIT) -> Dis
         (con.warn if n_err else con.say)(line)
         _print_problems(report, con, limit=limit)
     if report.district is None:
-        raise ValidationError(list(report.problems))
+        exc = ValidationError(list(report.problems))
+        exc.shown = True  # type: ignore[attr-defined]
+        raise exc
     return report.district
 
 
@@ -182,7 +185,7 @@ def _print_network(plan: Plan, con: Console) -> None:
         con.say(f"    {_pad(con.t.get('road_class', cls), 24)} {km:>8.1f}")
     con.say(con.fmt("cli.cache", cache=plan.cache if plan.cache else con.t["cli.cache_unused"]))
     for note in plan.network.notes:
-        con.warn(con.fmt("cli.warning", text=note))
+        con.warn(con.fmt("cli.warning", text=say(note, con.t)))
 
 
 def _access(plan: Plan, con: Console) -> None:
@@ -370,22 +373,19 @@ def cmd_site(args: argparse.Namespace, con: Console) -> int:
     check_request(args.model, method=args.method, cover_all=args.cover_all,
                   capacity=args.capacity, add=args.add if not args.cover_all else 1)
     if args.robust and (args.cover_all or args.model != "max_covering"):
-        raise SitingError("--robust chooses sites by maximal covering over the scenarios: "
-                          "use it without --cover-all and with --model max_covering")
+        raise SitingError(Msg("cli_robust_model"))
     probs = None
     if args.scenario_weights:
         try:
             probs = [float(x) for x in args.scenario_weights.split(",")]
         except ValueError:
-            raise SitingError(f"--scenario-weights {args.scenario_weights}: expected numbers "
-                              "separated by commas, the baseline first") from None
+            raise SitingError(Msg("cli_weights", v=args.scenario_weights)) from None
     plan = _open(args, con)
     if args.robust and not plan.district.scenarios:
-        raise SitingError("--robust needs scenarios: the district has no hazards layer and "
-                          "no [scenarios] in district.toml")
+        raise SitingError(Msg("cli_robust_no_scenarios"))
     if kind not in plan.district.settings.targets:
-        raise SitingError(f"--kind {args.kind}: no target for it; expected one of "
-                          f"{', '.join(plan.district.settings.targets)}")
+        raise SitingError(Msg("cli_kind_no_target", kind=args.kind,
+                              kinds=", ".join(plan.district.settings.targets)))
     model = f"robust_{args.robust}" if args.robust else args.model
     what = con.t["cli.cover_all"] if args.cover_all else \
         con.fmt("cli.add_n", n=args.add, model=con.t.get("model", model))
@@ -447,7 +447,7 @@ def cmd_batch(args: argparse.Namespace, con: Console) -> int:
             status += f" ({con.fmt('batch.seconds', n=f'{o.seconds:.0f}')})"
         if o.error:
             con.warn(con.fmt("batch.cli_district", k=k, n=n, district=o.name,
-                             status=f"{status}: {o.error}"))
+                             status=con.fmt("msg.log_line", level=status, message=o.error)))
         else:
             con.say(con.fmt("batch.cli_district", k=k, n=n, district=o.name, status=status))
 
@@ -476,18 +476,54 @@ def _kind(text: str) -> str:
     kind = SITING_KIND_ALIASES.get(key) or SITING_KIND_ALIASES.get(key.lower())
     if kind is None:
         names = sorted(set(SITING_KIND_ALIASES.values()))
-        raise SitingError(f"--kind {text}: not a unit kind; expected one of {', '.join(names)} "
-                          "(or its Chinese name, e.g. 微型消防站, 物资储备点)")
+        raise SitingError(Msg("cli_kind_unknown", kind=text, kinds=", ".join(names)))
     return kind
+
+
+#: The language argparse's own errors are told in (set by :func:`main` from ``--lang``).
+_ARG_LANG = "en"
+
+#: argparse's messages a planner can meet, in Chinese (argparse looks them up through
+#: ``argparse._``, gettext's function, which :func:`main` replaces while it parses).
+_ARGPARSE_ZH = {
+    "argument %(argument_name)s: %(message)s": "参数 %(argument_name)s：%(message)s",
+    "the following arguments are required: %s": "缺少必需的参数：%s",
+    "invalid choice: %(value)r (choose from %(choices)s)":
+        "无效的选项 %(value)r（可选：%(choices)s）",
+    "unrecognized arguments: %s": "无法识别的参数：%s",
+    "expected one argument": "需要一个值",
+    "invalid %(type)s value: %(value)r": "无效的值 %(value)r",
+    "ambiguous option: %(option)s could match %(matches)s":
+        "选项 %(option)s 有歧义，可能是 %(matches)s",
+    "not allowed with argument %s": "不能与参数 %s 同时使用",
+    "one of the arguments %s is required": "参数 %s 中必须给出一个",
+    "expected at most one argument": "最多一个值",
+    "expected at least one argument": "至少一个值",
+    "ignored explicit argument %r": "多余的值 %r",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are told in the language of ``--lang``."""
+
+    def error(self, message: str) -> NoReturn:
+        if _ARG_LANG == "zh":
+            self.exit(2, say(Msg("cli_usage_error", prog=self.prog, message=message), "zh")
+                      + "\n")
+        super().error(message)
+
+
+def _arg_error(key: str, **values: Any) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(say(Msg(key, **values), _ARG_LANG))
 
 
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1") from None
+        raise _arg_error("arg_positive_int", v=text) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1")
+        raise _arg_error("arg_positive_int", v=text)
     return value
 
 
@@ -497,23 +533,22 @@ def _date(text: str) -> Any:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a date like 2025-06-30"
-                                         ) from None
+        raise _arg_error("arg_date", v=text) from None
 
 
 def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds >= 0") from None
+        raise _arg_error("arg_seconds", v=text) from None
     if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds >= 0")
+        raise _arg_error("arg_seconds", v=text)
     return value
 
 
-def _common() -> argparse.ArgumentParser:
+def _common() -> _Parser:
     """-v/-q, accepted before or after the subcommand."""
-    p = argparse.ArgumentParser(add_help=False)
+    p = _Parser(add_help=False)
     p.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
                    help="more logging (-vv: debug)")
     p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
@@ -528,7 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
     from emgis.standards import SITING_KIND_ALIASES
 
     common = _common()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="emgis", parents=[common],
         description="Grassroots emergency response coverage planner.",
     )
@@ -662,23 +697,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _LogFormatter(logging.Formatter):
+    """Log lines in the language of ``--lang``: ``LEVEL: message``, a :class:`Msg` said in
+    that language (the level words from the catalogue)."""
+
+    def __init__(self, t: Texts) -> None:
+        super().__init__()
+        self.t = t
+
+    def format(self, record: logging.LogRecord) -> str:
+        args = record.args
+        if isinstance(args, tuple):
+            args = tuple(say(a, self.t) if isinstance(a, Msg) else a for a in args)
+        msg = say(record.msg, self.t) if isinstance(record.msg, Msg) else str(record.msg)
+        text = msg % args if args else msg
+        level = self.t.get("msg", "log_" + record.levelname.lower(), record.levelname)
+        out: str = self.t.fmt("msg.log_line", level=level, message=text)
+        if record.exc_info:
+            out += "\n" + self.formatException(record.exc_info)
+        return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``emgis`` command; returns the exit code."""
+    global _ARG_LANG
+    given = list(sys.argv[1:] if argv is None else argv)
+    lang = next((given[i + 1] for i, a in enumerate(given[:-1]) if a == "--lang"), None) or \
+        next((a.split("=", 1)[1] for a in given if a.startswith("--lang=")), "en")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    _ARG_LANG, gettext_ = ("zh" if lang == "zh" else "en"), argparse._  # type: ignore[attr-defined]
+    if _ARG_LANG == "zh":
+        argparse._ = lambda text: _ARGPARSE_ZH.get(text, text)  # type: ignore[attr-defined]
+    try:
+        args = parser.parse_args(given)
+    finally:
+        argparse._ = gettext_  # type: ignore[attr-defined]
+        _ARG_LANG = "en"
     quiet = bool(getattr(args, "quiet", False))
     verbose = int(getattr(args, "verbose", 0) or 0)
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO
                                          if verbose else logging.WARNING)
-    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", force=True)
     con = Console(quiet=quiet, lang=getattr(args, "lang", "en"))
+    handler = logging.StreamHandler()
+    handler.setFormatter(_LogFormatter(con.t))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     try:
         return int(args.func(args, con))
-    except ValidationError:
+    except ValidationError as exc:
+        if not getattr(exc, "shown", False):  # problems of a file read after validation
+            errors = [p for p in exc.problems if p.level == "error"]
+            con.warn(con.fmt("cli.problems", errors=len(errors),
+                             warnings=len(exc.problems) - len(errors)))
+            for p in exc.problems:
+                con.warn("  " + p.say(con.t))
         con.warn(con.t["cli.stopped"])
         return 2
     except EmgisError as exc:
-        con.warn(con.fmt("cli.error", message=exc))
+        con.warn(con.fmt("cli.error", message=say(exc, con.t)))
         return 2
     except KeyboardInterrupt:
         con.warn(con.t["cli.interrupted"])
@@ -686,8 +761,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if verbose:
             raise
-        con.warn(f"internal error: {type(exc).__name__}: {exc}\n(this is a bug in emgis; run "
-                 "again with -v to see where, and report it with the command you ran)")
+        con.warn(Msg("internal_error", error=f"{type(exc).__name__}: {exc}"))
         return 1
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emgis import standards
+from emgis.texts import Msg
 from emgis.validation import ProblemLog
 
 #: A check returns None for a good value, else the words "expected ..." for the message.
@@ -39,18 +40,23 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _num(v: float) -> str:
+    """A bound in words: 1,000,000 rather than 1e+06."""
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:g}"
+
+
 def number(*, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
            integer: bool = False, unit: str = "") -> Check:
     """A number (int or float, not a boolean or text) within a range."""
-    words = "a whole number" if integer else "a number"
-    if unit:
-        words += f" of {unit}"
     rng = []
     if lo is not None:
-        rng.append(f"> {lo:g}" if lo_open else f">= {lo:g}")
+        rng.append(f"> {_num(lo)}" if lo_open else f">= {_num(lo)}")
     if hi is not None:
-        rng.append(f"<= {hi:g}")
-    expected = f"expected {words}" + (" " + " and ".join(rng) if rng else "")
+        rng.append(f"<= {_num(hi)}")
+    expected = Msg("cfg_number" + ("_whole" if integer else "") + ("_unit" if unit else ""),
+                   unit=Msg("unit_" + unit.replace("/", "_")) if unit else "",
+                   range=Msg("cfg_range", lo=rng[0], hi=rng[1]) if len(rng) == 2 else
+                   (rng[0] if rng else ""))
 
     def check(v: Any) -> str | None:
         if not _is_number(v) or (integer and float(v) != int(v)):
@@ -69,7 +75,7 @@ def text(*, nonempty: bool = True) -> Check:
 
     def check(v: Any) -> str | None:
         if not isinstance(v, str) or (nonempty and not v.strip()):
-            return "expected a text in quotes, e.g. \"...\""
+            return Msg("cfg_text")
         return None
 
     return check
@@ -77,12 +83,12 @@ def text(*, nonempty: bool = True) -> Check:
 
 def boolean() -> Check:
     """true or false."""
-    return lambda v: None if isinstance(v, bool) else "expected true or false"
+    return lambda v: None if isinstance(v, bool) else Msg("cfg_bool")
 
 
 def choice(*options: str) -> Check:
     """One of the given texts."""
-    words = "expected one of " + ", ".join(f'"{o}"' for o in options)
+    words = Msg("cfg_choice", options=", ".join(f'"{o}"' for o in options))
     return lambda v: None if isinstance(v, str) and v in options else words
 
 
@@ -92,8 +98,7 @@ def text_list(*, nonempty: bool = False) -> Check:
     def check(v: Any) -> str | None:
         if not isinstance(v, list) or not all(isinstance(x, str) for x in v) or (
                 nonempty and not v):
-            return "expected a list of texts, e.g. [\"a\", \"b\"]" + (
-                " with at least one" if nonempty else "")
+            return Msg("cfg_text_list_nonempty" if nonempty else "cfg_text_list")
         return None
 
     return check
@@ -103,10 +108,10 @@ def number_list(*, lo: float = 0.0, lo_open: bool = True, unit: str = "",
                 length: int | None = None) -> Check:
     """A list of numbers in a range (of a given length)."""
     one = number(lo=lo, lo_open=lo_open)
-    what = f" of {unit}" if unit else ""
     rel = ">" if lo_open else ">="
-    expected = (f"expected a list of {length if length else ''} numbers{what} {rel} {lo:g}"
-                .replace("  ", " "))
+    expected = Msg("cfg_number_list" + ("_n" if length else "") + ("_unit" if unit else ""),
+                   n=length or 0, unit=Msg("unit_" + unit) if unit else "",
+                   range=f"{rel} {lo:g}")
 
     def check(v: Any) -> str | None:
         if not isinstance(v, list) or not v or any(one(x) for x in v) or (
@@ -125,16 +130,14 @@ def crs_text() -> Check:
     from emgis.coords import OFFSET_SYSTEMS
 
     def check(v: Any) -> str | None:
-        hint = ("expected a CRS in quotes, e.g. \"EPSG:4326\", \"EPSG:4490\" (CGCS2000), "
-                "\"GCJ-02\" or \"BD-09\"")
         if not isinstance(v, str) or not v.strip():
-            return hint + (f"; write crs = \"EPSG:{v}\"" if _is_number(v) else "")
+            return Msg("cfg_crs_number", v=v) if _is_number(v) else Msg("cfg_crs")
         if v.strip().upper() in OFFSET_SYSTEMS:
             return None
         try:
             CRS.from_user_input(v)
         except CRSError:
-            return hint + " that pyproj knows"
+            return Msg("cfg_crs_unknown")
         return None
 
     return check
@@ -146,11 +149,11 @@ def encoding_name() -> Check:
 
     def check(v: Any) -> str | None:
         if not isinstance(v, str):
-            return "expected an encoding in quotes, e.g. \"GBK\" or \"UTF-8\""
+            return Msg("cfg_encoding")
         try:
             codecs.lookup(v)
         except LookupError:
-            return "expected an encoding Python knows, e.g. \"GBK\", \"GB18030\" or \"UTF-8\""
+            return Msg("cfg_encoding_unknown")
         return None
 
     return check
@@ -163,12 +166,12 @@ def override(check: Check) -> Check:
         if isinstance(v, dict):
             bad = set(v) - {"value", "source"}
             if bad or "value" not in v:
-                return (check(None) or "") + ", or { value = <number>, source = \"...\" }"
+                return Msg("cfg_or_sourced", expected=check(None) or "")
             if "source" in v and not isinstance(v["source"], str):
-                return "expected source = \"...\" (a text naming the document)"
+                return Msg("cfg_source")
             v = v["value"]
         msg = check(v)
-        return None if msg is None else msg + ", or { value = <number>, source = \"...\" }"
+        return None if msg is None else Msg("cfg_or_sourced", expected=msg)
 
     return inner
 
@@ -197,8 +200,7 @@ def _fields_check() -> Check:
     def check(v: Any) -> str | None:
         if not isinstance(v, dict) or not all(isinstance(x, str) and x.strip()
                                               for x in v.values()):
-            return ("expected a table mapping emgis field names to the file's column names, "
-                    "e.g. fields = { id = \"编码\", population = \"人口\" }")
+            return Msg("cfg_fields")
         return None
 
     return check
@@ -257,8 +259,9 @@ def schema() -> dict[str, Table]:
 
 def _hint(key: str, known: list[str]) -> str:
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    did = f"did you mean {close[0]!r}? " if close else ""
-    return f"{did}expected one of {', '.join(known)}"
+    options = ", ".join(known)
+    return Msg("cfg_hint_close", close=close[0], options=options) if close else Msg(
+        "cfg_hint", options=options)
 
 
 def check_config(config: Mapping[str, Any], *, file: str, plog: ProblemLog,
@@ -280,7 +283,8 @@ def check_config(config: Mapping[str, Any], *, file: str, plog: ProblemLog,
     tables = schema()
     for name, value in config.items():
         if name not in tables:
-            plog.error(file, f"unknown table [{name}]; {_hint(name, list(tables))}", field=name)
+            plog.error(file, Msg("cfg_unknown_table", name=name, hint=_hint(name, list(tables))),
+                       field=name)
             continue
         spec = tables[name]
         _check_table(value, spec, name, file, plog,
@@ -294,18 +298,20 @@ def _check_table(value: Any, spec: Table, where: str, file: str, plog: ProblemLo
         if spec.shorthand is not None:
             msg = spec.shorthand(value)
             if msg:
-                plog.error(file, f"{where} = {value!r}: {msg}", field=where)
+                plog.error(file, Msg("cfg_value", key=where, v=value, expected=msg), field=where)
             return
-        plog.error(file, f"{where} = {value!r}: expected a table [{where}]", field=where)
+        plog.error(file, Msg("cfg_not_table", key=where, v=value), field=where)
         return
     for key in spec.required:
         if key not in value:
-            plog.error(file, f"[{where}] has no {key}; add {key} = ...", field=f"{where}.{key}")
+            plog.error(file, Msg("cfg_missing_key", table=where, key=key),
+                       field=f"{where}.{key}")
     for key, v in value.items():
         path = f"{where}.{key}"
         if spec.values is not None:
             if spec.names is not None and key not in spec.names:
-                msg = f"unknown key {key!r} in [{where}]; {_hint(key, list(spec.names))}"
+                msg = Msg("cfg_unknown_key", key=key, table=where,
+                          hint=_hint(key, list(spec.names)))
                 (plog.warning if lenient else plog.error)(file, msg, field=path)
                 if not lenient:
                     continue
@@ -314,16 +320,16 @@ def _check_table(value: Any, spec: Table, where: str, file: str, plog: ProblemLo
             else:
                 msg = spec.values(v)
                 if msg:
-                    plog.error(file, f"{key} = {v!r}: {msg}", field=path)
+                    plog.error(file, Msg("cfg_value", key=key, v=v, expected=msg), field=path)
             continue
         check = spec.keys.get(key)
         if check is None:
-            plog.error(file, f"unknown key {key!r} in [{where}]; {_hint(key, list(spec.keys))}",
-                       field=path)
+            plog.error(file, Msg("cfg_unknown_key", key=key, table=where,
+                                 hint=_hint(key, list(spec.keys))), field=path)
             continue
         msg = check(v)
         if msg:
-            plog.error(file, f"{key} = {v!r}: {msg}", field=path)
+            plog.error(file, Msg("cfg_value", key=key, v=v, expected=msg), field=path)
 
 
 def _relations(config: Mapping[str, Any], file: str, plog: ProblemLog) -> None:
@@ -334,8 +340,7 @@ def _relations(config: Mapping[str, Any], file: str, plog: ProblemLog) -> None:
         if isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox):
             x0, y0, x1, y1 = bbox
             if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
-                plog.error(file, f"bbox = {bbox!r}: expected [min_lon, min_lat, max_lon, "
-                           "max_lat] in degrees, min < max", field="district.bbox")
+                plog.error(file, Msg("cfg_bbox", v=bbox), field="district.bbox")
     maps = config.get("maps")
     if isinstance(maps, dict) and str(maps.get("basemap", "")).startswith("tianditu"):
         from emgis._errors import BasemapError
@@ -345,11 +350,12 @@ def _relations(config: Mapping[str, Any], file: str, plog: ProblemLog) -> None:
         try:
             tianditu_key(key if isinstance(key, str) else "")
         except BasemapError as exc:
-            plog.error(file, f"basemap = \"{maps['basemap']}\": {exc}",
+            plog.error(file, Msg("cfg_basemap", basemap=maps["basemap"],
+                                 why=exc.args[0] if exc.args else str(exc)),
                        field="maps.tianditu_key")
     net = config.get("network")
     if isinstance(net, dict):
         lo, hi = net.get("maxspeed_min_kph"), net.get("maxspeed_max_kph")
         if _is_number(lo) and _is_number(hi) and float(lo) >= float(hi):  # type: ignore[arg-type]
-            plog.error(file, f"maxspeed_min_kph = {lo} is not below maxspeed_max_kph = {hi}",
+            plog.error(file, Msg("cfg_maxspeed_range", lo=lo, hi=hi),
                        field="network.maxspeed_min_kph")

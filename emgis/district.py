@@ -44,6 +44,7 @@ from emgis.config import LAYER_NAMES, check_config
 from emgis.coords import choose_metric_crs
 from emgis.layers import POINT_LAYERS, SCHEMAS, WGS84, LayerSpec, read_layer
 from emgis.settings import Scenario, Settings, _lines_roads, load_settings
+from emgis.texts import Msg
 from emgis.validation import Problem, ProblemLog
 
 if sys.version_info >= (3, 11):
@@ -178,19 +179,16 @@ def _read_toml(root: Path) -> tuple[Path, dict[str, Any]]:
     root = Path(root)
     path = root / "district.toml" if root.is_dir() else root
     if not path.exists():
-        raise DistrictError(
-            f"{path}: not found; a district is a folder with a district.toml that names its "
-            "layers (see README.md, 'Prepare your own district')"
-        )
+        raise DistrictError(Msg("district_not_found", path=str(path)))
     try:
         with path.open("rb") as fh:
             return path, tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise DistrictError(f"{path}: not valid TOML ({exc}); fix the line it names") from exc
+        raise DistrictError(Msg("toml_invalid", path=str(path), detail=str(exc))) from exc
     except UnicodeDecodeError as exc:
-        raise DistrictError(f"{path}: not UTF-8 text; save it as UTF-8") from exc
+        raise DistrictError(Msg("toml_not_utf8", path=str(path))) from exc
     except OSError as exc:
-        raise DistrictError(f"{path}: cannot be read ({exc.strerror})") from exc
+        raise DistrictError(Msg("toml_unreadable", path=str(path), detail=exc.strerror)) from exc
 
 
 def _layer_specs(toml_path: Path, config: Mapping[str, Any]) -> dict[str, LayerSpec]:
@@ -291,13 +289,10 @@ def _check_extent(
             swap_in &= shapely.contains_xy(extent, sx, sy)
         for i in np.flatnonzero(have & fin & ~valid):
             if swap_in[i]:
-                plog.error(files[name], f"coordinates lon={x[i]:g}, lat={y[i]:g} are "
-                           "impossible; apparently swapped lon/lat: put longitude in lon",
+                plog.error(files[name], Msg("coords_swapped_impossible", x=x[i], y=y[i]),
                            **where(i))
             else:
-                plog.error(files[name], f"coordinates ({x[i]:g}, {y[i]:g}) are not longitude/"
-                           "latitude; declare the layer's crs in district.toml (e.g. a UTM "
-                           "or CGCS2000 Gauss-Kruger EPSG code for metres)", **where(i))
+                plog.error(files[name], Msg("coords_not_lonlat", x=x[i], y=y[i]), **where(i))
         if extent is None or not valid.any():
             continue
         px, py = to_metric.transform(x[valid], y[valid])
@@ -312,12 +307,10 @@ def _check_extent(
         level = plog.error if name == "villages" else plog.warning
         for k, i in enumerate(out):
             if swapped_in[k]:
-                plog.error(files[name], f"coordinates lon={x[i]:.5f}, lat={y[i]:.5f} lie outside "
-                           "the district; apparently swapped lon/lat", **where(i))
+                plog.error(files[name], Msg("coords_swapped_outside", x=x[i], y=y[i]),
+                           **where(i))
             else:
-                level(files[name], f"coordinates lon={x[i]:.5f}, lat={y[i]:.5f} lie outside the "
-                      "district (townships layer or [district] bbox); check them or the "
-                      "layer's crs", **where(i))
+                level(files[name], Msg("coords_outside", x=x[i], y=y[i]), **where(i))
 
 
 def validate_district(path: str | Path) -> ValidationReport:
@@ -361,9 +354,7 @@ def validate_district(path: str | Path) -> ValidationReport:
     specs = _layer_specs(toml_path, config)
     if "villages" not in specs and not any(p.field and p.field.startswith("layers.villages")
                                            for p in plog.errors):
-        plog.error(fname, "no [layers.villages]; the villages layer is required (id, name, "
-                   "township, kind, population): add [layers.villages] path = \"...\"",
-                   field="layers.villages")
+        plog.error(fname, Msg("no_villages_layer"), field="layers.villages")
     roads = _road_source(toml_path, config)
     default_crs = meta.get("crs") if isinstance(meta.get("crs"), str) else None
     if "crs" in bad:
@@ -379,8 +370,7 @@ def validate_district(path: str | Path) -> ValidationReport:
             if gdf is not None:
                 layers[name] = gdf
     if roads is not None and not roads.path.exists():
-        plog.error(roads.path.name, f"road network file not found: {roads.path}; check path "
-                   "in [roads] of district.toml")
+        plog.error(roads.path.name, Msg("roads_not_found", path=str(roads.path)))
     files = {n: s.path.name for n, s in specs.items()}
     crs = _district_crs(layers)
     extent = _extent(layers.get("townships"), meta, crs) if crs is not None else None
@@ -391,7 +381,7 @@ def validate_district(path: str | Path) -> ValidationReport:
     scenarios = _scenarios(fname, config, layers.get("hazards"), "hazards" in specs, plog)
     if plog.errors or crs is None or settings is None:
         if crs is None and not plog.errors and "villages" in layers:
-            plog.error(files["villages"], "no village has usable coordinates")
+            plog.error(files["villages"], Msg("no_village_coords"))
         return ValidationReport(tuple(plog.problems), None)
     district = District(
         root=root,
@@ -440,8 +430,7 @@ def _check_team_villages(layers: Mapping[str, gpd.GeoDataFrame], files: Mapping[
     known = {v for v in villages["id"] if v is not None}
     for i, v in enumerate(teams["village"]):
         if pd.notna(v) and str(v) not in known:
-            plog.error(files["teams"], f"village {v!r} is not an id of the villages layer; "
-                       "expected the id of the village the team belongs to, or blank",
+            plog.error(files["teams"], Msg("team_village_unknown", v=v),
                        row=int(teams["row"].iloc[i]), id=teams["id"].iloc[i] if "id" in teams
                        else None, field="village")
 
@@ -471,10 +460,10 @@ def _scenarios(fname: str, config: Mapping[str, Any], hazards: gpd.GeoDataFrame 
             continue
         unknown = [str(h) for h in spec["hazards"] if str(h) not in ids]
         if unknown and ((declared and hazards is not None) or not declared):
-            where = (f"the hazards layer ({', '.join(ids) or 'empty'})" if declared
-                     else "a hazards layer: the district has none; add [layers.hazards]")
-            plog.error(fname, f"hazards {unknown} of scenario {name!r} are not ids of {where}",
-                       field=f"scenarios.{name}.hazards")
+            where = (Msg("hazards_layer_ids", ids=", ".join(ids)) if ids and declared else
+                     Msg("hazards_layer_empty") if declared else Msg("hazards_layer_none"))
+            plog.error(fname, Msg("scenario_hazards_unknown", unknown=str(unknown), name=name,
+                                  where=where), field=f"scenarios.{name}.hazards")
             continue
         known = set(Scenario.__dataclass_fields__) - {"name", "hazards"}
         kwargs = {k: v for k, v in spec.items() if k in known}  # others are reported
@@ -558,8 +547,7 @@ def _check_townships(
             continue
         for i, t in enumerate(gdf["township"]):
             if pd.notna(t) and str(t) not in known:
-                plog.warning(files[name], f"township {t!r} is not in the townships layer; "
-                             "its results will not appear in a township section",
+                plog.warning(files[name], Msg("township_unknown", t=t),
                              row=int(gdf["row"].iloc[i]),
                              id=gdf["id"].iloc[i] if "id" in gdf else None, field="township")
 

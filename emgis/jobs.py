@@ -543,7 +543,7 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
     failures=)`` to write more files of the run (``emgis batch``: the district's summary for
     the roll-up).
     """
-    from emgis.texts import texts
+    from emgis.texts import say, texts
 
     t = texts(lang)
     progress = progress or SILENT
@@ -563,7 +563,7 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
                                        progress=progress)
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("scenarios failed", exc_info=True)
-                failures.append(("scenarios", str(exc)))
+                failures.append((t["progress.scenarios"], say(exc, t)))
         done: list[SitingResult] = []
         for kind, add, model in sites:
             if kind not in plan.district.settings.targets:
@@ -579,7 +579,7 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
                 done.append(r)
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("siting %s failed", kind, exc_info=True)
-                failures.append((f"siting {kind}", str(exc)))
+                failures.append((t.fmt("msg.step_siting", kind=t.kind(kind)), say(exc, t)))
         warn = None
         if len(plan.district.warning_points):
             progress.step(t["progress.warning"])
@@ -587,7 +587,7 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
                 warn, _ = warning_job(plan, od, lang=lang)
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("warning reach failed", exc_info=True)
-                failures.append(("warning reach", str(exc)))
+                failures.append((t["progress.warning"], say(exc, t)))
         progress.step(t["progress.report"])
         report = report_job(plan, od, coverage=cov_out, compliance=findings, scenarios=sc_out,
                             sites=done, lang=lang, failures=failures, warning=warn)

@@ -34,6 +34,7 @@ from pyproj.exceptions import CRSError
 
 from emgis.coords import OFFSET_SYSTEMS, offset_to_wgs84
 from emgis.standards import KIND_ALIASES
+from emgis.texts import Msg
 from emgis.validation import ProblemLog
 
 log = logging.getLogger(__name__)
@@ -334,44 +335,38 @@ def _choose_encoding(chunks: list[bytes], declared: str | None, fname: str, plog
     warning; a file mixing encodings is an error naming the first line in each.
     """
     auto = _sniff(chunks)
-    where = f"{unit} {auto.first_bad}" if auto.first_bad is not None else ""
+    where = Msg(f"enc_{unit}", n=auto.first_bad) if auto.first_bad is not None else ""
     if auto.encoding is None and auto.mixed_with is not None:
-        plog.error(fname, f"mixed encodings: {unit} {auto.mixed_with} is UTF-8 but {where} is "
-                   "not; save the whole file in one encoding (UTF-8; Excel: 'CSV UTF-8')",
-                   row=auto.first_bad)
+        plog.error(fname, Msg("enc_mixed", other=Msg(f"enc_{unit}", n=auto.mixed_with),
+                              where=where), row=auto.first_bad)
         return None
     if declared is None:
         if auto.encoding is None:
-            plog.error(fname, f"unreadable encoding: {where} is neither UTF-8 nor GBK/GB18030; "
-                       "save the file as UTF-8 (Excel: 'CSV UTF-8') or set encoding = \"...\" "
-                       "in its [layers.*] table", row=auto.first_bad)
+            plog.error(fname, Msg("enc_neither", where=where), row=auto.first_bad)
         return auto.encoding
     fits = all(_decodes(c, declared) for c in chunks)
     if fits and (_is_utf8(declared) or auto.encoding != "utf-8"
                  or all(c.isascii() for c in chunks)):
         return declared
     if auto.encoding is not None:
-        why = ("the file is UTF-8 (its text read as " + declared + " would be garbled)"
-               if fits else f"it does not decode as {declared}")
-        plog.warning(fname, f"declared encoding = \"{declared}\" does not fit: {why}; read as "
-                     f"{auto.encoding.upper()} (auto-detected). Remove or correct encoding in "
-                     "its [layers.*] table")
+        why = (Msg("enc_why_utf8", declared=declared) if fits
+               else Msg("enc_why_not", declared=declared))
+        plog.warning(fname, Msg("enc_declared_misfit", declared=declared, why=why,
+                                auto=auto.encoding.upper()))
         return auto.encoding
     bad = next(i for i, c in enumerate(chunks) if not _decodes(c, declared))
-    plog.error(fname, f"unreadable encoding: {unit} {bad} is not {declared}; save the file as "
-               "UTF-8 or correct encoding in its [layers.*] table", row=bad)
+    plog.error(fname, Msg("enc_not_declared", where=Msg(f"enc_{unit}", n=bad),
+                          declared=declared), row=bad)
     return None
 
 
 def _decode_csv(path: Path, encoding: str | None, plog: ProblemLog) -> str | None:
     raw = path.read_bytes()
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        plog.error(path.name, "unreadable encoding: the file is UTF-16 (Excel 'Unicode text'); "
-                   "save it as UTF-8 (Excel: 'CSV UTF-8')")
+        plog.error(path.name, Msg("enc_utf16"))
         return None
     if b"\0" in raw:
-        plog.error(path.name, "unreadable encoding: the file holds NUL bytes (a binary file, "
-                   "or UTF-16/32?); save it as UTF-8 CSV")
+        plog.error(path.name, Msg("enc_nul"))
         return None
     body = raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw
     enc = _choose_encoding(body.split(b"\n"), encoding, path.name, plog)
@@ -418,8 +413,7 @@ def _read_csv(
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        plog.error(spec.path.name, f"cannot be read as CSV ({str(exc).strip()}); expected a header "
-                   "row and comma-separated values, the same number in every row")
+        plog.error(spec.path.name, Msg("csv_unreadable", detail=str(exc).strip()))
         return None
     import csv
 
@@ -427,31 +421,19 @@ def _read_csv(
     dup = [c for c in dict.fromkeys(header) if header.count(c) > 1]
     df.columns = [str(c).strip() for c in df.columns]
     if dup:
-        plog.error(spec.path.name, f"the header names column(s) {', '.join(map(repr, dup))} more "
-                   "than once; give every column its own name")
+        plog.error(spec.path.name, Msg("csv_dup_columns", columns=", ".join(map(repr, dup))))
         return None
     lon_col = spec.fields.get("lon") or _find_column(list(df.columns), LON_NAMES)
     lat_col = spec.fields.get("lat") or _find_column(list(df.columns), LAT_NAMES)
     if lon_col not in df.columns or lat_col not in df.columns:
-        plog.error(
-            spec.path.name,
-            "missing coordinate columns; expected lon and lat (or lng/longitude/经度 and "
-            "latitude/纬度), or name them with fields = { lon = \"...\", lat = \"...\" }",
-            field="lon/lat",
-        )
+        plog.error(spec.path.name, Msg("csv_no_lonlat"), field="lon/lat")
         return None
     crs = spec.crs or default_crs
     if crs == _UNUSABLE:
-        plog.error(spec.path.name, "no usable CRS: the [district] crs of district.toml is "
-                   "wrong (see its error) and this CSV declares none", field="crs")
+        plog.error(spec.path.name, Msg("csv_crs_unusable"), field="crs")
         return None
     if crs is None:
-        plog.error(
-            spec.path.name,
-            "missing CRS: a CSV carries none; add crs = \"EPSG:4326\" (or \"GCJ-02\", \"BD-09\", "
-            "\"EPSG:4490\" ...) to its [layers.*] table or to [district] in district.toml",
-            field="crs",
-        )
+        plog.error(spec.path.name, Msg("csv_no_crs"), field="crs")
         return None
     x = pd.to_numeric(df[lon_col].str.strip(), errors="coerce").to_numpy(dtype=float)
     y = pd.to_numeric(df[lat_col].str.strip(), errors="coerce").to_numpy(dtype=float)
@@ -460,7 +442,7 @@ def _read_csv(
         col = lon_col if not np.isfinite(x[i]) else lat_col
         plog.error(
             spec.path.name,
-            f"found {df[col].iloc[i]!r}; expected a number (decimal degrees or metres)",
+            Msg("csv_coord_not_number", v=df[col].iloc[i]),
             row=int(i) + 1,
             id=_row_id(df, spec, int(i)),
             field=col,
@@ -490,8 +472,7 @@ def _set_crs(
     try:
         parsed = CRS.from_user_input(crs)
     except CRSError:
-        plog.error(spec.path.name, f"crs = {crs!r} is not a CRS pyproj knows; expected e.g. "
-                   "\"EPSG:4326\", \"EPSG:4490\", \"GCJ-02\" or \"BD-09\"", field="crs")
+        plog.error(spec.path.name, Msg("crs_unknown", crs=crs), field="crs")
         return None
     gdf = gdf.set_crs(parsed, allow_override=True)
     return _to_wgs84(gdf, spec, plog)
@@ -509,11 +490,8 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, spec: LayerSpec, plog: ProblemLog
             x, y = xy[np.argmax(np.abs(xy).max(axis=1))]
             if spec.name in POINT_LAYERS and spec.path.suffix.lower() in (".csv", ".txt"):
                 return gdf  # each row is named by the extent check
-            plog.error(spec.path.name, f"coordinates like ({x:.0f}, {y:.0f}) cannot be degrees, "
-                       f"but the file is read as {gdf.crs.name} (a GeoJSON without a crs member "
-                       "is WGS-84 by definition); they look like metres: declare the file's "
-                       "CRS with crs = \"EPSG:...\" in its [layers.*] table (e.g. UTM "
-                       "\"EPSG:326NN\", CGCS2000 Gauss-Kruger \"EPSG:45NN\")", field="crs")
+            plog.error(spec.path.name, Msg("crs_not_degrees", x=x, y=y, crs=gdf.crs.name),
+                       field="crs")
             return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -549,28 +527,27 @@ def _read_vector(spec: LayerSpec, plog: ProblemLog) -> gpd.GeoDataFrame | None:
             if encoding is None:
                 return None
     elif encoding is not None and suffix in (".geojson", ".json", ".gpkg"):
-        plog.warning(spec.path.name, f"encoding = \"{encoding}\" is ignored: "
-                     f"{suffix[1:].upper()} text is always UTF-8")
+        plog.warning(spec.path.name, Msg("enc_ignored", encoding=encoding, format={
+            ".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GeoPackage"}[suffix]))
         encoding = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             gdf = pyogrio.read_dataframe(spec.path, layer=spec.layer, encoding=encoding)
     except UnicodeDecodeError:
-        plog.error(spec.path.name, f"unreadable encoding: not {encoding or 'UTF-8'}; save it as "
-                   "UTF-8 or set encoding = \"...\" in its [layers.*] table")
+        plog.error(spec.path.name, Msg("enc_not", encoding=encoding or "UTF-8"))
         return None
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
             pyogrio.errors.FieldError, pyogrio.errors.GeometryError) as exc:
-        extra = ""
+        extra: str | Msg = ""
         if spec.layer is not None and spec.path.exists():
             try:
                 names = [str(n) for n in pyogrio.list_layers(spec.path)[:, 0]]
-                extra = f"; its layers are {', '.join(names)}"
+                extra = Msg("vector_its_layers", layers=", ".join(names))
             except Exception:
                 extra = ""
-        plog.error(spec.path.name, f"cannot be read ({str(exc).strip()}); expected a "
-                   f"GeoPackage, GeoJSON, Shapefile or CSV with lon/lat columns{extra}")
+        plog.error(spec.path.name, Msg("vector_unreadable", detail=str(exc).strip(),
+                                       extra=extra))
         return None
     gdf.columns = [str(c).strip() if c != gdf.geometry.name else c for c in gdf.columns]
     if _garbled(gdf, spec, plog):
@@ -578,12 +555,7 @@ def _read_vector(spec: LayerSpec, plog: ProblemLog) -> gpd.GeoDataFrame | None:
     if spec.crs is not None:
         return _set_crs(gdf, spec.crs, spec, plog)
     if gdf.crs is None:
-        plog.error(
-            spec.path.name,
-            "missing CRS: the file declares none (a shapefile without .prj?); add "
-            "crs = \"EPSG:...\" (or \"GCJ-02\", \"BD-09\") to its [layers.*] table",
-            field="crs",
-        )
+        plog.error(spec.path.name, Msg("vector_no_crs"), field="crs")
         return None
     return _to_wgs84(gdf, spec, plog)
 
@@ -607,8 +579,7 @@ def _garbled(gdf: gpd.GeoDataFrame, spec: LayerSpec, plog: ProblemLog) -> bool:
             continue
         for i, v in enumerate(gdf[col]):
             if isinstance(v, str) and _GARBLE.search(v):
-                plog.error(spec.path.name, f"garbled text {v!r}: the file's text is not in the "
-                           "encoding it was read with; save it as UTF-8", row=i + 1,
+                plog.error(spec.path.name, Msg("enc_garbled", v=v), row=i + 1,
                            field=str(col))
                 return True
     return False
@@ -637,12 +608,12 @@ def read_layer(
     """
     schema = SCHEMAS[spec.name]
     if not spec.path.exists():
-        plog.error(spec.path.name, f"file not found: {spec.path}; check path in [layers."
-                   f"{spec.name}] of district.toml")
+        plog.error(spec.path.name, Msg("layer_not_found", path=str(spec.path),
+                                       layer=spec.name))
         return None
     if spec.path.is_dir():
-        plog.error(spec.path.name, f"{spec.path} is a folder; path in [layers.{spec.name}] "
-                   "must name a file")
+        plog.error(spec.path.name, Msg("layer_is_folder", path=str(spec.path),
+                                       layer=spec.name))
         return None
     if spec.path.suffix.lower() in (".csv", ".txt"):
         gdf = _read_csv(spec, default_crs, plog)
@@ -669,14 +640,15 @@ def _map_fields(gdf: gpd.GeoDataFrame, schema: LayerSchema, spec: LayerSpec,
     for dst, src in spec.fields.items():
         if dst not in known:
             close = difflib.get_close_matches(dst, known, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            plog.error(spec.path.name, f"fields names {dst!r}, which is not a field of "
-                       f"{schema.name}; {hint}expected one of {', '.join(known)}",
-                       field=f"fields.{dst}")
+            options = ", ".join(known)
+            hint = Msg("cfg_hint_close", close=close[0], options=options) if close else Msg(
+                "cfg_hint", options=options)
+            plog.error(spec.path.name, Msg("fields_unknown", dst=dst, layer=schema.name,
+                                           hint=hint), field=f"fields.{dst}")
             ok = False
         elif dst not in ("lon", "lat") and src not in columns:
-            plog.error(spec.path.name, f"fields maps {dst} to column {src!r}, which is not in "
-                       f"the file; columns found: {', '.join(map(str, columns))}", field=dst)
+            plog.error(spec.path.name, Msg("fields_no_column", dst=dst, src=src,
+                                           columns=", ".join(map(str, columns))), field=dst)
             ok = False
     if not ok:
         return None
@@ -689,9 +661,7 @@ def _map_fields(gdf: gpd.GeoDataFrame, schema: LayerSchema, spec: LayerSpec,
     clash = {dst: f"{dst}_file" for dst in rename.values() if dst in columns
              and dst not in rename}
     for dst, moved in clash.items():
-        plog.warning(spec.path.name, f"the file has a column {dst!r} and fields maps {dst} to "
-                     f"another column; its own {dst!r} column is kept as {moved!r} and not used",
-                     field=dst)
+        plog.warning(spec.path.name, Msg("fields_clash", dst=dst, moved=moved), field=dst)
     return gdf.rename(columns={**clash, **rename})
 
 
@@ -712,19 +682,16 @@ def _check(
     fname = spec.path.name
     if len(gdf) == 0:
         if schema.name == "villages":
-            plog.error(fname, "empty layer: no records; the villages layer needs at least one")
+            plog.error(fname, Msg("layer_empty_villages"))
         else:
-            plog.warning(fname, f"empty layer: no {schema.name}")
+            plog.warning(fname, Msg("layer_empty", layer=Msg(f"layer.{schema.name}")))
     for f in schema.fields:
         if f.required and f.name not in gdf.columns and len(gdf):
             src = spec.fields.get(f.name, f.name)
-            plog.error(
-                fname,
-                f"missing required field {src!r}; columns found: "
-                f"{', '.join(str(c) for c in gdf.columns if c not in ('geometry', 'row'))}; add "
-                f"it or map it with fields = {{ {f.name} = \"...\" }} in [layers.{schema.name}]",
-                field=f.name,
-            )
+            plog.error(fname, Msg("field_required", src=src, field=f.name, layer=schema.name,
+                                  columns=", ".join(str(c) for c in gdf.columns
+                                                    if c not in ("geometry", "row"))),
+                       field=f.name)
     ids: list[str | None] = [None] * len(gdf)
     if schema.has_id and "id" in gdf.columns:
         ids = [None if _is_blank(v) else _text(v) for v in gdf["id"]]
@@ -733,16 +700,14 @@ def _check(
         for i, v in enumerate(ids):
             row = i + 1
             if v is None:
-                plog.error(fname, "missing id; expected a unique id in every record", row=row,
-                           field="id")
+                plog.error(fname, Msg("id_missing"), row=row, field="id")
             elif len(v) > MAX_ID_CHARS or _CONTROL.search(v):
-                plog.error(fname, f"id {v[:40]!r}{'...' if len(v) > 40 else ''} is not usable: "
-                           f"expected at most {MAX_ID_CHARS} characters and no line breaks or "
-                           "control characters", row=row, field="id")
+                plog.error(fname, Msg("id_unusable", v=f"{v[:40]!r}{'...' if len(v) > 40 else ''}",
+                                      n=MAX_ID_CHARS), row=row, field="id")
                 ids[i] = None
             elif v in seen:
-                plog.error(fname, f"duplicate id {v!r}, first used in row {seen[v]}; expected "
-                           "unique ids", row=row, id=v, field="id")
+                plog.error(fname, Msg("id_duplicate", v=v, first=seen[v]), row=row, id=v,
+                           field="id")
             else:
                 seen[v] = row
     if not schema.has_id and "name" in gdf.columns:
@@ -751,8 +716,8 @@ def _check(
         seen_n: dict[str, int] = {}
         for i, v in enumerate(names):
             if v is not None and v in seen_n:
-                plog.error(fname, f"duplicate name {v!r}, first used in row {seen_n[v]}; "
-                           "expected unique names", row=i + 1, id=v, field="name")
+                plog.error(fname, Msg("name_duplicate", v=v, first=seen_n[v]), row=i + 1, id=v,
+                           field="name")
             elif v is not None:
                 seen_n[v] = i + 1
     aliases = KIND_ALIASES.get(schema.name, {})
@@ -776,21 +741,18 @@ def _check(
             i = int(k)
             if gdf.geometry.iloc[i] is not None and gdf.geometry.iloc[i].geom_type != "Point":
                 continue  # a polygon's area gives the capacity
-            plog.error(fname, "no capacity: expected capacity (persons) or area_m2 (usable "
-                       "area in m2), or the shelter's outline as a polygon", row=i + 1,
-                       id=ids[i], field="capacity")
+            plog.error(fname, Msg("shelter_no_capacity"), row=i + 1, id=ids[i],
+                       field="capacity")
     if schema.name == "hazards" and "effect" in gdf.columns:
         for i, eff in enumerate(gdf["effect"]):
             where = {"row": i + 1, "id": ids[i]}
             if pd.isna(eff):
                 continue
             if eff not in ("closed", "slowed"):
-                plog.error(fname, f"found {eff!r}; expected closed or slowed", field="effect",
-                           **where)
+                plog.error(fname, Msg("hazard_effect", v=eff), field="effect", **where)
             elif eff == "slowed" and ("speed_factor" not in gdf or
                                       pd.isna(gdf["speed_factor"].iloc[i])):
-                plog.error(fname, "effect slowed needs a speed_factor in (0, 1]",
-                           field="speed_factor", **where)
+                plog.error(fname, Msg("hazard_slowed_factor"), field="speed_factor", **where)
     return _check_geometry(gdf, schema, fname, ids, plog)
 
 
@@ -805,20 +767,20 @@ def _check_texts(values: np.ndarray, f: FieldSpec, aliases: Mapping[str, str], f
         where = {"row": i + 1, "id": ids[i], "field": f.name}
         if _is_blank(value):
             if f.required:
-                plog.error(fname, "missing value; expected " + _expected(f, aliases), **where)
+                plog.error(fname, Msg("value_missing", expected=_expected(f, aliases)),
+                           **where)
             out.append(pd.NA)
             continue
         t = _text(value)
         if f.kind == "kind":
             kind = aliases.get(t) or aliases.get(t.lower())
             if kind is None:
-                plog.error(fname, f"unknown kind {t!r}; expected {_expected(f, aliases)}",
+                plog.error(fname, Msg("kind_unknown", v=t, expected=_expected(f, aliases)),
                            **where)
             out.append(kind if kind is not None else pd.NA)
             continue
         if len(t) > MAX_TEXT_CHARS:
-            plog.error(fname, f"text of {len(t):,} characters; expected at most "
-                       f"{MAX_TEXT_CHARS:,}", **where)
+            plog.error(fname, Msg("text_too_long", n=len(t), limit=MAX_TEXT_CHARS), **where)
             t = t[:MAX_TEXT_CHARS]
         out.append(t)
     return out
@@ -835,7 +797,7 @@ def _check_numbers(values: np.ndarray, f: FieldSpec, fname: str, ids: list[str |
     for i, value in enumerate(values):
         if _is_blank(value):
             if f.required:
-                plog.error(fname, "missing value; expected " + _expected(f, {}), row=i + 1,
+                plog.error(fname, Msg("value_missing", expected=_expected(f, {})), row=i + 1,
                            id=ids[i], field=f.name)
             continue
         number: float | None
@@ -854,12 +816,12 @@ def _check_numbers(values: np.ndarray, f: FieldSpec, fname: str, ids: list[str |
         if f.kind == "share":
             ok = number is not None and math.isfinite(number) and 0 <= number <= 1
         if ok and f.max is not None and number > f.max:  # type: ignore[operator]
-            plog.error(fname, f"found {value!r}; expected {_expected(f, {})} (more than "
-                       f"{f.max:,.0f} is not plausible for {f.name})", row=i + 1, id=ids[i],
+            plog.error(fname, Msg("value_implausible", v=value, expected=_expected(f, {}),
+                                  max=f.max, field=f.name), row=i + 1, id=ids[i],
                        field=f.name)
             continue
         if not ok:
-            plog.error(fname, f"found {value!r}; expected {_expected(f, {})}", row=i + 1,
+            plog.error(fname, Msg("value_bad", v=value, expected=_expected(f, {})), row=i + 1,
                        id=ids[i], field=f.name)
             continue
         out[i] = number  # type: ignore[assignment]
@@ -867,19 +829,20 @@ def _check_numbers(values: np.ndarray, f: FieldSpec, fname: str, ids: list[str |
     return pd.array(numbers, dtype="Float64")
 
 
-def _expected(f: FieldSpec, aliases: Mapping[str, str]) -> str:
+def _expected(f: FieldSpec, aliases: Mapping[str, str]) -> Msg:
     if f.kind == "kind":
-        return "one of " + ", ".join(sorted(set(aliases.values())))
-    top = f" up to {f.max:,.0f}" if f.max is not None else ""
-    return {
-        "text": "a text value",
-        "count": f"a whole number >= 0{top}",
-        "number": f"a number >= 0{top}",
-        "factor": "a number in (0, 1]",
-        "share": "a number in [0, 1]",
-        "flag": "yes or no (1/0, true/false, yes/no, 是/否, 有/无)",
-        "date": "a date like 2025-06-30 (or 2025/6/30, 2025年6月30日)",
-    }[f.kind]
+        return Msg("expect_kind", kinds=tuple(_kind_word(k, aliases)
+                                              for k in sorted(set(aliases.values()))))
+    if f.kind in ("count", "number") and f.max is not None:
+        return Msg(f"expect_{f.kind}_max", max=f.max)
+    return Msg(f"expect_{f.kind}")
+
+
+def _kind_word(kind: str, aliases: Mapping[str, str]) -> Msg:
+    """A kind code in words: the code itself in English, its first Chinese alias (a word the
+    file may hold) in Chinese."""
+    zh = next((a for a, k in aliases.items() if k == kind and not a.isascii()), kind)
+    return Msg("kind_code", code=kind, word=zh)
 
 
 _YES = {"1", "1.0", "true", "yes", "y", "是", "有", "√", "✓", "t"}
@@ -898,7 +861,7 @@ def _check_flags(values: np.ndarray, f: FieldSpec, fname: str, ids: list[str | N
         if isinstance(value, bool) or t in _YES or t in _NO:
             out.append(bool(value) if isinstance(value, bool) else t in _YES)
         else:
-            plog.error(fname, f"found {value!r}; expected {_expected(f, {})}", row=i + 1,
+            plog.error(fname, Msg("value_bad", v=value, expected=_expected(f, {})), row=i + 1,
                        id=ids[i], field=f.name)
             out.append(None)
     return pd.array(out, dtype="boolean")
@@ -926,10 +889,18 @@ def _check_dates(values: np.ndarray, f: FieldSpec, fname: str, ids: list[str | N
                 raise ValueError
             out.append(pd.Timestamp(int(m.group(1)), int(m.group(2)), int(m.group(3))))
         except ValueError:
-            plog.error(fname, f"found {value!r}; expected {_expected(f, {})}", row=i + 1,
+            plog.error(fname, Msg("value_bad", v=value, expected=_expected(f, {})), row=i + 1,
                        id=ids[i], field=f.name)
             out.append(pd.NaT)
     return pd.to_datetime(pd.Series(out, dtype=object)).to_numpy(dtype="datetime64[ns]")
+
+
+_GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "LinearRing", "Polygon",
+               "MultiPolygon", "GeometryCollection")
+
+
+def _geom_word(geom_type: str) -> Msg | str:
+    return Msg("geomtype_" + geom_type) if geom_type in _GEOMETRIES else geom_type
 
 
 def _check_geometry(
@@ -943,14 +914,16 @@ def _check_geometry(
         missing[present] = shapely.is_empty(geoms[present].astype(object))
     types = np.array([None if m else g.geom_type for g, m in zip(geoms, missing, strict=True)],
                      dtype=object)
-    want = " or ".join(schema.geometry).lower()
+    want: Msg = Msg("geom_" + schema.geometry[-1])
+    for g in reversed(schema.geometry[:-1]):
+        want = Msg("geom_either", a=Msg("geom_" + g), b=want)
     for i in np.flatnonzero(missing):
-        plog.error(fname, "missing geometry; expected a " + want, row=int(i) + 1, id=ids[i],
+        plog.error(fname, Msg("geom_missing", want=want), row=int(i) + 1, id=ids[i],
                    field="geometry")
     wrong = ~missing & ~np.isin(types, list(schema.geometry))
     for i in np.flatnonzero(wrong):
-        plog.error(fname, f"found a {types[i]}; expected a {want}", row=int(i) + 1, id=ids[i],
-                   field="geometry")
+        plog.error(fname, Msg("geom_wrong", found=_geom_word(str(types[i])), want=want),
+                   row=int(i) + 1, id=ids[i], field="geometry")
     check = np.flatnonzero(~missing & ~wrong)
     finite = np.ones(len(geoms), dtype=bool)
     if len(check):
@@ -958,8 +931,8 @@ def _check_geometry(
         bad_xy = ~np.isfinite(xy).all(axis=1)
         for i in check[np.unique(idx[bad_xy])]:
             finite[i] = False
-            plog.error(fname, "coordinates are not finite numbers; fix the geometry",
-                       row=int(i) + 1, id=ids[i], field="geometry")
+            plog.error(fname, Msg("geom_not_finite"), row=int(i) + 1, id=ids[i],
+                       field="geometry")
     check = check[finite[check]]
     invalid = check[~shapely.is_valid(geoms[check].astype(object))] if len(check) else check
     for i in invalid:
@@ -971,11 +944,9 @@ def _check_geometry(
             polys = [p for p in fixed.geoms if p.geom_type in ("Polygon", "MultiPolygon")]
             fixed = shapely.union_all(polys) if polys else fixed
         if fixed.is_empty or fixed.geom_type not in schema.geometry:
-            plog.error(fname, f"invalid geometry ({reason}) that cannot be repaired; "
-                       "fix it in GIS (QGIS: Fix geometries)", **where)
+            plog.error(fname, Msg("geom_invalid", reason=reason), **where)
         else:
-            plog.warning(fname, f"invalid geometry ({reason}) repaired with make_valid",
-                         **where)
+            plog.warning(fname, Msg("geom_repaired", reason=reason), **where)
             geoms[i] = fixed
     out = gdf.copy()
     out.geometry = gpd.GeoSeries(list(geoms), index=gdf.index, crs=gdf.crs)

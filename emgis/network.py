@@ -49,6 +49,7 @@ from pyproj import CRS, Transformer
 
 from emgis._errors import CacheError, NetworkError
 from emgis.settings import Settings
+from emgis.texts import Msg, msg_from_json, msg_to_json
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -361,12 +362,10 @@ def _read_osm(path: Path, settings: Settings, notes: list[str]) -> _Ways:
                     oneway.append(ow)
                 piece = []
     except RuntimeError as exc:  # pyosmium raises RuntimeError for unreadable files
-        raise NetworkError(f"{path}: cannot be read as OSM data ({exc}); expected an "
-                           ".osm.pbf or .osm file (e.g. a Geofabrik extract)") from exc
+        raise NetworkError(Msg("osm_unreadable", path=str(path), detail=str(exc))) from exc
     if broken_ways:
-        notes.append(f"{path.name}: {broken_ways:,} ways reference {missing_nodes:,} nodes that "
-                     "are not in the file (a clipped extract?); their parts outside the file "
-                     "were dropped")
+        notes.append(Msg("osm_broken_ways", file=path.name, ways=broken_ways,
+                         nodes=missing_nodes))
     return _Ways(np.array(ptr, dtype=np.int64), np.array(node, dtype=np.int64),
                  np.array(lon), np.array(lat), cls, np.array(speed, dtype=float),
                  np.array(oneway, dtype=np.int8))
@@ -381,25 +380,22 @@ def _read_lines(source: RoadSource, crs: CRS, settings: Settings) -> _Ways:
             warnings.simplefilter("ignore", RuntimeWarning)
             gdf = pyogrio.read_dataframe(source.path)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise NetworkError(f"{source.path}: cannot be read as road lines ({exc}); expected "
-                           "a GeoPackage, GeoJSON or Shapefile of lines") from exc
+        raise NetworkError(Msg("lines_unreadable", path=str(source.path),
+                               detail=str(exc))) from exc
     if gdf.crs is None:
         if source.crs is None:
-            raise NetworkError(f"{source.path}: road lines have no CRS; add crs = \"EPSG:...\" "
-                               "to [roads] in district.toml")
+            raise NetworkError(Msg("lines_no_crs", path=str(source.path)))
         gdf = gdf.set_crs(source.crs)
     has_class = source.class_field in gdf
     has_speed = source.speed_field is not None and source.speed_field in gdf
     if not has_class and not has_speed:
-        raise NetworkError(
-            f"{source.path}: no road class column {source.class_field!r} and no speed column; "
-            "set class_field or speed_field in [roads]"
-        )
+        raise NetworkError(Msg("lines_no_class", path=str(source.path),
+                               field=source.class_field))
     gdf = gdf.to_crs(crs).explode(index_parts=False).reset_index(drop=True)
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty
               & (gdf.geom_type == "LineString")].reset_index(drop=True)
     if len(gdf) == 0:
-        raise NetworkError(f"{source.path}: no lines; expected road centre lines")
+        raise NetworkError(Msg("lines_none", path=str(source.path)))
     coords, index = shapely.get_coordinates(gdf.geometry.values, return_index=True)
     counts = np.bincount(index, minlength=len(gdf))
     ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -542,10 +538,7 @@ def _assemble(ways: _Ways, crs: CRS, clip: shapely.Geometry | None, notes: list[
         keep &= inside[s0] | inside[s1]
     s0, s1 = s0[keep], s1[keep]
     if len(s0) == 0:
-        raise NetworkError(f"{name}: no drivable road" + (" inside the district and its "
-                           "clip buffer" if clip is not None else "") + "; check that the file "
-                           "is the district's road data ([network] exclude_highway, "
-                           "clip_buffer_m)")
+        raise NetworkError(Msg("no_road_clip" if clip is not None else "no_road", file=name))
     w = way_of[s0]
     seg_len = np.hypot(x[s1] - x[s0], y[s1] - y[s0])
     seg_time = seg_len / (ways.speed[w] / 3.6)
@@ -683,7 +676,7 @@ def add_travel_times(G: nx.MultiDiGraph, *, settings: Settings) -> nx.MultiDiGra
         speed = float(np.mean([way_speed(str(c), data.get("maxspeed"), settings)
                                for c in classes]))
         if "length" not in data:
-            raise NetworkError(f"edge {u}->{v} key {k} has no length")
+            raise NetworkError(Msg("edge_no_length", u=u, v=v, k=k))
         data["speed_kph"] = round(speed, 3)
         data["travel_time"] = float(data["length"]) / (speed / 3.6)
     return H
@@ -789,15 +782,13 @@ def _read_graphml(source: RoadSource, settings: Settings, crs: CRS) -> EdgeArray
             warnings.simplefilter("ignore")
             G = ox.load_graphml(source.path)
     except Exception as exc:
-        raise NetworkError(f"{source.path}: cannot be read as GraphML ({type(exc).__name__}: "
-                           f"{str(exc)[:200]}); expected a GraphML file saved by osmnx "
-                           "(ox.save_graphml)") from exc
+        raise NetworkError(Msg("graphml_unreadable", path=str(source.path),
+                               detail=f"{type(exc).__name__}: {str(exc)[:200]}")) from exc
     if G.number_of_edges() == 0:
-        raise NetworkError(f"{source.path}: the GraphML graph has no edges")
+        raise NetworkError(Msg("graphml_no_edges", path=str(source.path)))
     missing = [k for k in ("x", "y") if any(k not in d for _, d in G.nodes(data=True))]
     if missing or any("length" not in d for _, _, d in G.edges(data=True)):
-        raise NetworkError(f"{source.path}: GraphML nodes need x and y and edges a length "
-                           "(osmnx conventions)")
+        raise NetworkError(Msg("graphml_fields", path=str(source.path)))
     if "crs" not in G.graph:
         G.graph["crs"] = source.crs or "epsg:4326"
     timed = all(_finite(d.get("travel_time")) for _, _, d in G.edges(data=True))
@@ -838,10 +829,9 @@ def read_road_ways(source: RoadSource, *, settings: Settings) -> RoadWays:
         The file is missing, not OSM, or unreadable.
     """
     if not source.path.exists():
-        raise NetworkError(f"{source.path}: road network file not found; check [roads] path")
+        raise NetworkError(Msg("roads_file_not_found", path=str(source.path)))
     if source.format != "osm":
-        raise NetworkError(f"{source.path}: only an OSM file (.osm.pbf, .osm) can be read once "
-                           "for several districts")
+        raise NetworkError(Msg("roads_shared_osm_only", path=str(source.path)))
     notes: list[str] = []
     ways = _read_osm(source.path, settings, notes)
     return RoadWays(source.path.resolve(), settings.network_key(), ways, tuple(notes))
@@ -876,7 +866,7 @@ def build_network(source: RoadSource, *, settings: Settings, crs: CRS,
         The file is missing, unreadable or has no drivable road (inside the clip area).
     """
     if not source.path.exists():
-        raise NetworkError(f"{source.path}: road network file not found; check [roads] path")
+        raise NetworkError(Msg("roads_file_not_found", path=str(source.path)))
     notes: list[str] = []
     if source.format == "osm" and ways is not None and ways.path == source.path.resolve() \
             and ways.network_key == settings.network_key():
@@ -918,7 +908,7 @@ def save_edge_arrays(ea: EdgeArrays, path: str | Path) -> Path:
     path = Path(path)
     arrays = {k: getattr(ea, k) for k in _ARRAYS}
     meta = {"format": CACHE_FORMAT, "classes": list(ea.classes), "main": ea.main,
-            "notes": list(ea.notes), "checksum": _checksum(arrays)}
+            "notes": [msg_to_json(n) for n in ea.notes], "checksum": _checksum(arrays)}
 
     def write(p: Path) -> None:
         with p.open("wb") as fh:
@@ -942,15 +932,16 @@ def load_edge_arrays(path: str | Path) -> EdgeArrays:
             meta = json.loads(str(z["meta"]))
             arrays = {k: z[k] for k in _ARRAYS}
     except Exception as exc:
-        raise CacheError(f"{path}: damaged network cache ({type(exc).__name__})") from exc
+        raise CacheError(Msg("cache_damaged", path=str(path), detail=type(exc).__name__)) from exc
     if not isinstance(meta, dict) or meta.get("format") != CACHE_FORMAT:
-        raise CacheError(f"{path}: network cache of another format "
-                         f"({meta.get('format') if isinstance(meta, dict) else '?'})")
+        raise CacheError(Msg("cache_format", path=str(path),
+                             format=meta.get("format") if isinstance(meta, dict) else "?"))
     if meta.get("checksum") != _checksum(arrays):
-        raise CacheError(f"{path}: network cache fails its checksum (changed or damaged)")
+        raise CacheError(Msg("cache_checksum", path=str(path)))
     return EdgeArrays(**{k: arrays[k] for k in _ARRAYS if k != "component"},
                       classes=tuple(meta["classes"]), component=arrays["component"],
-                      main=int(meta["main"]), notes=tuple(meta.get("notes", ())))
+                      main=int(meta["main"]),
+                      notes=tuple(msg_from_json(n) for n in meta.get("notes", ())))
 
 
 def clip_area(district: District) -> shapely.Geometry | None:
@@ -1045,8 +1036,7 @@ def load_network_arrays(
     from emgis.output import locked
 
     if district.roads is None:
-        raise NetworkError(f"{district.root / 'district.toml'}: no [roads]; add "
-                           "[roads] path = \"roads.osm.pbf\" (or GraphML, or road lines)")
+        raise NetworkError(Msg("no_roads_table", path=str(district.root / "district.toml")))
     source = district.roads
     clip = clip_area(district)
     if not use_cache:
@@ -1054,7 +1044,7 @@ def load_network_arrays(
                              clip=clip, ways=ways), None
     path = cache_path(source, settings=district.settings, crs=district.crs, clip=clip)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with locked(path.with_suffix(".lock"), what=f"the network cache {path.name}",
+    with locked(path.with_suffix(".lock"), what=Msg("lock_cache", name=path.name),
                 on_wait=on_wait):
         if path.exists():
             try:
@@ -1062,7 +1052,7 @@ def load_network_arrays(
                 log.info("road network from cache %s", path)
                 return ea, path
             except CacheError as exc:
-                log.warning("%s; rebuilding it", exc)
+                log.warning("%s", Msg("cache_rebuilding", why=exc.args[0] if exc.args else ""))
         ea = build_network(source, settings=district.settings, crs=district.crs, clip=clip,
                            ways=ways)
         save_edge_arrays(ea, path)

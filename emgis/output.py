@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from emgis._errors import OutputError
+from emgis.texts import Msg
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +130,10 @@ class _FileLock:
             if time.monotonic() >= deadline:
                 self._fh.close()
                 self._fh = None
-                raise OutputError(
-                    f"{what} is in use by another emgis process{holder} for more than "
-                    f"{timeout:g} s; wait for it to finish or choose another folder")
+                raise OutputError(Msg("lock_timeout", what=what, holder=holder,
+                                      timeout=timeout))
             if not told:
-                msg = f"waiting for another emgis process{holder} using {what} ..."
+                msg = Msg("lock_waiting", what=what, holder=holder)
                 (on_wait or log.warning)(msg)
                 told = True
             time.sleep(0.2)
@@ -142,12 +142,12 @@ class _FileLock:
         self._fh.write(str(os.getpid()))
         self._fh.flush()
 
-    def _holder(self) -> str:
+    def _holder(self) -> str | Msg:
         try:
             pid = self.path.read_text().strip()
         except OSError:
             return ""
-        return f" (pid {pid})" if pid.isdigit() else ""
+        return Msg("lock_pid", pid=pid) if pid.isdigit() else ""
 
     def release(self) -> None:
         """Let go of the lock."""
@@ -244,22 +244,22 @@ class OutputDir:
         """Create the folder if need be, lock it, and read the earlier manifest."""
         root = self.root
         if root.exists() and not root.is_dir():
-            raise OutputError(f"--out {root}: is a file, not a folder; give a folder path")
+            raise OutputError(Msg("out_is_file", root=str(root)))
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise OutputError(f"--out {root}: cannot create the folder ({exc.strerror}); "
-                              "choose a folder you can write to") from exc
+            raise OutputError(Msg("out_cannot_create", root=str(root),
+                                  detail=exc.strerror)) from exc
         self.root = root.resolve()
         lock = _FileLock(self.root / LOCK)
         try:
-            lock.acquire(timeout=self.lock_timeout, what=f"--out {self.root}",
+            lock.acquire(timeout=self.lock_timeout, what=Msg("lock_out", root=str(self.root)),
                          on_wait=self.on_wait)
         except OSError as exc:
             if isinstance(exc, OutputError):
                 raise
-            raise OutputError(f"--out {self.root}: cannot write in this folder "
-                              f"({exc.strerror}); choose a folder you can write to") from exc
+            raise OutputError(Msg("out_cannot_write", root=str(self.root),
+                                  detail=exc.strerror)) from exc
         self._lock = lock
         for stray in self.root.glob(f".*{_TMP_MARK}*"):  # left by a killed run
             with contextlib.suppress(OSError):
@@ -295,11 +295,11 @@ class OutputDir:
         """
         if (not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name
                 or name.startswith(".")):
-            raise OutputError(f"refusing to write {name!r}: not a plain file name in --out")
+            raise OutputError(Msg("out_bad_name", name=name))
         path = (self.root / name).resolve()
         if path.parent != self.root:
-            raise OutputError(f"refusing to write {name!r}: it resolves to {path}, outside "
-                              f"--out {self.root}")
+            raise OutputError(Msg("out_escapes", name=name, path=str(path),
+                                  root=str(self.root)))
         return path
 
     def stem(self, prefix: str, text: object) -> str:
@@ -320,15 +320,14 @@ class OutputDir:
     def write(self, name: str, write: Callable[[Path], None]) -> Path:
         """Write file ``name`` through ``write(tmp_path)``, atomically, and record it."""
         if self._lock is None:
-            raise OutputError("the output folder is not open (use OutputDir as a context "
-                              "manager)")
+            raise OutputError(Msg("out_not_open"))
         path = self.path(name)
         _fault("kill-before", name)
         try:
             atomic_write(path, write)
         except OSError as exc:
-            raise OutputError(f"cannot write {path} ({exc.strerror or exc}); check the space "
-                              "and permissions of --out") from exc
+            raise OutputError(Msg("out_write_failed", path=str(path),
+                                  detail=str(exc.strerror or exc))) from exc
         self.written[name] = {"sha256": sha256_file(path), "size": path.stat().st_size,
                               "command": self.command, "run_id": self.run_id}
         _fault("kill-after", name)
@@ -425,13 +424,11 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
     try:
         doc: dict[str, Any] = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError) as exc:
-        raise OutputError(f"{path}: no readable manifest; run emgis again") from exc
+        raise OutputError(Msg("manifest_unreadable", path=str(path))) from exc
     if not doc.get("complete"):
-        raise OutputError(f"{path}: the run that wrote this folder did not finish; run emgis "
-                          "again")
+        raise OutputError(Msg("manifest_incomplete", path=str(path)))
     for name, entry in doc.get("files", {}).items():
         f = root / name
         if not f.exists() or sha256_file(f) != entry.get("sha256"):
-            raise OutputError(f"{f}: missing or changed since the run that wrote it; run "
-                              "emgis again")
+            raise OutputError(Msg("manifest_changed", path=str(f)))
     return doc

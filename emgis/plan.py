@@ -35,6 +35,7 @@ from emgis._progress import Progress
 from emgis.district import District, load_district
 from emgis.engine import Engine
 from emgis.network import EdgeArrays, load_network_arrays
+from emgis.texts import Msg
 
 if TYPE_CHECKING:
     from emgis.coverage import CoverageResult
@@ -140,17 +141,17 @@ class Plan:
             known = set(hz["id"].astype(str))
             missing = [h for h in ids if h not in known]
             if missing:
-                raise DistrictError(f"--hazard {', '.join(missing)}: not an id or name of the "
-                                    f"hazards layer; expected one of "
-                                    f"{', '.join(sorted(known)) or 'none (no hazards layer)'}")
+                raise DistrictError(Msg("hazard_unknown", ids=", ".join(missing),
+                                        known=", ".join(sorted(known))) if known else Msg(
+                    "hazard_unknown_none", ids=", ".join(missing)))
             return [Scenario("_".join(ids), tuple(ids))]
         if names:
             known_s = {s.name: s for s in chosen}
             missing = [n for n in names if n not in known_s]
             if missing:
-                raise DistrictError(f"no scenario {', '.join(missing)} in district.toml; "
-                                    f"expected one of {', '.join(known_s) or 'none'} (or use "
-                                    "--hazard ID)")
+                raise DistrictError(Msg("scenario_unknown", names=", ".join(missing),
+                                        known=", ".join(known_s)) if known_s else Msg(
+                    "scenario_unknown_none", names=", ".join(missing)))
             return [known_s[n] for n in names]
         return chosen
 

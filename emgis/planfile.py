@@ -20,7 +20,9 @@ import shapely
 
 from emgis._errors import ValidationError
 from emgis.district import District
+from emgis.layers import _kind_word
 from emgis.standards import KIND_ALIASES
+from emgis.texts import Msg
 from emgis.validation import ProblemLog
 
 #: Kinds a plan may add or remove.
@@ -44,8 +46,7 @@ def read_plan(path: str | Path) -> gpd.GeoDataFrame:
             df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
             for col in ("lon", "lat"):
                 if col not in df:
-                    plog.error(name, f"missing field {col!r}; expected id, name, kind, action, "
-                               "lon, lat (as the what-if page exports)", field=col)
+                    plog.error(name, Msg("plan_missing_lonlat", col=col), field=col)
             if plog.errors:
                 raise ValidationError(plog.errors)
             lon = pd.to_numeric(df["lon"], errors="coerce")
@@ -58,13 +59,11 @@ def read_plan(path: str | Path) -> gpd.GeoDataFrame:
     except ValidationError:
         raise
     except Exception as exc:  # unreadable: say which file and why
-        plog.error(name, f"cannot read the plan: {exc}; expected a CSV (id, name, kind, "
-                   "action, lon, lat) or GeoJSON points exported by the what-if page")
+        plog.error(name, Msg("plan_unreadable", detail=str(exc)))
         raise ValidationError(plog.errors) from exc
     for col in ("id", "name", "kind", "action"):
         if col not in gdf:
-            plog.error(name, f"missing field {col!r}; expected id, name, kind, action",
-                       field=col)
+            plog.error(name, Msg("plan_missing_field", col=col), field=col)
     if plog.errors:
         raise ValidationError(plog.errors)
     aliases = {**KIND_ALIASES["teams"], "stockpile": "stockpile", "物资储备点": "stockpile"}
@@ -72,20 +71,19 @@ def read_plan(path: str | Path) -> gpd.GeoDataFrame:
     for i, r in enumerate(gdf.itertuples(index=False), start=1):
         pid = str(r.id).strip()
         if not pid:
-            plog.error(name, "missing id", row=i, field="id")
+            plog.error(name, Msg("plan_missing_id"), row=i, field="id")
         kind = aliases.get(str(r.kind).strip())
         if kind is None:
-            plog.error(name, f"unknown kind {r.kind!r}; expected one of {', '.join(PLAN_KINDS)}",
+            plog.error(name, Msg("kind_unknown", v=r.kind, expected=Msg(
+                "expect_kind", kinds=tuple(_kind_word(k, aliases) for k in PLAN_KINDS))),
                        row=i, id=pid, field="kind")
         kinds.append(kind)
         if str(r.action).strip() not in ("add", "remove"):
-            plog.error(name, f"found {r.action!r}; expected add or remove", row=i, id=pid,
-                       field="action")
+            plog.error(name, Msg("plan_action", v=r.action), row=i, id=pid, field="action")
         g = r.geometry
         if g is None or g.is_empty or g.geom_type != "Point" or not (
                 -180 <= g.x <= 180 and -90 <= g.y <= 90):
-            plog.error(name, "expected a point with lon in -180..180 and lat in -90..90",
-                       row=i, id=pid, field="lon")
+            plog.error(name, Msg("plan_point"), row=i, id=pid, field="lon")
     if plog.errors:
         raise ValidationError(plog.errors)
     out = gdf.assign(id=gdf["id"].astype(str).str.strip(), kind=kinds,
@@ -123,8 +121,8 @@ def with_plan(district: District, path: str | Path) -> District:
         if r.action == "remove":
             hit = layer["id"].astype(str) == r.id
             if not hit.any():
-                plog.error(name, f"remove {r.id!r}: no unit with this id in the district's "
-                           f"{'stockpiles' if r.kind == 'stockpile' else 'teams'}",
+                plog.error(name, Msg("plan_remove_unknown_stockpile" if r.kind == "stockpile"
+                                     else "plan_remove_unknown_team", v=r.id),
                            row=i, id=r.id, field="id")
             elif r.kind == "stockpile":
                 stock = stock[~hit.to_numpy()]
@@ -132,8 +130,7 @@ def with_plan(district: District, path: str | Path) -> District:
                 teams = teams[~hit.to_numpy()]
             continue
         if (layer["id"].astype(str) == r.id).any():
-            plog.error(name, f"add {r.id!r}: the id of an existing unit; give the new site "
-                       "its own id", row=i, id=r.id, field="id")
+            plog.error(name, Msg("plan_add_existing", v=r.id), row=i, id=r.id, field="id")
             continue
         rec = {"id": r.id, "name": str(r.name), "township": township(r.geometry),
                "geometry": r.geometry}

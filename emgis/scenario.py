@@ -29,6 +29,7 @@ from emgis.district import District
 from emgis.engine import Engine
 from emgis.network import EdgeArrays, derive
 from emgis.settings import Scenario
+from emgis.texts import Msg
 from emgis.traveltime import pairs_within
 
 __all__ = ["Scenario", "ScenarioResult", "apply_hazards", "evacuate", "run_scenario",
@@ -51,14 +52,14 @@ def zones(district: District, scenario: Scenario) -> gpd.GeoDataFrame:
     known = set(hz["id"].astype(str))
     missing = [h for h in scenario.hazards if h not in known]
     if missing:
-        raise DistrictError(f"scenario {scenario.name!r}: hazard id(s) {', '.join(missing)} not "
-                            f"in the hazards layer; expected one of "
-                            f"{', '.join(sorted(known)) or 'none (the district has no hazards)'}")
+        raise DistrictError(Msg("scenario_hazard_ids", name=scenario.name, ids=", ".join(missing),
+                                known=", ".join(sorted(known))) if known else Msg(
+            "scenario_hazard_ids_none", name=scenario.name, ids=", ".join(missing)))
     out = hz[hz["id"].astype(str).isin(scenario.hazards)].copy()
     if scenario.speed_factor is not None:
         if not 0 < scenario.speed_factor <= 1:
-            raise DistrictError(f"scenario {scenario.name!r}: speed_factor = "
-                                f"{scenario.speed_factor}; expected a number in (0, 1]")
+            raise DistrictError(Msg("scenario_speed_factor", name=scenario.name,
+                                    v=scenario.speed_factor))
         out.loc[out["effect"] == "slowed", "speed_factor"] = scenario.speed_factor
     if scenario.buffer_m > 0:
         out["geometry"] = out.geometry.buffer(scenario.buffer_m)

@@ -284,15 +284,13 @@ def tianditu_key(configured: str = "") -> str:
         Neither is set, or the key is not 32 hexadecimal characters.
     """
     key = configured or os.environ.get("TIANDITU_KEY", "")
-    where = "[maps] tianditu_key" if configured else "the TIANDITU_KEY environment variable"
+    from emgis.texts import Msg
+
+    where = "[maps] tianditu_key" if configured else Msg("tianditu_env")
     if not key:
-        raise BasemapError(
-            "a Tianditu basemap needs a key: set [maps] tianditu_key = \"...\" in "
-            "district.toml or the TIANDITU_KEY environment variable (a free browser key from "
-            "https://console.tianditu.gov.cn), or choose another [maps] basemap")
+        raise BasemapError(Msg("tianditu_no_key"))
     if not _KEY.match(key):
-        raise BasemapError(f"{where}: expected a Tianditu key of 32 hexadecimal characters "
-                            "(0-9, a-f); copy it from https://console.tianditu.gov.cn")
+        raise BasemapError(Msg("tianditu_bad_key", where=where))
     return key
 
 
@@ -402,11 +400,12 @@ def load_settings(config: Mapping[str, Any], *, source: Path) -> Settings:
         kwargs["maps"] = _options(MapSettings(), config["maps"])
     settings = replace(base, **kwargs)
     if settings.network.default_class not in settings.speeds:
+        from emgis.texts import Msg
         from emgis.validation import Problem
 
         raise SettingsError([Problem(
-            "error", source.name, f"default_class = {settings.network.default_class!r} has "
-            "no speed; add it to [speeds]", field="network.default_class")])
+            "error", source.name, Msg("default_class_speed", v=settings.network.default_class),
+            field="network.default_class")])
     return settings
 
 

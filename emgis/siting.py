@@ -35,6 +35,7 @@ import shapely
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from emgis._errors import SitingError
+from emgis.texts import Msg
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -565,17 +566,16 @@ def robust_covering(covers: list[sp.csr_matrix], weights: FloatArray,
     """
     t0 = time.perf_counter()
     if objective not in OBJECTIVES:
-        raise SitingError(f"objective {objective!r}: expected one of {', '.join(OBJECTIVES)}")
+        raise SitingError(Msg("site_objective", v=objective, options=", ".join(OBJECTIVES)))
     n_s = len(covers)
     n_c = covers[0].shape[0]
     pr = np.full(n_s, 1.0 / n_s) if probs is None else np.asarray(probs, dtype=float)
     if len(pr) != n_s or (pr < 0).any() or pr.sum() <= 0:
-        raise SitingError(f"scenario weights {list(pr)}: expected {n_s} numbers >= 0, "
-                          "not all 0")
+        raise SitingError(Msg("site_weights", v=str(list(pr)), n=n_s))
     pr = pr / pr.sum()
     kk = int(k if k is not None else max(1, n_s - 1))
     if not 1 <= kk <= n_s:
-        raise SitingError(f"k = {kk}: expected 1 to {n_s} (the scenarios, baseline included)")
+        raise SitingError(Msg("site_k", k=kk, n=n_s))
     p = int(min(p, n_c))
     model = f"robust_{objective}"
 
@@ -1101,20 +1101,18 @@ def check_request(model: str, *, method: str = "auto", cover_all: bool = False,
     Parameters are those of :func:`site_units`; called by it, and by the CLI before any work.
     """
     if model not in MODELS:
-        raise SitingError(f"model {model!r}: expected one of {', '.join(MODELS)}")
+        raise SitingError(Msg("site_model", v=model, options=", ".join(MODELS)))
     if method not in METHODS:
-        raise SitingError(f"method {method!r}: expected auto, milp or heuristic")
+        raise SitingError(Msg("site_method", v=method))
     if method == "heuristic" and (cover_all or model not in HEURISTIC_MODELS):
-        what = "set covering (cover all)" if cover_all else model
-        raise SitingError(f"{what} has no heuristic: use method milp (exact), or a model with "
-                          f"one ({', '.join(HEURISTIC_MODELS)})")
+        what = Msg("site_set_covering") if cover_all else model
+        raise SitingError(Msg("site_no_heuristic", what=what,
+                              options=", ".join(HEURISTIC_MODELS)))
     if model == "capacitated_covering" and not cover_all and (capacity is None or capacity <= 0):
-        raise SitingError("capacitated_covering needs the persons a site can serve: give "
-                          "capacity (--capacity N) greater than 0")
+        raise SitingError(Msg("site_capacity"))
     if not cover_all and (isinstance(add, bool) or not isinstance(add, (int, np.integer))
                           or add < 1):
-        raise SitingError(f"add = {add!r}: expected the number of new sites, a whole number "
-                          ">= 1 (or cover_all)")
+        raise SitingError(Msg("site_add", v=add))
 
 
 def _locate(district: Any, network: Any) -> Any:
@@ -1163,8 +1161,7 @@ def site_units(district: Any, network: Any, kind: str, *, add: int | None = None
     check_request(model, method=method, cover_all=cover_all, capacity=capacity, add=add)
     s = district.settings
     if kind not in s.targets:
-        raise SitingError(f"kind {kind!r} has no target to site for; expected one of "
-                          f"{', '.join(s.targets)}")
+        raise SitingError(Msg("site_kind_no_target", v=kind, options=", ".join(s.targets)))
     engine = _locate(district, network)
     target = target_of(kind, s)
     turnout = float(s.turnout[kind].value) if kind in s.turnout else 0.0
@@ -1363,8 +1360,7 @@ def site_robust(district: Any, network: Any, kind: str, *, add: int = 1,
     check_request("max_covering", add=add)
     s = district.settings
     if kind not in s.targets:
-        raise SitingError(f"kind {kind!r} has no target to site for; expected one of "
-                          f"{', '.join(s.targets)}")
+        raise SitingError(Msg("site_kind_no_target", v=kind, options=", ".join(s.targets)))
     engine = _locate(district, network)
     target = target_of(kind, s)
     turnout = 0.0 if towards_unit(kind) else (float(s.turnout[kind].value)

@@ -78,6 +78,86 @@ class Texts:
         return f"{value:,.{digits}f}"
 
 
+class Msg(str):
+    """A message that can be said in every catalogue language.
+
+    The string itself is the English text of the catalogue's ``[msg]`` entry ``key`` (or of
+    ``section.name``, any entry of the catalogue) with ``values`` filled in, so a
+    :class:`Msg` goes wherever a ``str`` goes (exceptions, problem lists, logs); :meth:`say`
+    gives it in another language. A value may itself be a :class:`Msg` (a part of a
+    sentence), said in the same language.
+    """
+
+    key: str
+    values: dict[str, Any]
+
+    def __new__(cls, key: str, /, **values: Any) -> Msg:
+        self = super().__new__(cls, _fill(texts("en"), key, values))
+        self.key = key
+        self.values = values
+        return self
+
+    def say(self, t: Texts) -> str:
+        """The message in the catalogue ``t``'s language."""
+        return _fill(t, self.key, self.values)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled by key and values (Dask workers)
+        return (_restore, (self.key, self.values))
+
+
+def _restore(key: str, values: dict[str, Any]) -> Msg:
+    return Msg(key, **values)
+
+
+def _fill(t: Texts, key: str, values: Mapping[str, Any]) -> str:
+    text = t[key] if "." in key else t["msg." + key]
+    return text.format(**{k: _value(t, v) for k, v in values.items()})
+
+
+def _value(t: Texts, v: Any) -> Any:
+    """A field's value in ``t``'s language: a Msg said, a tuple a list of such said and
+    joined (``, `` in English, ``、`` in Chinese), anything else as it is."""
+    if isinstance(v, Msg):
+        return v.say(t)
+    if isinstance(v, tuple):
+        return t["msg.list_sep"].join(str(_value(t, x)) for x in v)
+    return v
+
+
+def msg_to_json(text: str) -> Any:
+    """A text for a JSON file: a :class:`Msg` as ``{"msg": key, "values": {...}}`` (its values
+    numbers, texts or messages), any other text as it is."""
+    if isinstance(text, Msg):
+        return {"msg": text.key, "values": {k: msg_to_json(v) if isinstance(v, str) else v
+                                            for k, v in text.values.items()}}
+    return str(text)
+
+
+def msg_from_json(value: Any) -> str:
+    """The inverse of :func:`msg_to_json`."""
+    if isinstance(value, dict) and "msg" in value:
+        return Msg(value["msg"], **{k: msg_from_json(v) if isinstance(v, (str, dict)) else v
+                                    for k, v in value.get("values", {}).items()})
+    return str(value)
+
+
+def say(text: object, lang: str | Texts = "en") -> str:
+    """Any text in ``lang``: a :class:`Msg` (or an exception carrying one) is said in that
+    language, anything else as it is."""
+    t = lang if isinstance(lang, Texts) else texts(lang)
+    if isinstance(text, BaseException):
+        problems = getattr(text, "problems", None)
+        if isinstance(problems, list):  # a ValidationError: its problems, each said
+            errors = [p for p in problems if p.level == "error"]
+            return "\n".join([t.fmt("msg.input_errors", n=len(errors)),
+                              *(f"  - {p.say(t)}" for p in errors)])
+        args = text.args
+        if len(args) == 1 and isinstance(args[0], Msg):
+            return args[0].say(t)
+        return str(text)
+    return text.say(t) if isinstance(text, Msg) else str(text)
+
+
 @cache
 def texts(lang: str = "en") -> Texts:
     """The catalogue of ``lang`` (``"en"`` or ``"zh"``).

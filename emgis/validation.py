@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from emgis.texts import Texts
 
 Level = Literal["error", "warning"]
 
@@ -36,14 +39,22 @@ class Problem:
     field: str | None = None
 
     def __str__(self) -> str:
+        return self.say("en")
+
+    def say(self, lang: str | Texts = "en") -> str:
+        """The problem in words of ``lang``: level, where (file, row, id, field), message."""
+        from emgis.texts import Texts, say, texts
+
+        t = lang if isinstance(lang, Texts) else texts(lang)
         where = [self.file]
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(t.fmt("msg.where_row", row=self.row))
         if self.id is not None:
-            where.append(f"id {self.id}")
+            where.append(t.fmt("msg.where_id", id=self.id))
         if self.field is not None:
-            where.append(f"field '{self.field}'")
-        return f"{self.level}: {', '.join(where)}: {self.message}"
+            where.append(t.fmt("msg.where_field", field=self.field))
+        return t.fmt("msg.problem", level=t["msg.level_" + self.level],
+                     where=t["msg.where_sep"].join(where), message=say(self.message, t))
 
 
 @dataclass

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -827,3 +828,79 @@ def test_the_suite_covers_every_class() -> None:
     assert classes >= {"config", "layers", "encoding", "ids", "fields", "numbers", "geometry",
                        "crs", "roads", "status", "cli"}
     assert len({f"{c.cls}-{c.id}" for c in CASES}) == len(CASES)
+
+
+# --- the same faults told in Chinese ---------------------------------------------------------
+
+#: Names of formats, systems and programs a Chinese message names as they are written.
+PROPER = {"UTF", "GBK", "GB", "CSV", "Excel", "NUL", "GeoJSON", "GeoPackage", "Shapefile",
+          "GraphML", "TOML", "EPSG", "CGCS", "UTM", "WGS", "GCJ", "BD", "OSM", "QGIS", "GIS",
+          "osmnx", "Geofabrik", "emgis", "README", "true", "false", "yes", "no", "https",
+          "console", "tianditu", "gov", "cn", "pbf", "osm", "prj", "dbf", "cpg", "NN",
+          "add", "remove", "closed", "slowed", "auto", "milp", "heuristic", "ID", "value",
+          "source", "zone", "N"}  # and CRS names (WGS 84 / UTM zone 31N)
+
+
+def _config_words() -> set[str]:
+    """Every table, key and field name a planner writes in district.toml or a layer header."""
+    from emgis.config import schema
+    from emgis.layers import SCHEMAS
+
+    words: set[str] = set()
+    for name, table in schema().items():
+        words.add(name)
+        words |= set(table.keys) | set(table.names or ())
+        if hasattr(table.values, "keys"):
+            words |= set(table.values.keys)  # type: ignore[union-attr]
+    for s in SCHEMAS.values():
+        words |= {f.name for f in s.fields} | {s.name}
+    return {w for n in words for w in re.findall(r"[A-Za-z]+", n)}
+
+
+def _english_words(text: str, allowed: set[str]) -> set[str]:
+    text = re.sub(r"「[^」]*」|'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)  # values, quoted
+    text = re.sub(r"\S*[\\/]\S*|\S+\.(?:csv|geojson|gpkg|shp|toml|osm|pbf|graphml|json|"
+                  r"html|xlsx|npz|txt|dbf|prj|cpg)\b", " ", text)  # paths and file names
+    # options, [tables], keys like speed_factor
+    text = re.sub(r"(?<!\w)--?[a-z][a-z-]*|\[[^\]]*\]|\b\w+[_.]\w+(?:[_.]\w+)*", " ", text)
+    return set(re.findall(r"[A-Za-z]+", text)) - allowed
+
+
+ZH_CASES = [c for c in CASES if isinstance(c.expect, (Problem, Fails, Warns))
+            and "--lang" not in c.cmd]
+
+
+@pytest.mark.parametrize("case", ZH_CASES, ids=[f"{c.cls}-{c.id}" for c in ZH_CASES])
+def test_bad_input_in_chinese(case: Case, tiny: Path, tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    """With --lang zh every fault is told in Chinese: the same exit code, the same culprit
+    (file, 第 N 行, 编号, 字段), and no English word but ids, names, values, file names and
+    the keys and fields a planner writes."""
+    case.edit(tiny)
+    out = tmp_path / "out"
+    zh = Case(case.cls, case.id, case.edit, case.expect, (*case.cmd, "--lang", "zh"))
+    rc, stdout, stderr = _run(zh, tiny, out, capsys)
+    text = stdout + stderr
+    assert "internal error" not in text and "Traceback" not in text, text
+    assert rc == (0 if isinstance(case.expect, Warns) else 2), (rc, text)
+    e = case.expect
+    if isinstance(e, Problem):
+        lines = [ln for ln in stderr.splitlines() if ln.strip().startswith("错误：")
+                 and e.file in ln]
+        assert lines, stderr
+        line = next((ln for ln in lines if (e.field is None or f"字段 '{e.field}'" in ln)
+                     and (e.row is None or f"第 {e.row} 行" in ln)
+                     and (e.rid is None or f"编号 {e.rid}" in ln)), None)
+        assert line is not None, stderr
+    allowed = PROPER | _config_words() | _input_words(tiny) | {
+        w for a in case.cmd for w in re.findall(r"[A-Za-z]+", a)}  # and the command's words
+    assert _english_words(text, allowed) == set(), text
+
+
+def _input_words(district: Path) -> set[str]:
+    words: set[str] = set()
+    for f in district.rglob("*"):
+        if f.is_file() and f.suffix in (".csv", ".geojson", ".toml", ".osm", ".graphml"):
+            words |= set(re.findall(r"[A-Za-z]+", f.read_text("utf-8", "replace")))
+        words |= set(re.findall(r"[A-Za-z]+", f.name))
+    return words
