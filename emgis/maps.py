@@ -1117,6 +1117,11 @@ OVERVIEW_ROADS = ((("motorway", "motorway_link", "trunk", "trunk_link", "primary
                     "track"), "#b3b6b7", 0.4))
 
 
+#: Road segments above which the overview draws each road piece as its chord (a province's
+#: million segments are sub-pixel at report size and took 16 s to draw).
+OVERVIEW_MAX_SEGMENTS = 400_000
+
+
 def overview_png(network: EdgeArrays, district: District, table: pd.DataFrame, kind: str,
                  proposals: gpd.GeoDataFrame | None = None, *, width_mm: float = 180,
                  height_mm: float = 120) -> bytes:
@@ -1144,10 +1149,19 @@ def overview_png(network: EdgeArrays, district: District, table: pd.DataFrame, k
         sel = np.flatnonzero(once & np.isin(cls, classes))
         if not len(sel):
             continue
-        segs = [np.column_stack([network.vx[network.vptr[e]:network.vptr[e + 1]],
-                                 network.vy[network.vptr[e]:network.vptr[e + 1]]])
-                for e in sel]
-        ax.add_collection(LineCollection(segs, colors=colour, linewidths=lw, zorder=1))
+        starts, ends = network.vptr[sel], network.vptr[sel + 1] - 1
+        counts = ends - starts
+        if counts.sum() > OVERVIEW_MAX_SEGMENTS:  # a province: each road piece as its chord
+            first, counts = starts, np.ones_like(counts)
+            second = ends
+        else:  # every segment of every piece, built at once
+            offsets = np.repeat(np.cumsum(counts) - counts, counts)
+            first = np.repeat(starts, counts) + (np.arange(counts.sum()) - offsets)
+            second = first + 1
+        segs = np.stack([np.column_stack([network.vx[first], network.vy[first]]),
+                         np.column_stack([network.vx[second], network.vy[second]])], axis=1)
+        ax.add_collection(LineCollection(list(segs), colors=colour, linewidths=lw, zorder=1,
+                                         capstyle="round"))
     for g in district.townships.geometry:
         for poly in getattr(g, "geoms", [g]):
             x, y = poly.exterior.xy

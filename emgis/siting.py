@@ -532,6 +532,39 @@ def robust_objective(persons: FloatArray, masks: list[npt.NDArray[np.bool_]],
     return float(weights[times_covered >= k].sum())
 
 
+def _robust_greedy_bound(covers: list[sp.csr_matrix], weights: FloatArray,
+                         covered: list[npt.NDArray[np.bool_]], sites: list[int], p: int,
+                         objective: str, probs: FloatArray, k: int) -> float:
+    """An upper bound on the robust optimum from a plan's marginal gains (no LP).
+
+    Cover in one scenario, f_s, is monotone and submodular, so for any plan T of p sites
+    f_s(T) <= f_s(S) + (the p largest gains of single sites added to S). Hence the expected
+    optimum <= sum_s probs_s (f_s(S) + top-p gains_s); the worst-scenario optimum <=
+    min_s (...); and persons covered in at least k scenarios <= (1/k) sum_s (...), since such
+    a person counts at least k times in the sum of the scenarios' covers.
+    """
+    persons, masks = robust_values(covers, weights, covered, sites)
+    per = np.empty(len(covers))
+    for s, (cover, mask) in enumerate(zip(covers, masks, strict=True)):
+        gains = sp.csr_matrix(cover, dtype=float) @ np.where(mask, 0.0, weights)
+        top = np.sort(gains)[::-1][:p].sum() if len(gains) else 0.0
+        per[s] = persons[s] + float(top)
+    if objective == "expected":
+        return float(probs @ per)
+    if objective == "worst":
+        return float(per.min())
+    return float(min(per.sum() / k, weights.sum()))
+
+
+#: Candidates up to which ``robust_covering(method="auto")`` solves the exact MILP (with at
+#: most :data:`AUTO_MILP_PAIRS` pairs over all scenarios); the heuristic beyond.
+ROBUST_AUTO_MILP_CANDIDATES = 5_000
+
+#: Pairs (all scenarios) up to which the robust heuristic's bound also comes from the LP
+#: relaxation (tighter than the marginal-gains bound, but minutes at province size).
+ROBUST_LP_BOUND_PAIRS = AUTO_MILP_PAIRS
+
+
 def robust_covering(covers: list[sp.csr_matrix], weights: FloatArray,
                     covered: list[npt.NDArray[np.bool_]], p: int, *,
                     objective: str = "worst", probs: npt.ArrayLike | None = None,
@@ -556,8 +589,11 @@ def robust_covering(covers: list[sp.csr_matrix], weights: FloatArray,
         the worst scenario) or ``k_of_n`` (the persons covered in at least ``k`` of the N
         scenarios; default ``k = N - 1``).
     method
-        ``auto`` (the MILP while its pairs are at most :data:`AUTO_MILP_PAIRS`), ``milp`` or
-        ``heuristic`` (greedy and swaps on the objective, with the LP relaxation's bound).
+        ``auto`` (the MILP while its pairs are at most :data:`AUTO_MILP_PAIRS` and its
+        candidates at most :data:`ROBUST_AUTO_MILP_CANDIDATES`), ``milp`` or
+        ``heuristic`` (greedy and swaps on the objective, with a proven bound: the marginal
+        gains bound, and the LP relaxation's while the pairs are at most
+        :data:`ROBUST_LP_BOUND_PAIRS`).
 
     Returns
     -------
@@ -584,12 +620,17 @@ def robust_covering(covers: list[sp.csr_matrix], weights: FloatArray,
         return robust_objective(persons, masks, weights, objective, pr, kk)
 
     nnz = sum(c.nnz for c in covers)
-    method = _auto(method, nnz)
+    # the max-min and k-of-n MILPs have weak relaxations: beyond a district's candidates
+    # HiGHS spends its whole time limit (80 s at 22,000 candidates) for what the greedy finds
+    method = _auto(method, nnz if n_c <= ROBUST_AUTO_MILP_CANDIDATES else AUTO_MILP_PAIRS + 1)
     bound: float | None = None
     if method == "heuristic":
         sites = _robust_greedy_swap(value, n_c, p)
-        bound = _robust_milp(covers, weights, covered, p, objective, pr, kk, time_limit,
-                             relax=True)[1]
+        bound = _robust_greedy_bound(covers, weights, covered, sites, p, objective, pr, kk)
+        if nnz <= ROBUST_LP_BOUND_PAIRS and not _reaches(value(sites), bound):
+            lp = _robust_milp(covers, weights, covered, p, objective, pr, kk, time_limit,
+                              relax=True)[1]
+            bound = bound if lp is None else min(bound, lp)
         status = "optimal" if bound is not None and _reaches(value(sites), bound) else \
             "feasible"
         used = "heuristic"
@@ -717,8 +758,8 @@ def _robust_milp(covers: list[sp.csr_matrix], weights: FloatArray,
     res = milp(c_obj, constraints=[LinearConstraint(a, np.concatenate(lo), np.concatenate(hi))],
                integrality=np.zeros(n) if relax else integrality, bounds=Bounds(lb, ub),
                options={"time_limit": time_limit})
-    if relax:
-        return [], (float(-res.fun) + const if res.x is not None else None), res.status == 0
+    if relax:  # only a solved LP bounds the optimum
+        return [], (float(-res.fun) + const if res.status == 0 else None), res.status == 0
     sites = [int(j) for j in np.flatnonzero(res.x[:n_c] > 0.5)] if res.x is not None else []
     dual = getattr(res, "mip_dual_bound", None)
     bound = float(-dual) + const if dual is not None and np.isfinite(dual) else None
