@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emgis.cli import main
 from emgis.export import headers
@@ -100,6 +102,61 @@ def test_workbook_sheets_headers_and_every_village(runs: dict[str, tuple[Path, s
     gaps_csv = pd.read_csv(folder / "gaps.csv", encoding="utf-8-sig",
                            header=1 if lang == "zh" else 0)
     assert gaps.max_row - 1 == len(gaps_csv)
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts_=st.lists(st.one_of(_TEXT, st.none(), st.sampled_from(
+    ["", " lead", "trail ", "=1+1", "-3", "@x", "a&b<c>", "村\x07", "\t tab"])),
+    min_size=3, max_size=3), numbers=st.lists(st.one_of(
+        st.floats(allow_nan=True, allow_infinity=False, width=64), st.integers(-10**12, 10**12)),
+        min_size=3, max_size=3))
+def test_workbook_cells_equal_openpyxls_own(texts_: list[str | None],
+                                            numbers: list[float]) -> None:
+    """The workbook's data rows (made as XML, not cell by cell) read back exactly as the same
+    table written cell by cell by openpyxl: text neutralised and escaped, numbers, empty cells,
+    booleans, number formats."""
+    import io
+
+    import numpy as np
+    import openpyxl
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    from emgis.export import neutralise
+    from emgis.workbook import _number_format, table_workbook
+
+    table = pd.DataFrame({"village_name": texts_, "population": numbers,
+                          "nearest_min": [float(x) for x in numbers],
+                          "flag": [True, False, None], "count": np.array([1, 2, 3]),
+                          "mixed": [texts_[0], numbers[1], None]})
+    # made a block of rows at a time, the same XML as all at once
+    from emgis.workbook import _Rows, _rows_xml
+
+    ids = (None, 3, 4, None, 3, 4)
+    assert b"".join(_Rows(table, ids).blocks(size=2)) == _rows_xml(table, ids)
+    got = openpyxl.load_workbook(io.BytesIO(table_workbook([("coverage", table)])))
+    ws = got[texts("en")["sheet.coverage"]]
+    oracle = openpyxl.Workbook()
+    ows = oracle.active
+    ows.append(headers(list(table.columns), "en"))
+    for r in table.itertuples(index=False):
+        ows.append([None if v is None or (isinstance(v, float) and np.isnan(v))
+                    else ILLEGAL_CHARACTERS_RE.sub("\ufffd", neutralise(v)) if isinstance(v, str)
+                    else v.item() if isinstance(v, np.generic) else v for v in r])
+    obuf = io.BytesIO()
+    oracle.save(obuf)
+    ows = openpyxl.load_workbook(obuf).active
+    assert ws.max_row == ows.max_row == 4
+    for row, orow in zip(ws.iter_rows(), ows.iter_rows(), strict=True):
+        for cell, ocell in zip(row, orow, strict=True):
+            assert cell.value == ocell.value, (cell.coordinate, cell.value, ocell.value)
+            assert cell.data_type == ocell.data_type
+            if cell.row > 1 and isinstance(cell.value, (int, float)) \
+                    and not isinstance(cell.value, bool):
+                col = str(table.columns[cell.column - 1])
+                assert cell.number_format == (_number_format(col) or "General")
 
 
 def test_workbook_is_deterministic(runs: dict[str, tuple[Path, str]], tmp_path: Path) -> None:
