@@ -469,6 +469,8 @@ class _Sampler:
             from_a = (tf - ea.time_at(e, f0)) / 60.0
             to_b = (ea.time_at(e, f1) - tf) / 60.0
         out = (idx, rg.piece_a[p], rg.piece_b[p], from_a, to_b)
+        # each point lies on one piece per side: no point twice (the callers rely on it)
+        assert len(idx) < 2 or bool((idx[1:] > idx[:-1]).all())
         self._along[key] = out
         return out
 
@@ -485,7 +487,7 @@ class _Sampler:
                 t = node_min[b] + to_b
             else:
                 t = node_min[a] + from_a
-            np.minimum.at(best, idx, t)
+            best[idx] = np.minimum(best[idx], t)  # idx has no repeats
         return best
 
     def owners(self, rg: RoutingGraph, node_min: np.ndarray, node_unit: np.ndarray
@@ -504,14 +506,7 @@ class _Sampler:
                 t, o = node_min[b] + to_b, node_unit[b]
             else:
                 t, o = node_min[a] + from_a, node_unit[a]
-            # the best per point (the first piece of its least time, as a stable sort by
-            # (point, time) would keep; ten times faster than that sort)
-            least = np.full(len(self.x), np.inf)
-            np.minimum.at(least, idx, t)
-            sel = np.flatnonzero(t == least[idx])
-            _, first = np.unique(idx[sel], return_index=True)
-            sel = sel[first]
-            idx, t, o = idx[sel], t[sel], o[sel]
+            # one piece per point on this side (idx has no repeats): the better of the sides
             better = t < best[idx]
             best[idx[better]] = t[better]
             owner[idx[better]] = o[better]

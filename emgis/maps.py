@@ -246,6 +246,11 @@ def _xy(geoms: Any) -> tuple[np.ndarray, np.ndarray]:
 def _geojson_geom(g: Any, ndigits: int = 5) -> dict[str, Any]:
     """A geometry (map coordinates) as GeoJSON with its coordinates rounded (1 m at 5
     digits)."""
+    kind = int(shapely.get_type_id(g))
+    if kind in (0, 1):  # a point or a line (most features): straight from its coordinates
+        xy = np.round(shapely.get_coordinates(g), ndigits).tolist()
+        return {"type": "Point", "coordinates": xy[0]} if kind == 0 and xy else \
+            {"type": "LineString" if kind == 1 else "Point", "coordinates": xy}
     rounded = shapely.transform(g, lambda xy: np.round(xy, ndigits))
     gj: dict[str, Any] = json.loads(shapely.to_geojson(rounded))
     return {"type": gj["type"], "coordinates": gj["coordinates"]}

@@ -193,10 +193,12 @@ class Plan:
         for sc in self.scenario_specs(names):
             r = self.scenario(sc)
             z = zones(self.district, sc)
-            out = shapely.union_all(z.geometry.values) if len(z) and sc.units_out_of_action \
-                else None
-            specs.append(ScenarioSpec(sc.name, self.engine.with_network(r.edges),
-                                      (r.units["status"] != "out_of_action").to_numpy(), out))
+            area = shapely.union_all(z.geometry.values) if len(z) else None
+            out = area if sc.units_out_of_action else None
+            engine = r.engine if r.engine is not None else self.engine.with_network(r.edges)
+            specs.append(ScenarioSpec(sc.name, engine,
+                                      (r.units["status"] != "out_of_action").to_numpy(), out,
+                                      area))
         return specs
 
     def whatif(self, kind: str, *, proposals: gpd.GeoDataFrame | None = None) -> WhatIf:

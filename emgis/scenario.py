@@ -14,7 +14,7 @@ time limit allow, at the least total person-minutes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -161,6 +161,9 @@ class ScenarioResult:
     routes
         The road path of each evacuation row (same order; metres, the district's CRS; None
         where no path was drawn).
+    engine
+        The engine on the affected network, with the routing graphs it built (reused by
+        siting over the scenario); None if not kept.
     """
 
     scenario: Scenario
@@ -173,6 +176,7 @@ class ScenarioResult:
     edges: EdgeArrays
     roads: gpd.GeoDataFrame
     routes: gpd.GeoSeries | None = None
+    engine: Engine | None = field(default=None, repr=False, compare=False)
 
 
 def _on_roads(engine: Engine) -> np.ndarray:
@@ -275,7 +279,7 @@ def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Sce
         "units_cut_off": int((states["status"] == "cut_off").sum()),
     }])
     return ScenarioResult(scenario, table, states, evac, loads, left, summary, hit, roads,
-                          routes)
+                          routes, hit_engine)
 
 
 def evacuation_routes(district: District, engine: Engine, evacuation: pd.DataFrame, *,
@@ -296,7 +300,8 @@ def evacuation_routes(district: District, engine: Engine, evacuation: pd.DataFra
                         engine.unit_loc[ui.astype(np.int64)],
                         origin_xy=shapely.get_coordinates(vg[vi.astype(np.int64)]),
                         destination_xy=shapely.get_coordinates(ug[ui.astype(np.int64)]),
-                        limit=limit + 1e-6) if len(evacuation) else []
+                        limit=limit + 1e-6, minutes=evacuation["minutes"].to_numpy(dtype=float)
+                        ) if len(evacuation) else []
     return gpd.GeoSeries(lines, crs=district.crs)
 
 

@@ -561,7 +561,9 @@ def _robust_greedy_bound(covers: list[sp.csr_matrix], weights: FloatArray,
 ROBUST_AUTO_MILP_CANDIDATES = 5_000
 
 #: Pairs (all scenarios) up to which the robust heuristic's bound also comes from the LP
-#: relaxation (tighter than the marginal-gains bound, but minutes at province size).
+#: relaxation (tighter than the marginal-gains bound), when there are also at most
+#: :data:`ROBUST_AUTO_MILP_CANDIDATES` candidates: at a province's 22,000 candidates and
+#: 190,000 pairs HiGHS spent a minute on the LP and reached no bound in it.
 ROBUST_LP_BOUND_PAIRS = AUTO_MILP_PAIRS
 
 
@@ -593,7 +595,8 @@ def robust_covering(covers: list[sp.csr_matrix], weights: FloatArray,
         candidates at most :data:`ROBUST_AUTO_MILP_CANDIDATES`), ``milp`` or
         ``heuristic`` (greedy and swaps on the objective, with a proven bound: the marginal
         gains bound, and the LP relaxation's while the pairs are at most
-        :data:`ROBUST_LP_BOUND_PAIRS`).
+        :data:`ROBUST_LP_BOUND_PAIRS` and the candidates at most
+        :data:`ROBUST_AUTO_MILP_CANDIDATES`).
 
     Returns
     -------
@@ -627,7 +630,8 @@ def robust_covering(covers: list[sp.csr_matrix], weights: FloatArray,
     if method == "heuristic":
         sites = _robust_greedy_swap(value, n_c, p)
         bound = _robust_greedy_bound(covers, weights, covered, sites, p, objective, pr, kk)
-        if nnz <= ROBUST_LP_BOUND_PAIRS and not _reaches(value(sites), bound):
+        if nnz <= ROBUST_LP_BOUND_PAIRS and n_c <= ROBUST_AUTO_MILP_CANDIDATES \
+                and not _reaches(value(sites), bound):
             lp = _robust_milp(covers, weights, covered, p, objective, pr, kk, time_limit,
                               relax=True)[1]
             bound = bound if lp is None else min(bound, lp)
@@ -1346,13 +1350,16 @@ def _result(district: Any, kind: str, sol: Solution, cand: gpd.GeoDataFrame,
 @dataclass(frozen=True)
 class ScenarioSpec:
     """A scenario as robust siting sees it: its name, the engine on its affected roads, which
-    existing units still respond, and the area where a new site would be out of action (empty
-    where units inside the zones keep working)."""
+    existing units still respond, the area where a new site would be out of action (empty
+    where units inside the zones keep working), and the zones themselves."""
 
     name: str
     engine: Any
     active: npt.NDArray[np.bool_]
     out_area: Any
+    #: Where the scenario's roads differ from the baseline's (its zones), if known: a search
+    #: that cannot reach it finds what it finds in the baseline.
+    hazard_area: Any = None
 
 
 @dataclass(frozen=True)

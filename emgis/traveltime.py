@@ -531,7 +531,8 @@ def pairs_within(rg: RoutingGraph, sources: npt.ArrayLike, *, limits: npt.ArrayL
 
 def route_lines(rg: RoutingGraph, edges: EdgeArrays, origins: npt.ArrayLike,
                 destinations: npt.ArrayLike, *, origin_xy: npt.ArrayLike,
-                destination_xy: npt.ArrayLike, limit: float = np.inf) -> list[object]:
+                destination_xy: npt.ArrayLike, limit: float = np.inf,
+                minutes: npt.ArrayLike | None = None) -> list[object]:
     """The fastest route of each (origin, destination) pair of locations, along the roads.
 
     Parameters
@@ -546,6 +547,11 @@ def route_lines(rg: RoutingGraph, edges: EdgeArrays, origins: npt.ArrayLike,
         The points of the locations (metres): the access legs join them to the roads.
     limit
         Largest minutes searched from each destination.
+    minutes
+        Optional: the minutes each route is known to take on this graph (e.g. the
+        evacuation's): the search from a destination then stops just past its longest route
+        (a province's shelters need not search their whole hour), and goes on to ``limit``
+        only for a route not found by then.
 
     Returns
     -------
@@ -577,12 +583,33 @@ def route_lines(rg: RoutingGraph, edges: EdgeArrays, origins: npt.ArrayLike,
     order = np.lexsort((w, keys))  # the fastest piece first for each node pair
     keys, piece, back = keys[order], piece[order], back[order]
     rev = rg.csr().T.tocsr()
+    piece_xy: dict[tuple[int, bool], np.ndarray] = {}  # routes to a shelter share their roads
+    pe, f0, f1 = rg.piece_edge, rg.piece_f0, rg.piece_f1
+
+    def coords_of(p: int, b: bool) -> np.ndarray:
+        xy = piece_xy.get((p, b))
+        if xy is None:
+            line = edges.geometry[int(pe[p])]
+            part = substring(line, float(f0[p]), float(f1[p]), normalized=True)
+            xy = shapely.get_coordinates(part)
+            xy = piece_xy[(p, b)] = xy[::-1] if b else xy
+        return xy
+
+    known = None if minutes is None else np.asarray(minutes, dtype=float).reshape(-1)
     for d in np.unique(dst):
         dnode = rg.loc_node[d]
         if dnode < 0:
             continue
-        _, pred = dijkstra(rev, indices=int(dnode), limit=limit, return_predecessors=True)
-        for i in np.flatnonzero(dst == d):
+        rows = np.flatnonzero(dst == d)
+        reach = limit
+        if known is not None and np.isfinite(known[rows]).all():
+            reach = min(limit, float(known[rows].max()) * 1.01 + 0.1)
+        _, pred = dijkstra(rev, indices=int(dnode), limit=reach, return_predecessors=True)
+        if reach < limit and any(
+                int(rg.loc_node[org[i]]) >= 0 and int(rg.loc_node[org[i]]) != dnode
+                and pred[int(rg.loc_node[org[i]])] < 0 for i in rows):
+            _, pred = dijkstra(rev, indices=int(dnode), limit=limit, return_predecessors=True)
+        for i in rows:
             node = int(rg.loc_node[org[i]])
             if node < 0 or (node != dnode and pred[node] < 0):
                 continue
@@ -590,12 +617,7 @@ def route_lines(rg: RoutingGraph, edges: EdgeArrays, origins: npt.ArrayLike,
             while node != dnode:
                 nxt = int(pred[node])
                 k = int(np.searchsorted(keys, node * n + nxt))
-                p, b = int(piece[k]), bool(back[k])
-                line = edges.geometry[int(rg.piece_edge[p])]
-                part = substring(line, float(rg.piece_f0[p]), float(rg.piece_f1[p]),
-                                 normalized=True)
-                xy = shapely.get_coordinates(part)
-                coords.extend(xy[::-1] if b else xy)
+                coords.extend(coords_of(int(piece[k]), bool(back[k])))
                 node = nxt
             coords.append(dxy[i])
             out[i] = shapely.LineString(np.array(coords))

@@ -129,8 +129,9 @@ def whatif_data(district: Any, engine: Any, kind: str, *, scenarios: Sequence[An
     turnout_c = 0.0 if towards_unit(kind) else (float(s.turnout[kind].value)
                                                   if kind in s.turnout else 0.0)
     mode = mode_of(kind, s)
-    specs = [("baseline", engine, None, None), *[(sc.name, sc.engine, sc.active, sc.out_area)
-                                                  for sc in scenarios]]
+    specs = [("baseline", engine, None, None, None),
+             *[(sc.name, sc.engine, sc.active, sc.out_area, getattr(sc, "hazard_area", None))
+               for sc in scenarios]]
 
     def sample_pairs(cutoff: float) -> float:
         """Pairs per candidate in the baseline, from a few evenly spaced candidates."""
@@ -144,8 +145,8 @@ def whatif_data(district: Any, engine: Any, kind: str, *, scenarios: Sequence[An
         return len(si) / len(pick)
 
     def times(cutoff: float) -> list[WhatIfTimes]:
-        out = []
-        for name, eng, active, area in specs:
+        out: list[WhatIfTimes] = []
+        for name, eng, active, area, hazard in specs:
             rg = eng.graph(mode, reverse=towards_unit(kind))
             src = np.concatenate([eng.unit_loc[sel], cand["loc"].to_numpy(dtype=np.int64)])
             off = np.concatenate([units["turnout_min"].to_numpy(dtype=float),
@@ -155,8 +156,25 @@ def whatif_data(district: Any, engine: Any, kind: str, *, scenarios: Sequence[An
                 ok[:len(sel)] = np.asarray(active, dtype=bool)[sel]
             if area is not None and not shapely.is_empty(area):
                 ok[len(sel):] &= ~cand.geometry.within(area).to_numpy()
-            si, vi, t = pairs_within(rg, src, limits=np.where(ok, cutoff, -1.0), offsets=off,
-                                     targets=eng.village_loc)
+            # a source whose search cannot come near the scenario's zones finds there what
+            # it finds in the baseline: only the others are searched again
+            same = np.zeros(len(src), dtype=bool)
+            if out and hazard is not None and not shapely.is_empty(hazard) and len(src):
+                points = np.concatenate([shapely.get_coordinates(units.geometry.values),
+                                         shapely.get_coordinates(cand.geometry.values)])
+                reach = cutoff * _top_speed(engine) * 1.001 + 1.0
+                same = ok & (shapely.distance(hazard, shapely.points(points)) > reach)
+            si, vi, t = pairs_within(rg, src, limits=np.where(ok & ~same, cutoff, -1.0),
+                                     offsets=off, targets=eng.village_loc)
+            if same.any():
+                b = out[0]
+                rows = np.repeat(np.arange(len(src)), np.diff(b.ptr))
+                keep = same[rows]
+                si = np.concatenate([si, rows[keep]])
+                vi = np.concatenate([vi, b.village[keep]])
+                t = np.concatenate([t, b.minutes[keep]])
+                order = np.lexsort((vi, si))
+                si, vi, t = si[order], vi[order], t[order]
             ptr = np.searchsorted(si, np.arange(len(src) + 1)).astype(np.int64)
             out.append(WhatIfTimes(name, ptr, vi.astype(np.int64), np.asarray(t, dtype=float)))
         return out
@@ -174,12 +192,36 @@ def whatif_data(district: Any, engine: Any, kind: str, *, scenarios: Sequence[An
             cand = cand.iloc[np.sort(order[:keep_n])].reset_index(drop=True)
     found = times(cutoff)
     if sum(len(x.village) for x in found) > max_pairs and cutoff > target:
-        cutoff = target
-        found = times(cutoff)
+        cutoff = target  # the pairs within the target are among those found: no new search
+        found = [_within(x, cutoff) for x in found]
     no_road = engine.status(engine.village_loc) == "no_road_access"
     return WhatIf(kind, target, cutoff, gpd.GeoDataFrame(units, geometry="geometry"),
                   gpd.GeoDataFrame(cand, geometry="geometry"), tuple(found),
                   np.asarray(no_road, dtype=bool), n_all)
+
+
+def _top_speed(engine: Any) -> float:
+    """Metres per minute no route goes faster than: the fastest road segment or access leg
+    (a search within T minutes stays within T times this of its start)."""
+    ea = engine.network
+    seg = np.flatnonzero(np.diff(ea.vtime) > 0)
+    road = float((np.diff(ea.vdist)[seg] / np.diff(ea.vtime)[seg]).max()) * 60.0 \
+        if len(seg) else 0.0
+    snaps = engine.snaps
+    a_m = snaps["access_m"].to_numpy(dtype=float, na_value=np.nan)
+    a_min = snaps["access_min"].to_numpy(dtype=float, na_value=np.nan)
+    fine = np.isfinite(a_m) & np.isfinite(a_min) & (a_min > 0)
+    access = float((a_m[fine] / a_min[fine]).max()) if fine.any() else 0.0
+    return max(road, access, 1e-9)
+
+
+def _within(times: WhatIfTimes, cutoff: float) -> WhatIfTimes:
+    """The pairs of ``times`` within ``cutoff`` minutes (as a search stopping there finds:
+    :func:`emgis.traveltime.pairs_within` keeps a pair within its limit + 1e-12)."""
+    keep = times.minutes <= cutoff + 1e-12
+    src = np.repeat(np.arange(len(times.ptr) - 1), np.diff(times.ptr))[keep]
+    ptr = np.searchsorted(src, np.arange(len(times.ptr))).astype(np.int64)
+    return WhatIfTimes(times.name, ptr, times.village[keep], times.minutes[keep])
 
 
 def nearest_minutes(data: WhatIf, scenario: int, on: npt.ArrayLike) -> npt.NDArray[np.float64]:

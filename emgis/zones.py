@@ -15,14 +15,21 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from emgis.coverage import MAX_GRID_CELLS, CoverageResult, _Sampler, polygonal, target_of
+from emgis.coverage import CoverageResult, _Sampler, polygonal, target_of
 from emgis.settings import Settings
+
+#: Most cells of the grid zones are drawn on (a quarter of a service area's,
+#: :data:`emgis.coverage.MAX_GRID_CELLS`): every kind's zones are drawn on it, so larger
+#: districts get coarser cells sooner (a province's zones in 100 to 200 m cells; the
+#: villages of a zone do not depend on it, its area within a cell's width along the border).
+ZONE_MAX_GRID_CELLS = 500_000
 
 #: Columns of the per-unit zone table.
 COLUMNS = ["kind", "unit_id", "unit_name", "township", "villages", "population", "area_km2",
@@ -76,8 +83,10 @@ def unit_zones(result: CoverageResult, *, settings: Settings,
     ea = result.edges
     extent = ((float(ea.vx.max() - ea.vx.min()) + 2 * buf) * (float(ea.vy.max() - ea.vy.min())
                                                               + 2 * buf)) if len(ea.vx) else 0.0
-    cell = max(buf / 2.0, float(np.sqrt(extent / MAX_GRID_CELLS))) if extent else buf / 2.0
+    cell = max(buf / 2.0, float(np.sqrt(extent / ZONE_MAX_GRID_CELLS))) if extent else \
+        buf / 2.0
     sampler = _Sampler(ea, cell)
+    grid = _ZoneGrid(sampler.x, sampler.y, cell, buf)
     rows: list[dict[str, object]] = []
     balance: list[dict[str, object]] = []
     village_rows = []
@@ -90,16 +99,17 @@ def unit_zones(result: CoverageResult, *, settings: Settings,
                                           "kind": kind, "unit_id": k["nearest_id"].to_numpy()}))
         rg = result.graph(kind, settings)
         t, owner = sampler.owners(rg, result.node_min[kind], result.node_unit[kind])
-        polys = _exclusive_areas(sampler.x, sampler.y, owner, np.isfinite(t) & (owner >= 0),
-                                 cell, buf)
+        polys = _exclusive_areas(grid, owner, np.isfinite(t) & (owner >= 0), t)
         sel = np.flatnonzero(((units["kind"] == kind) & units["active"]).to_numpy(dtype=bool))
         total = float(k["population"].sum()) or 1.0
         pops = []
+        empty = k.iloc[:0]
+        by_unit = {uid: g for uid, g in k.groupby("nearest_id", sort=False)}
         for i in sel:
             uid = units["id"].iloc[i]
-            mine = k[k["nearest_id"] == uid]
+            mine = by_unit.get(uid, empty)
             pop = int(mine["population"].sum())
-            far = mine.loc[mine["nearest_min"].idxmax()] if len(mine) else None
+            far = mine.loc[cast(Any, mine["nearest_min"].idxmax())] if len(mine) else None
             geom = polys.get(int(i), shapely.Polygon())
             pops.append(pop)
             rows.append({
@@ -129,28 +139,63 @@ def unit_zones(result: CoverageResult, *, settings: Settings,
     return Zones(zones, pd.DataFrame(balance, columns=BALANCE_COLUMNS), villages)
 
 
-def _exclusive_areas(x: np.ndarray, y: np.ndarray, owner: np.ndarray, ok: np.ndarray,
-                     cell: float, buffer_m: float) -> dict[int, shapely.Geometry]:
-    """Per owner, the grid cells within ``buffer_m`` of a reached point whose nearest reached
-    point is that owner's: polygons that never overlap."""
+class _ZoneGrid:
+    """The grid zones are drawn on, over every point along the roads (the same for every
+    kind): each point's cell, and the points grouped by cell once."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, cell: float, buffer_m: float) -> None:
+        self.cell, self.r = cell, max(1, round(buffer_m / cell))
+        r = self.r
+        self.x0 = float(x.min()) - (r + 1) * cell if len(x) else 0.0
+        self.y0 = float(y.min()) - (r + 1) * cell if len(y) else 0.0
+        ix = np.floor((x - self.x0) / cell).astype(np.int64)
+        iy = np.floor((y - self.y0) / cell).astype(np.int64)
+        self.shape = (int(iy.max()) + r + 2 if len(iy) else 1,
+                      int(ix.max()) + r + 2 if len(ix) else 1)
+        flat = iy * self.shape[1] + ix
+        self.order = np.argsort(flat, kind="stable")
+        fs = flat[self.order]
+        self.starts = np.flatnonzero(np.r_[True, fs[1:] != fs[:-1]]) if len(fs) else \
+            np.zeros(0, np.int64)
+        self.cells = fs[self.starts]
+        self.group = np.repeat(np.arange(len(self.starts)),
+                               np.diff(np.r_[self.starts, len(fs)]))
+
+    def seed(self, owner: np.ndarray, ok: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Per cell, the owner of its point reached first (the first such point on ties);
+        -1 for a cell no reached point lies in."""
+        tt = np.where(ok, t, np.inf)[self.order]
+        seed = np.full(self.shape[0] * self.shape[1], -1, dtype=np.int64)
+        if not len(tt):
+            return seed.reshape(self.shape)
+        least = np.minimum.reduceat(tt, self.starts)
+        pos = np.flatnonzero((tt == least[self.group]) & np.isfinite(tt))
+        g = self.group[pos]
+        first = pos[np.r_[True, g[1:] != g[:-1]]] if len(pos) else pos
+        seed[self.cells[self.group[first]]] = owner[self.order[first]]
+        return seed.reshape(self.shape)
+
+
+def _exclusive_areas(grid_: _ZoneGrid, owner: np.ndarray, ok: np.ndarray, t: np.ndarray
+                     ) -> dict[int, shapely.Geometry]:
+    """Per owner, the grid cells within the buffer of a reached point whose nearest reached
+    cell is that owner's (a cell with reached points is its first-reached point's owner's):
+    polygons that never overlap."""
     from scipy import ndimage
-    from scipy.spatial import cKDTree
 
     if not ok.any():
         return {}
-    x, y, owner = x[ok], y[ok], owner[ok]
-    r = max(1, round(buffer_m / cell))
-    x0, y0 = float(x.min()) - (r + 1) * cell, float(y.min()) - (r + 1) * cell
-    ix = np.floor((x - x0) / cell).astype(np.int64)
-    iy = np.floor((y - y0) / cell).astype(np.int64)
-    grid = np.zeros((int(iy.max()) + r + 2, int(ix.max()) + r + 2), dtype=bool)
-    grid[iy, ix] = True
+    seed = grid_.seed(owner, ok, t)
+    cell, r, x0, y0 = grid_.cell, grid_.r, grid_.x0, grid_.y0
+    grid = seed >= 0
     yy, xx = np.ogrid[-r:r + 1, -r:r + 1]
     grid = ndimage.binary_dilation(grid, structure=(xx * xx + yy * yy) <= r * r + r)
     cy, cx = np.nonzero(grid)
-    _, near = cKDTree(np.column_stack([x, y])).query(
-        np.column_stack([x0 + (cx + 0.5) * cell, y0 + (cy + 0.5) * cell]), workers=-1)
-    lab = owner[near]
+    # each cell of the widened roads goes to its nearest reached cell (a distance transform
+    # on the grid: no tree of the millions of points along a province's roads)
+    ny, nx = ndimage.distance_transform_edt(seed < 0, return_distances=False,
+                                            return_indices=True)
+    lab = seed[ny[cy, cx], nx[cy, cx]]
     # runs of one label along each row become boxes (cells come row by row, left to right;
     # a run breaks at a new row, a gap or another label)
     brk = np.r_[True, (cy[1:] != cy[:-1]) | (cx[1:] != cx[:-1] + 1) | (lab[1:] != lab[:-1])]

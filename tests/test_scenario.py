@@ -259,3 +259,11 @@ def test_evacuation_routes_follow_the_roads() -> None:
         assert float(shapely.distance(inner, roads).max()) < 0.01
         straight = v[row.village_id].distance(s[row.shelter_id])
         assert straight - 1e-6 <= line.length <= row.minutes * top + 1e-6
+    # searching each shelter only as far as its routes' minutes finds the same routes as
+    # searching the whole limit
+    from emgis.scenario import evacuation_routes, units_of
+
+    engine = plan.engine if sc.evacuate_before_closure else r.engine
+    full = evacuation_routes(plan.district, engine, r.evacuation.assign(minutes=np.inf),
+                             units=units_of(plan.district), limit=sc.max_evacuation_min)
+    assert all(a.equals_exact(b, 0.0) for a, b in zip(r.routes, full, strict=True))

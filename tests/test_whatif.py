@@ -230,3 +230,64 @@ def test_most_promising_candidates_when_all_do_not_fit(page: tuple[Any, Path, An
                                          strict=True) if m <= small.cutoff_min}
             assert got.keys() == want.keys()
             assert all(abs(got[v] - want[v]) < 1e-9 for v in got)
+
+
+def test_pairs_cut_to_the_target_equal_a_search_to_the_target(
+        page: tuple[Any, Path, Any]) -> None:
+    """When the pairs found at twice the target are too many, the page keeps those within the
+    target: the same pairs and minutes as a search stopping at the target finds."""
+    from emgis.coverage import mode_of, towards_unit
+    from emgis.traveltime import pairs_within
+    from emgis.whatif import _within
+
+    plan, _, full = page
+    assert full.cutoff_min > full.target_min
+    base = full.scenarios[0]
+    cut = _within(base, full.target_min)
+    eng = plan.engine
+    units = plan.units
+    sel = np.flatnonzero((units["kind"] == KIND).to_numpy())
+    src = np.concatenate([eng.unit_loc[sel], full.candidates["loc"].to_numpy(dtype=np.int64)])
+    s = plan.district.settings
+    off = np.concatenate([units["turnout_min"].to_numpy(dtype=float)[sel],
+                          np.full(len(full.candidates), float(s.turnout[KIND].value)
+                                  if KIND in s.turnout and not towards_unit(KIND) else 0.0)])
+    si, vi, t = pairs_within(eng.graph(mode_of(KIND, s), reverse=towards_unit(KIND)), src,
+                             limits=full.target_min, offsets=off, targets=eng.village_loc)
+    assert len(cut.village) < len(base.village)
+    assert np.array_equal(cut.ptr, np.searchsorted(si, np.arange(len(src) + 1)))
+    assert np.array_equal(cut.village, vi)
+    assert np.allclose(cut.minutes, t, rtol=0, atol=1e-9)
+
+
+def test_scenario_searches_far_from_the_zones_reuse_the_baseline(
+        page: tuple[Any, Path, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source that cannot come near a scenario's zones within the cutoff (at the network's
+    top speed) keeps its baseline times there instead of a new search: the page's data equal
+    those of searching every source in every scenario, and fewer sources are searched."""
+    import dataclasses
+
+    import emgis.traveltime as tt
+    from emgis.whatif import whatif_data
+
+    plan, _, _ = page
+    specs = plan.siting_scenarios()
+    assert any(s.hazard_area is not None for s in specs)
+    searched: list[int] = []
+    real = tt.pairs_within
+
+    def counting(rg: Any, sources: Any, **kw: Any) -> Any:
+        searched.append(int((np.asarray(kw["limits"]) >= 0).sum()))
+        return real(rg, sources, **kw)
+
+    monkeypatch.setattr(tt, "pairs_within", counting)
+    pruned = whatif_data(plan.district, plan.engine, KIND, scenarios=specs)
+    n_pruned = sum(searched)
+    searched.clear()
+    full = whatif_data(plan.district, plan.engine, KIND, scenarios=[
+        dataclasses.replace(s, hazard_area=None) for s in specs])
+    assert n_pruned < sum(searched)
+    assert pruned.cutoff_min == full.cutoff_min
+    for a, b in zip(pruned.scenarios, full.scenarios, strict=True):
+        assert np.array_equal(a.ptr, b.ptr) and np.array_equal(a.village, b.village)
+        assert np.allclose(a.minutes, b.minutes, rtol=0, atol=1e-9)
