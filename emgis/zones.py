@@ -27,8 +27,8 @@ from emgis.settings import Settings
 
 #: Most cells of the grid zones are drawn on (a quarter of a service area's,
 #: :data:`emgis.coverage.MAX_GRID_CELLS`): every kind's zones are drawn on it, so larger
-#: districts get coarser cells sooner (a province's zones in 100 to 200 m cells; the
-#: villages of a zone do not depend on it, its area within a cell's width along the border).
+#: districts get coarser cells sooner (the villages of a zone do not depend on it, its area
+#: is exact to a cell's width along the border).
 ZONE_MAX_GRID_CELLS = 500_000
 
 #: Columns of the per-unit zone table.
