@@ -517,16 +517,28 @@ class _Sampler:
 MAX_GRID_CELLS = 2_000_000
 
 
-class _Grid:
-    """A half-buffer grid over some points: cell indices computed once, polygons per mask."""
+def _grid_cell(x: np.ndarray, y: np.ndarray, buffer_m: float,
+               max_cells: int = MAX_GRID_CELLS) -> float:
+    """Metres a cell of a grid over points is wide: half the buffer, or wider where the
+    points' extent (grown by the buffer) would need more than ``max_cells`` cells."""
+    if not len(x):
+        return buffer_m / 2.0
+    extent = (float(x.max() - x.min()) + 2 * buffer_m) * (float(y.max() - y.min())
+                                                           + 2 * buffer_m)
+    return max(buffer_m / 2.0, float(np.sqrt(extent / max_cells)))
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, buffer_m: float) -> None:
+
+class _Grid:
+    """A half-buffer grid over some points: cell indices computed once, polygons per mask
+    (cells ``cell`` metres wide if given, else :func:`_grid_cell`'s)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, buffer_m: float, *,
+                 cell: float | None = None) -> None:
         self.buffer = buffer_m
         self.n = len(x)
         if not len(x):
             return
-        extent = (x.max() - x.min() + 2 * buffer_m) * (y.max() - y.min() + 2 * buffer_m)
-        self.cell = cell = max(buffer_m / 2.0, float(np.sqrt(extent / MAX_GRID_CELLS)))
+        self.cell = cell = _grid_cell(x, y, buffer_m) if cell is None else cell
         self.r = r = max(1, round(buffer_m / cell))
         self.x0 = np.floor(x.min() / cell) * cell - (r + 1) * cell
         self.y0 = np.floor(y.min() / cell) * cell - (r + 1) * cell
@@ -609,10 +621,8 @@ def service_areas(
     crs = result.villages.crs
     buf = settings.coverage.service_area_buffer_m
     ea = result.edges
-    extent = ((float(ea.vx.max() - ea.vx.min()) + 2 * buf) * (float(ea.vy.max() - ea.vy.min())
-                                                              + 2 * buf)) if len(ea.vx) else 0.0
     # points closer than a grid cell add nothing to the area drawn
-    sampler = _Sampler(ea, max(buf / 2.0, float(np.sqrt(extent / MAX_GRID_CELLS))))
+    sampler = _Sampler(ea, _grid_cell(ea.vx, ea.vy, buf))
     rows = []
     for kind in kinds or result.kinds:
         target = target_of(kind, settings)

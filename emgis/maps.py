@@ -249,8 +249,9 @@ def _geojson_geom(g: Any, ndigits: int = 5) -> dict[str, Any]:
     kind = int(shapely.get_type_id(g))
     if kind in (0, 1):  # a point or a line (most features): straight from its coordinates
         xy = np.round(shapely.get_coordinates(g), ndigits).tolist()
-        return {"type": "Point", "coordinates": xy[0]} if kind == 0 and xy else \
-            {"type": "LineString" if kind == 1 else "Point", "coordinates": xy}
+        if kind == 1:
+            return {"type": "LineString", "coordinates": xy}
+        return {"type": "Point", "coordinates": xy[0] if xy else []}
     rounded = shapely.transform(g, lambda xy: np.round(xy, ndigits))
     gj: dict[str, Any] = json.loads(shapely.to_geojson(rounded))
     return {"type": gj["type"], "coordinates": gj["coordinates"]}

@@ -596,22 +596,28 @@ def route_lines(rg: RoutingGraph, edges: EdgeArrays, origins: npt.ArrayLike,
         return xy
 
     known = None if minutes is None else np.asarray(minutes, dtype=float).reshape(-1)
+
+    def unrouted(nodes: np.ndarray, dnode: int, pred: np.ndarray) -> np.ndarray:
+        """Per origin node: no route to ``dnode`` (off the network, or not reached)."""
+        lost: np.ndarray = (nodes < 0) | ((nodes != dnode) & (pred[np.maximum(nodes, 0)] < 0))
+        return lost
+
     for d in np.unique(dst):
         dnode = rg.loc_node[d]
         if dnode < 0:
             continue
         rows = np.flatnonzero(dst == d)
+        nodes = rg.loc_node[org[rows]]
         reach = limit
         if known is not None and np.isfinite(known[rows]).all():
             reach = min(limit, float(known[rows].max()) * 1.01 + 0.1)
         _, pred = dijkstra(rev, indices=int(dnode), limit=reach, return_predecessors=True)
-        if reach < limit and any(
-                int(rg.loc_node[org[i]]) >= 0 and int(rg.loc_node[org[i]]) != dnode
-                and pred[int(rg.loc_node[org[i]])] < 0 for i in rows):
+        lost = unrouted(nodes, dnode, pred)
+        if reach < limit and (lost & (nodes >= 0)).any():
             _, pred = dijkstra(rev, indices=int(dnode), limit=limit, return_predecessors=True)
-        for i in rows:
-            node = int(rg.loc_node[org[i]])
-            if node < 0 or (node != dnode and pred[node] < 0):
+            lost = unrouted(nodes, dnode, pred)
+        for i, node, skip in zip(rows.tolist(), nodes.tolist(), lost.tolist(), strict=True):
+            if skip:
                 continue
             coords = [oxy[i]]
             while node != dnode:

@@ -130,8 +130,10 @@ def whatif_data(district: Any, engine: Any, kind: str, *, scenarios: Sequence[An
                                                   if kind in s.turnout else 0.0)
     mode = mode_of(kind, s)
     specs = [("baseline", engine, None, None, None),
-             *[(sc.name, sc.engine, sc.active, sc.out_area, getattr(sc, "hazard_area", None))
+             *[(sc.name, sc.engine, sc.active, sc.out_area, sc.hazard_area)
                for sc in scenarios]]
+    # metres a search within the cutoff can go, per minute (only needed with zones)
+    top = _top_speed(engine) if any(h is not None for *_, h in specs) else 0.0
 
     def sample_pairs(cutoff: float) -> float:
         """Pairs per candidate in the baseline, from a few evenly spaced candidates."""
@@ -146,6 +148,9 @@ def whatif_data(district: Any, engine: Any, kind: str, *, scenarios: Sequence[An
 
     def times(cutoff: float) -> list[WhatIfTimes]:
         out: list[WhatIfTimes] = []
+        points = shapely.points(np.concatenate([
+            shapely.get_coordinates(units.geometry.values),
+            shapely.get_coordinates(cand.geometry.values)])) if top else None
         for name, eng, active, area, hazard in specs:
             rg = eng.graph(mode, reverse=towards_unit(kind))
             src = np.concatenate([eng.unit_loc[sel], cand["loc"].to_numpy(dtype=np.int64)])
@@ -159,11 +164,9 @@ def whatif_data(district: Any, engine: Any, kind: str, *, scenarios: Sequence[An
             # a source whose search cannot come near the scenario's zones finds there what
             # it finds in the baseline: only the others are searched again
             same = np.zeros(len(src), dtype=bool)
-            if out and hazard is not None and not shapely.is_empty(hazard) and len(src):
-                points = np.concatenate([shapely.get_coordinates(units.geometry.values),
-                                         shapely.get_coordinates(cand.geometry.values)])
-                reach = cutoff * _top_speed(engine) * 1.001 + 1.0
-                same = ok & (shapely.distance(hazard, shapely.points(points)) > reach)
+            if out and points is not None and hazard is not None \
+                    and not shapely.is_empty(hazard):
+                same = ok & (shapely.distance(hazard, points) > cutoff * top * 1.001 + 1.0)
             si, vi, t = pairs_within(rg, src, limits=np.where(ok & ~same, cutoff, -1.0),
                                      offsets=off, targets=eng.village_loc)
             if same.any():

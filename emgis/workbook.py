@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emgis.export import FIXED_DATE, headers, neutralise_frame, present
+from emgis.export import FIXED_DATE, headers, neutralise, neutralise_frame, present
 from emgis.output import OutputDir
 from emgis.texts import Texts, texts
 
@@ -244,8 +244,7 @@ def _summary_sheet(wb: Any, t: Texts, lines: Sequence[Sequence[object]]) -> None
         for v in line:
             v = v if isinstance(v, _Share) else _cell_value(v)
             if isinstance(v, str):
-                cell = WriteOnlyCell(ws, value="'" + v if v.startswith(("=", "+", "-", "@",
-                                                                           "\t", "\r")) else v)
+                cell = WriteOnlyCell(ws, value=neutralise(v))
                 cell.data_type = "s"
                 if k == 0:
                     cell.font = Font(bold=True, size=14)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from emgis.coverage import CoverageResult, _Sampler, polygonal, target_of
+from emgis.coverage import CoverageResult, _Grid, _grid_cell, _Sampler, polygonal, target_of
 from emgis.settings import Settings
 
 #: Most cells of the grid zones are drawn on (a quarter of a service area's,
@@ -81,12 +81,9 @@ def unit_zones(result: CoverageResult, *, settings: Settings,
     units = result.units
     buf = settings.coverage.service_area_buffer_m
     ea = result.edges
-    extent = ((float(ea.vx.max() - ea.vx.min()) + 2 * buf) * (float(ea.vy.max() - ea.vy.min())
-                                                              + 2 * buf)) if len(ea.vx) else 0.0
-    cell = max(buf / 2.0, float(np.sqrt(extent / ZONE_MAX_GRID_CELLS))) if extent else \
-        buf / 2.0
+    cell = _grid_cell(ea.vx, ea.vy, buf, ZONE_MAX_GRID_CELLS)
     sampler = _Sampler(ea, cell)
-    grid = _ZoneGrid(sampler.x, sampler.y, cell, buf)
+    grid = _ZoneGrid(sampler.x, sampler.y, buf, cell=cell)
     rows: list[dict[str, object]] = []
     balance: list[dict[str, object]] = []
     village_rows = []
@@ -139,20 +136,16 @@ def unit_zones(result: CoverageResult, *, settings: Settings,
     return Zones(zones, pd.DataFrame(balance, columns=BALANCE_COLUMNS), villages)
 
 
-class _ZoneGrid:
+class _ZoneGrid(_Grid):
     """The grid zones are drawn on, over every point along the roads (the same for every
-    kind): each point's cell, and the points grouped by cell once."""
+    kind), with the points grouped by cell once."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, cell: float, buffer_m: float) -> None:
-        self.cell, self.r = cell, max(1, round(buffer_m / cell))
-        r = self.r
-        self.x0 = float(x.min()) - (r + 1) * cell if len(x) else 0.0
-        self.y0 = float(y.min()) - (r + 1) * cell if len(y) else 0.0
-        ix = np.floor((x - self.x0) / cell).astype(np.int64)
-        iy = np.floor((y - self.y0) / cell).astype(np.int64)
-        self.shape = (int(iy.max()) + r + 2 if len(iy) else 1,
-                      int(ix.max()) + r + 2 if len(ix) else 1)
-        flat = iy * self.shape[1] + ix
+    def __init__(self, x: np.ndarray, y: np.ndarray, buffer_m: float, *, cell: float) -> None:
+        super().__init__(x, y, buffer_m, cell=cell)
+        if not self.n:
+            self.cell, self.r, self.x0, self.y0, self.shape = cell, 1, 0.0, 0.0, (1, 1)
+            self.ix = self.iy = np.zeros(0, np.int64)
+        flat = self.iy * self.shape[1] + self.ix
         self.order = np.argsort(flat, kind="stable")
         fs = flat[self.order]
         self.starts = np.flatnonzero(np.r_[True, fs[1:] != fs[:-1]]) if len(fs) else \
