@@ -1,7 +1,7 @@
 """emgis: a GIS planner for grassroots emergency response coverage.
 
-Data flows from the district's layers (:mod:`emgis.district`) and road network
-(:mod:`emgis.network`, :mod:`emgis.snapping`) to the analyses and then to the outputs.
+Data flows from the district's layers (:mod:`emgis.inputs.district`) and road network
+(:mod:`emgis.roads.network`, :mod:`emgis.roads.snapping`) to the analyses and then to the outputs.
 """
 
 from emgis._errors import (
@@ -15,11 +15,10 @@ from emgis._errors import (
     SitingError,
     ValidationError,
 )
-from emgis.district import District, RoadSource, load_district, summary, validate_district
+from emgis._version import __version__
+from emgis.inputs.district import District, RoadSource, load_district, summary, validate_district
+from emgis.inputs.settings import Settings, default_settings, load_settings
 from emgis.plan import Plan, open
-from emgis.settings import Settings, default_settings, load_settings
-
-__version__ = "0.2.0"
 
 __all__ = [
     "CacheError",

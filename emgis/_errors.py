@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from emgis.validation import Problem
+    from emgis.inputs.problems import Problem
 
 
 class EmgisError(Exception):

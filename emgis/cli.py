@@ -1,4 +1,4 @@
-"""The ``emgis`` command: a thin shell over the Python API (:func:`emgis.open`, :mod:`emgis.jobs`).
+"""The ``emgis`` command: a thin shell over the Python API (:func:`emgis.open`, :mod:`emgis.run.jobs`).
 
 Subcommands: ``validate``, ``network``, ``coverage``, ``check``, ``scenario``, ``site``, ``run``
 and ``standards``. ``-v``/``-q`` work before or after the subcommand. Exit codes: 0 success,
@@ -17,17 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from emgis._errors import EmgisError, SitingError, ValidationError
-from emgis.district import District, ValidationReport, summary, validate_district
+from emgis.inputs.district import District, ValidationReport, summary, validate_district
 from emgis.texts import Msg, Texts, say
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from emgis._progress import Progress
-    from emgis.jobs import CoverageOutputs, ScenarioOutputs
-    from emgis.output import OutputDir
+    from emgis.analysis.siting import SitingResult
+    from emgis.outputs.folder import OutputDir
     from emgis.plan import Plan
-    from emgis.siting import SitingResult
+    from emgis.run.jobs import CoverageOutputs, ScenarioOutputs
 
 log = logging.getLogger("emgis")
 
@@ -139,12 +139,12 @@ def _validate(path: str, con: Console, *, limit: int | None = LIST_LIMIT) -> Dis
 
 
 def _open(args: argparse.Namespace, con: Console) -> Plan:
-    from emgis.network import cache_path, clip_area, load_network_arrays
     from emgis.plan import Plan
+    from emgis.roads.network import cache_path, clip_area, load_network_arrays
 
     district = _validate(args.district, con)
     if getattr(args, "plan", None):
-        from emgis.planfile import with_plan
+        from emgis.inputs.planfile import with_plan
 
         district = with_plan(district, args.plan)
     t0 = time.perf_counter()
@@ -160,7 +160,7 @@ def _open(args: argparse.Namespace, con: Console) -> Plan:
 
 
 def _out(args: argparse.Namespace, command: str, con: Console) -> OutputDir:
-    from emgis.output import OutputDir
+    from emgis.outputs.folder import OutputDir
 
     return OutputDir(args.out, command=command, on_wait=con.warn)
 
@@ -174,7 +174,7 @@ def cmd_validate(args: argparse.Namespace, con: Console) -> int:
 
 
 def _print_network(plan: Plan, con: Console) -> None:
-    from emgis.network import summarize_network
+    from emgis.roads.network import summarize_network
 
     s = summarize_network(plan.network)
     con.say(con.fmt("cli.network", nodes=f"{s.nodes:,}", edges=f"{s.edges:,}"))
@@ -240,7 +240,7 @@ def _print_coverage(res: CoverageOutputs, district: District, con: Console) -> N
 
 def cmd_coverage(args: argparse.Namespace, con: Console) -> int:
     """Response times, coverage and gaps for every unit kind; tables and a map under --out."""
-    from emgis.jobs import coverage_job, describe
+    from emgis.run.jobs import coverage_job, describe
 
     plan = _open(args, con)
     with _out(args, "coverage", con) as out:
@@ -260,7 +260,7 @@ def _wrote(files: Sequence[Path], con: Console) -> None:
 
 
 def _print_findings(findings: pd.DataFrame, con: Console) -> None:
-    from emgis.compliance import summary_table
+    from emgis.analysis.compliance import summary_table
 
     s = summary_table(findings)
     t = con.t
@@ -274,9 +274,9 @@ def _print_findings(findings: pd.DataFrame, con: Console) -> None:
 
 def cmd_check(args: argparse.Namespace, con: Console) -> int:
     """Check the organisational minimums; write compliance.csv under --out."""
-    from emgis.compliance import check_compliance
-    from emgis.export import write_csv
-    from emgis.output import OutputDir
+    from emgis.analysis.compliance import check_compliance
+    from emgis.outputs.folder import OutputDir
+    from emgis.outputs.tables import write_csv
 
     district = _validate(args.district, con)
     con.say(con.t["cli.compliance"])
@@ -310,7 +310,7 @@ def _print_scenarios(res: ScenarioOutputs, con: Console) -> None:
 
 def cmd_scenario(args: argparse.Namespace, con: Console) -> int:
     """Hazard scenarios: roads closed or slowed, coverage lost, evacuation to shelters."""
-    from emgis.jobs import describe, scenarios_job
+    from emgis.run.jobs import describe, scenarios_job
 
     plan = _open(args, con)
     chosen = plan.scenario_specs(args.name, args.hazard)
@@ -348,7 +348,7 @@ def _print_site(r: SitingResult, con: Console) -> None:
                         persons=f"{p.newly_covered_population:,}", target=f"{r.target_min:g}",
                         reached=reached, gain=gain))
     if r.note:
-        from emgis.jobs import siting_note
+        from emgis.run.jobs import siting_note
 
         con.say(con.fmt("cli.note", text=siting_note(r, t.lang)))
     if len(r.unreachable):
@@ -366,8 +366,8 @@ def _print_site(r: SitingResult, con: Console) -> None:
 
 def cmd_site(args: argparse.Namespace, con: Console) -> int:
     """Propose sites for new units of a kind (existing ones stay)."""
-    from emgis.jobs import describe, siting_job
-    from emgis.siting import check_request
+    from emgis.analysis.siting import check_request
+    from emgis.run.jobs import describe, siting_job
 
     kind = _kind(args.kind)
     check_request(args.model, method=args.method, cover_all=args.cover_all,
@@ -405,7 +405,7 @@ def cmd_site(args: argparse.Namespace, con: Console) -> int:
 
 def cmd_run(args: argparse.Namespace, con: Console) -> int:
     """Run the whole job and write maps, tables and the report under --out."""
-    from emgis.jobs import run_all
+    from emgis.run.jobs import run_all
 
     plan = _open(args, con)
     _print_summary(plan.district, con)
@@ -437,7 +437,7 @@ def cmd_run(args: argparse.Namespace, con: Console) -> int:
 
 def cmd_batch(args: argparse.Namespace, con: Console) -> int:
     """Run every district of a province on Dask and write the roll-up under --out."""
-    from emgis.batch import read_province, run_batch
+    from emgis.run.batch import read_province, run_batch
 
     province = read_province(args.province)
 
@@ -461,7 +461,7 @@ def cmd_batch(args: argparse.Namespace, con: Console) -> int:
 
 def cmd_standards(args: argparse.Namespace, con: Console) -> int:
     """Print the standards profile: every default emgis uses, with its source."""
-    from emgis.standards import profile_table
+    from emgis.inputs.profile import profile_table
 
     text = profile_table(lang=args.lang, markdown=args.markdown)
     print(text)
@@ -470,7 +470,7 @@ def cmd_standards(args: argparse.Namespace, con: Console) -> int:
 
 def _kind(text: str) -> str:
     """A unit kind from its name or a Chinese name the input files accept."""
-    from emgis.standards import SITING_KIND_ALIASES
+    from emgis.inputs.standards import SITING_KIND_ALIASES
 
     key = text.strip()
     kind = SITING_KIND_ALIASES.get(key) or SITING_KIND_ALIASES.get(key.lower())
@@ -558,9 +558,9 @@ def _common() -> _Parser:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``emgis`` command."""
-    from emgis import __version__
-    from emgis.siting import METHODS, MODELS, OBJECTIVES
-    from emgis.standards import SITING_KIND_ALIASES
+    from emgis._version import __version__
+    from emgis.analysis.siting import METHODS, MODELS, OBJECTIVES
+    from emgis.inputs.standards import SITING_KIND_ALIASES
 
     common = _common()
     parser = _Parser(

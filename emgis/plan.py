@@ -2,7 +2,7 @@
 
 :func:`open` reads and checks the district, loads (or builds) its road network, and returns a
 :class:`Plan`, which snaps every location and builds each routing graph once (its
-:class:`~emgis.engine.Engine`) and shares them between the analyses, as osmnx users hold a
+:class:`~emgis.roads.engine.Engine`) and shares them between the analyses, as osmnx users hold a
 graph and pandana users a Network::
 
     import emgis
@@ -32,18 +32,18 @@ import pandas as pd
 
 from emgis._errors import DistrictError
 from emgis._progress import Progress
-from emgis.district import District, load_district
-from emgis.engine import Engine
-from emgis.network import EdgeArrays, load_network_arrays
+from emgis.inputs.district import District, load_district
+from emgis.roads.engine import Engine
+from emgis.roads.network import EdgeArrays, load_network_arrays
 from emgis.texts import Msg
 
 if TYPE_CHECKING:
-    from emgis.coverage import CoverageResult
-    from emgis.scenario import Scenario, ScenarioResult
-    from emgis.siting import RobustResult, SitingResult
-    from emgis.warning import WarningReach
-    from emgis.whatif import WhatIf
-    from emgis.zones import Zones
+    from emgis.analysis.coverage import CoverageResult
+    from emgis.analysis.scenario import Scenario, ScenarioResult
+    from emgis.analysis.siting import RobustResult, SitingResult
+    from emgis.analysis.warning import WarningReach
+    from emgis.analysis.whatif import WhatIf
+    from emgis.analysis.zones import Zones
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +80,13 @@ class Plan:
     @cached_property
     def units(self) -> gpd.GeoDataFrame:
         """Every unit of the district in one table (teams, stockpiles, shelters)."""
-        from emgis.coverage import units_of
+        from emgis.analysis.coverage import units_of
 
         return units_of(self.district)
 
     def coverage(self) -> CoverageResult:
         """Nearest and backup unit of every kind for every village, with statuses."""
-        from emgis.coverage import compute_coverage
+        from emgis.analysis.coverage import compute_coverage
 
         if self._coverage is None:
             self._coverage = compute_coverage(self.district, self.engine)
@@ -96,7 +96,7 @@ class Plan:
                       each: Callable[[int], None] | None = None) -> gpd.GeoDataFrame:
         """Service areas per kind and break (and per unit with ``per_unit``); ``each`` is
         called after each kind (progress)."""
-        from emgis.coverage import service_areas
+        from emgis.analysis.coverage import service_areas
 
         if per_unit not in self._areas:
             self._areas[per_unit] = service_areas(self.coverage(),
@@ -106,7 +106,7 @@ class Plan:
 
     def zones(self) -> Zones:
         """Each unit's zone per kind: the villages it reaches first and its area."""
-        from emgis.zones import unit_zones
+        from emgis.analysis.zones import unit_zones
 
         if self._zones is None:
             self._zones = unit_zones(self.coverage(), settings=self.district.settings)
@@ -115,7 +115,7 @@ class Plan:
     def warning_reach(self) -> WarningReach:
         """The share of every village's people the warning points reach, and the fewest new
         loudspeakers that bring every village to ``[warning] min_share``."""
-        from emgis.warning import warning_reach
+        from emgis.analysis.warning import warning_reach
 
         if self._warning is None:
             self._warning = warning_reach(self.district)
@@ -131,7 +131,7 @@ class Plan:
         DistrictError
             A name is not a scenario of the district, or a hazard is not in its layer.
         """
-        from emgis.scenario import Scenario
+        from emgis.analysis.scenario import Scenario
 
         chosen = list(self.district.scenarios)
         if hazards:
@@ -157,7 +157,7 @@ class Plan:
 
     def scenario(self, scenario: str | Scenario) -> ScenarioResult:
         """One hazard scenario (a name of the district's, or a :class:`Scenario`)."""
-        from emgis.scenario import Scenario, run_scenario
+        from emgis.analysis.scenario import Scenario, run_scenario
 
         sc = scenario if isinstance(scenario, Scenario) else self.scenario_specs([scenario])[0]
         if sc.name not in self._scenarios or self._scenarios[sc.name].scenario != sc:
@@ -173,8 +173,8 @@ class Plan:
     def site(self, kind: str, *, add: int | None = None, cover_all: bool = False,
              model: str = "max_covering", method: str = "auto", capacity: float | None = None,
              time_limit: float = 300.0) -> SitingResult:
-        """Where new units of ``kind`` do the most good (see :func:`emgis.siting.site_units`)."""
-        from emgis.siting import site_units
+        """Where new units of ``kind`` do the most good (see :func:`emgis.analysis.siting.site_units`)."""
+        from emgis.analysis.siting import site_units
 
         return site_units(self.district, self.engine, kind, add=add, cover_all=cover_all,
                           model=model, method=method, capacity=capacity,
@@ -182,12 +182,12 @@ class Plan:
 
     def siting_scenarios(self, names: Sequence[str] | None = None) -> builtins.list[Any]:
         """The district's scenarios (or those named) as siting sees them
-        (:class:`emgis.siting.ScenarioSpec`): the engine on the affected roads, the units
+        (:class:`emgis.analysis.siting.ScenarioSpec`): the engine on the affected roads, the units
         still responding, and where a new site would be out of action."""
         import shapely
 
-        from emgis.scenario import zones
-        from emgis.siting import ScenarioSpec
+        from emgis.analysis.scenario import zones
+        from emgis.analysis.siting import ScenarioSpec
 
         specs = []
         for sc in self.scenario_specs(names):
@@ -202,9 +202,9 @@ class Plan:
         return specs
 
     def whatif(self, kind: str, *, proposals: gpd.GeoDataFrame | None = None) -> WhatIf:
-        """The times of the what-if siting page for ``kind`` (see :mod:`emgis.whatif`), in
+        """The times of the what-if siting page for ``kind`` (see :mod:`emgis.analysis.whatif`), in
         the baseline and every scenario of the district."""
-        from emgis.whatif import whatif_data
+        from emgis.analysis.whatif import whatif_data
 
         return whatif_data(self.district, self.engine, kind,
                            scenarios=self.siting_scenarios(), proposals=proposals,
@@ -215,8 +215,8 @@ class Plan:
                     scenarios: Sequence[str] | None = None, method: str = "auto",
                     time_limit: float = 300.0) -> RobustResult:
         """New units of ``kind`` chosen over the baseline and the district's scenarios (or
-        those named) together (see :func:`emgis.siting.site_robust`)."""
-        from emgis.siting import site_robust
+        those named) together (see :func:`emgis.analysis.siting.site_robust`)."""
+        from emgis.analysis.siting import site_robust
 
         specs = self.siting_scenarios(scenarios)
         return site_robust(self.district, self.engine, kind, add=add, scenarios=specs,
@@ -224,17 +224,17 @@ class Plan:
                            time_limit=time_limit)
 
     def compliance(self, *, as_of: dt.date | None = None) -> pd.DataFrame:
-        """Findings of every organisational minimum (see :mod:`emgis.compliance`), drills
+        """Findings of every organisational minimum (see :mod:`emgis.analysis.compliance`), drills
         dated against ``as_of`` (default today)."""
-        from emgis.compliance import check_compliance
+        from emgis.analysis.compliance import check_compliance
 
         return check_compliance(self.district, as_of=as_of)
 
     def write(self, out: str | Path, *, lang: str = "en", per_unit_areas: bool = False,
               progress: Progress | None = None, **run: Any) -> Any:
         """Run every analysis and write what ``emgis run`` writes under ``out`` (maps, tables,
-        the report, the manifest). Returns the :class:`emgis.jobs.RunOutputs`."""
-        from emgis.jobs import run_all
+        the report, the manifest). Returns the :class:`emgis.run.jobs.RunOutputs`."""
+        from emgis.run.jobs import run_all
 
         return run_all(self, out, lang=lang, per_unit_areas=per_unit_areas, progress=progress,
                        **run)

@@ -41,7 +41,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     a = ap.parse_args()
 
-    from emgis.batch import read_province, run_batch
+    from emgis.run.batch import read_province, run_batch
 
     tmp = Path(tempfile.mkdtemp(prefix="emgis-batch-"))
     try:

@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import synthetic_district as synd  # noqa: E402
 
 import emgis  # noqa: E402
-from emgis.coverage import mode_of, towards_unit  # noqa: E402
-from emgis.traveltime import Search, build_routing_graph, nearest_two_many  # noqa: E402
+from emgis.analysis.coverage import mode_of, towards_unit  # noqa: E402
+from emgis.roads.routing import Search, build_routing_graph, nearest_two_many  # noqa: E402
 
 
 def peak_mb() -> float:
@@ -57,8 +57,8 @@ def timed(label: str, fn: Callable[[], Any]) -> tuple[Any, float]:
 
 def stages(path: Path) -> Any:
     """emgis's own stages on a district (network from its cache)."""
-    from emgis.coverage import compute_coverage, service_areas
-    from emgis.maps import coverage_map
+    from emgis.analysis.coverage import compute_coverage, service_areas
+    from emgis.outputs.maps import coverage_map
 
     emgis.open(path)  # builds the cache if missing
     plan, _ = timed("open (validate, network from its cache)", lambda: emgis.open(path))

@@ -63,9 +63,9 @@ def open_plan(path: Path, *, use_cache: bool = False) -> Any:
 
 def write_with(job: Callable[..., Any], plan: Any, out: Path, *args: Any,
                command: str | None = None, **kwargs: Any) -> Any:
-    """Run a job of emgis.jobs writing into the folder ``out`` (an OutputDir named after the
+    """Run a job of emgis.run.jobs writing into the folder ``out`` (an OutputDir named after the
     job, manifest last), and return what it returns."""
-    from emgis.output import OutputDir
+    from emgis.outputs.folder import OutputDir
 
     with OutputDir(out, command=command or job.__name__) as od:
         res = job(plan, od, *args, **kwargs)

@@ -136,7 +136,7 @@ def geojson_feature(file: str, old_props: str, new_props: str) -> Edit:
 def shapefile_villages(encoding: str, cpg: str | None) -> Edit:
     def edit(d: Path) -> None:
         from emgis import load_district
-        from emgis.layers import WGS84
+        from emgis.inputs.layers import WGS84
 
         v = load_district(d).villages[["id", "name", "township", "kind", "population",
                                        "geometry"]].to_crs(WGS84)
@@ -843,8 +843,8 @@ PROPER = {"UTF", "GBK", "GB", "CSV", "Excel", "NUL", "GeoJSON", "GeoPackage", "S
 
 def _config_words() -> set[str]:
     """Every table, key and field name a planner writes in district.toml or a layer header."""
-    from emgis.config import schema
-    from emgis.layers import SCHEMAS
+    from emgis.inputs.schema import schema
+    from emgis.inputs.layers import SCHEMAS
 
     words: set[str] = set()
     for name, table in schema().items():

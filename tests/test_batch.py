@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from emgis._errors import DistrictError
-from emgis.batch import (
+from emgis.run.batch import (
     CROSS_BORDER_KINDS,
     district_tasks,
     read_province,

@@ -63,8 +63,8 @@ def test_no_bars_when_output_is_not_a_terminal(tiny: Path, tmp_path: Path,
     cap = capsys.readouterr()
     assert "%|" not in cap.out + cap.err and "\r" not in cap.out + cap.err
     assert "Building the road network from roads.osm ..." in cap.out
-    from emgis.coverage import UNIT_KINDS
-    from emgis.standards import TARGETS
+    from emgis.analysis.coverage import UNIT_KINDS
+    from emgis.inputs.standards import TARGETS
 
     n = sum(k in TARGETS for k in UNIT_KINDS)
     assert f"  service areas per kind ({n} kinds) ..." in cap.out
@@ -95,7 +95,7 @@ def test_progress_bar_counts() -> None:
 
 def test_readme_standards_table_is_the_generated_one() -> None:
     """The README's table of defaults is exactly what `emgis standards --markdown` prints."""
-    from emgis.standards import profile_table
+    from emgis.inputs.profile import profile_table
     from tests.conftest import REPO
 
     text = (REPO / "README.md").read_text("utf-8")

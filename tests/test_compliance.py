@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from emgis import load_district
-from emgis.compliance import COLUMNS, RULES, STATUSES, check_compliance, summary_table
-from emgis.standards import MINIMUMS
+from emgis.analysis.compliance import COLUMNS, RULES, STATUSES, check_compliance, summary_table
+from emgis.inputs.standards import MINIMUMS
 from tests.conftest import replace_in
 
 TOWN = '"name":"东镇","office_fulltime_staff":3'

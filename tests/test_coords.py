@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emgis import coords
-from emgis.coords import (
+from emgis.inputs import coords
+from emgis.inputs.coords import (
     bd09_to_wgs84,
     choose_metric_crs,
     gcj02_to_wgs84,

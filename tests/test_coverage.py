@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from emgis import District, load_district
-from emgis.coverage import COLUMNS, STATUSES, UNIT_KINDS, compute_coverage, gaps, summarize
-from emgis.jobs import coverage_job
-from emgis.network import load_network
+from emgis.analysis.coverage import COLUMNS, STATUSES, UNIT_KINDS, compute_coverage, gaps, summarize
+from emgis.run.jobs import coverage_job
+from emgis.roads.network import load_network
 from tests.conftest import open_plan, replace_in, write_with
 
 
@@ -129,7 +129,7 @@ def test_coverage_job_files(tiny: Path, tmp_path: Path) -> None:
 
 
 def test_service_areas_follow_roads(tiny_net: tuple[District, nx.MultiDiGraph]) -> None:
-    from emgis.coverage import service_areas
+    from emgis.analysis.coverage import service_areas
 
     d, G = tiny_net
     r = compute_coverage(d, G, kinds=("township_rescue_team",))
@@ -174,7 +174,7 @@ def test_input_text_in_the_coverage_map_is_data_not_markup(tiny: Path, tmp_path:
 
 
 def test_cached_arrays_give_the_same_coverage_as_fresh_ones(tiny: Path) -> None:
-    from emgis.network import load_network_arrays
+    from emgis.roads.network import load_network_arrays
 
     d = load_district(tiny)
     fresh, _ = load_network_arrays(d, use_cache=False)

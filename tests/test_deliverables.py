@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emgis.cli import main
-from emgis.export import headers
+from emgis.outputs.tables import headers
 from emgis.texts import texts
 from tests.conftest import open_plan, replace_in
 
@@ -124,15 +124,15 @@ def test_workbook_cells_equal_openpyxls_own(texts_: list[str | None],
     import openpyxl
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    from emgis.export import neutralise
-    from emgis.workbook import _number_format, table_workbook
+    from emgis.outputs.tables import neutralise
+    from emgis.outputs.workbook import _number_format, table_workbook
 
     table = pd.DataFrame({"village_name": texts_, "population": numbers,
                           "nearest_min": [float(x) for x in numbers],
                           "flag": [True, False, None], "count": np.array([1, 2, 3]),
                           "mixed": [texts_[0], numbers[1], None]})
     # made a block of rows at a time, the same XML as all at once
-    from emgis.workbook import _Rows, _rows_xml
+    from emgis.outputs.workbook import _Rows, _rows_xml
 
     ids = (None, 3, 4, None, 3, 4)
     assert b"".join(_Rows(table, ids).blocks(size=2)) == _rows_xml(table, ids)

@@ -22,10 +22,10 @@ import shapely
 from pyproj import Transformer
 
 from emgis import load_district
-from emgis.engine import Engine
-from emgis.network import load_network_arrays
-from emgis.scenario import apply_hazards
-from emgis.traveltime import times_from
+from emgis.roads.engine import Engine
+from emgis.roads.network import load_network_arrays
+from emgis.analysis.scenario import apply_hazards
+from emgis.roads.routing import times_from
 
 OSM = """<?xml version="1.0" encoding="UTF-8"?>
 <osm version="0.6" generator="test">
@@ -225,8 +225,8 @@ def test_partial_closure_keeps_a_unit_just_outside(mixed: Path) -> None:
 def test_scenario_lists_units_cut_off_and_out_of_action(mixed: Path) -> None:
     """Units in a zone are out of action; a unit whose road is closed on both sides is cut
     off; the others stay in action."""
-    from emgis.scenario import run_scenario
-    from emgis.settings import Scenario
+    from emgis.analysis.scenario import run_scenario
+    from emgis.inputs.settings import Scenario
 
     hz = ('{"type":"FeatureCollection","features":['
           '{"type":"Feature","properties":{"id":"W","name":"w","kind":"flood","effect":'

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from emgis.cli import main
-from emgis.export import neutralise
+from emgis.outputs.tables import neutralise
 from tests.conftest import TINY, render_dom
 
 HOSTILE = ["{{ 7*7 }}", "{% for x in range(3) %}x{% endfor %}", "${7*7}", "`", "</script>",

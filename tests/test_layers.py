@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from emgis import load_district
-from emgis.layers import WGS84
+from emgis.inputs.layers import WGS84
 from tests.conftest import replace_in
 from tests.test_coords import GCJ_PAIRS, metres
 
@@ -90,7 +90,7 @@ def test_geopackage_layer_and_polygon_villages(tiny: Path) -> None:
 
 @pytest.mark.parametrize("system", ["GCJ-02", "BD-09"])
 def test_web_offset_coordinates_are_converted_on_load(tmp_path: Path, system: str) -> None:
-    from emgis.coords import wgs84_to_bd09
+    from emgis.inputs.coords import wgs84_to_bd09
 
     rows = ["id,name,township,kind,population,lon,lat"]
     for i, (wlat, wlon, glat, glon) in enumerate(GCJ_PAIRS, start=1):

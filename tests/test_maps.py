@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from emgis.jobs import coverage_job
+from emgis.run.jobs import coverage_job
 from tests.conftest import chromium, open_plan, render_dom, replace_in, write_with
 
 
@@ -143,7 +143,7 @@ def test_basemaps(tiny: Path, tmp_path: Path, basemap: str, host: str | None,
                   shifted: bool) -> None:
     """Each basemap's tiles are in the data (none for "none"), offered with "none" as
     radios; AMap's say GCJ-02 and its attribution is shown."""
-    from emgis.maps import is_gcj02
+    from emgis.outputs.maps import is_gcj02
 
     with open(tiny / "district.toml", "a", encoding="utf-8") as f:
         f.write(f'\n[maps]\nbasemap = "{basemap}"\n')
@@ -193,8 +193,8 @@ def test_gcj02_shift_of_overlays_round_trips() -> None:
     import shapely
     from pyproj import Geod
 
-    from emgis.coords import gcj02_to_wgs84
-    from emgis.maps import display_frame
+    from emgis.inputs.coords import gcj02_to_wgs84
+    from emgis.outputs.maps import display_frame
 
     rng = np.random.default_rng(7)
     lon = 116.5 + rng.random(200) * 0.8  # Huaibei, Anhui
@@ -226,7 +226,7 @@ def test_input_text_is_inert_in_every_map(tiny: Path, tmp_path: Path) -> None:
     """Names from every layer, in the coverage, scenario and siting maps: never evaluated as
     a Jinja template, never run as a JavaScript template literal, never raw HTML: they are
     JSON data, and shown as text (checked in the DOM Chromium builds)."""
-    from emgis.jobs import scenarios_job, siting_job
+    from emgis.run.jobs import scenarios_job, siting_job
     from tests.conftest import replace_in
 
     replace_in(tiny / "villages.csv", "V2,西村", f"V2,{PAYLOAD}v")

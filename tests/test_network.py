@@ -13,8 +13,8 @@ import pytest
 import shapely
 
 from emgis import NetworkError, load_district
-from emgis import network as network_mod
-from emgis.network import build_network, load_network, parse_maxspeed, summarize_network
+from emgis.roads import network as network_mod
+from emgis.roads.network import build_network, load_network, parse_maxspeed, summarize_network
 from tests.conftest import REPO, replace_in
 from tests.test_coords import metres
 
@@ -78,7 +78,7 @@ def test_travel_time_is_length_over_speed(
 def test_merged_edge_keeps_each_segments_time(tiny: Path) -> None:
     """Node 1 is not a junction (degree 2): 8-1-2 is one edge whose vertex at node 1 carries
     the time of the residential segment alone, not a share of the whole by length."""
-    from emgis.network import load_network_arrays
+    from emgis.roads.network import load_network_arrays
 
     ea, _ = load_network_arrays(load_district(tiny), use_cache=False)
     e = int(np.flatnonzero((ea.node_ids[ea.u] == 8) & (ea.node_ids[ea.v] == 2))[0])
@@ -193,7 +193,7 @@ def test_missing_road_file(tiny: Path) -> None:
 
 
 def test_summary(tiny: Path, graph: nx.MultiDiGraph) -> None:
-    from emgis.network import load_network_arrays
+    from emgis.roads.network import load_network_arrays
 
     # the arrays keep each segment's class (a networkx graph holds one per edge)
     s = summarize_network(load_network_arrays(load_district(tiny), use_cache=False)[0])

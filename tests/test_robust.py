@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from emgis.siting import OBJECTIVES, robust_covering, robust_objective, robust_values
+from emgis.analysis.siting import OBJECTIVES, robust_covering, robust_objective, robust_values
 from tests.conftest import REPO, open_plan
 
 
@@ -62,7 +62,7 @@ def test_marginal_gains_bound_without_lp(seed: int, objective: str,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Beyond ROBUST_LP_BOUND_PAIRS the heuristic's bound comes from its plan's marginal
     gains alone (no LP): it still never falls below the brute-force optimum."""
-    import emgis.siting as siting
+    import emgis.analysis.siting as siting
 
     monkeypatch.setattr(siting, "ROBUST_LP_BOUND_PAIRS", 0)
     covers, w, covered = _instance(seed)
@@ -90,7 +90,7 @@ def test_demo_plans_side_by_side() -> None:
     # the baseline plan is optimal on the baseline: the robust one cannot beat it there
     assert c.at["baseline", "covered_baseline_plan"] >= c.at["baseline", "covered_robust_plan"]
     # the persons covered in the baseline agree with a coverage run with the sites added
-    from emgis.coverage import compute_coverage, units_of
+    from emgis.analysis.coverage import compute_coverage, units_of
 
     units = units_of(plan.district)
     added = r.robust.proposals.assign(kind="fire_station", turnout_min=units.loc[

@@ -12,9 +12,9 @@ import pytest
 import shapely
 
 from emgis import load_district
-from emgis.network import edge_arrays, load_network, load_network_arrays
-from emgis.scenario import Scenario, apply_hazards, run_scenario, transport
-from emgis.traveltime import build_routing_graph, nearest_two
+from emgis.roads.network import edge_arrays, load_network, load_network_arrays
+from emgis.analysis.scenario import Scenario, apply_hazards, run_scenario, transport
+from emgis.roads.routing import build_routing_graph, nearest_two
 from tests.conftest import open_plan, replace_in, write_with
 from tests.test_traveltime import at_nodes
 
@@ -172,7 +172,7 @@ def test_evacuation_tables_are_consistent(tiny: Path) -> None:
 
 
 def test_scenario_job_writes_every_village(tiny: Path, tmp_path: Path) -> None:
-    from emgis.jobs import scenarios_job
+    from emgis.run.jobs import scenarios_job
     from tests.conftest import render_dom
 
     add_hazard(tiny, "C1", box(1.5095, 42.4965, 1.5105, 42.4975))
@@ -261,7 +261,7 @@ def test_evacuation_routes_follow_the_roads() -> None:
         assert straight - 1e-6 <= line.length <= row.minutes * top + 1e-6
     # searching each shelter only as far as its routes' minutes finds the same routes as
     # searching the whole limit
-    from emgis.scenario import evacuation_routes, units_of
+    from emgis.analysis.scenario import evacuation_routes, units_of
 
     engine = plan.engine if sc.evacuate_before_closure else r.engine
     full = evacuation_routes(plan.district, engine, r.evacuation.assign(minutes=np.inf),

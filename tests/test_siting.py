@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emgis.siting import max_covering, p_center, p_median, served_times, set_covering
+from emgis.analysis.siting import max_covering, p_center, p_median, served_times, set_covering
 
 
 def instance(seed: int, n_c: int = 7, n_v: int = 12) -> tuple[np.ndarray, np.ndarray,
@@ -135,8 +135,8 @@ def test_medium_instance_equals_spopt() -> None:
 
 def test_site_units_on_the_tiny_district(tiny: Path) -> None:
     from emgis import load_district
-    from emgis.network import load_network_arrays
-    from emgis.siting import ON_TOP_M, site_units
+    from emgis.roads.network import load_network_arrays
+    from emgis.analysis.siting import ON_TOP_M, site_units
 
     d = load_district(tiny)
     edges, _ = load_network_arrays(d)
@@ -163,7 +163,7 @@ def test_site_units_on_the_tiny_district(tiny: Path) -> None:
 def test_capacitated_covering_equals_brute_force(seed: int) -> None:
     from scipy.optimize import linprog
 
-    from emgis.siting import capacitated_covering
+    from emgis.analysis.siting import capacitated_covering
 
     times, w, base = instance(seed, n_c=6, n_v=10)
     cap, target, p = 600.0, 6.0, 2
@@ -190,7 +190,7 @@ def test_capacitated_covering_equals_brute_force(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", range(10))
 def test_dominated_candidates_are_within_a_kept_one(seed: int) -> None:
-    from emgis.siting import _dominated
+    from emgis.analysis.siting import _dominated
 
     times, _, _ = nested_instance(seed)
     cover = times <= 5.0
@@ -226,8 +226,8 @@ def test_cli_site_with_a_time_limit(tiny: Path, tmp_path: Path) -> None:
 
     from emgis import load_district
     from emgis.cli import main
-    from emgis.network import load_network_arrays
-    from emgis.siting import site_units
+    from emgis.roads.network import load_network_arrays
+    from emgis.analysis.siting import site_units
 
     assert main(["-q", "site", str(tiny), "--kind", "micro_fire_station", "--add", "2",
                  "--method", "milp", "--time-limit", "0", "--out", str(tmp_path)]) == 0
@@ -288,7 +288,7 @@ def test_p_median_heuristic_on_a_medium_instance_against_the_milp() -> None:
 ])
 def test_bad_siting_requests_are_named(kwargs: dict[str, object], words: str) -> None:
     from emgis import SitingError
-    from emgis.siting import check_request
+    from emgis.analysis.siting import check_request
 
     model = str(kwargs.pop("model"))
     with pytest.raises(SitingError, match=words):
@@ -311,7 +311,7 @@ def test_siting_map_shows_ranked_proposals_and_villages(tiny: Path, tmp_path: Pa
     (Input text in this map: tests/test_maps.py::test_input_text_is_inert_in_every_map.)"""
     import re
 
-    from emgis.jobs import siting_job
+    from emgis.run.jobs import siting_job
     from tests.conftest import open_plan, render_dom, write_with
 
     plan = open_plan(tiny)
@@ -342,7 +342,7 @@ def test_siting_files_are_the_same_on_every_run(tmp_path: Path) -> None:
     CSV once), every file of two siting runs is byte-identical."""
     import hashlib
 
-    from emgis.jobs import siting_job
+    from emgis.run.jobs import siting_job
     from tests.conftest import REPO, open_plan, write_with
 
     digests = []
@@ -379,11 +379,11 @@ def test_sparse_candidate_times_give_the_dense_answer(kind: str, model: str, add
     """On the demo: the candidate x village pairs of the bounded searches lead to the same
     proposals as the full dense matrix (scipy, every pair)."""
     from emgis import load_district
-    from emgis.coverage import compute_coverage, mode_of, target_of, towards_unit
-    from emgis.engine import Engine
-    from emgis.network import load_network_arrays
-    from emgis.siting import Pairs, candidate_sites, candidate_times, site_units
-    from emgis.traveltime import times_from
+    from emgis.analysis.coverage import compute_coverage, mode_of, target_of, towards_unit
+    from emgis.roads.engine import Engine
+    from emgis.roads.network import load_network_arrays
+    from emgis.analysis.siting import Pairs, candidate_sites, candidate_times, site_units
+    from emgis.roads.routing import times_from
     from tests.conftest import REPO
 
     d = load_district(REPO / "data" / "demo")

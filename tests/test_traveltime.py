@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emgis.traveltime import build_routing_graph, nearest_two, times_from
+from emgis.roads.routing import build_routing_graph, nearest_two, times_from
 
 
 @st.composite
@@ -212,7 +212,7 @@ def test_locations_at_one_point_of_a_one_way_road_reach_each_other(village_first
 def test_pairs_within_equals_dense_searches(G: nx.MultiDiGraph, data: st.DataObject) -> None:
     """Bounded sparse searches find exactly the pairs within each source's limit, at the
     times scipy's dense Dijkstra gives."""
-    from emgis.traveltime import pairs_within
+    from emgis.roads.routing import pairs_within
 
     nodes = sorted(n for n in G if G.degree(n) > 0)
     sources = data.draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=5))

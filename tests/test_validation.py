@@ -10,7 +10,7 @@ import pytest
 
 from emgis import DistrictError, ValidationError, load_district, validate_district
 from emgis.cli import main
-from emgis.validation import Problem
+from emgis.inputs.problems import Problem
 from tests.conftest import replace_in
 
 Edit = Callable[[Path], None]

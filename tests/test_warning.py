@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from emgis import load_district
-from emgis.siting import Pairs, share_covering
-from emgis.warning import _disc, warning_reach
+from emgis.analysis.siting import Pairs, share_covering
+from emgis.analysis.warning import _disc, warning_reach
 from tests.conftest import open_plan, render_dom, write_with
 
 V1 = (1.5150, 42.5005)  # the tiny district's 东村, 1,200 persons
@@ -121,7 +121,7 @@ def test_proposals_bring_every_village_to_the_share(tiny: Path, tmp_path: Path) 
     village to [warning] min_share."""
     _add_layers(tiny, [("W1", "南村大喇叭", 1.5105, 42.4952, "")])
     plan = open_plan(tiny)
-    from emgis.jobs import warning_job
+    from emgis.run.jobs import warning_job
 
     reach, files = write_with(warning_job, plan, tmp_path / "o", lang="zh")
     assert {f.name for f in files} == {"warnings.csv", "warning_points.csv",

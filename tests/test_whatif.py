@@ -13,10 +13,10 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 
-from emgis.jobs import siting_job
+from emgis.run.jobs import siting_job
 from emgis.plan import Plan
-from emgis.planfile import read_plan, with_plan
-from emgis.whatif import covered_persons, nearest_minutes
+from emgis.inputs.planfile import read_plan, with_plan
+from emgis.analysis.whatif import covered_persons, nearest_minutes
 from tests.conftest import REPO, open_plan, render_dom, write_with
 
 KIND = "fire_station"
@@ -206,7 +206,7 @@ def test_bad_plan_files_say_what_is_wrong(tmp_path: Path, body: str, field: str,
 def test_most_promising_candidates_when_all_do_not_fit(page: tuple[Any, Path, Any]) -> None:
     """With a small pair budget the page holds the proposals and the most promising other
     candidates at the target cutoff, each with the same minutes as in the full data."""
-    from emgis.whatif import whatif_data
+    from emgis.analysis.whatif import whatif_data
 
     plan, _, full = page
     budget = 400
@@ -236,9 +236,9 @@ def test_pairs_cut_to_the_target_equal_a_search_to_the_target(
         page: tuple[Any, Path, Any]) -> None:
     """When the pairs found at twice the target are too many, the page keeps those within the
     target: the same pairs and minutes as a search stopping at the target finds."""
-    from emgis.coverage import mode_of, towards_unit
-    from emgis.traveltime import pairs_within
-    from emgis.whatif import _within
+    from emgis.analysis.coverage import mode_of, towards_unit
+    from emgis.roads.routing import pairs_within
+    from emgis.analysis.whatif import _within
 
     plan, _, full = page
     assert full.cutoff_min > full.target_min
@@ -267,8 +267,8 @@ def test_scenario_searches_far_from_the_zones_reuse_the_baseline(
     those of searching every source in every scenario, and fewer sources are searched."""
     import dataclasses
 
-    import emgis.traveltime as tt
-    from emgis.whatif import whatif_data
+    import emgis.roads.routing as tt
+    from emgis.analysis.whatif import whatif_data
 
     plan, _, _ = page
     specs = plan.siting_scenarios()

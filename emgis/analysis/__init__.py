@@ -1,0 +1,1 @@
+"""Analyses on the engine: coverage, zones, scenarios, siting, compliance, warning reach, what-if data."""

@@ -1,0 +1,407 @@
+"""Hazard scenarios: floods and forest fires that close or slow roads, and evacuation.
+
+A scenario is a set of hazard zones (the ``hazards`` layer), optionally grown by a buffer. Each
+zone acts on the roads where they lie inside it, as ArcGIS's polygon barriers do, but cut at the
+zone's boundary: a ``closed`` zone closes the part of every edge inside it (a unit on the same
+road outside the zone keeps its way out), a ``slowed`` zone multiplies the travel time of the
+segments inside it by ``1 / speed_factor``. Units inside a zone are out of action (settable),
+units whose roads are closed on every side are cut off; shelters inside are not usable, and
+stockpiles inside cannot be reached. Coverage is recomputed on the affected network and compared
+with the baseline, village by village; villages inside (or near) a zone are evacuated to usable
+shelters by a transportation linear programme that moves as many people as the shelters and the
+time limit allow, at the least total person-minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.optimize import linprog
+
+from emgis._errors import DistrictError
+from emgis.analysis.coverage import compute_coverage, units_of
+from emgis.inputs.district import District
+from emgis.inputs.settings import Scenario
+from emgis.roads.engine import Engine
+from emgis.roads.network import EdgeArrays, derive
+from emgis.roads.routing import pairs_within
+from emgis.texts import Msg
+
+__all__ = ["Scenario", "ScenarioResult", "apply_hazards", "evacuate", "run_scenario",
+           "transport", "zones"]
+
+#: Statuses of a unit in a scenario.
+UNIT_STATUSES = ("in_action", "out_of_action", "cut_off")
+
+
+def zones(district: District, scenario: Scenario) -> gpd.GeoDataFrame:
+    """The scenario's hazard zones (grown by its buffer), in the district's CRS.
+
+    Raises
+    ------
+    DistrictError
+        A hazard id of the scenario is not in the hazards layer, or its intensity is out of
+        range.
+    """
+    hz = district.hazards
+    known = set(hz["id"].astype(str))
+    missing = [h for h in scenario.hazards if h not in known]
+    if missing:
+        raise DistrictError(Msg("scenario_hazard_ids", name=scenario.name, ids=", ".join(missing),
+                                known=", ".join(sorted(known))) if known else Msg(
+            "scenario_hazard_ids_none", name=scenario.name, ids=", ".join(missing)))
+    out = hz[hz["id"].astype(str).isin(scenario.hazards)].copy()
+    if scenario.speed_factor is not None:
+        if not 0 < scenario.speed_factor <= 1:
+            raise DistrictError(Msg("scenario_speed_factor", name=scenario.name,
+                                    v=scenario.speed_factor))
+        out.loc[out["effect"] == "slowed", "speed_factor"] = scenario.speed_factor
+    if scenario.buffer_m > 0:
+        out["geometry"] = out.geometry.buffer(scenario.buffer_m)
+    return out
+
+
+def _intervals(ea: EdgeArrays, zone: shapely.Geometry, hit: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The parts of edges ``hit`` inside ``zone``: (edge, start, end) as fractions of length,
+    and the parts' lines."""
+    geoms = ea.geometry[hit]
+    inter = shapely.intersection(geoms, zone)
+    parts, idx = shapely.get_parts(inter, return_index=True)
+    lines = shapely.get_type_id(parts) == 1  # LineString
+    parts, idx = parts[lines], idx[lines]
+    if not len(parts):
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=object)
+    e = hit[idx]
+    base = geoms[idx]
+    a = shapely.line_locate_point(base, shapely.get_point(parts, 0))
+    b = shapely.line_locate_point(base, shapely.get_point(parts, -1))
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    # a part may run along the edge further than its ends show (edges that double back)
+    plen = shapely.length(parts)
+    hi = np.maximum(hi, np.minimum(lo + plen, shapely.length(base)))
+    L = ea.length[e]
+    scale = np.divide(L, shapely.length(base), out=np.ones(len(e)), where=shapely.length(base) > 0)
+    f0 = np.clip(np.divide(lo * scale, L, out=np.zeros(len(e)), where=L > 0), 0, 1)
+    f1 = np.clip(np.divide(hi * scale, L, out=np.ones(len(e)), where=L > 0), 0, 1)
+    return e, f0, f1, parts
+
+
+def apply_hazards(edges: EdgeArrays, zones_: gpd.GeoDataFrame) -> EdgeArrays:
+    """The network with the zones' effect on the parts of edges inside them.
+
+    Each part of an edge inside a ``closed`` zone is closed (time multiplier ``inf``); inside a
+    ``slowed`` zone with speed factor ``f`` it takes ``1 / f`` times as long. The result carries
+    the parts as ``hazards`` rows (edge, start, end, multiplier); the routing graph closes or
+    slows exactly those parts, so a location on the same edge outside the zone keeps its road.
+    """
+    return hazard_network(edges, zones_)[0]
+
+
+def hazard_network(edges: EdgeArrays, zones_: gpd.GeoDataFrame
+                   ) -> tuple[EdgeArrays, gpd.GeoDataFrame]:
+    """:func:`apply_hazards`, and the parts of roads the zones close or slow as lines (one per
+    zone and road, a two-way road once): ``u``, ``v`` (node ids), ``effect``, ``time_factor``
+    (for slowed) and ``length_m`` inside the zone."""
+    rows = [] if edges.hazards is None else [edges.hazards]
+    once = (edges.twin < 0) | (np.arange(edges.n_edges) < edges.twin)
+    cols: dict[str, list[Any]] = {"u": [], "v": [], "effect": [], "time_factor": [],
+                                  "length_m": [], "geometry": []}
+    for _, z in zones_.iterrows():
+        if z.geometry is None or z.geometry.is_empty:
+            continue
+        hit = np.asarray(edges.tree.query(z.geometry, predicate="intersects"), dtype=np.int64)
+        if len(hit) == 0:
+            continue
+        e, f0, f1, parts = _intervals(edges, z.geometry, hit)
+        closed = z["effect"] == "closed"
+        mult = np.inf if closed else 1.0 / float(z["speed_factor"])
+        rows.append(np.column_stack([e.astype(float), f0, f1, np.full(len(e), mult)]))
+        show = once[e]
+        cols["u"] += list(edges.node_ids[edges.u[e[show]]])
+        cols["v"] += list(edges.node_ids[edges.v[e[show]]])
+        cols["effect"] += ["closed" if closed else "slowed"] * int(show.sum())
+        cols["time_factor"] += [np.nan if closed else mult] * int(show.sum())
+        cols["length_m"] += list(np.round(shapely.length(parts[show]), 1))
+        cols["geometry"] += list(parts[show])
+    hz = np.concatenate(rows) if rows else np.zeros((0, 4))
+    return derive(edges, hazards=hz), gpd.GeoDataFrame(cols, geometry="geometry")
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """What :func:`run_scenario` found.
+
+    Attributes
+    ----------
+    villages
+        One row per village and kind: baseline and scenario nearest minutes and status,
+        ``lost_cover`` and ``island`` flags.
+    units
+        Every unit: its status in the scenario (``in_action``, ``out_of_action``, ``cut_off``)
+        and why.
+    evacuation
+        One row per village-to-shelter assignment (persons, minutes).
+    shelters
+        Every shelter: usable, capacity, load (persons), share of capacity.
+    unsheltered
+        Per evacuated village: population, moved, left without a place.
+    summary
+        One row: population losing cover (any kind), cut off, evacuated, unsheltered, units
+        out of action and cut off.
+    edges
+        The affected network (hazard parts per edge).
+    roads
+        The parts of roads closed or slowed, as lines (:func:`hazard_network`).
+    routes
+        The road path of each evacuation row (same order; metres, the district's CRS; None
+        where no path was drawn).
+    engine
+        The engine on the affected network, with the routing graphs it built (reused by
+        siting over the scenario); None if not kept.
+    """
+
+    scenario: Scenario
+    villages: pd.DataFrame
+    units: pd.DataFrame
+    evacuation: pd.DataFrame
+    shelters: pd.DataFrame
+    unsheltered: pd.DataFrame
+    summary: pd.DataFrame
+    edges: EdgeArrays
+    roads: gpd.GeoDataFrame
+    routes: gpd.GeoSeries | None = None
+    engine: Engine | None = field(default=None, repr=False, compare=False)
+
+
+def _on_roads(engine: Engine) -> np.ndarray:
+    """Per unit: from its location the drive graph reaches a road node (a unit whose road is
+    closed on both sides reaches only the locations beside it on the same closed-off piece)."""
+    from scipy.sparse.csgraph import connected_components
+
+    rg = engine.graph("drive")
+    n_comp, lab = connected_components(rg.csr(), directed=True, connection="weak")
+    has_road = np.zeros(n_comp, dtype=bool)
+    has_road[lab[: rg.n_road]] = True
+    node = rg.loc_node[engine.unit_loc]
+    out: np.ndarray = (node >= 0) & has_road[lab[np.maximum(node, 0)]]
+    return out
+
+
+def _unit_states(units: gpd.GeoDataFrame, union: shapely.Geometry, scenario: Scenario,
+                 engine: Engine, hit_engine: Engine) -> pd.DataFrame:
+    """Each unit's status in the scenario and the reason."""
+    inside = units.geometry.within(union).to_numpy() if not union.is_empty else \
+        np.zeros(len(units), dtype=bool)
+    kind = units["kind"].astype(str).to_numpy()
+    shelter = np.char.startswith(kind.astype(str), "shelter_")
+    stock = kind == "stockpile"
+    status = np.full(len(units), "in_action", dtype=object)
+    reason = np.full(len(units), "", dtype=object)
+    out = inside & (shelter | stock | scenario.units_out_of_action)
+    status[out] = "out_of_action"
+    reason[out & shelter] = "inside the hazard zone: not usable"
+    reason[out & stock] = "inside the hazard zone: cannot be reached"
+    reason[out & ~shelter & ~stock] = "inside the hazard zone"
+    # cut off: a unit that had a road before and has none now (closed on both sides)
+    cut = (status == "in_action") & _on_roads(engine) & ~_on_roads(hit_engine)
+    status[cut] = "cut_off"
+    reason[cut] = "every road from it is closed"
+    return pd.DataFrame({"unit_id": units["id"].to_numpy(), "unit_name": units["name"].to_numpy(),
+                         "kind": kind, "township": units["township"].to_numpy(),
+                         "status": status, "reason": reason})
+
+
+def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Scenario, *,
+                 baseline: pd.DataFrame | None = None) -> ScenarioResult:
+    """Coverage on the affected network, compared with the baseline, and the evacuation.
+
+    Parameters
+    ----------
+    district
+        The loaded district.
+    network
+        Its road network's arrays (:func:`emgis.roads.network.load_network_arrays`), or its
+        :class:`~emgis.roads.engine.Engine` (locations and baseline graphs reused).
+    scenario
+        The hazards and how they act.
+    baseline
+        The baseline coverage table, if already computed.
+    """
+    engine = network if isinstance(network, Engine) else Engine.for_district(district, network)
+    z = zones(district, scenario)
+    union = shapely.union_all(z.geometry.values) if len(z) else shapely.Polygon()
+    hit, roads = hazard_network(engine.network, z)
+    roads = roads.set_crs(district.crs, allow_override=True)
+    hit_engine = engine.with_network(hit)
+    units = units_of(district)
+    states = _unit_states(units, union, scenario, engine, hit_engine)
+    active = (states["status"] != "out_of_action").to_numpy()
+    base = compute_coverage(district, engine).table if baseline is None else baseline
+    scen = compute_coverage(district, hit_engine, active=active).table
+    table = base.rename(columns={"nearest_id": "baseline_id", "nearest_min": "baseline_min",
+                                 "status": "baseline_status"})[
+        ["village_id", "village_name", "township", "population", "kind", "target_min",
+         "baseline_id", "baseline_min", "baseline_status"]].copy()
+    table["scenario_id"] = scen["nearest_id"].to_numpy()
+    table["scenario_min"] = scen["nearest_min"].to_numpy()
+    table["scenario_status"] = scen["status"].to_numpy()
+    table["lost_cover"] = (table["baseline_status"] == "covered") & (
+        table["scenario_status"] != "covered")
+    table["island"] = _all_cut_off(scen, table["village_id"]) & ~_all_cut_off(
+        base, table["village_id"])
+
+    shelter_units = units["kind"].str.startswith("shelter_").to_numpy()
+    usable = ~(shelter_units & (states["status"] == "out_of_action").to_numpy())
+    evac_engine = engine if scenario.evacuate_before_closure else hit_engine
+    evac, loads, left = evacuate(district, evac_engine, union, scenario, usable=usable,
+                                 units=units)
+    routes = evacuation_routes(district, evac_engine, evac, units=units,
+                               limit=scenario.max_evacuation_min)
+    by_village = table.drop_duplicates("village_id")
+    lost = table[table["lost_cover"]].drop_duplicates("village_id")
+    summary = pd.DataFrame([{
+        "scenario": scenario.name,
+        "hazards": ",".join(scenario.hazards),
+        "villages_losing_cover": len(lost),
+        "population_losing_cover": int(lost["population"].sum()),
+        "villages_cut_off": int(by_village["island"].sum()),
+        "population_cut_off": int(by_village.loc[by_village["island"], "population"].sum()),
+        "population_to_evacuate": int(left["population"].sum()),
+        "population_evacuated": int(left["moved"].sum()),
+        "population_unsheltered": int(left["unsheltered"].sum()),
+        "units_out_of_action": int((states["status"] == "out_of_action").sum()),
+        "units_cut_off": int((states["status"] == "cut_off").sum()),
+    }])
+    return ScenarioResult(scenario, table, states, evac, loads, left, summary, hit, roads,
+                          routes, hit_engine)
+
+
+def evacuation_routes(district: District, engine: Engine, evacuation: pd.DataFrame, *,
+                      units: gpd.GeoDataFrame, limit: float) -> gpd.GeoSeries:
+    """The road path of each evacuation row, village to shelter, on the engine's drive graph
+    (the one the evacuation was planned on). Metres, in the district's CRS."""
+    from emgis.roads.routing import route_lines
+
+    v = district.villages.reset_index(drop=True)
+    vpos = pd.Series(np.arange(len(v)), index=v["id"].to_numpy())
+    upos = pd.Series(np.arange(len(units)), index=units["id"].to_numpy())
+    upos = upos[~upos.index.duplicated()]
+    vi = vpos.reindex(evacuation["village_id"].to_numpy()).to_numpy()
+    ui = upos.reindex(evacuation["shelter_id"].to_numpy()).to_numpy()
+    vg, ug = v.geometry.to_numpy(), units.geometry.to_numpy()
+    lines = route_lines(engine.graph("drive"), engine.network,
+                        engine.village_loc[vi.astype(np.int64)],
+                        engine.unit_loc[ui.astype(np.int64)],
+                        origin_xy=shapely.get_coordinates(vg[vi.astype(np.int64)]),
+                        destination_xy=shapely.get_coordinates(ug[ui.astype(np.int64)]),
+                        limit=limit + 1e-6, minutes=evacuation["minutes"].to_numpy(dtype=float)
+                        ) if len(evacuation) else []
+    return gpd.GeoSeries(lines, crs=district.crs)
+
+
+def _all_cut_off(table: pd.DataFrame, order: pd.Series) -> np.ndarray:
+    """Per row of ``order``: no unit of any kind the district has reaches the village."""
+    rel = table[table["status"] != "no_unit"]
+    cut = (rel["status"] == "cut_off").groupby(rel["village_id"].to_numpy()).all()
+    out: np.ndarray = cut.reindex(order.to_numpy(), fill_value=False).to_numpy(dtype=bool)
+    return out
+
+
+def evacuate(district: District, network: EdgeArrays | Engine, union: shapely.Geometry,
+             scenario: Scenario, *, usable: np.ndarray, units: gpd.GeoDataFrame
+             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Assign the people of villages in (or near) the zones to usable shelters.
+
+    Villagers drive to the shelters (on the roads before the hazard, or on the affected roads,
+    as the engine given says).
+
+    Returns the assignments (village, shelter, persons, minutes), the shelters' loads, and per
+    evacuated village the population, the persons moved and those left without a place.
+    """
+    engine = network if isinstance(network, Engine) else Engine.for_district(
+        district, network, units=units)
+    v = district.villages
+    near = v.geometry.distance(union) <= scenario.evacuate_within_m if not union.is_empty \
+        else pd.Series(False, index=v.index)
+    must = np.flatnonzero(near.to_numpy())
+    is_sh = units["kind"].str.startswith("shelter_").to_numpy()
+    sh_all = units[is_sh]
+    ok_sh = usable[is_sh]
+    sh_idx = np.flatnonzero(is_sh)[ok_sh]
+    sh = sh_all[ok_sh]
+    cap = sh_all.merge(district.shelters[["id", "capacity"]], on="id", how="left")["capacity"]
+    cap_all = cap.fillna(0).to_numpy(dtype=float)
+    cost = np.full((len(must), len(sh)), np.inf)
+    if len(must) and len(sh):
+        rg = engine.graph("drive", reverse=True)  # villagers drive to the shelters
+        si, vi, t = pairs_within(rg, engine.unit_loc[sh_idx],
+                                 limits=np.full(len(sh_idx), scenario.max_evacuation_min),
+                                 targets=engine.village_loc[must])
+        cost[vi, si] = t
+    pop = v["population"].iloc[must].fillna(0).to_numpy(dtype=float)
+    flows = transport(pop, cap_all[ok_sh], cost)
+    rows = [{"village_id": v["id"].iloc[must[i]], "village_name": v["name"].iloc[must[i]],
+             "shelter_id": sh["id"].iloc[j], "shelter_name": sh["name"].iloc[j],
+             "persons": int(np.rint(flows[i, j])), "minutes": round(float(cost[i, j]), 2)}
+            for i, j in zip(*np.nonzero(flows > 0.5), strict=True)]
+    evac = pd.DataFrame(rows, columns=["village_id", "village_name", "shelter_id",
+                                       "shelter_name", "persons", "minutes"])
+    load = np.zeros(len(sh_all))
+    load[np.flatnonzero(ok_sh)] = flows.sum(axis=0) if len(must) else 0
+    loads = pd.DataFrame({"shelter_id": sh_all["id"].to_numpy(),
+                          "shelter_name": sh_all["name"].to_numpy(),
+                          "kind": sh_all["kind"].to_numpy(), "usable": ok_sh,
+                          "capacity": cap_all, "load": np.round(load).astype(np.int64)})
+    loads["load_share"] = np.where(loads["capacity"] > 0,
+                                   np.round(loads["load"] / loads["capacity"].where(
+                                       loads["capacity"] > 0, 1), 4), 0.0)
+    moved = np.round(flows.sum(axis=1)).astype(np.int64) if len(must) else np.zeros(0, np.int64)
+    left = pd.DataFrame({"village_id": v["id"].iloc[must].to_numpy(),
+                         "village_name": v["name"].iloc[must].to_numpy(),
+                         "population": pop.astype(np.int64), "moved": moved,
+                         "unsheltered": pop.astype(np.int64) - moved})
+    return evac, loads, left
+
+
+def transport(supply: np.ndarray, capacity: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Move as many persons as possible from villages to shelters, then at least total cost.
+
+    Two linear programmes solved by HiGHS (scipy): the most persons that can be moved over the
+    allowed pairs (finite ``cost``) within ``capacity``; then, with that many moved, the least
+    total person-minutes. Supplies and capacities are whole persons, so the optimal vertex is
+    whole too.
+
+    Returns
+    -------
+    numpy.ndarray
+        Persons moved from village i to shelter j.
+    """
+    import scipy.sparse as sp
+
+    n, m = cost.shape
+    out = np.zeros((n, m))
+    pairs = np.argwhere(np.isfinite(cost))
+    if len(pairs) == 0 or supply.sum() == 0 or capacity.sum() == 0:
+        return out
+    k = len(pairs)
+    a_rows = sp.csr_matrix((np.ones(2 * k), (np.concatenate([pairs[:, 0], n + pairs[:, 1]]),
+                                             np.concatenate([np.arange(k), np.arange(k)]))),
+                           shape=(n + m, k))
+    b = np.concatenate([supply, capacity])
+    most = linprog(-np.ones(k), A_ub=a_rows, b_ub=b, bounds=(0, None), method="highs")
+    if not most.success:  # pragma: no cover - a feasible LP with x = 0 always solves
+        raise RuntimeError(f"evacuation LP failed: {most.message}")
+    moved = -most.fun
+    c = cost[pairs[:, 0], pairs[:, 1]]
+    best = linprog(c, A_ub=a_rows, b_ub=b, A_eq=sp.csr_matrix(np.ones((1, k))), b_eq=[moved],
+                   bounds=(0, None), method="highs")
+    if not best.success:  # pragma: no cover
+        raise RuntimeError(f"evacuation LP failed: {best.message}")
+    out[pairs[:, 0], pairs[:, 1]] = np.round(best.x, 6)
+    return out

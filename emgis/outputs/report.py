@@ -1,0 +1,500 @@
+"""The report a bureau hands over: one self-contained, printable HTML page, summary first.
+
+Pages 1-2 give the district's answer: where to build (every proposal of the run, ranked, with
+its gain in its own measure and its coordinates), the villages outside target most people first
+with the nearest unit by name and the cause in words, the headlines of coverage, compliance and
+the scenarios, and a static overview map. The district's tables follow, then each township as an
+appendix; long tables are cut (``[report]`` row limits) and say where the rest is (the workbook).
+The page is rendered from a jinja2 template with autoescape; every word comes from the
+language's catalogue (:mod:`emgis.texts`), and every number is read from the same tables the
+CSV files hold. Print CSS lays it out on A4 (or A3) with page numbers.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from emgis.analysis.compliance import STATUSES
+from emgis.inputs.district import District
+from emgis.inputs.kinds import UNIT_KINDS
+from emgis.outputs.maps import CLASS_COLOURS
+from emgis.texts import Texts, texts
+
+BANDS = ("covered", "over_target", "far_over", "cut_off", "no_road_access")
+
+
+@cache
+def _template() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True)
+    src = resources.files("emgis").joinpath("_templates", "report.html.j2").read_text("utf-8")
+    return env.from_string(src)
+
+
+def css_string(text: str) -> str:
+    """A CSS string literal holding ``text`` (every character escaped: input-safe)."""
+    from markupsafe import Markup
+
+    return Markup('"' + "".join(f"\\{ord(c):06x}" for c in text) + '"')
+
+
+def _band(status: str, nearest: float, target: float) -> str:
+    if status == "over_target":
+        return "far_over" if nearest > 2 * target else "over_target"
+    return status
+
+
+def _fmt_min(v: Any) -> str:
+    return "–" if v is None or pd.isna(v) else f"{float(v):.1f}"
+
+
+def gap_rows(table: pd.DataFrame, t: Texts) -> list[dict[str, Any]]:
+    """Rows of villages outside target (any order given), with the cause in words."""
+    rows = []
+    r: Any
+    for r in table.itertuples(index=False):
+        rows.append({
+            "kind": t.kind(str(r.kind)), "village": r.village_name, "village_id": r.village_id,
+            "township": "" if pd.isna(r.township) else r.township,
+            "population": f"{int(r.population):,}",
+            "nearest": "–" if r.nearest_name is None or pd.isna(r.nearest_name)
+            else r.nearest_name,
+            "time": _fmt_min(r.nearest_min), "target": f"{float(r.target_min):g}",
+            "cause": t.cause(str(r.cause), kind=str(r.kind), nearest_min=float(
+                r.nearest_min) if pd.notna(r.nearest_min) else np.nan,
+                target_min=float(r.target_min), access_m=float(r.access_m)
+                if pd.notna(r.access_m) else np.nan)})
+    return rows
+
+
+def gap_table(coverage: pd.DataFrame) -> pd.DataFrame:
+    """Villages outside target for kinds the district has, most people first."""
+    g = coverage[(coverage["status"] != "covered") & (coverage["status"] != "no_unit")].copy()
+    g["_o"] = g["kind"].map({k: i for i, k in enumerate(UNIT_KINDS)})
+    return g.sort_values(["population", "_o", "village_id"], ascending=[False, True, True],
+                         kind="stable").drop(columns="_o")
+
+
+def gain_text(row: Mapping[Any, Any], t: Texts, target: float) -> str:
+    """A proposal's gain in its own measure."""
+    if row.get("gain_unit") == "person-minutes":
+        text = f"{float(row['gain']):,.0f} {t['map.person_min']}"
+        reached = int(row.get("newly_reached_population") or 0)
+        if reached:
+            text += f"; +{reached:,} {t['unit.persons']} ({t['column.newly_reached_population']})"
+        return text
+    return f"+{int(row['newly_covered_population']):,} {t['unit.persons']} ≤ {target:g} " \
+        f"{t['unit.min']}"
+
+
+def build_report(
+    district: District,
+    *,
+    coverage: pd.DataFrame | None,
+    coverage_summary: pd.DataFrame | None,
+    compliance: pd.DataFrame | None,
+    scenarios: pd.DataFrame | None = None,
+    scenario_villages: pd.DataFrame | None = None,
+    sites: pd.DataFrame | None = None,
+    maps: Mapping[str, str] | None = None,
+    lang: str = "en",
+    notes: Sequence[str] = (),
+    overview: bytes | None = None,
+    overview_kind: str | None = None,
+    china: bool = False,
+    zones: pd.DataFrame | None = None,
+    zone_balance: pd.DataFrame | None = None,
+    warning: pd.DataFrame | None = None,
+    loudspeakers: pd.DataFrame | None = None,
+    robust: Sequence[tuple[str, pd.DataFrame, str]] = (),
+) -> str:
+    """The report as an HTML page.
+
+    Parameters
+    ----------
+    district
+        The district (names, settings, layers for counts).
+    coverage, coverage_summary
+        :func:`emgis.analysis.coverage.compute_coverage`'s table and :func:`emgis.analysis.coverage.summarize` of
+        it, or None if coverage was not run.
+    compliance
+        :func:`emgis.analysis.compliance.check_compliance`'s findings, or None.
+    scenarios, scenario_villages
+        The scenario comparison (one row per scenario) and every scenario's per-village table
+        with a ``scenario`` column, or None.
+    sites
+        Every proposal of the run: ``kind``, ``rank``, ``site_id``, ``name``, ``township``,
+        ``newly_covered_population``, ``newly_reached_population``, ``gain``, ``gain_unit``,
+        ``target_min``, ``lon``/``lat`` (WGS-84) and ``lon_gcj02``/``lat_gcj02``; or None.
+    maps
+        Title -> relative link of the maps to list.
+    lang
+        ``"en"`` or ``"zh"``.
+    notes
+        What the planner must know about this run (steps that failed, siting runs that found
+        nothing to add).
+    overview, overview_kind
+        The static overview map (PNG) and the kind its villages are coloured by.
+    china
+        Give GCJ-02 coordinates too (for AMap and Tencent maps).
+    zones, zone_balance
+        Each unit's zone and each kind's balance (:func:`emgis.analysis.zones.unit_zones`), or None.
+    warning, loudspeakers
+        Every village's warning reach and the new loudspeakers proposed
+        (:func:`emgis.analysis.warning.warning_reach`), or None.
+    robust
+        Scenario-robust siting runs: (kind, the plans compared per scenario, objective).
+    """
+    from emgis.analysis.coverage import units_of
+
+    t = texts(lang)
+    s = district.settings
+    rs = s.report
+    v = district.villages
+    towns = district.township_names()
+    units = units_of(district)
+    ctx: dict[str, Any] = {
+        "lang": lang, "t": t, "district": district.name, "paper": rs.paper,
+        "css_header": css_string(f"{district.name} · {t['report.title']}"),
+        "css_page": _css_page(lang),
+        "credit": _credit(district), "notes": list(notes), "china": china,
+        "population": f"{int(v['population'].fillna(0).sum()):,}", "n_villages": f"{len(v):,}",
+        "n_townships": len(towns),
+        "units": [(t.kind(str(k)), int(n)) for k, n in units["kind"].value_counts()
+                  .reindex(UNIT_KINDS).dropna().items()],
+        "statuses": STATUSES,
+        "scenario_cols": ("population_losing_cover", "population_cut_off",
+                          "population_to_evacuate", "population_evacuated",
+                          "population_unsheltered"),
+        "overview": base64.b64encode(overview).decode("ascii") if overview else None,
+        "overview_caption": t.fmt("report.overview_caption", kind=t.kind(overview_kind))
+        if overview_kind else "",
+        "maps": list((maps or {}).items()),
+    }
+    # build here
+    build = []
+    if sites is not None and len(sites):
+        for r in sites.to_dict("records"):
+            build.append({**_site(r, t), "gain": gain_text(r, t, float(r["target_min"]))})
+    ctx["build_here"] = build
+    # gaps
+    headlines: list[str] = []
+    if coverage is not None and coverage_summary is not None:
+        g = gap_table(coverage)
+        n = int(rs.summary_rows)
+        ctx["gaps"] = gap_rows(g.head(n), t)
+        ctx["gaps_more"] = max(0, len(g) - n)
+        present = coverage_summary[coverage_summary["villages_no_unit"]
+                                   < coverage_summary["villages"]]
+        rows = []
+        for r in present.to_dict("records"):
+            kind = str(r["kind"])
+            target = s.targets[kind].value
+            share = float(r["share_covered"])
+            rows.append({"kind": kind, "label": t.kind(kind), "target": f"{target:g}",
+                         "covered": r["villages_covered"],
+                         "outside": r["villages"] - r["villages_covered"],
+                         "share_raw": share, "share": f"{share:.1%}"})
+            headlines.append(t.fmt("report.coverage_line", kind=t.kind(kind), share=f"{share:.1%}",
+                                   target=f"{target:g}", covered=r["villages_covered"],
+                                   villages=r["villages"]))
+        ctx["coverage"] = rows
+        ctx["bands"], ctx["band_legend"] = _bands(coverage, present["kind"], t)
+    else:
+        ctx.update(gaps=[], gaps_more=0, coverage=[], bands=[], band_legend=[])
+    if compliance is not None:
+        from emgis.analysis.compliance import summary_table
+
+        summ = summary_table(compliance)
+        ctx["compliance"] = [{"rule": t.get("rule", str(r["rule"])),
+                              **{k: int(r[k]) for k in ctx["statuses"]}}
+                             for r in summ.to_dict("records")]
+        tot = {k: int(summ[k].sum()) for k in ctx["statuses"]}
+        headlines.append(t.fmt("report.compliance_line", **tot))
+        ctx["checklist"], ctx["checklist_cols"] = _checklist(compliance, t)
+    else:
+        ctx["compliance"] = []
+        ctx["checklist"], ctx["checklist_cols"] = [], []
+    if scenarios is not None and len(scenarios):
+        ctx["scenarios"] = [{"scenario": r["scenario"], "label": scenario_label(r["scenario"], t),
+                             "hazards": r["hazards"],
+                             **{c: f"{int(r[c]):,}" for c in ctx["scenario_cols"]}}
+                            for r in scenarios.to_dict("records")]
+        for r in scenarios.to_dict("records"):
+            headlines.append(t.fmt("report.scenario_line", name=scenario_label(r["scenario"], t),
+                                   losing=f"{int(r['population_losing_cover']):,}",
+                                   cut=f"{int(r['population_cut_off']):,}",
+                                   evacuate=f"{int(r['population_to_evacuate']):,}",
+                                   unsheltered=f"{int(r['population_unsheltered']):,}"))
+    else:
+        ctx["scenarios"] = []
+    ctx["warning"] = _warning(warning, loudspeakers, t, headlines, int(rs.summary_rows),
+                              float(s.warning["min_share"].value))
+    ctx["robust"] = [_robust(kind, table, obj, t, headlines) for kind, table, obj in robust]
+    ctx["headlines"] = headlines
+    ctx["zone_balance"], ctx["zone_units"], ctx["zone_more"] = _zones(zones, zone_balance, t,
+                                                                      3 * int(rs.township_rows))
+    # each table split by township once (a filter per township was 100 passes over a
+    # province's 240,000 coverage rows)
+    cov_t, comp_t, site_t, loss_t = (_by_township(f, towns) for f in (
+        coverage, compliance, sites, scenario_villages))
+    ctx["townships"] = [_township(name, district, cov_t[name], comp_t[name], site_t[name],
+                                  loss_t[name], t) for name in towns]
+    ctx["sources"] = _sources(district, t)
+    return str(_template().render(**ctx))
+
+
+def scenario_label(name: str, t: Texts) -> str:
+    """A scenario's name: the catalogue's words for the default names, else as given."""
+    return t.get("scenario", name)
+
+
+def _css_page(lang: str) -> Any:
+    from markupsafe import Markup
+
+    if lang == "zh":
+        return Markup('"第 " counter(page) " 页 / 共 " counter(pages) " 页"')
+    return Markup('"page " counter(page) " of " counter(pages)')
+
+
+def _credit(district: District) -> str:
+    from emgis.outputs.maps import credit_of
+
+    return credit_of(district)
+
+
+def _site(r: Mapping[Any, Any], t: Texts) -> dict[str, Any]:
+    def c(v: Any) -> str:
+        return "" if v is None or pd.isna(v) else f"{float(v):.6f}"
+
+    source, _, own_id = str(r["site_id"]).partition(":")
+    return {"kind": r["kind"], "kind_label": t.kind(str(r["kind"])), "rank": int(r["rank"]),
+            "name": r["name"], "site_id": f"{t.get('source_kind', str(r.get('source', source)))}"
+            f" {own_id}",
+            "township": "" if r.get("township") is None or pd.isna(r.get("township"))
+            else r["township"],
+            "lon": c(r.get("lon")), "lat": c(r.get("lat")), "lon_gcj": c(r.get("lon_gcj02")),
+            "lat_gcj": c(r.get("lat_gcj02"))}
+
+
+def _bands(coverage: pd.DataFrame, kinds: Any, t: Texts) -> tuple[list[Any], list[Any]]:
+    width = 420.0
+    bars = []
+    for kind in kinds:
+        k = coverage[coverage["kind"] == kind]
+        band = [_band(s_, n, tg) for s_, n, tg in zip(k["status"], k["nearest_min"],
+                                                     k["target_min"], strict=True)]
+        pop = k["population"].to_numpy(dtype=float)
+        counts = {b: float(pop[[x == b for x in band]].sum()) for b in BANDS}
+        total = sum(counts.values()) or 1.0
+        x = 170.0
+        segs = []
+        for b in BANDS:
+            w = counts[b] / total * width
+            if w > 0:
+                segs.append({"x": x, "w": w, "colour": CLASS_COLOURS[b],
+                             "title": f"{t.status(b)}: {counts[b]:,.0f}"})
+            x += w
+        bars.append({"label": t.kind(str(kind)), "segments": segs})
+    legend = []
+    x = 170
+    for b in BANDS:
+        label = t.status(b)
+        legend.append({"x": x, "colour": CLASS_COLOURS[b], "label": label})
+        x += 13 + (12 if t.lang == "zh" else 7) * len(label) + 12
+    return bars, legend
+
+
+def _by_township(frame: pd.DataFrame | None, names: Sequence[str]
+                 ) -> dict[str, pd.DataFrame | None]:
+    """A table's rows per township name (the whole, empty table where it has none)."""
+    if frame is None or not len(frame) or "township" not in frame:
+        return {n: frame for n in names}
+    groups = {str(k): g for k, g in frame.groupby("township", sort=False)}
+    return {n: groups.get(n, frame.iloc[:0]) for n in names}
+
+
+def _township(name: str, district: District, coverage: pd.DataFrame | None,
+              compliance: pd.DataFrame | None, sites: pd.DataFrame | None,
+              scenario_villages: pd.DataFrame | None, t: Texts) -> dict[str, Any]:
+    n = int(district.settings.report.township_rows)
+    v = district.villages
+    tv = v[v["township"] == name]
+    out: dict[str, Any] = {"name": name, "population": f"{int(tv['population'].fillna(0).sum()):,}",
+                           "villages": len(tv), "gaps": None, "findings": None, "sites": None,
+                           "losses": None, "gaps_more": 0, "losses_more": 0,
+                           "overdue": None, "overdue_more": 0, "not_recorded": ""}
+    if coverage is not None:
+        g = gap_table(coverage[coverage["township"] == name])
+        out["gaps"] = gap_rows(g.head(n), t)
+        out["gaps_more"] = max(0, len(g) - n)
+    if compliance is not None:
+        f = compliance[compliance["township"] == name]
+        rows = []
+        for rule, grp in f.groupby("rule", sort=False):
+            counts = grp["status"].value_counts()
+            if counts.get("meets", 0) == len(grp):
+                continue
+            rows.append({"rule": t.get("rule", str(rule)),
+                         **{s: int(counts.get(s, 0)) for s in STATUSES}})
+        # rules the data cannot evaluate at all are named in one line, not a row each
+        blank = [r for r in rows if r["not_recorded"] and not any(
+            r[s] for s in STATUSES if s not in ("not_recorded", "meets"))]
+        out["findings"] = [r for r in rows if r not in blank]
+        sep = "、" if t.lang == "zh" else ", "
+        out["not_recorded"] = sep.join(str(r["rule"]) for r in blank)
+        late = f[(f["rule"] == "drill_interval_months") & (f["status"] == "overdue")]
+        late = late.sort_values("actual", ascending=False, kind="stable")
+        out["overdue"] = [{"name": r["place_name"], "id": r["place_id"],
+                           "months": f"{float(r['actual']):.1f}"}
+                          for r in late.head(n).to_dict("records")]
+        out["overdue_more"] = max(0, len(late) - n)
+    if sites is not None:
+        st = sites[sites["township"] == name] if len(sites) else sites
+        out["sites"] = [{**_site(r, t), "gain": gain_text(r, t, float(r["target_min"]))}
+                        for r in st.to_dict("records")]
+    if scenario_villages is not None:
+        sv = scenario_villages[(scenario_villages["township"] == name)
+                               & scenario_villages["lost_cover"]]
+        losses: list[dict[str, Any]] = []
+        for (scn, vid), grp in sv.groupby(["scenario", "village_id"], sort=False):
+            losses.append({"scenario": scenario_label(str(scn), t),
+                         "village": grp["village_name"].iloc[0], "village_id": vid,
+                         "island": bool(grp["island"].iloc[0]),
+                         "population": f"{int(grp['population'].iloc[0]):,}",
+                         "kinds": "、".join(t.kind(str(k)) for k in grp["kind"]) if t.lang == "zh"
+                         else ", ".join(t.kind(str(k)) for k in grp["kind"]),
+                         "_pop": int(grp["population"].iloc[0])})
+        losses.sort(key=lambda r: -int(r["_pop"]))
+        out["losses"] = losses[:n]
+        out["losses_more"] = max(0, len(losses) - n)
+    return out
+
+
+def _robust(kind: str, table: pd.DataFrame, objective: str, t: Texts,
+            headlines: list[str]) -> dict[str, Any]:
+    """The robust and the baseline-only plan side by side, and what the robust one costs and
+    gains."""
+    base = table.iloc[0]
+    worst = table.iloc[int(np.argmin(table["covered_baseline_plan"].to_numpy()))]
+    gain = int(worst["covered_robust_plan"] - worst["covered_baseline_plan"])
+    cost = int(base["covered_baseline_plan"] - base["covered_robust_plan"])
+    wname = t["map.whatif_baseline"] if worst["scenario"] == "baseline" else \
+        scenario_label(str(worst["scenario"]), t)
+    if (table["covered_robust_plan"] == table["covered_baseline_plan"]).all():
+        headlines.append(t.fmt("report.robust_same", kind=t.kind(kind),
+                               persons=f"{int(base['covered_robust_plan']):,}"))
+    else:
+        headlines.append(t.fmt("report.robust_line", kind=t.kind(kind),
+                               objective=t.get("model", f"robust_{objective}"),
+                               cost=f"{cost:,}", gain=f"{gain:,}", worst=wname))
+    rows = [{"scenario": t["map.whatif_baseline"] if r["scenario"] == "baseline"
+             else scenario_label(str(r["scenario"]), t),
+             "existing": f"{int(r['covered_existing']):,}",
+             "baseline": f"{int(r['covered_baseline_plan']):,}",
+             "robust": f"{int(r['covered_robust_plan']):,}",
+             "difference": f"{int(r['difference']):+,}"} for r in table.to_dict("records")]
+    return {"kind": t.kind(kind), "rows": rows}
+
+
+def _warning(villages: pd.DataFrame | None, new: pd.DataFrame | None, t: Texts,
+             headlines: list[str], limit: int, need: float) -> dict[str, Any] | None:
+    """The warning-reach headline, the villages below the share and the new loudspeakers
+    per township."""
+    if villages is None:
+        return None
+    n_new = 0 if new is None else len(new)
+    meets = int((villages["status"] == "meets").sum())
+    headlines.append(t.fmt("report.warning_line", meets=meets, villages=len(villages),
+                           share=f"{need:.0%}", reached=f"{int(villages['reached'].sum()):,}",
+                           persons=f"{int(villages['population'].sum()):,}", new=n_new))
+    below = villages[villages["status"] != "meets"].sort_values(
+        ["share", "population"], ascending=[True, False], kind="stable")
+    rows = [{"village": f"{r['village_name']} ({r['village_id']})",
+             "township": "" if pd.isna(r["township"]) else r["township"],
+             "population": f"{int(r['population']):,}", "share": f"{float(r['share']):.0%}",
+             "reached": f"{int(r['reached']):,}"} for r in below.head(limit).to_dict("records")]
+    per_town: list[dict[str, Any]] = []
+    if new is not None and n_new:
+        counts = new.groupby("township", sort=False, dropna=False).agg(
+            n=("rank", "size"), persons=("persons_added", "sum"))
+        per_town = [{"township": "" if pd.isna(k) else k, "n": int(n_),  # type: ignore[call-overload]
+                     "persons": f"{int(p_):,}"}
+                    for k, n_, p_ in zip(counts.index, counts["n"], counts["persons"],
+                                         strict=True)]
+    return {"below": rows, "more": max(0, len(below) - limit), "towns": per_town}
+
+
+def _zones(zones: pd.DataFrame | None, balance: pd.DataFrame | None, t: Texts, limit: int
+           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """The balance of each kind's zones, and the units with the most persons in theirs."""
+    if zones is None or balance is None or not len(zones):
+        return [], [], 0
+    bal = [{"kind": t.kind(str(r["kind"])), "units": int(r["units"]),
+            "mean": f"{float(r['population_mean']):,.0f}",
+            "spread": "–" if pd.isna(r["population_cv"]) else f"{float(r['population_cv']):.2f}",
+            "max": "–" if pd.isna(r["max_over_mean"]) else f"{float(r['max_over_mean']):.2f}",
+            "longest": _fmt_min(r["longest_min"])}
+           for r in balance.to_dict("records") if int(r["units"]) > 0]
+    z = zones[zones["villages"] > 0].copy()
+    z["_o"] = z["kind"].map({k: i for i, k in enumerate(UNIT_KINDS)})
+    z = z.sort_values(["population", "_o", "unit_id"], ascending=[False, True, True],
+                      kind="stable")
+    units = [{"kind": t.kind(str(r["kind"])), "unit": f"{r['unit_name']} ({r['unit_id']})",
+              "villages": int(r["villages"]), "persons": f"{int(r['population']):,}",
+              "area": f"{float(r['area_km2']):,.1f}", "longest": _fmt_min(r["longest_min"]),
+              "far": "" if r["farthest_village"] is None or pd.isna(r["farthest_village"])
+              else str(r["farthest_village"])}
+             for r in z.head(limit).to_dict("records")]
+    return bal, units, max(0, len(z) - limit)
+
+
+def _checklist(findings: pd.DataFrame, t: Texts) -> tuple[list[dict[str, Any]], list[str]]:
+    """The eight haves per township (marks), the station's posts and the grid members."""
+    from emgis.analysis.compliance import EIGHT_HAVES, station_checklist
+
+    table = station_checklist(findings)
+    mark = {"meets": "✓", "missing": "✗", "below": "✗", "not_recorded": "?"}
+    keys = [k for k, _ in EIGHT_HAVES]
+    cols = [t.get("have", k) for k in keys] + [t["report.posts"], t["report.grid"]]
+    grid = findings[findings["rule"].isin(("grid_members_per_village",
+                                            "households_per_grid_member"))]
+    rows = []
+    for r in table.to_dict("records"):
+        town = r["township"]
+        posts = [r.get("township_station_posts"), r.get("township_station_fulltime_posts")]
+        post = "?" if any(p == "not_recorded" or pd.isna(p) for p in posts) else (
+            "✓" if all(p == "meets" for p in posts) else "✗")
+        g = grid[grid["township"] == town]
+        ok = g.groupby("place_id")["status"].agg(lambda s: bool((s == "meets").all()))
+        cells = [(mark.get(str(r.get(k)), "?"), str(r.get(k))) for k in keys]
+        cells += [(post, "meets" if post == "✓" else "missing" if post == "✗" else
+                   "not_recorded"), (f"{int(ok.sum())}/{len(ok)}", "")]
+        rows.append({"township": town, "cells": cells})
+    return rows, cols
+
+
+def _sources(district: District, t: Texts) -> list[dict[str, Any]]:
+    from emgis.inputs.profile import sources_table
+
+    table = sources_table(district.settings, lang=t.lang)
+    return [{"key": r["label"], "value": f"{r['value']:g} {r['unit']}", "source": r["source"],
+             "proposal": bool(r["proposal"])} for r in table.to_dict("records")]
+
+
+def save_report(page: str, path: str | Path) -> Path:
+    """Write the report (UTF-8)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path

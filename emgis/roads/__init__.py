@@ -1,0 +1,1 @@
+"""Roads: the road network as arrays, snapping, routing graphs, the engine and its compiled kernels."""

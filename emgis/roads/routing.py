@@ -1,0 +1,630 @@
+"""The travel-time engine: routing graphs built once from the road arrays, fast searches on them.
+
+:func:`build_routing_graph` turns the road network's arrays and the snapped locations
+(villages, units, shelters, candidate sites) into a CSR graph in minutes:
+
+- each location splits the edge it lies on (both directions of a two-way road), and the time of
+  each piece is the exact time of the segments it covers (each OSM segment keeps its speed);
+- hazard zones act on parts of edges: a closed part removes only the pieces it overlaps (a
+  unit 20 m outside a flood band keeps its road), a slowed part multiplies the time of the
+  segments inside;
+- walking uses every street both ways once (no duplicate arcs).
+
+Searches:
+
+- :func:`nearest_two` gives, for every location, the nearest and second-nearest *distinct*
+  source with their times, in one compiled pass (see :mod:`emgis.roads._top2`); several searches run
+  on all cores (:func:`nearest_two_many`);
+- :func:`times_from` gives the time from sources to target nodes (scipy.sparse.csgraph, with a
+  cutoff), in chunks so that memory stays bounded.
+
+All times are in minutes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from emgis.roads._top2 import top2_dijkstra
+from emgis.roads.network import EdgeArrays, edge_arrays
+
+Mode = Literal["drive", "walk"]
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: Fractions this close to an end of an edge count as at that end.
+_END = 1e-9
+#: Weight of a zero-cost link for scipy (which may drop explicit zeros), minutes.
+_TINY = 1e-12
+
+
+@dataclass(frozen=True)
+class RoutingGraph:
+    """CSR arrays of a road graph with locations inserted as extra nodes.
+
+    Attributes
+    ----------
+    indptr, indices, weights
+        Forward adjacency; ``weights`` in minutes.
+    n_road
+        Number of road nodes; location ``i`` is node ``n_road + i`` (if it is on the network).
+    node_ids
+        The id of each road node.
+    edge_u, edge_v, edge_w
+        The road edges (indices into the road nodes) and their minutes (inf where closed), in
+        the network's edge order.
+    loc_node
+        Network node of each location, -1 for a location off the network.
+    loc_access
+        Minutes of each location's access leg.
+    piece_edge, piece_f0, piece_f1, piece_a, piece_b, piece_w
+        The pieces of road edges the graph is made of (locations split edges): the edge, the
+        fractions of its length where the piece starts and ends, its start and end nodes and
+        its minutes (inf where closed), sorted by edge and start. Walking graphs hold one edge
+        of each two-way pair, walked both ways.
+    walk
+        Whether this is a walking graph (at ``walk_kph``).
+    flipped
+        Whether every edge is reversed (:meth:`reversed`).
+    """
+
+    indptr: IntArray
+    indices: IntArray
+    weights: FloatArray
+    n_road: int
+    node_ids: IntArray
+    edge_u: IntArray
+    edge_v: IntArray
+    edge_w: FloatArray
+    loc_node: IntArray
+    loc_access: FloatArray
+    piece_edge: IntArray | None = None
+    piece_f0: FloatArray | None = None
+    piece_f1: FloatArray | None = None
+    piece_a: IntArray | None = None
+    piece_b: IntArray | None = None
+    piece_w: FloatArray | None = None
+    walk: bool = False
+    flipped: bool = False
+    walk_kph: float = 4.0
+
+    @property
+    def n_nodes(self) -> int:
+        """Road nodes plus inserted locations."""
+        return int(self.indptr.shape[0] - 1)
+
+    def reversed(self) -> RoutingGraph:
+        """The same graph with every edge reversed (for trips *to* the sources)."""
+        csr = sp.csr_matrix((self.weights, self.indices, self.indptr),
+                            shape=(self.n_nodes, self.n_nodes)).T.tocsr()
+        csr.sort_indices()
+        return RoutingGraph(
+            indptr=csr.indptr.astype(np.int64), indices=csr.indices.astype(np.int64),
+            weights=csr.data.astype(np.float64), n_road=self.n_road, node_ids=self.node_ids,
+            edge_u=self.edge_v, edge_v=self.edge_u, edge_w=self.edge_w,
+            loc_node=self.loc_node, loc_access=self.loc_access,
+            piece_edge=self.piece_edge, piece_f0=self.piece_f0, piece_f1=self.piece_f1,
+            piece_a=self.piece_a, piece_b=self.piece_b, piece_w=self.piece_w, walk=self.walk,
+            flipped=not self.flipped, walk_kph=self.walk_kph,
+        )
+
+    def csr(self) -> sp.csr_matrix:
+        """The adjacency as a scipy CSR matrix (minutes; zero-cost links as 1e-12)."""
+        return sp.csr_matrix((np.maximum(self.weights, _TINY), self.indices, self.indptr),
+                             shape=(self.n_nodes, self.n_nodes))
+
+
+def _hazard_extra(ea: EdgeArrays, e: IntArray, fa: FloatArray, fb: FloatArray, *,
+                  walk: bool) -> FloatArray:
+    """Extra seconds (or metres walking) the hazard parts of each piece add: the cost of the
+    overlap times (multiplier - 1); inf where a closed part overlaps the piece."""
+    extra = np.zeros(len(e))
+    hz = ea.hazards
+    if hz is None or len(hz) == 0 or len(e) == 0:
+        return extra
+    pieces = pd.DataFrame({"edge": e, "fa": fa, "fb": fb, "i": np.arange(len(e))})
+    rows = pd.DataFrame({"edge": hz[:, 0].astype(np.int64), "h0": hz[:, 1], "h1": hz[:, 2],
+                         "mult": hz[:, 3]})
+    j = pieces.merge(rows, on="edge")
+    lo = np.maximum(j["fa"].to_numpy(), j["h0"].to_numpy())
+    hi = np.minimum(j["fb"].to_numpy(), j["h1"].to_numpy())
+    over = hi - lo > 1e-12
+    j = j[over]
+    lo, hi = lo[over], hi[over]
+    if len(j) == 0:
+        return extra
+    ed = j["edge"].to_numpy()
+    cost = (hi - lo) * ea.length[ed] if walk else ea.time_at(ed, hi) - ea.time_at(ed, lo)
+    mult = j["mult"].to_numpy()
+    add = np.where(np.isinf(mult), np.inf, cost * (mult - 1.0))
+    np.add.at(extra, j["i"].to_numpy(), add)
+    return extra
+
+
+def build_routing_graph(
+    network: EdgeArrays | object,
+    snaps: pd.DataFrame,
+    *,
+    mode: Mode = "drive",
+    walk_kph: float = 4.0,
+) -> RoutingGraph:
+    """Convert the road network and snapped locations to a :class:`RoutingGraph`.
+
+    Parameters
+    ----------
+    network
+        The road network's :class:`~emgis.roads.network.EdgeArrays` (with any ``penalty`` or
+        ``hazards`` of a scenario), or a networkx graph (converted).
+    snaps
+        One row per location, from :func:`emgis.roads.snapping.snap_points` (``edge``, ``frac``,
+        ``access_m``, ``access_min``, ``status``); locations with status ``no_road_access`` are
+        not inserted.
+    mode
+        ``"drive"``: edge minutes from the segments' travel times, one-way streets respected.
+        ``"walk"``: minutes at ``walk_kph`` from length, every street both ways.
+    walk_kph
+        Walking speed, km/h (also for the access legs in walk mode).
+
+    Returns
+    -------
+    RoutingGraph
+    """
+    ea = network if isinstance(network, EdgeArrays) else edge_arrays(network)  # type: ignore[arg-type]
+    n_road = ea.n_nodes
+    walk = mode == "walk"
+    m_per_min = walk_kph * 1000.0 / 60.0
+    # the edges routed: walking uses one edge of each two-way pair, in both directions
+    use = np.ones(ea.n_edges, dtype=bool)
+    if walk:
+        use &= ~((ea.twin >= 0) & (ea.twin < np.arange(ea.n_edges)))
+    n_loc = len(snaps)
+    status = snaps["status"].to_numpy(dtype=object)
+    edge = _edge_positions(ea, snaps)
+    frac = snaps["frac"].to_numpy(dtype=float)
+    on = (status != "no_road_access") & (edge >= 0)
+    loc = np.flatnonzero(on)
+    # every location sits on its edge and on the twin of it (the other direction)
+    e_in = [edge[loc]]
+    f_in = [frac[loc]]
+    l_in = [loc]
+    tw = ea.twin[edge[loc]]
+    has = tw >= 0
+    e_in.append(tw[has])
+    f_in.append(1.0 - frac[loc][has])
+    l_in.append(loc[has])
+    ie = np.concatenate(e_in)
+    ifr = np.clip(np.concatenate(f_in), 0.0, 1.0)
+    il = np.concatenate(l_in)
+    if walk:  # a location on a dropped twin goes on the kept edge at the mirrored fraction
+        moved = ~use[ie]
+        ifr = np.where(moved, 1.0 - ifr, ifr)
+        ie = np.where(moved, ea.twin[ie], ie)
+        keep = np.ones(len(ie), dtype=bool)
+        if moved.any():  # the same location on one edge twice: keep one
+            key = pd.DataFrame({"e": ie, "l": il})
+            keep = ~key.duplicated().to_numpy()
+        ie, ifr, il = ie[keep], ifr[keep], il[keep]
+    order = np.lexsort((il, ifr, ie))
+    ie, ifr, il = ie[order], ifr[order], il[order]
+    loc_nodes = n_road + il
+    # pieces: u -> L1 -> ... -> Lk -> v for edges with locations; u -> v for the others
+    first = np.r_[True, ie[1:] != ie[:-1]] if len(ie) else np.zeros(0, dtype=bool)
+    last = np.r_[ie[1:] != ie[:-1], True] if len(ie) else np.zeros(0, dtype=bool)
+    prev_node = np.where(first, ea.u[ie], np.r_[-1, loc_nodes[:-1]])
+    prev_frac = np.where(first, 0.0, np.r_[0.0, ifr[:-1]])
+    plain = np.flatnonzero(use & ~np.isin(np.arange(ea.n_edges), ie))
+    pe = np.concatenate([plain, ie, ie[last]])
+    pa = np.concatenate([ea.u[plain], prev_node, loc_nodes[last]])
+    pb = np.concatenate([ea.v[plain], loc_nodes, ea.v[ie[last]]])
+    f0 = np.concatenate([np.zeros(len(plain)), prev_frac, ifr[last]])
+    f1 = np.concatenate([np.ones(len(plain)), ifr, np.ones(int(last.sum()))])
+    if walk:
+        w = (f1 - f0) * ea.length[pe]
+        w = w + _hazard_extra(ea, pe, f0, f1, walk=True)
+        w = w / m_per_min
+        edge_w = ea.length / m_per_min
+    else:
+        whole = (f0 <= 0.0) & (f1 >= 1.0)
+        w = np.where(whole, ea.travel_time[pe], 0.0)
+        part = ~whole
+        if part.any():
+            w[part] = ea.time_at(pe[part], f1[part]) - ea.time_at(pe[part], f0[part])
+        w = (w + _hazard_extra(ea, pe, f0, f1, walk=False)) / 60.0
+        edge_w = ea.travel_time / 60.0
+    if ea.penalty is not None:  # a whole-edge multiplier (inf closes the edge)
+        w = w * ea.penalty[pe]
+        edge_w = edge_w * ea.penalty
+    edge_w = edge_w.copy()
+    closed_e = np.zeros(ea.n_edges, dtype=bool)
+    closed_e[pe[~np.isfinite(w)]] = True
+    edge_w[closed_e] = np.inf
+    w = np.maximum(w, 0.0)
+    src = [pa]
+    dst = [pb]
+    wts = [w]
+    if walk:
+        src.append(pb)
+        dst.append(pa)
+        wts.append(w)
+    else:  # locations at one point of a one-way road reach each other in either order
+        same = (pa >= n_road) & (pb >= n_road) & (f1 - f0 <= 0.0)
+        src.append(pb[same])
+        dst.append(pa[same])
+        wts.append(np.zeros(int(same.sum())))
+    # a location exactly at an end of its edge is at that node: it may leave by any road
+    at0 = ifr <= _END
+    at1 = ifr >= 1.0 - _END
+    ends_l = np.concatenate([loc_nodes[at0], loc_nodes[at1]])
+    ends_n = np.concatenate([ea.u[ie[at0]], ea.v[ie[at1]]])
+    src += [ends_l, ends_n]
+    dst += [ends_n, ends_l]
+    wts += [np.zeros(len(ends_l)), np.zeros(len(ends_l))]
+    n = n_road + n_loc
+    rows = np.concatenate(src)
+    cols = np.concatenate(dst)
+    data = np.concatenate(wts)
+    ok = np.isfinite(data)  # closed pieces are left out
+    rows, cols, data = rows[ok], cols[ok], data[ok]
+    # parallel arcs: only the fastest matters
+    order = np.lexsort((data, cols, rows))
+    rows, cols, data = rows[order], cols[order], data[order]
+    dup = np.zeros(len(rows), dtype=bool)
+    dup[1:] = (rows[1:] == rows[:-1]) & (cols[1:] == cols[:-1])
+    rows, cols, data = rows[~dup], cols[~dup], data[~dup]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(indptr, rows + 1, 1)
+    indptr = np.cumsum(indptr)
+    access_m = snaps["access_m"].to_numpy(dtype=float, na_value=np.nan)
+    access = (access_m / m_per_min if walk
+              else snaps["access_min"].to_numpy(dtype=float, na_value=np.nan))
+    loc_node = np.full(n_loc, -1, dtype=np.int64)
+    loc_node[loc] = n_road + loc
+    porder = np.lexsort((f0, pe))
+    return RoutingGraph(
+        indptr=indptr, indices=cols.astype(np.int64), weights=data.astype(np.float64),
+        n_road=n_road, node_ids=ea.node_ids, edge_u=ea.u, edge_v=ea.v, edge_w=edge_w,
+        loc_node=loc_node, loc_access=np.nan_to_num(access, nan=np.inf),
+        piece_edge=pe[porder], piece_f0=f0[porder], piece_f1=f1[porder], piece_a=pa[porder],
+        piece_b=pb[porder], piece_w=np.where(np.isfinite(w[porder]), w[porder], np.inf),
+        walk=walk, walk_kph=walk_kph,
+    )
+
+
+def _edge_positions(ea: EdgeArrays, snaps: pd.DataFrame) -> IntArray:
+    """Each location's edge: the ``edge`` column, else found from its ``u``, ``v``, ``key``."""
+    if "edge" in snaps:
+        return snaps["edge"].to_numpy(dtype=np.int64)
+    keys = ea.keys
+    index = pd.MultiIndex.from_arrays([keys[:, 0], keys[:, 1], keys[:, 2]])
+    want = pd.MultiIndex.from_arrays([snaps["u"].to_numpy(dtype=np.int64),
+                                      snaps["v"].to_numpy(dtype=np.int64),
+                                      snaps["key"].to_numpy(dtype=np.int64)])
+    out: IntArray = index.get_indexer(want).astype(np.int64)
+    return out
+
+
+@dataclass(frozen=True)
+class NearestTwo:
+    """Nearest and second-nearest distinct source of every location (minutes, ``-1`` = none)."""
+
+    first_min: FloatArray
+    first: IntArray
+    second_min: FloatArray
+    second: IntArray
+    node_min: FloatArray  # time of the nearest source at every network node
+    node_first: IntArray | None = None  # position of that source (-1 where none)
+
+
+@dataclass(frozen=True)
+class Search:
+    """One nearest-two search: sources (location indices), their extra minutes, the targets."""
+
+    sources: IntArray
+    offsets: FloatArray
+    targets: IntArray
+    limit: float = np.inf
+
+
+def nearest_two(
+    rg: RoutingGraph,
+    sources: npt.ArrayLike,
+    *,
+    offsets: npt.ArrayLike | None = None,
+    targets: npt.ArrayLike,
+    limit: float = np.inf,
+) -> NearestTwo:
+    """Nearest and second-nearest distinct source for each target location.
+
+    Parameters
+    ----------
+    rg
+        The routing graph; use ``rg.reversed()`` for trips from the targets to the sources.
+    sources
+        Location indices of the sources (e.g. units); off-network ones are ignored.
+    offsets
+        Extra minutes per source before it sets off (turnout); its access leg is added too.
+    targets
+        Location indices of the targets (e.g. villages); their access leg is added at the end.
+    limit
+        Ignore times over this many minutes.
+
+    Returns
+    -------
+    NearestTwo
+        Per target: minutes and position in ``sources`` of the nearest and second-nearest
+        source (``inf`` / ``-1`` where none reaches it).
+    """
+    src = np.asarray(sources, dtype=np.int64)
+    off = np.zeros(len(src)) if offsets is None else np.asarray(offsets, dtype=float)
+    return nearest_two_many(rg, [Search(src, off, np.asarray(targets, dtype=np.int64),
+                                        float(limit))])[0]
+
+
+def nearest_two_many(rg: RoutingGraph, searches: Sequence[Search], *,
+                     workers: int | None = None) -> list[NearestTwo]:
+    """Several :func:`nearest_two` searches on one graph, run on all cores (the compiled
+    kernel releases the GIL)."""
+    def one(s: Search) -> NearestTwo:
+        nodes = rg.loc_node[s.sources]
+        ok = nodes >= 0
+        seed_cost = s.offsets + rg.loc_access[s.sources]
+        ok &= np.isfinite(seed_cost)
+        d1, s1, d2, s2 = top2_dijkstra(
+            rg.indptr, rg.indices, rg.weights, nodes[ok], seed_cost[ok],
+            np.flatnonzero(ok).astype(np.int64), float(s.limit),
+        )
+        tnodes = rg.loc_node[s.targets]
+        on = tnodes >= 0
+        acc = rg.loc_access[s.targets]
+        nt = len(s.targets)
+        first_min = np.full(nt, np.inf)
+        second_min = np.full(nt, np.inf)
+        first = np.full(nt, -1, dtype=np.int64)
+        second = np.full(nt, -1, dtype=np.int64)
+        first_min[on] = d1[tnodes[on]] + acc[on]
+        second_min[on] = d2[tnodes[on]] + acc[on]
+        first[on] = s1[tnodes[on]]
+        second[on] = s2[tnodes[on]]
+        over = first_min > s.limit  # the access leg can exceed the limit
+        first_min[over], first[over] = np.inf, -1
+        over = second_min > s.limit
+        second_min[over], second[over] = np.inf, -1
+        return NearestTwo(first_min, first, second_min, second, np.asarray(d1),
+                          np.asarray(s1, dtype=np.int32))
+
+    n = workers or min(len(searches), os.cpu_count() or 1)
+    if n <= 1 or len(searches) <= 1:
+        return [one(s) for s in searches]
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(one, searches))
+
+
+#: Most floats a chunk of :func:`times_from` holds at once (64 MB).
+_CHUNK_FLOATS = 8_000_000
+
+
+def times_from(rg: RoutingGraph, sources: npt.ArrayLike, *, offsets: npt.ArrayLike | None = None,
+               limit: float = np.inf, targets: npt.ArrayLike | None = None) -> FloatArray:
+    """Minutes from each source to every network node, or to the target locations.
+
+    scipy's Dijkstra with a cutoff, run on chunks of sources so that memory stays bounded.
+
+    Parameters
+    ----------
+    sources
+        Location indices of the sources.
+    offsets
+        Extra minutes per source (turnout); the source's access leg is added too.
+    limit
+        Minutes beyond which nothing is searched (``inf`` beyond it).
+    targets
+        Location indices: return their minutes (access leg included), shape (sources,
+        targets). None: every network node, shape (sources, rg.n_nodes).
+    """
+    src = np.asarray(sources, dtype=np.int64)
+    off = np.zeros(len(src)) if offsets is None else np.asarray(offsets, dtype=float)
+    tgt = None if targets is None else np.asarray(targets, dtype=np.int64)
+    width = rg.n_nodes if tgt is None else len(tgt)
+    out = np.full((len(src), width), np.inf)
+    nodes = rg.loc_node[src]
+    start = off + rg.loc_access[src]
+    ok = np.flatnonzero((nodes >= 0) & np.isfinite(start) & (start <= limit))
+    if not len(ok):
+        return out
+    csr = rg.csr()
+    if tgt is not None:
+        tnodes = rg.loc_node[tgt]
+        ton = tnodes >= 0
+        tacc = rg.loc_access[tgt]
+    chunk = max(1, _CHUNK_FLOATS // max(rg.n_nodes, 1))
+    for s in range(0, len(ok), chunk):
+        idx = ok[s:s + chunk]
+        lim = float(limit - start[idx].min()) if np.isfinite(limit) else np.inf
+        d = dijkstra(csr, directed=True, indices=nodes[idx], limit=lim)
+        d = np.atleast_2d(d) + start[idx][:, None]
+        if np.isfinite(limit):
+            d[d > limit] = np.inf
+        if tgt is None:
+            out[idx] = d
+        else:
+            t = np.full((len(idx), width), np.inf)
+            t[:, ton] = d[:, tnodes[ton]] + tacc[ton][None, :]
+            if np.isfinite(limit):
+                t[t > limit] = np.inf
+            out[idx] = t
+    return out
+
+
+def pairs_within(rg: RoutingGraph, sources: npt.ArrayLike, *, limits: npt.ArrayLike,
+                 targets: npt.ArrayLike, offsets: npt.ArrayLike | None = None,
+                 workers: int | None = None) -> tuple[IntArray, IntArray, FloatArray]:
+    """Every (source, target) pair within the source's own limit, as sparse arrays.
+
+    A compiled search per source stops at its limit and keeps only the targets it reaches
+    (see :mod:`emgis.roads._bounded`): for thousands of sources on a large graph this is far
+    lighter than dense rows. Sources are split over the cores.
+
+    Parameters
+    ----------
+    rg
+        The routing graph.
+    sources, targets
+        Location indices.
+    limits
+        Largest minutes per source (turnout and both access legs included).
+    offsets
+        Extra minutes per source (turnout).
+
+    Returns
+    -------
+    (source position, target position, minutes)
+        Sorted by source then target; minutes include the offset and both access legs.
+    """
+    from emgis.roads._bounded import bounded_pairs
+
+    src = np.asarray(sources, dtype=np.int64)
+    tgt = np.asarray(targets, dtype=np.int64)
+    lim = np.broadcast_to(np.asarray(limits, dtype=float), src.shape).copy()
+    off = np.zeros(len(src)) if offsets is None else np.asarray(offsets, dtype=float)
+    start = off + rg.loc_access[src]
+    snode = rg.loc_node[src]
+    ok = (snode >= 0) & np.isfinite(start) & (start <= lim)
+    snode = np.where(ok, snode, -1)
+    path_lim = np.where(ok, lim - start, -1.0)
+    tnode = rg.loc_node[tgt]
+    target_of_node = np.full(rg.n_nodes, -1, dtype=np.int64)
+    on = tnode >= 0
+    target_of_node[tnode[on]] = np.flatnonzero(on)
+    n = workers or (os.cpu_count() or 1)
+    chunks = [c for c in np.array_split(np.arange(len(src)), max(1, min(n, len(src)))) if len(c)]
+
+    def run(idx: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
+        s, t, c = bounded_pairs(rg.indptr, rg.indices, rg.weights, snode[idx], path_lim[idx],
+                                target_of_node)
+        return idx[s], t, c
+
+    if len(chunks) > 1:
+        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+            parts = list(pool.map(run, chunks))
+    else:
+        parts = [run(c) for c in chunks] or [(np.zeros(0, np.int64), np.zeros(0, np.int64),
+                                              np.zeros(0))]
+    s = np.concatenate([p[0] for p in parts])
+    t = np.concatenate([p[1] for p in parts])
+    c = np.concatenate([p[2] for p in parts])
+    total = c + start[s] + rg.loc_access[tgt[t]]
+    keep = total <= lim[s] + 1e-12
+    s, t, total = s[keep], t[keep], total[keep]
+    order = np.lexsort((t, s))
+    return s[order], t[order], total[order]
+
+
+def route_lines(rg: RoutingGraph, edges: EdgeArrays, origins: npt.ArrayLike,
+                destinations: npt.ArrayLike, *, origin_xy: npt.ArrayLike,
+                destination_xy: npt.ArrayLike, limit: float = np.inf,
+                minutes: npt.ArrayLike | None = None) -> list[object]:
+    """The fastest route of each (origin, destination) pair of locations, along the roads.
+
+    Parameters
+    ----------
+    rg
+        The routing graph the times were computed on (forward: origin to destination).
+    edges
+        The network the graph was built from (its edge geometries, metres).
+    origins, destinations
+        Location indices, one pair per row.
+    origin_xy, destination_xy
+        The points of the locations (metres): the access legs join them to the roads.
+    limit
+        Largest minutes searched from each destination.
+    minutes
+        Optional: the minutes each route is known to take on this graph (e.g. the
+        evacuation's): the search from a destination then stops just past its longest route
+        (a province's shelters need not search their whole hour), and goes on to ``limit``
+        only for a route not found by then.
+
+    Returns
+    -------
+    list
+        One shapely LineString per pair, or None where the destination is not reached
+        within ``limit`` (or either location is off the network).
+    """
+    import shapely
+    from shapely.ops import substring
+
+    org = np.asarray(origins, dtype=np.int64)
+    dst = np.asarray(destinations, dtype=np.int64)
+    oxy = np.asarray(origin_xy, dtype=float).reshape(-1, 2)
+    dxy = np.asarray(destination_xy, dtype=float).reshape(-1, 2)
+    out: list[object] = [None] * len(org)
+    if not len(org) or rg.piece_a is None or rg.piece_b is None or rg.piece_edge is None \
+            or rg.piece_f0 is None or rg.piece_f1 is None or rg.piece_w is None:
+        return out
+    if rg.flipped:
+        raise ValueError("route_lines needs the forward graph (engine.graph(mode))")
+    pa, pb, pw = rg.piece_a, rg.piece_b, rg.piece_w
+    n = np.int64(rg.n_nodes)
+    keys = np.concatenate([pa * n + pb, pb * n + pa]) if rg.walk else pa * n + pb
+    piece = np.concatenate([np.arange(len(pa)), np.arange(len(pa))]) if rg.walk else \
+        np.arange(len(pa))
+    back = np.concatenate([np.zeros(len(pa), bool), np.ones(len(pa), bool)]) if rg.walk else \
+        np.zeros(len(pa), bool)
+    w = np.concatenate([pw, pw]) if rg.walk else pw
+    order = np.lexsort((w, keys))  # the fastest piece first for each node pair
+    keys, piece, back = keys[order], piece[order], back[order]
+    rev = rg.csr().T.tocsr()
+    piece_xy: dict[tuple[int, bool], np.ndarray] = {}  # routes to a shelter share their roads
+    pe, f0, f1 = rg.piece_edge, rg.piece_f0, rg.piece_f1
+
+    def coords_of(p: int, b: bool) -> np.ndarray:
+        xy = piece_xy.get((p, b))
+        if xy is None:
+            line = edges.geometry[int(pe[p])]
+            part = substring(line, float(f0[p]), float(f1[p]), normalized=True)
+            xy = shapely.get_coordinates(part)
+            xy = piece_xy[(p, b)] = xy[::-1] if b else xy
+        return xy
+
+    known = None if minutes is None else np.asarray(minutes, dtype=float).reshape(-1)
+
+    def unrouted(nodes: np.ndarray, dnode: int, pred: np.ndarray) -> np.ndarray:
+        """Per origin node: no route to ``dnode`` (off the network, or not reached)."""
+        lost: np.ndarray = (nodes < 0) | ((nodes != dnode) & (pred[np.maximum(nodes, 0)] < 0))
+        return lost
+
+    for d in np.unique(dst):
+        dnode = rg.loc_node[d]
+        if dnode < 0:
+            continue
+        rows = np.flatnonzero(dst == d)
+        nodes = rg.loc_node[org[rows]]
+        reach = limit
+        if known is not None and np.isfinite(known[rows]).all():
+            reach = min(limit, float(known[rows].max()) * 1.01 + 0.1)
+        _, pred = dijkstra(rev, indices=int(dnode), limit=reach, return_predecessors=True)
+        lost = unrouted(nodes, dnode, pred)
+        if reach < limit and (lost & (nodes >= 0)).any():
+            _, pred = dijkstra(rev, indices=int(dnode), limit=limit, return_predecessors=True)
+            lost = unrouted(nodes, dnode, pred)
+        for i, node, skip in zip(rows.tolist(), nodes.tolist(), lost.tolist(), strict=True):
+            if skip:
+                continue
+            coords = [oxy[i]]
+            while node != dnode:
+                nxt = int(pred[node])
+                k = int(np.searchsorted(keys, node * n + nxt))
+                coords.extend(coords_of(int(piece[k]), bool(back[k])))
+                node = nxt
+            coords.append(dxy[i])
+            out[i] = shapely.LineString(np.array(coords))
+    return out
