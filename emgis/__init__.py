@@ -15,7 +15,7 @@ from emgis._errors import (
     SitingError,
     ValidationError,
 )
-from emgis._version import __version__
+from emgis._version import __version__ as __version__
 from emgis.inputs.district import District, RoadSource, load_district, summary, validate_district
 from emgis.inputs.settings import Settings, default_settings, load_settings
 from emgis.plan import Plan, open

@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import synthetic_network as syn  # noqa: E402
 
 from emgis import default_settings, load_district  # noqa: E402
-from emgis.roads.network import edge_arrays, load_network_arrays  # noqa: E402
 from emgis.analysis.siting import max_covering, p_median, site_units  # noqa: E402
-from emgis.roads.snapping import snap_points  # noqa: E402
+from emgis.roads.network import edge_arrays, load_network_arrays  # noqa: E402
 from emgis.roads.routing import build_routing_graph  # noqa: E402
+from emgis.roads.snapping import snap_points  # noqa: E402
 
 
 def compare(label: str, times: np.ndarray, w: np.ndarray, base: np.ndarray, target: float,

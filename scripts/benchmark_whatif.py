@@ -66,8 +66,8 @@ def main() -> None:
     import numpy as np
 
     import emgis
-    from emgis.run.jobs import siting_job
     from emgis.outputs.folder import OutputDir
+    from emgis.run.jobs import siting_job
 
     tmp = Path(tempfile.mkdtemp(prefix="emgis-whatif-"))
     try:

@@ -843,8 +843,8 @@ PROPER = {"UTF", "GBK", "GB", "CSV", "Excel", "NUL", "GeoJSON", "GeoPackage", "S
 
 def _config_words() -> set[str]:
     """Every table, key and field name a planner writes in district.toml or a layer header."""
-    from emgis.inputs.schema import schema
     from emgis.inputs.layers import SCHEMAS
+    from emgis.inputs.schema import schema
 
     words: set[str] = set()
     for name, table in schema().items():

@@ -12,8 +12,8 @@ import pytest
 
 from emgis import District, load_district
 from emgis.analysis.coverage import COLUMNS, STATUSES, UNIT_KINDS, compute_coverage, gaps, summarize
-from emgis.run.jobs import coverage_job
 from emgis.roads.network import load_network
+from emgis.run.jobs import coverage_job
 from tests.conftest import open_plan, replace_in, write_with
 
 

@@ -22,9 +22,9 @@ import shapely
 from pyproj import Transformer
 
 from emgis import load_district
+from emgis.analysis.scenario import apply_hazards
 from emgis.roads.engine import Engine
 from emgis.roads.network import load_network_arrays
-from emgis.analysis.scenario import apply_hazards
 from emgis.roads.routing import times_from
 
 OSM = """<?xml version="1.0" encoding="UTF-8"?>

@@ -18,8 +18,8 @@ import pytest
 from emgis import load_district
 from emgis._errors import OutputError
 from emgis.cli import main
-from emgis.roads.network import cache_path, clip_area, load_edge_arrays
 from emgis.outputs.folder import FAULT_ENV, MANIFEST, read_manifest, sha256_file
+from emgis.roads.network import cache_path, clip_area, load_edge_arrays
 from tests.conftest import REPO
 
 

@@ -143,7 +143,7 @@ def test_basemaps(tiny: Path, tmp_path: Path, basemap: str, host: str | None,
                   shifted: bool) -> None:
     """Each basemap's tiles are in the data (none for "none"), offered with "none" as
     radios; AMap's say GCJ-02 and its attribution is shown."""
-    from emgis.outputs.maps import is_gcj02
+    from emgis.outputs.basemaps import is_gcj02
 
     with open(tiny / "district.toml", "a", encoding="utf-8") as f:
         f.write(f'\n[maps]\nbasemap = "{basemap}"\n')
@@ -194,7 +194,7 @@ def test_gcj02_shift_of_overlays_round_trips() -> None:
     from pyproj import Geod
 
     from emgis.inputs.coords import gcj02_to_wgs84
-    from emgis.outputs.maps import display_frame
+    from emgis.outputs.basemaps import display_frame
 
     rng = np.random.default_rng(7)
     lon = 116.5 + rng.random(200) * 0.8  # Huaibei, Anhui

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from emgis import load_district
-from emgis.run.jobs import compliance_job, coverage_job, report_job, scenarios_job
 from emgis.outputs.folder import OutputDir
+from emgis.run.jobs import compliance_job, coverage_job, report_job, scenarios_job
 from tests.conftest import REPO, open_plan, render_dom, replace_in
 
 

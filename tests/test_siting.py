@@ -135,8 +135,8 @@ def test_medium_instance_equals_spopt() -> None:
 
 def test_site_units_on_the_tiny_district(tiny: Path) -> None:
     from emgis import load_district
-    from emgis.roads.network import load_network_arrays
     from emgis.analysis.siting import ON_TOP_M, site_units
+    from emgis.roads.network import load_network_arrays
 
     d = load_district(tiny)
     edges, _ = load_network_arrays(d)
@@ -225,9 +225,9 @@ def test_cli_site_with_a_time_limit(tiny: Path, tmp_path: Path) -> None:
     import pandas as pd
 
     from emgis import load_district
+    from emgis.analysis.siting import site_units
     from emgis.cli import main
     from emgis.roads.network import load_network_arrays
-    from emgis.analysis.siting import site_units
 
     assert main(["-q", "site", str(tiny), "--kind", "micro_fire_station", "--add", "2",
                  "--method", "milp", "--time-limit", "0", "--out", str(tmp_path)]) == 0
@@ -380,9 +380,9 @@ def test_sparse_candidate_times_give_the_dense_answer(kind: str, model: str, add
     proposals as the full dense matrix (scipy, every pair)."""
     from emgis import load_district
     from emgis.analysis.coverage import compute_coverage, mode_of, target_of, towards_unit
+    from emgis.analysis.siting import Pairs, candidate_sites, candidate_times, site_units
     from emgis.roads.engine import Engine
     from emgis.roads.network import load_network_arrays
-    from emgis.analysis.siting import Pairs, candidate_sites, candidate_times, site_units
     from emgis.roads.routing import times_from
     from tests.conftest import REPO
 

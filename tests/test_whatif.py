@@ -13,10 +13,10 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 
-from emgis.run.jobs import siting_job
-from emgis.plan import Plan
-from emgis.inputs.planfile import read_plan, with_plan
 from emgis.analysis.whatif import covered_persons, nearest_minutes
+from emgis.inputs.planfile import read_plan, with_plan
+from emgis.plan import Plan
+from emgis.run.jobs import siting_job
 from tests.conftest import REPO, open_plan, render_dom, write_with
 
 KIND = "fire_station"
@@ -237,8 +237,8 @@ def test_pairs_cut_to_the_target_equal_a_search_to_the_target(
     """When the pairs found at twice the target are too many, the page keeps those within the
     target: the same pairs and minutes as a search stopping at the target finds."""
     from emgis.analysis.coverage import mode_of, towards_unit
-    from emgis.roads.routing import pairs_within
     from emgis.analysis.whatif import _within
+    from emgis.roads.routing import pairs_within
 
     plan, _, full = page
     assert full.cutoff_min > full.target_min

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import shapely
 
-from emgis.run.jobs import coverage_job
 from emgis.analysis.zones import unit_zones
+from emgis.run.jobs import coverage_job
 from tests.conftest import REPO, open_plan, render_dom, write_with
 
 

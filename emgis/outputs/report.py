@@ -25,7 +25,7 @@ import pandas as pd
 from emgis.analysis.compliance import STATUSES
 from emgis.inputs.district import District
 from emgis.inputs.kinds import UNIT_KINDS
-from emgis.outputs.maps import CLASS_COLOURS
+from emgis.outputs.style import CLASS_COLOURS, scenario_label
 from emgis.texts import Texts, texts
 
 BANDS = ("covered", "over_target", "far_over", "cut_off", "no_road_access")
@@ -254,11 +254,6 @@ def build_report(
     return str(_template().render(**ctx))
 
 
-def scenario_label(name: str, t: Texts) -> str:
-    """A scenario's name: the catalogue's words for the default names, else as given."""
-    return t.get("scenario", name)
-
-
 def _css_page(lang: str) -> Any:
     from markupsafe import Markup
 
@@ -268,7 +263,7 @@ def _css_page(lang: str) -> Any:
 
 
 def _credit(district: District) -> str:
-    from emgis.outputs.maps import credit_of
+    from emgis.outputs.style import credit_of
 
     return credit_of(district)
 

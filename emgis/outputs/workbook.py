@@ -311,7 +311,7 @@ def build_workbook(
     from openpyxl import Workbook
 
     from emgis.inputs.profile import sources_table
-    from emgis.outputs.maps import credit_of
+    from emgis.outputs.style import credit_of
 
     t = texts(lang)
     wb = Workbook(write_only=True)

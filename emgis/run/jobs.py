@@ -376,8 +376,9 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
     """Write ``report.html`` from the results of this run's jobs (never from files of another
     run: it links only maps this run wrote)."""
     from emgis.inputs.coords import in_china
-    from emgis.outputs.maps import overview_png
-    from emgis.outputs.report import build_report, scenario_label
+    from emgis.outputs.overview import overview_png
+    from emgis.outputs.report import build_report
+    from emgis.outputs.style import scenario_label
     from emgis.texts import texts
 
     t = texts(lang)

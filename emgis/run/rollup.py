@@ -228,7 +228,7 @@ def _html(province: Any, tables: Mapping[str, pd.DataFrame],
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     src = resources.files("emgis").joinpath("_templates", "province.html.j2").read_text("utf-8")
 
-    from emgis.outputs.report import scenario_label
+    from emgis.outputs.style import scenario_label
 
     def kind_word(v: str) -> str:
         return t.kind(v)

@@ -1,0 +1,426 @@
+"""The page every interactive map is built on: Leaflet inlined, roads and townships drawn by
+emgis, the layer panel, print styles, and data that reaches the page only as escaped JSON."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from emgis.inputs.district import District
+from emgis.outputs.basemaps import basemap_tiles, display_frame, is_gcj02
+from emgis.outputs.style import credit_of
+from emgis.roads.network import EdgeArrays
+from emgis.texts import Texts, texts
+
+_CDN = re.compile(r'<script src="(https?://[^"]+)"></script>|'
+                  r'<link rel="stylesheet" href="(https?://[^"]+)"\s*/?>')
+
+
+def _static(name: str) -> bytes:
+    return resources.files("emgis").joinpath("_static", name).read_bytes()
+
+
+def inline_assets(page: str) -> str:
+    """Replace the Leaflet CDN links of a folium page by the shipped copies, inline.
+
+    Raises
+    ------
+    RuntimeError
+        The page links another remote script or stylesheet (the map would not work offline).
+    """
+    js = _static("leaflet.js").decode("utf-8")
+    js = js.replace("//# sourceMappingURL=leaflet.js.map", "")
+    css = _static("leaflet.css").decode("utf-8")
+    layers = base64.b64encode(_static("layers.png")).decode("ascii")
+    css = css.replace("url(images/layers.png)", f"url(data:image/png;base64,{layers})")
+
+    def repl(m: re.Match[str]) -> str:
+        url = m.group(1) or m.group(2)
+        if url.endswith("leaflet.js"):
+            return "<script>" + js.replace("</script", "<\\/script") + "</script>"
+        if url.endswith("leaflet.css"):
+            return "<style>" + css + "</style>"
+        raise RuntimeError(f"map links a remote asset {url}; it would not work offline")
+
+    return _CDN.sub(repl, page)
+
+
+def script_json(data: Any) -> str:
+    """JSON safe inside an HTML ``<script>`` element: ``<``, ``>``, ``&`` and the line
+    separators U+2028/2029 are written as ``\\u`` escapes, so no text in the data can close
+    the element or be read as markup."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      allow_nan=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _esc(text: object) -> str:
+    """Text from input made safe for HTML inserted into a page after rendering."""
+    return html.escape(str(text))
+
+
+def map_geometry(geom: Any, *, tolerance_m: float = 15.0) -> Any:
+    """A polygon simplified for display (metres, before reprojection)."""
+    from emgis.analysis.coverage import polygonal
+
+    return polygonal(shapely.simplify(geom, tolerance_m, preserve_topology=True))
+
+
+def _fmt(v: float | None) -> str:
+    return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.1f}"
+
+
+def _xy(geoms: Any) -> tuple[np.ndarray, np.ndarray]:
+    g = np.asarray(geoms, dtype=object)
+    if not len(g):
+        return np.zeros(0), np.zeros(0)
+    return np.round(shapely.get_x(g), 6), np.round(shapely.get_y(g), 6)
+
+
+def _geojson_geom(g: Any, ndigits: int = 5) -> dict[str, Any]:
+    """A geometry (map coordinates) as GeoJSON with its coordinates rounded (1 m at 5
+    digits)."""
+    kind = int(shapely.get_type_id(g))
+    if kind in (0, 1):  # a point or a line (most features): straight from its coordinates
+        xy = np.round(shapely.get_coordinates(g), ndigits).tolist()
+        if kind == 1:
+            return {"type": "LineString", "coordinates": xy}
+        return {"type": "Point", "coordinates": xy[0] if xy else []}
+    rounded = shapely.transform(g, lambda xy: np.round(xy, ndigits))
+    gj: dict[str, Any] = json.loads(shapely.to_geojson(rounded))
+    return {"type": gj["type"], "coordinates": gj["coordinates"]}
+
+
+#: Road classes drawn on every map, in order of importance, and their line style.
+ROAD_STYLE: tuple[tuple[tuple[str, ...], str, float], ...] = (
+    (("motorway", "motorway_link", "trunk", "trunk_link"), "#c0392b", 3.0),
+    (("primary", "primary_link"), "#e67e22", 2.5),
+    (("secondary", "secondary_link", "tertiary", "tertiary_link"), "#d4ac0d", 2.0),
+    (("unclassified", "residential", "living_street", "road", "busway"), "#7f8c8d", 1.2),
+    (("service", "track"), "#a6acaf", 1.0),
+)
+#: Most vertices of the road layer of one map (larger networks draw their major roads only).
+MAX_ROAD_VERTICES = 250_000
+
+_ROAD_CACHE: dict[tuple[int, bool], list[dict[str, Any]]] = {}
+
+
+def _road_features(network: EdgeArrays, crs: Any, gcj02: bool) -> list[dict[str, Any]]:
+    """The roads as one simplified multiline per class group, major roads first, within
+    :data:`MAX_ROAD_VERTICES` (cached per road geometry: a scenario's network shares it)."""
+    from pyproj import Transformer
+
+    from emgis.inputs.coords import wgs84_to_gcj02
+
+    key = (id(network.vx), gcj02)
+    if key in _ROAD_CACHE:
+        return _ROAD_CACHE[key]
+    once = (network.twin < 0) | (np.arange(network.n_edges) < network.twin)
+    first_class = np.array(network.classes, dtype=object)[network.vclass[network.vptr[:-1]]] \
+        if network.classes else np.array([], dtype=object)
+    x0, x1 = (float(network.vx.min()), float(network.vx.max())) if len(network.vx) else (0, 1)
+    y0, y1 = (float(network.vy.min()), float(network.vy.max())) if len(network.vy) else (0, 1)
+    tol = max(5.0, max(x1 - x0, y1 - y0) / 4000.0)
+    to_wgs = Transformer.from_crs(crs, 4326, always_xy=True)
+    feats: list[dict[str, Any]] = []
+    budget = MAX_ROAD_VERTICES
+    for classes, colour, weight in ROAD_STYLE:
+        sel = np.flatnonzero(once & np.isin(first_class, classes))
+        if not len(sel):
+            continue
+        simple = shapely.simplify(network.geometry[sel], tol)  # each edge on its own
+        xy, idx = shapely.get_coordinates(simple, return_index=True)
+        if len(xy) > budget:
+            break
+        budget -= len(xy)
+        lon, lat = to_wgs.transform(xy[:, 0], xy[:, 1])
+        if gcj02:
+            lon, lat = wgs84_to_gcj02(lon, lat)
+        cuts = np.flatnonzero(np.diff(idx)) + 1
+        parts = np.split(np.column_stack([np.round(lon, 5), np.round(lat, 5)]), cuts)
+        feats.append({"g": {"type": "MultiLineString",
+                            "coordinates": [p.tolist() for p in parts if len(p) >= 2]},
+                      "c": colour, "w": weight})
+    _ROAD_CACHE.clear()
+    _ROAD_CACHE[key] = feats
+    return feats
+
+
+_PRINT_CSS = """
+.emgis-label{font:11px/1.1 "Noto Sans CJK SC","Microsoft YaHei",sans-serif;color:#111;
+ white-space:nowrap;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff;pointer-events:none}
+.emgis-cluster{border-radius:50%;border:2px solid #fff;box-shadow:0 0 3px #000;
+ text-align:center;font:bold 11px sans-serif;color:#fff;text-shadow:0 0 2px #000}
+#emgis-panel{background:rgba(255,255,255,.95);border:1px solid #888;border-radius:4px;
+ font:12px sans-serif;max-height:calc(100vh - 90px);overflow:auto;min-width:190px;max-width:300px}
+#emgis-panel .head{padding:4px 8px;cursor:pointer;font-weight:bold;user-select:none}
+#emgis-panel .body{padding:0 8px 6px}
+#emgis-panel .sec{margin-top:6px;font-weight:bold;color:#333}
+#emgis-panel label{display:block;margin:1px 0;white-space:nowrap;cursor:pointer}
+#emgis-panel .sub{margin-left:18px}
+@media print{
+ @page{size:PAPER landscape;margin:8mm}
+ html,body{width:100%;height:100%;margin:0}
+ .folium-map{position:absolute!important;left:0!important;top:0!important;bottom:0!important;
+  right:64mm!important;width:auto!important;height:auto!important}
+ #emgis-legend{position:absolute!important;top:0!important;right:0!important;left:auto!important;
+  bottom:auto!important;width:60mm;max-height:none!important;overflow:visible!important;
+  border:none!important;box-shadow:none!important}
+ #emgis-title{position:absolute!important;left:8px!important;top:8px!important}
+ #emgis-panel,.leaflet-control-zoom{display:none!important}
+ #emgis-print-note{display:block!important}
+}
+"""
+
+
+@dataclass
+class _Page:
+    """A folium map skeleton whose layers, panel and tiles come from one JSON block."""
+
+    district: District
+    lang: str
+    title: str
+    basemap: str | None = None
+    layers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    panel: list[dict[str, Any]] = field(default_factory=list)
+    villages: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    scripts: list[str] = field(default_factory=list)
+    slots: dict[str, str] = field(default_factory=dict)
+    m: Any = None
+
+    def __post_init__(self) -> None:
+        import folium
+
+        ms = self.district.settings.maps
+        self.basemap = ms.basemap if self.basemap is None else self.basemap
+        self.t = texts(self.lang)
+        self.gcj02 = is_gcj02(self.basemap)
+        self.tiles = basemap_tiles(self.basemap, self.t, key=ms.tianditu_key)
+        self.m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False)
+        self.m.default_js = [
+            ("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js")]
+        self.m.default_css = [
+            ("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css")]
+        self._raw("header", f"<title>{_esc(self.title)}</title><meta charset=\"utf-8\">"
+                  f"<style>{_PRINT_CSS.replace('PAPER', self.district.settings.report.paper)}"
+                  "</style>")
+        self.base: list[dict[str, Any]] = []
+
+    def display(self, gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> Any:
+        """Geometries in this map's coordinates (WGS-84, or GCJ-02 for AMap)."""
+        return display_frame(gdf, gcj02=self.gcj02)
+
+    def _raw(self, where: str, content: str) -> None:
+        """Put ``content`` into the page's header or body after rendering (see module doc)."""
+        import folium
+
+        token = f"<!--emgis-slot-{len(self.slots)}-->"
+        self.slots[token] = content
+        getattr(self.m.get_root(), where).add_child(folium.Element(token))
+
+    def fit(self, gdf: gpd.GeoDataFrame) -> None:
+        """Open on the bounds of these geometries."""
+        b = self.display(gdf).total_bounds if len(gdf) else np.full(4, np.nan)
+        x0, y0, x1, y1 = (float(v) for v in b)
+        if not np.isfinite([x0, y0, x1, y1]).all():
+            x0, y0, x1, y1 = -1.0, -1.0, 1.0, 1.0
+        self.m.fit_bounds([[y0, x0], [y1, x1]])
+
+    def add(self, layer_id: str, spec: dict[str, Any]) -> str:
+        """A layer (drawn when the panel shows it): ``spec`` holds ``type`` (points, pins,
+        lines, areas, villages), its ``pane`` and ``features``; texts in it are data."""
+        self.layers[layer_id] = spec
+        return layer_id
+
+    def section(self, title: str, items: list[dict[str, Any]]) -> None:
+        """A section of the layer panel: items are ``check`` or ``radio`` (with ``group``),
+        with a ``label``, the ``layers`` they show, ``on``, and optional ``sub`` items shown
+        under a selected radio."""
+        self.panel.append({"title": title, "items": items})
+
+    def set_villages(self, villages: gpd.GeoDataFrame, *, pops: list[Any] | None = None
+                     ) -> None:
+        """The villages every village layer colours (positions, names for labels and
+        clusters, popups)."""
+        v = self.display(villages)
+        vx, vy = _xy(v.geometry.values)
+        ms = self.district.settings.maps
+        self.villages = {"x": vx.tolist(), "y": vy.tolist(),
+                         "label": [str(n) for n in villages[
+                             "name" if "name" in villages else "village_name"]],
+                         "pop": pops, "labelZoom": float(ms.label_zoom),
+                         "clusterAbove": int(ms.cluster_above)}
+
+    def base_layers(self, network: EdgeArrays | None) -> None:
+        """Roads (by class), township boundaries and village names: the map reads with no
+        tiles at all."""
+        t = self.t
+        items = []
+        if network is not None and network.n_edges:
+            self.add("roads", {"type": "lines", "pane": "emgisRoads", "opacity": 0.8,
+                               "features": _road_features(network, self.district.crs,
+                                                          self.gcj02)})
+            items.append({"type": "check", "label": t["map.roads"], "layers": ["roads"],
+                          "on": True})
+        towns = self.district.townships
+        if len(towns):
+            tw = towns[["name", "geometry"]].copy()
+            tw["geometry"] = [map_geometry(g, tolerance_m=0) if g is not None else g
+                              for g in tw.geometry]
+            tw = self.display(tw)
+            feats = [{"g": _geojson_geom(geom), "tip": str(name)}
+                     for name, geom in zip(tw["name"], tw.geometry, strict=True)
+                     if geom is not None and not geom.is_empty]
+            self.add("townships", {"type": "areas", "pane": "emgisAreas", "color": "#444",
+                                   "weight": 2, "fill": False, "dashArray": "6 4",
+                                   "features": feats})
+            items.append({"type": "check", "label": t["map.townships"],
+                          "layers": ["townships"], "on": True})
+        if self.villages is not None:
+            self.add("labels", {"type": "labels"})
+            items.append({"type": "check", "label": t.fmt(
+                "map.labels", z=f"{self.villages['labelZoom']:g}"), "layers": ["labels"],
+                "on": True})
+        self.base = items
+
+    def legend(self, rows: list[tuple[str, str, str]], *, title: str) -> None:
+        """The legend: (shape, colour, label) rows; shape 'dot', 'area', 'line', 'pie' or a
+        glyph; the map-data credit below."""
+        items = []
+        for shape, colour, label in rows:
+            if shape == "dot":
+                sw = (f'<span style="display:inline-block;width:12px;height:12px;'
+                      f'border-radius:6px;background:{colour};border:1px solid #333;'
+                      f'margin-right:6px;flex:none"></span>')
+            elif shape == "area":
+                sw = (f'<span style="display:inline-block;width:14px;height:10px;'
+                      f'background:{colour};opacity:.5;border:1px solid {colour};'
+                      f'margin-right:6px;flex:none"></span>')
+            elif shape == "line":
+                sw = (f'<span style="display:inline-block;width:16px;height:0;'
+                      f'border-top:3px dashed {colour};margin-right:6px;flex:none"></span>')
+            elif shape == "pie":
+                sw = ('<span style="display:inline-block;width:16px;height:16px;'
+                      'border-radius:8px;background:conic-gradient(#1a9850 0 50%,#fdae61 50% '
+                      '75%,#d73027 75% 100%);margin-right:6px;flex:none"></span>')
+            else:
+                sw = _glyph_html(shape, colour, size=16) + '<span style="margin-right:6px">' \
+                    "</span>"
+            items.append(f'<div style="display:flex;align-items:center;margin:2px 0">{sw}'
+                         f"{_esc(label)}</div>")
+        credit = credit_of(self.district)
+        tiles = sorted({sp["attr"] for sp in self.tiles} - {credit})
+        note = " · ".join([*([f"{self.t['map.map_data']}: {credit}"] if credit else []),
+                           *tiles])
+        box = (
+            '<div id="emgis-legend" style="position:fixed;bottom:56px;left:10px;z-index:1000;'
+            'background:rgba(255,255,255,.93);padding:6px 8px;border:1px solid #888;'
+            'border-radius:4px;font:11px sans-serif;max-height:45vh;overflow:auto;'
+            'max-width:260px">'
+            f"<b>{_esc(title)}</b>{''.join(items)}"
+            f'<div style="margin-top:6px;color:#555">{_esc(note)}</div>'
+            f'<div id="emgis-print-note" style="display:none;margin-top:6px;color:#555">'
+            f'{_esc(self.t["map.print_note"])}</div></div>'
+        )
+        self._raw("html", box)
+
+    def heading(self, title: str, subtitle: str) -> None:
+        """The title box at the top left."""
+        self._raw("html",
+                  '<div id="emgis-title" style="position:fixed;top:10px;left:60px;z-index:1000;'
+                  'background:rgba(255,255,255,.93);padding:4px 10px;border:1px solid #888;'
+                  'border-radius:4px;font:13px sans-serif;max-width:calc(100vw - 420px)"><b>'
+                  + _esc(title) + "</b><br>" + _esc(subtitle) + "</div>")
+
+    def render(self) -> str:
+        """The page: skeleton rendered by folium, then the data block and texts put in."""
+        t = self.t
+        self._raw("header", "")
+        token = list(self.slots)[-1]
+        _stable_ids(self.m)
+        tile_items = []
+        if self.tiles:
+            tile_items.append({"type": "radio", "group": "tiles",
+                               "label": t[f"basemap.{self.basemap}"], "tiles": True,
+                               "on": True})
+        tile_items.append({"type": "radio", "group": "tiles", "label": t["map.no_basemap"],
+                           "on": not self.tiles, "layers": []})
+        panel = [{"title": t["map.basemap"], "items": tile_items}]
+        if self.base:
+            panel.append({"title": t["map.base_layers"], "items": self.base})
+        data = {"map": self.m.get_name(), "tiles": self.tiles, "layers": self.layers,
+                "panel": panel + self.panel, "villages": self.villages,
+                "texts": {"layers": t["map.layers"], "cluster": t["map.cluster_tip"],
+                          "names": {}}, **self.extra}
+        js = "</script><script>".join(_static(name).decode("utf-8")
+                                      for name in ["emgis-map.js", *self.scripts])
+        self.slots[token] = ('<script type="application/json" id="emgis-data">'
+                             + script_json(data) + "</script><script>" + js + "</script>")
+        page = inline_assets(self.m.get_root().render())
+        for token, content in self.slots.items():
+            page = page.replace(token, content, 1)
+        return page
+
+
+def _stable_ids(m: Any) -> None:
+    """Number folium's elements in tree order instead of its random ids (same input, same
+    file)."""
+    counter = [0]
+
+    def walk(el: Any) -> None:
+        counter[0] += 1
+        el._id = f"{counter[0]:04d}"
+        for child in el._children.values():
+            walk(child)
+
+    walk(m.get_root())
+
+
+def _glyph_html(glyph: str, colour: str, *, size: int = 22) -> str:
+    return (f'<div style="width:{size}px;height:{size}px;line-height:{size}px;'
+            f'background:{colour};color:#fff;border:2px solid #fff;border-radius:4px;'
+            f'box-shadow:0 0 2px #000;text-align:center;font:bold {int(size * 0.6)}px '
+            f'sans-serif;flex:none">{_esc(glyph)}</div>')
+
+
+def _words(t: Texts, *parts: str) -> str:
+    """Words joined as the language joins them (no spaces in Chinese)."""
+    return ("" if t.lang == "zh" else " ").join(parts)
+
+
+def _class_layer(classes: list[str], palette: dict[str, str], names: dict[str, str], *,
+                 edges: list[int] | None = None, edge_colours: tuple[str, ...] = ("#000",),
+                 tips: list[str] | None = None) -> dict[str, Any]:
+    """A village layer: each village's class (an index into the palette)."""
+    keys = list(palette)
+    pos = {k: i for i, k in enumerate(keys)}
+    spec: dict[str, Any] = {"type": "villages", "pane": "emgisVillages", "radius": 7,
+                            "c": [pos[c] for c in classes],
+                            "palette": [palette[k] for k in keys],
+                            "names": [names[k] for k in keys]}
+    if edges is not None:
+        spec["o"] = edges
+        spec["edges"] = list(edge_colours)
+    if tips is not None:
+        spec["tips"] = tips
+    return spec
+
+
+def save(page: str, path: str | Path) -> Path:
+    """Write an HTML page (UTF-8)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
