@@ -559,8 +559,9 @@ def _common() -> _Parser:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``emgis`` command."""
     from emgis._version import __version__
-    from emgis.analysis.siting import METHODS, MODELS, OBJECTIVES
+    from emgis.analysis.siting import METHODS, MODELS
     from emgis.inputs.standards import SITING_KIND_ALIASES
+    from emgis.locate.robust import OBJECTIVES
 
     common = _common()
     parser = _Parser(

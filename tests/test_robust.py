@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from emgis.analysis.siting import OBJECTIVES, robust_covering, robust_objective, robust_values
+from emgis.locate.robust import OBJECTIVES, robust_covering, robust_objective, robust_values
 from tests.conftest import REPO, open_plan
 
 

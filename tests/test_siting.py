@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emgis.analysis.siting import max_covering, p_center, p_median, served_times, set_covering
+from emgis.locate.covering import max_covering, set_covering
+from emgis.locate.median import p_center, p_median
+from emgis.locate.pairs import served_times
 
 
 def instance(seed: int, n_c: int = 7, n_v: int = 12) -> tuple[np.ndarray, np.ndarray,
@@ -163,7 +165,7 @@ def test_site_units_on_the_tiny_district(tiny: Path) -> None:
 def test_capacitated_covering_equals_brute_force(seed: int) -> None:
     from scipy.optimize import linprog
 
-    from emgis.analysis.siting import capacitated_covering
+    from emgis.locate.covering import capacitated_covering
 
     times, w, base = instance(seed, n_c=6, n_v=10)
     cap, target, p = 600.0, 6.0, 2
@@ -190,7 +192,7 @@ def test_capacitated_covering_equals_brute_force(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", range(10))
 def test_dominated_candidates_are_within_a_kept_one(seed: int) -> None:
-    from emgis.analysis.siting import _dominated
+    from emgis.locate.pairs import _dominated
 
     times, _, _ = nested_instance(seed)
     cover = times <= 5.0
@@ -380,7 +382,8 @@ def test_sparse_candidate_times_give_the_dense_answer(kind: str, model: str, add
     proposals as the full dense matrix (scipy, every pair)."""
     from emgis import load_district
     from emgis.analysis.coverage import compute_coverage, mode_of, target_of, towards_unit
-    from emgis.analysis.siting import Pairs, candidate_sites, candidate_times, site_units
+    from emgis.analysis.siting import candidate_sites, candidate_times, site_units
+    from emgis.locate.pairs import Pairs
     from emgis.roads.engine import Engine
     from emgis.roads.network import load_network_arrays
     from emgis.roads.routing import times_from

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from emgis import load_district
-from emgis.analysis.siting import Pairs, share_covering
 from emgis.analysis.warning import _disc, warning_reach
+from emgis.locate.covering import share_covering
+from emgis.locate.pairs import Pairs
 from tests.conftest import open_plan, render_dom, write_with
 
 V1 = (1.5150, 42.5005)  # the tiny district's 东村, 1,200 persons

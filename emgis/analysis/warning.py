@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from emgis.analysis.siting import Pairs, Solution, share_covering
 from emgis.inputs.district import District
+from emgis.locate.covering import share_covering
+from emgis.locate.pairs import Pairs, Solution
 
 #: Rings of the hexagonal disc sample (1 + 6 + 12 + ... = 91 points).
 DISC_RINGS = 5

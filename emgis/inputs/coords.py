@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from pyproj import CRS
 
-FloatArray = npt.NDArray[np.float64]
+from emgis._types import FloatArray
 
 _A = 6378245.0  # Krasovsky 1940 semi-major axis used by the GCJ-02 algorithm, metres
 _EE = 0.00669342162296594323  # its first eccentricity squared

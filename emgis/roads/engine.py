@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from emgis._types import IntArray
 from emgis.inputs.settings import Settings
 from emgis.roads.network import EdgeArrays
 from emgis.roads.routing import Mode, RoutingGraph, build_routing_graph
@@ -26,7 +27,6 @@ from emgis.roads.snapping import snap_points
 if TYPE_CHECKING:
     from emgis.inputs.district import District
 
-IntArray = npt.NDArray[np.int64]
 
 
 @dataclass

@@ -48,6 +48,7 @@ from numba import njit
 from pyproj import CRS, Transformer
 
 from emgis._errors import CacheError, NetworkError
+from emgis._types import FloatArray, IntArray
 from emgis.inputs.settings import Settings
 from emgis.texts import Msg, msg_from_json, msg_to_json
 
@@ -65,8 +66,6 @@ CACHE_DIR = ".emgis-cache"
 WGS84 = CRS.from_epsg(4326)
 _MPH = 1.609344
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 
 
 # --- the arrays -----------------------------------------------------------------------------

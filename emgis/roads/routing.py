@@ -35,12 +35,11 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from emgis._types import FloatArray, IntArray
 from emgis.roads._top2 import top2_dijkstra
 from emgis.roads.network import EdgeArrays, edge_arrays
 
 Mode = Literal["drive", "walk"]
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Fractions this close to an end of an edge count as at that end.
 _END = 1e-9

@@ -1,0 +1,13 @@
+"""The array types emgis passes between stages (one place for the aliases)."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+#: Minutes, metres, persons: any float array.
+FloatArray = npt.NDArray[np.float64]
+#: Node, edge, candidate and village indices.
+IntArray = npt.NDArray[np.int64]
+#: Masks.
+BoolArray = npt.NDArray[np.bool_]
