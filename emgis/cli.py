@@ -140,7 +140,8 @@ def _validate(path: str, con: Console, *, limit: int | None = LIST_LIMIT) -> Dis
 
 def _open(args: argparse.Namespace, con: Console) -> Plan:
     from emgis.plan import Plan
-    from emgis.roads.network import cache_path, clip_area, load_network_arrays
+    from emgis.roads.cache import cache_path
+    from emgis.roads.network import clip_area, load_network_arrays
 
     district = _validate(args.district, con)
     if getattr(args, "plan", None):

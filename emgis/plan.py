@@ -33,8 +33,9 @@ import pandas as pd
 from emgis._errors import DistrictError
 from emgis._progress import Progress
 from emgis.inputs.district import District, load_district
+from emgis.roads.edges import EdgeArrays
 from emgis.roads.engine import Engine
-from emgis.roads.network import EdgeArrays, load_network_arrays
+from emgis.roads.network import load_network_arrays
 from emgis.texts import Msg
 
 if TYPE_CHECKING:

@@ -30,10 +30,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import synthetic_network as syn  # noqa: E402
 
 from emgis import default_settings, load_district  # noqa: E402
-from emgis.analysis.siting import site_units
-from emgis.locate.covering import max_covering
-from emgis.locate.median import p_median
-from emgis.roads.network import edge_arrays, load_network_arrays  # noqa: E402
+from emgis.analysis.siting import site_units  # noqa: E402
+from emgis.locate.covering import max_covering  # noqa: E402
+from emgis.locate.median import p_median  # noqa: E402
+from emgis.roads.network import load_network_arrays  # noqa: E402
+from emgis.roads.nxio import edge_arrays  # noqa: E402
 from emgis.roads.routing import build_routing_graph  # noqa: E402
 from emgis.roads.snapping import snap_points  # noqa: E402
 

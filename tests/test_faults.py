@@ -17,9 +17,11 @@ import pytest
 
 from emgis import load_district
 from emgis._errors import OutputError
+from emgis._files import FAULT_ENV, sha256_file
 from emgis.cli import main
-from emgis.outputs.folder import FAULT_ENV, MANIFEST, read_manifest, sha256_file
-from emgis.roads.network import cache_path, clip_area, load_edge_arrays
+from emgis.outputs.folder import MANIFEST, read_manifest
+from emgis.roads.cache import cache_path, load_edge_arrays
+from emgis.roads.network import clip_area
 from tests.conftest import REPO
 
 

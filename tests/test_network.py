@@ -14,7 +14,9 @@ import shapely
 
 from emgis import NetworkError, load_district
 from emgis.roads import network as network_mod
-from emgis.roads.network import build_network, load_network, parse_maxspeed, summarize_network
+from emgis.roads.assemble import build_network
+from emgis.roads.network import load_network, summarize_network
+from emgis.roads.readers import parse_maxspeed
 from tests.conftest import REPO, replace_in
 from tests.test_coords import metres
 

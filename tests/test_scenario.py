@@ -13,7 +13,8 @@ import shapely
 
 from emgis import load_district
 from emgis.analysis.scenario import Scenario, apply_hazards, run_scenario, transport
-from emgis.roads.network import edge_arrays, load_network, load_network_arrays
+from emgis.roads.network import load_network, load_network_arrays
+from emgis.roads.nxio import edge_arrays
 from emgis.roads.routing import build_routing_graph, nearest_two
 from tests.conftest import open_plan, replace_in, write_with
 from tests.test_traveltime import at_nodes

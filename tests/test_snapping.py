@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emgis import District, load_district
-from emgis.roads.network import edges_frame, load_network
+from emgis.roads.network import load_network
+from emgis.roads.nxio import edges_frame
 from emgis.roads.snapping import main_component, snap_points
 
 

@@ -46,8 +46,9 @@ from emgis.inputs.kinds import (
     units_of,
 )
 from emgis.inputs.settings import Settings
+from emgis.roads.edges import EdgeArrays
 from emgis.roads.engine import Engine
-from emgis.roads.network import EdgeArrays, edge_arrays
+from emgis.roads.nxio import edge_arrays
 from emgis.roads.routing import NearestTwo, RoutingGraph, Search, nearest_two_many, times_from
 
 log = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from emgis._errors import DistrictError
 from emgis.analysis.coverage import compute_coverage, units_of
 from emgis.inputs.district import District
 from emgis.inputs.settings import Scenario
+from emgis.roads.edges import EdgeArrays, derive
 from emgis.roads.engine import Engine
-from emgis.roads.network import EdgeArrays, derive
 from emgis.roads.routing import pairs_within
 from emgis.texts import Msg
 

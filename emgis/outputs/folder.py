@@ -28,11 +28,12 @@ import os
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from emgis._errors import OutputError
+from emgis._files import _TMP_MARK, _fault, _FileLock, atomic_write, sha256_file
 from emgis._version import __version__
 from emgis.texts import Msg
 
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "run.json"
 LOCK = ".emgis.lock"
-_TMP_MARK = ".emgis-tmp"
 #: Bytes of a file name stem built from input (file systems allow 255 bytes per name).
 MAX_STEM_BYTES = 96
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
@@ -82,119 +82,8 @@ def safe_stem(text: object, *, max_bytes: int = MAX_STEM_BYTES) -> str:
     return out
 
 
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-class _FileLock:
-    """An exclusive advisory lock on a file (fcntl on POSIX, msvcrt on Windows)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fh: Any = None
-
-    def _try(self) -> bool:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows
-            import msvcrt
-
-            try:
-                lock = getattr(msvcrt, "locking")  # noqa: B009 - Windows only
-                lock(self._fh.fileno(), getattr(msvcrt, "LK_NBLCK"), 1)  # noqa: B009
-            except OSError:
-                return False
-            return True
-        try:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def acquire(self, *, timeout: float, what: str,
-                on_wait: Callable[[str], None] | None = None) -> None:
-        """Take the lock, waiting up to ``timeout`` seconds for another process to let go."""
-        self._fh = self.path.open("a+")
-        deadline = time.monotonic() + timeout
-        told = False
-        while not self._try():
-            holder = self._holder()
-            if time.monotonic() >= deadline:
-                self._fh.close()
-                self._fh = None
-                raise OutputError(Msg("lock_timeout", what=what, holder=holder,
-                                      timeout=timeout))
-            if not told:
-                msg = Msg("lock_waiting", what=what, holder=holder)
-                (on_wait or log.warning)(msg)
-                told = True
-            time.sleep(0.2)
-        self._fh.seek(0)
-        self._fh.truncate()
-        self._fh.write(str(os.getpid()))
-        self._fh.flush()
-
-    def _holder(self) -> str | Msg:
-        try:
-            pid = self.path.read_text().strip()
-        except OSError:
-            return ""
-        return Msg("lock_pid", pid=pid) if pid.isdigit() else ""
-
-    def release(self) -> None:
-        """Let go of the lock."""
-        if self._fh is not None:
-            self._fh.close()  # closing the descriptor releases the lock
-            self._fh = None
-
-
-@contextlib.contextmanager
-def locked(path: Path, *, what: str, timeout: float = 600.0,
-           on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (created if need be) while the block runs."""
-    lock = _FileLock(path)
-    lock.acquire(timeout=timeout, what=what, on_wait=on_wait)
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-#: Fault injection for the tests of killed runs: ``EMGIS_FAULT=kill-before:NAME`` (or
-#: ``kill-during:NAME``: the temporary file written, not yet moved into place; or
-#: ``kill-after:NAME``) ends the process with SIGKILL at that point of writing file NAME.
-FAULT_ENV = "EMGIS_FAULT"
-
-
-def _fault(when: str, name: str) -> None:
-    if os.environ.get(FAULT_ENV) == f"{when}:{name}":  # pragma: no cover - ends the process
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write a file through ``write(tmp)`` to a temporary name beside it, then move it into
-    place, so the file is either the old one or the whole new one."""
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}{_TMP_MARK}{path.suffix}")
-    try:
-        write(tmp)
-        with tmp.open("rb") as fh:
-            os.fsync(fh.fileno())
-        _fault("kill-during", path.name)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 class OutputDir:

@@ -19,7 +19,7 @@ import shapely
 from emgis.inputs.district import District
 from emgis.outputs.basemaps import basemap_tiles, display_frame, is_gcj02
 from emgis.outputs.style import credit_of
-from emgis.roads.network import EdgeArrays
+from emgis.roads.edges import EdgeArrays
 from emgis.texts import Texts, texts
 
 _CDN = re.compile(r'<script src="(https?://[^"]+)"></script>|'

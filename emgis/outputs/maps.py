@@ -53,7 +53,7 @@ from emgis.outputs.style import (
     label_of,
     response_class,
 )
-from emgis.roads.network import EdgeArrays
+from emgis.roads.edges import EdgeArrays
 from emgis.texts import Texts, texts
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from emgis.inputs.district import District
 from emgis.outputs.style import CLASS_COLOURS, response_class
-from emgis.roads.network import EdgeArrays
+from emgis.roads.edges import EdgeArrays
 
 #: Colours of the overview image (the report's static map).
 OVERVIEW_ROADS = ((("motorway", "motorway_link", "trunk", "trunk_link", "primary",

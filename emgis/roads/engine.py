@@ -20,7 +20,7 @@ import pandas as pd
 
 from emgis._types import IntArray
 from emgis.inputs.settings import Settings
-from emgis.roads.network import EdgeArrays
+from emgis.roads.edges import EdgeArrays
 from emgis.roads.routing import Mode, RoutingGraph, build_routing_graph
 from emgis.roads.snapping import snap_points
 

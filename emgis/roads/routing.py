@@ -37,7 +37,8 @@ from scipy.sparse.csgraph import dijkstra
 
 from emgis._types import FloatArray, IntArray
 from emgis.roads._top2 import top2_dijkstra
-from emgis.roads.network import EdgeArrays, edge_arrays
+from emgis.roads.edges import EdgeArrays
+from emgis.roads.nxio import edge_arrays
 
 Mode = Literal["drive", "walk"]
 

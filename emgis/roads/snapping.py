@@ -20,7 +20,8 @@ import pandas as pd
 import shapely
 
 from emgis.inputs.settings import Settings
-from emgis.roads.network import EdgeArrays, edge_arrays
+from emgis.roads.edges import EdgeArrays
+from emgis.roads.nxio import edge_arrays
 
 SnapStatus = Literal["ok", "no_road_access", "cut_off"]
 

@@ -274,7 +274,7 @@ def _read_ways(path: Path, settings: Any) -> Any:
     """A Dask task: the provincial road file's ways, read once for the districts that build
     their network from it."""
     from emgis.inputs.district import RoadSource
-    from emgis.roads.network import read_road_ways
+    from emgis.roads.readers import read_road_ways
 
     return read_road_ways(RoadSource(path, "osm"), settings=settings)
 
@@ -348,7 +348,8 @@ def _neighbours(items: Sequence[_Loaded], i: int) -> pd.DataFrame:
 
 def _fingerprint(d: Any, neighbours: pd.DataFrame, *, lang: str, as_of: dt.date,
                  cross_border: Sequence[str], digests: dict[Path, str]) -> str:
-    from emgis.outputs.folder import _version, sha256_file
+    from emgis._files import sha256_file
+    from emgis.outputs.folder import _version
 
     files = {}
     for p in d.sources:
@@ -460,7 +461,8 @@ def run_batch(province: Province, out: str | Path, *, workers: int = 2,
     from distributed import as_completed
 
     from emgis.outputs.folder import OutputDir
-    from emgis.roads.network import cache_path, clip_area
+    from emgis.roads.cache import cache_path
+    from emgis.roads.network import clip_area
     from emgis.run.rollup import write_rollup
 
     t0 = time.perf_counter()

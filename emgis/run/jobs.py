@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 
 from emgis._errors import EmgisError
+from emgis._files import sha256_file
 from emgis._progress import SILENT, Progress
 from emgis.analysis import coverage as cov
 from emgis.analysis.scenario import Scenario, ScenarioResult
 from emgis.analysis.siting import SitingResult
 from emgis.analysis.zones import Zones
-from emgis.outputs.folder import OutputDir, sha256_file
+from emgis.outputs.folder import OutputDir
 from emgis.outputs.qgis import coverage_styles, scenario_styles, siting_styles, warning_styles
 from emgis.outputs.tables import write_csv, write_gpkg
 from emgis.plan import Plan

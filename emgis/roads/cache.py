@@ -1,0 +1,133 @@
+"""The network cache: one .npz per road file, settings, CRS and clip area, with a format version
+and a checksum (a damaged cache is rebuilt with one warning)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from emgis._errors import CacheError
+from emgis.inputs.settings import Settings
+from emgis.texts import Msg, msg_from_json, msg_to_json
+
+if TYPE_CHECKING:
+
+    from emgis.inputs.district import RoadSource
+
+from emgis.roads.edges import EdgeArrays
+
+log = logging.getLogger(__name__)
+
+#: Bump when the cached arrays change meaning or shape: older caches are then rebuilt.
+CACHE_FORMAT = 4
+CACHE_DIR = ".emgis-cache"
+
+
+# --- the cache ----------------------------------------------------------------------------------
+
+_ARRAYS = ("node_ids", "node_x", "node_y", "u", "v", "length", "travel_time", "twin", "vptr",
+           "vx", "vy", "vdist", "vtime", "vclass", "component")
+
+
+def _checksum(arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def save_edge_arrays(ea: EdgeArrays, path: str | Path) -> Path:
+    """Write the arrays to an ``.npz`` file with their format version and a checksum,
+    atomically."""
+    from emgis._files import atomic_write
+
+    path = Path(path)
+    arrays = {k: getattr(ea, k) for k in _ARRAYS}
+    meta = {"format": CACHE_FORMAT, "classes": list(ea.classes), "main": ea.main,
+            "notes": [msg_to_json(n) for n in ea.notes], "checksum": _checksum(arrays)}
+
+    def write(p: Path) -> None:
+        with p.open("wb") as fh:
+            np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
+
+    atomic_write(path, write)
+    return path
+
+
+def load_edge_arrays(path: str | Path) -> EdgeArrays:
+    """Read arrays written by :func:`save_edge_arrays`.
+
+    Raises
+    ------
+    CacheError
+        The file is damaged (truncated, not an npz, arrays changed) or of another format.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as fh, np.load(fh, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            arrays = {k: z[k] for k in _ARRAYS}
+    except Exception as exc:
+        raise CacheError(Msg("cache_damaged", path=str(path), detail=type(exc).__name__)) from exc
+    if not isinstance(meta, dict) or meta.get("format") != CACHE_FORMAT:
+        raise CacheError(Msg("cache_format", path=str(path),
+                             format=meta.get("format") if isinstance(meta, dict) else "?"))
+    if meta.get("checksum") != _checksum(arrays):
+        raise CacheError(Msg("cache_checksum", path=str(path)))
+    return EdgeArrays(**{k: arrays[k] for k in _ARRAYS if k != "component"},
+                      classes=tuple(meta["classes"]), component=arrays["component"],
+                      main=int(meta["main"]),
+                      notes=tuple(msg_from_json(n) for n in meta.get("notes", ())))
+
+
+def _file_digest(path: Path) -> str:
+    st = path.stat()
+    return _digest_of(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest_of(path: str, size: int, mtime_ns: int) -> str:
+    """A file's digest, read once per content (size and time) in a process: a provincial road
+    file is looked up by every district of a batch."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def _user_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "emgis"
+
+
+def cache_path(source: RoadSource, *, settings: Settings, crs: CRS,
+               clip: shapely.Geometry | None = None) -> Path:
+    """Where the network built from ``source`` with these settings, CRS and clip area is
+    cached: ``.emgis-cache/`` beside the road file, or the user's cache folder
+    (``$XDG_CACHE_HOME/emgis``) when that cannot be written."""
+    epsg = crs.to_epsg() or hashlib.sha256(crs.to_wkt().encode()).hexdigest()[:8]
+    area = "all" if clip is None else hashlib.sha256(
+        shapely.to_wkb(shapely.set_precision(clip, 1.0))).hexdigest()[:10]
+    name = (f"{source.path.name}-{_file_digest(source.path)}-{settings.network_key()}"
+            f"-{epsg}-{area}-v{CACHE_FORMAT}.npz")
+    folder = source.path.parent / CACHE_DIR
+    try:
+        folder.mkdir(exist_ok=True)
+        probe = folder / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError:
+        folder = _user_cache()
+    return folder / name

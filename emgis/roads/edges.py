@@ -1,0 +1,185 @@
+"""The road network as arrays: directed drivable edges with lengths (metres) and travel times
+(minutes), their geometry kept vertex by vertex, and the changes a scenario makes to them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+from emgis._types import FloatArray, IntArray
+
+if TYPE_CHECKING:
+
+    pass
+
+log = logging.getLogger(__name__)
+
+# --- the arrays -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EdgeArrays:
+    """A directed road network as arrays (metres, seconds).
+
+    Attributes
+    ----------
+    node_ids
+        Id of each node (the OSM node id where the roads are OSM), shape (n,).
+    node_x, node_y
+        Node coordinates in the district's metric CRS.
+    u, v
+        Node index of each edge's start and end, shape (m,).
+    length, travel_time
+        Metres and seconds of each edge.
+    twin
+        The edge running the other way along the same road (-1 for a one-way road).
+    vptr
+        Vertex offsets: edge ``e``'s vertices are ``vptr[e]:vptr[e + 1]``, from ``u`` to ``v``.
+    vx, vy
+        Vertex coordinates (metres).
+    vdist, vtime
+        Metres and seconds from the edge's start to each vertex: each segment keeps its own
+        speed.
+    vclass
+        Road class (index into ``classes``) of the segment starting at each vertex (the last
+        vertex of an edge repeats the one before).
+    classes
+        Names of the road classes (OSM ``highway`` values).
+    component
+        Weakly connected component of each node; ``main`` is the largest.
+    notes
+        What building the network found worth saying (dropped broken ways ...).
+    penalty
+        Optional time multiplier per edge (``inf`` = closed), set by
+        :func:`with_penalty`; hazards acting on parts of edges use ``hazards`` instead.
+    hazards
+        Optional ``(edge, start, end, multiplier)`` rows: the part of an edge between two
+        fractions of its length takes ``multiplier`` times as long (``inf`` = closed), as set
+        by hazard scenarios.
+    """
+
+    node_ids: IntArray
+    node_x: FloatArray
+    node_y: FloatArray
+    u: IntArray
+    v: IntArray
+    length: FloatArray
+    travel_time: FloatArray
+    twin: IntArray
+    vptr: IntArray
+    vx: FloatArray
+    vy: FloatArray
+    vdist: FloatArray
+    vtime: FloatArray
+    vclass: npt.NDArray[np.int16]
+    classes: tuple[str, ...]
+    component: IntArray
+    main: int
+    notes: tuple[str, ...] = ()
+    penalty: FloatArray | None = None
+    hazards: FloatArray | None = field(default=None)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return len(self.node_ids)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges."""
+        return len(self.u)
+
+    @cached_property
+    def geometry(self) -> npt.NDArray[np.object_]:
+        """A LineString per edge, from ``u`` to ``v``."""
+        counts = np.diff(self.vptr)
+        index = np.repeat(np.arange(self.n_edges), counts)
+        lines = shapely.linestrings(np.column_stack([self.vx, self.vy]), indices=index)
+        return np.asarray(lines, dtype=object)
+
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        """An STR-tree of the edges' lines (built once, for snapping)."""
+        return shapely.STRtree(self.geometry)
+
+    @cached_property
+    def keys(self) -> IntArray:
+        """``(u id, v id, key)`` of each edge, as in a networkx MultiDiGraph."""
+        uid, vid = self.node_ids[self.u], self.node_ids[self.v]
+        order = np.lexsort((np.arange(self.n_edges), vid, uid))
+        k = np.zeros(self.n_edges, dtype=np.int64)
+        su, sv = uid[order], vid[order]
+        same = np.r_[False, (su[1:] == su[:-1]) & (sv[1:] == sv[:-1])]
+        run = np.cumsum(~same) - 1
+        first = np.flatnonzero(~same)
+        k[order] = np.arange(self.n_edges) - first[run]
+        return np.column_stack([uid, vid, k])
+
+    def time_at(self, edges: npt.ArrayLike, fracs: npt.ArrayLike) -> FloatArray:
+        """Seconds from the start of each edge to the point at a fraction of its length.
+
+        Exact for edges merged from segments of different speeds: the time is interpolated
+        within the segment the point lies on.
+        """
+        e = np.asarray(edges, dtype=np.int64)
+        f = np.clip(np.asarray(fracs, dtype=float), 0.0, 1.0)
+        return _interp(self.vptr, self.vdist, self.vtime, e, f * self.length[e])
+
+    def dist_of_time(self, edges: npt.ArrayLike, seconds: npt.ArrayLike) -> FloatArray:
+        """Metres from each edge's start at which ``seconds`` have been spent on it."""
+        e = np.asarray(edges, dtype=np.int64)
+        t = np.clip(np.asarray(seconds, dtype=float), 0.0, self.travel_time[e])
+        return _interp(self.vptr, self.vtime, self.vdist, e, t)
+
+    def km_by_class(self) -> dict[str, float]:
+        """Kilometres of road per class, a two-way road counted once."""
+        once = (self.twin < 0) | (np.arange(self.n_edges) < self.twin)
+        seg_len = np.diff(self.vdist)
+        edge_of = np.repeat(np.arange(self.n_edges), np.diff(self.vptr))
+        last = np.zeros(len(self.vdist), dtype=bool)
+        last[self.vptr[1:] - 1] = True
+        keep = ~last[:-1] & once[edge_of[:-1]]
+        km = np.bincount(self.vclass[:-1][keep], weights=seg_len[keep],
+                         minlength=len(self.classes)) / 1000.0
+        out = {c: round(float(k), 1) for c, k in zip(self.classes, km, strict=True) if k > 0}
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def _interp(ptr: IntArray, xs: FloatArray, ys: FloatArray, e: IntArray, q: FloatArray
+            ) -> FloatArray:
+    """Piecewise-linear interpolation of ``ys`` against ``xs`` within each edge's slice."""
+    if len(e) == 0:
+        return np.zeros(0)
+    # make xs increase across edges: shift each edge's values by a per-edge offset
+    span = xs[ptr[1:] - 1] - xs[ptr[:-1]]
+    offset = np.concatenate([[0.0], np.cumsum(span + 1.0)[:-1]])
+    edge_of = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+    gx = xs + offset[edge_of]
+    gq = q + offset[e]
+    k = np.searchsorted(gx, gq, side="right") - 1
+    k = np.clip(k, ptr[e], ptr[e + 1] - 2)
+    x0, x1 = xs[k], xs[k + 1]
+    w = np.divide(q - x0, x1 - x0, out=np.zeros(len(q)), where=x1 > x0)
+    out: FloatArray = ys[k] + np.clip(w, 0.0, 1.0) * (ys[k + 1] - ys[k])
+    return out
+
+
+def derive(edges: EdgeArrays, **changes: Any) -> EdgeArrays:
+    """The same network with some fields changed (``penalty``, ``hazards``), sharing the
+    geometry, STR-tree and keys already built for it (rebuilding them costs seconds and
+    gigabytes on a provincial network)."""
+    out = replace(edges, **changes)
+    for name in ("geometry", "tree", "keys"):
+        if name in edges.__dict__:
+            out.__dict__[name] = edges.__dict__[name]
+    return out
+
+
+def with_penalty(edges: EdgeArrays, penalty: FloatArray | None) -> EdgeArrays:
+    """The same network with a time multiplier per whole edge (``inf`` closes it)."""
+    return derive(edges, penalty=penalty)
