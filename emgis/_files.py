@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -112,7 +113,6 @@ FAULT_ENV = "EMGIS_FAULT"
 
 def _fault(when: str, name: str) -> None:
     if os.environ.get(FAULT_ENV) == f"{when}:{name}":  # pragma: no cover - ends the process
-        import signal
 
         os.kill(os.getpid(), signal.SIGKILL)
 

@@ -7,8 +7,11 @@ the Python API's default says nothing.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sys
 from collections.abc import Callable, Iterator
+
+from tqdm import tqdm
 
 
 class Progress:
@@ -46,9 +49,7 @@ class Progress:
 
             yield nothing
             return
-        import shutil
 
-        from tqdm import tqdm
 
         width = shutil.get_terminal_size(fallback=(100, 24)).columns or 100
         with tqdm(total=total, desc=f"  {label}", unit=f" {unit}" if unit else "it",

@@ -1,4 +1,5 @@
-"""The ``emgis`` command: a thin shell over the Python API (:func:`emgis.open`, :mod:`emgis.run.jobs`).
+"""The ``emgis`` command: a thin shell over the Python API (:func:`emgis.open`,
+:mod:`emgis.run.jobs`).
 
 Subcommands: ``validate``, ``network``, ``coverage``, ``check``, ``scenario``, ``site``, ``run``
 and ``standards``. ``-v``/``-q`` work before or after the subcommand. Exit codes: 0 success,
@@ -9,6 +10,7 @@ error (``-v`` shows its traceback).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import sys
 import time
@@ -17,8 +19,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from emgis._errors import EmgisError, SitingError, ValidationError
+from emgis._progress import Progress
+from emgis._version import __version__
+from emgis.analysis.compliance import check_compliance, summary_table
 from emgis.inputs.district import District, ValidationReport, summary, validate_district
-from emgis.texts import Msg, Texts, say
+from emgis.inputs.planfile import with_plan
+from emgis.inputs.profile import profile_table
+from emgis.inputs.standards import SITING_KIND_ALIASES
+from emgis.outputs.folder import OutputDir
+from emgis.outputs.tables import write_csv
+from emgis.roads.cache import cache_path
+from emgis.run.batch import read_province, run_batch
+from emgis.texts import Msg, Texts, say, texts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,7 +49,6 @@ class Console:
     (always, on stderr), in the language of ``--lang`` (the catalogue's ``cli`` texts)."""
 
     def __init__(self, *, quiet: bool = False, lang: str = "en") -> None:
-        from emgis.texts import texts
 
         self.quiet = quiet
         self.t = texts(lang)
@@ -61,7 +72,6 @@ class Console:
 
     def progress(self) -> Progress:
         """Steps as lines, bars with counts and ETA on a terminal; nothing with ``-q``."""
-        from emgis._progress import Progress
 
         if self.quiet:
             return Progress()
@@ -139,13 +149,11 @@ def _validate(path: str, con: Console, *, limit: int | None = LIST_LIMIT) -> Dis
 
 
 def _open(args: argparse.Namespace, con: Console) -> Plan:
-    from emgis.plan import Plan
-    from emgis.roads.cache import cache_path
-    from emgis.roads.network import clip_area, load_network_arrays
+    from emgis.plan import Plan  # deferred: loads networkx, numba, scipy.optimize
+    from emgis.roads.network import clip_area, load_network_arrays  # deferred: loads numba
 
     district = _validate(args.district, con)
     if getattr(args, "plan", None):
-        from emgis.inputs.planfile import with_plan
 
         district = with_plan(district, args.plan)
     t0 = time.perf_counter()
@@ -161,7 +169,6 @@ def _open(args: argparse.Namespace, con: Console) -> Plan:
 
 
 def _out(args: argparse.Namespace, command: str, con: Console) -> OutputDir:
-    from emgis.outputs.folder import OutputDir
 
     return OutputDir(args.out, command=command, on_wait=con.warn)
 
@@ -175,7 +182,7 @@ def cmd_validate(args: argparse.Namespace, con: Console) -> int:
 
 
 def _print_network(plan: Plan, con: Console) -> None:
-    from emgis.roads.network import summarize_network
+    from emgis.roads.network import summarize_network  # deferred: loads numba
 
     s = summarize_network(plan.network)
     con.say(con.fmt("cli.network", nodes=f"{s.nodes:,}", edges=f"{s.edges:,}"))
@@ -241,6 +248,7 @@ def _print_coverage(res: CoverageOutputs, district: District, con: Console) -> N
 
 def cmd_coverage(args: argparse.Namespace, con: Console) -> int:
     """Response times, coverage and gaps for every unit kind; tables and a map under --out."""
+    # deferred: loads networkx, numba, scipy.optimize
     from emgis.run.jobs import coverage_job, describe
 
     plan = _open(args, con)
@@ -261,7 +269,6 @@ def _wrote(files: Sequence[Path], con: Console) -> None:
 
 
 def _print_findings(findings: pd.DataFrame, con: Console) -> None:
-    from emgis.analysis.compliance import summary_table
 
     s = summary_table(findings)
     t = con.t
@@ -275,9 +282,6 @@ def _print_findings(findings: pd.DataFrame, con: Console) -> None:
 
 def cmd_check(args: argparse.Namespace, con: Console) -> int:
     """Check the organisational minimums; write compliance.csv under --out."""
-    from emgis.analysis.compliance import check_compliance
-    from emgis.outputs.folder import OutputDir
-    from emgis.outputs.tables import write_csv
 
     district = _validate(args.district, con)
     con.say(con.t["cli.compliance"])
@@ -311,6 +315,7 @@ def _print_scenarios(res: ScenarioOutputs, con: Console) -> None:
 
 def cmd_scenario(args: argparse.Namespace, con: Console) -> int:
     """Hazard scenarios: roads closed or slowed, coverage lost, evacuation to shelters."""
+    # deferred: loads networkx, numba, scipy.optimize
     from emgis.run.jobs import describe, scenarios_job
 
     plan = _open(args, con)
@@ -349,7 +354,7 @@ def _print_site(r: SitingResult, con: Console) -> None:
                         persons=f"{p.newly_covered_population:,}", target=f"{r.target_min:g}",
                         reached=reached, gain=gain))
     if r.note:
-        from emgis.run.jobs import siting_note
+        from emgis.run.jobs import siting_note  # deferred: loads networkx, numba, scipy.optimize
 
         con.say(con.fmt("cli.note", text=siting_note(r, t.lang)))
     if len(r.unreachable):
@@ -367,7 +372,10 @@ def _print_site(r: SitingResult, con: Console) -> None:
 
 def cmd_site(args: argparse.Namespace, con: Console) -> int:
     """Propose sites for new units of a kind (existing ones stay)."""
+    # deferred: loads networkx, numba, scipy.optimize
     from emgis.analysis.siting import check_request
+
+    # deferred: loads networkx, numba, scipy.optimize
     from emgis.run.jobs import describe, siting_job
 
     kind = _kind(args.kind)
@@ -406,7 +414,7 @@ def cmd_site(args: argparse.Namespace, con: Console) -> int:
 
 def cmd_run(args: argparse.Namespace, con: Console) -> int:
     """Run the whole job and write maps, tables and the report under --out."""
-    from emgis.run.jobs import run_all
+    from emgis.run.jobs import run_all  # deferred: loads networkx, numba, scipy.optimize
 
     plan = _open(args, con)
     _print_summary(plan.district, con)
@@ -438,7 +446,6 @@ def cmd_run(args: argparse.Namespace, con: Console) -> int:
 
 def cmd_batch(args: argparse.Namespace, con: Console) -> int:
     """Run every district of a province on Dask and write the roll-up under --out."""
-    from emgis.run.batch import read_province, run_batch
 
     province = read_province(args.province)
 
@@ -462,7 +469,6 @@ def cmd_batch(args: argparse.Namespace, con: Console) -> int:
 
 def cmd_standards(args: argparse.Namespace, con: Console) -> int:
     """Print the standards profile: every default emgis uses, with its source."""
-    from emgis.inputs.profile import profile_table
 
     text = profile_table(lang=args.lang, markdown=args.markdown)
     print(text)
@@ -471,7 +477,6 @@ def cmd_standards(args: argparse.Namespace, con: Console) -> int:
 
 def _kind(text: str) -> str:
     """A unit kind from its name or a Chinese name the input files accept."""
-    from emgis.inputs.standards import SITING_KIND_ALIASES
 
     key = text.strip()
     kind = SITING_KIND_ALIASES.get(key) or SITING_KIND_ALIASES.get(key.lower())
@@ -529,7 +534,6 @@ def _positive_int(text: str) -> int:
 
 
 def _date(text: str) -> Any:
-    import datetime as dt
 
     try:
         return dt.date.fromisoformat(text.strip())
@@ -559,10 +563,9 @@ def _common() -> _Parser:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``emgis`` command."""
-    from emgis._version import __version__
+    # deferred: loads networkx, numba, scipy.optimize
     from emgis.analysis.siting import METHODS, MODELS
-    from emgis.inputs.standards import SITING_KIND_ALIASES
-    from emgis.locate.robust import OBJECTIVES
+    from emgis.locate.robust import OBJECTIVES  # deferred: loads scipy.optimize
 
     common = _common()
     parser = _Parser(

@@ -29,13 +29,23 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from emgis._errors import DistrictError
 from emgis._progress import Progress
+from emgis.analysis.compliance import check_compliance
+from emgis.analysis.coverage import compute_coverage, service_areas
+from emgis.analysis.scenario import Scenario, run_scenario, zones
+from emgis.analysis.siting import ScenarioSpec, site_robust, site_units
+from emgis.analysis.warning import warning_reach
+from emgis.analysis.whatif import whatif_data
+from emgis.analysis.zones import unit_zones
 from emgis.inputs.district import District, load_district
+from emgis.inputs.kinds import units_of
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.engine import Engine
 from emgis.roads.network import load_network_arrays
+from emgis.run.jobs import run_all
 from emgis.texts import Msg
 
 if TYPE_CHECKING:
@@ -81,13 +91,11 @@ class Plan:
     @cached_property
     def units(self) -> gpd.GeoDataFrame:
         """Every unit of the district in one table (teams, stockpiles, shelters)."""
-        from emgis.analysis.coverage import units_of
 
         return units_of(self.district)
 
     def coverage(self) -> CoverageResult:
         """Nearest and backup unit of every kind for every village, with statuses."""
-        from emgis.analysis.coverage import compute_coverage
 
         if self._coverage is None:
             self._coverage = compute_coverage(self.district, self.engine)
@@ -97,7 +105,6 @@ class Plan:
                       each: Callable[[int], None] | None = None) -> gpd.GeoDataFrame:
         """Service areas per kind and break (and per unit with ``per_unit``); ``each`` is
         called after each kind (progress)."""
-        from emgis.analysis.coverage import service_areas
 
         if per_unit not in self._areas:
             self._areas[per_unit] = service_areas(self.coverage(),
@@ -107,7 +114,6 @@ class Plan:
 
     def zones(self) -> Zones:
         """Each unit's zone per kind: the villages it reaches first and its area."""
-        from emgis.analysis.zones import unit_zones
 
         if self._zones is None:
             self._zones = unit_zones(self.coverage(), settings=self.district.settings)
@@ -116,7 +122,6 @@ class Plan:
     def warning_reach(self) -> WarningReach:
         """The share of every village's people the warning points reach, and the fewest new
         loudspeakers that bring every village to ``[warning] min_share``."""
-        from emgis.analysis.warning import warning_reach
 
         if self._warning is None:
             self._warning = warning_reach(self.district)
@@ -132,7 +137,6 @@ class Plan:
         DistrictError
             A name is not a scenario of the district, or a hazard is not in its layer.
         """
-        from emgis.analysis.scenario import Scenario
 
         chosen = list(self.district.scenarios)
         if hazards:
@@ -158,7 +162,6 @@ class Plan:
 
     def scenario(self, scenario: str | Scenario) -> ScenarioResult:
         """One hazard scenario (a name of the district's, or a :class:`Scenario`)."""
-        from emgis.analysis.scenario import Scenario, run_scenario
 
         sc = scenario if isinstance(scenario, Scenario) else self.scenario_specs([scenario])[0]
         if sc.name not in self._scenarios or self._scenarios[sc.name].scenario != sc:
@@ -174,8 +177,9 @@ class Plan:
     def site(self, kind: str, *, add: int | None = None, cover_all: bool = False,
              model: str = "max_covering", method: str = "auto", capacity: float | None = None,
              time_limit: float = 300.0) -> SitingResult:
-        """Where new units of ``kind`` do the most good (see :func:`emgis.analysis.siting.site_units`)."""
-        from emgis.analysis.siting import site_units
+        """Where new units of ``kind`` do the most good (see
+        :func:`emgis.analysis.siting.site_units`).
+        """
 
         return site_units(self.district, self.engine, kind, add=add, cover_all=cover_all,
                           model=model, method=method, capacity=capacity,
@@ -185,10 +189,7 @@ class Plan:
         """The district's scenarios (or those named) as siting sees them
         (:class:`emgis.analysis.siting.ScenarioSpec`): the engine on the affected roads, the units
         still responding, and where a new site would be out of action."""
-        import shapely
 
-        from emgis.analysis.scenario import zones
-        from emgis.analysis.siting import ScenarioSpec
 
         specs = []
         for sc in self.scenario_specs(names):
@@ -205,7 +206,6 @@ class Plan:
     def whatif(self, kind: str, *, proposals: gpd.GeoDataFrame | None = None) -> WhatIf:
         """The times of the what-if siting page for ``kind`` (see :mod:`emgis.analysis.whatif`), in
         the baseline and every scenario of the district."""
-        from emgis.analysis.whatif import whatif_data
 
         return whatif_data(self.district, self.engine, kind,
                            scenarios=self.siting_scenarios(), proposals=proposals,
@@ -217,7 +217,6 @@ class Plan:
                     time_limit: float = 300.0) -> RobustResult:
         """New units of ``kind`` chosen over the baseline and the district's scenarios (or
         those named) together (see :func:`emgis.analysis.siting.site_robust`)."""
-        from emgis.analysis.siting import site_robust
 
         specs = self.siting_scenarios(scenarios)
         return site_robust(self.district, self.engine, kind, add=add, scenarios=specs,
@@ -227,7 +226,6 @@ class Plan:
     def compliance(self, *, as_of: dt.date | None = None) -> pd.DataFrame:
         """Findings of every organisational minimum (see :mod:`emgis.analysis.compliance`), drills
         dated against ``as_of`` (default today)."""
-        from emgis.analysis.compliance import check_compliance
 
         return check_compliance(self.district, as_of=as_of)
 
@@ -235,7 +233,6 @@ class Plan:
               progress: Progress | None = None, **run: Any) -> Any:
         """Run every analysis and write what ``emgis run`` writes under ``out`` (maps, tables,
         the report, the manifest). Returns the :class:`emgis.run.jobs.RunOutputs`."""
-        from emgis.run.jobs import run_all
 
         return run_all(self, out, lang=lang, per_unit_areas=per_unit_areas, progress=progress,
                        **run)

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import synthetic_district as synd  # noqa: E402
 
 import emgis  # noqa: E402
-from emgis.analysis.coverage import mode_of, towards_unit  # noqa: E402
+from emgis.inputs.kinds import mode_of, towards_unit  # noqa: E402
 from emgis.roads.routing import Search, build_routing_graph, nearest_two_many  # noqa: E402
 
 

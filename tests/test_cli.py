@@ -63,7 +63,7 @@ def test_no_bars_when_output_is_not_a_terminal(tiny: Path, tmp_path: Path,
     cap = capsys.readouterr()
     assert "%|" not in cap.out + cap.err and "\r" not in cap.out + cap.err
     assert "Building the road network from roads.osm ..." in cap.out
-    from emgis.analysis.coverage import UNIT_KINDS
+    from emgis.inputs.kinds import UNIT_KINDS
     from emgis.inputs.standards import TARGETS
 
     n = sum(k in TARGETS for k in UNIT_KINDS)

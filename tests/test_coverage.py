@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from emgis import District, load_district
-from emgis.analysis.coverage import COLUMNS, STATUSES, UNIT_KINDS, compute_coverage, gaps, summarize
+from emgis.analysis.coverage import COLUMNS, STATUSES, compute_coverage, gaps, summarize
+from emgis.inputs.kinds import UNIT_KINDS
 from emgis.roads.network import load_network
 from emgis.run.jobs import coverage_job
 from tests.conftest import open_plan, replace_in, write_with

@@ -90,7 +90,8 @@ def test_demo_plans_side_by_side() -> None:
     # the baseline plan is optimal on the baseline: the robust one cannot beat it there
     assert c.at["baseline", "covered_baseline_plan"] >= c.at["baseline", "covered_robust_plan"]
     # the persons covered in the baseline agree with a coverage run with the sites added
-    from emgis.analysis.coverage import compute_coverage, units_of
+    from emgis.analysis.coverage import compute_coverage
+    from emgis.inputs.kinds import units_of
 
     units = units_of(plan.district)
     added = r.robust.proposals.assign(kind="fire_station", turnout_min=units.loc[

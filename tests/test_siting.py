@@ -381,8 +381,9 @@ def test_sparse_candidate_times_give_the_dense_answer(kind: str, model: str, add
     """On the demo: the candidate x village pairs of the bounded searches lead to the same
     proposals as the full dense matrix (scipy, every pair)."""
     from emgis import load_district
-    from emgis.analysis.coverage import compute_coverage, mode_of, target_of, towards_unit
+    from emgis.analysis.coverage import compute_coverage
     from emgis.analysis.siting import candidate_sites, candidate_times, site_units
+    from emgis.inputs.kinds import mode_of, target_of, towards_unit
     from emgis.locate.pairs import Pairs
     from emgis.roads.engine import Engine
     from emgis.roads.network import load_network_arrays

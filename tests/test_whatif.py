@@ -236,8 +236,8 @@ def test_pairs_cut_to_the_target_equal_a_search_to_the_target(
         page: tuple[Any, Path, Any]) -> None:
     """When the pairs found at twice the target are too many, the page keeps those within the
     target: the same pairs and minutes as a search stopping at the target finds."""
-    from emgis.analysis.coverage import mode_of, towards_unit
     from emgis.analysis.whatif import _within
+    from emgis.inputs.kinds import mode_of, towards_unit
     from emgis.roads.routing import pairs_within
 
     plan, _, full = page

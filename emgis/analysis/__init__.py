@@ -1,1 +1,3 @@
-"""Analyses on the engine: coverage, zones, scenarios, siting, compliance, warning reach, what-if data."""
+"""Analyses on the engine: coverage, zones, scenarios, siting, compliance, warning reach, what-if
+data.
+"""

@@ -22,12 +22,14 @@ Every finding says where its value was read (``evidence``: the layer and field, 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from emgis.inputs.district import District
 from emgis.inputs.kinds import DRILLING_KINDS
@@ -205,7 +207,6 @@ def _value(df: pd.DataFrame, col: str, i: int) -> float | None:
 def _team_village(d: District) -> pd.Series:
     """The village each team belongs to: its ``village`` field, else the nearest village of
     its township within 1 km (teams of a township stay unassigned)."""
-    import shapely
 
     teams = d.teams
     out = teams["village"].astype("string") if "village" in teams else pd.Series(
@@ -415,7 +416,6 @@ def _eight_haves(d: District, name: str, t_row: int | None, has_rescue_team: boo
 
 def _grid_members(d: District) -> list[dict[str, object]]:
     """At least N grid members per village, and one per M households."""
-    import math
 
     mins = d.settings.minimums
     v = d.villages

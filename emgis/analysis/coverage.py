@@ -35,6 +35,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 import shapely.ops
+from scipy import ndimage
 
 from emgis.inputs.district import District
 from emgis.inputs.kinds import (
@@ -475,7 +476,6 @@ class _Grid:
 
     def area(self, mask: np.ndarray) -> shapely.Geometry:
         """Cells of the points in ``mask``, grown by the buffer, as a polygon."""
-        from scipy import ndimage
 
         if self.n == 0 or not mask.any():
             return shapely.Polygon()

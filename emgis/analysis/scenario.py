@@ -20,16 +20,19 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import shapely
 from scipy.optimize import linprog
+from scipy.sparse.csgraph import connected_components
 
 from emgis._errors import DistrictError
-from emgis.analysis.coverage import compute_coverage, units_of
+from emgis.analysis.coverage import compute_coverage
 from emgis.inputs.district import District
+from emgis.inputs.kinds import units_of
 from emgis.inputs.settings import Scenario
 from emgis.roads.edges import EdgeArrays, derive
 from emgis.roads.engine import Engine
-from emgis.roads.routing import pairs_within
+from emgis.roads.routing import pairs_within, route_lines
 from emgis.texts import Msg
 
 __all__ = ["Scenario", "ScenarioResult", "apply_hazards", "evacuate", "run_scenario",
@@ -182,7 +185,6 @@ class ScenarioResult:
 def _on_roads(engine: Engine) -> np.ndarray:
     """Per unit: from its location the drive graph reaches a road node (a unit whose road is
     closed on both sides reaches only the locations beside it on the same closed-off piece)."""
-    from scipy.sparse.csgraph import connected_components
 
     rg = engine.graph("drive")
     n_comp, lab = connected_components(rg.csr(), directed=True, connection="weak")
@@ -286,7 +288,6 @@ def evacuation_routes(district: District, engine: Engine, evacuation: pd.DataFra
                       units: gpd.GeoDataFrame, limit: float) -> gpd.GeoSeries:
     """The road path of each evacuation row, village to shelter, on the engine's drive graph
     (the one the evacuation was planned on). Metres, in the district's CRS."""
-    from emgis.roads.routing import route_lines
 
     v = district.villages.reset_index(drop=True)
     vpos = pd.Series(np.arange(len(v)), index=v["id"].to_numpy())
@@ -382,7 +383,6 @@ def transport(supply: np.ndarray, capacity: np.ndarray, cost: np.ndarray) -> np.
     numpy.ndarray
         Persons moved from village i to shelter j.
     """
-    import scipy.sparse as sp
 
     n, m = cost.shape
     out = np.zeros((n, m))

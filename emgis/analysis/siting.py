@@ -20,10 +20,14 @@ import shapely
 
 from emgis._errors import SitingError
 from emgis._types import FloatArray, IntArray
+from emgis.analysis.coverage import compute_coverage
+from emgis.inputs.kinds import mode_of, target_of, towards_unit, units_of
 from emgis.locate.covering import capacitated_covering, max_covering, set_covering
 from emgis.locate.median import p_center, p_median
 from emgis.locate.pairs import Pairs, Solution, _newly_coverable, served_times
 from emgis.locate.robust import robust_covering, robust_objective, robust_values
+from emgis.roads.engine import Engine
+from emgis.roads.routing import pairs_within
 from emgis.texts import Msg
 
 #: Candidates closer than this to an existing unit of the kind count as on top of it, metres.
@@ -39,7 +43,6 @@ def candidate_sites(district: Any, kind: str) -> tuple[gpd.GeoDataFrame, pd.Data
     carries ``loc``: its location in the district's :class:`~emgis.roads.engine.Engine` (villages,
     then units in :func:`~emgis.analysis.coverage.units_of` order, then the candidates layer).
     """
-    from emgis.analysis.coverage import units_of
 
     v = district.villages
     units = units_of(district)
@@ -142,7 +145,6 @@ def check_request(model: str, *, method: str = "auto", cover_all: bool = False,
 
 
 def _locate(district: Any, network: Any) -> Any:
-    from emgis.roads.engine import Engine
 
     return network if isinstance(network, Engine) else Engine.for_district(district, network)
 
@@ -180,7 +182,6 @@ def site_units(district: Any, network: Any, kind: str, *, add: int | None = None
         A model, method or option that do not go together, ``add`` < 1, or a kind without a
         target.
     """
-    from emgis.analysis.coverage import compute_coverage, target_of, towards_unit
 
     if add is None and not cover_all:
         add = 1
@@ -235,8 +236,6 @@ def candidate_times(engine: Any, kind: str, cand_loc: IntArray, base: FloatArray
     village, on the reversed roads, as far as its current time (or a cutoff of four times the
     target, at least 60 minutes and the longest current time, where no unit reaches it yet).
     """
-    from emgis.analysis.coverage import mode_of, towards_unit
-    from emgis.roads.routing import pairs_within
 
     s = engine.settings
     mode = mode_of(kind, s)
@@ -384,7 +383,6 @@ def site_robust(district: Any, network: Any, kind: str, *, add: int = 1,
     out of action respond to nothing, and a candidate inside the scenario's ``out_area`` is
     out of action too.
     """
-    from emgis.analysis.coverage import compute_coverage, target_of, towards_unit
 
     check_request("max_covering", add=add)
     s = district.settings

@@ -21,6 +21,10 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from emgis.analysis.siting import candidate_sites
+from emgis.inputs.kinds import mode_of, target_of, towards_unit, units_of
+from emgis.roads.routing import pairs_within
+
 #: Most source-village pairs over all scenarios the page holds (about 5.3 bytes each in the
 #: page): beyond it the cutoff drops from twice the target to the target, and beyond that
 #: the page holds the most promising candidates only (kinds whose target reaches most of the
@@ -113,9 +117,6 @@ def whatif_data(district: Any, engine: Any, kind: str, *, scenarios: Sequence[An
         The district's coverage table: which candidates are most promising when not all fit
         (``max_pairs``).
     """
-    from emgis.analysis.coverage import mode_of, target_of, towards_unit, units_of
-    from emgis.analysis.siting import candidate_sites
-    from emgis.roads.routing import pairs_within
 
     s = district.settings
     target = target_of(kind, s)

@@ -21,15 +21,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy import ndimage
 
-from emgis.analysis.coverage import (
-    CoverageResult,
-    _Grid,
-    _grid_cell,
-    _Sampler,
-    polygonal,
-    target_of,
-)
+from emgis.analysis.coverage import CoverageResult, _Grid, _grid_cell, _Sampler, polygonal
+from emgis.inputs.kinds import target_of
 from emgis.inputs.settings import Settings
 
 #: Most cells of the grid zones are drawn on (a quarter of a service area's,
@@ -181,7 +176,6 @@ def _exclusive_areas(grid_: _ZoneGrid, owner: np.ndarray, ok: np.ndarray, t: np.
     """Per owner, the grid cells within the buffer of a reached point whose nearest reached
     cell is that owner's (a cell with reached points is its first-reached point's owner's):
     polygons that never overlap."""
-    from scipy import ndimage
 
     if not ok.any():
         return {}

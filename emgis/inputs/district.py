@@ -37,11 +37,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from emgis._errors import DistrictError, SettingsError, ValidationError
 from emgis.inputs.coords import choose_metric_crs
-from emgis.inputs.layers import POINT_LAYERS, SCHEMAS, WGS84, LayerSpec, read_layer
+from emgis.inputs.layers import _UNUSABLE, POINT_LAYERS, SCHEMAS, WGS84, LayerSpec, read_layer
 from emgis.inputs.problems import Problem, ProblemLog
 from emgis.inputs.schema import LAYER_NAMES, check_config
 from emgis.inputs.settings import Scenario, Settings, _lines_roads, load_settings
@@ -260,7 +260,6 @@ def _check_extent(
 ) -> None:
     """Flag points with impossible, swapped or outside-the-district coordinates (vectorised:
     one transformation per layer, not per point)."""
-    from pyproj import Transformer
 
     to_metric = Transformer.from_crs(WGS84, crs, always_xy=True)
     for name in POINT_LAYERS:
@@ -358,7 +357,6 @@ def validate_district(path: str | Path) -> ValidationReport:
     roads = _road_source(toml_path, config)
     default_crs = meta.get("crs") if isinstance(meta.get("crs"), str) else None
     if "crs" in bad:
-        from emgis.inputs.layers import _UNUSABLE
 
         default_crs = _UNUSABLE
     layers: dict[str, gpd.GeoDataFrame] = {}

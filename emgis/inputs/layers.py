@@ -14,6 +14,9 @@ error, not a village, and totals must not overflow.
 from __future__ import annotations
 
 import codecs
+import csv
+import datetime as dt
+import difflib
 import io
 import logging
 import math
@@ -415,7 +418,6 @@ def _read_csv(
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         plog.error(spec.path.name, Msg("csv_unreadable", detail=str(exc).strip()))
         return None
-    import csv
 
     header = [c.strip() for c in next(csv.reader(io.StringIO(text)), [])]
     dup = [c for c in dict.fromkeys(header) if header.count(c) > 1]
@@ -632,7 +634,6 @@ def read_layer(
 def _map_fields(gdf: gpd.GeoDataFrame, schema: LayerSchema, spec: LayerSpec,
                 plog: ProblemLog) -> gpd.GeoDataFrame | None:
     """Rename the planner's columns to emgis's field names, as ``fields`` says."""
-    import difflib
 
     known = [f.name for f in schema.fields] + ["lon", "lat"]
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
@@ -873,7 +874,6 @@ _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T].*)?$"
 def _check_dates(values: np.ndarray, f: FieldSpec, fname: str, ids: list[str | None],
                  plog: ProblemLog) -> np.ndarray:
     """Dates: blank -> NaT; not a date -> an error and NaT."""
-    import datetime as dt
 
     out: list[Any] = []
     for i, value in enumerate(values):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from emgis.texts import Texts, say, texts
+
 if TYPE_CHECKING:
     from emgis.texts import Texts
 
@@ -43,7 +45,6 @@ class Problem:
 
     def say(self, lang: str | Texts = "en") -> str:
         """The problem in words of ``lang``: level, where (file, row, id, field), message."""
-        from emgis.texts import Texts, say, texts
 
         t = lang if isinstance(lang, Texts) else texts(lang)
         where = [self.file]

@@ -9,6 +9,7 @@ Nothing reads a value of ``district.toml`` that this schema has not checked.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import math
 import os
@@ -17,8 +18,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
 from emgis._errors import BasemapError
 from emgis.inputs import standards
+from emgis.inputs.coords import OFFSET_SYSTEMS
 from emgis.inputs.problems import ProblemLog
 from emgis.texts import Msg
 
@@ -127,10 +132,7 @@ def number_list(*, lo: float = 0.0, lo_open: bool = True, unit: str = "",
 
 def crs_text() -> Check:
     """A CRS as pyproj understands it, or one of China's web-offset systems."""
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
 
-    from emgis.inputs.coords import OFFSET_SYSTEMS
 
     def check(v: Any) -> str | None:
         if not isinstance(v, str) or not v.strip():
@@ -148,7 +150,6 @@ def crs_text() -> Check:
 
 def encoding_name() -> Check:
     """A text encoding Python knows."""
-    import codecs
 
     def check(v: Any) -> str | None:
         if not isinstance(v, str):

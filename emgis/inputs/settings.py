@@ -1,6 +1,7 @@
 """District settings: the standards profile with the overrides of a ``district.toml``.
 
-The defaults come from :mod:`emgis.inputs.standards`; a ``district.toml`` may override any value in its
+The defaults come from :mod:`emgis.inputs.standards`; a ``district.toml`` may override any value in
+its
 ``[targets]``, ``[turnout]``, ``[speeds]``, ``[minimums]``, ``[shelter]`` and ``[network]`` tables.
 An override is either a number or a table ``{ value = ..., source = "..." }``; a number keeps a
 note of the default it replaced so that reports can cite both.
@@ -18,8 +19,10 @@ from typing import Any, TypeVar
 
 from emgis._errors import SettingsError
 from emgis.inputs import standards
+from emgis.inputs.problems import Problem, ProblemLog
 from emgis.inputs.schema import check_config
 from emgis.inputs.standards import Standard
+from emgis.texts import Msg
 
 #: OSM highway values that are not part of the drivable network: osmnx's "drive" filter, but
 #: ``track`` and ``service`` stay in, since they stand for the village roads (村道) that reach
@@ -301,7 +304,6 @@ def load_settings(config: Mapping[str, Any], *, source: Path) -> Settings:
         Keys are unknown or values of the wrong type or range; ``.problems`` lists all of
         them.
     """
-    from emgis.inputs.problems import ProblemLog
 
     plog = ProblemLog()
     tables = {k: v for k, v in config.items()
@@ -325,8 +327,6 @@ def load_settings(config: Mapping[str, Any], *, source: Path) -> Settings:
         kwargs["maps"] = _options(MapSettings(), config["maps"])
     settings = replace(base, **kwargs)
     if settings.network.default_class not in settings.speeds:
-        from emgis.inputs.problems import Problem
-        from emgis.texts import Msg
 
         raise SettingsError([Problem(
             "error", source.name, Msg("default_class_speed", v=settings.network.default_class),

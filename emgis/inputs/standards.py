@@ -2,7 +2,8 @@
 
 Every value carries the text of its source so that reports can cite it; values marked
 ``proposal`` are planning assumptions for which no national figure was found, and reports must
-say so. All of them are defaults that ``district.toml`` may override (see :mod:`emgis.inputs.settings`).
+say so. All of them are defaults that ``district.toml`` may override (see
+:mod:`emgis.inputs.settings`).
 The numbers follow ``shared/spec/standards.md``.
 """
 

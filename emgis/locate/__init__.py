@@ -4,11 +4,14 @@ The solver core works on plain arrays, as spopt's does: ``times[j, i]`` is the r
 from candidate ``j`` to village ``i`` (minutes, turnout included, ``inf`` where unreachable or
 beyond the search cutoff), ``weights[i]`` the village's population, and ``base[i]`` the time from
 the nearest *existing* unit, which stays (as "required" facilities in ArcGIS
-Location-Allocation). ``times`` may be a dense array or sparse :class:`~emgis.locate.pairs.Pairs` (only the pairs
+Location-Allocation). ``times`` may be a dense array or sparse :class:`~emgis.locate.pairs.Pairs`
+(only the pairs
 within a cutoff: what a county or a province needs). Models:
 
-- :func:`~emgis.locate.covering.max_covering` (MCLP): add ``p`` sites to cover the most people not yet covered;
-- :func:`~emgis.locate.covering.set_covering` (LSCP): the fewest sites that cover every village a candidate can reach;
+- :func:`~emgis.locate.covering.max_covering` (MCLP): add ``p`` sites to cover the most people not
+yet covered;
+- :func:`~emgis.locate.covering.set_covering` (LSCP): the fewest sites that cover every village a
+candidate can reach;
 - :func:`~emgis.locate.median.p_median`: add ``p`` sites for the least population-weighted time;
 - :func:`~emgis.locate.median.p_center`: add ``p`` sites for the least worst time;
 - :func:`~emgis.locate.covering.capacitated_covering`: maximal covering with a capacity per site.

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from emgis._types import FloatArray, IntArray
 from emgis.locate.pairs import (
@@ -147,7 +147,6 @@ def _mclp_bound(a: sp.csr_matrix, w: FloatArray, p: int, time_limit: float = 120
     If the LP does not finish in ``time_limit`` seconds, the weaker bound "the p largest
     single-site covers added up" is returned instead.
     """
-    from scipy.optimize import linprog
 
     n_c, n_v = a.shape
     if n_v == 0:

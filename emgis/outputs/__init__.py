@@ -1,1 +1,3 @@
-"""Outputs: the output folder, tables, maps, the report, the workbook and QGIS styles (they never compute analyses)."""
+"""Outputs: the output folder, tables, maps, the report, the workbook and QGIS styles (they never
+compute analyses).
+"""

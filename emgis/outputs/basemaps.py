@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from emgis.inputs.coords import wgs84_to_gcj02
 from emgis.inputs.schema import tianditu_key
 from emgis.outputs.style import CREDIT
 from emgis.texts import Texts
@@ -66,7 +67,6 @@ def is_gcj02(basemap: str) -> bool:
 def display_frame(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, gcj02: bool = False) -> Any:
     """Geometries in the map's coordinates: WGS-84 longitude/latitude, shifted to GCJ-02 for
     GCJ-02 basemaps (points outside China are not shifted)."""
-    from emgis.inputs.coords import wgs84_to_gcj02
 
     out = gdf.to_crs(4326)
     if not gcj02 or not len(out):

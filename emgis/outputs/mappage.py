@@ -15,7 +15,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import Transformer
 
+from emgis.analysis.coverage import polygonal
+from emgis.inputs.coords import wgs84_to_gcj02
 from emgis.inputs.district import District
 from emgis.outputs.basemaps import basemap_tiles, display_frame, is_gcj02
 from emgis.outputs.style import credit_of
@@ -72,7 +75,6 @@ def _esc(text: object) -> str:
 
 def map_geometry(geom: Any, *, tolerance_m: float = 15.0) -> Any:
     """A polygon simplified for display (metres, before reprojection)."""
-    from emgis.analysis.coverage import polygonal
 
     return polygonal(shapely.simplify(geom, tolerance_m, preserve_topology=True))
 
@@ -119,9 +121,7 @@ _ROAD_CACHE: dict[tuple[int, bool], list[dict[str, Any]]] = {}
 def _road_features(network: EdgeArrays, crs: Any, gcj02: bool) -> list[dict[str, Any]]:
     """The roads as one simplified multiline per class group, major roads first, within
     :data:`MAX_ROAD_VERTICES` (cached per road geometry: a scenario's network shares it)."""
-    from pyproj import Transformer
 
-    from emgis.inputs.coords import wgs84_to_gcj02
 
     key = (id(network.vx), gcj02)
     if key in _ROAD_CACHE:
@@ -201,7 +201,7 @@ class _Page:
     m: Any = None
 
     def __post_init__(self) -> None:
-        import folium
+        import folium  # deferred: loads folium
 
         ms = self.district.settings.maps
         self.basemap = ms.basemap if self.basemap is None else self.basemap
@@ -224,7 +224,7 @@ class _Page:
 
     def _raw(self, where: str, content: str) -> None:
         """Put ``content`` into the page's header or body after rendering (see module doc)."""
-        import folium
+        import folium  # deferred: loads folium
 
         token = f"<!--emgis-slot-{len(self.slots)}-->"
         self.slots[token] = content

@@ -31,8 +31,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from emgis.analysis.coverage import STATUSES, CoverageResult, target_of
+from emgis.analysis.coverage import STATUSES, CoverageResult
 from emgis.inputs.district import District
+from emgis.inputs.kinds import target_of, units_of
 from emgis.outputs.mappage import (
     _class_layer,
     _fmt,
@@ -52,6 +53,7 @@ from emgis.outputs.style import (
     icon_of,
     label_of,
     response_class,
+    scenario_label,
 )
 from emgis.roads.edges import EdgeArrays
 from emgis.texts import Texts, texts
@@ -230,7 +232,6 @@ def scenario_map(
     """Draw a scenario: zones, closed and slowed roads, villages losing cover or cut off,
     evacuation routes along the roads from village to shelter, and shelters (square pins)
     coloured by their load. Returns the HTML page."""
-    from emgis.outputs.style import scenario_label
 
     t = texts(lang)
     c = SCENARIO_COLOURS
@@ -347,12 +348,12 @@ def siting_map(result: Any, district: District, *, network: EdgeArrays | None = 
                lang: str = "en", basemap: str | None = None, whatif: Any = None) -> str:
     """Where to build: existing units, proposed sites numbered by rank, villages covered
     before, newly covered and still outside target. With ``whatif``
-    (:func:`emgis.analysis.whatif.whatif_data`) the page is interactive: candidates and existing units
+    (:func:`emgis.analysis.whatif.whatif_data`) the page is interactive: candidates and existing
+    units
     switched on and off, cover recomputed in the page per scenario. Returns the HTML page."""
     if whatif is not None:
         return _whatif_page(result, district, network=network, lang=lang, basemap=basemap,
                             data=whatif)
-    from emgis.analysis.coverage import units_of
 
     t = texts(lang)
     c = SITING_COLOURS
@@ -425,7 +426,6 @@ def siting_map(result: Any, district: District, *, network: EdgeArrays | None = 
 def _whatif_page(result: Any, district: District, *, network: EdgeArrays | None, lang: str,
                  basemap: str | None, data: Any) -> str:
     """The siting page as a what-if tool (see :mod:`emgis.analysis.whatif`)."""
-    from emgis.outputs.style import scenario_label
 
     t = texts(lang)
     label = label_of(result.kind, lang)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -31,13 +33,12 @@ def overview_png(network: EdgeArrays, district: District, table: pd.DataFrame, k
     ``kind`` (green within target, orange up to twice it, red beyond, grey without a time),
     proposed sites numbered. The legend is the report's caption (no text in the image, so
     any language reads it). Returns PNG bytes (the same inputs give the same bytes)."""
-    import io
 
-    import matplotlib
+    import matplotlib  # deferred: loads matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import LineCollection
+    import matplotlib.pyplot as plt  # deferred: loads matplotlib
+    from matplotlib.collections import LineCollection  # deferred: loads matplotlib
 
     fig = plt.figure(figsize=(width_mm / 25.4, height_mm / 25.4), dpi=150)
     ax = fig.add_axes((0, 0, 1, 1))

@@ -17,6 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from emgis.outputs.style import (
+    CLASS_COLOURS,
+    KIND_COLOURS,
+    SCENARIO_COLOURS,
+    SITING_COLOURS,
+    WARNING_COLOURS,
+)
 from emgis.texts import Texts, texts
 
 #: The fixed update time written (the same results give the same file).
@@ -201,7 +208,6 @@ def add_styles(path: str | Path, styles: Mapping[str, Style], *,
 
 
 def _status_rules(t: Texts) -> tuple[Rule, ...]:
-    from emgis.outputs.style import CLASS_COLOURS
 
     return tuple(Rule(t.status(s), CLASS_COLOURS[s], value=s)
                  for s in ("covered", "over_target", "cut_off", "no_road_access", "no_unit"))
@@ -217,7 +223,6 @@ def coverage_styles(kinds: Sequence[str], lang: str = "en", *,
     """Styles of ``coverage.gpkg``: villages by status (a group per kind, the first shown),
     units by kind, service areas by break (a group per kind, the first shown), uncovered
     areas."""
-    from emgis.outputs.style import KIND_COLOURS
 
     t = texts(lang)
     shades = ("#0c2c84", "#225ea8", "#1d91c0", "#41b6c4", "#7fcdbb", "#c7e9b4")
@@ -241,7 +246,7 @@ def coverage_styles(kinds: Sequence[str], lang: str = "en", *,
 
 def scenario_styles(lang: str = "en") -> dict[str, Style]:
     """Styles of a scenario's GeoPackage, in the scenario map's colours."""
-    from emgis.outputs.style import SCENARIO_COLOURS as C
+    C = SCENARIO_COLOURS
 
     t = texts(lang)
     return {
@@ -277,7 +282,7 @@ def scenario_styles(lang: str = "en") -> dict[str, Style]:
 
 def siting_styles(lang: str = "en") -> dict[str, Style]:
     """Styles of a siting GeoPackage: proposals numbered, villages before/after."""
-    from emgis.outputs.style import SITING_COLOURS as C
+    C = SITING_COLOURS
 
     t = texts(lang)
     return {
@@ -292,7 +297,7 @@ def siting_styles(lang: str = "en") -> dict[str, Style]:
 
 def warning_styles(lang: str = "en") -> dict[str, Style]:
     """Styles of ``warnings.gpkg``: villages by status, points, reach circles, proposals."""
-    from emgis.outputs.style import WARNING_COLOURS as C
+    C = WARNING_COLOURS
 
     t = texts(lang)
     return {

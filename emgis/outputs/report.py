@@ -21,11 +21,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
-from emgis.analysis.compliance import STATUSES
+from emgis.analysis.compliance import EIGHT_HAVES, STATUSES, station_checklist, summary_table
 from emgis.inputs.district import District
-from emgis.inputs.kinds import UNIT_KINDS
-from emgis.outputs.style import CLASS_COLOURS, scenario_label
+from emgis.inputs.kinds import UNIT_KINDS, units_of
+from emgis.inputs.profile import sources_table
+from emgis.outputs.style import CLASS_COLOURS, credit_of, scenario_label
 from emgis.texts import Texts, texts
 
 BANDS = ("covered", "over_target", "far_over", "cut_off", "no_road_access")
@@ -33,7 +35,7 @@ BANDS = ("covered", "over_target", "far_over", "cut_off", "no_road_access")
 
 @cache
 def _template() -> Any:
-    import jinja2
+    import jinja2  # deferred: loads jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
@@ -43,7 +45,6 @@ def _template() -> Any:
 
 def css_string(text: str) -> str:
     """A CSS string literal holding ``text`` (every character escaped: input-safe)."""
-    from markupsafe import Markup
 
     return Markup('"' + "".join(f"\\{ord(c):06x}" for c in text) + '"')
 
@@ -125,7 +126,8 @@ def build_report(
     district
         The district (names, settings, layers for counts).
     coverage, coverage_summary
-        :func:`emgis.analysis.coverage.compute_coverage`'s table and :func:`emgis.analysis.coverage.summarize` of
+        :func:`emgis.analysis.coverage.compute_coverage`'s table and
+        :func:`emgis.analysis.coverage.summarize` of
         it, or None if coverage was not run.
     compliance
         :func:`emgis.analysis.compliance.check_compliance`'s findings, or None.
@@ -155,7 +157,6 @@ def build_report(
     robust
         Scenario-robust siting runs: (kind, the plans compared per scenario, objective).
     """
-    from emgis.analysis.coverage import units_of
 
     t = texts(lang)
     s = district.settings
@@ -213,7 +214,6 @@ def build_report(
     else:
         ctx.update(gaps=[], gaps_more=0, coverage=[], bands=[], band_legend=[])
     if compliance is not None:
-        from emgis.analysis.compliance import summary_table
 
         summ = summary_table(compliance)
         ctx["compliance"] = [{"rule": t.get("rule", str(r["rule"])),
@@ -255,7 +255,6 @@ def build_report(
 
 
 def _css_page(lang: str) -> Any:
-    from markupsafe import Markup
 
     if lang == "zh":
         return Markup('"第 " counter(page) " 页 / 共 " counter(pages) " 页"')
@@ -263,7 +262,6 @@ def _css_page(lang: str) -> Any:
 
 
 def _credit(district: District) -> str:
-    from emgis.outputs.style import credit_of
 
     return credit_of(district)
 
@@ -456,7 +454,6 @@ def _zones(zones: pd.DataFrame | None, balance: pd.DataFrame | None, t: Texts, l
 
 def _checklist(findings: pd.DataFrame, t: Texts) -> tuple[list[dict[str, Any]], list[str]]:
     """The eight haves per township (marks), the station's posts and the grid members."""
-    from emgis.analysis.compliance import EIGHT_HAVES, station_checklist
 
     table = station_checklist(findings)
     mark = {"meets": "✓", "missing": "✗", "below": "✗", "not_recorded": "?"}
@@ -480,7 +477,6 @@ def _checklist(findings: pd.DataFrame, t: Texts) -> tuple[list[dict[str, Any]], 
 
 
 def _sources(district: District, t: Texts) -> list[dict[str, Any]]:
-    from emgis.inputs.profile import sources_table
 
     table = sources_table(district.settings, lang=t.lang)
     return [{"key": r["label"], "value": f"{r['value']:g} {r['unit']}", "source": r["source"],

@@ -10,6 +10,7 @@ apostrophe, so Excel and LibreOffice show it as text instead of running it as a 
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,8 @@ import pandas as pd
 import pyogrio
 
 from emgis.outputs.folder import OutputDir
+from emgis.outputs.qgis import add_styles
+from emgis.texts import texts
 
 #: Timestamp written into GeoPackage metadata, so that files do not change between runs.
 FIXED_DATE = "2000-01-01T00:00:00Z"
@@ -70,7 +73,6 @@ CODE_COLUMNS: dict[str, tuple[str, ...]] = {
 def present(df: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     """A table as a planner reads it: the ``cause`` codes in words; in Chinese also emgis's
     codes (kinds, statuses, rules ...) and yes/no."""
-    from emgis.texts import texts
 
     t = texts(lang)
     out = df.copy()
@@ -106,7 +108,6 @@ def _word(t: object, sections: tuple[str, ...], value: object) -> object:
 
 def headers(columns: list[str], lang: str) -> list[str]:
     """Column headers in a language (a column the catalogue does not name keeps its name)."""
-    from emgis.texts import texts
 
     t = texts(lang)
     return [_header(t, str(c)) for c in columns]
@@ -137,7 +138,6 @@ def csv_bytes(df: pd.DataFrame, lang: str = "en") -> bytes:
     table = neutralise_frame(present(df, lang))
     buf = io.StringIO()
     if lang != "en":
-        import csv
 
         csv.writer(buf, lineterminator="\n").writerow(headers(list(table.columns), lang))
     table.to_csv(buf, index=False, lineterminator="\n")
@@ -166,7 +166,6 @@ def write_gpkg(out: OutputDir, name: str, layers: Mapping[str, gpd.GeoDataFrame]
         finally:
             pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
         if styles:
-            from emgis.outputs.qgis import add_styles
 
             add_styles(path, {k: v for k, v in styles.items() if k in layers})
 

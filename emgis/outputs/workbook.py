@@ -26,7 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emgis.inputs.profile import sources_table
 from emgis.outputs.folder import OutputDir
+from emgis.outputs.style import credit_of
 from emgis.outputs.tables import FIXED_DATE, headers, neutralise, neutralise_frame, present
 from emgis.texts import Texts, texts
 
@@ -99,7 +101,7 @@ _SPECIAL_XML = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 def _style_id(ws: Any, style: Any) -> int:
     """The workbook's index of a cell style (as openpyxl writes it in ``s=``)."""
-    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell import WriteOnlyCell  # deferred: loads openpyxl
 
     probe = WriteOnlyCell(ws)
     probe._style = style
@@ -161,7 +163,7 @@ def _column_xml(letter: str, column: pd.Series, style_id: int | None, start: int
 def _rows_xml(table: pd.DataFrame, style_ids: Sequence[int | None], start: int = 2) -> bytes:
     """The ``<row>`` elements of a table's rows (the first being sheet row ``start``), as
     openpyxl writes them."""
-    from openpyxl.utils import get_column_letter
+    from openpyxl.utils import get_column_letter  # deferred: loads openpyxl
 
     columns = [_column_xml(get_column_letter(j), table[c], sid, start)
                for j, (c, sid) in enumerate(zip(table.columns, style_ids, strict=True),
@@ -193,9 +195,9 @@ def _table_sheet(wb: Any, title: str, table: pd.DataFrame, lang: str,
     name, for :func:`_pinned` to splice in: openpyxl spends about 10 us a cell (55 s for a
     province's 240,000 x 20 coverage cells), this a tenth of it.
     """
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    from openpyxl.cell import WriteOnlyCell  # deferred: loads openpyxl
+    from openpyxl.styles import Alignment, Font, PatternFill  # deferred: loads openpyxl
+    from openpyxl.utils import get_column_letter  # deferred: loads openpyxl
 
     ws = wb.create_sheet(title)
     shown = neutralise_frame(present(table, lang))
@@ -232,8 +234,8 @@ def _table_sheet(wb: Any, title: str, table: pd.DataFrame, lang: str,
 
 
 def _summary_sheet(wb: Any, t: Texts, lines: Sequence[Sequence[object]]) -> None:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    from openpyxl.cell import WriteOnlyCell  # deferred: loads openpyxl
+    from openpyxl.styles import Font  # deferred: loads openpyxl
 
     ws = wb.create_sheet(t["sheet.summary"])
     ws.column_dimensions["A"].width = 44
@@ -287,7 +289,8 @@ def build_workbook(
     district
         The district (name, credit, villages for the summary, settings for the standards).
     coverage, coverage_summary, gaps
-        The per-village coverage table (:func:`emgis.analysis.coverage.compute_coverage`), its summary
+        The per-village coverage table (:func:`emgis.analysis.coverage.compute_coverage`), its
+        summary
         per kind and the villages outside target (:func:`emgis.analysis.coverage.gaps`), or None.
     compliance
         The compliance findings, or None.
@@ -308,10 +311,8 @@ def build_workbook(
     notes
         Lines the summary sheet ends with (steps that failed, rows cut by Excel's limit).
     """
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # deferred: loads openpyxl
 
-    from emgis.inputs.profile import sources_table
-    from emgis.outputs.style import credit_of
 
     t = texts(lang)
     wb = Workbook(write_only=True)
@@ -436,7 +437,7 @@ def table_workbook(sheets: Sequence[tuple[str, pd.DataFrame]], *, lang: str = "e
     """A workbook of table sheets (``sheet.<key>`` names from the catalogue), each with a
     frozen header, filters, widths and number formats, a title sheet first and the field
     sheet last (``province.xlsx``). Returns the bytes (the same tables, the same bytes)."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # deferred: loads openpyxl
 
     t = texts(lang)
     wb = Workbook(write_only=True)

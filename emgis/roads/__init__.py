@@ -1,1 +1,2 @@
-"""Roads: the road network as arrays, snapping, routing graphs, the engine and its compiled kernels."""
+"""Roads: the road network as arrays, snapping, routing graphs, the engine and its compiled kernels.
+"""

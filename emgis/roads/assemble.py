@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
     from emgis.inputs.district import RoadSource
 
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.nxio import _read_graphml
 from emgis.roads.readers import WGS84, RoadWays, _read_lines, _read_osm, _Ways
@@ -119,8 +122,6 @@ def _project(ways: _Ways, crs: CRS) -> tuple[FloatArray, FloatArray]:
 def _assemble(ways: _Ways, crs: CRS, clip: shapely.Geometry | None, notes: list[str],
               name: str) -> EdgeArrays:
     """Segments of the ways (clipped), merged into directed edges between junctions."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
 
     x, y = _project(ways, crs)
     nv = len(ways.node)

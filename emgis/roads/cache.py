@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from emgis.inputs.district import RoadSource
 
+from emgis._files import atomic_write
 from emgis.roads.edges import EdgeArrays
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,6 @@ def _checksum(arrays: dict[str, np.ndarray]) -> str:
 def save_edge_arrays(ea: EdgeArrays, path: str | Path) -> Path:
     """Write the arrays to an ``.npz`` file with their format version and a checksum,
     atomically."""
-    from emgis._files import atomic_write
 
     path = Path(path)
     arrays = {k: getattr(ea, k) for k in _ARRAYS}

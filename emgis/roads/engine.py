@@ -19,6 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from emgis._types import IntArray
+from emgis.inputs.kinds import units_of
 from emgis.inputs.settings import Settings
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.routing import Mode, RoutingGraph, build_routing_graph
@@ -72,7 +73,6 @@ class Engine:
                      units: gpd.GeoDataFrame | None = None) -> Engine:
         """The engine of a district: its villages, its units (or ``units``) and the sites of
         its ``candidates`` layer."""
-        from emgis.analysis.coverage import units_of
 
         u = units_of(district) if units is None else units
         return cls.build(network, villages=district.villages.geometry, units=u.geometry,

@@ -11,7 +11,8 @@ engine works on, from:
   ``travel_time`` on every edge is used as timed, else it is timed by the class speeds.
 
 Every OSM segment is timed at its own speed (the class speed of its way, or the way's plausible
-``maxspeed`` derated like the class speeds, see :class:`~emgis.inputs.settings.NetworkSettings`), and
+``maxspeed`` derated like the class speeds, see :class:`~emgis.inputs.settings.NetworkSettings`),
+and
 chains of segments between junctions are merged into one edge that keeps the distance and the
 time *at every vertex*: a location part way along an edge, or a hazard zone over part of it,
 gets the exact time of the segments it covers. ``oneway`` (including ``-1`` and roundabouts) is
@@ -44,6 +45,10 @@ if TYPE_CHECKING:
 
     from emgis.inputs.district import District
 
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from emgis._files import locked
 from emgis.roads.assemble import build_network
 from emgis.roads.cache import cache_path, load_edge_arrays, save_edge_arrays
 from emgis.roads.edges import EdgeArrays
@@ -101,7 +106,6 @@ def load_network_arrays(
     NetworkError
         No ``[roads]``, or the road file cannot be read.
     """
-    from emgis._files import locked
 
     if district.roads is None:
         raise NetworkError(Msg("no_roads_table", path=str(district.root / "district.toml")))
@@ -164,8 +168,6 @@ class NetworkSummary:
 
 def summarize_network(network: EdgeArrays | nx.MultiDiGraph) -> NetworkSummary:
     """Count nodes, edges, road length per class and components."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
 
     ea = network if isinstance(network, EdgeArrays) else edge_arrays(network)
     n = ea.n_nodes

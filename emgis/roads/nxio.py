@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 
     from emgis.inputs.district import RoadSource
 
+import geopandas as gpd
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.readers import _finite, way_speed
 
@@ -54,8 +59,6 @@ def edge_arrays(G: nx.MultiDiGraph) -> EdgeArrays:
     one time per edge). Two-way roads are recognised as an edge and its reverse of the same
     length.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
 
     node_ids = np.fromiter(G.nodes, dtype=np.int64, count=G.number_of_nodes())
     order = np.argsort(node_ids, kind="stable")
@@ -121,7 +124,7 @@ def to_networkx(ea: EdgeArrays, *, crs: CRS | str | None = None) -> nx.MultiDiGr
     """The network as a networkx MultiDiGraph with osmnx's conventions (for API users and
     for saving as GraphML): node ``x``/``y``; edge ``length`` (m), ``travel_time`` (s),
     ``speed_kph``, ``highway``, ``oneway`` and ``geometry``."""
-    import networkx as nx
+    import networkx as nx  # deferred: loads networkx
 
     G = nx.MultiDiGraph(crs=str(crs) if crs is not None else None)
     for i, nid in enumerate(ea.node_ids):
@@ -139,7 +142,7 @@ def to_networkx(ea: EdgeArrays, *, crs: CRS | str | None = None) -> nx.MultiDiGr
 
 
 def _read_graphml(source: RoadSource, settings: Settings, crs: CRS) -> EdgeArrays:
-    import osmnx as ox
+    import osmnx as ox  # deferred: loads osmnx
 
     try:
         with warnings.catch_warnings():
@@ -170,8 +173,6 @@ def edges_frame(network: EdgeArrays | nx.MultiDiGraph, *, crs: CRS | str | None 
     """The edges as a GeoDataFrame indexed by (u, v, key) (node ids), as osmnx's
     ``graph_to_gdfs``: length (m), travel_time (s), highway (class of the first segment),
     oneway, geometry."""
-    import geopandas as gpd
-    import pandas as pd
 
     ea = network if isinstance(network, EdgeArrays) else edge_arrays(network)
     keys = ea.keys

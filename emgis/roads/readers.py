@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+import pyogrio
 import shapely
 from pyproj import CRS
 
@@ -115,7 +116,7 @@ def _oneway(tags: Any) -> int:
 
 def _read_osm(path: Path, settings: Settings, notes: list[str]) -> _Ways:
     """Drivable ways of an OSM file with their node locations (pyosmium)."""
-    import osmium
+    import osmium  # deferred: loads osmium
 
     exclude = frozenset(settings.network.exclude_highway)
     ptr = [0]
@@ -172,7 +173,6 @@ def _read_osm(path: Path, settings: Settings, notes: list[str]) -> _Ways:
 
 def _read_lines(source: RoadSource, crs: CRS, settings: Settings) -> _Ways:
     """Road lines with a class or speed column; lines meet where their ends meet."""
-    import pyogrio
 
     try:
         with warnings.catch_warnings():

@@ -33,9 +33,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
+import shapely
 from scipy.sparse.csgraph import dijkstra
+from shapely.ops import substring
 
 from emgis._types import FloatArray, IntArray
+from emgis.roads._bounded import bounded_pairs
 from emgis.roads._top2 import top2_dijkstra
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.nxio import edge_arrays
@@ -490,7 +493,6 @@ def pairs_within(rg: RoutingGraph, sources: npt.ArrayLike, *, limits: npt.ArrayL
     (source position, target position, minutes)
         Sorted by source then target; minutes include the offset and both access legs.
     """
-    from emgis.roads._bounded import bounded_pairs
 
     src = np.asarray(sources, dtype=np.int64)
     tgt = np.asarray(targets, dtype=np.int64)
@@ -559,8 +561,6 @@ def route_lines(rg: RoutingGraph, edges: EdgeArrays, origins: npt.ArrayLike,
         One shapely LineString per pair, or None where the destination is not reached
         within ``limit`` (or either location is off the network).
     """
-    import shapely
-    from shapely.ops import substring
 
     org = np.asarray(origins, dtype=np.int64)
     dst = np.asarray(destinations, dtype=np.int64)

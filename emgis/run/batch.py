@@ -29,21 +29,32 @@ import hashlib
 import json
 import logging
 import os
+import resource
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+import tomllib
 
 from emgis._errors import DistrictError, EmgisError
+from emgis._files import sha256_file
+from emgis.inputs.district import RoadSource, load_district
 from emgis.inputs.kinds import CROSS_BORDER_KINDS
-from emgis.run.rollup import SUMMARY
-from emgis.texts import Msg, say
+from emgis.inputs.planfile import extend_layer
+from emgis.inputs.standards import KIND_ALIASES
+from emgis.outputs.folder import OutputDir, _version, read_manifest, safe_stem
+from emgis.roads.cache import cache_path
+from emgis.roads.readers import read_road_ways
+from emgis.run.rollup import SUMMARY, district_summary, write_rollup
+from emgis.texts import Msg, say, texts
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +97,7 @@ def read_province(path: str | Path) -> Province:
         No such folder, a ``province.toml`` that cannot be read or holds a wrong value (the
         key and what was expected are named), or no district in it.
     """
-    import tomllib
 
-    from emgis.inputs.standards import KIND_ALIASES
 
     p = Path(path)
     toml = p if p.is_file() else p / PROVINCE_TOML
@@ -201,7 +210,6 @@ class Outcome:
 
 def cross_border_label(district: str, lang: str) -> str:
     """The mark a neighbour's unit carries in every output of the district it serves."""
-    from emgis.texts import texts
 
     return texts(lang).fmt("batch.cross_border_mark", district=district)
 
@@ -210,9 +218,7 @@ def with_cross_border(district: Any, neighbours: pd.DataFrame, *, lang: str = "e
     """The district with its neighbours' units added to its teams (a copy): id
     ``ID@DISTRICT``, the name marked cross-border, township empty (they count in no township's
     compliance), turnout and availability the kind's defaults."""
-    from dataclasses import replace as dc_replace
 
-    from emgis.inputs.planfile import extend_layer
 
     if neighbours is None or not len(neighbours):
         return district
@@ -226,7 +232,6 @@ def with_cross_border(district: Any, neighbours: pd.DataFrame, *, lang: str = "e
 
 
 def _peak_mb() -> float:
-    import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -234,11 +239,9 @@ def _peak_mb() -> float:
 def run_district(task: DistrictTask, ways: Any = None) -> Outcome:
     """Run one district's main job into ``task.out`` (a Dask task; also callable directly:
     the same district alone). Never raises: a failure is the outcome, with its error."""
-    from emgis.inputs.district import RoadSource, load_district
-    from emgis.plan import Plan
-    from emgis.roads.network import load_network_arrays
-    from emgis.run.jobs import run_all
-    from emgis.run.rollup import district_summary
+    from emgis.plan import Plan  # deferred: loads networkx, numba, scipy.optimize
+    from emgis.roads.network import load_network_arrays  # deferred: loads numba
+    from emgis.run.jobs import run_all  # deferred: loads networkx, numba, scipy.optimize
 
     t0 = time.perf_counter()
     try:
@@ -273,8 +276,6 @@ def run_district(task: DistrictTask, ways: Any = None) -> Outcome:
 def _read_ways(path: Path, settings: Any) -> Any:
     """A Dask task: the provincial road file's ways, read once for the districts that build
     their network from it."""
-    from emgis.inputs.district import RoadSource
-    from emgis.roads.readers import read_road_ways
 
     return read_road_ways(RoadSource(path, "osm"), settings=settings)
 
@@ -291,8 +292,7 @@ class _Loaded:
 
 def _load_all(province: Province, lang: str) -> list[_Loaded]:
     """Every district read and checked (a district with errors is marked failed here)."""
-    from emgis.inputs.district import RoadSource, load_district
-    from emgis.roads.network import clip_area
+    from emgis.roads.network import clip_area  # deferred: loads numba
 
     out = []
     for name, path in province.districts:
@@ -326,7 +326,6 @@ def _load_all(province: Province, lang: str) -> list[_Loaded]:
 
 def _neighbours(items: Sequence[_Loaded], i: int) -> pd.DataFrame:
     """Units of the other districts within district ``i``'s clip area."""
-    import shapely
 
     me = items[i]
     cols = ["id", "name", "kind", "district", "lon", "lat"]
@@ -348,8 +347,6 @@ def _neighbours(items: Sequence[_Loaded], i: int) -> pd.DataFrame:
 
 def _fingerprint(d: Any, neighbours: pd.DataFrame, *, lang: str, as_of: dt.date,
                  cross_border: Sequence[str], digests: dict[Path, str]) -> str:
-    from emgis._files import sha256_file
-    from emgis.outputs.folder import _version
 
     files = {}
     for p in d.sources:
@@ -365,7 +362,6 @@ def _fingerprint(d: Any, neighbours: pd.DataFrame, *, lang: str, as_of: dt.date,
 
 
 def _unchanged(out: Path, fingerprint: str) -> bool:
-    from emgis.outputs.folder import read_manifest
 
     try:
         doc = read_manifest(out)
@@ -380,7 +376,6 @@ def district_tasks(province: Province, out: str | Path, *, lang: str = "en",
                    ) -> tuple[list[DistrictTask], list[Outcome], list[_Loaded]]:
     """The task of every district that could be read, the outcome of every one that could not,
     and what was read (for the road file)."""
-    from emgis.outputs.folder import safe_stem
 
     as_of = as_of or dt.date.today()
     items = _load_all(province, lang)
@@ -416,7 +411,7 @@ class BatchResult:
 
 
 def _client(workers: int, scheduler: str | None, memory_limit: str) -> tuple[Any, Any]:
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster  # deferred: loads distributed
 
     if not log.isEnabledFor(logging.DEBUG):  # Dask's own INFO lines only with -vv
         for name in list(logging.root.manager.loggerDict):
@@ -458,12 +453,9 @@ def run_batch(province: Province, out: str | Path, *, workers: int = 2,
     on_done
         Called as each district ends: ``on_done(k, n, outcome)``.
     """
-    from distributed import as_completed
+    from distributed import as_completed  # deferred: loads distributed
 
-    from emgis.outputs.folder import OutputDir
-    from emgis.roads.cache import cache_path
-    from emgis.roads.network import clip_area
-    from emgis.run.rollup import write_rollup
+    from emgis.roads.network import clip_area  # deferred: loads numba
 
     t0 = time.perf_counter()
     as_of = as_of or dt.date.today()

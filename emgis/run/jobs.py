@@ -2,7 +2,8 @@
 then the files they write through an :class:`~emgis.outputs.folder.OutputDir`.
 
 Each job asks the plan for its results (computed once, shared) and hands them to the writers
-(:mod:`emgis.outputs.tables`, :mod:`emgis.outputs.maps`, :mod:`emgis.outputs.report`). Outputs never compute analyses:
+(:mod:`emgis.outputs.tables`, :mod:`emgis.outputs.maps`, :mod:`emgis.outputs.report`). Outputs never
+compute analyses:
 the report's numbers are the same tables the CSV files hold. The command line is a thin shell
 over these functions.
 """
@@ -14,25 +15,36 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from emgis._errors import EmgisError
 from emgis._files import sha256_file
 from emgis._progress import SILENT, Progress
 from emgis.analysis import coverage as cov
-from emgis.analysis.scenario import Scenario, ScenarioResult
+from emgis.analysis.compliance import station_checklist
+from emgis.analysis.scenario import Scenario, ScenarioResult, zones
 from emgis.analysis.siting import SitingResult
 from emgis.analysis.zones import Zones
+from emgis.inputs.coords import in_china, wgs84_to_gcj02
 from emgis.outputs.folder import OutputDir
+from emgis.outputs.maps import coverage_map, scenario_map, siting_map, warning_map
+from emgis.outputs.overview import overview_png
 from emgis.outputs.qgis import coverage_styles, scenario_styles, siting_styles, warning_styles
+from emgis.outputs.report import build_report
+from emgis.outputs.style import scenario_label
 from emgis.outputs.tables import write_csv, write_gpkg
-from emgis.plan import Plan
+from emgis.outputs.workbook import write_workbook
+from emgis.texts import say, texts
+
+if TYPE_CHECKING:
+    from emgis.plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +99,6 @@ def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas
     units, service areas per kind (and per unit) and break, uncovered areas, zones) and
     ``coverage.html`` (the interactive map).
     """
-    from emgis.outputs.maps import coverage_map
-    from emgis.texts import texts
 
     t = texts(lang)
     district = plan.district
@@ -165,7 +175,6 @@ def scenarios_job(plan: Plan, out: OutputDir, scenarios: Sequence[Scenario], *,
     files: list[Path] = []
     results: list[ScenarioResult] = []
     stems: dict[str, str] = {}
-    from emgis.texts import texts
 
     t = texts(lang)
     with progress.bar(t["progress.scenarios"], len(scenarios), "") as advance:
@@ -184,10 +193,7 @@ def _one_scenario(plan: Plan, out: OutputDir, sc: Scenario, lang: str,
                   results: list[ScenarioResult], stems: dict[str, str],
                   files: list[Path]) -> None:
     """Run one scenario and write its files."""
-    import shapely
 
-    from emgis.analysis.scenario import zones
-    from emgis.outputs.maps import scenario_map
 
     district = plan.district
     r = plan.scenario(sc)
@@ -278,12 +284,11 @@ def siting_job(plan: Plan, out: OutputDir, kind: str, *, add: int | None = None,
                ) -> tuple[SitingResult, tuple[Path, ...]]:
     """Site new units of ``kind`` and write ``siting_<kind>.csv``, ``_unreachable.csv``,
     ``_excluded.csv``, ``.gpkg`` and ``.html`` (the what-if page). With ``robust`` (an
-    objective of :data:`emgis.analysis.siting.OBJECTIVES`) the sites are chosen over the baseline and
+    objective of :data:`emgis.analysis.siting.OBJECTIVES`) the sites are chosen over the baseline
+    and
     the district's scenarios together, and ``siting_<kind>_robust.csv`` compares the plans
     per scenario."""
-    from dataclasses import replace
 
-    from emgis.outputs.maps import siting_map
 
     district = plan.district
     if robust and plan.district.scenarios:
@@ -321,7 +326,6 @@ def siting_job(plan: Plan, out: OutputDir, kind: str, *, add: int | None = None,
 def siting_note(result: SitingResult, lang: str = "en") -> str:
     """What a planner must know beyond a siting run's proposals, in words: that no candidate
     improves on the existing units, or that fewer sites than asked for add anything."""
-    from emgis.texts import texts
 
     t = texts(lang)
     n = len(result.proposals)
@@ -345,7 +349,6 @@ def _township_of(district: Any, points: gpd.GeoDataFrame) -> list[object]:
 def proposals_table(district: Any, sites: Sequence[SitingResult]) -> pd.DataFrame:
     """Every proposal of a run in one table: kind, rank, site, township, gains, target, and the
     coordinates in WGS-84 and (for sites in China) GCJ-02."""
-    from emgis.inputs.coords import in_china, wgs84_to_gcj02
 
     parts = []
     for s in sites:
@@ -376,11 +379,6 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
                failures: Sequence[tuple[str, str]] = (), warning: Any = None) -> Path:
     """Write ``report.html`` from the results of this run's jobs (never from files of another
     run: it links only maps this run wrote)."""
-    from emgis.inputs.coords import in_china
-    from emgis.outputs.overview import overview_png
-    from emgis.outputs.report import build_report
-    from emgis.outputs.style import scenario_label
-    from emgis.texts import texts
 
     t = texts(lang)
     district = plan.district
@@ -440,7 +438,6 @@ def warning_job(plan: Plan, out: OutputDir, *, lang: str = "en") -> tuple[Any, t
     """Warning reach and the fewest new loudspeakers (:mod:`emgis.analysis.warning`): writes
     ``warnings.csv`` (every village: share of its people within reach), ``warning_points.csv``,
     ``warning_proposals.csv``, ``warnings.gpkg`` and ``warnings.html``."""
-    from emgis.outputs.maps import warning_map
 
     reach = plan.warning_reach()
     d = plan.district
@@ -487,9 +484,6 @@ def workbook_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None
                  failures: Sequence[tuple[str, str]] = (), warning: Any = None) -> Path:
     """Write ``results.xlsx``: the tables of this run's jobs as sheets (see
     :mod:`emgis.outputs.workbook`)."""
-    from emgis.analysis.compliance import station_checklist
-    from emgis.outputs.workbook import write_workbook
-    from emgis.texts import texts
 
     t = texts(lang)
     return write_workbook(
@@ -545,7 +539,6 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
     failures=)`` to write more files of the run (``emgis batch``: the district's summary for
     the roll-up).
     """
-    from emgis.texts import say, texts
 
     t = texts(lang)
     progress = progress or SILENT

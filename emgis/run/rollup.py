@@ -16,10 +16,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from emgis.inputs.kinds import PUBLIC_KINDS
+from emgis.outputs.style import scenario_label
+from emgis.outputs.tables import headers, present
+from emgis.outputs.workbook import table_workbook
+from emgis.texts import texts
 
 #: The file each district's run adds for the roll-up.
 SUMMARY = "summary.json"
@@ -42,9 +48,8 @@ def district_summary(plan: Any, *, name: str, cross_border_ids: set[str], covera
     coverage, compliance, scenarios, sites, failures
         What :func:`emgis.run.jobs.run_all` computed.
     """
-    import shapely
 
-    from emgis.run.jobs import proposals_table
+    from emgis.run.jobs import proposals_table  # deferred: loads networkx, numba, scipy.optimize
 
     d = plan.district
     tab = coverage.result.table
@@ -90,7 +95,6 @@ def district_summary(plan: Any, *, name: str, cross_border_ids: set[str], covera
     boundary = None
     area = d.area
     if area is not None and not shapely.is_empty(area):
-        import geopandas as gpd
 
         g = gpd.GeoSeries([area.simplify(50.0)], crs=d.crs).to_crs(4326).iloc[0]
         # coordinates rounded one by one (rounding on a grid can fail on a valid outline:
@@ -185,11 +189,10 @@ def map_png(summaries: Mapping[str, Mapping[str, Any]], ranks: Mapping[str, int]
     """The districts' boundaries filled by the share of people within target (red 0% to
     green 100%, grey without figures), each labelled with its rank; no other text, so any
     language reads it. PNG bytes, or None when no district has a boundary."""
-    import matplotlib
+    import matplotlib  # deferred: loads matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import shapely
+    import matplotlib.pyplot as plt  # deferred: loads matplotlib
 
     shapes = [(n, shapely.from_geojson(json.dumps(s["boundary"])), s["share_covered"])
               for n, s in sorted(summaries.items()) if s.get("boundary")]
@@ -219,16 +222,13 @@ def map_png(summaries: Mapping[str, Mapping[str, Any]], ranks: Mapping[str, int]
 
 def _html(province: Any, tables: Mapping[str, pd.DataFrame],
           summaries: Mapping[str, Mapping[str, Any]], png: bytes | None, lang: str) -> str:
-    import jinja2
+    import jinja2  # deferred: loads jinja2
 
-    from emgis.outputs.tables import present
-    from emgis.texts import texts
 
     t = texts(lang)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     src = resources.files("emgis").joinpath("_templates", "province.html.j2").read_text("utf-8")
 
-    from emgis.outputs.style import scenario_label
 
     def kind_word(v: str) -> str:
         return t.kind(v)
@@ -283,7 +283,6 @@ def _html(province: Any, tables: Mapping[str, pd.DataFrame],
 
 
 def _heads(cols: list[str], lang: str) -> list[str]:
-    from emgis.outputs.tables import headers
 
     return headers(cols, lang)
 
@@ -291,7 +290,6 @@ def _heads(cols: list[str], lang: str) -> list[str]:
 def write_rollup(od: Any, province: Any, outcomes: Sequence[Any], stems: Mapping[str, Path],
                  *, lang: str = "en") -> list[Path]:
     """Write ``province.xlsx`` and ``province_report.html`` under the batch's output folder."""
-    from emgis.outputs.workbook import table_workbook
 
     summaries = read_summaries(stems, outcomes)
     tables = province_tables(summaries, outcomes, stems)
