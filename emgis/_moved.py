@@ -17,64 +17,97 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-#: Old module (under ``emgis.``) -> its new home.
-MOVED: dict[str, str] = {
-    "batch": "emgis.run.batch",
-    "compliance": "emgis.analysis.compliance",
-    "config": "emgis.inputs.schema",
-    "coords": "emgis.inputs.coords",
-    "coverage": "emgis.analysis.coverage",
-    "district": "emgis.inputs.district",
-    "engine": "emgis.roads.engine",
-    "export": "emgis.outputs.tables",
-    "jobs": "emgis.run.jobs",
-    "layers": "emgis.inputs.layers",
-    "maps": "emgis.outputs.maps",
-    "network": "emgis.roads.network",
-    "output": "emgis.outputs.folder",
-    "planfile": "emgis.inputs.planfile",
-    "qgis": "emgis.outputs.qgis",
-    "report": "emgis.outputs.report",
-    "rollup": "emgis.run.rollup",
-    "scenario": "emgis.analysis.scenario",
-    "settings": "emgis.inputs.settings",
-    "siting": "emgis.analysis.siting",
-    "snapping": "emgis.roads.snapping",
-    "standards": "emgis.inputs.standards",
-    "traveltime": "emgis.roads.routing",
-    "validation": "emgis.inputs.problems",
-    "warning": "emgis.analysis.warning",
-    "whatif": "emgis.analysis.whatif",
-    "workbook": "emgis.outputs.workbook",
-    "zones": "emgis.analysis.zones",
+#: Old module (under ``emgis.``) -> its new home (a module that was split: every part, the
+#: first holding what was not moved elsewhere).
+MOVED: dict[str, tuple[str, ...]] = {
+    "batch": ("emgis.run.batch", "emgis.run.rollup"),
+    "compliance": ("emgis.analysis.compliance",),
+    "config": ("emgis.inputs.schema",),
+    "coords": ("emgis.inputs.coords",),
+    "coverage": ("emgis.analysis.coverage", "emgis.inputs.kinds"),
+    "district": ("emgis.inputs.district",),
+    "engine": ("emgis.roads.engine",),
+    "export": ("emgis.outputs.tables",),
+    "jobs": ("emgis.run.jobs",),
+    "layers": (
+        "emgis.inputs.layers",
+        "emgis.inputs.fields",
+        "emgis.inputs.checks",
+        "emgis.inputs.encodings",
+    ),
+    "maps": (
+        "emgis.outputs.maps",
+        "emgis.outputs.style",
+        "emgis.outputs.basemaps",
+        "emgis.outputs.mappage",
+        "emgis.outputs.overview",
+    ),
+    "network": (
+        "emgis.roads.network",
+        "emgis.roads.edges",
+        "emgis.roads.readers",
+        "emgis.roads.assemble",
+        "emgis.roads.nxio",
+        "emgis.roads.cache",
+    ),
+    "output": ("emgis.outputs.folder", "emgis._files"),
+    "planfile": ("emgis.inputs.planfile",),
+    "qgis": ("emgis.outputs.qgis",),
+    "report": ("emgis.outputs.report", "emgis.outputs.style"),
+    "rollup": ("emgis.run.rollup",),
+    "scenario": ("emgis.analysis.scenario",),
+    "settings": ("emgis.inputs.settings", "emgis.inputs.schema"),
+    "siting": (
+        "emgis.analysis.siting",
+        "emgis.locate.pairs",
+        "emgis.locate.covering",
+        "emgis.locate.median",
+        "emgis.locate.robust",
+    ),
+    "snapping": ("emgis.roads.snapping",),
+    "standards": ("emgis.inputs.standards", "emgis.inputs.profile", "emgis.inputs.kinds"),
+    "traveltime": ("emgis.roads.routing",),
+    "validation": ("emgis.inputs.problems",),
+    "warning": ("emgis.analysis.warning",),
+    "whatif": ("emgis.analysis.whatif",),
+    "workbook": ("emgis.outputs.workbook",),
+    "zones": ("emgis.analysis.zones",),
 }
 
 
 class _Alias(types.ModuleType):
     """A module that forwards every attribute to the module that replaced it."""
 
-    def __init__(self, name: str, target: str) -> None:
-        super().__init__(name, f"Moved to {target}; this name goes in the next release.")
-        self._target = target
+    def __init__(self, name: str, targets: tuple[str, ...]) -> None:
+        super().__init__(name, f"Moved to {', '.join(targets)}; this name goes in the next "
+                               "release.")
+        self._targets = targets
 
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(attr)
-        return getattr(importlib.import_module(self._target), attr)
+        for target in self._targets:
+            module = importlib.import_module(target)
+            if hasattr(module, attr):
+                return getattr(module, attr)
+        raise AttributeError(f"{self.__name__} has no attribute {attr!r} (moved to "
+                             f"{', '.join(self._targets)})")
 
     def __dir__(self) -> list[str]:
-        return dir(importlib.import_module(self._target))
+        return sorted({n for t in self._targets for n in dir(importlib.import_module(t))})
 
 
 class _Loader(importlib.abc.Loader):
-    def __init__(self, target: str) -> None:
-        self.target = target
+    def __init__(self, targets: tuple[str, ...]) -> None:
+        self.targets = targets
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
-        warnings.warn(f"{spec.name} moved to {self.target}; import it from there (the old name "
-                      "goes in the next release)", DeprecationWarning, stacklevel=4)
-        importlib.import_module(self.target)
-        return _Alias(spec.name, self.target)
+        warnings.warn(f"{spec.name} moved: import its names from {', '.join(self.targets)} "
+                      "(the old name goes in the next release)", DeprecationWarning,
+                      stacklevel=4)
+        for target in self.targets:
+            importlib.import_module(target)
+        return _Alias(spec.name, self.targets)
 
     def exec_module(self, module: types.ModuleType) -> None:
         return None

@@ -843,7 +843,7 @@ PROPER = {"UTF", "GBK", "GB", "CSV", "Excel", "NUL", "GeoJSON", "GeoPackage", "S
 
 def _config_words() -> set[str]:
     """Every table, key and field name a planner writes in district.toml or a layer header."""
-    from emgis.inputs.layers import SCHEMAS
+    from emgis.inputs.fields import SCHEMAS
     from emgis.inputs.schema import schema
 
     words: set[str] = set()

@@ -41,7 +41,8 @@ from pyproj import CRS, Transformer
 
 from emgis._errors import DistrictError, SettingsError, ValidationError
 from emgis.inputs.coords import choose_metric_crs
-from emgis.inputs.layers import _UNUSABLE, POINT_LAYERS, SCHEMAS, WGS84, LayerSpec, read_layer
+from emgis.inputs.fields import POINT_LAYERS, SCHEMAS, LayerSpec
+from emgis.inputs.layers import _UNUSABLE, WGS84, read_layer
 from emgis.inputs.problems import Problem, ProblemLog
 from emgis.inputs.schema import LAYER_NAMES, check_config
 from emgis.inputs.settings import Scenario, Settings, _lines_roads, load_settings

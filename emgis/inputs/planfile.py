@@ -19,8 +19,8 @@ import pandas as pd
 import shapely
 
 from emgis._errors import ValidationError
+from emgis.inputs.checks import _kind_word
 from emgis.inputs.district import District
-from emgis.inputs.layers import _kind_word
 from emgis.inputs.problems import ProblemLog
 from emgis.inputs.standards import KIND_ALIASES
 from emgis.texts import Msg
