@@ -19,6 +19,7 @@ The ``emgis`` command is a thin shell over it.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
@@ -31,7 +32,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from emgis._errors import DistrictError
+from emgis._errors import DistrictError, ValidationError
 from emgis._progress import Progress
 from emgis.analysis.compliance import check_compliance
 from emgis.analysis.coverage import compute_coverage, service_areas
@@ -42,6 +43,7 @@ from emgis.analysis.whatif import whatif_data
 from emgis.analysis.zones import unit_zones
 from emgis.inputs.district import District, load_district
 from emgis.inputs.kinds import units_of
+from emgis.roads.datums import datum_problems
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.engine import Engine
 from emgis.roads.network import load_network_arrays
@@ -50,11 +52,13 @@ from emgis.texts import Msg
 
 if TYPE_CHECKING:
     from emgis.analysis.coverage import CoverageResult
+    from emgis.analysis.quality import DataQuality
     from emgis.analysis.scenario import Scenario, ScenarioResult
     from emgis.analysis.siting import RobustResult, SitingResult
     from emgis.analysis.warning import WarningReach
     from emgis.analysis.whatif import WhatIf
     from emgis.analysis.zones import Zones
+    from emgis.run.jobs import RunOutputs
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +86,15 @@ class Plan:
     _scenarios: dict[str, ScenarioResult] = field(default_factory=dict, repr=False)
     _zones: Zones | None = field(default=None, repr=False)
     _warning: WarningReach | None = field(default=None, repr=False)
+    _quality: DataQuality | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        problems = datum_problems(self.district, self.network)
+        if any(p.level == "error" for p in problems):
+            raise ValidationError([*self.district.warnings, *problems])
+        if problems:
+            self.district = dataclasses.replace(
+                self.district, warnings=(*self.district.warnings, *problems))
 
     @cached_property
     def engine(self) -> Engine:
@@ -127,10 +140,19 @@ class Plan:
             self._warning = warning_reach(self.district)
         return self._warning
 
+    def quality(self) -> DataQuality:
+        """The data quality of the roads per township (see :mod:`emgis.analysis.quality`):
+        villages far from every road, road km per km², and the thinly mapped townships."""
+        from emgis.analysis.quality import data_quality
+
+        if self._quality is None:
+            self._quality = data_quality(self.district, self.network, engine=self.engine)
+        return self._quality
+
     def scenario_specs(self, names: Sequence[str] | None = None,
                        hazards: Sequence[str] | None = None) -> builtins.list[Scenario]:
         """The scenarios named (default: every scenario of the district), or one made of the
-        given hazard ids or names.
+        given hazard ids or names, named after the hazards (their names, else their ids).
 
         Raises
         ------
@@ -149,7 +171,10 @@ class Plan:
                 raise DistrictError(Msg("hazard_unknown", ids=", ".join(missing),
                                         known=", ".join(sorted(known))) if known else Msg(
                     "hazard_unknown_none", ids=", ".join(missing)))
-            return [Scenario("_".join(ids), tuple(ids))]
+            name_of = dict(zip(hz["id"].astype(str), hz["name"], strict=True))
+            words = [str(name_of[i]) if isinstance(name_of[i], str) and name_of[i].strip()
+                     else i for i in dict.fromkeys(ids)]
+            return [Scenario(" + ".join(words), tuple(ids))]
         if names:
             known_s = {s.name: s for s in chosen}
             missing = [n for n in names if n not in known_s]
@@ -185,7 +210,8 @@ class Plan:
                           model=model, method=method, capacity=capacity,
                           time_limit=time_limit)
 
-    def siting_scenarios(self, names: Sequence[str] | None = None) -> builtins.list[Any]:
+    def siting_scenarios(self, names: Sequence[str] | None = None
+                         ) -> builtins.list[ScenarioSpec]:
         """The district's scenarios (or those named) as siting sees them
         (:class:`emgis.analysis.siting.ScenarioSpec`): the engine on the affected roads, the units
         still responding, and where a new site would be out of action."""
@@ -230,7 +256,7 @@ class Plan:
         return check_compliance(self.district, as_of=as_of)
 
     def write(self, out: str | Path, *, lang: str = "en", per_unit_areas: bool = False,
-              progress: Progress | None = None, **run: Any) -> Any:
+              progress: Progress | None = None, **run: Any) -> RunOutputs:
         """Run every analysis and write what ``emgis run`` writes under ``out`` (maps, tables,
         the report, the manifest). Returns the :class:`emgis.run.jobs.RunOutputs`."""
 

@@ -16,8 +16,8 @@ import pandas as pd
 import shapely
 
 from emgis.inputs.fields import MAX_ID_CHARS, MAX_TEXT_CHARS, FieldSpec, LayerSchema, LayerSpec
-from emgis.inputs.problems import ProblemLog
-from emgis.inputs.standards import KIND_ALIASES
+from emgis.inputs.problems import ProblemLog, ShownRows
+from emgis.inputs.standards import EFFECT_ALIASES, KIND_ALIASES
 from emgis.texts import Msg
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,19 @@ def _is_blank(value: Any) -> bool:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def _shown(plog: ProblemLog, row: int) -> int:
+    """A record's row as its file shows it (see :class:`~emgis.inputs.problems.ShownRows`)."""
+    return plog.shown(row) if isinstance(plog, ShownRows) else row
+
+
 def _check(
-    gdf: gpd.GeoDataFrame, schema: LayerSchema, spec: LayerSpec, plog: ProblemLog
+    gdf: gpd.GeoDataFrame, schema: LayerSchema, spec: LayerSpec, plog: ProblemLog, *,
+    label: str | None = None,
 ) -> gpd.GeoDataFrame:
-    fname = spec.path.name
+    fname = label or spec.path.name
+    rows = tuple(int(r) for r in gdf["row"]) if "row" in gdf.columns else ()
+    if rows and rows != tuple(range(1, len(rows) + 1)):
+        plog = ShownRows(problems=plog.problems, rows=rows)
     if len(gdf) == 0:
         if schema.name == "villages":
             plog.error(fname, Msg("layer_empty_villages"))
@@ -63,8 +72,8 @@ def _check(
                                       n=MAX_ID_CHARS), row=row, field="id")
                 ids[i] = None
             elif v in seen:
-                plog.error(fname, Msg("id_duplicate", v=v, first=seen[v]), row=row, id=v,
-                           field="id")
+                plog.error(fname, Msg("id_duplicate", v=v, first=_shown(plog, seen[v])),
+                           row=row, id=v, field="id")
             else:
                 seen[v] = row
     if not schema.has_id and "name" in gdf.columns:
@@ -73,8 +82,8 @@ def _check(
         seen_n: dict[str, int] = {}
         for i, v in enumerate(names):
             if v is not None and v in seen_n:
-                plog.error(fname, Msg("name_duplicate", v=v, first=seen_n[v]), row=i + 1, id=v,
-                           field="name")
+                plog.error(fname, Msg("name_duplicate", v=v, first=_shown(plog, seen_n[v])),
+                           row=i + 1, id=v, field="name")
             elif v is not None:
                 seen_n[v] = i + 1
     aliases = KIND_ALIASES.get(schema.name, {})
@@ -101,6 +110,8 @@ def _check(
             plog.error(fname, Msg("shelter_no_capacity"), row=i + 1, id=ids[i],
                        field="capacity")
     if schema.name == "hazards" and "effect" in gdf.columns:
+        gdf["effect"] = [e if pd.isna(e) else EFFECT_ALIASES.get(
+            _text(e), EFFECT_ALIASES.get(_text(e).lower(), _text(e))) for e in gdf["effect"]]
         for i, eff in enumerate(gdf["effect"]):
             where = {"row": i + 1, "id": ids[i]}
             if pd.isna(eff):

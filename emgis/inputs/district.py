@@ -31,7 +31,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsIndex
 
 import geopandas as gpd
 import numpy as np
@@ -40,7 +40,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from emgis._errors import DistrictError, SettingsError, ValidationError
-from emgis.inputs.coords import choose_metric_crs
+from emgis.inputs.coords import OFFSET_SYSTEMS, choose_metric_crs
 from emgis.inputs.fields import POINT_LAYERS, SCHEMAS, LayerSpec
 from emgis.inputs.layers import _UNUSABLE, WGS84, read_layer
 from emgis.inputs.problems import Problem, ProblemLog
@@ -119,6 +119,13 @@ class District:
     sources
         Every input file (``district.toml``, the layers with their side files, the roads),
         for the run manifest.
+    datums
+        Layer -> the datum its coordinates were declared in (``"WGS-84"``, ``"GCJ-02"``,
+        ``"BD-09"``), for the check against the roads.
+    datum_check
+        ``[district] datum_check``: ``"error"`` (default), ``"warn"`` or ``"off"``.
+    layer_files
+        Layer -> the file (or files) it was read from, for messages.
     """
 
     root: Path
@@ -140,6 +147,9 @@ class District:
         {"floors": []}, geometry=[]))
     warnings: tuple[Problem, ...] = field(default=())
     scenarios: tuple[Scenario, ...] = field(default=())
+    datums: Mapping[str, str] = field(default_factory=dict)
+    datum_check: str = "error"
+    layer_files: Mapping[str, str] = field(default_factory=dict)
     credit: str | None = None
     sources: tuple[Path, ...] = field(default=())
     area: shapely.Geometry | None = None
@@ -201,20 +211,51 @@ def _layer_specs(toml_path: Path, config: Mapping[str, Any]) -> dict[str, LayerS
     for name, table in layers.items():
         if name not in SCHEMAS:
             continue
-        if isinstance(table, str):
+        if isinstance(table, (str, list)):
             table = {"path": table}
-        if not isinstance(table, dict) or not isinstance(table.get("path"), str):
+        if not isinstance(table, dict):
+            continue
+        paths = _layer_paths(toml_path.parent, table.get("path"), folders=name in SEVERAL_FILES)
+        if not paths:
             continue
         fields = table.get("fields", {})
+        synonyms = config.get("synonyms", {}).get(name, {}) if isinstance(
+            config.get("synonyms"), dict) else {}
         specs[name] = LayerSpec(
             name=name,
-            path=(toml_path.parent / table["path"]).resolve(),
+            path=paths[0],
             layer=table.get("layer"),
             crs=table.get("crs"),
             encoding=table.get("encoding"),
             fields=dict(fields) if isinstance(fields, dict) else {},
+            sheet=table.get("sheet"),
+            more_paths=tuple(paths[1:]),
+            synonyms={k: tuple(v) for k, v in synonyms.items()}
+            if isinstance(synonyms, dict) else {},
         )
     return specs
+
+
+#: Layers whose ``path`` may be a folder: every layer file in it is read.
+SEVERAL_FILES = ("hazards", "buildings")
+
+#: Files a folder given as a layer's ``path`` may hold, read in name order.
+LAYER_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".csv", ".xlsx", ".xlsm", ".xls")
+
+
+def _layer_paths(root: Path, value: object, *, folders: bool) -> list[Path]:
+    """A layer's files: one path, a list of paths, or (where ``folders``) a folder of layer
+    files."""
+    items = value if isinstance(value, list) else [value]
+    out: list[Path] = []
+    for item in items:
+        if not isinstance(item, str):
+            continue
+        path = (root / item).resolve()
+        found = sorted(p.resolve() for p in path.iterdir() if p.is_file()
+                       and p.suffix.lower() in LAYER_SUFFIXES) if folders and path.is_dir() else []
+        out.extend(found or [path])
+    return out
 
 
 def _road_source(toml_path: Path, config: Mapping[str, Any]) -> RoadSource | None:
@@ -280,7 +321,8 @@ def _check_extent(
         rows = gdf["row"].to_numpy()
         ids = gdf["id"].to_numpy(dtype=object) if "id" in gdf else np.full(len(gdf), None)
 
-        def where(i: Any, rows: np.ndarray = rows, ids: np.ndarray = ids) -> dict[str, Any]:
+        def where(i: SupportsIndex, rows: np.ndarray = rows, ids: np.ndarray = ids
+                  ) -> dict[str, Any]:
             return {"row": int(rows[i]), "id": ids[i], "field": "geometry"}
 
         swap_in = swapped_ok.copy()
@@ -402,8 +444,21 @@ def validate_district(path: str | Path) -> ValidationReport:
         credit=meta.get("credit"),
         sources=_sources(toml_path, specs, roads),
         area=_extent(layers.get("townships"), {**meta, "extent_tolerance_m": 0}, crs),
+        datums={n: _datum_of(s, default_crs) for n, s in specs.items() if n in layers},
+        datum_check=str(meta.get("datum_check", "error")),
+        layer_files={n: ", ".join(p.name for p in (s.path, *s.more_paths))
+                     for n, s in specs.items()},
     )
     return ValidationReport(tuple(plog.problems), district)
+
+
+def _datum_of(spec: LayerSpec, default_crs: str | None) -> str:
+    """The datum a layer's coordinates were declared in: ``"GCJ-02"``, ``"BD-09"`` or
+    ``"WGS-84"`` (WGS-84, CGCS2000 and the projected systems on them)."""
+    declared = spec.crs or (default_crs if spec.path.suffix.lower() in (
+        ".csv", ".txt", ".xlsx", ".xlsm", ".xls") else None) or "WGS-84"
+    system = OFFSET_SYSTEMS.get(declared.strip().upper())
+    return {"gcj02": "GCJ-02", "bd09": "BD-09"}.get(system or "", "WGS-84")
 
 
 def _sources(toml_path: Path, specs: Mapping[str, LayerSpec], roads: RoadSource | None
@@ -411,10 +466,11 @@ def _sources(toml_path: Path, specs: Mapping[str, LayerSpec], roads: RoadSource 
     """Every input file: district.toml, each layer (shapefiles with their side files), roads."""
     out = [toml_path.resolve()]
     for spec in specs.values():
-        out.append(spec.path)
-        if spec.path.suffix.lower() == ".shp":
-            out += [p for p in (spec.path.with_suffix(s) for s in (".shx", ".dbf", ".prj",
-                                                                    ".cpg")) if p.exists()]
+        for path in (spec.path, *spec.more_paths):
+            out.append(path)
+            if path.suffix.lower() == ".shp":
+                out += [p for p in (path.with_suffix(s) for s in (".shx", ".dbf", ".prj",
+                                                                  ".cpg")) if p.exists()]
     if roads is not None:
         out.append(roads.path)
     return tuple(dict.fromkeys(out))

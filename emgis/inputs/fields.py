@@ -237,6 +237,13 @@ class LayerSpec:
         Declared text encoding; detected when absent (and checked when given).
     fields
         emgis field name -> the column that holds it in the file.
+    sheet
+        The sheet of a spreadsheet (name, or 0-based index); the first with data when None.
+    more_paths
+        Further files of the same layer (``path`` given as a list or a folder: a hazards
+        layer drawn by several bureaus), read like the first and joined.
+    synonyms
+        More header synonyms per field (``[synonyms.LAYER]`` of ``district.toml``).
     """
 
     name: str
@@ -245,3 +252,6 @@ class LayerSpec:
     crs: str | None = None
     encoding: str | None = None
     fields: Mapping[str, str] = field(default_factory=dict)
+    sheet: str | int | None = None
+    more_paths: tuple[Path, ...] = ()
+    synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

@@ -81,3 +81,33 @@ class ProblemLog:
     def warnings(self) -> list[Problem]:
         """The problems of level ``"warning"``."""
         return [p for p in self.problems if p.level == "warning"]
+
+
+@dataclass
+class ShownRows(ProblemLog):
+    """A problem log that names a record's row as its file shows it.
+
+    The readers number records 1, 2, 3 ...; a spreadsheet ledger's first record may sit on
+    row 4 below a title row and a header, and a planner looks for the row Excel shows. This log
+    shares the problems list of the log it wraps and translates every ``row=`` it is given.
+    """
+
+    rows: tuple[int, ...] = ()
+
+    def shown(self, row: int) -> int:
+        """The file's row of the 1-based record ``row``."""
+        return self.rows[row - 1] if 0 < row <= len(self.rows) else row
+
+    def error(self, file: str, message: str, **where: object) -> None:
+        """Record an error."""
+        super().error(file, message, **self._where(where))
+
+    def warning(self, file: str, message: str, **where: object) -> None:
+        """Record a warning."""
+        super().warning(file, message, **self._where(where))
+
+    def _where(self, where: dict[str, object]) -> dict[str, object]:
+        row = where.get("row")
+        if isinstance(row, int):
+            where = {**where, "row": self.shown(row)}
+        return where

@@ -30,6 +30,10 @@ from emgis.texts import Msg
 #: A check returns None for a good value, else the words "expected ..." for the message.
 Check = Callable[[Any], "str | None"]
 
+#: Layers whose header synonyms ``[synonyms.LAYER]`` may extend.
+SYNONYM_LAYERS = ("villages", "townships", "teams", "stockpiles", "shelters", "hazards",
+                  "warning_points", "buildings", "candidates")
+
 #: Layer tables a district may have, in reading order.
 LAYER_NAMES = ("villages", "townships", "teams", "stockpiles", "shelters", "hazards",
                "candidates", "warning_points", "buildings")
@@ -193,11 +197,41 @@ class Table:
     doc: str = ""
 
 
+def _text_or_texts() -> Check:
+    """A text, or a non-empty list of texts (several files of one layer)."""
+    one, many = text(), text_list(nonempty=True)
+
+    def check(v: Any) -> str | None:
+        if isinstance(v, list):
+            return many(v) or next((Msg("cfg_text") for x in v if not x.strip()), None)
+        return one(v)
+
+    return check
+
+
+def _sheet() -> Check:
+    """A sheet: its name, or its 0-based index."""
+
+    def check(v: Any) -> str | None:
+        if isinstance(v, bool) or not ((isinstance(v, str) and v.strip())
+                                       or (isinstance(v, int) and 0 <= v < 10_000)):
+            return Msg("cfg_sheet")
+        return None
+
+    return check
+
+
 def _layer_table() -> Table:
     return Table(
-        keys={"path": text(), "layer": text(), "crs": crs_text(), "encoding": encoding_name(),
-              "fields": _fields_check()},
-        required=("path",), shorthand=text(), doc="a layer: path, layer, crs, encoding, fields")
+        keys={"path": _text_or_texts(), "layer": text(), "crs": crs_text(),
+              "encoding": encoding_name(), "fields": _fields_check(), "sheet": _sheet()},
+        required=("path",), shorthand=_text_or_texts(),
+        doc="a layer: path, layer, sheet, crs, encoding, fields")
+
+
+def _synonyms_table() -> Table:
+    """``[synonyms.LAYER]``: field -> more header texts that name it."""
+    return Table(values=Table(values=text_list(nonempty=True)), names=SYNONYM_LAYERS)
 
 
 def _fields_check() -> Check:
@@ -222,7 +256,7 @@ def _scenario_table() -> Table:
     }, required=("hazards",), doc="a scenario")
 
 
-def network_checks() -> dict[str, Any]:
+def network_checks() -> dict[str, Check]:
     """The checks of the ``[network]`` keys ."""
     return {
         "max_access_m": number(lo=0, lo_open=True, hi=100_000, unit="metres"),
@@ -237,7 +271,17 @@ def network_checks() -> dict[str, Any]:
     }
 
 
-def coverage_checks() -> dict[str, Any]:
+def quality_checks() -> dict[str, Check]:
+    """The checks of the ``[quality]`` keys (standards values: a number or ``{ value, source
+    }``)."""
+    return {
+        "far_m": override(number(lo=0, lo_open=True, hi=100_000, unit="metres")),
+        "thin_far_share": override(number(lo=0, hi=1)),
+        "min_road_km_per_km2": override(number(lo=0, hi=1000)),
+    }
+
+
+def coverage_checks() -> dict[str, Check]:
     """The checks of the ``[coverage]`` keys ."""
     return {
         "breaks_min": number_list(unit="minutes"),
@@ -248,7 +292,7 @@ def coverage_checks() -> dict[str, Any]:
     }
 
 
-def report_checks() -> dict[str, Any]:
+def report_checks() -> dict[str, Check]:
     """The checks of the ``[report]`` keys."""
     return {"paper": choice("A4", "A3"),
             "summary_rows": number(lo=1, hi=1000, integer=True),
@@ -276,7 +320,7 @@ def tianditu_key(configured: str = "") -> str:
     return key
 
 
-def map_checks() -> dict[str, Any]:
+def map_checks() -> dict[str, Check]:
     """The checks of the ``[maps]`` keys."""
     return {"basemap": choice("osm", "tianditu-vec", "tianditu-img", "amap",
                                 "amap-satellite", "none"),
@@ -294,8 +338,10 @@ def schema() -> dict[str, Table]:
             "bbox": number_list(lo=-180, lo_open=False, length=4, unit="degrees"),
             "extent_tolerance_m": number(lo=0, hi=1_000_000, unit="metres"),
             "credit": text(),
+            "datum_check": choice("error", "warn", "off"),
         }),
         "layers": Table(values=_layer_table(), names=LAYER_NAMES),
+        "synonyms": _synonyms_table(),
         "roads": Table(keys={
             "path": text(), "format": choice("osm", "graphml", "lines"),
             "class_field": text(), "speed_field": text(), "oneway_field": text(),
@@ -314,6 +360,7 @@ def schema() -> dict[str, Table]:
         "warning": Table(values=override(number(lo=0, lo_open=True, hi=100_000)),
                          names=tuple(standards.WARNING)),
         "social": Table(values=override(number(lo=0, hi=240)), names=tuple(standards.SOCIAL)),
+        "quality": Table(keys=quality_checks()),
         "network": Table(keys=network_checks()),
         "coverage": Table(keys=coverage_checks()),
         "report": Table(keys=report_checks()),

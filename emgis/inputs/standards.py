@@ -70,13 +70,18 @@ KIND_ALIASES: Mapping[str, Mapping[str, str]] = MappingProxyType(
              "社会应急力量": "social_rescue_team", "社会救援力量": "social_rescue_team"}
         ),
         "stockpiles": MappingProxyType(
-            {"county": "county", "县": "county", "区": "county",
+            {"county": "county", "县": "county", "区": "county", "县级": "county",
+             "区级": "county", "县（区）级": "county",
              "township": "township", "乡镇": "township", "镇": "township", "街道": "township",
-             "village": "village", "村": "village", "社区": "village"}
+             "乡镇级": "township", "乡级": "township", "镇级": "township", "街道级": "township",
+             "乡镇（街道）级": "township",
+             "village": "village", "村": "village", "社区": "village", "村级": "village",
+             "社区级": "village", "村（社区）级": "village"}
         ),
         "shelters": MappingProxyType(
             {"emergency": "emergency", "紧急避难场所": "emergency", "紧急": "emergency",
-             "fixed": "fixed", "固定避难场所": "fixed", "固定": "fixed"}
+             "紧急避难所": "emergency", "紧急疏散场所": "emergency",
+             "fixed": "fixed", "固定避难场所": "fixed", "固定": "fixed", "固定避难所": "fixed"}
         ),
         "warning_points": MappingProxyType(
             {"loudspeaker": "loudspeaker", "村村响": "loudspeaker", "大喇叭": "loudspeaker",
@@ -86,12 +91,22 @@ KIND_ALIASES: Mapping[str, Mapping[str, str]] = MappingProxyType(
              "预警信息发布点": "warning_point"}
         ),
         "hazards": MappingProxyType(
-            {"flood": "flood", "洪水": "flood", "洪涝": "flood",
+            {"flood": "flood", "洪水": "flood", "洪涝": "flood", "洪涝灾害": "flood",
+             "内涝": "flood", "淹没": "flood", "山洪": "flood",
              "forest_fire": "forest_fire", "森林火灾": "forest_fire", "山火": "forest_fire",
+             "森林火险": "forest_fire", "林火": "forest_fire", "森林草原火灾": "forest_fire",
              "other": "other", "其他": "other"}
         ),
     }
 )
+
+#: A hazard zone's effect on the roads, with the words other bureaus' files use for it.
+EFFECT_ALIASES: Mapping[str, str] = MappingProxyType({
+    "closed": "closed", "封闭": "closed", "中断": "closed", "断交": "closed",
+    "禁行": "closed", "交通中断": "closed", "不可通行": "closed",
+    "slowed": "slowed", "减速": "slowed", "缓行": "slowed", "慢行": "slowed",
+    "限速": "slowed", "通行受限": "slowed",
+})
 
 _P = "proposal"
 
@@ -297,6 +312,37 @@ SOCIAL: Mapping[str, Standard] = _freeze(
             15, "min", f"{_P}: extra minutes to call up a social force (a unit's own "
             "mobilisation_min wins)", proposal=True,
             source_zh="规划假设：调集社会力量的额外时间（以单位自身数据为准）"),
+    }
+)
+
+#: Data quality of the roads (:mod:`emgis.analysis.quality`): when a township's road data is too
+#: thin to trust its minutes. OSM is thin in rural China (OSMChina's completeness index for
+#: 烈山区 is 41/100) and a bureau's own road data has gaps. Planning assumptions.
+QUALITY: Mapping[str, Standard] = _freeze(
+    {
+        "far_m": Standard(
+            500, "m", f"{_P}: half of [network] max_access_m (1000 m); 500 m of access leg at "
+            "the off-road speed (5 km/h) is 6 min, twice a micro fire station's 3-min target, "
+            "so where a village is this far from every mapped road its minutes measure a "
+            "missing road", proposal=True,
+            source_zh="规划假设：[network] max_access_m（1000米）的一半；500米接驳段按越野速度"
+            "（5千米/小时）需6分钟，是微型消防站3分钟目标的两倍，村庄离所有已知道路这么远时，"
+            "其时间反映的是缺失的道路"),
+        "thin_far_share": Standard(
+            0.5, "share", f"{_P}: a township where more than half of the villages lie farther "
+            "than far_m from every road is thinly mapped (具备条件的建制村通硬化路: a hardened "
+            "road reaches every administrative village where conditions allow; 交通运输部 2023 "
+            "statistical bulletin: 4.6 million km of rural road)",
+            proposal=True,
+            source_zh="规划假设：超过一半的村离所有道路远于 far_m 的乡镇视为道路数据稀薄"
+            "（具备条件的建制村已通硬化路；交通运输部2023年统计公报：农村公路459.86万千米）"),
+        "min_road_km_per_km2": Standard(
+            0.5, "km/km2", f"{_P}: below China's average road density (交通运输部 2023 "
+            "statistical bulletin: 5.44 million km of public road, about 0.57 km per km², the "
+            "nearly empty west included) a township's roads are missing from the data",
+            proposal=True,
+            source_zh="规划假设：低于全国平均公路密度（交通运输部2023年统计公报：公路总里程"
+            "543.68万千米，约0.57千米/平方千米，含人烟稀少的西部）即视为道路数据缺失"),
     }
 )
 

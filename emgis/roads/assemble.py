@@ -298,7 +298,7 @@ def build_network(source: RoadSource, *, settings: Settings, crs: CRS,
         read = _read_osm(source.path, settings, notes)
         ea = _assemble(read, crs, clip, notes, source.path.name)
     elif source.format == "lines":
-        lines = _read_lines(source, crs, settings)
+        lines = _read_lines(source, crs, settings, notes)
         ea = _assemble(lines, crs, clip, notes, source.path.name)
     else:
         ea = _read_graphml(source, settings, crs)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS
@@ -20,6 +21,7 @@ from pyproj import CRS
 from emgis._errors import NetworkError
 from emgis._types import FloatArray, IntArray
 from emgis.inputs.settings import Settings
+from emgis.roads.register import is_register, register_speeds
 from emgis.texts import Msg
 
 if TYPE_CHECKING:
@@ -171,8 +173,11 @@ def _read_osm(path: Path, settings: Settings, notes: list[str]) -> _Ways:
                  np.array(oneway, dtype=np.int8))
 
 
-def _read_lines(source: RoadSource, crs: CRS, settings: Settings) -> _Ways:
-    """Road lines with a class or speed column; lines meet where their ends meet."""
+def _read_lines(source: RoadSource, crs: CRS, settings: Settings,
+                notes: list[str] | None = None) -> _Ways:
+    """Road lines with a class or speed column, or a rural road register (timed by its grades,
+    :mod:`emgis.roads.register`); lines meet where their ends meet."""
+    notes = [] if notes is None else notes
 
     try:
         with warnings.catch_warnings():
@@ -187,12 +192,30 @@ def _read_lines(source: RoadSource, crs: CRS, settings: Settings) -> _Ways:
         gdf = gdf.set_crs(source.crs)
     has_class = source.class_field in gdf
     has_speed = source.speed_field is not None and source.speed_field in gdf
-    if not has_class and not has_speed:
+    register = not has_class and not has_speed and is_register(gdf.columns)
+    if register:
+        net = settings.network
+        timing = register_speeds(
+            pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), derate=net.maxspeed_factor,
+            speeds={k: float(v.value) for k, v in settings.speeds.items()},
+            maxspeed_rule=net.maxspeed_rule,
+            plausible_kph=(net.maxspeed_min_kph, net.maxspeed_max_kph),
+            default_class=net.default_class, file=source.path.name)
+        gdf = gdf.assign(_register_class=list(timing.classes),
+                         _register_speed=np.asarray(timing.speed_kph, dtype=float))
+        notes.extend(str(p.message) for p in timing.problems)
+    elif not has_class and not has_speed:
         raise NetworkError(Msg("lines_no_class", path=str(source.path),
                                field=source.class_field))
     gdf = gdf.to_crs(crs).explode(index_parts=False).reset_index(drop=True)
-    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty
-              & (gdf.geom_type == "LineString")].reset_index(drop=True)
+    keep = (gdf.geometry.notna() & ~gdf.geometry.is_empty
+            & (gdf.geom_type == "LineString")).to_numpy(dtype=bool)
+    if not keep.all():
+        what = sorted({"empty" if g is None or g.is_empty else g.geom_type
+                       for g in gdf.geometry[~keep]})
+        notes.append(Msg("lines_dropped", path=source.path.name, n=int((~keep).sum()),
+                         what=", ".join(what)))
+    gdf = gdf[keep].reset_index(drop=True)
     if len(gdf) == 0:
         raise NetworkError(Msg("lines_none", path=str(source.path)))
     coords, index = shapely.get_coordinates(gdf.geometry.values, return_index=True)
@@ -207,6 +230,11 @@ def _read_lines(source: RoadSource, crs: CRS, settings: Settings) -> _Ways:
     node = np.empty(len(coords), dtype=np.int64)
     node[is_end] = end_id.ravel()
     node[~is_end] = int(end_id.max()) + 1 + np.arange(int((~is_end).sum()))
+    if register:
+        ways_ow = np.zeros(len(gdf), dtype=np.int8)
+        return _Ways(ptr, node, coords[:, 0], coords[:, 1],
+                     [str(c) for c in gdf["_register_class"]],
+                     gdf["_register_speed"].to_numpy(dtype=float), ways_ow, projected=True)
     cls_col = gdf[source.class_field].astype("string") if has_class else None
     classes = [str(c) if cls_col is not None and c is not None and str(c) != "<NA>"
                else settings.network.default_class

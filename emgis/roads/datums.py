@@ -1,0 +1,98 @@
+"""Whether each point layer was declared in the datum it was written in.
+
+A layer copied from AMap or Tencent (GCJ-02) or Baidu (BD-09) but left as WGS-84 lies a few
+hundred metres off (523 m at 烈山), and every time near it is silently wrong. Once the roads are
+read, every point layer inside China is compared with them as declared and under the other
+readings (:func:`emgis.inputs.datum.datum_fit`); when another fits clearly better, the layer is
+named with the figures and the line to add, as an error unless ``[district] datum_check`` says
+``"warn"`` (or ``"off"``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from emgis.inputs.coords import in_china, wgs84_to_bd09, wgs84_to_gcj02
+from emgis.inputs.datum import datum_fit
+from emgis.inputs.problems import Level, Problem
+from emgis.texts import Msg
+
+if TYPE_CHECKING:
+    from emgis.inputs.district import District
+    from emgis.roads.edges import EdgeArrays
+
+#: Point layers compared with the roads.
+POINT_LAYERS = ("villages", "teams", "stockpiles", "shelters", "warning_points", "candidates")
+
+
+def road_lines(network: EdgeArrays, crs: object) -> gpd.GeoSeries:
+    """Every road once (one direction of a two-way road) as lines in the network's CRS."""
+    e = np.arange(len(network.u))
+    e = e[(network.twin < 0) | (network.twin > e)]
+    counts = network.vptr[e + 1] - network.vptr[e]
+    idx = np.repeat(np.arange(len(e)), counts)
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    pos = np.repeat(network.vptr[e], counts) + (np.arange(int(counts.sum())) - first)
+    coords = np.column_stack([network.vx[pos], network.vy[pos]])
+    lines = shapely.linestrings(coords, indices=idx) if len(e) else np.array([], dtype=object)
+    return gpd.GeoSeries(lines, crs=crs)
+
+
+def datum_problems(district: District, network: EdgeArrays) -> list[Problem]:
+    """A problem for every point layer that fits the roads clearly better in another datum.
+
+    Parameters
+    ----------
+    district
+        The district (its layers in its metric CRS, and the datum each was declared in).
+    network
+        Its road network.
+
+    Returns
+    -------
+    list of Problem
+        Errors (or warnings with ``[district] datum_check = "warn"``) naming the layer's file,
+        the median distance to the roads as declared and as the better datum, the shift, and the
+        ``crs`` line to add; empty outside China or with ``datum_check = "off"``.
+    """
+    if district.datum_check == "off" or len(network.u) == 0:
+        return []
+    level: Level = "warning" if district.datum_check == "warn" else "error"
+    roads: gpd.GeoSeries | None = None
+    out: list[Problem] = []
+    for layer in POINT_LAYERS:
+        gdf = getattr(district, layer)
+        if len(gdf) == 0 or layer not in district.datums:
+            continue
+        pts = gdf.geometry[gdf.geometry.notna()]
+        pts = pts[pts.geom_type == "Point"].to_crs(4326)
+        if len(pts) == 0:
+            continue
+        lon, lat = pts.x.to_numpy(dtype=float), pts.y.to_numpy(dtype=float)
+        if not in_china(lon, lat).mean() > 0.5:
+            continue
+        declared = district.datums[layer]
+        if declared == "GCJ-02":
+            lon, lat = wgs84_to_gcj02(lon, lat)
+        elif declared == "BD-09":
+            lon, lat = wgs84_to_bd09(lon, lat)
+        if roads is None:
+            roads = road_lines(network, district.crs)
+        fit = datum_fit(lon, lat, roads, declared=declared)
+        if fit.better is None or fit.best is None:
+            continue
+        file = _file_of(district, layer)
+        out.append(Problem(level, file, Msg(
+            "datum_layer", layer=Msg(f"layer.{layer}"), declared=declared, best=fit.best,
+            declared_m=round(fit.readings[declared].median_m),
+            best_m=round(fit.readings[fit.best].median_m), shift_m=round(fit.shift_m),
+            line=fit.better), field="crs"))
+    return out
+
+
+def _file_of(district: District, layer: str) -> str:
+    return district.layer_files.get(layer, layer)
