@@ -37,7 +37,7 @@ class Texts:
         """A text of a section, or ``default`` (the name itself) when the catalogue lacks it."""
         return self.data.get(section, {}).get(name, name if default is None else default)
 
-    def fmt(self, key: str, **values: Any) -> str:
+    def fmt(self, key: str, **values: object) -> str:
         """A text with its fields filled (``str.format`` on the catalogue's own text)."""
         return self[key].format(**values)
 
@@ -59,7 +59,8 @@ class Texts:
         if not cause:
             return ""
         if cause == "over_target":
-            return self.fmt("cause.over_target", n=f"{nearest_min - target_min:.1f}")
+            over = nearest_min - target_min
+            return self.fmt("cause.over_target", n=f"{over:.1f}" if over >= 0.05 else "<0.1")
         if cause == "no_road_access":
             m = "?" if access_m != access_m else f"{access_m:,.0f}"
             return self.fmt("cause.no_road_access", m=m)
@@ -89,9 +90,9 @@ class Msg(str):
     """
 
     key: str
-    values: dict[str, Any]
+    values: dict[str, Any]  # read back by the errors that carry a Msg
 
-    def __new__(cls, key: str, /, **values: Any) -> Msg:
+    def __new__(cls, key: str, /, **values: object) -> Msg:
         self = super().__new__(cls, _fill(texts("en"), key, values))
         self.key = key
         self.values = values
@@ -105,16 +106,16 @@ class Msg(str):
         return (_restore, (self.key, self.values))
 
 
-def _restore(key: str, values: dict[str, Any]) -> Msg:
+def _restore(key: str, values: dict[str, object]) -> Msg:
     return Msg(key, **values)
 
 
-def _fill(t: Texts, key: str, values: Mapping[str, Any]) -> str:
+def _fill(t: Texts, key: str, values: Mapping[str, object]) -> str:
     text = t[key] if "." in key else t["msg." + key]
     return text.format(**{k: _value(t, v) for k, v in values.items()})
 
 
-def _value(t: Texts, v: Any) -> Any:
+def _value(t: Texts, v: object) -> object:
     """A field's value in ``t``'s language: a Msg said, a tuple a list of such said and
     joined (``, `` in English, ``、`` in Chinese), anything else as it is."""
     if isinstance(v, Msg):
@@ -171,3 +172,20 @@ def texts(lang: str = "en") -> Texts:
         raise ValueError(f"language {lang!r}: expected one of {', '.join(LANGS)}")
     raw = resources.files("emgis").joinpath("_texts", f"{lang}.toml").read_text("utf-8")
     return Texts(lang, tomllib.loads(raw))
+
+
+def shown_minutes(minutes: float, target: float, *, digits: int = 2) -> float:
+    """Minutes rounded for print without contradicting the target: a time over the target never
+    prints as the target or below (5.003 against 5 prints 5.01 with two digits), one within it
+    never prints above it. Statuses are decided on the unrounded times; this only prints them.
+    """
+    if minutes != minutes or target != target:
+        return minutes
+    step = 10.0 ** -digits
+    out = round(minutes, digits)
+    if minutes > target + 1e-9 and out <= target + 1e-12:
+        out = round(target + step, digits)
+    elif minutes <= target + 1e-9 and out > target + 1e-12:
+        out = round(target, digits) if round(target, digits) <= target else round(
+            target - step, digits)
+    return out

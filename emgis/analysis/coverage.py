@@ -111,7 +111,7 @@ class CoverageResult:
 
     def graph(self, kind: str, settings: Settings) -> RoutingGraph:
         """The routing graph a kind's times are computed on (reversed for shelters)."""
-        return self.engine.graph(mode_of(kind, settings),  # type: ignore[arg-type]
+        return self.engine.graph(mode_of(kind, settings),
                                  reverse=towards_unit(kind))
 
 
@@ -226,10 +226,10 @@ def compute_coverage(
             "kind": kind,
             "nearest_id": first,
             "nearest_name": [None if i is None else names_all.get(str(i)) for i in first],
-            "nearest_min": np.where(np.isfinite(first_min), np.round(first_min, 2), np.nan),
+            "nearest_min": np.where(np.isfinite(first_min), first_min, np.nan),
             "second_id": second,
             "second_name": [None if i is None else names_all.get(str(i)) for i in second],
-            "second_min": np.where(np.isfinite(second_min), np.round(second_min, 2), np.nan),
+            "second_min": np.where(np.isfinite(second_min), second_min, np.nan),
             "target_min": target,
             "status": status,
             "cause": cause,
@@ -274,7 +274,7 @@ def _social_backup(table: pd.DataFrame, engine: Engine, units: gpd.GeoDataFrame,
         out.loc[out.index[r], "social_id"] = ids[vi[better]]
         out.loc[out.index[r], "social_name"] = names[vi[better]]
         out.loc[out.index[r], "social_min"] = np.where(np.isfinite(t_min[better]),
-                                                       np.round(t_min[better], 2), np.nan)
+                                                       t_min[better], np.nan)
     out["social_covered"] = (out["social_min"] <= out["target_min"] + 1e-9).to_numpy()
     if settings.coverage.social_as_cover:
         lift = out["social_covered"] & (out["status"] != "covered") & (

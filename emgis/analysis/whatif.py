@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -21,9 +21,15 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from emgis._types import BoolArray, FloatArray, IntArray
 from emgis.analysis.siting import candidate_sites
 from emgis.inputs.kinds import mode_of, target_of, towards_unit, units_of
 from emgis.roads.routing import pairs_within
+
+if TYPE_CHECKING:
+    from emgis.analysis.siting import ScenarioSpec
+    from emgis.inputs.district import District
+    from emgis.roads.engine import Engine
 
 #: Most source-village pairs over all scenarios the page holds (about 5.3 bytes each in the
 #: page): beyond it the cutoff drops from twice the target to the target, and beyond that
@@ -41,9 +47,9 @@ class WhatIfTimes:
     villages within the cutoff, as CSR arrays over the sources."""
 
     name: str
-    ptr: npt.NDArray[np.int64]
-    village: npt.NDArray[np.int64]
-    minutes: npt.NDArray[np.float64]
+    ptr: IntArray
+    village: IntArray
+    minutes: FloatArray
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ class WhatIf:
     units: gpd.GeoDataFrame
     candidates: gpd.GeoDataFrame
     scenarios: tuple[WhatIfTimes, ...]
-    no_road: npt.NDArray[np.bool_]
+    no_road: BoolArray
     candidates_all: int = 0
 
     @property
@@ -81,7 +87,7 @@ class WhatIf:
         return len(self.units)
 
 
-def _promise(district: Any, cand: gpd.GeoDataFrame, coverage: pd.DataFrame | None,
+def _promise(district: District, cand: gpd.GeoDataFrame, coverage: pd.DataFrame | None,
              kind: str, cap: float) -> npt.NDArray[np.float64]:
     """How much a candidate may help: the persons x minutes (capped) of the village it stands
     in or next to, from the current cover."""
@@ -98,7 +104,8 @@ def _promise(district: Any, cand: gpd.GeoDataFrame, coverage: pd.DataFrame | Non
     return np.asarray(value[near], dtype=float)
 
 
-def whatif_data(district: Any, engine: Any, kind: str, *, scenarios: Sequence[Any] = (),
+def whatif_data(district: District, engine: Engine, kind: str, *,
+                scenarios: Sequence[ScenarioSpec] = (),
                 proposals: gpd.GeoDataFrame | None = None, coverage: pd.DataFrame | None = None,
                 max_pairs: int = MAX_PAIRS) -> WhatIf:
     """The times of the what-if page for ``kind``.
@@ -204,7 +211,7 @@ def whatif_data(district: Any, engine: Any, kind: str, *, scenarios: Sequence[An
                   np.asarray(no_road, dtype=bool), n_all)
 
 
-def _top_speed(engine: Any) -> float:
+def _top_speed(engine: Engine) -> float:
     """Metres per minute no route goes faster than: the fastest road segment or access leg
     (a search within T minutes stays within T times this of its start)."""
     ea = engine.network
@@ -242,13 +249,24 @@ def nearest_minutes(data: WhatIf, scenario: int, on: npt.ArrayLike) -> npt.NDArr
     return best
 
 
+def page_tenths(minutes: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Minutes as the what-if page holds them: tenths of a minute, rounded *up*, so that a time
+    within a target (a whole number of tenths) stays within it on the page and a time over it
+    stays over (5.003 min is 5.1 on the page, never 5.0): the page and the run's statuses agree."""
+    t = np.asarray(minutes, dtype=float)
+    return np.ceil(np.round(t * 10, 6))
+
+
 def covered_persons(data: WhatIf, scenario: int, on: npt.ArrayLike,
                     population: npt.ArrayLike) -> int:
-    """Persons within the target with the sources ``on``, in a scenario (as the page shows,
-    times rounded to 0.1 min as the page holds them)."""
+    """Persons within the target with the sources ``on``, in a scenario, as the page counts
+    them (times in tenths of a minute rounded up: :func:`page_tenths`)."""
     best = nearest_minutes(data, scenario, on)
     pop = np.asarray(population, dtype=float)
-    return int(pop[np.round(best, 1) <= data.target_min + 1e-9].sum())
+    ok = np.isfinite(best)
+    tenths = np.full(len(best), np.inf)
+    tenths[ok] = page_tenths(best[ok])
+    return int(pop[tenths / 10 <= data.target_min + 1e-9].sum())
 
 
 def plan_table(data: WhatIf, on: npt.ArrayLike) -> pd.DataFrame:

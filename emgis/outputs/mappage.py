@@ -10,10 +10,11 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import shapely
 from pyproj import Transformer
 
@@ -23,7 +24,12 @@ from emgis.inputs.district import District
 from emgis.outputs.basemaps import basemap_tiles, display_frame, is_gcj02
 from emgis.outputs.style import credit_of
 from emgis.roads.edges import EdgeArrays
-from emgis.texts import Texts, texts
+from emgis.texts import Texts, shown_minutes, texts
+
+if TYPE_CHECKING:
+    import folium
+    from branca.element import Element
+    from pyproj import CRS
 
 _CDN = re.compile(r'<script src="(https?://[^"]+)"></script>|'
                   r'<link rel="stylesheet" href="(https?://[^"]+)"\s*/?>')
@@ -58,7 +64,7 @@ def inline_assets(page: str) -> str:
     return _CDN.sub(repl, page)
 
 
-def script_json(data: Any) -> str:
+def script_json(data: object) -> str:
     """JSON safe inside an HTML ``<script>`` element: ``<``, ``>``, ``&`` and the line
     separators U+2028/2029 are written as ``\\u`` escapes, so no text in the data can close
     the element or be read as markup."""
@@ -73,24 +79,29 @@ def _esc(text: object) -> str:
     return html.escape(str(text))
 
 
-def map_geometry(geom: Any, *, tolerance_m: float = 15.0) -> Any:
+def map_geometry(geom: shapely.Geometry, *, tolerance_m: float = 15.0) -> shapely.Geometry:
     """A polygon simplified for display (metres, before reprojection)."""
 
     return polygonal(shapely.simplify(geom, tolerance_m, preserve_topology=True))
 
 
-def _fmt(v: float | None) -> str:
-    return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.1f}"
+def _fmt(v: float | None, target: float | None = None) -> str:
+    """Minutes to one decimal; against a target, never printed on the wrong side of it."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "–"
+    if target is None:
+        return f"{v:.1f}"
+    return f"{shown_minutes(float(v), float(target), digits=1):.1f}"
 
 
-def _xy(geoms: Any) -> tuple[np.ndarray, np.ndarray]:
+def _xy(geoms: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     g = np.asarray(geoms, dtype=object)
     if not len(g):
         return np.zeros(0), np.zeros(0)
     return np.round(shapely.get_x(g), 6), np.round(shapely.get_y(g), 6)
 
 
-def _geojson_geom(g: Any, ndigits: int = 5) -> dict[str, Any]:
+def _geojson_geom(g: shapely.Geometry, ndigits: int = 5) -> dict[str, Any]:
     """A geometry (map coordinates) as GeoJSON with its coordinates rounded (1 m at 5
     digits)."""
     kind = int(shapely.get_type_id(g))
@@ -118,7 +129,7 @@ MAX_ROAD_VERTICES = 250_000
 _ROAD_CACHE: dict[tuple[int, bool], list[dict[str, Any]]] = {}
 
 
-def _road_features(network: EdgeArrays, crs: Any, gcj02: bool) -> list[dict[str, Any]]:
+def _road_features(network: EdgeArrays, crs: CRS, gcj02: bool) -> list[dict[str, Any]]:
     """The roads as one simplified multiline per class group, major roads first, within
     :data:`MAX_ROAD_VERTICES` (cached per road geometry: a scenario's network shares it)."""
 
@@ -198,7 +209,7 @@ class _Page:
     extra: dict[str, Any] = field(default_factory=dict)
     scripts: list[str] = field(default_factory=list)
     slots: dict[str, str] = field(default_factory=dict)
-    m: Any = None
+    m: folium.Map | None = None
 
     def __post_init__(self) -> None:
         import folium  # deferred: loads folium
@@ -218,7 +229,8 @@ class _Page:
                   "</style>")
         self.base: list[dict[str, Any]] = []
 
-    def display(self, gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> Any:
+    def display(self, gdf: gpd.GeoDataFrame | gpd.GeoSeries
+                ) -> gpd.GeoDataFrame | gpd.GeoSeries:
         """Geometries in this map's coordinates (WGS-84, or GCJ-02 for AMap)."""
         return display_frame(gdf, gcj02=self.gcj02)
 
@@ -228,6 +240,7 @@ class _Page:
 
         token = f"<!--emgis-slot-{len(self.slots)}-->"
         self.slots[token] = content
+        assert self.m is not None  # made in __post_init__
         getattr(self.m.get_root(), where).add_child(folium.Element(token))
 
     def fit(self, gdf: gpd.GeoDataFrame) -> None:
@@ -236,6 +249,7 @@ class _Page:
         x0, y0, x1, y1 = (float(v) for v in b)
         if not np.isfinite([x0, y0, x1, y1]).all():
             x0, y0, x1, y1 = -1.0, -1.0, 1.0, 1.0
+        assert self.m is not None  # made in __post_init__
         self.m.fit_bounds([[y0, x0], [y1, x1]])
 
     def add(self, layer_id: str, spec: dict[str, Any]) -> str:
@@ -250,7 +264,8 @@ class _Page:
         under a selected radio."""
         self.panel.append({"title": title, "items": items})
 
-    def set_villages(self, villages: gpd.GeoDataFrame, *, pops: list[Any] | None = None
+    def set_villages(self, villages: gpd.GeoDataFrame, *,
+                     pops: list[dict[str, Any]] | None = None
                      ) -> None:
         """The villages every village layer colours (positions, names for labels and
         clusters, popups)."""
@@ -349,6 +364,7 @@ class _Page:
         t = self.t
         self._raw("header", "")
         token = list(self.slots)[-1]
+        assert self.m is not None  # made in __post_init__
         _stable_ids(self.m)
         tile_items = []
         if self.tiles:
@@ -374,12 +390,12 @@ class _Page:
         return page
 
 
-def _stable_ids(m: Any) -> None:
+def _stable_ids(m: folium.Map) -> None:
     """Number folium's elements in tree order instead of its random ids (same input, same
     file)."""
     counter = [0]
 
-    def walk(el: Any) -> None:
+    def walk(el: Element) -> None:
         counter[0] += 1
         el._id = f"{counter[0]:04d}"
         for child in el._children.values():

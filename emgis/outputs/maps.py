@@ -24,7 +24,7 @@ rendering too, HTML-escaped. Every word is the language's catalogue's (:mod:`emg
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -32,6 +32,7 @@ import pandas as pd
 import shapely
 
 from emgis.analysis.coverage import STATUSES, CoverageResult
+from emgis.analysis.whatif import page_tenths
 from emgis.inputs.district import District
 from emgis.inputs.kinds import target_of, units_of
 from emgis.outputs.mappage import (
@@ -57,6 +58,12 @@ from emgis.outputs.style import (
 )
 from emgis.roads.edges import EdgeArrays
 from emgis.texts import Texts, texts
+
+if TYPE_CHECKING:
+    from emgis.analysis.scenario import ScenarioResult
+    from emgis.analysis.siting import SitingResult
+    from emgis.analysis.warning import WarningReach
+    from emgis.analysis.whatif import WhatIf
 
 
 def coverage_map(
@@ -195,9 +202,9 @@ def _popups(table: pd.DataFrame, villages: gpd.GeoDataFrame, units: gpd.GeoDataF
                                   rows["status"], social, social_min, strict=True)):
             nname, nmin, sname, smin, target, status, soc, socmin = r
             cls = response_class(nmin, target, status)
-            near = f"{nname} {_fmt(nmin)}" if isinstance(nname, str) else "–"
-            back = f"{sname} {_fmt(smin)}" if isinstance(sname, str) else "–"
-            extra = f"{soc} {_fmt(socmin)}" if isinstance(soc, str) else "–"
+            near = f"{nname} {_fmt(nmin, target)}" if isinstance(nname, str) else "–"
+            back = f"{sname} {_fmt(smin, target)}" if isinstance(sname, str) else "–"
+            extra = f"{soc} {_fmt(socmin, target)}" if isinstance(soc, str) else "–"
             rows_by_v[k].append({"cells": [label, near, back, extra, f"{target:g}",
                                            t.status(cls)], "colour": CLASS_COLOURS[cls]})
     first = table[table["kind"] == kinds[0]]
@@ -220,7 +227,7 @@ assert set(STATUSES) <= set(CLASS_COLOURS)
 
 
 def scenario_map(
-    result: Any,
+    result: ScenarioResult,
     villages: gpd.GeoDataFrame,
     zones: gpd.GeoDataFrame,
     roads: gpd.GeoDataFrame,
@@ -275,7 +282,7 @@ def scenario_map(
         disp = page.display(gpd.GeoSeries([shapely.simplify(g, 5.0) for g in lines],
                                           crs=district.crs))
         feats = [{"g": _geojson_geom(g),
-                  "w": float(min(8, 2 + row.persons / 300)),
+                  "w": float(min(8, 2 + cast(float, row.persons) / 300)),
                   "tip": t.fmt("map.evac_tip", village=f"{row.village_name} ({row.village_id})",
                                shelter=f"{row.shelter_name} ({row.shelter_id})",
                                persons=f"{row.persons:,}", minutes=f"{row.minutes:.0f}")}
@@ -344,8 +351,9 @@ def scenario_map(
     return page.render()
 
 
-def siting_map(result: Any, district: District, *, network: EdgeArrays | None = None,
-               lang: str = "en", basemap: str | None = None, whatif: Any = None) -> str:
+def siting_map(result: SitingResult, district: District, *, network: EdgeArrays | None = None,
+               lang: str = "en", basemap: str | None = None, whatif: WhatIf | None = None
+               ) -> str:
     """Where to build: existing units, proposed sites numbered by rank, villages covered
     before, newly covered and still outside target. With ``whatif``
     (:func:`emgis.analysis.whatif.whatif_data`) the page is interactive: candidates and existing
@@ -423,8 +431,8 @@ def siting_map(result: Any, district: District, *, network: EdgeArrays | None = 
     return page.render()
 
 
-def _whatif_page(result: Any, district: District, *, network: EdgeArrays | None, lang: str,
-                 basemap: str | None, data: Any) -> str:
+def _whatif_page(result: SitingResult, district: District, *, network: EdgeArrays | None,
+                 lang: str, basemap: str | None, data: WhatIf) -> str:
     """The siting page as a what-if tool (see :mod:`emgis.analysis.whatif`)."""
 
     t = texts(lang)
@@ -437,7 +445,7 @@ def _whatif_page(result: Any, district: District, *, network: EdgeArrays | None,
     n_v = len(district.villages)
     wide = n_v > 65535
 
-    def pack(a: np.ndarray, dtype: Any) -> str:
+    def pack(a: np.ndarray, dtype: str) -> str:
         return base64.b64encode(np.ascontiguousarray(a, dtype=dtype).tobytes()).decode("ascii")
 
     u = page.display(data.units) if len(data.units) else data.units
@@ -448,7 +456,7 @@ def _whatif_page(result: Any, district: District, *, network: EdgeArrays | None,
     cx, cy = _xy(c.geometry.values) if len(c) else (np.zeros(0), np.zeros(0))
     scen = []
     for s in data.scenarios:
-        tenths = np.minimum(np.round(s.minutes * 10), 65535)
+        tenths = np.minimum(page_tenths(s.minutes), 65535)
         scen.append({"key": s.name, "label": t["map.whatif_baseline"] if s.name == "baseline"
                      else scenario_label(s.name, t), "ptr": pack(s.ptr, "<u4"),
                      "vil": pack(s.village, "<u4" if wide else "<u2"),
@@ -502,7 +510,7 @@ def _whatif_page(result: Any, district: District, *, network: EdgeArrays | None,
     return page.render()
 
 
-def warning_map(reach: Any, district: District, *, network: EdgeArrays | None = None,
+def warning_map(reach: WarningReach, district: District, *, network: EdgeArrays | None = None,
                 lang: str = "en", basemap: str | None = None) -> str:
     """Warning reach: each warning point and the circle it is heard in, villages coloured by
     the share of their people within reach, the new loudspeakers proposed (numbered, with

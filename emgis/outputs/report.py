@@ -13,11 +13,11 @@ CSV files hold. Print CSS lays it out on A4 (or A3) with page numbers.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,13 +28,16 @@ from emgis.inputs.district import District
 from emgis.inputs.kinds import UNIT_KINDS, units_of
 from emgis.inputs.profile import sources_table
 from emgis.outputs.style import CLASS_COLOURS, credit_of, scenario_label
-from emgis.texts import Texts, texts
+from emgis.texts import Texts, shown_minutes, texts
+
+if TYPE_CHECKING:
+    import jinja2
 
 BANDS = ("covered", "over_target", "far_over", "cut_off", "no_road_access")
 
 
 @cache
-def _template() -> Any:
+def _template() -> jinja2.Template:
     import jinja2  # deferred: loads jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
@@ -55,8 +58,13 @@ def _band(status: str, nearest: float, target: float) -> str:
     return status
 
 
-def _fmt_min(v: Any) -> str:
-    return "–" if v is None or pd.isna(v) else f"{float(v):.1f}"
+def _fmt_min(v: float | None, target: float | None = None) -> str:
+    """Minutes to one decimal; against a target, never printed on the wrong side of it."""
+    if v is None or pd.isna(v):
+        return "–"
+    if target is None or pd.isna(target):
+        return f"{float(v):.1f}"
+    return f"{shown_minutes(float(v), float(target), digits=1):.1f}"
 
 
 def gap_rows(table: pd.DataFrame, t: Texts) -> list[dict[str, Any]]:
@@ -70,7 +78,7 @@ def gap_rows(table: pd.DataFrame, t: Texts) -> list[dict[str, Any]]:
             "population": f"{int(r.population):,}",
             "nearest": "–" if r.nearest_name is None or pd.isna(r.nearest_name)
             else r.nearest_name,
-            "time": _fmt_min(r.nearest_min), "target": f"{float(r.target_min):g}",
+            "time": _fmt_min(r.nearest_min, r.target_min), "target": f"{float(r.target_min):g}",
             "cause": t.cause(str(r.cause), kind=str(r.kind), nearest_min=float(
                 r.nearest_min) if pd.notna(r.nearest_min) else np.nan,
                 target_min=float(r.target_min), access_m=float(r.access_m)
@@ -98,7 +106,7 @@ def gain_text(row: Mapping[Any, Any], t: Texts, target: float) -> str:
         f"{t['unit.min']}"
 
 
-def build_report(
+def report_model(
     district: District,
     *,
     coverage: pd.DataFrame | None,
@@ -118,8 +126,11 @@ def build_report(
     warning: pd.DataFrame | None = None,
     loudspeakers: pd.DataFrame | None = None,
     robust: Sequence[tuple[str, pd.DataFrame, str]] = (),
-) -> str:
-    """The report as an HTML page.
+    quality: pd.DataFrame | None = None,
+    quality_warnings: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The report's sections and numbers: the one model that both the HTML page
+    (:func:`build_report`) and ``report.docx`` (:mod:`emgis.outputs.docx`) render.
 
     Parameters
     ----------
@@ -156,6 +167,10 @@ def build_report(
         (:func:`emgis.analysis.warning.warning_reach`), or None.
     robust
         Scenario-robust siting runs: (kind, the plans compared per scenario, objective).
+    quality, quality_warnings
+        The data quality of the roads per township and for the district
+        (:meth:`emgis.analysis.quality.DataQuality.table`) and its warnings in words, or None:
+        a section of the district's part (not the summary pages).
     """
 
     t = texts(lang)
@@ -241,6 +256,7 @@ def build_report(
     ctx["warning"] = _warning(warning, loudspeakers, t, headlines, int(rs.summary_rows),
                               float(s.warning["min_share"].value))
     ctx["robust"] = [_robust(kind, table, obj, t, headlines) for kind, table, obj in robust]
+    ctx["quality"] = _quality(quality, quality_warnings, t, s)
     ctx["headlines"] = headlines
     ctx["zone_balance"], ctx["zone_units"], ctx["zone_more"] = _zones(zones, zone_balance, t,
                                                                       3 * int(rs.township_rows))
@@ -251,10 +267,21 @@ def build_report(
     ctx["townships"] = [_township(name, district, cov_t[name], comp_t[name], site_t[name],
                                   loss_t[name], t) for name in towns]
     ctx["sources"] = _sources(district, t)
-    return str(_template().render(**ctx))
+    ctx["overview_png"] = overview  # the picture itself, for report.docx
+    return ctx
 
 
-def _css_page(lang: str) -> Any:
+def build_report(district: District, **inputs: Any) -> str:
+    """The report as an HTML page: :func:`report_model` (same arguments) rendered."""
+    return render_report(report_model(district, **inputs))
+
+
+def render_report(model: Mapping[str, Any]) -> str:
+    """The HTML page of a :func:`report_model`."""
+    return str(_template().render(**model))
+
+
+def _css_page(lang: str) -> Markup:
 
     if lang == "zh":
         return Markup('"第 " counter(page) " 页 / 共 " counter(pages) " 页"')
@@ -267,7 +294,7 @@ def _credit(district: District) -> str:
 
 
 def _site(r: Mapping[Any, Any], t: Texts) -> dict[str, Any]:
-    def c(v: Any) -> str:
+    def c(v: float | None) -> str:
         return "" if v is None or pd.isna(v) else f"{float(v):.6f}"
 
     source, _, own_id = str(r["site_id"]).partition(":")
@@ -280,9 +307,10 @@ def _site(r: Mapping[Any, Any], t: Texts) -> dict[str, Any]:
             "lat_gcj": c(r.get("lat_gcj02"))}
 
 
-def _bands(coverage: pd.DataFrame, kinds: Any, t: Texts) -> tuple[list[Any], list[Any]]:
+def _bands(coverage: pd.DataFrame, kinds: Iterable[str], t: Texts
+           ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     width = 420.0
-    bars = []
+    bars: list[dict[str, object]] = []
     for kind in kinds:
         k = coverage[coverage["kind"] == kind]
         band = [_band(s_, n, tg) for s_, n, tg in zip(k["status"], k["nearest_min"],
@@ -426,6 +454,35 @@ def _warning(villages: pd.DataFrame | None, new: pd.DataFrame | None, t: Texts,
                     for k, n_, p_ in zip(counts.index, counts["n"], counts["persons"],
                                          strict=True)]
     return {"below": rows, "more": max(0, len(below) - limit), "towns": per_town}
+
+
+def _quality(table: pd.DataFrame | None, warnings: Sequence[str], t: Texts, s: Any
+             ) -> dict[str, Any] | None:
+    """The data-quality section: a row per township and the district's, the thinly mapped
+    townships named, the warnings (reasons, townships without a boundary), and what the
+    thresholds mean."""
+    if table is None:
+        return None
+
+    def num(v: Any, fmt: str) -> str:
+        return "–" if v is None or pd.isna(v) else format(float(v), fmt)
+
+    rows = [{"scope": str(r["scope"]), "township": r["township"], "villages": int(r["villages"]),
+             "far": int(r["villages_far"]), "share": num(r["far_share"], ".0%"),
+             "persons": f"{int(r['population_far']):,}",
+             "median": num(r["access_median_m"], ",.0f"), "max": num(r["access_max_m"], ",.0f"),
+             "km": num(r["road_km"], ",.1f"), "density": num(r["road_km_per_km2"], ".2f"),
+             "verdict": str(r["verdict"]), "verdict_label": t.get("verdict", str(r["verdict"])),
+             "note": str(r["note"] or "")}
+            for r in table.to_dict("records")]
+    towns = [r for r in rows if r["scope"] == "township"]
+    q = s.quality
+    return {"rows": rows,
+            "thin": [r["township"] for r in towns if r["verdict"] == "thinly_mapped"],
+            "warnings": list(warnings),
+            "note": t.fmt("quality.note", far=f"{q['far_m'].value:g}",
+                          density=f"{q['min_road_km_per_km2'].value:g}",
+                          share=f"{q['thin_far_share'].value:.0%}")}
 
 
 def _zones(zones: pd.DataFrame | None, balance: pd.DataFrame | None, t: Texts, limit: int

@@ -14,7 +14,7 @@ import csv
 import io
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -23,7 +23,11 @@ import pyogrio
 
 from emgis.outputs.folder import OutputDir
 from emgis.outputs.qgis import add_styles
-from emgis.texts import texts
+from emgis.texts import shown_minutes, texts
+
+if TYPE_CHECKING:
+    from emgis.outputs.qgis import Style
+    from emgis.texts import Texts
 
 #: Timestamp written into GeoPackage metadata, so that files do not change between runs.
 FIXED_DATE = "2000-01-01T00:00:00Z"
@@ -32,7 +36,7 @@ FIXED_DATE = "2000-01-01T00:00:00Z"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralise(value: Any) -> Any:
+def neutralise(value: object) -> object:
     """A text cell made inert for spreadsheets: ``'`` before a leading ``= + - @``, tab or CR.
 
     Non-text values are returned unchanged.
@@ -66,7 +70,7 @@ CODE_COLUMNS: dict[str, tuple[str, ...]] = {
     "gain_unit": ("unit_words",), "model": ("model",), "method": ("method",),
     "source": ("source_kind",), "rule": ("rule",), "scope": ("scope",),
     "reason": ("reason",), "unit": ("std_unit",), "scenario": ("scenario",),
-    "run_status": ("batch_status",),
+    "run_status": ("batch_status",), "verdict": ("verdict",),
 }
 
 
@@ -76,6 +80,14 @@ def present(df: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
 
     t = texts(lang)
     out = df.copy()
+    for col in [c for c in out.columns if str(c).endswith("_min") and c != "target_min"
+                and pd.api.types.is_float_dtype(out[c])]:
+        if "target_min" in out:
+            out[col] = [shown_minutes(float(m), float(tg)) if pd.notna(m) and pd.notna(tg)
+                        else (round(float(m), 2) if pd.notna(m) else m)
+                        for m, tg in zip(out[col], out["target_min"], strict=True)]
+        else:
+            out[col] = out[col].round(2)
     if "cause" in out and {"kind", "nearest_min", "target_min", "access_m"} <= set(out):
         out["cause"] = [t.cause(str(c) if isinstance(c, str) else "", kind=str(k),
                                 nearest_min=float(n) if pd.notna(n) else np.nan,
@@ -113,7 +125,7 @@ def headers(columns: list[str], lang: str) -> list[str]:
     return [_header(t, str(c)) for c in columns]
 
 
-def _header(t: Any, col: str) -> str:
+def _header(t: Texts, col: str) -> str:
     if col in t.section("column"):
         return str(t["column." + col])
     for section in ("have", "rule"):
@@ -150,7 +162,7 @@ def write_csv(out: OutputDir, name: str, df: pd.DataFrame, *, lang: str = "en") 
 
 
 def write_gpkg(out: OutputDir, name: str, layers: Mapping[str, gpd.GeoDataFrame], *,
-               styles: Mapping[str, Any] | None = None) -> Path:
+               styles: Mapping[str, Style] | None = None) -> Path:
     """Write GeoDataFrames as the layers of one GeoPackage ``name`` in the output folder,
     with their QGIS styles (:mod:`emgis.outputs.qgis`) in its ``layer_styles`` table."""
 
