@@ -12,7 +12,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TextIO
 
 from emgis._errors import OutputError
 from emgis.texts import Msg
@@ -36,9 +36,10 @@ class _FileLock:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh: Any = None
+        self._fh: TextIO | None = None
 
     def _try(self) -> bool:
+        assert self._fh is not None  # opened by acquire
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows

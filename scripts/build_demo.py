@@ -80,16 +80,16 @@ def read_osm(path: Path) -> dict[str, list[Feature]]:
                      "university", "college"}
     for o in osmium.FileProcessor(str(path)).with_areas().with_locations():
         t = dict(o.tags)
-        if o.is_node():
+        if isinstance(o, osmium.osm.Node):
             if t.get("place") in PLACES and "name" in t:
                 out["places"].append(Feature(f"n{o.id}", t, shapely.Point(o.lon, o.lat)))
             elif t.get("amenity") in amenity_kinds:
                 out["amenities"].append(Feature(f"n{o.id}", t, shapely.Point(o.lon, o.lat)))
-        elif o.is_way():
+        elif isinstance(o, osmium.osm.Way):
             if t.get("waterway") == "river":
                 geom = shapely.wkb.loads(fab.create_linestring(o), hex=True)
                 out["rivers"].append(Feature(f"w{o.id}", t, geom))
-        elif o.is_area():
+        elif isinstance(o, osmium.osm.Area):
             oid = f"{'w' if o.from_way() else 'r'}{o.orig_id()}"
             try:
                 geom = shapely.wkb.loads(fab.create_multipolygon(o), hex=True)
@@ -113,16 +113,16 @@ def write_roads(src: Path, dst: Path) -> int:
     way_ids: set[int] = set()
     node_ids: set[int] = set()
     for w in osmium.FileProcessor(str(src), osmium.osm.WAY):
-        if "highway" in w.tags:
+        if isinstance(w, osmium.osm.Way) and "highway" in w.tags:
             way_ids.add(w.id)
             node_ids.update(n.ref for n in w.nodes)
     if dst.exists():
         dst.unlink()
     writer = osmium.SimpleWriter(str(dst))
     for o in osmium.FileProcessor(str(src), osmium.osm.NODE | osmium.osm.WAY):
-        if o.is_node() and o.id in node_ids:
+        if isinstance(o, osmium.osm.Node) and o.id in node_ids:
             writer.add_node(o.replace(tags={}) if not len(o.tags) else o)
-        elif o.is_way() and o.id in way_ids:
+        elif isinstance(o, osmium.osm.Way) and o.id in way_ids:
             writer.add_way(o)
     writer.close()
     return len(way_ids)
@@ -146,7 +146,7 @@ def levels(tags: dict[str, str]) -> float:
 def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
     """Integers proportional to ``weights`` summing to ``total`` (ties by position)."""
     exact = weights / weights.sum() * total
-    base = np.floor(exact).astype(int)
+    base: np.ndarray = np.floor(exact).astype(int)
     order = np.lexsort((np.arange(len(exact)), -(exact - base)))
     base[order[: total - base.sum()]] += 1
     return base
@@ -176,7 +176,8 @@ def estimate_population(osm: dict[str, list[Feature]], parish_of: list[str]) -> 
             floor[best] += g.area * levels(b.tags)
     minimum = np.array([MIN_POPULATION[p.tags["place"]] for p in places])
     rest = POPULATION_TOTAL - int(minimum.sum())
-    return minimum + largest_remainder(floor + 1e-9, rest)
+    population: np.ndarray = minimum + largest_remainder(floor + 1e-9, rest)
+    return population
 
 
 def parish_for(points_wgs: list[shapely.Geometry], osm: dict[str, list[Feature]]) -> list[str]:
@@ -369,11 +370,12 @@ def build(osm_path: Path, out: Path) -> None:
     # and Sant Julià), and forest-fire zones east and west.
     valira = [r for r in osm["rivers"] if r.tags.get("name") in FLOOD_RIVERS]
     rivers = shapely.union_all(to_m([r.geom for r in valira])).buffer(FLOOD_BAND_M)
-    east = [g for g, f in zip(forest_m, osm["forests"]) if point_of(f).x >= 1.58]
-    west = [g for g, f in zip(forest_m, osm["forests"]) if point_of(f).x < 1.58]
-    hz = gpd.GeoSeries([rivers, shapely.union_all(east), shapely.union_all(west)], crs=CRS_M)
+    east_m = [g for g, f in zip(forest_m, osm["forests"]) if point_of(f).x >= 1.58]
+    west_m = [g for g, f in zip(forest_m, osm["forests"]) if point_of(f).x < 1.58]
+    hz = gpd.GeoSeries([rivers, shapely.union_all(east_m), shapely.union_all(west_m)],
+                       crs=CRS_M)
     hz = hz.simplify(10).to_crs(4326)
-    hazards_rec = [
+    hazards_rec: list[dict[str, object]] = [
         {"id": "H1", "name": f"Valira river flood band ({FLOOD_BAND_M:g} m)", "kind": "flood",
          "effect": "closed", "speed_factor": None, "illustrative": "extent,effect"},
         {"id": "H2", "name": "Eastern hills forest fire", "kind": "forest_fire",

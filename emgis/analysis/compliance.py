@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -185,7 +184,7 @@ def _have(value: bool | None) -> tuple[float | None, str]:
     return (1.0, "meets") if value else (0.0, "missing")
 
 
-def _months_since(when: Any, as_of: dt.date) -> float | None:
+def _months_since(when: dt.date | None, as_of: dt.date) -> float | None:
     if when is None or pd.isna(when):
         return None
     days = (pd.Timestamp(as_of) - pd.Timestamp(when)).days  # type: ignore[arg-type]

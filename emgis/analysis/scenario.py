@@ -15,7 +15,6 @@ time limit allow, at the least total person-minutes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -113,7 +112,7 @@ def hazard_network(edges: EdgeArrays, zones_: gpd.GeoDataFrame
     (for slowed) and ``length_m`` inside the zone."""
     rows = [] if edges.hazards is None else [edges.hazards]
     once = (edges.twin < 0) | (np.arange(edges.n_edges) < edges.twin)
-    cols: dict[str, list[Any]] = {"u": [], "v": [], "effect": [], "time_factor": [],
+    cols: dict[str, list[object]] = {"u": [], "v": [], "effect": [], "time_factor": [],
                                   "length_m": [], "geometry": []}
     for _, z in zones_.iterrows():
         if z.geometry is None or z.geometry.is_empty:

@@ -10,7 +10,7 @@ scenarios together (robust siting).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from emgis._errors import SitingError
-from emgis._types import FloatArray, IntArray
+from emgis._types import BoolArray, FloatArray, IntArray
 from emgis.analysis.coverage import compute_coverage
 from emgis.inputs.kinds import mode_of, target_of, towards_unit, units_of
 from emgis.locate.covering import capacitated_covering, max_covering, set_covering
@@ -30,11 +30,15 @@ from emgis.roads.engine import Engine
 from emgis.roads.routing import pairs_within
 from emgis.texts import Msg
 
+if TYPE_CHECKING:
+    from emgis.inputs.district import District
+    from emgis.roads.edges import EdgeArrays
+
 #: Candidates closer than this to an existing unit of the kind count as on top of it, metres.
 ON_TOP_M = 50.0
 
 
-def candidate_sites(district: Any, kind: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def candidate_sites(district: District, kind: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Candidate sites for new units of ``kind``, and the ones excluded with the reason.
 
     Candidates: every village and community centre, the public buildings of the district's
@@ -124,7 +128,7 @@ HEURISTIC_MODELS = ("max_covering", "p_median")
 
 
 def check_request(model: str, *, method: str = "auto", cover_all: bool = False,
-                  capacity: float | None = None, add: Any = 1) -> None:
+                  capacity: float | None = None, add: object = 1) -> None:
     """Raise :class:`SitingError` for a model, method and options that do not go together.
 
     Parameters are those of :func:`site_units`; called by it, and by the CLI before any work.
@@ -144,14 +148,15 @@ def check_request(model: str, *, method: str = "auto", cover_all: bool = False,
         raise SitingError(Msg("site_add", v=add))
 
 
-def _locate(district: Any, network: Any) -> Any:
+def _locate(district: District, network: EdgeArrays | Engine) -> Engine:
 
     return network if isinstance(network, Engine) else Engine.for_district(district, network)
 
 
-def site_units(district: Any, network: Any, kind: str, *, add: int | None = None,
-               cover_all: bool = False, model: str = "max_covering", method: str = "auto",
-               capacity: float | None = None, time_limit: float = 300.0) -> SitingResult:
+def site_units(district: District, network: EdgeArrays | Engine, kind: str, *,
+               add: int | None = None, cover_all: bool = False, model: str = "max_covering",
+               method: str = "auto", capacity: float | None = None,
+               time_limit: float = 300.0) -> SitingResult:
     """Where new units of ``kind`` do the most good, existing units fixed.
 
     Parameters
@@ -227,7 +232,7 @@ def site_units(district: Any, network: Any, kind: str, *, add: int | None = None
                    unreachable, requested=None if cover_all else p)
 
 
-def candidate_times(engine: Any, kind: str, cand_loc: IntArray, base: FloatArray, *,
+def candidate_times(engine: Engine, kind: str, cand_loc: IntArray, base: FloatArray, *,
                     target: float, turnout: float, covering: bool) -> Pairs:
     """Minutes from each candidate to each village, where they can matter.
 
@@ -258,9 +263,9 @@ def candidate_times(engine: Any, kind: str, cand_loc: IntArray, base: FloatArray
     return Pairs((n_c, n_v), ci[order], vi[order], t[order])
 
 
-def _result(district: Any, kind: str, sol: Solution, cand: gpd.GeoDataFrame,
+def _result(district: District, kind: str, sol: Solution, cand: gpd.GeoDataFrame,
             excluded: pd.DataFrame, times: Pairs, weights: FloatArray, base: FloatArray,
-            target: float, unreachable: npt.NDArray[np.bool_], *, requested: int | None
+            target: float, unreachable: BoolArray, *, requested: int | None
             ) -> SitingResult:
     """Proposals ranked by what each adds, with every village before and after."""
     v = district.villages
@@ -268,7 +273,7 @@ def _result(district: Any, kind: str, sol: Solution, cand: gpd.GeoDataFrame,
     covered = before_cov.copy()
     reached = np.isfinite(base)
     cur = base.copy()
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, object]] = []
     chosen: list[int] = []
     unit = "person-minutes" if sol.model == "p_median" else "persons"
     for j in sol.sites:
@@ -334,12 +339,12 @@ class ScenarioSpec:
     where units inside the zones keep working), and the zones themselves."""
 
     name: str
-    engine: Any
-    active: npt.NDArray[np.bool_]
-    out_area: Any
+    engine: Engine
+    active: BoolArray
+    out_area: shapely.Geometry | None
     #: Where the scenario's roads differ from the baseline's (its zones), if known: a search
     #: that cannot reach it finds what it finds in the baseline.
-    hazard_area: Any = None
+    hazard_area: shapely.Geometry | None = None
 
 
 @dataclass(frozen=True)
@@ -372,7 +377,7 @@ class RobustResult:
     value_robust_plan: float = 0.0
 
 
-def site_robust(district: Any, network: Any, kind: str, *, add: int = 1,
+def site_robust(district: District, network: EdgeArrays | Engine, kind: str, *, add: int = 1,
                 scenarios: list[ScenarioSpec], objective: str = "worst",
                 probs: npt.ArrayLike | None = None, k: int | None = None,
                 method: str = "auto", time_limit: float = 300.0) -> RobustResult:
@@ -397,7 +402,7 @@ def site_robust(district: Any, network: Any, kind: str, *, add: int = 1,
     weights = district.villages["population"].fillna(0).to_numpy(dtype=float)
     names = ["baseline", *[sc.name for sc in scenarios]]
     engines = [engine, *[sc.engine for sc in scenarios]]
-    actives: list[Any] = [None, *[sc.active for sc in scenarios]]
+    actives: list[BoolArray | None] = [None, *[sc.active for sc in scenarios]]
     covers, covered, pairs0, base0 = [], [], None, None
     for i, (eng, act) in enumerate(zip(engines, actives, strict=True)):
         table = compute_coverage(district, eng, kinds=(kind,), active=act).table

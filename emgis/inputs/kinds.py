@@ -22,6 +22,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from emgis.inputs.district import District
     from emgis.inputs.settings import Settings
+    from emgis.roads.routing import Mode
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def target_of(kind: str, settings: Settings) -> float:
     return float(settings.targets[kind].value)
 
 
-def mode_of(kind: str, settings: Settings) -> str:
+def mode_of(kind: str, settings: Settings) -> Mode:
     """``"walk"`` or ``"drive"``: how the trip of this kind is made."""
     if kind == "shelter_emergency":
         return settings.coverage.shelter_emergency_mode

@@ -10,8 +10,8 @@ it: ``emgis run DISTRICT --plan plan.csv``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -108,7 +108,7 @@ def with_plan(district: District, path: str | Path) -> District:
     towns = district.townships
     v = district.villages
 
-    def township(p: Any) -> Any:
+    def township(p: shapely.Geometry) -> object:
         if len(towns):
             hit = towns[towns.geometry.contains(p)]
             if len(hit):
@@ -147,7 +147,8 @@ def with_plan(district: District, path: str | Path) -> District:
                                sources=(*district.sources, Path(path).resolve()))
 
 
-def extend_layer(base: gpd.GeoDataFrame, rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
+def extend_layer(base: gpd.GeoDataFrame, rows: Sequence[Mapping[str, object]]
+                 ) -> gpd.GeoDataFrame:
     """``base`` with ``rows`` (dicts of some of its fields and a point in its CRS) appended;
     the layer's column types are kept where the new rows fill them (a copy)."""
     if not rows:

@@ -4,7 +4,7 @@ k of n), exact on HiGHS at district size, greedy plus swaps with a bound beyond.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -176,7 +176,7 @@ def robust_covering(covers: list[sp.csr_matrix], weights: FloatArray,
                     time.perf_counter() - t0)
 
 
-def _robust_greedy_swap(value: Any, n_c: int, p: int) -> list[int]:
+def _robust_greedy_swap(value: Callable[[list[int]], float], n_c: int, p: int) -> list[int]:
     """Greedy on the objective, then one-for-one swaps while one improves it."""
     chosen: list[int] = []
     cur = value(chosen)

@@ -64,7 +64,8 @@ def is_gcj02(basemap: str) -> bool:
     return BASEMAPS[basemap][1]
 
 
-def display_frame(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, gcj02: bool = False) -> Any:
+def display_frame(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, gcj02: bool = False
+                  ) -> gpd.GeoDataFrame | gpd.GeoSeries:
     """Geometries in the map's coordinates: WGS-84 longitude/latitude, shifted to GCJ-02 for
     GCJ-02 basemaps (points outside China are not shifted)."""
 

@@ -235,7 +235,7 @@ class OutputDir:
         """Write UTF-8 text to file ``name`` atomically."""
         return self.write_bytes(name, text.encode("utf-8"))
 
-    def describe(self, **meta: Any) -> None:
+    def describe(self, **meta: object) -> None:
         """Record facts about the run in the manifest (district, inputs, settings ...)."""
         self._meta.update(meta)
 

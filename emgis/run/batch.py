@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from dataclasses import replace as dc_replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -55,6 +55,13 @@ from emgis.roads.cache import cache_path
 from emgis.roads.readers import read_road_ways
 from emgis.run.rollup import SUMMARY, district_summary, write_rollup
 from emgis.texts import Msg, say, texts
+
+if TYPE_CHECKING:
+    from distributed import Client, Future, LocalCluster
+
+    from emgis.inputs.district import District
+    from emgis.inputs.settings import Settings
+    from emgis.roads.readers import RoadWays
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +221,8 @@ def cross_border_label(district: str, lang: str) -> str:
     return texts(lang).fmt("batch.cross_border_mark", district=district)
 
 
-def with_cross_border(district: Any, neighbours: pd.DataFrame, *, lang: str = "en") -> Any:
+def with_cross_border(district: District, neighbours: pd.DataFrame, *, lang: str = "en"
+                      ) -> District:
     """The district with its neighbours' units added to its teams (a copy): id
     ``ID@DISTRICT``, the name marked cross-border, township empty (they count in no township's
     compliance), turnout and availability the kind's defaults."""
@@ -236,7 +244,7 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def run_district(task: DistrictTask, ways: Any = None) -> Outcome:
+def run_district(task: DistrictTask, ways: RoadWays | None = None) -> Outcome:
     """Run one district's main job into ``task.out`` (a Dask task; also callable directly:
     the same district alone). Never raises: a failure is the outcome, with its error."""
     from emgis.plan import Plan  # deferred: loads networkx, numba, scipy.optimize
@@ -254,7 +262,7 @@ def run_district(task: DistrictTask, ways: Any = None) -> Outcome:
         plan = Plan(district, network, cache)
         ids = {f"{r.id}@{r.district}" for r in task.neighbours.itertuples(index=False)}
 
-        def extra(od: Any, **parts: Any) -> None:
+        def extra(od: OutputDir, **parts: Any) -> None:
             summary = district_summary(plan, name=task.name, cross_border_ids=ids, **parts)
             od.write_text(SUMMARY, json.dumps(summary, ensure_ascii=False, sort_keys=True,
                                               indent=1))
@@ -273,7 +281,7 @@ def run_district(task: DistrictTask, ways: Any = None) -> Outcome:
                        peak_mb=_peak_mb(), worker=str(os.getpid()))
 
 
-def _read_ways(path: Path, settings: Any) -> Any:
+def _read_ways(path: Path, settings: Settings) -> RoadWays:
     """A Dask task: the provincial road file's ways, read once for the districts that build
     their network from it."""
 
@@ -284,9 +292,9 @@ def _read_ways(path: Path, settings: Any) -> Any:
 class _Loaded:
     name: str
     path: Path
-    district: Any = None
+    district: District | None = None
     error: str = ""
-    area: Any = None  # the clip area in WGS-84
+    area: shapely.Geometry | None = None  # the clip area in WGS-84
     units: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
@@ -345,7 +353,7 @@ def _neighbours(items: Sequence[_Loaded], i: int) -> pd.DataFrame:
     return found
 
 
-def _fingerprint(d: Any, neighbours: pd.DataFrame, *, lang: str, as_of: dt.date,
+def _fingerprint(d: District, neighbours: pd.DataFrame, *, lang: str, as_of: dt.date,
                  cross_border: Sequence[str], digests: dict[Path, str]) -> str:
 
     files = {}
@@ -410,7 +418,8 @@ class BatchResult:
     seconds: float
 
 
-def _client(workers: int, scheduler: str | None, memory_limit: str) -> tuple[Any, Any]:
+def _client(workers: int, scheduler: str | None, memory_limit: str
+            ) -> tuple[Client, LocalCluster | None]:
     from distributed import Client, LocalCluster  # deferred: loads distributed
 
     if not log.isEnabledFor(logging.DEBUG):  # Dask's own INFO lines only with -vv
@@ -488,6 +497,7 @@ def run_batch(province: Province, out: str | Path, *, workers: int = 2,
                 groups: dict[tuple[str, str], list[DistrictTask]] = {}
                 for t in todo:
                     d = by_name[t.name].district
+                    assert d is not None  # a task is made for a district that was read
                     if d.roads is None or d.roads.format != "osm" or not d.roads.path.exists():
                         continue
                     if cache_path(d.roads, settings=d.settings, crs=d.crs,
@@ -495,11 +505,12 @@ def run_batch(province: Province, out: str | Path, *, workers: int = 2,
                         continue
                     key = (str(d.roads.path.resolve()), d.settings.network_key())
                     groups.setdefault(key, []).append(t)
-                ways_of: dict[str, Any] = {}
+                ways_of: dict[str, Future[RoadWays]] = {}
                 for (path, _), members in groups.items():
                     if len(members) > 1:
-                        shared = client.submit(_read_ways, Path(path),
-                                               by_name[members[0].name].district.settings,
+                        d = by_name[members[0].name].district
+                        assert d is not None
+                        shared = client.submit(_read_ways, Path(path), d.settings,
                                                pure=False)
                         for t in members:
                             ways_of[t.name] = shared
@@ -521,7 +532,7 @@ def run_batch(province: Province, out: str | Path, *, workers: int = 2,
                     if on_done:
                         on_done(k, n, o)
             finally:
-                client.close()
+                client.close()  # type: ignore[no-untyped-call]
                 if cluster is not None:
                     cluster.close()
         order = {name: i for i, (name, _) in enumerate(province.districts)}

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -27,13 +27,21 @@ from emgis.outputs.tables import headers, present
 from emgis.outputs.workbook import table_workbook
 from emgis.texts import texts
 
+if TYPE_CHECKING:
+    from emgis.analysis.siting import SitingResult
+    from emgis.outputs.folder import OutputDir
+    from emgis.plan import Plan
+    from emgis.run.batch import Outcome, Province
+    from emgis.run.jobs import CoverageOutputs, ScenarioOutputs
+
 #: The file each district's run adds for the roll-up.
 SUMMARY = "summary.json"
 
 
 
-def district_summary(plan: Any, *, name: str, cross_border_ids: set[str], coverage: Any,
-                     compliance: pd.DataFrame | None, scenarios: Any, sites: Sequence[Any],
+def district_summary(plan: Plan, *, name: str, cross_border_ids: set[str],
+                     coverage: CoverageOutputs, compliance: pd.DataFrame | None,
+                     scenarios: ScenarioOutputs | None, sites: Sequence[SitingResult],
                      failures: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """One district's figures for the roll-up (JSON-ready, deterministic).
 
@@ -117,7 +125,7 @@ def district_summary(plan: Any, *, name: str, cross_border_ids: set[str], covera
     }
 
 
-def read_summaries(stems: Mapping[str, Path], outcomes: Sequence[Any]
+def read_summaries(stems: Mapping[str, Path], outcomes: Sequence[Outcome]
                    ) -> dict[str, dict[str, Any]]:
     """The ``summary.json`` of every district that ran (or was unchanged)."""
 
@@ -130,7 +138,7 @@ def read_summaries(stems: Mapping[str, Path], outcomes: Sequence[Any]
     return out
 
 
-def province_tables(summaries: Mapping[str, Mapping[str, Any]], outcomes: Sequence[Any],
+def province_tables(summaries: Mapping[str, Mapping[str, Any]], outcomes: Sequence[Outcome],
                     stems: Mapping[str, Path] | None = None) -> dict[str, pd.DataFrame]:
     """The roll-up's tables: ``districts`` (ranked by persons outside target; failed ones
     last, with their error), ``district_kinds``, ``townships`` (per kind, most persons
@@ -220,7 +228,7 @@ def map_png(summaries: Mapping[str, Mapping[str, Any]], ranks: Mapping[str, int]
     return buf.getvalue()
 
 
-def _html(province: Any, tables: Mapping[str, pd.DataFrame],
+def _html(province: Province, tables: Mapping[str, pd.DataFrame],
           summaries: Mapping[str, Mapping[str, Any]], png: bytes | None, lang: str) -> str:
     import jinja2  # deferred: loads jinja2
 
@@ -287,8 +295,8 @@ def _heads(cols: list[str], lang: str) -> list[str]:
     return headers(cols, lang)
 
 
-def write_rollup(od: Any, province: Any, outcomes: Sequence[Any], stems: Mapping[str, Path],
-                 *, lang: str = "en") -> list[Path]:
+def write_rollup(od: OutputDir, province: Province, outcomes: Sequence[Outcome],
+                 stems: Mapping[str, Path], *, lang: str = "en") -> list[Path]:
     """Write ``province.xlsx`` and ``province_report.html`` under the batch's output folder."""
 
     summaries = read_summaries(stems, outcomes)
