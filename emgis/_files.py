@@ -63,7 +63,7 @@ class _FileLock:
         self._fh = self.path.open("a+")
         deadline = time.monotonic() + timeout
         told = False
-        while not self._try():
+        while not (self._try() and self._still_there()):
             holder = self._holder()
             if time.monotonic() >= deadline:
                 self._fh.close()
@@ -87,9 +87,25 @@ class _FileLock:
             return ""
         return Msg("lock_pid", pid=pid) if pid.isdigit() else ""
 
+    def _still_there(self) -> bool:
+        """Whether the file locked is still the one at the path: the holder before us removes
+        the lock file when it lets go, so a lock taken on the removed file is dropped and the
+        path opened again (the usual pattern for lock files that do not stay behind)."""
+        assert self._fh is not None
+        try:
+            same = os.path.samestat(os.fstat(self._fh.fileno()), os.stat(self.path))
+        except FileNotFoundError:
+            same = False
+        if not same:
+            self._fh.close()
+            self._fh = self.path.open("a+")
+        return same
+
     def release(self) -> None:
-        """Let go of the lock."""
+        """Let go of the lock, removing the lock file (no ``.emgis.lock`` stays behind)."""
         if self._fh is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()  # removed while still held: a waiter then opens it anew
             self._fh.close()  # closing the descriptor releases the lock
             self._fh = None
 

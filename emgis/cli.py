@@ -1,8 +1,8 @@
 """The ``emgis`` command: a thin shell over the Python API (:func:`emgis.open`,
 :mod:`emgis.run.jobs`).
 
-Subcommands: ``validate``, ``network``, ``coverage``, ``check``, ``scenario``, ``site``, ``run``
-and ``standards``. ``-v``/``-q`` work before or after the subcommand. Exit codes: 0 success,
+Subcommands: ``init``, ``validate``, ``network``, ``coverage``, ``check``, ``scenario``, ``site``,
+``run`` and ``standards``. ``-v``/``-q`` work before or after the subcommand. Exit codes: 0 success,
 2 the input (district, options or output folder) has errors, all of them printed; 1 an internal
 error (``-v`` shows its traceback).
 """
@@ -10,8 +10,10 @@ error (``-v`` shows its traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -24,7 +26,7 @@ from emgis._version import __version__
 from emgis.analysis.compliance import check_compliance, summary_table
 from emgis.inputs.district import District, ValidationReport, summary, validate_district
 from emgis.inputs.planfile import with_plan
-from emgis.inputs.profile import profile_table
+from emgis.outputs.profile import profile_table
 from emgis.inputs.standards import SITING_KIND_ALIASES
 from emgis.outputs.folder import OutputDir
 from emgis.outputs.tables import write_csv
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from emgis._progress import Progress
+    from emgis.analysis.quality import DataQuality
     from emgis.analysis.siting import SitingResult
     from emgis.outputs.folder import OutputDir
     from emgis.plan import Plan
@@ -174,11 +177,47 @@ def _out(args: argparse.Namespace, command: str, con: Console) -> OutputDir:
 
 
 def cmd_validate(args: argparse.Namespace, con: Console) -> int:
-    """Check a district folder and print its summary."""
+    """Check a district folder and print its summary (and the data quality of its roads when
+    the road network is cached)."""
     district = _validate(args.district, con, limit=None)
     _print_summary(district, con)
+    _quality_from_cache(district, con)
     con.say(con.t["cli.ok"])
     return 0
+
+
+def _quality_from_cache(district: District, con: Console) -> None:
+    """The data quality of the roads, when the network of this road file and these settings
+    is cached (``emgis network``, ``coverage`` or ``run`` built it): validate never builds
+    the network (minutes at county size), it says how to get the lines instead."""
+    from emgis._errors import CacheError
+    from emgis.analysis.quality import data_quality
+    from emgis.roads.cache import load_edge_arrays
+    from emgis.roads.network import clip_area  # deferred: loads numba
+
+    if district.roads is None or not district.roads.path.exists():
+        return
+    path = cache_path(district.roads, settings=district.settings, crs=district.crs,
+                      clip=clip_area(district))
+    try:
+        network = load_edge_arrays(path) if path.exists() else None
+    except CacheError:
+        network = None
+    if network is None:
+        con.say(con.t["quality.cli_no_network"])
+        return
+    _print_quality(data_quality(district, network), con)
+
+
+def _print_quality(dq: DataQuality, con: Console) -> None:
+    """The per-township data-quality lines, then its warnings (thinly mapped townships,
+    townships without a boundary)."""
+    from emgis.analysis.quality import quality_lines
+
+    for line in quality_lines(dq, con.t):
+        con.say(line)
+    for w in dq.warnings:
+        con.warn(con.fmt("cli.warning", text=say(w, con.t)))
 
 
 def _print_network(plan: Plan, con: Console) -> None:
@@ -225,6 +264,7 @@ def cmd_network(args: argparse.Namespace, con: Console) -> int:
     plan = _open(args, con)
     _print_network(plan, con)
     _access(plan, con)
+    _print_quality(plan.quality(), con)
     return 0
 
 
@@ -429,6 +469,8 @@ def cmd_run(args: argparse.Namespace, con: Console) -> int:
     if res.compliance is not None:
         con.say(con.t["cli.compliance"])
         _print_findings(res.compliance, con)
+    if res.quality is not None:
+        _print_quality(res.quality, con)
     if res.scenarios is not None:
         con.say(con.t["cli.scenarios"])
         _print_scenarios(res.scenarios, con)
@@ -472,6 +514,63 @@ def cmd_standards(args: argparse.Namespace, con: Console) -> int:
 
     text = profile_table(lang=args.lang, markdown=args.markdown)
     print(text)
+    return 0
+
+
+def cmd_init(args: argparse.Namespace, con: Console) -> int:
+    """Write FOLDER/district.toml from the ledgers and files in it, then check it."""
+    from emgis.inputs.init import init_district  # deferred: reads workbooks only when asked
+
+    t = con.t
+    res = init_district(args.folder, lang=args.lang, force=args.force)
+    con.say(t["init.found_head"])
+    for layer, choice in res.layers.items():
+        files = t["init.list_sep"].join(s.label for s in choice.sources)
+        con.say(con.fmt("init.found_layer", word=t.get("layer", layer), files=files))
+    if res.roads is not None:
+        con.say(con.fmt("init.found_roads", word=t["init.roads_word"],
+                        file=res.roads.source.label))
+    if res.missing:
+        con.warn(t["init.missing_head"] + " " + t["init.list_sep"].join(
+            t["init.roads_word"] if m == "roads" else t.get("layer", m) for m in res.missing))
+    if res.left_out:
+        con.say(t["init.left_out_head"])
+        for name, why in res.left_out:
+            con.say("  " + con.fmt("init.left_item", file=name, why=why))
+    con.say(con.fmt("init.wrote", path=res.toml_path))
+    con.say(t["init.checking"])
+    if res.report is None:
+        con.warn(con.fmt("init.check_failed", message=res.check_error))
+        con.warn(con.fmt("init.fix_these", path=res.toml_path, folder=args.folder))
+        return 2
+    report = res.report
+    if report.problems:
+        n_err = len(report.errors)
+        line = con.fmt("cli.problems", errors=n_err, warnings=len(report.problems) - n_err)
+        (con.warn if n_err else con.say)(line)
+        _print_problems(report, con)
+    if not report.ok or report.district is None:
+        con.warn(con.fmt("init.fix_these", path=res.toml_path, folder=args.folder))
+        return 2
+    _print_summary(report.district, con)
+    con.say(con.fmt("init.valid", folder=args.folder))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace, con: Console) -> int:
+    """This year against last: what changed between two finished output folders."""
+    from emgis.run.compare import CompareError, compare_runs, summary_lines
+
+    try:
+        cmp = compare_runs(args.old, args.new, out=args.out)
+        for line in summary_lines(cmp, con.t.lang):
+            con.say(line)
+        files = cmp.write(args.out, lang=args.lang, on_wait=con.warn)
+    except CompareError as exc:
+        for problem in exc.errors:
+            con.warn(con.fmt("cli.error", message=say(problem, con.t)))
+        return 2
+    _wrote(files, con)
     return 0
 
 
@@ -695,10 +794,22 @@ def build_parser() -> argparse.ArgumentParser:
                    "memory shared)")
     p.add_argument("--time-limit", type=_seconds, default=60.0, metavar="SECONDS",
                    help="for each exact siting solve (default 60)")
+    p = add("compare", cmd_compare, "this year against last: what changed between two "
+            "finished output folders of emgis run or coverage (in either language)")
+    p.add_argument("old", help="the earlier output folder")
+    p.add_argument("new", help="the later output folder")
+    p.add_argument("--out", required=True, help="output folder of the comparison")
+    lang(p)
     p = add("standards", cmd_standards, "print every default of the standards profile with "
             "its source")
     lang(p)
     p.add_argument("--markdown", action="store_true", help="as a Markdown table")
+    p = add("init", cmd_init, "write district.toml from the ledgers and files of a folder, "
+            "with comments saying what was recognised, then check it")
+    p.add_argument("folder", help="a folder of ledgers (.xlsx, .xls, .csv) and GIS files")
+    lang(p)
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing district.toml")
     return parser
 
 
@@ -763,6 +874,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         con.warn(con.t["cli.interrupted"])
         return 130
+    except BrokenPipeError:
+        # the reader of a pipe (`emgis validate ... | head`) stopped reading: end quietly, as
+        # the Python documentation advises (stdout pointed at devnull so the interpreter's
+        # final flush does not fail again)
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if verbose:
             raise

@@ -23,17 +23,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Literal
+from functools import lru_cache, partial
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from pyproj import CRS, Transformer
 
 from emgis._errors import EmgisError
+from emgis._types import FloatArray
 from emgis.texts import Msg
 
-FloatArray = npt.NDArray[np.float64]
 Axis = Literal["lon", "lat"]
 
 class CoordinateTextError(ValueError, EmgisError):
@@ -53,10 +53,15 @@ class CoordinateTextError(ValueError, EmgisError):
         The text (or, for Gauss-Krüger, the values) that could not be read, as given.
     """
 
-    def __init__(self, key: str, text: str = "", **values: Any) -> None:
+    def __init__(self, key: str, text: str = "", **values: object) -> None:
         self.text = text
         self.msg = Msg(key, text=text, **values)
         super().__init__(self.msg)
+
+    def __reduce__(self) -> tuple[object, ...]:  # pickled by key and values (Dask workers)
+        values = dict(self.msg.values)
+        text = values.pop("text", "")
+        return (partial(type(self), self.msg.key, text, **values), ())
 
 
 # --- one coordinate in text ----------------------------------------------------------------

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,10 +21,10 @@ from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
 from emgis._errors import EmgisError
+from emgis._types import FloatArray
 from emgis.inputs.coords import bd09_to_wgs84, choose_metric_crs, gcj02_to_wgs84, in_china
 from emgis.texts import Msg
 
-FloatArray = npt.NDArray[np.float64]
 
 class DatumError(ValueError, EmgisError):
     """:func:`datum_fit` was called with a declared system it cannot check.
@@ -151,7 +150,7 @@ def _road_lines(roads: Iterable[BaseGeometry]) -> npt.NDArray[np.object_]:
     return kept
 
 
-def _no_verdict(declared: str, n_points: int, key: str, **values: Any) -> DatumFit:
+def _no_verdict(declared: str, n_points: int, key: str, **values: object) -> DatumFit:
     return DatumFit(declared=declared, n_points=n_points, readings={}, best=None,
                     shift_m=float("nan"), better=None, reason=Msg(key, **values))
 

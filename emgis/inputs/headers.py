@@ -42,68 +42,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from emgis.inputs._notes import Note
 from emgis.inputs.fields import POINT_LAYERS, SCHEMAS
-
-#: Messages of this module: key -> (English, Chinese).
-MESSAGES: dict[str, tuple[str, str]] = {
-    "explicit_unknown_field": (
-        "fields = {{ {field} = ... }}: layer {layer} has no field {field}; its fields are "
-        "{fields}",
-        "fields = {{ {field} = ... }}：图层 {layer} 没有字段 {field}；可用字段为 {fields}"),
-    "explicit_no_column": (
-        "fields = {{ {field} = \"{column}\" }}: the table has no column \"{column}\"; its "
-        "columns are {columns}",
-        "fields = {{ {field} = \"{column}\" }}：表中没有列“{column}”；现有列为 {columns}"),
-    "ambiguous_preferred": (
-        "field {field} of layer {layer}: columns {columns} could all hold it; \"{chosen}\" is "
-        "taken ({why}). To take another, write under [layers.{layer}]: {lines}",
-        "图层 {layer} 的字段 {field}：列 {columns} 都可能是它；已采用“{chosen}”（{why}）。"
-        "如需改用其他列，请在 [layers.{layer}] 下写：{lines}"),
-    "ambiguous": (
-        "field {field} of layer {layer}: columns {columns} could all hold it and emgis does not "
-        "guess; write under [layers.{layer}] one of: {lines}",
-        "图层 {layer} 的字段 {field}：列 {columns} 都可能是它，emgis 不作猜测；请在 "
-        "[layers.{layer}] 下写其中一行：{lines}"),
-    "column_two_fields": (
-        "column \"{column}\" could be field {fields} of layer {layer}; it is left unused: map it "
-        "with fields = {{ FIELD = \"{column}\" }}",
-        "列“{column}”可能是图层 {layer} 的字段 {fields}，未采用；请用 fields = {{ 字段 = "
-        "\"{column}\" }} 指定"),
-    "contained": (
-        "column \"{column}\" taken as field {field} of layer {layer} because it contains "
-        "\"{synonym}\"; if that is wrong, map the field with fields = {{ {field} = \"...\" }}",
-        "列“{column}”含“{synonym}”，已作为图层 {layer} 的字段 {field}；如不对，请用 "
-        "fields = {{ {field} = \"...\" }} 指定"),
-    "unit_mismatch": (
-        "column \"{column}\" (field {field}) is given in {unit}; emgis expects {expected} and "
-        "does not convert: convert the values or the results will be wrong",
-        "列“{column}”（字段 {field}）的单位是 {unit}；emgis 要求 {expected}，不会换算：请先换算"
-        "数值，否则结果有误"),
-    "reason_name": ("the name \"{name}\" contains \"{keyword}\"",
-                    "名称“{name}”含“{keyword}”"),
-    "reason_columns": ("{n} of its {total} required fields found in the columns",
-                       "列中找到其 {total} 个必填字段中的 {n} 个"),
-    "reason_calls": ("dispatch and arrival times found in the columns",
-                     "列中有出警时间和到场时间"),
-    "reason_geometry_fits": ("{geometry} fit this layer", "{geometry}符合该图层"),
-    "reason_geometry_wrong": ("{geometry} do not fit this layer (it needs {needs})",
-                              "{geometry}不符合该图层（需要{needs}）"),
-    "reason_table": ("a table without coordinates: this layer needs {needs}",
-                     "无坐标的表格：该图层需要{needs}"),
-    "reason_nothing": ("nothing in the name or the columns points to it",
-                       "名称和列都不指向该图层"),
-    "reason_sep": ("; ", "；"),
-    "why_population": (
-        "resident population 常住人口 is who is there in an emergency",
-        "常住人口是发生灾害时实际在场的人口"),
-    "why_area": ("the usable 有效 area is what shelters persons",
-                 "有效面积才是可安置人员的面积"),
-}
-
-
-def _note(key: str, **values: object) -> Note:
-    return Note(MESSAGES, key, **values)
+from emgis.texts import Msg
 
 
 @dataclass(frozen=True)
@@ -335,7 +275,7 @@ class Preference:
     marker
         Text in the header of the column taken (``常住`` of 常住人口).
     why
-        Key in :data:`MESSAGES` of the reason given in the warning.
+        Catalogue key (``[msg]``) of the reason given in the warning.
     """
 
     marker: str
@@ -344,22 +284,22 @@ class Preference:
 
 #: Documented choices between two columns holding one field: layer -> field -> preference.
 PREFERENCES: Mapping[str, Mapping[str, Preference]] = MappingProxyType({
-    "villages": MappingProxyType({"population": Preference("常住", "why_population")}),
-    "shelters": MappingProxyType({"area_m2": Preference("有效", "why_area")}),
+    "villages": MappingProxyType({"population": Preference("常住", "header_why_population")}),
+    "shelters": MappingProxyType({"area_m2": Preference("有效", "header_why_area")}),
 })
 
-#: Units other than emgis's that a header's qualifier may name, per field: a warning.
+#: Units other than emgis's that a header's qualifier may name, per field: a warning. Each
+#: field's foreign units and the catalogue key (``[msg]``) of the unit emgis expects.
 FOREIGN_UNITS: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType({
-    "population": (("万人", "千人", "万"), "persons (人)"),
-    "headcount": (("万人", "千人"), "persons (人)"),
-    "capacity": (("万人", "千人", "万"), "persons (人)"),
+    "population": (("万人", "千人", "万"), "header_unit_persons"),
+    "headcount": (("万人", "千人"), "header_unit_persons"),
+    "capacity": (("万人", "千人", "万"), "header_unit_persons"),
     "area_m2": (("亩", "公顷", "ha", "km2", "平方公里", "平方千米", "万平方米", "万m2"),
-                "square metres (m2, 平方米)"),
-    "builtup_km2": (("m2", "平方米", "亩", "公顷", "ha", "万平方米"),
-                    "square kilometres (km2, 平方公里)"),
-    "radius_m": (("km", "公里", "千米"), "metres (m, 米)"),
-    "turnout_min": (("秒", "s", "小时", "h"), "minutes (分钟)"),
-    "mobilisation_min": (("秒", "s", "小时", "h"), "minutes (分钟)"),
+                "header_unit_m2"),
+    "builtup_km2": (("m2", "平方米", "亩", "公顷", "ha", "万平方米"), "header_unit_km2"),
+    "radius_m": (("km", "公里", "千米"), "header_unit_metres"),
+    "turnout_min": (("秒", "s", "小时", "h"), "header_unit_minutes"),
+    "mobilisation_min": (("秒", "s", "小时", "h"), "header_unit_minutes"),
 })
 
 
@@ -446,9 +386,10 @@ class Recognition:
     unused
         Columns that hold no field (kept by the layer reader as extra attributes).
     warnings
-        Preference choices, containment matches, foreign units (:class:`Note`).
+        Preference choices, containment matches, foreign units (:class:`emgis.texts.Msg`:
+        English as ``str``, ``.say(texts("zh"))`` in Chinese).
     errors
-        Undecided ambiguities and unusable ``explicit`` entries (:class:`Note`).
+        Undecided ambiguities and unusable ``explicit`` entries (:class:`emgis.texts.Msg`).
     """
 
     layer: str
@@ -457,8 +398,8 @@ class Recognition:
     missing: tuple[str, ...]
     ambiguities: Mapping[str, tuple[str, ...]]
     unused: tuple[str, ...]
-    warnings: tuple[Note, ...] = field(default=())
-    errors: tuple[Note, ...] = field(default=())
+    warnings: tuple[Msg, ...] = field(default=())
+    errors: tuple[Msg, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
@@ -527,8 +468,8 @@ def recognise(
     norm = [normalise_header(c) for c in cols]
     split = [split_qualifier(n) for n in norm]
     syn = _synonyms(layer, extra)
-    warns: list[Note] = []
-    errors: list[Note] = []
+    warns: list[Msg] = []
+    errors: list[Msg] = []
     mapping: dict[str, str] = {}
     how: dict[str, str] = {}
     ambiguities: dict[str, tuple[str, ...]] = {}
@@ -536,14 +477,15 @@ def recognise(
 
     for f, col in (explicit or {}).items():
         if f not in syn:
-            errors.append(_note("explicit_unknown_field", field=f, layer=layer,
-                                fields=tuple(syn)))
+            errors.append(Msg("header_explicit_unknown_field", field=f, layer=layer,
+                              fields=tuple(syn)))
             continue
         idx = next((i for i, c in enumerate(cols) if c == col), None)
         if idx is None:
             idx = next((i for i, n in enumerate(norm) if n == normalise_header(col)), None)
         if idx is None:
-            errors.append(_note("explicit_no_column", field=f, column=col, columns=tuple(cols)))
+            errors.append(Msg("header_explicit_no_column", field=f, column=col,
+                              columns=tuple(cols)))
             continue
         mapping[f] = cols[idx]
         how[f] = "explicit"
@@ -571,8 +513,8 @@ def recognise(
         top = max(b[0] for b in best)
         winners = sorted({b[1] for b in best if b[0] == top})
         if len(winners) > 1:
-            warns.append(_note("column_two_fields", column=cols[i], fields=tuple(winners),
-                               layer=layer))
+            warns.append(Msg("header_column_two_fields", column=cols[i], fields=tuple(winners),
+                             layer=layer))
             continue
         s = next(b[2] for b in best if b[0] == top)
         contained.setdefault(winners[0], []).append((i, s))
@@ -597,14 +539,14 @@ def recognise(
             marked = [i for i in cands if pref is not None and pref.marker in norm[i]]
             if pref is None or len(marked) != 1:
                 lines = tuple(fields_line(layer, f, c) for c in names)
-                errors.append(_note("ambiguous", field=f, layer=layer, columns=_quoted(names),
-                                    lines=lines))
+                errors.append(Msg("header_ambiguous", field=f, layer=layer, columns=_quoted(names),
+                                  lines=lines))
                 continue
             chosen = marked[0]
             others = tuple(fields_line(layer, f, cols[i]) for i in cands if i != chosen)
-            warns.append(_note("ambiguous_preferred", field=f, layer=layer,
-                               columns=_quoted(names), chosen=cols[chosen],
-                               why=_note(pref.why), lines=others))
+            warns.append(Msg("header_ambiguous_preferred", field=f, layer=layer,
+                             columns=_quoted(names), chosen=cols[chosen],
+                             why=Msg(pref.why), lines=others))
             mapping[f] = cols[chosen]
             how[f] = "preferred"
             taken.add(chosen)
@@ -614,15 +556,15 @@ def recognise(
         how[f] = tier
         taken.add(i)
         if tier == "contained":
-            warns.append(_note("contained", column=cols[i], field=f, layer=layer,
-                               synonym=via[i]))
+            warns.append(Msg("header_contained", column=cols[i], field=f, layer=layer,
+                             synonym=via[i]))
 
     for f, col in mapping.items():
         unit = split_qualifier(normalise_header(col))[1]
         foreign = FOREIGN_UNITS.get(f)
         if unit and foreign is not None and unit in foreign[0]:
-            warns.append(_note("unit_mismatch", column=col, field=f, unit=unit,
-                               expected=foreign[1]))
+            warns.append(Msg("header_unit_mismatch", column=col, field=f, unit=unit,
+                             expected=Msg(foreign[1])))
 
     need = required_fields(layer, coordinates=coordinates)
     used = set(mapping.values())
@@ -638,8 +580,8 @@ def recognise(
     )
 
 
-def _quoted(names: Sequence[str]) -> tuple[str, ...]:
-    return tuple(f"\"{n}\"" for n in names)
+def _quoted(names: Sequence[str]) -> tuple[Msg, ...]:
+    return tuple(Msg("header_quoted", name=n) for n in names)
 
 
 # --- which layer is a file ------------------------------------------------------------------
@@ -661,10 +603,10 @@ NAME_KEYWORDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "roads": ("道路", "路网", "公路", "road", "osm"),
 })
 
-_GEOMETRY_WORDS = {"point": ("points", "点"), "polygon": ("polygons", "面"),
-                   "line": ("lines", "线")}
-_NEEDS = {"point": ("points", "点"), "polygon": ("polygons", "面"), "line": ("lines", "线"),
-          "point/polygon": ("points or polygons", "点或面")}
+#: Catalogue keys of a geometry family's name (plural), and of what a layer needs.
+_GEOMETRY_WORDS = {"point": "header_points", "polygon": "header_polygons",
+                   "line": "header_lines"}
+_NEEDS = {**_GEOMETRY_WORDS, "point/polygon": "header_points_or_polygons"}
 
 
 def _geometry_family(geometry: str) -> str:
@@ -687,7 +629,7 @@ def guess_layer(
     sheet: str | None,
     columns: Sequence[str],
     geometry: str | None,
-) -> list[tuple[str, float, str]]:
+) -> list[tuple[str, float, Msg]]:
     """Which layer a file is, best first, for ``emgis init``.
 
     Parameters
@@ -706,7 +648,8 @@ def guess_layer(
     -------
     list of (layer, score, reason)
         Every layer (``roads`` for lines too) with a score in [0, 1] and the reason in words
-        (a :class:`Note`: ``str`` in English, ``.say("zh")`` in Chinese), highest score first.
+        (a :class:`emgis.texts.Msg`: ``str`` in English, ``.say(texts("zh"))`` in Chinese),
+        highest score first.
         Score: up to 0.5 from a keyword in the file or sheet name (0.3 + 0.05 per character of
         the longest keyword, so ``救援队伍`` outweighs ``乡镇`` in 乡镇应急救援队伍), up to 0.4
         from the share of the layer's required fields recognised in the columns (calls: both
@@ -718,16 +661,16 @@ def guess_layer(
     stem = stem.split(".", 1)[0] if "." in stem else stem
     name = normalise_header(stem + ("|" + sheet if sheet else ""))
     family = _geometry_family(geometry) if geometry else None
-    out: list[tuple[str, float, str]] = []
+    out: list[tuple[str, float, Msg]] = []
     for layer in (*SYNONYMS, "roads"):
-        parts: list[Note] = []
+        parts: list[Msg] = []
         score = 0.0
         hits = [k for k in NAME_KEYWORDS[layer] if normalise_header(k) in name]
         if hits:
             k = max(hits, key=len)
             score += min(0.5, 0.3 + 0.05 * len(k))
-            parts.append(_note("reason_name", name=stem + (f" / {sheet}" if sheet else ""),
-                               keyword=k))
+            parts.append(Msg("header_reason_name", name=stem + (f" / {sheet}" if sheet else ""),
+                             keyword=k))
         if layer != "roads" and columns:
             rec = recognise(columns, layer, coordinates=False)
             need = required_fields(layer, coordinates=False)
@@ -735,43 +678,40 @@ def guess_layer(
                 found = {"dispatch_time", "arrival_time"} <= set(rec.mapping)
                 if found:
                     score += 0.4
-                    parts.append(_note("reason_calls"))
+                    parts.append(Msg("header_reason_calls"))
             elif need:
                 n = sum(1 for f in need if f in rec.mapping)
                 if n:
                     score += 0.4 * n / len(need)
-                    parts.append(_note("reason_columns", n=n, total=len(need)))
+                    parts.append(Msg("header_reason_columns", n=n, total=len(need)))
         accepts = _accepts(layer)
         needs_key = "point/polygon" if accepts == {"point", "polygon"} else next(iter(accepts))
         if family is not None:
-            words = _GEOMETRY_WORDS.get(family, (geometry or "", geometry or ""))
+            words = Msg(_GEOMETRY_WORDS[family]) if family in _GEOMETRY_WORDS else geometry
             if family in accepts:
                 # only roads are lines: the geometry alone says it
                 score += 0.5 if layer == "roads" else (0.1 if score else 0.0)
-                parts.append(_note("reason_geometry_fits", geometry=_pair(words)))
+                parts.append(Msg("header_reason_geometry_fits", geometry=words))
             else:
                 score = 0.0
-                parts.append(_note("reason_geometry_wrong", geometry=_pair(words),
-                                   needs=_pair(_NEEDS[needs_key])))
+                parts.append(Msg("header_reason_geometry_wrong", geometry=words,
+                                 needs=Msg(_NEEDS[needs_key])))
         elif "point" not in accepts and score:
             score *= 0.5
-            parts.append(_note("reason_table", needs=_pair(_NEEDS[needs_key])))
+            parts.append(Msg("header_reason_table", needs=Msg(_NEEDS[needs_key])))
         if not parts:
-            parts.append(_note("reason_nothing"))
+            parts.append(Msg("header_reason_nothing"))
         out.append((layer, round(score, 3), _join(parts)))
     out.sort(key=lambda t: -t[1])
     return out
 
 
-def _pair(words: tuple[str, str]) -> Note:
-    return Note({"w": words}, "w")
-
-
-def _join(parts: list[Note]) -> Note:
-    keys = {f"p{i}": p for i, p in enumerate(parts)}
-    en = MESSAGES["reason_sep"][0].join(f"{{{k}}}" for k in keys)
-    zh = MESSAGES["reason_sep"][1].join(f"{{{k}}}" for k in keys)
-    return Note({"joined": (en, zh)}, "joined", **keys)
+def _join(parts: list[Msg]) -> Msg:
+    """The parts as one message, separated by semicolons (``msg.semicolon``)."""
+    joined = parts[-1]
+    for part in reversed(parts[:-1]):
+        joined = Msg("semicolon", a=part, b=joined)
+    return joined
 
 
 # --- printing -------------------------------------------------------------------------------

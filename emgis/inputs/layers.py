@@ -153,23 +153,28 @@ def _pair_column(columns: list[str]) -> str | None:
 
 
 def _parse_axis(values: pd.Series, axis: str, col: str, rows: np.ndarray, spec: LayerSpec,
-                df: pd.DataFrame, plog: ProblemLog, fname: str) -> np.ndarray:
+                df: pd.DataFrame, plog: ProblemLog, fname: str, named: set[int]
+                ) -> np.ndarray:
     """Degrees of one coordinate column: numbers as they are; other texts (DMS, hemisphere
     words, full-width digits) through :func:`~emgis.inputs.coordtext.parse_degrees`."""
     text = values.astype(str).str.strip()
     out = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, copy=True)
     for i in np.flatnonzero(~np.isfinite(out)):
         cell = text.iloc[i]
+        if not cell or cell.lower() in ("nan", "none", "null"):
+            continue  # a blank cell: named with the other unusable rows below
         try:
             out[i] = parse_degrees(cell, axis=axis)  # type: ignore[arg-type]
         except CoordinateTextError as exc:
             plog.error(fname, _said(exc), row=int(rows[i]), id=_row_id(df, spec, int(i)),
                        field=col)
+            named.add(int(i))
     return out
 
 
 def _parse_pairs(values: pd.Series, col: str, rows: np.ndarray, spec: LayerSpec,
-                 df: pd.DataFrame, plog: ProblemLog, fname: str) -> tuple[np.ndarray, np.ndarray]:
+                 df: pd.DataFrame, plog: ProblemLog, fname: str, named: set[int]
+                 ) -> tuple[np.ndarray, np.ndarray]:
     x = np.full(len(values), np.nan)
     y = np.full(len(values), np.nan)
     for i, cell in enumerate(values.astype(str).str.strip()):
@@ -177,6 +182,7 @@ def _parse_pairs(values: pd.Series, col: str, rows: np.ndarray, spec: LayerSpec,
             x[i], y[i] = parse_pair(cell)
         except CoordinateTextError as exc:
             plog.error(fname, _said(exc), row=int(rows[i]), id=_row_id(df, spec, i), field=col)
+            named.add(i)
     return x, y
 
 
@@ -226,14 +232,14 @@ def _table_points(df: pd.DataFrame, rows: np.ndarray, spec: LayerSpec, default_c
     if crs is None:
         plog.error(fname, Msg("csv_no_crs"), field="crs")
         return None
-    n_before = len(plog.errors)
+    named: set[int] = set()
     if pair_col is not None:
-        x, y = _parse_pairs(df[pair_col], pair_col, rows, spec, df, plog, fname)
+        x, y = _parse_pairs(df[pair_col], pair_col, rows, spec, df, plog, fname, named)
         used = [pair_col]
     else:
         assert lon_col is not None and lat_col is not None
-        x = _parse_axis(df[lon_col], "lon", lon_col, rows, spec, df, plog, fname)
-        y = _parse_axis(df[lat_col], "lat", lat_col, rows, spec, df, plog, fname)
+        x = _parse_axis(df[lon_col], "lon", lon_col, rows, spec, df, plog, fname, named)
+        y = _parse_axis(df[lat_col], "lat", lat_col, rows, spec, df, plog, fname, named)
         used = [lon_col, lat_col]
     geographic = crs.strip().upper() in OFFSET_SYSTEMS or _is_geographic(crs)
     if _gauss_kruger_crs_declared(crs) or (geographic and _looks_projected(x, y)):
@@ -250,8 +256,8 @@ def _table_points(df: pd.DataFrame, rows: np.ndarray, spec: LayerSpec, default_c
         plog.warning(fname, Msg("coord_swapped", lon=used[0], lat=used[-1]), field="lon/lat")
         x, y = y, x
     bad = ~np.isfinite(x) | ~np.isfinite(y)
-    if len(plog.errors) == n_before:
-        for i in np.flatnonzero(bad):
+    for i in np.flatnonzero(bad):
+        if int(i) not in named:
             col = used[0] if not np.isfinite(x[i]) else used[-1]
             value = df[col].iloc[i]
             plog.error(fname, Msg("csv_coord_not_number", v=value), row=int(rows[i]),

@@ -267,7 +267,7 @@ def _read_workbook(path: Path, sheet: str | int | None) -> _Grid:
                 n for n in names if _header_text(n) == _header_text(sheet)]
             if not match:
                 raise LedgerError(Msg("ledger_sheet_missing", file=path.name,
-                                      sheet=f"\"{sheet}\"", sheets=listed))
+                                      sheet=Msg("ledger_quoted", name=sheet), sheets=listed))
             name = match[0]
         ws = wb.get_sheet_by_name(name)
         return _Grid(name, ws.to_python(skip_empty_area=False),
@@ -538,7 +538,7 @@ def _ledger(grid: _Grid, path: Path) -> Ledger:
                 columns[j] = new
             warnings.append(Msg("ledger_duplicate_column", file=file, sheet=sheet,
                                 letters=tuple(column_letter(keep[j]) for j in idx), name=name,
-                                names=tuple(f"\"{n}\"" for n in renamed)))
+                                names=tuple(Msg("ledger_quoted", name=n) for n in renamed)))
     data = {col: [row[c] for row in body] for col, c in zip(columns, keep)}
     frame = pd.DataFrame(data, columns=columns, dtype=object)
     return Ledger(

@@ -15,14 +15,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from emgis._errors import SettingsError
 from emgis.inputs import standards
 from emgis.inputs.problems import Problem, ProblemLog
 from emgis.inputs.schema import check_config
 from emgis.inputs.standards import Standard
-from emgis.texts import Msg
+from emgis.texts import Msg, texts
 
 #: OSM highway values that are not part of the drivable network: osmnx's "drive" filter, but
 #: ``track`` and ``service`` stay in, since they stand for the village roads (村道) that reach
@@ -91,8 +91,8 @@ class CoverageSettings:
 
     breaks_min: tuple[float, ...] = (5.0, 10.0, 15.0, 30.0)
     service_area_buffer_m: float = 100.0
-    shelter_emergency_mode: str = "walk"
-    shelter_fixed_mode: str = "walk"
+    shelter_emergency_mode: Literal["walk", "drive"] = "walk"
+    shelter_fixed_mode: Literal["walk", "drive"] = "walk"
     social_as_cover: bool = False
 
 
@@ -160,6 +160,9 @@ class Settings:
         reach, how a village's people are placed.
     social
         How much social and enterprise forces are counted on.
+    quality
+        When a township's road data is too thin to trust (villages far from every road, road
+        density): :mod:`emgis.analysis.quality`.
     network
         How the road network is built.
     coverage, report, maps
@@ -173,6 +176,7 @@ class Settings:
     shelter: Mapping[str, Standard]
     warning: Mapping[str, Standard] = field(default_factory=lambda: standards.WARNING)
     social: Mapping[str, Standard] = field(default_factory=lambda: standards.SOCIAL)
+    quality: Mapping[str, Standard] = field(default_factory=lambda: standards.QUALITY)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
@@ -231,7 +235,8 @@ class Scenario:
     evacuate_before_closure: bool = True
 
 
-_TABLES = ("targets", "turnout", "speeds", "minimums", "shelter", "warning", "social")
+_TABLES = ("targets", "turnout", "speeds", "minimums", "shelter", "warning", "social",
+           "quality")
 
 
 def default_settings() -> Settings:
@@ -254,12 +259,21 @@ def _override(table: str, defaults: Mapping[str, Standard], given: Mapping[str, 
         value, text = (raw.get("value"), raw.get("source")) if isinstance(raw, dict) else (
             raw, None)
         unit = default.unit if default else ("km/h" if table == "speeds" else "")
+        text_zh = ""
         if text is None:
-            was = f" (default {default.value:g}: {default.source})" if default else ""
-            text = f"district.toml override{was}"
+            text, text_zh = (_override_source(lang, default) for lang in ("en", "zh"))
         merged[key] = Standard(float(value), unit, str(text),  # type: ignore[arg-type]
-                               proposal=False)
+                               proposal=False, source_zh=text_zh)
     return MappingProxyType(merged)
+
+
+def _override_source(lang: str, default: Standard | None) -> str:
+    """Where an override without its own source comes from, in a language: the district's
+    file, and the default it replaced with that default's source."""
+    t = texts(lang)
+    if default is None:
+        return t["std.override"]
+    return t.fmt("std.override_of", value=f"{default.value:g}", source=default.cite(lang))
 
 
 _T = TypeVar("_T", NetworkSettings, CoverageSettings, ReportSettings, MapSettings)

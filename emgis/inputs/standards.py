@@ -325,7 +325,7 @@ QUALITY: Mapping[str, Standard] = _freeze(
             "the off-road speed (5 km/h) is 6 min, twice a micro fire station's 3-min target, "
             "so where a village is this far from every mapped road its minutes measure a "
             "missing road", proposal=True,
-            source_zh="规划假设：[network] max_access_m（1000米）的一半；500米接驳段按越野速度"
+            source_zh="规划假设：“无道路可达”判定距离（1000米）的一半；500米接驳段按越野速度"
             "（5千米/小时）需6分钟，是微型消防站3分钟目标的两倍，村庄离所有已知道路这么远时，"
             "其时间反映的是缺失的道路"),
         "thin_far_share": Standard(
@@ -334,7 +334,7 @@ QUALITY: Mapping[str, Standard] = _freeze(
             "road reaches every administrative village where conditions allow; 交通运输部 2023 "
             "statistical bulletin: 4.6 million km of rural road)",
             proposal=True,
-            source_zh="规划假设：超过一半的村离所有道路远于 far_m 的乡镇视为道路数据稀薄"
+            source_zh="规划假设：超过一半的村远离所有道路（超过上述距离）的乡镇视为道路数据稀薄"
             "（具备条件的建制村已通硬化路；交通运输部2023年统计公报：农村公路459.86万千米）"),
         "min_road_km_per_km2": Standard(
             0.5, "km/km2", f"{_P}: below China's average road density (交通运输部 2023 "

@@ -24,9 +24,16 @@ import pandas as pd
 from markupsafe import Markup
 
 from emgis.analysis.compliance import EIGHT_HAVES, STATUSES, station_checklist, summary_table
+from emgis.analysis.gaps import (
+    OUTSIDE,
+    PLACE_KINDS,
+    gap_counts,
+    missing_kinds,
+    village_gaps,
+)
 from emgis.inputs.district import District
-from emgis.inputs.kinds import UNIT_KINDS, units_of
-from emgis.inputs.profile import sources_table
+from emgis.inputs.kinds import PUBLIC_KINDS, UNIT_KINDS, units_of
+from emgis.outputs.profile import sources_table
 from emgis.outputs.style import CLASS_COLOURS, credit_of, scenario_label
 from emgis.texts import Texts, shown_minutes, texts
 
@@ -67,31 +74,41 @@ def _fmt_min(v: float | None, target: float | None = None) -> str:
     return f"{shown_minutes(float(v), float(target), digits=1):.1f}"
 
 
-def gap_rows(table: pd.DataFrame, t: Texts) -> list[dict[str, Any]]:
-    """Rows of villages outside target (any order given), with the cause in words."""
+def gap_rows(coverage: pd.DataFrame, t: Texts, *, kinds: Sequence[str] = PUBLIC_KINDS
+             ) -> list[dict[str, Any]]:
+    """One row per village with a kind of ``kinds`` outside its target, most people first
+    (:func:`emgis.analysis.gaps.village_gaps`): the village, its township and people, and each
+    failing kind with its time against the target, the nearest unit and the cause in words
+    (``items``; ``kind``, ``time``, ``target``, ``nearest`` and ``cause`` repeat the first)."""
+    g = village_gaps(coverage, kinds=kinds)
+    if not len(g):
+        return []
+    order = {k: i for i, k in enumerate(UNIT_KINDS)}
+    sub = coverage[coverage["kind"].isin(kinds) & coverage["status"].isin(OUTSIDE)]
+    by_v = {str(v): grp.sort_values("kind", key=lambda k: k.map(order))
+            for v, grp in sub.groupby("village_id", sort=False)}
     rows = []
-    r: Any
-    for r in table.itertuples(index=False):
-        rows.append({
-            "kind": t.kind(str(r.kind)), "village": r.village_name, "village_id": r.village_id,
-            "township": "" if pd.isna(r.township) else r.township,
-            "population": f"{int(r.population):,}",
-            "nearest": "–" if r.nearest_name is None or pd.isna(r.nearest_name)
-            else r.nearest_name,
-            "time": _fmt_min(r.nearest_min, r.target_min), "target": f"{float(r.target_min):g}",
-            "cause": t.cause(str(r.cause), kind=str(r.kind), nearest_min=float(
-                r.nearest_min) if pd.notna(r.nearest_min) else np.nan,
-                target_min=float(r.target_min), access_m=float(r.access_m)
-                if pd.notna(r.access_m) else np.nan)})
+    for vid, name, town, pop in g[["village_id", "village_name", "township",
+                                    "population"]].itertuples(index=False, name=None):
+        items = []
+        r: Any
+        for r in by_v[str(vid)].itertuples(index=False):
+            items.append({
+                "kind": t.kind(str(r.kind)),
+                "nearest": "–" if r.nearest_name is None or pd.isna(r.nearest_name)
+                else r.nearest_name,
+                "time": _fmt_min(r.nearest_min, r.target_min),
+                "target": f"{float(r.target_min):g}",
+                "cause": t.cause(str(r.cause), kind=str(r.kind), nearest_min=float(
+                    r.nearest_min) if pd.notna(r.nearest_min) else np.nan,
+                    target_min=float(r.target_min), access_m=float(r.access_m)
+                    if pd.notna(r.access_m) else np.nan)})
+        rows.append({"village": name, "village_id": vid,
+                     "township": "" if pd.isna(town) else town,
+                     "population": f"{int(pop):,}", "items": items,
+                     **{k: items[0][k] for k in ("nearest", "time", "target", "cause")},
+                     "kind": t["msg.list_sep"].join(x["kind"] for x in items)})
     return rows
-
-
-def gap_table(coverage: pd.DataFrame) -> pd.DataFrame:
-    """Villages outside target for kinds the district has, most people first."""
-    g = coverage[(coverage["status"] != "covered") & (coverage["status"] != "no_unit")].copy()
-    g["_o"] = g["kind"].map({k: i for i, k in enumerate(UNIT_KINDS)})
-    return g.sort_values(["population", "_o", "village_id"], ascending=[False, True, True],
-                         kind="stable").drop(columns="_o")
 
 
 def gain_text(row: Mapping[Any, Any], t: Texts, target: float) -> str:
@@ -206,10 +223,16 @@ def report_model(
     # gaps
     headlines: list[str] = []
     if coverage is not None and coverage_summary is not None:
-        g = gap_table(coverage)
         n = int(rs.summary_rows)
-        ctx["gaps"] = gap_rows(g.head(n), t)
-        ctx["gaps_more"] = max(0, len(g) - n)
+        all_gaps = gap_rows(coverage, t)
+        ctx["gaps"] = all_gaps[:n]
+        ctx["gaps_more"] = max(0, len(all_gaps) - n)
+        ctx["gap_counts"] = gap_counts(coverage)
+        ctx["missing_kinds"] = t["msg.list_sep"].join(t.kind(k) for k in missing_kinds(coverage))
+        places = village_gaps(coverage, kinds=PLACE_KINDS)
+        ctx["place_gaps"] = {"villages": len(places),
+                             "persons": f"{int(places['population'].sum()):,}"
+                             if len(places) else "0"}
         present = coverage_summary[coverage_summary["villages_no_unit"]
                                    < coverage_summary["villages"]]
         rows = []
@@ -227,7 +250,8 @@ def report_model(
         ctx["coverage"] = rows
         ctx["bands"], ctx["band_legend"] = _bands(coverage, present["kind"], t)
     else:
-        ctx.update(gaps=[], gaps_more=0, coverage=[], bands=[], band_legend=[])
+        ctx.update(gaps=[], gaps_more=0, coverage=[], bands=[], band_legend=[],
+                   gap_counts=None, missing_kinds="", place_gaps=None)
     if compliance is not None:
 
         summ = summary_table(compliance)
@@ -356,9 +380,9 @@ def _township(name: str, district: District, coverage: pd.DataFrame | None,
                            "losses": None, "gaps_more": 0, "losses_more": 0,
                            "overdue": None, "overdue_more": 0, "not_recorded": ""}
     if coverage is not None:
-        g = gap_table(coverage[coverage["township"] == name])
-        out["gaps"] = gap_rows(g.head(n), t)
-        out["gaps_more"] = max(0, len(g) - n)
+        rows = gap_rows(coverage[coverage["township"] == name], t)
+        out["gaps"] = rows[:n]
+        out["gaps_more"] = max(0, len(rows) - n)
     if compliance is not None:
         f = compliance[compliance["township"] == name]
         rows = []

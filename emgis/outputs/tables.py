@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from emgis.inputs.kinds import UNIT_KINDS
 from emgis.outputs.folder import OutputDir
 from emgis.outputs.qgis import add_styles
 from emgis.texts import shown_minutes, texts
@@ -82,10 +83,12 @@ def present(df: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     out = df.copy()
     for col in [c for c in out.columns if str(c).endswith("_min") and c != "target_min"
                 and pd.api.types.is_float_dtype(out[c])]:
-        if "target_min" in out:
+        own = f"{str(col)[:-len('_min')]}_target"
+        target = own if own in out else "target_min" if "target_min" in out else None
+        if target is not None:
             out[col] = [shown_minutes(float(m), float(tg)) if pd.notna(m) and pd.notna(tg)
                         else (round(float(m), 2) if pd.notna(m) else m)
-                        for m, tg in zip(out[col], out["target_min"], strict=True)]
+                        for m, tg in zip(out[col], out[target], strict=True)]
         else:
             out[col] = out[col].round(2)
     if "cause" in out and {"kind", "nearest_min", "target_min", "access_m"} <= set(out):
@@ -99,8 +102,12 @@ def present(df: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     if lang == "en":
         return out
     for col in out.columns:
-        if col in CODE_COLUMNS or str(col).startswith(("station_", "township_station_")):
-            sections = CODE_COLUMNS.get(col, ("compliance_status",))
+        if col in CODE_COLUMNS or str(col).startswith(("station_", "township_station_")) \
+                or str(col).endswith("_status"):
+            sections = CODE_COLUMNS.get(col, ("status",) if str(col).endswith("_status")
+                                        and not str(col).startswith(("station_",
+                                                                     "township_station_"))
+                                        else ("compliance_status",))
             out[col] = pd.Series([_word(t, sections, v) for v in out[col]], index=out.index,
                                  dtype=object)
         elif out[col].dtype == bool:
@@ -135,6 +142,9 @@ def _header(t: Texts, col: str) -> str:
         status = col[len(prefix):]
         if col.startswith(prefix) and status in t.section("status"):
             return str(t.fmt(f"column_pattern.{key}", status=t.status(status)))
+    kind, _, part = col.rpartition("_")
+    if kind in UNIT_KINDS and part in ("status", "min", "target", "nearest"):
+        return str(t.fmt(f"column_pattern.kind_{part}", kind=t.kind(kind)))
     if col.startswith("kinds_losing_cover_"):
         name = col[len("kinds_losing_cover_"):]
         return str(t.fmt("column_pattern.kinds_losing_cover_in", scenario=t.get("scenario", name)))

@@ -21,16 +21,23 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from emgis.inputs.profile import sources_table
+from emgis.outputs.profile import sources_table
 from emgis.outputs.folder import OutputDir
 from emgis.outputs.style import credit_of
 from emgis.outputs.tables import FIXED_DATE, headers, neutralise, neutralise_frame, present
 from emgis.texts import Texts, texts
+
+if TYPE_CHECKING:  # openpyxl has no type stubs: these read as Any to mypy
+    from openpyxl import Workbook
+    from openpyxl.styles.cell_style import StyleArray
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+    from emgis.inputs.district import District
 
 #: Rows an Excel sheet holds (the header row included).
 EXCEL_ROWS = 1_048_576
@@ -80,7 +87,7 @@ def _width(values: Iterable[object], header: str) -> float:
     return float(min(max(longest + 2, 6), 60))
 
 
-def _cell_value(v: Any) -> Any:
+def _cell_value(v: object) -> object:
     """A value openpyxl writes: numpy scalars to Python, missing values to empty cells."""
     if v is None or v is pd.NA or v is pd.NaT:
         return None
@@ -99,7 +106,7 @@ _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SPECIAL_XML = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def _style_id(ws: Any, style: Any) -> int:
+def _style_id(ws: WriteOnlyWorksheet, style: StyleArray) -> int:
     """The workbook's index of a cell style (as openpyxl writes it in ``s=``)."""
     from openpyxl.cell import WriteOnlyCell  # deferred: loads openpyxl
 
@@ -186,7 +193,7 @@ class _Rows:
             yield _rows_xml(self.table.iloc[a:a + size], self.style_ids, start=a + 2)
 
 
-def _table_sheet(wb: Any, title: str, table: pd.DataFrame, lang: str,
+def _table_sheet(wb: Workbook, title: str, table: pd.DataFrame, lang: str,
                  fields: list[tuple[str, str, str]], rows: dict[str, _Rows]) -> int:
     """Write one table sheet (write-only mode); returns the rows left out by Excel's limit.
 
@@ -221,7 +228,7 @@ def _table_sheet(wb: Any, title: str, table: pd.DataFrame, lang: str,
         head_cells.append(cell)
     ws.append(head_cells)
     # one style per number format, shared by its cells
-    styles: dict[str, Any] = {}
+    styles: dict[str, StyleArray] = {}
     for fmt in {f for f in map(_number_format, cols) if f}:
         probe = WriteOnlyCell(ws, value=0)
         probe.number_format = fmt
@@ -233,7 +240,7 @@ def _table_sheet(wb: Any, title: str, table: pd.DataFrame, lang: str,
     return cut
 
 
-def _summary_sheet(wb: Any, t: Texts, lines: Sequence[Sequence[object]]) -> None:
+def _summary_sheet(wb: Workbook, t: Texts, lines: Sequence[Sequence[object]]) -> None:
     from openpyxl.cell import WriteOnlyCell  # deferred: loads openpyxl
     from openpyxl.styles import Font  # deferred: loads openpyxl
 
@@ -242,7 +249,7 @@ def _summary_sheet(wb: Any, t: Texts, lines: Sequence[Sequence[object]]) -> None
     for c in "BCDEF":
         ws.column_dimensions[c].width = 18
     for k, line in enumerate(lines):
-        row: list[Any] = []
+        row: list[object] = []
         for v in line:
             v = v if isinstance(v, _Share) else _cell_value(v)
             if isinstance(v, str):
@@ -265,7 +272,7 @@ def _summary_sheet(wb: Any, t: Texts, lines: Sequence[Sequence[object]]) -> None
 
 
 def build_workbook(
-    district: Any,
+    district: District,
     *,
     coverage: pd.DataFrame | None = None,
     coverage_summary: pd.DataFrame | None = None,
@@ -279,6 +286,7 @@ def build_workbook(
     checklist: pd.DataFrame | None = None,
     warning: pd.DataFrame | None = None,
     loudspeakers: pd.DataFrame | None = None,
+    quality: pd.DataFrame | None = None,
     lang: str = "en",
     notes: Sequence[str] = (),
 ) -> bytes:
@@ -306,6 +314,9 @@ def build_workbook(
     warning, loudspeakers
         Every village's warning reach and the new loudspeakers proposed
         (:func:`emgis.analysis.warning.warning_reach`), or None.
+    quality
+        The data quality of the roads per township and for the district
+        (:meth:`emgis.analysis.quality.DataQuality.table`), or None.
     lang
         ``"en"`` or ``"zh"``: sheet names, headers and codes.
     notes
@@ -369,6 +380,8 @@ def build_workbook(
         sheets.append(Sheet("warning", warning))
     if loudspeakers is not None:
         sheets.append(Sheet("loudspeakers", loudspeakers))
+    if quality is not None:
+        sheets.append(Sheet("quality", quality))
     src = sources_table(district.settings, lang=lang)
     sheets.append(Sheet("sources", src[["label", "value", "unit", "source", "proposal",
                                         "group", "key"]]))

@@ -39,7 +39,7 @@ letters and digits become ASCII, Ⅳ becomes IV), case folding and removal of sp
 register's numeric grade codes are *not* read (their coding differs between data sets): a
 technical grade of ``4`` is unrecognised and warned; ``4级``, ``Ⅳ级`` and ``四级`` are all 四级.
 
-User-facing messages are in :data:`MESSAGES` (English, Chinese) until they join the catalogues.
+User-facing messages are ``register_*`` entries of the catalogues (:class:`emgis.texts.Msg`).
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from dataclasses import field as _field
 from types import MappingProxyType
 from typing import Any
 
@@ -59,61 +58,15 @@ import pandas as pd
 
 from emgis.inputs.problems import Problem
 from emgis.inputs.standards import SPEEDS, Standard
+from emgis.texts import Msg
 
 FloatArray = npt.NDArray[np.float64]
 ObjectArray = npt.NDArray[np.object_]
 
-#: Messages said to users: key -> (English, Chinese), ``str.format`` fields in braces.
-MESSAGES: dict[str, tuple[str, str]] = {
-    "unknown_value": (
-        "{field} '{value}' is not a known value, in {n} row(s) ({rows}): not used to time "
-        "them ({next})",
-        "{field}“{value}”无法识别，共{n}行（{rows}）：计时未采用（{next}）"),
-    "unknown_surface": (
-        "{field} '{value}' is not a known surface, in {n} row(s) ({rows}): no surface factor "
-        "(x 1)",
-        "{field}“{value}”无法识别为路面类型，共{n}行（{rows}）：不计路面折减（x 1）"),
-    "default_speed": (
-        "no road grade recognised in {n} row(s) ({rows}) with {values}: timed at the default "
-        "class {cls}, {kph:g} km/h",
-        "{n}行（{rows}）无法识别道路等级（{values}）：按默认等级 {cls} 计，{kph:g} 千米/小时"),
-    "bad_speed": (
-        "{field} '{value}' is not a speed within {lo:g}-{hi:g} km/h, in {n} row(s) ({rows}): "
-        "ignored",
-        "{field}“{value}”不是 {lo:g}-{hi:g} 千米/小时范围内的速度，共{n}行（{rows}）：不予采用"),
-    "field_missing": (
-        "fields maps {role} to column '{column}', which the road lines lack (columns: "
-        "{columns})",
-        "fields 将 {role} 指定为“{column}”列，但道路线图层无此列（现有列：{columns}）"),
-    "field_role": (
-        "fields names '{role}', which is not a register column (expected one of {roles})",
-        "fields 中的“{role}”不是农村公路数据的列（应为 {roles} 之一）"),
-    "bad_rule": (
-        "maxspeed_rule '{rule}': expected derate, raw or ignore",
-        "maxspeed_rule“{rule}”：应为 derate、raw 或 ignore"),
-    "bad_derate": (
-        "derate {derate}: expected a factor in (0, 1]",
-        "折减系数 {derate}：应在 (0, 1] 之间"),
-    "no_value": ("(empty)", "（空）"),
-    "no_column": ("no grade column", "无等级列"),
-    "next_rule": ("they are timed by 设计速度/限速, 行政等级 or 路线编码, whichever is known",
-                  "按已知的设计速度/限速、行政等级或路线编码计时"),
-    "more_rows": ("... {n} more", "……另{n}行"),
-    "group_register_speeds": ("Rural-road register: design speeds by technical grade (km/h)",
-                              "农村公路数据：各技术等级设计速度（千米/小时）"),
-    "group_register_admin": ("Rural-road register: typical grade by administrative grade",
-                             "农村公路数据：各行政等级的典型技术等级"),
-    "group_register_surface": ("Rural-road register: surface factors",
-                               "农村公路数据：路面类型折减系数"),
-    "group_register_class": ("Rural-road register: road class shown for each grade",
-                             "农村公路数据：各技术等级对应的道路类别"),
-}
-
-
-def message(key: str, lang: str = "en", **values: Any) -> str:
-    """A message of :data:`MESSAGES` in ``lang`` (``"en"`` or ``"zh"``) with its values filled."""
-    en, zh = MESSAGES[key]
-    return (zh if lang == "zh" else en).format(**values)
+def group_title(group: str) -> Msg:
+    """The title of a group of :func:`profile_rows` (``"register_speeds"`` ...), as the
+    catalogue's ``register_group_*`` entry."""
+    return Msg("register_group_" + group.removeprefix("register_"))
 
 
 # --- the data --------------------------------------------------------------------------------
@@ -432,12 +385,12 @@ def find_columns(columns: Iterable[object], *, fields: Mapping[str, str] | None 
                 break
     for role, col in (fields or {}).items():
         if role not in COLUMN_NAMES:
-            raise ValueError(message("field_role", role=role, roles=", ".join(COLUMN_NAMES)))
+            raise ValueError(Msg("register_field_role", role=role, roles=tuple(COLUMN_NAMES)))
         if not col:
             found.pop(role, None)
         elif col not in cols:
-            raise ValueError(message("field_missing", role=role, column=col,
-                                     columns=", ".join(cols)))
+            raise ValueError(Msg("register_field_missing", role=role, column=col,
+                                 columns=tuple(cols)))
         else:
             found[role] = col
     return found
@@ -456,48 +409,36 @@ def is_register(columns: Iterable[object], *, fields: Mapping[str, str] | None =
 Shown = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True)
-class Note:
-    """A problem found while timing register lines, sayable in English and Chinese.
+def _rows(rows: tuple[int, ...]) -> tuple[int, ...] | Msg:
+    """The rows a message names: the first :data:`_SHOW_ROWS`, then how many more."""
+    if len(rows) <= _SHOW_ROWS:
+        return rows
+    return Msg("register_more_rows", rows=rows[:_SHOW_ROWS], n=len(rows) - _SHOW_ROWS)
 
-    Attributes
-    ----------
-    key
-        Key of :data:`MESSAGES`.
-    rows
-        1-based data rows of the lines concerned.
-    field
-        The column concerned (None for ``default_speed``, which names its columns in
-        ``shown``).
-    value
-        The value found in ``field``.
-    shown
-        For ``default_speed``: (column, value) of each grade column the rows have.
-    extra
-        Other fields of the message (``lo``, ``hi``, ``cls``, ``kph``).
-    """
 
-    key: str
-    rows: tuple[int, ...]
-    field: str | None = None
-    value: str = ""
-    shown: Shown = ()
-    extra: Mapping[str, Any] = _field(default_factory=lambda: MappingProxyType({}))
+def _shown(shown: Shown) -> Msg:
+    """Each grade column and its value (or none), separated by semicolons."""
+    if not shown:
+        return Msg("register_no_column")
+    parts = [Msg("register_shown", column=col, value=val) if val else
+             Msg("register_shown_empty", column=col) for col, val in shown]
+    joined = parts[-1]
+    for part in reversed(parts[:-1]):
+        joined = Msg("semicolon", a=part, b=joined)
+    return joined
 
-    def say(self, lang: str = "en") -> str:
-        """The message in ``lang`` (``"en"`` or ``"zh"``)."""
-        rows = ", ".join(str(r) for r in self.rows[:_SHOW_ROWS])
-        if len(self.rows) > _SHOW_ROWS:
-            rows += " " + message("more_rows", lang, n=len(self.rows) - _SHOW_ROWS)
-        if self.shown:
-            empty = message("no_value", lang)
-            values = ("；" if lang == "zh" else "; ").join(
-                f"{col} '{val}'" if val else f"{col} {empty}" for col, val in self.shown)
-        else:
-            values = message("no_column", lang)
-        return message(self.key, lang, field=self.field, value=self.value, n=len(self.rows),
-                       rows=rows, values=values, next=message("next_rule", lang),
-                       **self.extra)
+
+def _problem(file: str, key: str, rows: tuple[int, ...], field: str | None, value: str,
+             shown: Shown, extra: Mapping[str, Any]) -> Problem:
+    """A warning naming the rows (``row`` is the first), the column and the value found."""
+    values: dict[str, Any] = {"n": len(rows), "rows": _rows(rows), **extra}
+    if key == "register_default_speed":
+        values["values"] = _shown(shown)
+    else:
+        values.update(field=field, value=value)
+    if key == "register_unknown_value":
+        values["next"] = Msg("register_next_rule")
+    return Problem("warning", file, Msg(key, **values), row=rows[0], field=field)
 
 
 @dataclass(frozen=True)
@@ -517,9 +458,11 @@ class RegisterTiming:
         ``"default unclassified 25 km/h"``.
     columns
         Role -> column used (see :func:`find_columns`).
-    notes
-        The problems found, each sayable in English or Chinese; one per column and value (and
-        one per set of values timed at the default class), naming the rows.
+    problems
+        The problems found, as warnings of the input (:class:`emgis.inputs.problems.Problem`
+        whose message is a :class:`emgis.texts.Msg`; ``problem.say("zh")`` in Chinese): one
+        per column and value (and one per set of values timed at the default class), naming
+        the rows in the message; ``row`` is the first of them.
     file
         The file the problems name.
     """
@@ -528,18 +471,8 @@ class RegisterTiming:
     classes: ObjectArray
     rules: ObjectArray
     columns: Mapping[str, str]
-    notes: tuple[Note, ...] = ()
+    problems: tuple[Problem, ...] = ()
     file: str = "roads"
-
-    @property
-    def problems(self) -> tuple[Problem, ...]:
-        """The notes as warnings of the input (:class:`emgis.validation.Problem`), in English."""
-        return self.problems_in("en")
-
-    def problems_in(self, lang: str) -> tuple[Problem, ...]:
-        """The notes as warnings of the input, said in ``lang``; ``row`` is the first row."""
-        return tuple(Problem("warning", self.file, n.say(lang), row=n.rows[0], field=n.field)
-                     for n in self.notes)
 
 
 @dataclass(frozen=True)
@@ -631,9 +564,9 @@ def register_speeds(
         ``maxspeed_rule`` is unknown.
     """
     if maxspeed_rule not in ("derate", "raw", "ignore"):
-        raise ValueError(message("bad_rule", rule=maxspeed_rule))
+        raise ValueError(Msg("register_bad_rule", rule=maxspeed_rule))
     if not (0.0 < derate <= 1.0):
-        raise ValueError(message("bad_derate", derate=derate))
+        raise ValueError(Msg("register_bad_derate", derate=derate))
     cols = find_columns(frame.columns, fields=fields)
     class_speeds = {k: float(s.value) for k, s in SPEEDS.items()}
     class_speeds.update({k: float(v) for k, v in (speeds or {}).items()})
@@ -666,14 +599,16 @@ def register_speeds(
         for finding in hit.findings:
             found.setdefault(finding, []).append(i + 1)
     order = {"bad_speed": 0, "unknown_value": 1, "default_speed": 2, "unknown_surface": 3}
-    notes = []
+    problems = []
     for (key, col, value, shown), rows in sorted(found.items(), key=lambda kv: (
             order[kv[0][0]], kv[1][0])):
         extra: dict[str, Any] = {"lo": rules.lo, "hi": rules.hi} if key == "bad_speed" else \
             {"cls": default_class, "kph": rules.default_kph} if key == "default_speed" else {}
-        notes.append(Note(key, tuple(rows), col, value, shown, MappingProxyType(extra)))
+        problems.append(_problem(file, "register_" + key, tuple(rows), col, value, shown,
+                                 extra))
     return RegisterTiming(speed_kph=speed, classes=classes, rules=words,
-                          columns=MappingProxyType(dict(cols)), notes=tuple(notes), file=file)
+                          columns=MappingProxyType(dict(cols)), problems=tuple(problems),
+                          file=file)
 
 
 def _hashable(v: object) -> object:
@@ -766,7 +701,7 @@ def profile_rows(*, lang: str = "en", derate: float = 0.7) -> list[tuple[str, st
     list of (group, key, value, source)
         Groups ``register_speeds`` (design km/h and the driving speed), ``register_admin``
         (the grade assumed), ``register_surface`` (factor) and ``register_class`` (OSM class);
-        planning assumptions are marked. Group titles: ``MESSAGES["group_<group>"]``.
+        planning assumptions are marked. Group titles: :func:`group_title`.
     """
     mark = " (规划假设)" if lang == "zh" else " (planning assumption)"
     rows: list[tuple[str, str, str, str]] = []

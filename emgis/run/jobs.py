@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -29,28 +29,33 @@ from emgis._files import sha256_file
 from emgis._progress import SILENT, Progress
 from emgis.analysis import coverage as cov
 from emgis.analysis.compliance import station_checklist
+from emgis.analysis.gaps import place_gaps, village_gaps
 from emgis.analysis.scenario import Scenario, ScenarioResult, zones
 from emgis.analysis.siting import SitingResult
 from emgis.analysis.zones import Zones
 from emgis.inputs.coords import in_china, wgs84_to_gcj02
+from emgis.outputs.docx import write_report_docx
 from emgis.outputs.folder import OutputDir
 from emgis.outputs.maps import coverage_map, scenario_map, siting_map, warning_map
 from emgis.outputs.overview import overview_png
 from emgis.outputs.qgis import coverage_styles, scenario_styles, siting_styles, warning_styles
-from emgis.outputs.report import build_report
+from emgis.outputs.report import render_report, report_model
 from emgis.outputs.style import scenario_label
 from emgis.outputs.tables import write_csv, write_gpkg
 from emgis.outputs.workbook import write_workbook
 from emgis.texts import say, texts
 
 if TYPE_CHECKING:
+    from emgis.analysis.quality import DataQuality
+    from emgis.analysis.warning import WarningReach
+    from emgis.inputs.district import District
     from emgis.plan import Plan
 
 log = logging.getLogger(__name__)
 
 
 
-def describe(out: OutputDir, plan: Plan, **options: Any) -> None:
+def describe(out: OutputDir, plan: Plan, **options: object) -> None:
     """Record the run's inputs (with their sha256), settings and options in the manifest."""
     d = plan.district
     inputs = {}
@@ -67,6 +72,7 @@ def describe(out: OutputDir, plan: Plan, **options: Any) -> None:
                 "speeds": {k: v.value for k, v in s.speeds.items()},
                 "minimums": {k: v.value for k, v in s.minimums.items()},
                 "shelter": {k: v.value for k, v in s.shelter.items()},
+                "quality": {k: v.value for k, v in s.quality.items()},
                 "network": asdict(s.network), "coverage": asdict(s.coverage)}
     text = json.dumps(settings, sort_keys=True, default=str)
     out.describe(district=d.name, inputs=inputs, options=options,
@@ -85,6 +91,7 @@ class CoverageOutputs:
     uncovered: gpd.GeoDataFrame
     files: tuple[Path, ...]
     zones: Zones | None = None
+    place_gaps: pd.DataFrame | None = None
 
 
 def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas: bool = False,
@@ -93,7 +100,9 @@ def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas
 
     Writes ``coverage.csv`` (one row per village and kind, UTF-8 with BOM),
     ``coverage_summary.csv`` (per kind), ``coverage_townships.csv`` (per township and kind),
-    ``gaps.csv`` (villages outside target, worst first), ``zones.csv`` and
+    ``gaps.csv`` (one row per village with a public force outside its target, most people
+    first: :func:`emgis.analysis.gaps.village_gaps`), ``gaps_places.csv`` (the same for
+    shelters and stores), ``zones.csv`` and
     ``zones_balance.csv`` (each unit's zone: villages, persons, area, longest time; how
     unequal a kind's zones are), ``coverage.gpkg`` (the per-village table as points, the
     units, service areas per kind (and per unit) and break, uncovered areas, zones) and
@@ -106,7 +115,8 @@ def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas
     result = plan.coverage()
     summary = cov.summarize(result.table)
     by_town = cov.summarize(result.table, by=("township", "kind"))
-    gaps = cov.gaps(result.table)
+    gaps = village_gaps(result.table)
+    places = place_gaps(result.table)
     what = t["progress.areas_per_unit" if per_unit_areas else "progress.areas"]
     with progress.bar(what, len(result.kinds), t["progress.kinds"]) as advance:
         areas = plan.service_areas(per_unit=per_unit_areas, each=advance)
@@ -119,6 +129,7 @@ def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas
         write_csv(out, "coverage_summary.csv", summary, lang=lang),
         write_csv(out, "coverage_townships.csv", by_town, lang=lang),
         write_csv(out, "gaps.csv", gaps, lang=lang),
+        write_csv(out, "gaps_places.csv", places, lang=lang),
         write_csv(out, "zones.csv", zones.zones.drop(columns="geometry"), lang=lang),
         write_csv(out, "zones_balance.csv", zones.balance, lang=lang),
     ]
@@ -137,7 +148,7 @@ def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas
                                 coverage_map(result, areas, district, lang=lang,
                                              zones=zones.zones)))
     return CoverageOutputs(result, summary, by_town, gaps, areas, uncovered, tuple(files),
-                           zones)
+                           zones, places)
 
 
 def compliance_job(plan: Plan, out: OutputDir, *, lang: str = "en",
@@ -230,7 +241,7 @@ def _one_scenario(plan: Plan, out: OutputDir, sc: Scenario, lang: str,
                                                             lang=lang)))
 
 
-def _village_scenario(r: ScenarioResult, district: Any) -> gpd.GeoDataFrame:
+def _village_scenario(r: ScenarioResult, district: District) -> gpd.GeoDataFrame:
     """One row per village: kinds losing cover, island, evacuation figures, as points."""
     t = r.villages
     lost = t[t["lost_cover"]].groupby("village_id")["kind"].agg(lambda k: ",".join(k))
@@ -250,7 +261,7 @@ def _village_scenario(r: ScenarioResult, district: Any) -> gpd.GeoDataFrame:
     }, geometry=v.geometry.to_numpy(), crs=district.crs)
 
 
-def _compare_villages(district: Any, results: list[ScenarioResult]) -> pd.DataFrame:
+def _compare_villages(district: District, results: list[ScenarioResult]) -> pd.DataFrame:
     v = district.villages
     out = pd.DataFrame({"village_id": v["id"].to_numpy(), "village_name": v["name"].to_numpy(),
                         "township": v["township"].to_numpy(),
@@ -336,7 +347,7 @@ def siting_note(result: SitingResult, lang: str = "en") -> str:
     return ""
 
 
-def _township_of(district: Any, points: gpd.GeoDataFrame) -> list[object]:
+def _township_of(district: District, points: gpd.GeoDataFrame) -> list[object]:
     """The township each point lies in (None outside every township polygon)."""
     towns = district.townships
     out: list[object] = []
@@ -346,7 +357,7 @@ def _township_of(district: Any, points: gpd.GeoDataFrame) -> list[object]:
     return out
 
 
-def proposals_table(district: Any, sites: Sequence[SitingResult]) -> pd.DataFrame:
+def proposals_table(district: District, sites: Sequence[SitingResult]) -> pd.DataFrame:
     """Every proposal of a run in one table: kind, rank, site, township, gains, target, and the
     coordinates in WGS-84 and (for sites in China) GCJ-02."""
 
@@ -376,9 +387,11 @@ def proposals_table(district: Any, sites: Sequence[SitingResult]) -> pd.DataFram
 def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
                compliance: pd.DataFrame | None, scenarios: ScenarioOutputs | None = None,
                sites: Sequence[SitingResult] = (), lang: str = "en",
-               failures: Sequence[tuple[str, str]] = (), warning: Any = None) -> Path:
-    """Write ``report.html`` from the results of this run's jobs (never from files of another
-    run: it links only maps this run wrote)."""
+               failures: Sequence[tuple[str, str]] = (), warning: WarningReach | None = None,
+               quality: DataQuality | None = None, as_of: dt.date | None = None) -> Path:
+    """Write ``report.html`` and ``report.docx`` (the same model, dated ``as_of``, default
+    today) from the results of this run's jobs (never from files of another run: it links
+    only maps this run wrote). Returns the HTML page's path."""
 
     t = texts(lang)
     district = plan.district
@@ -404,10 +417,11 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
         if kind is not None:
             props = next((s.proposals for s in sites if s.kind == kind and len(s.proposals)),
                          None)
-            overview = overview_png(plan.network, district, coverage.result.table, kind, props)
+            overview = overview_png(plan.network, district, coverage.result.table, kind, props,
+                                    lang=lang)
     wgs = district.villages.to_crs(4326).geometry
     china = bool(in_china(wgs.x.to_numpy(), wgs.y.to_numpy()).any()) if len(wgs) else False
-    page = build_report(
+    model = report_model(
         district,
         coverage=coverage.result.table if coverage else None,
         coverage_summary=coverage.summary if coverage else None,
@@ -430,11 +444,25 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
         else None,
         robust=[(s.kind, s.comparison, s.robust or "worst") for s in sites
                 if s.comparison is not None],
+        quality=quality.table(lang) if quality is not None else None,
+        quality_warnings=[say(w, t) for w in quality.warnings] if quality is not None else (),
     )
-    return out.write_text("report.html", page)
+    page = out.write_text("report.html", render_report(model))
+    write_report_docx(out, model, date=as_of or dt.date.today())
+    return page
 
 
-def warning_job(plan: Plan, out: OutputDir, *, lang: str = "en") -> tuple[Any, tuple[Path, ...]]:
+def quality_job(plan: Plan, out: OutputDir, *, lang: str = "en"
+                ) -> tuple[DataQuality, Path]:
+    """The data quality of the roads per township (:mod:`emgis.analysis.quality`): writes
+    ``quality.csv`` (one row per township and one for the whole district: villages far from
+    every road, access distances, road km per km², the verdict and why)."""
+    dq = plan.quality()
+    return dq, write_csv(out, "quality.csv", dq.table(lang), lang=lang)
+
+
+def warning_job(plan: Plan, out: OutputDir, *, lang: str = "en"
+                ) -> tuple[WarningReach, tuple[Path, ...]]:
     """Warning reach and the fewest new loudspeakers (:mod:`emgis.analysis.warning`): writes
     ``warnings.csv`` (every village: share of its people within reach), ``warning_points.csv``,
     ``warning_proposals.csv``, ``warnings.gpkg`` and ``warnings.html``."""
@@ -481,7 +509,8 @@ def _scenario_losses(scenarios: ScenarioOutputs | None) -> pd.DataFrame | None:
 def workbook_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
                  compliance: pd.DataFrame | None, scenarios: ScenarioOutputs | None = None,
                  sites: Sequence[SitingResult] = (), lang: str = "en",
-                 failures: Sequence[tuple[str, str]] = (), warning: Any = None) -> Path:
+                 failures: Sequence[tuple[str, str]] = (), warning: WarningReach | None = None,
+                 quality: DataQuality | None = None) -> Path:
     """Write ``results.xlsx``: the tables of this run's jobs as sheets (see
     :mod:`emgis.outputs.workbook`)."""
 
@@ -500,6 +529,7 @@ def workbook_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None
         checklist=station_checklist(compliance) if compliance is not None else None,
         warning=warning.villages if warning is not None else None,
         loudspeakers=_with_lonlat(warning.proposals) if warning is not None else None,
+        quality=quality.table(lang) if quality is not None else None,
         lang=lang,
         notes=[*(f"{t.kind(s.kind)}: {siting_note(s, lang)}" for s in sites if s.note),
                *(f"{step}: {msg}" for step, msg in failures)])
@@ -517,6 +547,7 @@ class RunOutputs:
     manifest: Path
     files: tuple[Path, ...]
     failures: tuple[tuple[str, str], ...]
+    quality: DataQuality | None = None
 
 
 #: What ``emgis run`` sites: (kind, new sites, model).
@@ -527,11 +558,12 @@ RUN_SITES: tuple[tuple[str, int, str], ...] = (("micro_fire_station", 3, "robust
 def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bool = False,
             progress: Progress | None = None,
             sites: Sequence[tuple[str, int, str]] = RUN_SITES, time_limit: float = 60.0,
-            lock_timeout: float = 600.0, options: dict[str, Any] | None = None,
+            lock_timeout: float = 600.0, options: dict[str, object] | None = None,
             as_of: dt.date | None = None,
             extra: Callable[..., None] | None = None) -> RunOutputs:
-    """The main job: coverage, compliance, the district's scenarios, siting, and the report,
-    written under ``out`` with the manifest last.
+    """The main job: coverage, compliance, the district's scenarios, siting, the data quality
+    of the roads (``quality.csv``), and the report, written under ``out`` with the manifest
+    last.
 
     A step that fails (scenarios, a siting run) is named in the report and in
     ``RunOutputs.failures``; the run still ends with its report. ``extra`` is called before
@@ -583,12 +615,20 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("warning reach failed", exc_info=True)
                 failures.append((t["progress.warning"], say(exc, t)))
+        quality = None
+        progress.step(t["progress.quality"])
+        try:
+            quality, _ = quality_job(plan, od, lang=lang)
+        except (EmgisError, ValueError, RuntimeError) as exc:
+            log.debug("data quality failed", exc_info=True)
+            failures.append((t["progress.quality"], say(exc, t)))
         progress.step(t["progress.report"])
         report = report_job(plan, od, coverage=cov_out, compliance=findings, scenarios=sc_out,
-                            sites=done, lang=lang, failures=failures, warning=warn)
+                            sites=done, lang=lang, failures=failures, warning=warn,
+                            quality=quality, as_of=as_of)
         progress.step(t["progress.workbook"])
         workbook_job(plan, od, coverage=cov_out, compliance=findings, scenarios=sc_out,
-                     sites=done, lang=lang, failures=failures, warning=warn)
+                     sites=done, lang=lang, failures=failures, warning=warn, quality=quality)
         if extra is not None:
             extra(od, coverage=cov_out, compliance=findings, scenarios=sc_out, sites=done,
                   failures=failures)
@@ -596,4 +636,4 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         manifest = od.finish()
         files = tuple(od.path(n) for n in sorted(od.written))
     return RunOutputs(cov_out, findings, sc_out, tuple(done), report, manifest, files,
-                      tuple(failures))
+                      tuple(failures), quality=quality)

@@ -6,9 +6,22 @@ from __future__ import annotations
 
 import pandas as pd
 
+from emgis.inputs.headers import SYNONYMS
 from emgis.inputs.settings import CoverageSettings, NetworkSettings, Settings
-from emgis.inputs.standards import MINIMUMS, SHELTER, SOCIAL, SPEEDS, TARGETS, TURNOUT, WARNING
-from emgis.texts import texts
+from emgis.inputs.standards import (
+    MINIMUMS,
+    QUALITY,
+    SHELTER,
+    SOCIAL,
+    SPEEDS,
+    TARGETS,
+    TURNOUT,
+    WARNING,
+    Standard,
+)
+from emgis.roads.register import group_title
+from emgis.roads.register import profile_rows as register_rows
+from emgis.texts import Texts, texts
 
 #: Names of the profile's groups and of the engine's own defaults, in English and Chinese.
 _GROUPS = {
@@ -20,7 +33,11 @@ _GROUPS = {
     "minimums": ("Organisational minimums", "组织建设最低要求"),
     "warning": ("Warning reach", "预警覆盖"),
     "social": ("Social and enterprise forces", "社会和企业力量"),
+    "quality": ("Data quality of the roads", "道路数据质量"),
     "shelter": ("Shelters", "避难场所"),
+    "synonyms": ("Column headers read as each field (extend with [synonyms.LAYER] in "
+                 "district.toml)",
+                 "各字段可识别的表头（可在 district.toml 的 [synonyms.图层] 中补充）"),
 }
 _COLS = {"en": ("setting", "value", "source"), "zh": ("项目", "数值", "依据")}
 _PROPOSAL = {"en": "planning assumption", "zh": "规划假设"}
@@ -46,6 +63,7 @@ def sources_table(settings: Settings, *, lang: str = "en") -> pd.DataFrame:
     groups = (("targets", settings.targets), ("turnout", settings.turnout),
               ("minimums", settings.minimums), ("shelter", settings.shelter),
               ("warning", settings.warning), ("social", settings.social),
+              ("quality", settings.quality),
               ("speeds", settings.speeds))
     rows = []
     for group, table in groups:
@@ -58,7 +76,7 @@ def sources_table(settings: Settings, *, lang: str = "en") -> pd.DataFrame:
                 label = t.get("road_class", key)
             elif group == "minimums":
                 label = t.get("minimum", key)
-            elif group in ("warning", "social"):
+            elif group in ("warning", "social", "quality"):
                 label = t.get(f"{group}_norm", key)
             else:
                 label = t.get("shelter_norm", key)
@@ -67,6 +85,13 @@ def sources_table(settings: Settings, *, lang: str = "en") -> pd.DataFrame:
                          "proposal": std.proposal})
     return pd.DataFrame(rows, columns=["group", "key", "label", "value", "unit", "source",
                                        "proposal"])
+
+
+def _value(std: Standard, t: Texts) -> str:
+    """A value with its unit, the unit in the catalogue's language."""
+    unit = t.get("std_unit", std.unit, std.unit) if t.lang != "en" else std.unit
+    sep = "" if t.lang == "zh" and unit and not unit[0].isascii() else " "
+    return f"{std.value:g}{sep}{unit}".strip()
 
 
 def profile_table(*, lang: str = "en", markdown: bool = False) -> str:
@@ -85,13 +110,14 @@ def profile_table(*, lang: str = "en", markdown: bool = False) -> str:
         One row per value: group, key, value with unit, source (proposals marked).
     """
     zh = lang == "zh"
+    t = texts(lang)
     net = NetworkSettings()
     cov = CoverageSettings()
     rows: list[tuple[str, str, str, str]] = []
     for group, table in (("targets", TARGETS), ("turnout", TURNOUT), ("speeds", SPEEDS)):
         for key, std in table.items():
             note = f" ({_PROPOSAL[lang]})" if std.proposal else ""
-            rows.append((group, key, f"{std.value:g} {std.unit}", std.source + note))
+            rows.append((group, key, _value(std, t), std.cite(lang) + note))
     engine = [
         ("maxspeed_rule", f"{net.maxspeed_rule} x {net.maxspeed_factor:g}",
          "an OSM maxspeed within the plausible range is derated like the class speeds "
@@ -112,7 +138,9 @@ def profile_table(*, lang: str = "en", markdown: bool = False) -> str:
         ("units_to_villages", "drive" if not zh else "驾车",
          "units drive to villages, one-way streets respected" if not zh else
          "救援力量驾车前往村庄，遵守单行"),
-        ("villagers_to_shelters", f"{cov.shelter_emergency_mode}/{cov.shelter_fixed_mode}",
+        ("villagers_to_shelters", f"{cov.shelter_emergency_mode}/{cov.shelter_fixed_mode}"
+         if not zh else "/".join("步行" if m == "walk" else "驾车" for m in (
+             cov.shelter_emergency_mode, cov.shelter_fixed_mode)),
          "GB 50413-2007 gives shelter targets as walking times; walking at the walk speed, "
          "every street both ways" if not zh else "避难场所目标为步行时间（GB 50413-2007）"),
         ("evacuation", "drive" if not zh else "驾车",
@@ -121,17 +149,22 @@ def profile_table(*, lang: str = "en", markdown: bool = False) -> str:
     ]
     rows += [("engine", k, v, s) for k, v, s in engine]
     for group, table in (("minimums", MINIMUMS), ("shelter", SHELTER), ("warning", WARNING),
-                         ("social", SOCIAL)):
+                         ("social", SOCIAL), ("quality", QUALITY)):
         for key, std in table.items():
             note = f" ({_PROPOSAL[lang]})" if std.proposal else ""
-            rows.append((group, key, f"{std.value:g} {std.unit}", std.source + note))
+            rows.append((group, key, _value(std, t), std.cite(lang) + note))
+    rows += register_rows(lang=lang, derate=net.maxspeed_factor)
+    sep = t["msg.list_sep"]
+    rows += [("synonyms", f"{layer}.{name}", sep.join(s.names), s.source if not zh else "")
+             for layer, fields in SYNONYMS.items() for name, s in fields.items()]
     c1, c2, c3 = _COLS[lang]
     out: list[str] = []
     current = None
     for group, key, value, source in rows:
         if group != current:
             current = group
-            title = _GROUPS[group][1 if zh else 0]
+            title = _GROUPS[group][1 if zh else 0] if group in _GROUPS else \
+                group_title(group).say(t)
             if markdown:
                 out += ["", f"**{title}**", "", f"| {c1} | {c2} | {c3} |", "| --- | --- | --- |"]
             else:
