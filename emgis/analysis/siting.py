@@ -320,12 +320,12 @@ def _result(district: District, kind: str, sol: Solution, cand: gpd.GeoDataFrame
         np.minimum.at(best, times.col, times.t)
     unr = pd.DataFrame({"village_id": v["id"][unreachable], "village_name": v["name"][unreachable],
                         "population": weights[unreachable].astype(np.int64),
-                        "best_possible_min": np.round(best[unreachable], 2)})
+                        "best_possible_min": best[unreachable], "target_min": target})
     villages = gpd.GeoDataFrame({
         "village_id": v["id"].to_numpy(), "village_name": v["name"].to_numpy(),
         "population": weights.astype(np.int64),
-        "before_min": np.where(np.isfinite(base), np.round(base, 2), np.nan),
-        "after_min": np.where(np.isfinite(after), np.round(after, 2), np.nan),
+        "before_min": np.where(np.isfinite(base), base, np.nan),
+        "after_min": np.where(np.isfinite(after), after, np.nan), "target_min": target,
         "covered_before": before_cov, "covered_after": after_cov,
         "newly_covered": after_cov & ~before_cov}, geometry=v.geometry.to_numpy(),
         crs=district.crs)

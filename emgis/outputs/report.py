@@ -111,6 +111,26 @@ def gap_rows(coverage: pd.DataFrame, t: Texts, *, kinds: Sequence[str] = PUBLIC_
     return rows
 
 
+def _impact_rows(impact: pd.DataFrame | None, t: Texts) -> list[dict[str, str]]:
+    """Before and after per kind sited, as page 1 prints it (:mod:`emgis.analysis.impact`)."""
+    if impact is None or not len(impact):
+        return []
+    rows = []
+    for r in impact.to_dict("records"):
+        cost = r.get("cost_yuan")
+        rows.append({
+            "kind": t.kind(str(r["kind"])),
+            "before": f"{float(r['share_before']):.1%}", "persons_before":
+                f"{int(r['persons_before']):,}",
+            "after": f"{float(r['share_after']):.1%}", "persons_after":
+                f"{int(r['persons_after']):,}",
+            "change": f"{int(r['persons_change']):+,}",
+            "share_change": f"{100 * float(r['share_change']):+.1f}",
+            "sites": str(int(r["sites"])),
+            "cost": "–" if cost is None or pd.isna(cost) else f"{float(cost):,.0f}"})
+    return rows
+
+
 def gain_text(row: Mapping[Any, Any], t: Texts, target: float) -> str:
     """A proposal's gain in its own measure."""
     if row.get("gain_unit") == "person-minutes":
@@ -145,6 +165,8 @@ def report_model(
     robust: Sequence[tuple[str, pd.DataFrame, str]] = (),
     quality: pd.DataFrame | None = None,
     quality_warnings: Sequence[str] = (),
+    impact: pd.DataFrame | None = None,
+    impact_townships: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The report's sections and numbers: the one model that both the HTML page
     (:func:`build_report`) and ``report.docx`` (:mod:`emgis.outputs.docx`) render.
@@ -290,6 +312,11 @@ def report_model(
         coverage, compliance, sites, scenario_villages))
     ctx["townships"] = [_township(name, district, cov_t[name], comp_t[name], site_t[name],
                                   loss_t[name], t) for name in towns]
+    ctx["impact"] = _impact_rows(impact, t)
+    if impact_townships is not None and len(impact_townships):
+        for tw in ctx["townships"]:
+            tw["impact"] = _impact_rows(
+                impact_townships[impact_townships["township"] == tw["name"]], t)
     ctx["sources"] = _sources(district, t)
     ctx["overview_png"] = overview  # the picture itself, for report.docx
     return ctx

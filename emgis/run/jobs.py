@@ -30,6 +30,7 @@ from emgis._progress import SILENT, Progress
 from emgis.analysis import coverage as cov
 from emgis.analysis.compliance import station_checklist
 from emgis.analysis.gaps import place_gaps, village_gaps
+from emgis.analysis.impact import before_after
 from emgis.analysis.scenario import Scenario, ScenarioResult, zones
 from emgis.analysis.siting import SitingResult
 from emgis.analysis.zones import Zones
@@ -446,6 +447,9 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
                 if s.comparison is not None],
         quality=quality.table(lang) if quality is not None else None,
         quality_warnings=[say(w, t) for w in quality.warnings] if quality is not None else (),
+        impact=before_after(coverage.result.table, sites) if coverage and sites else None,
+        impact_townships=before_after(coverage.result.table, sites, by=("township",))
+        if coverage and sites else None,
     )
     page = out.write_text("report.html", render_report(model))
     write_report_docx(out, model, date=as_of or dt.date.today())
