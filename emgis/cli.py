@@ -23,15 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from emgis._errors import EmgisError, SitingError, ValidationError
 from emgis._progress import Progress
 from emgis._version import __version__
-from emgis.analysis.compliance import check_compliance, summary_table
-from emgis.inputs.district import District, ValidationReport, summary, validate_district
-from emgis.inputs.planfile import with_plan
-from emgis.outputs.profile import profile_table
 from emgis.inputs.standards import SITING_KIND_ALIASES
-from emgis.outputs.folder import OutputDir
-from emgis.outputs.tables import write_csv
-from emgis.roads.cache import cache_path
-from emgis.run.batch import read_province, run_batch
 from emgis.texts import Msg, Texts, say, texts
 
 if TYPE_CHECKING:
@@ -40,6 +32,7 @@ if TYPE_CHECKING:
     from emgis._progress import Progress
     from emgis.analysis.quality import DataQuality
     from emgis.analysis.siting import SitingResult
+    from emgis.inputs.district import District, ValidationReport
     from emgis.outputs.folder import OutputDir
     from emgis.plan import Plan
     from emgis.run.jobs import CoverageOutputs, ScenarioOutputs
@@ -98,6 +91,7 @@ def _print_problems(report: ValidationReport, con: Console, *, limit: int | None
 
 
 def _print_summary(district: District, con: Console) -> None:
+    from emgis.inputs.district import summary  # deferred: the command starts without geopandas
     t = con.t
     s = summary(district)
     con.say(con.fmt("cli.district", name=s["name"]))
@@ -138,6 +132,9 @@ def _rpad(text: str, width: int) -> str:
 
 
 def _validate(path: str, con: Console, *, limit: int | None = LIST_LIMIT) -> District:
+    from emgis.inputs.district import (
+        validate_district,  # deferred: the command starts without geopandas
+    )
     report = validate_district(path)
     if report.problems:
         n_err = len(report.errors)
@@ -152,8 +149,13 @@ def _validate(path: str, con: Console, *, limit: int | None = LIST_LIMIT) -> Dis
 
 
 def _open(args: argparse.Namespace, con: Console) -> Plan:
+    from emgis.inputs.planfile import with_plan  # deferred: the command starts without geopandas
     from emgis.plan import Plan  # deferred: loads networkx, numba, scipy.optimize
-    from emgis.roads.network import clip_area, load_network_arrays  # deferred: loads numba
+    from emgis.roads.cache import (
+        cache_path,  # deferred: the command starts without geopandas
+        clip_area,
+    )
+    from emgis.roads.network import load_network_arrays  # deferred: loads numba
 
     district = _validate(args.district, con)
     if getattr(args, "plan", None):
@@ -171,9 +173,14 @@ def _open(args: argparse.Namespace, con: Console) -> Plan:
     return Plan(district, network, cache)
 
 
-def _out(args: argparse.Namespace, command: str, con: Console) -> OutputDir:
+def _out(args: argparse.Namespace, command: str, con: Console,
+         inputs: Sequence[Path] = ()) -> OutputDir:
+    """The --out folder of a command, refusing to write over any of the command's inputs."""
+    from emgis.outputs.folder import OutputDir
 
-    return OutputDir(args.out, command=command, on_wait=con.warn)
+    plan_file = [Path(args.plan)] if getattr(args, "plan", None) else []
+    return OutputDir(args.out, command=command, on_wait=con.warn,
+                     inputs=[*inputs, *plan_file])
 
 
 def cmd_validate(args: argparse.Namespace, con: Console) -> int:
@@ -191,9 +198,7 @@ def _quality_from_cache(district: District, con: Console) -> None:
     is cached (``emgis network``, ``coverage`` or ``run`` built it): validate never builds
     the network (minutes at county size), it says how to get the lines instead."""
     from emgis._errors import CacheError
-    from emgis.analysis.quality import data_quality
-    from emgis.roads.cache import load_edge_arrays
-    from emgis.roads.network import clip_area  # deferred: loads numba
+    from emgis.roads.cache import cache_path, clip_area, load_edge_arrays
 
     if district.roads is None or not district.roads.path.exists():
         return
@@ -206,6 +211,8 @@ def _quality_from_cache(district: District, con: Console) -> None:
     if network is None:
         con.say(con.t["quality.cli_no_network"])
         return
+    from emgis.analysis.quality import data_quality  # deferred: loads networkx, scipy
+
     _print_quality(data_quality(district, network), con)
 
 
@@ -292,7 +299,7 @@ def cmd_coverage(args: argparse.Namespace, con: Console) -> int:
     from emgis.run.jobs import coverage_job, describe
 
     plan = _open(args, con)
-    with _out(args, "coverage", con) as out:
+    with _out(args, "coverage", con, plan.district.sources) as out:
         describe(out, plan, command="coverage", lang=args.lang)
         con.say(con.t["cli.coverage"])
         res = coverage_job(plan, out, lang=args.lang, per_unit_areas=args.per_unit_areas,
@@ -310,6 +317,9 @@ def _wrote(files: Sequence[Path], con: Console) -> None:
 
 def _print_findings(findings: pd.DataFrame, con: Console) -> None:
 
+    from emgis.analysis.compliance import (
+        summary_table,  # deferred: the command starts without geopandas
+    )
     s = summary_table(findings)
     t = con.t
     h = t.words("cli.compliance_head")
@@ -322,12 +332,16 @@ def _print_findings(findings: pd.DataFrame, con: Console) -> None:
 
 def cmd_check(args: argparse.Namespace, con: Console) -> int:
     """Check the organisational minimums; write compliance.csv under --out."""
+    from emgis.analysis.compliance import (
+        check_compliance,  # deferred: the command starts without geopandas
+    )
+    from emgis.outputs.tables import write_csv  # deferred: the command starts without pandas
 
     district = _validate(args.district, con)
     con.say(con.t["cli.compliance"])
     findings = check_compliance(district, as_of=args.as_of)
     _print_findings(findings, con)
-    with OutputDir(args.out, command="check", on_wait=con.warn) as out:
+    with _out(args, "check", con, district.sources) as out:
         path = write_csv(out, "compliance.csv", findings, lang=args.lang)
         out.finish()
     con.say(con.fmt("cli.wrote_file", path=path))
@@ -363,7 +377,7 @@ def cmd_scenario(args: argparse.Namespace, con: Console) -> int:
     if not chosen:
         con.say(con.t["cli.scenarios_none"])
         return 0
-    with _out(args, "scenario", con) as out:
+    with _out(args, "scenario", con, plan.district.sources) as out:
         describe(out, plan, command="scenario", lang=args.lang, names=args.name,
                  hazards=args.hazard)
         con.say(con.t["cli.scenarios"])
@@ -438,7 +452,7 @@ def cmd_site(args: argparse.Namespace, con: Console) -> int:
     model = f"robust_{args.robust}" if args.robust else args.model
     what = con.t["cli.cover_all"] if args.cover_all else \
         con.fmt("cli.add_n", n=args.add, model=con.t.get("model", model))
-    with _out(args, "site", con) as out:
+    with _out(args, "site", con, plan.district.sources) as out:
         describe(out, plan, command="site", kind=kind, add=args.add, cover_all=args.cover_all,
                  model=args.model, method=args.method, lang=args.lang)
         con.say(con.fmt("cli.siting", kind=con.t.kind(kind), what=what))
@@ -488,6 +502,10 @@ def cmd_run(args: argparse.Namespace, con: Console) -> int:
 
 def cmd_batch(args: argparse.Namespace, con: Console) -> int:
     """Run every district of a province on Dask and write the roll-up under --out."""
+    from emgis.run.batch import (  # deferred: the command starts without geopandas
+        read_province,
+        run_batch,
+    )
 
     province = read_province(args.province)
 
@@ -511,6 +529,7 @@ def cmd_batch(args: argparse.Namespace, con: Console) -> int:
 
 def cmd_standards(args: argparse.Namespace, con: Console) -> int:
     """Print the standards profile: every default emgis uses, with its source."""
+    from emgis.outputs.profile import profile_table  # deferred: the command starts without pandas
 
     text = profile_table(lang=args.lang, markdown=args.markdown)
     print(text)
@@ -663,8 +682,7 @@ def _common() -> _Parser:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``emgis`` command."""
     # deferred: loads networkx, numba, scipy.optimize
-    from emgis.analysis.siting import METHODS, MODELS
-    from emgis.locate.robust import OBJECTIVES  # deferred: loads scipy.optimize
+    from emgis.locate import METHODS, MODELS, OBJECTIVES
 
     common = _common()
     parser = _Parser(

@@ -22,6 +22,7 @@ from emgis._errors import SitingError
 from emgis._types import BoolArray, FloatArray, IntArray
 from emgis.analysis.coverage import compute_coverage
 from emgis.inputs.kinds import mode_of, target_of, towards_unit, units_of
+from emgis.locate import HEURISTIC_MODELS, METHODS, MODELS
 from emgis.locate.covering import capacitated_covering, max_covering, set_covering
 from emgis.locate.median import p_center, p_median
 from emgis.locate.pairs import Pairs, Solution, _newly_coverable, served_times
@@ -121,10 +122,6 @@ class SitingResult:
     robust: str | None = None
 
 
-MODELS = ("max_covering", "capacitated_covering", "p_median", "p_center")
-METHODS = ("auto", "milp", "heuristic")
-#: Models with a heuristic (``method="heuristic"``); the others are solved exactly only.
-HEURISTIC_MODELS = ("max_covering", "p_median")
 
 
 def check_request(model: str, *, method: str = "auto", cover_all: bool = False,

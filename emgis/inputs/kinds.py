@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from emgis.inputs.district import District
     from emgis.inputs.settings import Settings
     from emgis.roads.routing import Mode
@@ -126,6 +124,11 @@ def units_of(district: District) -> gpd.GeoDataFrame:
         ``availability`` (1 for public units; a social force's own, else ``[social]``'s),
         ``layer`` and the point.
     """
+    # deferred: loads geopandas (the kinds table stays pure data, and cheap to import)
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+
     s = district.settings
     parts = []
     t = district.teams

@@ -22,3 +22,14 @@ heuristics (greedy, then one-for-one swaps while they help; max covering and p-m
 sizes beyond them and report their gap to a proven bound (LP relaxation, Lagrangian). Method
 ``auto`` takes the MILP while the model is small and the heuristic above that.
 """
+
+from __future__ import annotations
+
+#: The location models of ``emgis site --model``.
+MODELS = ("max_covering", "capacitated_covering", "p_median", "p_center")
+#: How a model is solved: ``auto`` (exact while small, else the heuristic), ``milp``, ``heuristic``.
+METHODS = ("auto", "milp", "heuristic")
+#: Models with a heuristic (``method="heuristic"``); the others are solved exactly only.
+HEURISTIC_MODELS = ("max_covering", "p_median")
+#: Objectives of scenario-robust siting.
+OBJECTIVES = ("expected", "worst", "k_of_n")

@@ -13,11 +13,9 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from emgis._errors import SitingError
 from emgis._types import FloatArray
+from emgis.locate import OBJECTIVES
 from emgis.locate.pairs import AUTO_MILP_PAIRS, Solution, _auto, _reaches, _row
 from emgis.texts import Msg
-
-#: Objectives of scenario-robust siting.
-OBJECTIVES = ("expected", "worst", "k_of_n")
 
 
 def robust_values(covers: list[sp.csr_matrix], weights: FloatArray,

@@ -28,7 +28,7 @@ import os
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -106,11 +106,17 @@ class OutputDir:
         Seconds to wait for another process writing to the same folder.
     on_wait
         Called with a message when the lock is held by another process.
+    inputs
+        The files this command reads (the district's sources, a province file, a plan):
+        a folder holding any of them is refused, and no path written may be one of them, so
+        a run never writes over its input.
     """
 
     def __init__(self, root: str | Path, *, command: str, lock_timeout: float = 600.0,
-                 on_wait: Callable[[str], None] | None = None) -> None:
+                 on_wait: Callable[[str], None] | None = None,
+                 inputs: Iterable[str | Path] = ()) -> None:
         self.root = Path(root)
+        self.inputs = frozenset(Path(p).resolve() for p in inputs)
         self.command = command
         self.lock_timeout = lock_timeout
         self.on_wait = on_wait
@@ -141,6 +147,10 @@ class OutputDir:
             raise OutputError(Msg("out_cannot_create", root=str(root),
                                   detail=exc.strerror)) from exc
         self.root = root.resolve()
+        holds = sorted(str(p) for p in self.inputs if p.parent == self.root or p == self.root)
+        if holds:
+            raise OutputError(Msg("out_holds_inputs", root=str(self.root), file=holds[0],
+                                  n=len(holds)))
         lock = _FileLock(self.root / LOCK)
         try:
             lock.acquire(timeout=self.lock_timeout, what=Msg("lock_out", root=str(self.root)),
@@ -190,6 +200,8 @@ class OutputDir:
         if path.parent != self.root:
             raise OutputError(Msg("out_escapes", name=name, path=str(path),
                                   root=str(self.root)))
+        if path in self.inputs:
+            raise OutputError(Msg("out_is_input", name=name, path=str(path)))
         return path
 
     def stem(self, prefix: str, text: object) -> str:

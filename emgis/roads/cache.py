@@ -21,7 +21,7 @@ from emgis.texts import Msg, msg_from_json, msg_to_json
 
 if TYPE_CHECKING:
 
-    from emgis.inputs.district import RoadSource
+    from emgis.inputs.district import District, RoadSource
 
 from emgis._files import atomic_write
 from emgis.roads.edges import EdgeArrays
@@ -131,3 +131,21 @@ def cache_path(source: RoadSource, *, settings: Settings, crs: CRS,
     except OSError:
         folder = _user_cache()
     return folder / name
+
+
+def clip_area(district: District) -> shapely.Geometry | None:
+    """The area the roads are clipped to: the district's area (townships or ``[district]
+    bbox``, else the hull of every point) grown by ``[network] clip_buffer_m``; None when
+    ``[network] clip = false``."""
+    net = district.settings.network
+    if not net.clip:
+        return None
+    area = district.area
+    if area is None:
+        pts = [g for layer in (district.villages, district.teams, district.stockpiles,
+                               district.shelters, district.candidates)
+               for g in layer.geometry.values if g is not None and not g.is_empty]
+        if not pts:
+            return None
+        area = shapely.convex_hull(shapely.multipoints(pts))
+    return shapely.buffer(area, net.clip_buffer_m)

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import shapely
 
 from emgis._errors import CacheError, NetworkError
 from emgis.texts import Msg
@@ -50,31 +49,13 @@ from scipy.sparse.csgraph import connected_components
 
 from emgis._files import locked
 from emgis.roads.assemble import build_network
-from emgis.roads.cache import cache_path, load_edge_arrays, save_edge_arrays
+from emgis.roads.cache import cache_path, clip_area, load_edge_arrays, save_edge_arrays
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.nxio import edge_arrays, to_networkx
 from emgis.roads.readers import RoadWays
 
 log = logging.getLogger(__name__)
 
-
-
-def clip_area(district: District) -> shapely.Geometry | None:
-    """The area the roads are clipped to: the district's area (townships or ``[district]
-    bbox``, else the hull of every point) grown by ``[network] clip_buffer_m``; None when
-    ``[network] clip = false``."""
-    net = district.settings.network
-    if not net.clip:
-        return None
-    area = district.area
-    if area is None:
-        pts = [g for layer in (district.villages, district.teams, district.stockpiles,
-                               district.shelters, district.candidates)
-               for g in layer.geometry.values if g is not None and not g.is_empty]
-        if not pts:
-            return None
-        area = shapely.convex_hull(shapely.multipoints(pts))
-    return shapely.buffer(area, net.clip_buffer_m)
 
 
 def load_network_arrays(

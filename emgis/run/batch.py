@@ -44,7 +44,7 @@ import pandas as pd
 import shapely
 import tomllib
 
-from emgis._errors import DistrictError, EmgisError
+from emgis._errors import DistrictError, EmgisError, OutputError
 from emgis._files import sha256_file
 from emgis.inputs.district import RoadSource, load_district
 from emgis.inputs.kinds import CROSS_BORDER_KINDS
@@ -300,7 +300,7 @@ class _Loaded:
 
 def _load_all(province: Province, lang: str) -> list[_Loaded]:
     """Every district read and checked (a district with errors is marked failed here)."""
-    from emgis.roads.network import clip_area  # deferred: loads numba
+    from emgis.roads.cache import clip_area
 
     out = []
     for name, path in province.districts:
@@ -377,6 +377,15 @@ def _unchanged(out: Path, fingerprint: str) -> bool:
         return False
     return bool(doc.get("options", {}).get("batch") == fingerprint and
                 SUMMARY in doc.get("files", {}))
+
+
+def _refuse_district_folders(province: Province, root: Path) -> None:
+    """A batch writes ``OUT/<district>/``: never where that is a district's own folder."""
+    for _, folder in province.districts:
+        if folder.resolve().parent == root:
+            raise OutputError(Msg("out_holds_inputs", root=str(root),
+                                  file=str(folder.resolve() / "district.toml"),
+                                  n=len(province.districts)))
 
 
 def district_tasks(province: Province, out: str | Path, *, lang: str = "en",
@@ -464,12 +473,18 @@ def run_batch(province: Province, out: str | Path, *, workers: int = 2,
     """
     from distributed import as_completed  # deferred: loads distributed
 
-    from emgis.roads.network import clip_area  # deferred: loads numba
+    from emgis.roads.cache import clip_area
 
     t0 = time.perf_counter()
     as_of = as_of or dt.date.today()
     out = Path(out)
-    with OutputDir(out, command="batch") as od:
+    province_files = [province.root / PROVINCE_TOML] if (province.root / PROVINCE_TOML).exists() \
+        else []
+    district_files = [folder / "district.toml" for _, folder in province.districts]
+    with OutputDir(out, command="batch", inputs=[
+            *province_files, *([province.roads] if province.roads else []),
+            *district_files]) as od:
+        _refuse_district_folders(province, od.root)
         tasks, outcomes, items = district_tasks(province, od.root, lang=lang, as_of=as_of,
                                                 time_limit=time_limit)
         n = len(tasks) + len(outcomes)

@@ -580,7 +580,7 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
     progress = progress or SILENT
     failures: list[tuple[str, str]] = []
     with OutputDir(out, command="run", lock_timeout=lock_timeout,
-                   on_wait=progress.step) as od:
+                   on_wait=progress.step, inputs=plan.district.sources) as od:
         describe(od, plan, command="run", lang=lang, per_unit_areas=per_unit_areas,
                  as_of=str(as_of or dt.date.today()), **(options or {}))
         cov_out = coverage_job(plan, od, lang=lang, per_unit_areas=per_unit_areas,

@@ -20,8 +20,7 @@ from emgis._errors import OutputError
 from emgis._files import FAULT_ENV, sha256_file
 from emgis.cli import main
 from emgis.outputs.folder import MANIFEST, read_manifest
-from emgis.roads.cache import cache_path, load_edge_arrays
-from emgis.roads.network import clip_area
+from emgis.roads.cache import cache_path, clip_area, load_edge_arrays
 from tests.conftest import REPO
 
 
