@@ -355,7 +355,9 @@ def _site(r: Mapping[Any, Any], t: Texts) -> dict[str, Any]:
             "township": "" if r.get("township") is None or pd.isna(r.get("township"))
             else r["township"],
             "lon": c(r.get("lon")), "lat": c(r.get("lat")), "lon_gcj": c(r.get("lon_gcj02")),
-            "lat_gcj": c(r.get("lat_gcj02"))}
+            "lat_gcj": c(r.get("lat_gcj02")),
+            "cost": "–" if r.get("cost_yuan") is None or pd.isna(r.get("cost_yuan"))
+            else f"{float(r['cost_yuan']):,.0f}"}
 
 
 def _bands(coverage: pd.DataFrame, kinds: Iterable[str], t: Texts
@@ -405,7 +407,8 @@ def _township(name: str, district: District, coverage: pd.DataFrame | None,
     out: dict[str, Any] = {"name": name, "population": f"{int(tv['population'].fillna(0).sum()):,}",
                            "villages": len(tv), "gaps": None, "findings": None, "sites": None,
                            "losses": None, "gaps_more": 0, "losses_more": 0,
-                           "overdue": None, "overdue_more": 0, "not_recorded": ""}
+                           "overdue": None, "overdue_more": 0, "not_recorded": "",
+                           "impact": []}
     if coverage is not None:
         rows = gap_rows(coverage[coverage["township"] == name], t)
         out["gaps"] = rows[:n]

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from emgis.outputs.profile import sources_table
 from emgis.outputs.folder import OutputDir
+from emgis.outputs.profile import sources_table
 from emgis.outputs.style import credit_of
 from emgis.outputs.tables import FIXED_DATE, headers, neutralise, neutralise_frame, present
 from emgis.texts import Texts, texts
@@ -253,7 +253,8 @@ def _summary_sheet(wb: Workbook, t: Texts, lines: Sequence[Sequence[object]]) ->
         for v in line:
             v = v if isinstance(v, _Share) else _cell_value(v)
             if isinstance(v, str):
-                cell = WriteOnlyCell(ws, value=neutralise(v))
+                # characters XML 1.0 forbids (a NUL in a name) replaced, as in the table sheets
+                cell = WriteOnlyCell(ws, value=_ILLEGAL_XML.sub("\ufffd", str(neutralise(v))))
                 cell.data_type = "s"
                 if k == 0:
                     cell.font = Font(bold=True, size=14)
