@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from emgis._progress import Progress
     from emgis.analysis.quality import DataQuality
-    from emgis.analysis.siting import SitingResult
+    from emgis.analysis.siting import BudgetResult, SitingResult
     from emgis.inputs.district import District, ValidationReport
     from emgis.outputs.folder import OutputDir
     from emgis.plan import Plan
@@ -158,6 +158,12 @@ def _open(args: argparse.Namespace, con: Console) -> Plan:
     from emgis.roads.network import load_network_arrays  # deferred: loads numba
 
     district = _validate(args.district, con)
+    if getattr(args, "candidates", None):  # --candidates overrides [siting] candidates
+        import dataclasses
+
+        s = district.settings
+        district = dataclasses.replace(district, settings=dataclasses.replace(
+            s, siting=dataclasses.replace(s.siting, candidates=args.candidates)))
     if getattr(args, "plan", None):
 
         district = with_plan(district, args.plan)
@@ -400,13 +406,16 @@ def _print_site(r: SitingResult, con: Console) -> None:
         reached = con.fmt("cli.reached", n=f"{p.newly_reached_population:,}") \
             if p.newly_reached_population else ""
         site = f"{t.get('source_kind', str(p.source))} {str(p.site_id).partition(':')[2]}"
+        yuan = float(getattr(p, "cost_yuan", float("nan")))
+        cost = con.fmt("cli.cost", yuan=f"{yuan:,.0f}") if yuan == yuan else ""
         if p.gain_unit == "person-minutes":
             con.say(con.fmt("cli.proposal_pm", rank=p.rank, site=site, name=p.name,
-                            n=f"{p.gain:,.0f}", reached=reached))
+                            n=f"{p.gain:,.0f}", reached=reached, cost=cost))
             continue
         con.say(con.fmt("cli.proposal", rank=p.rank, site=site, name=p.name,
                         persons=f"{p.newly_covered_population:,}", target=f"{r.target_min:g}",
-                        reached=reached, gain=gain))
+                        reached=reached, gain=gain, cost=cost))
+    _print_total(r, con)
     if r.note:
         from emgis.run.jobs import siting_note  # deferred: loads networkx, numba, scipy.optimize
 
@@ -424,6 +433,95 @@ def _print_site(r: SitingResult, con: Console) -> None:
                     f"{row['difference']:>+14,}")
 
 
+def _print_total(r: SitingResult, con: Console) -> None:
+    """The plan's total: sites, persons newly within target and what they cost."""
+    p = r.proposals
+    if not len(p):
+        return
+    costs = [float(c) for c in p["cost_yuan"]] if "cost_yuan" in p else [float("nan")] * len(p)
+    known = [c for c in costs if c == c]
+    cost = con.fmt("cli.plan_cost", yuan=f"{sum(known):,.0f}") if known else ""
+    if len(known) < len(costs):
+        cost += con.fmt("cli.plan_cost_unknown", n=len(costs) - len(known), kind=r.kind)
+    con.say(con.fmt("cli.plan_total", n=len(p),
+                    persons=f"{int(p['newly_covered_population'].sum()):,}", cost=cost))
+
+
+def _print_budget(res: BudgetResult, con: Console) -> None:
+    """A budgeted plan: each site in plan order with its cost, each kind's total, the total
+    against the budget, the proven bound and the gap."""
+    t = con.t
+    sol = res.solution
+    gap = con.fmt("cli.gap", gap=f"{sol.gap:.2%}")
+    con.say(con.fmt("cli.solved", model=t.get("model", "budget_covering"),
+                    method=t.get("method", sol.method),
+                    status=say(t.get("solver_status", sol.status), t), seconds=f"{sol.seconds:.2f}",
+                    gap=gap))
+    by_kind = {r.kind: r for r in res.sites}
+    seen: dict[str, int] = {}
+    for rank, c in enumerate(sol.chosen, start=1):
+        r = by_kind[c.kind]
+        k = seen.get(c.kind, 0)
+        seen[c.kind] = k + 1
+        p = r.proposals.iloc[k]
+        site = f"{t.get('source_kind', str(p['source']))} {str(p['site_id']).partition(':')[2]}"
+        con.say(con.fmt("cli.budget_site", rank=rank, kind=t.kind(c.kind), site=site,
+                        name=p["name"], persons=f"{int(c.persons):,}",
+                        target=f"{r.target_min:g}", yuan=f"{c.cost:,.0f}"))
+    for row in res.summary().to_dict("records"):
+        if row["kind"] == "all":
+            continue
+        yearly = con.fmt("cli.yearly", yuan=f"{row['yearly_yuan']:,.0f}") \
+            if row["sites"] and row["yearly_yuan"] == row["yearly_yuan"] else ""
+        con.say(con.fmt("cli.budget_kind", kind=t.kind(row["kind"]), n=row["sites"],
+                        yuan=f"{row['cost_yuan']:,.0f}", yearly=yearly,
+                        persons=f"{row['newly_covered_population']:,}", w=f"{row['weight']:g}"))
+    con.say(con.fmt("cli.budget_total", n=len(sol.chosen), cost=f"{sol.cost:,.0f}",
+                    budget=f"{res.budget:,.0f}", left=f"{res.budget - sol.cost:,.0f}",
+                    persons=f"{int(sum(sol.persons.values())):,}"))
+    con.say(con.fmt("cli.budget_bound", objective=f"{sol.objective:,.0f}",
+                    bound=f"{sol.bound:,.0f}", gap=f"{sol.gap:.2%}"))
+    for r in res.sites:
+        if r.note:
+            con.say(con.fmt("cli.note", text=con.fmt("cli.kind_note", kind=t.kind(r.kind),
+                                                     text=say(r.note, t))))
+
+
+def _site_budget(args: argparse.Namespace, con: Console, kinds: list[str]) -> int:
+    """``emgis site --budget``: the kinds asked for within one budget (budgeted covering)."""
+    from emgis.run.jobs import budget_job, describe  # deferred: loads scipy.optimize
+
+    if args.robust or args.capacity is not None or args.model != "max_covering":
+        raise SitingError(Msg("cli_budget_model", model=args.model))
+    weights: dict[str, float] = {}
+    for item in args.kind_weight:
+        name, eq, value = item.partition("=")
+        try:
+            kind, w = _kind(name), float(value)
+        except (SitingError, ValueError):
+            raise SitingError(Msg("cli_kind_weight", v=item)) from None
+        if not eq or kind not in kinds or not (w >= 0 and w < float("inf")):
+            raise SitingError(Msg("cli_kind_weight", v=item))
+        weights[kind] = w
+    plan = _open(args, con)
+    for kind in kinds:
+        if kind not in plan.district.settings.targets:
+            raise SitingError(Msg("cli_kind_no_target", kind=kind,
+                                  kinds=", ".join(plan.district.settings.targets)))
+    with _out(args, "site", con, plan.district.sources) as out:
+        describe(out, plan, command="site", kinds=kinds, budget=args.budget, weights=weights,
+                 method=args.method, lang=args.lang, candidates=args.candidates)
+        con.say(con.fmt("cli.budget_siting", budget=f"{args.budget:,.0f}",
+                        kinds=con.t["msg.list_sep"].join(con.t.kind(k) for k in kinds)))
+        res, files = budget_job(plan, out, kinds, budget=args.budget, weights=weights,
+                                method=args.method, lang=args.lang,
+                                time_limit=args.time_limit)
+        _print_budget(res, con)
+        out.finish()
+    _wrote(files, con)
+    return 0
+
+
 def cmd_site(args: argparse.Namespace, con: Console) -> int:
     """Propose sites for new units of a kind (existing ones stay)."""
     # deferred: loads networkx, numba, scipy.optimize
@@ -432,7 +530,16 @@ def cmd_site(args: argparse.Namespace, con: Console) -> int:
     # deferred: loads networkx, numba, scipy.optimize
     from emgis.run.jobs import describe, siting_job
 
-    kind = _kind(args.kind)
+    kinds = [_kind(k) for k in args.kind]
+    if args.budget is not None:
+        return _site_budget(args, con, kinds)
+    if len(kinds) > 1:
+        raise SitingError(Msg("cli_one_kind", n=len(kinds)))
+    if args.kind_weight:
+        raise SitingError(Msg("cli_budget_only", option="--kind-weight"))
+    kind = kinds[0]
+    if args.add is None:
+        args.add = 3
     check_request(args.model, method=args.method, cover_all=args.cover_all,
                   capacity=args.capacity, add=args.add if not args.cover_all else 1)
     if args.robust and (args.cover_all or args.model != "max_covering"):
@@ -447,7 +554,7 @@ def cmd_site(args: argparse.Namespace, con: Console) -> int:
     if args.robust and not plan.district.scenarios:
         raise SitingError(Msg("cli_robust_no_scenarios"))
     if kind not in plan.district.settings.targets:
-        raise SitingError(Msg("cli_kind_no_target", kind=args.kind,
+        raise SitingError(Msg("cli_kind_no_target", kind=args.kind[0],
                               kinds=", ".join(plan.district.settings.targets)))
     model = f"robust_{args.robust}" if args.robust else args.model
     what = con.t["cli.cover_all"] if args.cover_all else \
@@ -659,6 +766,23 @@ def _date(text: str) -> Any:
         raise _arg_error("arg_date", v=text) from None
 
 
+def _yuan(text: str) -> float:
+    """An amount of yuan >= 0: ``900000``, ``900,000``, ``90万`` (x 10,000), ``1.2亿``, ``元``
+    after it allowed."""
+    t = text.strip().replace(",", "").replace("_", "").replace("，", "").removesuffix("元")
+    scale = 1.0
+    for unit, factor in (("万", 1e4), ("亿", 1e8)):
+        if t.endswith(unit):
+            t, scale = t[:-1], factor
+    try:
+        value = float(t) * scale
+    except ValueError:
+        raise _arg_error("arg_yuan", v=text) from None
+    if not (value >= 0 and value < float("inf")):
+        raise _arg_error("arg_yuan", v=text)
+    return value
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -717,6 +841,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="report date drills are dated against, e.g. 2025-06-30 "
                        "(default: today)")
 
+    def candidates(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--candidates", choices=("all", "listed"), default=None,
+                       help="listed: site only among [layers.candidates] (overrides [siting] "
+                       "candidates; the other candidates are listed as excluded)")
+
     def no_cache(p: argparse.ArgumentParser) -> None:
         p.add_argument("--no-cache", action="store_true",
                        help="rebuild the road network from the road file, ignoring its cache")
@@ -755,14 +884,23 @@ def build_parser() -> argparse.ArgumentParser:
     district(p)
     plan(p)
     kinds = sorted(set(SITING_KIND_ALIASES.values()))
-    p.add_argument("--kind", required=True,
+    p.add_argument("--kind", required=True, action="append",
                    help="the kind of unit to site: " + ", ".join(kinds)
-                   + " (Chinese names accepted, e.g. 微型消防站)")
+                   + " (Chinese names accepted, e.g. 微型消防站); repeatable with --budget: "
+                   "several kinds within one budget")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--add", type=_positive_int, default=3,
+    g.add_argument("--add", type=_positive_int, default=None,
                    help="number of new sites, >= 1 (default 3)")
     g.add_argument("--cover-all", action="store_true",
                    help="the fewest sites covering every reachable village")
+    g.add_argument("--budget", type=_yuan, default=None, metavar="YUAN",
+                   help="the sites of the --kind(s) covering the most persons for this many "
+                   "yuan (900000, 900,000 or 90万), each candidate at its cost ([costs] of the "
+                   "standards, reused buildings x reuse_factor, a candidate's own cost)")
+    p.add_argument("--kind-weight", action="append", default=[], metavar="KIND=W",
+                   help="with --budget: what a person newly covered by KIND counts (default "
+                   "1 for every kind; repeatable)")
+    candidates(p)
     p.add_argument("--model", choices=MODELS, default="max_covering")
     p.add_argument("--robust", choices=OBJECTIVES, default=None,
                    help="choose the sites over the baseline and the district's scenarios "
@@ -788,6 +926,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", cmd_run, "run the whole job and write maps, tables and the report")
     district(p)
     plan(p)
+    candidates(p)
     out(p)
     lang(p)
     as_of(p)

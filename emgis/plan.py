@@ -22,7 +22,7 @@ import builtins
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -37,7 +37,7 @@ from emgis._progress import Progress
 from emgis.analysis.compliance import check_compliance
 from emgis.analysis.coverage import compute_coverage, service_areas
 from emgis.analysis.scenario import Scenario, run_scenario, zones
-from emgis.analysis.siting import ScenarioSpec, site_robust, site_units
+from emgis.analysis.siting import ScenarioSpec, site_budget, site_robust, site_units
 from emgis.analysis.warning import warning_reach
 from emgis.analysis.whatif import whatif_data
 from emgis.analysis.zones import unit_zones
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from emgis.analysis.coverage import CoverageResult
     from emgis.analysis.quality import DataQuality
     from emgis.analysis.scenario import Scenario, ScenarioResult
-    from emgis.analysis.siting import RobustResult, SitingResult
+    from emgis.analysis.siting import BudgetResult, RobustResult, SitingResult
     from emgis.analysis.warning import WarningReach
     from emgis.analysis.whatif import WhatIf
     from emgis.analysis.zones import Zones
@@ -209,6 +209,23 @@ class Plan:
         return site_units(self.district, self.engine, kind, add=add, cover_all=cover_all,
                           model=model, method=method, capacity=capacity,
                           time_limit=time_limit)
+
+    def site_budget(self, kinds: str | Sequence[str], *, budget: float,
+                    weights: Mapping[str, float] | None = None, method: str = "auto",
+                    time_limit: float = 300.0) -> BudgetResult:
+        """New sites of one or more kinds covering the most persons within ``budget`` yuan,
+        each kind's persons weighted by ``weights`` (default 1 each; see
+        :func:`emgis.analysis.siting.site_budget`)::
+
+            r = plan.site_budget(["micro_fire_station", "stockpile"], budget=900_000,
+                                 weights={"stockpile": 2})
+            r.summary()                   # per kind and in all: sites, cost, persons, gap
+            r.sites[0].proposals          # the micro fire stations, with cost_yuan
+        """
+
+        return site_budget(self.district, self.engine,
+                           [kinds] if isinstance(kinds, str) else list(kinds), budget=budget,
+                           weights=weights, method=method, time_limit=time_limit)
 
     def siting_scenarios(self, names: Sequence[str] | None = None
                          ) -> builtins.list[ScenarioSpec]:

@@ -1,7 +1,8 @@
 /* emgis map: draws the page's JSON data block (#emgis-data) on the Leaflet map folium made:
    background tiles, layers in panes (areas under roads under lines under villages under
-   markers), a grouped layer panel, villages clustered at low zoom and named from a zoom level
-   on. Every text that comes from the input is escaped here before it reaches the page;
+   markers), a grouped layer panel, villages clustered at low zoom, township names, and
+   village names from a zoom level on (from the opening zoom in a small district), most
+   populous first, a name that would overlap one already placed left out. Every text that comes from the input is escaped here before it reaches the page;
    nothing in the data is ever evaluated as code or as a template. */
 (function () {
   "use strict";
@@ -44,19 +45,26 @@
     }
     return h;
   }
-  function glyphHtml(glyph, c, size) {
-    return '<div style="width:' + size + "px;height:" + size + "px;line-height:" + size +
-      "px;background:" + colour(c, "#555") + ";color:#fff;border:2px solid #fff;" +
-      "border-radius:4px;box-shadow:0 0 2px #000;text-align:center;font:bold " +
-      Math.round(size * 0.6) + 'px sans-serif">' + esc(glyph) + "</div>";
+  function glyphHtml(glyph, c, size, badge, bc) {
+    /* a badge (a unit out of action, cut off) sits on the glyph's top right corner */
+    var mark = badge === undefined || badge === null ? "" :
+      '<span class="emgis-badge" style="position:absolute;top:-7px;right:-7px;width:13px;' +
+      "height:13px;line-height:13px;border-radius:7px;border:1px solid #fff;background:" +
+      colour(bc, "#d73027") + ';color:#fff;font:bold 11px sans-serif;text-align:center">' +
+      esc(badge) + "</span>";
+    return '<div style="position:relative;width:' + size + "px;height:" + size +
+      "px;line-height:" + size + "px;background:" + colour(c, "#555") + ";color:#fff;" +
+      "border:2px solid #fff;border-radius:4px;box-shadow:0 0 2px #000;text-align:center;" +
+      "font:bold " + Math.round(size * 0.6) + 'px sans-serif">' + esc(glyph) + mark + "</div>";
   }
-  function pinIcon(glyph, c, size, cls) {
-    var box = size + 4;
+  function pinIcon(glyph, c, size, cls, badge, bc, dx) {
+    var box = size + 4;  /* dx: pixels to the right (pins at one place side by side) */
     var tip = '<div style="width:0;height:0;margin:0 auto;border-left:6px solid transparent;' +
       "border-right:6px solid transparent;border-top:8px solid " + colour(c, "#555") +
       '"></div>';
-    return L.divIcon({ html: glyphHtml(glyph, c, size) + tip, className: cls,
-                       iconSize: [box, box + 8], iconAnchor: [Math.floor(box / 2), box + 8] });
+    return L.divIcon({ html: glyphHtml(glyph, c, size, badge, bc) + tip, className: cls,
+                       iconSize: [box, box + 8],
+                       iconAnchor: [Math.floor(box / 2) - (dx || 0), box + 8] });
   }
   function bind(layer, f) {
     if (f.tip !== undefined && f.tip !== null) { layer.bindTooltip(esc(f.tip)); }
@@ -120,7 +128,9 @@
     function drawPins(spec, group) {
       spec.features.forEach(function (f) {
         var m = L.marker([f.y, f.x], { icon: pinIcon(f.glyph, f.c, num(f.size, 22),
-                                                     spec.className || "") });
+                                                     spec.className || "", f.badge, f.bc,
+                                                     num(f.dx, 0)),
+                                       zIndexOffset: num(spec.zIndex, 0) });
         bind(m, f);
         m.addTo(group);
       });
@@ -186,15 +196,115 @@
         m.addTo(group);
       });
     }
+    /* names: placed in screen space, a name left out where it would overlap one placed
+       before it (township names first, then villages, most populous first) */
+    var FONT = 'Arial,"Liberation Sans","DejaVu Sans","Noto Sans CJK SC","Microsoft YaHei",' +
+      '"PingFang SC",sans-serif';  /* as LABEL_FONTS in mappage.py */
+    var ctx = document.createElement("canvas").getContext("2d");
+    function textWidth(s, font, spacing) {
+      if (!ctx) { return String(s).length * 12; }
+      ctx.font = font;
+      return ctx.measureText(String(s)).width + spacing * String(s).length;
+    }
+    var openZoom = map.getZoom();
+    /* a small district is named from the zoom the map opens at, a larger from labelZoom */
+    var labelFrom = V ? (V.labelAll ? Math.min(V.labelZoom, openZoom) : V.labelZoom) : 99;
+    var townBoxes = [], widths = [];
+    function Placer(boxes) {
+      var cell = 80, grid = {};
+      function keys(b) {
+        var out = [];
+        for (var gx = Math.floor(b[0] / cell); gx <= Math.floor(b[2] / cell); gx++) {
+          for (var gy = Math.floor(b[1] / cell); gy <= Math.floor(b[3] / cell); gy++) {
+            out.push(gx + ":" + gy);
+          }
+        }
+        return out;
+      }
+      function free(b) {
+        return keys(b).every(function (k) {
+          return !(grid[k] || []).some(function (o) {
+            return b[0] < o[2] && o[0] < b[2] && b[1] < o[3] && o[1] < b[3];
+          });
+        });
+      }
+      function take(b) {
+        keys(b).forEach(function (k) { (grid[k] = grid[k] || []).push(b); });
+      }
+      (boxes || []).forEach(take);
+      return { free: free, take: take,
+               place: function (b) { if (!free(b)) { return false; } take(b); return true; } };
+    }
+    function pinBoxes() {  /* names keep clear of the pins shown */
+      var out = [], size = map.getSize();
+      Object.keys(groups).forEach(function (id) {
+        var spec = data.layers[id];
+        if (!spec || spec.type !== "pins" || !map.hasLayer(groups[id])) { return; }
+        spec.features.forEach(function (f) {
+          var q = map.latLngToContainerPoint([f.y, f.x]), s = num(f.size, 22) + 4;
+          if (q.x < -60 || q.y < -60 || q.x > size.x + 60 || q.y > size.y + 60) { return; }
+          var dx = num(f.dx, 0);
+          out.push([q.x + dx - s / 2, q.y - s - 8, q.x + dx + s / 2, q.y]);
+        });
+      });
+      return out;
+    }
+    function drawTownNames(spec, group) {
+      group.clearLayers();
+      townBoxes = [];
+      var placer = Placer(), pins = Placer(pinBoxes()), size = map.getSize();
+      spec.features.forEach(function (f) {
+        var w = textWidth(f.label, "bold 15px " + FONT, 2), h = 18;
+        var p = map.latLngToContainerPoint([f.y, f.x]), at = null, first = null;
+        /* at its point, else a line above or below it to keep clear of pins; a township
+           is named even where it cannot */
+        [0, -h, h, -2 * h, 2 * h].forEach(function (dy) {
+          if (at !== null) { return; }
+          var b = [p.x - w / 2 - 3, p.y + dy - h / 2 - 2, p.x + w / 2 + 3, p.y + dy + h / 2 + 2];
+          if (b[2] < 0 || b[3] < 0 || b[0] > size.x || b[1] > size.y) { return; }
+          if (!placer.free(b)) { return; }
+          if (first === null) { first = [dy, b]; }
+          if (pins.free(b)) { at = [dy, b]; }
+        });
+        at = at || first;
+        if (!at) { return; }
+        placer.take(at[1]);
+        townBoxes.push(at[1]);
+        L.marker([f.y, f.x], {
+          icon: L.divIcon({ className: "emgis-town-label", html: esc(f.label), iconSize: null,
+                            iconAnchor: [Math.round(w / 2), Math.round(h / 2 - at[0])] }),
+          interactive: false, keyboard: false, pane: "markerPane" }).addTo(group);
+      });
+    }
     function drawLabels(group) {
       group.clearLayers();
-      if (!V || map.getZoom() < V.labelZoom) { return; }
-      var b = map.getBounds().pad(0.1), shown = 0;
-      for (var i = 0; i < V.x.length && shown < 2000; i++) {
-        if (!b.contains([V.y[i], V.x[i]])) { continue; }
+      var z = map.getZoom();
+      if (!V || z < labelFrom) { return; }
+      if (V.x.length > V.clusterAbove && z < V.labelZoom) { return; }  /* clusters shown */
+      var size = map.getSize(), shown = 0;
+      var avoid = groups.townnames && map.hasLayer(groups.townnames) ? townBoxes.slice() : [];
+      var placer = Placer(avoid.concat(pinBoxes()));
+      var order = V.order || V.x.map(function (x, i) { return i; });
+      for (var k = 0; k < order.length && shown < 2000; k++) {
+        var i = order[k];
+        var p = map.latLngToContainerPoint([V.y[i], V.x[i]]);
+        if (p.x > size.x || p.y < -8 || p.y > size.y + 8) { continue; }
+        if (widths[i] === undefined) { widths[i] = textWidth(V.label[i], "11px " + FONT, 0); }
+        var w = widths[i], at = null;
+        /* right of the circle, else left of it, else under it */
+        [[[p.x + 8, p.y - 8, p.x + 11 + w, p.y + 6], [-9, 7]],
+         [[p.x - 11 - w, p.y - 8, p.x - 8, p.y + 6], [Math.round(w) + 9, 7]],
+         [[p.x - w / 2 - 2, p.y + 8, p.x + w / 2 + 2, p.y + 22], [Math.round(w / 2), -9]]
+        ].some(function (c) {
+          var b = c[0];
+          if (b[2] < 0 || b[3] < 0 || b[0] > size.x || b[1] > size.y) { return false; }
+          if (placer.place(b)) { at = c[1]; return true; }
+          return false;
+        });
+        if (!at) { continue; }
         L.marker([V.y[i], V.x[i]], {
           icon: L.divIcon({ className: "emgis-label", html: esc(V.label[i]),
-                            iconSize: null, iconAnchor: [-9, 7] }),
+                            iconSize: null, iconAnchor: at }),
           interactive: false, keyboard: false, pane: "markerPane" }).addTo(group);
         shown += 1;
       }
@@ -215,17 +325,23 @@
       } else if (spec.type === "labels") {
         dynamic[id] = function () { drawLabels(g); };
         dynamic[id]();
+      } else if (spec.type === "townnames") {
+        dynamic[id] = function () { drawTownNames(spec, g); };
+        dynamic[id]();
       }
       return g;
     }
+    function names() {  /* township names first: village names keep clear of them */
+      ["townnames", "labels"].forEach(function (id) {
+        if (dynamic[id] && groups[id] && map.hasLayer(groups[id])) { dynamic[id](); }
+      });
+    }
     map.on("zoomend", function () {
       Object.keys(dynamic).forEach(function (id) {
-        if (map.hasLayer(groups[id])) { dynamic[id](); }
+        if (id !== "townnames" && id !== "labels" && map.hasLayer(groups[id])) { dynamic[id](); }
       });
     });
-    map.on("moveend", function () {
-      if (dynamic.labels && groups.labels && map.hasLayer(groups.labels)) { dynamic.labels(); }
-    });
+    map.on("moveend", names);
 
     /* the layer panel: sections of check boxes and radio groups; a radio's sub-items show
        under it while it is chosen */
@@ -250,6 +366,7 @@
           map.removeLayer(groups[id]);
         }
       });
+      names();
       if (w.tiles && !map.hasLayer(tiles)) { tiles.addTo(map); }
       if (!w.tiles && map.hasLayer(tiles)) { map.removeLayer(tiles); }
       state.forEach(function (it) {

@@ -33,7 +33,8 @@
       var ptr = b64(s.ptr, Uint32Array);
       var vil = b64(s.vil, W.wide ? Uint32Array : Uint16Array);
       var t = b64(s.t, Uint16Array);
-      return { name: s.key, label: s.label, ptr: ptr, vil: vil, t: t, inv: null };
+      return { name: s.key, label: s.label, ptr: ptr, vil: vil, t: t, inv: null,
+               zones: s.zones || [], zoneLayer: null };
     });
     function inverse(S) {  /* village -> (source, tenths) pairs */
       if (S.inv) { return S.inv; }
@@ -159,7 +160,35 @@
       box.appendChild(sel);
       sel.appendChild(text(o, s.label));
     });
-    sel.addEventListener("change", function () { cur = +sel.value; all(); show(); });
+    /* the chosen scenario's hazard zones, drawn under the roads while it is chosen */
+    function zoneLayer(S) {
+      if (S.zoneLayer) { return S.zoneLayer; }
+      var g = L.featureGroup(), zp = map.getPane("emgisAreas") ? "emgisAreas" : "overlayPane";
+      S.zones.forEach(function (f) {
+        var c = typeof f.c === "string" && /^#[0-9a-fA-F]{3,8}$/.test(f.c) ? f.c : "#b2182b";
+        var layer = L.geoJSON({ type: f.g.type, coordinates: f.g.coordinates }, {
+          pane: zp, style: function () {
+            return { color: c, weight: 1.5, fillColor: c, fillOpacity: 0.3, opacity: 0.9,
+                     className: "emgis-wi-zone", pane: zp };
+          } });
+        if (f.tip !== undefined && f.tip !== null) { layer.bindTooltip(esc(f.tip)); }
+        layer.addTo(g);
+      });
+      S.zoneLayer = g;
+      return g;
+    }
+    function showZones() {
+      scen.forEach(function (S, k) {
+        if (!S.zones.length) { return; }
+        var g = zoneLayer(S);
+        if (k === cur && !map.hasLayer(g)) { g.addTo(map); }
+        if (k !== cur && map.hasLayer(g)) { map.removeLayer(g); }
+      });
+      box.setAttribute("data-zones", String(scen[cur].zones.length));
+    }
+    sel.addEventListener("change", function () {
+      cur = +sel.value; showZones(); all(); show();
+    });
     var fig = document.createElement("div");
     fig.style.margin = "6px 0";
     var covEl = document.createElement("span");
@@ -171,6 +200,12 @@
     fig.appendChild(document.createElement("br"));
     fig.appendChild(text(document.createElement("span"), T.change + ": "));
     fig.appendChild(dEl);
+    /* what the chosen candidates cost (the sum of their costs; unknown costs left out) */
+    var costEl = document.createElement("span");
+    costEl.id = "emgis-wi-cost";
+    fig.appendChild(document.createElement("br"));
+    fig.appendChild(text(document.createElement("span"), T.cost + ": "));
+    fig.appendChild(costEl);
     box.appendChild(fig);
     var rankH = text(document.createElement("div"), T.ranked);
     rankH.style.fontWeight = "bold";
@@ -303,6 +338,19 @@
       var d = total - startCovered[cur];
       dEl.setAttribute("data-persons", String(d));
       text(dEl, (d >= 0 ? "+" : "") + fmt(d));
+      var yuan = 0, nOn = 0, unknown = 0, costs = W.cands.cost || [];
+      for (k = 0; k < nC; k++) {
+        if (!on[nU + k]) { continue; }
+        nOn++;
+        if (typeof costs[k] === "number" && isFinite(costs[k])) { yuan += costs[k]; }
+        else { unknown++; }
+      }
+      costEl.setAttribute("data-yuan", String(yuan));
+      costEl.setAttribute("data-unknown", String(unknown));
+      text(costEl, (unknown && !(nOn - unknown) ? "–" : fmt(yuan) + " " + T.yuan) +
+           (unknown && nOn - unknown ? " + ?" : "") +
+           (typeof W.yearly === "number" && nOn ?
+            " (" + fill(T.yearly, { yuan: fmt(W.yearly * nOn) }) + ")" : ""));
       for (k = 0; k < nC; k++) {
         if (shownSrc[nU + k] !== on[nU + k]) { cMarks[k].setStyle(candStyle(k));
                                                 shownSrc[nU + k] = on[nU + k]; }

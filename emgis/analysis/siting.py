@@ -9,6 +9,7 @@ scenarios together (robust siting).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from emgis._types import BoolArray, FloatArray, IntArray
 from emgis.analysis.coverage import compute_coverage
 from emgis.inputs.kinds import mode_of, target_of, towards_unit, units_of
 from emgis.locate import HEURISTIC_MODELS, METHODS, MODELS
+from emgis.locate.budget import BudgetKind, BudgetSolution, budget_covering
 from emgis.locate.covering import capacitated_covering, max_covering, set_covering
 from emgis.locate.median import p_center, p_median
 from emgis.locate.pairs import Pairs, Solution, _newly_coverable, served_times
@@ -39,22 +41,42 @@ if TYPE_CHECKING:
 ON_TOP_M = 50.0
 
 
+#: Candidate sources (``source`` of :func:`candidate_sites`) by their name in ``[siting]
+#: sources``.
+SOURCE_OF = {"village centre": "villages", "shelters": "shelters", "stockpiles": "stockpiles",
+             "teams": "teams", "candidates layer": "listed"}
+
+
 def candidate_sites(district: District, kind: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Candidate sites for new units of ``kind``, and the ones excluded with the reason.
 
     Candidates: every village and community centre, the public buildings of the district's
-    layers (shelters, stockpiles, teams' bases) and the optional ``candidates`` layer. A
-    candidate on top of an existing unit of the kind (within 50 m) is excluded. Each candidate
-    carries ``loc``: its location in the district's :class:`~emgis.roads.engine.Engine` (villages,
-    then units in :func:`~emgis.analysis.coverage.units_of` order, then the candidates layer).
+    layers (shelters, stockpiles, teams' bases) and the optional ``candidates`` layer, as
+    ``[siting]`` chooses: ``sources`` names the sources used and ``candidates = "listed"``
+    keeps the ``candidates`` layer only; the others are excluded ("source not used", "not a
+    listed candidate"). A candidate on top of an existing unit of the kind (within 50 m) is
+    excluded. Of candidates at one location (to the metre) the cheapest is kept (the first on
+    equal costs), so that a reused building is not hidden behind a village centre.
+
+    Each candidate carries ``loc``: its location in the district's
+    :class:`~emgis.roads.engine.Engine` (villages, then units in
+    :func:`~emgis.analysis.coverage.units_of` order, then the candidates layer), ``cost``: what
+    building there costs (yuan; NaN where no cost is known), and ``cost_basis``: how the cost
+    was set: ``"candidate's own cost"`` (the ``cost`` of ``[layers.candidates]``),
+    ``"kind's cost"`` (``[costs] KIND``), ``"reused building"`` (a shelter, stockpile or team
+    base, 利旧: ``[costs] KIND`` x ``[costs] reuse_factor``) or ``"no cost known"``.
     """
 
     v = district.villages
     units = units_of(district)
     n_v, n_u = len(v), len(units)
+    s = district.settings
+    build = float(s.costs[kind].value) if kind in s.costs else np.nan
+    reuse = float(s.costs["reuse_factor"].value) if "reuse_factor" in s.costs else 1.0
     parts = [pd.DataFrame({"id": "village:" + v["id"].astype(str), "name": v["name"],
                            "source": "village centre", "geometry": v.geometry,
-                           "loc": np.arange(n_v)})]
+                           "loc": np.arange(n_v), "cost": build,
+                           "cost_basis": "kind's cost"})]
     layer_of = units["layer"].to_numpy(dtype=object)
     for layer in ("shelters", "stockpiles", "teams"):
         sel = np.flatnonzero(layer_of == layer)
@@ -63,31 +85,53 @@ def candidate_sites(district: District, kind: str) -> tuple[gpd.GeoDataFrame, pd
             parts.append(pd.DataFrame({"id": f"{layer}:" + g["id"].astype(str),
                                        "name": g["name"].to_numpy(), "source": layer,
                                        "geometry": g.geometry.to_numpy(),
-                                       "loc": n_v + sel}))
+                                       "loc": n_v + sel, "cost": build * reuse,
+                                       "cost_basis": "reused building"}))
     c = district.candidates
     if len(c):
+        own = pd.to_numeric(c["cost"], errors="coerce").to_numpy(dtype=float, na_value=np.nan) \
+            if "cost" in c else np.full(len(c), np.nan)
         parts.append(pd.DataFrame({"id": "candidate:" + c["id"].astype(str), "name": c["name"],
                                    "source": "candidates layer", "geometry": c.geometry,
-                                   "loc": n_v + n_u + np.arange(len(c))}))
+                                   "loc": n_v + n_u + np.arange(len(c)),
+                                   "cost": np.where(np.isnan(own), build, own),
+                                   "cost_basis": np.where(np.isnan(own), "kind's cost",
+                                                          "candidate's own cost")}))
     cand = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry",
                             crs=district.crs)
+    cost = cand["cost"].to_numpy(dtype=float)
+    cand["cost_basis"] = np.where(np.isnan(cost), "no cost known",
+                                  cand["cost_basis"].to_numpy(dtype=object))
+    excluded: list[dict[str, object]] = []
+
+    def exclude(mask: npt.NDArray[np.bool_], reason: str) -> None:
+        excluded.extend({"id": i, "name": n, "reason": reason}
+                        for i, n in zip(cand["id"][mask], cand["name"][mask], strict=True))
+
+    # the sources [siting] uses
+    listed_only = s.siting.candidates == "listed"
+    used = ("listed",) if listed_only else s.siting.sources
+    keep = cand["source"].map(SOURCE_OF).isin(used).to_numpy(dtype=bool).copy()
+    exclude(~keep, "not a listed candidate" if listed_only else "source not used")
     existing = units[units["kind"] == kind]
-    excluded = []
-    keep = np.ones(len(cand), dtype=bool)
-    if len(existing):
+    if len(existing) and keep.any():
         tree = shapely.STRtree(existing.geometry.values)
         near = tree.query(cand.geometry.values, predicate="dwithin", distance=ON_TOP_M)
         on_top = np.zeros(len(cand), dtype=bool)
         on_top[near[0]] = True
+        on_top &= keep
         keep &= ~on_top
-        excluded += [{"id": i, "name": n, "reason": "on top of an existing unit"}
-                     for i, n in zip(cand["id"][on_top], cand["name"][on_top], strict=True)]
-    # one candidate per location (a village centre and a school at the same point)
-    xy = np.round(np.column_stack([cand.geometry.x, cand.geometry.y]), 0)
-    _, first = np.unique(xy, axis=0, return_index=True)
-    dup = np.ones(len(cand), dtype=bool)
-    dup[first] = False
-    keep &= ~dup
+        exclude(on_top, "on top of an existing unit")
+    # one candidate per location (a village centre and a school at the same point): the
+    # cheapest, the first on equal costs
+    idx = np.flatnonzero(keep)
+    if len(idx):
+        xy = np.round(np.column_stack([cand.geometry.x.to_numpy()[idx],
+                                       cand.geometry.y.to_numpy()[idx]]), 0)
+        order = np.lexsort((idx, np.where(np.isnan(cost[idx]), np.inf, cost[idx])))
+        _, first = np.unique(xy[order], axis=0, return_index=True)
+        keep[:] = False
+        keep[idx[order[first]]] = True
     return cand[keep].reset_index(drop=True), pd.DataFrame(
         excluded, columns=["id", "name", "reason"])
 
@@ -297,11 +341,15 @@ def _result(district: District, kind: str, sol: Solution, cand: gpd.GeoDataFrame
                      "capacitated_covering" else int(weights[new].sum()),
                      "newly_reached_population": int(weights[newly_reached].sum()),
                      "gain": round(gain, 1), "gain_unit": unit,
+                     "cost_yuan": float(cand["cost"].iloc[j]) if "cost" in cand else np.nan,
+                     "cost_basis": str(cand["cost_basis"].iloc[j]) if "cost_basis" in cand
+                     else "no cost known",
                      "villages": ";".join(f"{a} {b}" for a, b in zip(
                          v["id"][new], v["name"][new], strict=True)),
                      "geometry": cand.geometry.iloc[j]})
     cols = ["rank", "site_id", "name", "source", "newly_covered_population",
-            "newly_reached_population", "gain", "gain_unit", "villages"]
+            "newly_reached_population", "gain", "gain_unit", "cost_yuan", "cost_basis",
+            "villages"]
     proposals = gpd.GeoDataFrame(rows, geometry="geometry", crs=district.crs) if rows else \
         gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=district.crs)
     note = ""
@@ -441,3 +489,147 @@ def site_robust(district: District, network: EdgeArrays | Engine, kind: str, *, 
     return RobustResult(robust, baseline, comparison, objective, kk, tuple(float(x) for x in pr),
                         robust_objective(with_base, mb, weights, objective, pr, kk),
                         robust_objective(with_rob, mr, weights, objective, pr, kk))
+
+
+@dataclass(frozen=True)
+class BudgetResult:
+    """New sites of one or more kinds chosen within one budget (budgeted covering).
+
+    Attributes
+    ----------
+    budget
+        The money for all kinds together, yuan.
+    solution
+        The plan over all kinds (:class:`~emgis.locate.budget.BudgetSolution`): the sites in
+        the order they add most, the total cost, the weighted persons, the proven bound and
+        gap, method and status.
+    sites
+        One :class:`SitingResult` per kind, in the order asked (proposals ranked by what each
+        adds, with ``cost_yuan``; every village before and after; the candidates excluded,
+        with those whose cost is not known).
+    weights
+        Each kind's weight of a person newly covered.
+    yearly
+        Each kind's yearly running cost of one site (``[costs] KIND_yearly``, yuan), where
+        known.
+    """
+
+    budget: float
+    solution: BudgetSolution
+    sites: tuple[SitingResult, ...]
+    weights: Mapping[str, float]
+    yearly: Mapping[str, float]
+
+    @property
+    def cost(self) -> float:
+        """What the plan costs, yuan."""
+        return self.solution.cost
+
+    def summary(self) -> pd.DataFrame:
+        """The plan per kind and in all (``siting_budget.csv``): sites, cost, yearly running
+        cost, persons newly covered, weight and weighted persons; the ``all`` row also the
+        budget, what is left of it, the proven bound, the gap, method and status."""
+        sol = self.solution
+        rows = []
+        for r in self.sites:
+            n = len(r.proposals)
+            cost = float(r.proposals["cost_yuan"].sum()) if n else 0.0
+            persons = int(r.proposals["newly_covered_population"].sum()) if n else 0
+            w = float(self.weights.get(r.kind, 1.0))
+            rows.append({"kind": r.kind, "sites": n, "cost_yuan": cost,
+                         "yearly_yuan": n * self.yearly[r.kind] if r.kind in self.yearly
+                         else (0.0 if not n else np.nan),
+                         "newly_covered_population": persons, "weight": w,
+                         "weighted_persons": round(w * persons, 1)})
+        table = pd.DataFrame(rows)
+        total = {"kind": "all", "sites": int(table["sites"].sum()),
+                 "cost_yuan": float(table["cost_yuan"].sum()),
+                 "yearly_yuan": float(table["yearly_yuan"].sum(min_count=len(table))),
+                 "newly_covered_population": int(table["newly_covered_population"].sum()),
+                 "weight": np.nan, "weighted_persons": round(sol.objective, 1),
+                 "budget_yuan": self.budget, "unspent_yuan": self.budget - sol.cost,
+                 "bound": round(sol.bound, 1), "gap_to_bound": sol.gap}
+        out = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+        out["method"] = sol.method
+        out["status"] = str(sol.status)
+        return out[["kind", "sites", "cost_yuan", "yearly_yuan", "newly_covered_population",
+                    "weight", "weighted_persons", "budget_yuan", "unspent_yuan", "bound",
+                    "gap_to_bound", "method", "status"]]
+
+
+def site_budget(district: District, network: EdgeArrays | Engine, kinds: Sequence[str], *,
+                budget: float, weights: Mapping[str, float] | None = None,
+                method: str = "auto", time_limit: float = 300.0) -> BudgetResult:
+    """New sites of one or more kinds covering the most persons for a budget (yuan).
+
+    Each kind's candidates (:func:`candidate_sites`, with their costs), minutes within its
+    target and villages already covered make one budgeted maximum covering problem
+    (:func:`emgis.locate.budget.budget_covering`): the exact MILP on HiGHS while it is small
+    (``method="auto"``), the cost-effective greedy with swaps and a proven bound above. A
+    person newly covered counts ``weights[kind]`` (default 1 for every kind). Candidates whose
+    cost is not known are excluded ("no cost known"). Each kind's result is a
+    :class:`SitingResult` (proposals with their cost), as :func:`site_units` gives.
+
+    Raises
+    ------
+    SitingError
+        A kind without a target, given twice, or with no candidate of known cost; a weight
+        for a kind not asked for; a budget, weight, method or time limit
+        :func:`~emgis.locate.budget.budget_covering` does not take.
+    """
+    s = district.settings
+    kinds = list(kinds)
+    twice = sorted({k for k in kinds if kinds.count(k) > 1})
+    if twice:
+        raise SitingError(Msg("budget_kind_twice", kind=twice[0]))
+    weights = dict(weights or {})
+    for k, w in weights.items():
+        if k not in kinds:
+            raise SitingError(Msg("cli_kind_weight", v=f"{k}={w}"))
+    engine = _locate(district, network)
+    v = district.villages
+    pop = v["population"].fillna(0).to_numpy(dtype=float)
+    parts = []
+    for kind in kinds:
+        if kind not in s.targets:
+            raise SitingError(Msg("site_kind_no_target", v=kind, options=", ".join(s.targets)))
+        target = target_of(kind, s)
+        turnout = 0.0 if towards_unit(kind) else (float(s.turnout[kind].value)
+                                                    if kind in s.turnout else 0.0)
+        cand, excluded = candidate_sites(district, kind)
+        cost = cand["cost"].to_numpy(dtype=float)
+        unknown = np.isnan(cost)
+        if len(cand) and unknown.all():
+            raise SitingError(Msg("budget_needs_cost", kind=kind))
+        base = compute_coverage(district, engine, kinds=(kind,)).table[
+            "nearest_min"].to_numpy(dtype=float)
+        base = np.where(np.isnan(base), np.inf, base)
+        no_road = engine.status(cand["loc"].to_numpy(dtype=np.int64)) == "no_road_access"
+        more = [pd.DataFrame({"id": cand["id"][m], "name": cand["name"][m], "reason": why})
+                for m, why in ((no_road & ~unknown, "no road access"),
+                               (unknown, "no cost known")) if m.any()]
+        excluded = pd.concat([excluded, *more], ignore_index=True)
+        cand = cand[~unknown].reset_index(drop=True)
+        times = candidate_times(engine, kind, cand["loc"].to_numpy(dtype=np.int64), base,
+                                target=target, turnout=turnout, covering=True)
+        parts.append((kind, cand, excluded, times, base, target))
+    bkinds = [BudgetKind(kind, times, pop, base, target, cand["cost"].to_numpy(dtype=float),
+                         float(weights.get(kind, 1.0)))
+              for kind, cand, _, times, base, target in parts]
+    sol = budget_covering(bkinds, budget, method=method, time_limit=time_limit)
+    results = []
+    for kind, cand, excluded, times, base, target in parts:
+        chosen = [c for c in sol.chosen if c.kind == kind]
+        w = float(weights.get(kind, 1.0))
+        bound = sol.bound / w if len(parts) == 1 and w > 0 else None
+        k_sol = Solution(tuple(c.candidate for c in chosen), sol.persons.get(kind, 0.0),
+                         tuple(c.persons for c in chosen), "budget_covering", sol.method,
+                         str(sol.status), bound, sol.seconds)
+        r = _result(district, kind, k_sol, cand, excluded, times, pop, base, target,
+                    np.zeros(len(v), dtype=bool), requested=None)
+        note: str = sol.note or ("" if len(r.proposals) else Msg("budget_kind_none"))
+        results.append(SitingResult(r.kind, r.solution, r.proposals, r.villages, r.excluded,
+                                    r.unreachable, r.target_min, note, None))
+    yearly = {k: float(s.costs[f"{k}_yearly"].value) for k in kinds if f"{k}_yearly" in s.costs}
+    return BudgetResult(float(budget), sol, tuple(results),
+                        {k: float(weights.get(k, 1.0)) for k in kinds}, yearly)

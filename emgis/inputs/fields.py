@@ -30,6 +30,7 @@ LIMITS: Mapping[str, float] = {
     "households": 1_000_000,
     "radius_m": 10_000,
     "phones": 1_000,
+    "yuan": 10_000_000_000,
 }
 
 #: Longest id and text values, characters.
@@ -158,7 +159,9 @@ SCHEMAS: Mapping[str, LayerSchema] = {
     ),
     "candidates": LayerSchema(
         "candidates",
-        (FieldSpec("id", required=True), FieldSpec("name", required=True)),
+        (FieldSpec("id", required=True), FieldSpec("name", required=True),
+         # what building there costs, yuan (blank: the kind's cost of [costs])
+         FieldSpec("cost", "number", max=LIMITS["yuan"])),
         ("Point", "Polygon", "MultiPolygon"),
         kind_field=None,
     ),

@@ -207,6 +207,9 @@ SYNONYMS: Mapping[str, Mapping[str, Synonyms]] = _freeze({
     "candidates": {
         "id": _s("候选点编号", "id", "编号", "编码", "候选点编号"),
         "name": _s("候选点名称", "name", "名称", "候选点名称", "地点", "地点名称"),
+        "cost": _s("建设费用/投资估算 of a list of candidate sites (yuan; blank: [costs])", "cost",
+                   "费用", "造价", "建设费用", "投资", "投资估算", "估算投资", "预算",
+                   "建设资金"),
         "lon": _s(_SRC_LONLAT, *_LON),
         "lat": _s(_SRC_LONLAT, *_LAT),
     },
@@ -300,6 +303,7 @@ FOREIGN_UNITS: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType({
     "radius_m": (("km", "公里", "千米"), "header_unit_metres"),
     "turnout_min": (("秒", "s", "小时", "h"), "header_unit_minutes"),
     "mobilisation_min": (("秒", "s", "小时", "h"), "header_unit_minutes"),
+    "cost": (("万元", "万", "千元", "亿元"), "header_unit_yuan"),
 })
 
 

@@ -47,6 +47,13 @@ KNOWN_ROAD_CLASSES = ("motorway", "trunk", "primary", "secondary", "tertiary", "
 #: Plausible speeds, km/h.
 MAX_SPEED_KPH = 200.0
 
+#: Where siting candidates come from (``[siting] sources``): the village and community
+#: centres, the public buildings of three layers, and the planner's ``[layers.candidates]``.
+CANDIDATE_SOURCES = ("villages", "shelters", "stockpiles", "teams", "listed")
+
+#: Largest plausible cost of one site, yuan (ten billion: a typing error beyond).
+MAX_YUAN = 10_000_000_000
+
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
@@ -281,6 +288,29 @@ def quality_checks() -> dict[str, Check]:
     }
 
 
+def cost_checks() -> dict[str, Check]:
+    """The checks of the ``[costs]`` keys: a build cost (``KIND``) and a yearly running cost
+    (``KIND_yearly``) for every kind that can be sited, yuan, and ``reuse_factor`` (a share);
+    each a number or ``{ value, source }``."""
+    yuan = override(number(lo=0, hi=MAX_YUAN, unit="yuan"))
+    checks = {k: yuan for kind in standards.TARGETS for k in (kind, f"{kind}_yearly")}
+    checks["reuse_factor"] = override(number(lo=0, hi=1))
+    return checks
+
+
+def siting_checks() -> dict[str, Check]:
+    """The checks of the ``[siting]`` keys: which candidate sites siting considers."""
+    words = Msg("cfg_sources", options=", ".join(f'"{o}"' for o in CANDIDATE_SOURCES))
+
+    def sources(v: Any) -> str | None:
+        if not isinstance(v, list) or not v or not all(
+                isinstance(x, str) and x in CANDIDATE_SOURCES for x in v) or len(set(v)) < len(v):
+            return words
+        return None
+
+    return {"candidates": choice("all", "listed"), "sources": sources}
+
+
 def coverage_checks() -> dict[str, Check]:
     """The checks of the ``[coverage]`` keys ."""
     return {
@@ -361,6 +391,8 @@ def schema() -> dict[str, Table]:
                          names=tuple(standards.WARNING)),
         "social": Table(values=override(number(lo=0, hi=240)), names=tuple(standards.SOCIAL)),
         "quality": Table(keys=quality_checks()),
+        "costs": Table(keys=cost_checks()),
+        "siting": Table(keys=siting_checks()),
         "network": Table(keys=network_checks()),
         "coverage": Table(keys=coverage_checks()),
         "report": Table(keys=report_checks()),

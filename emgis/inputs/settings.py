@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 from emgis._errors import SettingsError
 from emgis.inputs import standards
 from emgis.inputs.problems import Problem, ProblemLog
-from emgis.inputs.schema import check_config
+from emgis.inputs.schema import CANDIDATE_SOURCES, check_config
 from emgis.inputs.standards import Standard
 from emgis.texts import Msg, texts
 
@@ -140,6 +140,24 @@ class MapSettings:
 
 
 @dataclass(frozen=True)
+class SitingSettings:
+    """Which candidate sites siting considers.
+
+    Attributes
+    ----------
+    candidates
+        ``"all"`` (default): the sources of ``sources``; ``"listed"``: only the planner's
+        ``[layers.candidates]`` (the others are listed as excluded, "not a listed candidate").
+    sources
+        The candidate sources used (:data:`CANDIDATE_SOURCES`); the others' candidates are
+        listed as excluded with the reason.
+    """
+
+    candidates: Literal["all", "listed"] = "all"
+    sources: tuple[str, ...] = CANDIDATE_SOURCES
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of a district; build with :func:`load_settings` or :func:`default_settings`.
 
@@ -163,6 +181,12 @@ class Settings:
     quality
         When a township's road data is too thin to trust (villages far from every road, road
         density): :mod:`emgis.analysis.quality`.
+    costs
+        What new sites cost, yuan: per kind the build cost (``KIND``), a yearly running cost
+        where one is given (``KIND_yearly``), and ``reuse_factor`` for a candidate that reuses
+        an existing public building (利旧).
+    siting
+        Which candidate sites siting considers (``[siting]``).
     network
         How the road network is built.
     coverage, report, maps
@@ -177,6 +201,8 @@ class Settings:
     warning: Mapping[str, Standard] = field(default_factory=lambda: standards.WARNING)
     social: Mapping[str, Standard] = field(default_factory=lambda: standards.SOCIAL)
     quality: Mapping[str, Standard] = field(default_factory=lambda: standards.QUALITY)
+    costs: Mapping[str, Standard] = field(default_factory=lambda: standards.COSTS)
+    siting: SitingSettings = field(default_factory=SitingSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
@@ -236,7 +262,7 @@ class Scenario:
 
 
 _TABLES = ("targets", "turnout", "speeds", "minimums", "shelter", "warning", "social",
-           "quality")
+           "quality", "costs")
 
 
 def default_settings() -> Settings:
@@ -258,7 +284,8 @@ def _override(table: str, defaults: Mapping[str, Standard], given: Mapping[str, 
         default = defaults.get(key)
         value, text = (raw.get("value"), raw.get("source")) if isinstance(raw, dict) else (
             raw, None)
-        unit = default.unit if default else ("km/h" if table == "speeds" else "")
+        unit = default.unit if default else ("km/h" if table == "speeds" else (
+            ("yuan/year" if key.endswith("_yearly") else "yuan") if table == "costs" else ""))
         text_zh = ""
         if text is None:
             text, text_zh = (_override_source(lang, default) for lang in ("en", "zh"))
@@ -276,7 +303,8 @@ def _override_source(lang: str, default: Standard | None) -> str:
     return t.fmt("std.override_of", value=f"{default.value:g}", source=default.cite(lang))
 
 
-_T = TypeVar("_T", NetworkSettings, CoverageSettings, ReportSettings, MapSettings)
+_T = TypeVar("_T", NetworkSettings, CoverageSettings, ReportSettings, MapSettings,
+             SitingSettings)
 
 
 def _options(base: _T, given: Mapping[str, Any]) -> _T:
@@ -321,7 +349,7 @@ def load_settings(config: Mapping[str, Any], *, source: Path) -> Settings:
 
     plog = ProblemLog()
     tables = {k: v for k, v in config.items()
-              if k in (*_TABLES, "network", "coverage", "report", "maps")}
+              if k in (*_TABLES, "network", "coverage", "report", "maps", "siting")}
     check_config(tables, file=source.name, plog=plog,
                  open_speed_classes=_lines_roads(config))
     if plog.errors:
@@ -339,6 +367,8 @@ def load_settings(config: Mapping[str, Any], *, source: Path) -> Settings:
         kwargs["report"] = _options(ReportSettings(), config["report"])
     if "maps" in config:
         kwargs["maps"] = _options(MapSettings(), config["maps"])
+    if "siting" in config:
+        kwargs["siting"] = _options(SitingSettings(), config["siting"])
     settings = replace(base, **kwargs)
     if settings.network.default_class not in settings.speeds:
 

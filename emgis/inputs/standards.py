@@ -360,6 +360,62 @@ SHELTER: Mapping[str, Standard] = _freeze(
     }
 )
 
+_QZ = "泉州 2025 方案"
+
+#: What new sites cost, yuan: per kind the build cost (key: the kind) and, where a figure is
+#: given, the yearly running cost (key: ``KIND_yearly``); ``reuse_factor`` is the share of the
+#: build cost a candidate pays when it reuses an existing public building (利旧: a shelter,
+#: stockpile or team base). Only the township station has a figure from a policy text; the rest
+#: are planning assumptions to replace with local prices (``[costs]`` in ``district.toml``, or
+#: a ``cost`` per candidate in ``[layers.candidates]``). Kinds without a build cost here
+#: (fire stations, medical points ...) can be sited within a budget once the district gives one.
+COSTS: Mapping[str, Standard] = _freeze(
+    {
+        "township_rescue_team": Standard(
+            300_000, "yuan", f"{_QZ}: about 300,000 yuan per standardised township station "
+            "(乡镇应急管理站), whose 'eight haves' include the standing rescue team",
+            source_zh="泉州2025年方案：每个规范化乡镇应急管理站约30万元（“八有”含常备救援队伍）"),
+        "micro_fire_station": Standard(
+            100_000, "yuan", f"{_P}: the equipment of the 2015 micro fire station standard "
+            "(protective gear, extinguishers, hoses, radios, a light vehicle) and the fit-out "
+            "of a room; replace with the local tender price", proposal=True,
+            source_zh="规划假设：按2015年微型消防站建设标准配置器材（防护装备、灭火器、水带、"
+            "对讲机、轻便消防车）并装修一间用房；请以当地招标价替换"),
+        "micro_fire_station_yearly": Standard(
+            20_000, "yuan/year", f"{_P}: upkeep and replacement of equipment, insurance and "
+            "duty subsidies of its 6 members", proposal=True,
+            source_zh="规划假设：器材维护更新、保险及6名队员的值守补贴"),
+        "village_team": Standard(
+            50_000, "yuan", f"{_P}: equipment of a 15-person part-time village team "
+            "(protective gear, pumps, lights, radios, first aid)", proposal=True,
+            source_zh="规划假设：15人兼职村应急队的装备（防护装备、水泵、照明、对讲机、急救包）"),
+        "village_team_yearly": Standard(
+            10_000, "yuan/year", f"{_P}: insurance, training and upkeep of the team's "
+            "equipment", proposal=True, source_zh="规划假设：队员保险、培训和装备维护"),
+        "stockpile": Standard(
+            200_000, "yuan", f"{_P}: a township store (乡镇储备库) in an existing room: "
+            "shelving, fit-out and a first stock", proposal=True,
+            source_zh="规划假设：利用现有用房建设乡镇物资储备库：货架、装修和首批物资"),
+        "stockpile_yearly": Standard(
+            20_000, "yuan/year", f"{_P}: rotating expiring stock and upkeep of the store",
+            proposal=True, source_zh="规划假设：临期物资轮换和库房维护"),
+        "shelter_emergency": Standard(
+            50_000, "yuan", f"{_P}: signs, lighting, water and toilets on an existing open "
+            "space (GB 21734 basic facilities)", proposal=True,
+            source_zh="规划假设：在现有空地设置标识、照明、供水和厕所（GB 21734 基本设施）"),
+        "reuse_factor": Standard(
+            0.3, "share", f"{_P}: {_QZ} asks to reuse existing buildings (利旧); a candidate "
+            "that is already a shelter, stockpile or team base needs fit-out and equipment, "
+            "not a building: this share of the kind's build cost", proposal=True,
+            source_zh=f"规划假设：{_QZ}要求利旧；已是避难场所、储备点或队伍驻地的候选点只需"
+            "装修和配备器材、无需新建：按该类别建设费用的此比例计"),
+    }
+)
+
+#: Candidate sources whose candidate reuses an existing public building (利旧).
+REUSE_SOURCES = ("shelters", "stockpiles", "teams")
+
+
 #: Every kind a siting run can be asked for (``emgis site --kind``), with the names the input
 #: files accept for it.
 SITING_KIND_ALIASES: Mapping[str, str] = MappingProxyType({

@@ -129,13 +129,15 @@ class BudgetSolution:
         ``"milp"`` or ``"heuristic"`` (whose plan was kept); ``"optimal"`` (proven, up to
         HiGHS's relative gap of 1e-4), ``"feasible"`` (a heuristic plan not proven
         optimal), ``"time limit"`` (HiGHS stopped; the better of its plan and the
-        heuristic's kept) or ``"stopped: ..."``.
+        heuristic's kept) or, when HiGHS stopped otherwise, a :class:`emgis.texts.Msg`
+        (``budget_stopped``, ``budget_over_tolerance``: ``"stopped: ..."`` in English).
     bound
         A proven upper bound of the objective (weighted persons): HiGHS's dual bound for the
         MILP, the least of the LP relaxation and the online bound for the heuristic.
     note
         What a planner should know when the plan is empty or spends nothing: the budget is
-        below every candidate's cost, or no affordable candidate covers anyone new.
+        below every candidate's cost, or no affordable candidate covers anyone new (a
+        :class:`emgis.texts.Msg`, ``budget_*``; ``""`` when there is nothing to say).
     seconds
         Solve time.
     """
@@ -186,44 +188,48 @@ def _fits(cost: float | FloatArray, budget: float) -> npt.NDArray[np.bool_]:
     return np.asarray(cost) <= budget + 1e-9 * max(1.0, budget)
 
 
+def _plain(v: object) -> object:
+    """A NumPy scalar as the Python number it holds (so that a message shows ``-1.0``, not
+    ``np.float64(-1.0)``); anything else as it is."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def _check(kinds: Sequence[BudgetKind], budget: float, method: str, time_limit: float) -> None:
     """Raise :class:`SitingError` (a ``ValueError``) for input the model cannot take."""
     if method not in _METHODS:
         raise SitingError(Msg("site_method", v=method))
     if not np.isfinite(time_limit) or time_limit <= 0:
-        raise SitingError(f"time limit {time_limit!r}: expected seconds > 0")
+        raise SitingError(Msg("budget_time_limit", v=_plain(time_limit)))
     if isinstance(budget, bool) or not isinstance(budget, (int, float, np.integer, np.floating)) \
             or np.isnan(budget) or budget < 0:
-        raise SitingError(f"budget {budget!r}: expected yuan >= 0")
+        raise SitingError(Msg("budget_amount", v=_plain(budget)))
     if not kinds:
-        raise SitingError("budgeted covering needs at least one kind")
+        raise SitingError(Msg("budget_no_kind"))
     names = [k.name for k in kinds]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise SitingError(f"kind {twice[0]!r} given more than once: one entry per kind")
+        raise SitingError(Msg("budget_kind_twice", kind=twice[0]))
     for k in kinds:
         shape = Pairs.of(k.times).shape
         costs = np.asarray(k.costs, dtype=float).ravel()
         w = np.asarray(k.weights, dtype=float).ravel()
         if len(costs) != shape[0] or len(w) != shape[1] or np.shape(k.base) != (shape[1],):
-            raise SitingError(
-                f"kind {k.name!r}: times are {shape[0]} candidates x {shape[1]} villages, but "
-                f"there are {len(costs)} costs, {len(w)} weights and {np.size(k.base)} base "
-                "times")
+            raise SitingError(Msg("budget_sizes", kind=k.name, candidates=shape[0],
+                                  villages=shape[1], costs=len(costs), weights=len(w),
+                                  base=int(np.size(k.base))))
         bad = np.flatnonzero(~(np.isfinite(costs) & (costs >= 0)))  # NaN, inf, negative
         if len(bad):
-            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-            raise SitingError(f"kind {k.name!r}: candidate {int(bad[0])} costs "
-                              f"{float(costs[bad[0]])!r}{more}: costs must be yuan >= 0 "
-                              "(leave out a candidate that cannot be built)")
+            raise SitingError(Msg("budget_costs" if len(bad) > 1 else "budget_cost",
+                                  kind=k.name, j=int(bad[0]), cost=float(costs[bad[0]]),
+                                  more=len(bad) - 1))
         bad = np.flatnonzero(~((w >= 0) & np.isfinite(w)))
         if len(bad):
-            raise SitingError(f"kind {k.name!r}: village {int(bad[0])} has {float(w[bad[0]])!r} "
-                              "persons: expected a number >= 0")
+            raise SitingError(Msg("budget_persons", kind=k.name, i=int(bad[0]),
+                                  v=float(w[bad[0]])))
         if not (np.isfinite(k.weight) and k.weight >= 0):
-            raise SitingError(f"kind {k.name!r}: weight {k.weight!r}: expected a number >= 0")
+            raise SitingError(Msg("budget_weight", kind=k.name, v=_plain(k.weight)))
         if np.isnan(k.target):
-            raise SitingError(f"kind {k.name!r}: target {k.target!r}: expected minutes")
+            raise SitingError(Msg("budget_target", kind=k.name, v=_plain(k.target)))
 
 
 def _model(kinds: Sequence[BudgetKind], budget: float) -> _Model:
@@ -515,12 +521,11 @@ def budget_covering(kinds: Sequence[BudgetKind], budget: float, *, method: str =
     if m.a.shape[0] == 0:
         all_costs = np.concatenate([np.asarray(k.costs, dtype=float).ravel() for k in kinds])
         if not len(all_costs):
-            note = "there are no candidate sites"
+            note = Msg("budget_no_candidates")
         elif not _fits(all_costs.min(), budget):
-            note = (f"the budget ({budget:,.0f} yuan) is below every candidate's cost (the "
-                    f"cheapest costs {all_costs.min():,.0f} yuan): nothing can be built")
+            note = Msg("budget_below_cost", budget=budget, cheapest=float(all_costs.min()))
         else:
-            note = "no affordable candidate covers anyone not covered yet"
+            note = Msg("budget_covers_none")
         return _solution(kinds, m, [], budget, used, "optimal", 0.0, note, t0)
     if used == "heuristic":
         sites, bound = _heuristic(m.a, m.w, m.c, budget, t0 + time_limit)
@@ -533,9 +538,9 @@ def budget_covering(kinds: Sequence[BudgetKind], budget: float, *, method: str =
         return _solution(kinds, m, sites, budget, "heuristic", status, bound, "", t0)
     found, code, message, dual = _milp(m.a, m.w, m.c, budget, time_limit)
     sites = found or []
-    trouble = ""
+    trouble: str = ""
     if not _fits(float(m.c[sites].sum()), budget):  # HiGHS's feasibility tolerance
-        sites, trouble = [], "the solver's plan exceeds the budget by its tolerance"
+        sites, trouble = [], Msg("budget_over_tolerance")
     if code == 0 and not trouble:
         # of the plans covering as much, a cheaper one nearby (HiGHS is not told costs matter
         # beyond the budget)
@@ -547,7 +552,7 @@ def budget_covering(kinds: Sequence[BudgetKind], budget: float, *, method: str =
     obj = _value(m.w, _counts(m.a, sites))
     # stopped (time limit): keep the better of HiGHS's plan and the heuristic's, and say how
     # far it may be from the optimum by the least proven bound
-    status = trouble or ("time limit" if code == 1 else f"stopped: {message}")
+    status = trouble or ("time limit" if code == 1 else Msg("budget_stopped", message=message))
     alt, bound = _heuristic(m.a, m.w, m.c, budget,
                             time.perf_counter() + max(1.0, 0.1 * time_limit))
     if np.isfinite(dual):
@@ -590,7 +595,7 @@ def _solution(kinds: Sequence[BudgetKind], m: _Model, sites: list[int], budget: 
     per = np.bincount(m.vkind[covered], weights=m.p[covered], minlength=len(kinds))
     cost = float(sum(s.cost for s in chosen))
     if not note and not chosen:
-        note = "no affordable candidate covers anyone not covered yet"
+        note = Msg("budget_covers_none")
     return BudgetSolution(tuple(chosen), cost, objective,
                           {k.name: float(v) for k, v in zip(kinds, per, strict=True)}, budget,
                           method, status, max(float(bound), objective), note,

@@ -22,7 +22,7 @@ from emgis.analysis.coverage import polygonal
 from emgis.inputs.coords import wgs84_to_gcj02
 from emgis.inputs.district import District
 from emgis.outputs.basemaps import basemap_tiles, display_frame, is_gcj02
-from emgis.outputs.style import credit_of
+from emgis.outputs.style import ROAD_CLASSES, ROAD_OPACITY, TOWNSHIP_COLOUR, credit_of
 from emgis.roads.edges import EdgeArrays
 from emgis.texts import Texts, shown_minutes, texts
 
@@ -115,14 +115,16 @@ def _geojson_geom(g: shapely.Geometry, ndigits: int = 5) -> dict[str, Any]:
     return {"type": gj["type"], "coordinates": gj["coordinates"]}
 
 
-#: Road classes drawn on every map, in order of importance, and their line style.
-ROAD_STYLE: tuple[tuple[tuple[str, ...], str, float], ...] = (
-    (("motorway", "motorway_link", "trunk", "trunk_link"), "#c0392b", 3.0),
-    (("primary", "primary_link"), "#e67e22", 2.5),
-    (("secondary", "secondary_link", "tertiary", "tertiary_link"), "#d4ac0d", 2.0),
-    (("unclassified", "residential", "living_street", "road", "busway"), "#7f8c8d", 1.2),
-    (("service", "track"), "#a6acaf", 1.0),
-)
+#: Road classes drawn on every map, in order of importance, and their line style (one
+#: palette with the report's overview: :data:`emgis.outputs.style.ROAD_CLASSES`).
+ROAD_STYLE = ROAD_CLASSES
+
+#: Districts with at most this many villages show every village name from the zoom the map
+#: opens at (decluttered: a name that would overlap a larger village's is left out), unless
+#: ``[maps] label_zoom`` is set to another zoom than its default; larger districts show the
+#: names from ``[maps] label_zoom`` on, decluttered the same way. A ``[maps] label_all_up_to``
+#: setting, where the settings define one, takes its place.
+LABEL_ALL_UP_TO = 300
 #: Most vertices of the road layer of one map (larger networks draw their major roads only).
 MAX_ROAD_VERTICES = 250_000
 
@@ -168,9 +170,17 @@ def _road_features(network: EdgeArrays, crs: CRS, gcj02: bool) -> list[dict[str,
     return feats
 
 
+#: Fonts of the names on the maps: a Latin font first (a CJK font draws Latin punctuation
+#: such as ’ full width), then Chinese fonts.
+LABEL_FONTS = ('Arial,"Liberation Sans","DejaVu Sans","Noto Sans CJK SC","Microsoft YaHei",'
+               '"PingFang SC",sans-serif')
+
 _PRINT_CSS = """
-.emgis-label{font:11px/1.1 "Noto Sans CJK SC","Microsoft YaHei",sans-serif;color:#111;
+.emgis-label{font:11px/1.1 FONTS;color:#111;
  white-space:nowrap;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff;pointer-events:none}
+.emgis-town-label{font:bold 15px/1.1 FONTS;
+ color:TOWN;letter-spacing:2px;white-space:nowrap;pointer-events:none;
+ text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 4px #fff,0 0 4px #fff}
 .emgis-cluster{border-radius:50%;border:2px solid #fff;box-shadow:0 0 3px #000;
  text-align:center;font:bold 11px sans-serif;color:#fff;text-shadow:0 0 2px #000}
 #emgis-panel{background:rgba(255,255,255,.95);border:1px solid #888;border-radius:4px;
@@ -224,9 +234,10 @@ class _Page:
             ("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js")]
         self.m.default_css = [
             ("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css")]
+        css = _PRINT_CSS.replace("PAPER", self.district.settings.report.paper).replace(
+            "TOWN", TOWNSHIP_COLOUR).replace("FONTS", LABEL_FONTS)
         self._raw("header", f"<title>{_esc(self.title)}</title><meta charset=\"utf-8\">"
-                  f"<style>{_PRINT_CSS.replace('PAPER', self.district.settings.report.paper)}"
-                  "</style>")
+                  f"<style>{css}</style>")
         self.base: list[dict[str, Any]] = []
 
     def display(self, gdf: gpd.GeoDataFrame | gpd.GeoSeries
@@ -272,10 +283,15 @@ class _Page:
         v = self.display(villages)
         vx, vy = _xy(v.geometry.values)
         ms = self.district.settings.maps
+        people = (villages["population"].fillna(0).to_numpy(dtype=float)
+                  if "population" in villages else np.zeros(len(villages)))
+        # names are placed most populous first (the page's decluttering keeps the first)
+        order = np.lexsort((np.arange(len(villages)), -people)).tolist()
         self.villages = {"x": vx.tolist(), "y": vy.tolist(),
                          "label": [str(n) for n in villages[
                              "name" if "name" in villages else "village_name"]],
                          "pop": pops, "labelZoom": float(ms.label_zoom),
+                         "labelAll": label_all(len(villages), ms), "order": order,
                          "clusterAbove": int(ms.cluster_above)}
 
     def base_layers(self, network: EdgeArrays | None) -> None:
@@ -284,25 +300,23 @@ class _Page:
         t = self.t
         items = []
         if network is not None and network.n_edges:
-            self.add("roads", {"type": "lines", "pane": "emgisRoads", "opacity": 0.8,
+            self.add("roads", {"type": "lines", "pane": "emgisRoads", "opacity": ROAD_OPACITY,
                                "features": _road_features(network, self.district.crs,
                                                           self.gcj02)})
             items.append({"type": "check", "label": t["map.roads"], "layers": ["roads"],
                           "on": True})
         towns = self.district.townships
         if len(towns):
-            tw = towns[["name", "geometry"]].copy()
-            tw["geometry"] = [map_geometry(g, tolerance_m=0) if g is not None else g
-                              for g in tw.geometry]
-            tw = self.display(tw)
-            feats = [{"g": _geojson_geom(geom), "tip": str(name)}
-                     for name, geom in zip(tw["name"], tw.geometry, strict=True)
+            lines = self.display(gpd.GeoSeries([township_boundaries(towns)], crs=towns.crs))
+            feats = [{"g": _geojson_geom(geom)} for geom in lines
                      if geom is not None and not geom.is_empty]
-            self.add("townships", {"type": "areas", "pane": "emgisAreas", "color": "#444",
-                                   "weight": 2, "fill": False, "dashArray": "6 4",
-                                   "features": feats})
+            self.add("townships", {"type": "lines", "pane": "emgisAreas",
+                                   "color": TOWNSHIP_COLOUR, "weight": 2, "opacity": 0.9,
+                                   "dashArray": "6 4", "features": feats})
+            self.add("townnames", {"type": "townnames", "features": township_names(
+                towns, self.display)})
             items.append({"type": "check", "label": t["map.townships"],
-                          "layers": ["townships"], "on": True})
+                          "layers": ["townships", "townnames"], "on": True})
         if self.villages is not None:
             self.add("labels", {"type": "labels"})
             items.append({"type": "check", "label": t.fmt(
@@ -311,9 +325,16 @@ class _Page:
         self.base = items
 
     def legend(self, rows: list[tuple[str, str, str]], *, title: str) -> None:
-        """The legend: (shape, colour, label) rows; shape 'dot', 'area', 'line', 'pie' or a
-        glyph; the map-data credit below."""
+        """The legend: (shape, colour, label) rows; shape 'dot', 'area', 'line', 'pie', a
+        glyph, or ``badge:B:G`` (glyph G with the badge B, colour ``"GLYPH|BADGE"``); then
+        the roads and township boundaries where the map draws them; the map-data credit
+        below."""
         items = []
+        rows = list(rows)
+        if "roads" in self.layers:
+            rows.append(("road", ROAD_CLASSES[1][1], self.t["map.roads"]))
+        if "townships" in self.layers:
+            rows.append(("town", TOWNSHIP_COLOUR, self.t["map.townships"]))
         for shape, colour, label in rows:
             if shape == "dot":
                 sw = (f'<span style="display:inline-block;width:12px;height:12px;'
@@ -326,6 +347,15 @@ class _Page:
             elif shape == "line":
                 sw = (f'<span style="display:inline-block;width:16px;height:0;'
                       f'border-top:3px dashed {colour};margin-right:6px;flex:none"></span>')
+            elif shape in ("road", "town"):
+                line = "3px solid" if shape == "road" else "2px dashed"
+                sw = (f'<span style="display:inline-block;width:16px;height:0;'
+                      f'border-top:{line} {colour};margin-right:6px;flex:none"></span>')
+            elif shape.startswith("badge:"):
+                _, badge, glyph = shape.split(":", 2)
+                fg, _, bc = colour.partition("|")
+                sw = _glyph_html(glyph, fg, size=16, badge=badge, badge_colour=bc or "#d73027") \
+                    + '<span style="margin-right:9px"></span>'
             elif shape == "pie":
                 sw = ('<span style="display:inline-block;width:16px;height:16px;'
                       'border-radius:8px;background:conic-gradient(#1a9850 0 50%,#fdae61 50% '
@@ -342,7 +372,7 @@ class _Page:
         box = (
             '<div id="emgis-legend" style="position:fixed;bottom:56px;left:10px;z-index:1000;'
             'background:rgba(255,255,255,.93);padding:6px 8px;border:1px solid #888;'
-            'border-radius:4px;font:11px sans-serif;max-height:45vh;overflow:auto;'
+            'border-radius:4px;font:11px sans-serif;max-height:55vh;overflow:auto;'
             'max-width:260px">'
             f"<b>{_esc(title)}</b>{''.join(items)}"
             f'<div style="margin-top:6px;color:#555">{_esc(note)}</div>'
@@ -390,6 +420,38 @@ class _Page:
         return page
 
 
+def label_all(n_villages: int, ms: Any) -> bool:
+    """Whether every village name shows from the opening zoom (:data:`LABEL_ALL_UP_TO`)."""
+    from emgis.inputs.settings import MapSettings
+
+    up_to = getattr(ms, "label_all_up_to", LABEL_ALL_UP_TO)
+    default_zoom = float(ms.label_zoom) == float(MapSettings().label_zoom)
+    return bool(n_villages <= up_to and default_zoom)
+
+
+def township_boundaries(towns: gpd.GeoDataFrame) -> shapely.Geometry:
+    """The townships' boundaries as lines, each drawn once (a boundary two townships share
+    would show its dashes twice, out of step, and read as a solid line)."""
+    rings = [shapely.boundary(polygonal(g)) for g in towns.geometry
+             if g is not None and not g.is_empty]
+    if not rings:
+        return shapely.MultiLineString()
+    return shapely.line_merge(shapely.union_all(rings))
+
+
+def township_names(towns: gpd.GeoDataFrame, display: Any) -> list[dict[str, Any]]:
+    """Each township's name at a point inside it (its representative point), in the map's
+    coordinates: ``x``, ``y``, ``label``."""
+    ok = [g is not None and not g.is_empty for g in towns.geometry]
+    tw = towns[ok]
+    if not len(tw):
+        return []
+    pts = display(gpd.GeoSeries(tw.geometry.representative_point(), crs=towns.crs))
+    px, py = _xy(pts.values)
+    return [{"x": float(px[j]), "y": float(py[j]), "label": str(n)}
+            for j, n in enumerate(tw["name"])]
+
+
 def _stable_ids(m: folium.Map) -> None:
     """Number folium's elements in tree order instead of its random ids (same input, same
     file)."""
@@ -404,11 +466,16 @@ def _stable_ids(m: folium.Map) -> None:
     walk(m.get_root())
 
 
-def _glyph_html(glyph: str, colour: str, *, size: int = 22) -> str:
-    return (f'<div style="width:{size}px;height:{size}px;line-height:{size}px;'
-            f'background:{colour};color:#fff;border:2px solid #fff;border-radius:4px;'
-            f'box-shadow:0 0 2px #000;text-align:center;font:bold {int(size * 0.6)}px '
-            f'sans-serif;flex:none">{_esc(glyph)}</div>')
+def _glyph_html(glyph: str, colour: str, *, size: int = 22, badge: str = "",
+                badge_colour: str = "#d73027") -> str:
+    mark = (f'<span style="position:absolute;top:-6px;right:-7px;width:11px;height:11px;'
+            f'line-height:11px;border-radius:6px;border:1px solid #fff;background:'
+            f'{badge_colour};color:#fff;font:bold 9px sans-serif;text-align:center">'
+            f'{_esc(badge)}</span>') if badge else ""
+    return (f'<div style="position:relative;width:{size}px;height:{size}px;'
+            f'line-height:{size}px;background:{colour};color:#fff;border:2px solid #fff;'
+            f'border-radius:4px;box-shadow:0 0 2px #000;text-align:center;'
+            f'font:bold {int(size * 0.6)}px sans-serif;flex:none">{_esc(glyph)}{mark}</div>')
 
 
 def _words(t: Texts, *parts: str) -> str:

@@ -164,7 +164,8 @@ def coverage_map(
             aid = page.add(f"a{i}_{b:g}", {
                 "type": "areas", "pane": "emgisAreas", "color": "#2c7fb8", "weight": 1,
                 "fillColor": "#41b6c4", "fillOpacity": 0.25, "features": [
-                    {"g": _geojson_geom(geom)}]})
+                    {"g": _geojson_geom(geom),
+                     "tip": f"{label}: {t.fmt('map.area_break', b=f'{b:g}')}"}]})
             area_items.append({"type": "radio", "group": f"areas{i}",
                                "label": t.fmt("map.area_break", b=f"{b:g}"),
                                "layers": [aid], "on": bool(b == target)})
@@ -330,6 +331,12 @@ def scenario_map(
                                    capacity=f"{row.capacity:,.0f}", state=t[f"map.{key}"])})
     lid = page.add("shelters", {"type": "pins", "className": "emgis-shelter", "features": feats})
     items.append({"type": "check", "label": t["map.shelters"], "layers": [lid], "on": True})
+    out_feats = _affected_unit_pins(result, district, page, t)
+    if out_feats:
+        lid = page.add("units_out", {"type": "pins", "className": "emgis-unit-out",
+                                     "zIndex": 1000, "features": out_feats})
+        items.append({"type": "check", "label": _units_out_label(t), "layers": [lid],
+                      "on": True})
     page.section(t["map.scenario_layers"], items)
     s = result.summary.iloc[0]
     page.heading(f"{district.name} · {t['map.scenario']}: {name}",
@@ -347,8 +354,95 @@ def scenario_map(
               (glyph, c["shelter_half"], f"{t['map.shelters']}: {t['map.half']}"),
               (glyph, c["shelter_full"], f"{t['map.shelters']}: {t['map.full']}"),
               (glyph, c["shelter_unusable"], f"{t['map.shelters']}: {t['map.unusable']}")]
+    if out_feats:
+        legend += [(f"badge:{UNIT_BADGES['out_of_action']}:{t.get('glyph', 'fire_station')}",
+                    f"{c['unit_out']}|{c['badge_out']}",
+                    _words(t, t["map.units"], t.get("unit_status", "out_of_action"))),
+                   (f"badge:{UNIT_BADGES['cut_off']}:{t.get('glyph', 'fire_station')}",
+                    f"{c['unit_cut']}|{c['badge_cut']}",
+                    _words(t, t["map.units"], t.get("unit_status", "cut_off")))]
     page.legend(legend, title=f"{t['map.scenario']}: {name}")
     return page.render()
+
+
+#: Units out of action closer than this (metres) are drawn side by side.
+PIN_SPREAD_M = 500.0
+
+#: The badge on a unit's pin on the scenario map, by its status.
+UNIT_BADGES = {"out_of_action": "×", "cut_off": "!"}
+
+
+def _units_out_label(t: Texts) -> str:
+    sep = "、" if t.lang == "zh" else " / "
+    return _words(t, t["map.units"], t.get("unit_status", "out_of_action") + sep
+                  + t.get("unit_status", "cut_off"))
+
+
+def affected_units(result: ScenarioResult, lang: str = "en") -> pd.DataFrame:
+    """The units a scenario puts out of action or cuts off, for the report: one row each
+    (``unit_id``, ``unit_name``, ``kind``, ``township``, ``status``, ``reason``; kinds,
+    statuses and reasons in the language's words), out of action first, then by kind and
+    id. Shelters and stockpiles are included (a shelter out of action is unusable)."""
+    t = texts(lang)
+    u = result.units
+    u = u[u["status"].isin(["out_of_action", "cut_off"])].copy()
+    u["_o"] = (u["status"] == "cut_off").astype(int)
+    u = u.sort_values(["_o", "kind", "unit_id"], kind="stable").drop(columns="_o")
+    return pd.DataFrame({
+        "unit_id": u["unit_id"].astype(str).to_numpy(),
+        "unit_name": u["unit_name"].to_numpy(),
+        "kind": [label_of(str(k), lang) for k in u["kind"]],
+        "township": [str(x) if pd.notna(x) else "–" for x in u["township"]],
+        "status": [t.get("unit_status", str(s_)) for s_ in u["status"]],
+        "reason": [t.get("reason", str(r), str(r)) for r in u["reason"]],
+    })
+
+
+def _affected_unit_pins(result: ScenarioResult, district: District, page: _Page,
+                        t: Texts) -> list[dict[str, Any]]:
+    """Pins of the units out of action or cut off (shelters have their own layer): the
+    kind's glyph on a dark pin with a badge, the reason in the popup."""
+    c = SCENARIO_COLOURS
+    st = result.units
+    hit = st[st["status"].isin(["out_of_action", "cut_off"])
+             & ~st["kind"].astype(str).str.startswith("shelter_")]
+    if not len(hit):
+        return []
+    units = units_of(district)[["id", "geometry"]].drop_duplicates("id")
+    g = hit.merge(units.rename(columns={"id": "unit_id"}), on="unit_id", how="left")
+    g = g[g["geometry"].notna()]
+    if not len(g):
+        return []
+    disp = page.display(gpd.GeoDataFrame(g, geometry="geometry", crs=district.crs))
+    ux, uy = _xy(disp.geometry.values)
+    # units close together (within PIN_SPREAD_M) stand side by side (pixels), not on top of
+    # each other
+    xy = shapely.get_coordinates(g.geometry.values)
+    group = np.arange(len(g))
+    for j in range(1, len(g)):
+        near = np.flatnonzero(np.hypot(*(xy[:j] - xy[j]).T) <= PIN_SPREAD_M)
+        if len(near):
+            group[j] = group[near[0]]
+    place = pd.Series(group)
+    nth = place.groupby(place).cumcount().to_numpy()
+    many = place.map(place.value_counts()).to_numpy()
+    feats = []
+    for j, r in enumerate(g.itertuples(index=False)):
+        status, kind = str(r.status), str(r.kind)
+        label = label_of(kind, t.lang)
+        word = t.get("unit_status", status)
+        reason = t.get("reason", str(r.reason), str(r.reason))
+        feats.append({
+            "x": ux[j], "y": uy[j], "glyph": t.get("glyph", kind, "?"), "size": 20,
+            "dx": float((nth[j] - (many[j] - 1) / 2) * 27),
+            "c": c["unit_out" if status == "out_of_action" else "unit_cut"],
+            "badge": UNIT_BADGES[status],
+            "bc": c["badge_out" if status == "out_of_action" else "badge_cut"],
+            "tip": f"{label}: {r.unit_name} ({r.unit_id}) · {word}",
+            "pop": {"title": f"{label}: {r.unit_name} ({r.unit_id})",
+                    "lines": [f"{t['map.status']}: {word}",
+                              f"{t.get('column', 'reason', 'reason')}: {reason}"]}})
+    return feats
 
 
 def siting_map(result: SitingResult, district: District, *, network: EdgeArrays | None = None,
@@ -460,7 +554,9 @@ def _whatif_page(result: SitingResult, district: District, *, network: EdgeArray
         scen.append({"key": s.name, "label": t["map.whatif_baseline"] if s.name == "baseline"
                      else scenario_label(s.name, t), "ptr": pack(s.ptr, "<u4"),
                      "vil": pack(s.village, "<u4" if wide else "<u2"),
-                     "t": pack(tenths, "<u2")})
+                     "t": pack(tenths, "<u2"),
+                     "zones": [] if s.name == "baseline" else _scenario_zones(
+                         district, s.name, page, t)})
     page.extra["whatif"] = {
         "kind": data.kind, "target": float(data.target_min), "cutoff": float(data.cutoff_min),
         "wide": wide, "scenarios": scen,
@@ -474,13 +570,21 @@ def _whatif_page(result: SitingResult, district: District, *, network: EdgeArray
                   "id": [str(i) for i in data.candidates["id"]],
                   "name": [str(n) for n in data.candidates["name"]],
                   "on": [bool(b) for b in data.candidates["proposed"]],
+                  # what building each costs, yuan (None where unknown): the page adds up the
+                  # chosen ones
+                  "cost": [None if c != c else round(float(c), 2) for c in (
+                      data.candidates["cost"] if "cost" in data.candidates
+                      else [float("nan")] * len(data.candidates))],
                   "lon": np.round(cw.geometry.x.to_numpy(), 6).tolist() if len(cw) else [],
                   "lat": np.round(cw.geometry.y.to_numpy(), 6).tolist() if len(cw) else []},
         "colours": {**CLASS_COLOURS, "chosen": SITING_COLOURS["proposal"],
                     "unit": WHATIF_UNIT},
         "texts": {k: t[f"map.whatif_{k}"] for k in (
             "title", "hint", "covered", "change", "ranked", "gaps", "reset", "export_csv",
-            "export_geojson", "candidate", "existing", "more")} | {"min": t["unit.min"]},
+            "export_geojson", "candidate", "existing", "more", "cost", "yuan", "yearly")}
+        | {"min": t["unit.min"]},
+        "yearly": float(district.settings.costs[f"{data.kind}_yearly"].value)
+        if f"{data.kind}_yearly" in district.settings.costs else None,
     }
     page.scripts.append("emgis-whatif.js")
     # the run's answer stays visible as numbered pins while the planner tries others
@@ -502,12 +606,37 @@ def _whatif_page(result: SitingResult, district: District, *, network: EdgeArray
     page.heading(f"{district.name} · {title}", f"{model}; {method} · " + t.fmt(
         "map.whatif_subtitle", target=f"{data.target_min:g}") + some)
     names = {k: t.status(k) for k in ("covered", "over_target", "far_over", "no_road_access")}
-    page.legend([*[("dot", CLASS_COLOURS[k], v) for k, v in names.items()],
+    zone_rows = [("area", SCENARIO_COLOURS["zone_closed"], f"{t['map.zone']} ({t['map.closed']})"),
+                 ("area", SCENARIO_COLOURS["zone_slowed"], f"{t['map.zone']} ({t['map.slowed']})")
+                 ] if any(sc["zones"] for sc in scen) else []
+    page.legend([*[("dot", CLASS_COLOURS[k], v) for k, v in names.items()], *zone_rows,
                  ("dot", SITING_COLOURS["proposal"], t["map.whatif_chosen"]),
                  ("dot", "#ffffff", t["map.whatif_candidate_off"]),
                  ("dot", WHATIF_UNIT, t["map.whatif_existing_on"]),
                  ("dot", "#bdbdbd", t["map.whatif_existing_off"])], title=title)
     return page.render()
+
+
+def _scenario_zones(district: District, name: str, page: _Page, t: Texts
+                    ) -> list[dict[str, Any]]:
+    """A scenario's hazard zones (grown by its buffer) as the what-if page draws them when
+    the scenario is chosen: geometry, colour by effect, the zone's name and effect."""
+    from emgis.analysis.scenario import zones as scenario_zones  # deferred: analysis
+
+    sc = next((x for x in district.scenarios if x.name == name), None)
+    if sc is None:
+        return []
+    z = scenario_zones(district, sc)
+    if not len(z):
+        return []
+    z = z[["name", "effect", "geometry"]].copy()
+    z["geometry"] = [map_geometry(g, tolerance_m=10) for g in z.geometry]
+    z = page.display(z)
+    c = SCENARIO_COLOURS
+    return [{"g": _geojson_geom(g), "c": c["zone_closed"] if eff == "closed" else c["zone_slowed"],
+             "tip": f"{zname} ({t.get('effect', str(eff))})"}
+            for zname, eff, g in zip(z["name"], z["effect"], z.geometry, strict=True)
+            if g is not None and not g.is_empty]
 
 
 def warning_map(reach: WarningReach, district: District, *, network: EdgeArrays | None = None,

@@ -9,6 +9,7 @@ import pandas as pd
 from emgis.inputs.headers import SYNONYMS
 from emgis.inputs.settings import CoverageSettings, NetworkSettings, Settings
 from emgis.inputs.standards import (
+    COSTS,
     MINIMUMS,
     QUALITY,
     SHELTER,
@@ -34,6 +35,9 @@ _GROUPS = {
     "warning": ("Warning reach", "预警覆盖"),
     "social": ("Social and enterprise forces", "社会和企业力量"),
     "quality": ("Data quality of the roads", "道路数据质量"),
+    "costs": ("Costs of new sites (yuan; a kind without a build cost here needs one in "
+              "[costs] to be sited within a budget)",
+              "新建站点费用（元；此处没有建设费用的类别，须在 [costs] 中设定后才能按预算选址）"),
     "shelter": ("Shelters", "避难场所"),
     "synonyms": ("Column headers read as each field (extend with [synonyms.LAYER] in "
                  "district.toml)",
@@ -63,7 +67,7 @@ def sources_table(settings: Settings, *, lang: str = "en") -> pd.DataFrame:
     groups = (("targets", settings.targets), ("turnout", settings.turnout),
               ("minimums", settings.minimums), ("shelter", settings.shelter),
               ("warning", settings.warning), ("social", settings.social),
-              ("quality", settings.quality),
+              ("quality", settings.quality), ("costs", settings.costs),
               ("speeds", settings.speeds))
     rows = []
     for group, table in groups:
@@ -78,6 +82,8 @@ def sources_table(settings: Settings, *, lang: str = "en") -> pd.DataFrame:
                 label = t.get("minimum", key)
             elif group in ("warning", "social", "quality"):
                 label = t.get(f"{group}_norm", key)
+            elif group == "costs":
+                label = t.get("cost_norm", key)
             else:
                 label = t.get("shelter_norm", key)
             rows.append({"group": group, "key": key, "label": label, "value": std.value,
@@ -149,7 +155,7 @@ def profile_table(*, lang: str = "en", markdown: bool = False) -> str:
     ]
     rows += [("engine", k, v, s) for k, v, s in engine]
     for group, table in (("minimums", MINIMUMS), ("shelter", SHELTER), ("warning", WARNING),
-                         ("social", SOCIAL), ("quality", QUALITY)):
+                         ("social", SOCIAL), ("quality", QUALITY), ("costs", COSTS)):
         for key, std in table.items():
             note = f" ({_PROPOSAL[lang]})" if std.proposal else ""
             rows.append((group, key, _value(std, t), std.cite(lang) + note))

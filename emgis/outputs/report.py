@@ -131,6 +131,16 @@ def _impact_rows(impact: pd.DataFrame | None, t: Texts) -> list[dict[str, str]]:
     return rows
 
 
+def gap_table(coverage: pd.DataFrame) -> pd.DataFrame:
+    """Village x kind rows outside target for kinds the district has, most people first (the
+    gap list of emgis 0.2; the report now lists one row per village: :func:`gap_rows`).
+    Kept for one release."""
+    g = coverage[(coverage["status"] != "covered") & (coverage["status"] != "no_unit")].copy()
+    g["_o"] = g["kind"].map({k: i for i, k in enumerate(UNIT_KINDS)})
+    return g.sort_values(["population", "_o", "village_id"], ascending=[False, True, True],
+                         kind="stable").drop(columns="_o")
+
+
 def gain_text(row: Mapping[Any, Any], t: Texts, target: float) -> str:
     """A proposal's gain in its own measure."""
     if row.get("gain_unit") == "person-minutes":

@@ -38,6 +38,24 @@ CLASS_COLOURS: dict[str, str] = {
     "no_unit": "#bdbdbd",
 }
 
+#: Road classes drawn on every map (interactive and the report's overview), in order of
+#: importance: (classes, colour, width in pixels). One muted olive hue, darker and wider for
+#: the major roads, so the width carries the class and no road colour is near any village
+#: class of any map (green, orange, red, purple, blue and the greys of "no road access" and
+#: "no unit": CIELAB distance above 20, drawn at :data:`ROAD_OPACITY` too; a test checks it).
+ROAD_CLASSES: tuple[tuple[tuple[str, ...], str, float], ...] = (
+    (("motorway", "motorway_link", "trunk", "trunk_link"), "#6f6d2f", 3.5),
+    (("primary", "primary_link"), "#7f7d38", 3.0),
+    (("secondary", "secondary_link", "tertiary", "tertiary_link"), "#8e8c48", 2.2),
+    (("unclassified", "residential", "living_street", "road", "busway"), "#a09e5e", 1.4),
+    (("service", "track"), "#b3b07a", 1.0),
+)
+#: Opacity of the road lines on the interactive maps.
+ROAD_OPACITY = 0.85
+
+#: Township boundaries and names (dark slate, dashed; names larger than village names).
+TOWNSHIP_COLOUR = "#37474f"
+
 #: Scenario map colours: villages (circles) and shelters (square pins), no colour shared.
 SCENARIO_COLOURS: dict[str, str] = {
     "island": "#542788", "lost": "#d73027", "kept": "#1a9850",
@@ -45,6 +63,8 @@ SCENARIO_COLOURS: dict[str, str] = {
     "road_slowed": "#f46d43", "evac": "#2166ac",
     "shelter_room": "#4393c3", "shelter_half": "#35978f", "shelter_full": "#1b1b1b",
     "shelter_unusable": "#969696",
+    "unit_out": "#252525", "unit_cut": "#542788", "badge_out": "#d73027",
+    "badge_cut": "#fdae61",
 }
 
 #: Colours of neighbouring units' zones (a qualitative palette, cycled).

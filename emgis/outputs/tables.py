@@ -71,7 +71,7 @@ CODE_COLUMNS: dict[str, tuple[str, ...]] = {
     "gain_unit": ("unit_words",), "model": ("model",), "method": ("method",),
     "source": ("source_kind",), "rule": ("rule",), "scope": ("scope",),
     "reason": ("reason",), "unit": ("std_unit",), "scenario": ("scenario",),
-    "run_status": ("batch_status",), "verdict": ("verdict",),
+    "run_status": ("batch_status",), "verdict": ("verdict",), "cost_basis": ("cost_basis",),
 }
 
 

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +32,7 @@ from emgis.analysis.compliance import station_checklist
 from emgis.analysis.gaps import place_gaps, village_gaps
 from emgis.analysis.impact import before_after
 from emgis.analysis.scenario import Scenario, ScenarioResult, zones
-from emgis.analysis.siting import SitingResult
+from emgis.analysis.siting import BudgetResult, SitingResult
 from emgis.analysis.zones import Zones
 from emgis.inputs.coords import in_china, wgs84_to_gcj02
 from emgis.outputs.docx import write_report_docx
@@ -74,6 +74,8 @@ def describe(out: OutputDir, plan: Plan, **options: object) -> None:
                 "minimums": {k: v.value for k, v in s.minimums.items()},
                 "shelter": {k: v.value for k, v in s.shelter.items()},
                 "quality": {k: v.value for k, v in s.quality.items()},
+                "costs": {k: v.value for k, v in s.costs.items()},
+                "siting": asdict(s.siting),
                 "network": asdict(s.network), "coverage": asdict(s.coverage)}
     text = json.dumps(settings, sort_keys=True, default=str)
     out.describe(district=d.name, inputs=inputs, options=options,
@@ -302,7 +304,6 @@ def siting_job(plan: Plan, out: OutputDir, kind: str, *, add: int | None = None,
     per scenario."""
 
 
-    district = plan.district
     if robust and plan.district.scenarios:
         rr = plan.site_robust(kind, add=int(add or 1), objective=robust, k=k, probs=probs,
                               method=method, time_limit=time_limit)
@@ -310,6 +311,15 @@ def siting_job(plan: Plan, out: OutputDir, kind: str, *, add: int | None = None,
     else:
         r = plan.site(kind, add=add, cover_all=cover_all, model=model, method=method,
                       capacity=capacity, time_limit=time_limit)
+    return r, write_siting(plan, out, r, lang=lang)
+
+
+def write_siting(plan: Plan, out: OutputDir, r: SitingResult, *, lang: str = "en"
+                 ) -> tuple[Path, ...]:
+    """Write a siting result's files: ``siting_<kind>.csv`` (the proposals with their cost),
+    ``_unreachable.csv``, ``_excluded.csv``, ``.gpkg``, ``.html`` (the what-if page) and, for a
+    robust plan, ``_robust.csv``."""
+    district, kind = plan.district, r.kind
     stem = f"siting_{kind}"
     p = r.proposals
     wgs = p.to_crs(4326) if len(p) else p
@@ -332,7 +342,24 @@ def siting_job(plan: Plan, out: OutputDir, kind: str, *, add: int | None = None,
                  whatif=plan.whatif(kind, proposals=r.proposals)))]
     if r.comparison is not None:
         files.append(write_csv(out, f"{stem}_robust.csv", r.comparison, lang=lang))
-    return r, tuple(files)
+    return tuple(files)
+
+
+def budget_job(plan: Plan, out: OutputDir, kinds: Sequence[str], *, budget: float,
+               weights: Mapping[str, float] | None = None, method: str = "auto",
+               lang: str = "en", time_limit: float = 300.0
+               ) -> tuple[BudgetResult, tuple[Path, ...]]:
+    """Site new units of one or more kinds within one budget (yuan; :meth:`Plan.site_budget`)
+    and write each kind's files as :func:`siting_job` does, and ``siting_budget.csv``: per
+    kind and in all, the sites, their cost (and yearly running cost where known), the persons
+    newly covered, the weights, the budget and what is left of it, the proven bound and gap."""
+    res = plan.site_budget(kinds, budget=budget, weights=weights, method=method,
+                           time_limit=time_limit)
+    files: list[Path] = []
+    for r in res.sites:
+        files += write_siting(plan, out, r, lang=lang)
+    files.append(write_csv(out, "siting_budget.csv", res.summary(), lang=lang))
+    return res, tuple(files)
 
 
 def siting_note(result: SitingResult, lang: str = "en") -> str:
@@ -377,7 +404,8 @@ def proposals_table(district: District, sites: Sequence[SitingResult]) -> pd.Dat
             lon_gcj02=np.where(china, np.round(glon, 6), np.nan),
             lat_gcj02=np.where(china, np.round(glat, 6), np.nan)))
     cols = ["kind", "rank", "site_id", "name", "source", "township", "newly_covered_population",
-            "newly_reached_population", "gain", "gain_unit", "target_min", "lon", "lat",
+            "newly_reached_population", "gain", "gain_unit", "cost_yuan", "target_min", "lon",
+            "lat",
             "lon_gcj02", "lat_gcj02", "villages"]
     if not parts:
         return pd.DataFrame(columns=cols)
