@@ -521,6 +521,14 @@ class _Writer:
             self.table([t["report.scenario"], *(t.get("column", c) for c in m["scenario_cols"])],
                        [[f"{r['label']} ({r['hazards']})", *(r[c] for c in m["scenario_cols"])]
                         for r in m["scenarios"]])
+        for a in m.get("affected", ()):
+            self.subhead(t.fmt("report.affected", scenario=a["scenario"]))
+            self.table([t["report.unit"], t["report.kind"], t["report.township"],
+                        t["report.status"], t["report.reason"]],
+                       [[f"{u['unit_name']} ({u['unit_id']})", u["kind"], u["township"],
+                         u["status"], u["reason"]] for u in a["rows"]])
+            if a["more"]:
+                self.note(t.fmt("report.more_rows", n=a["more"], sheet=t["sheet.scenarios"]))
         if m["maps"]:
             self.heading(t["report.maps"])
             self.note(t["docx.maps_note"])

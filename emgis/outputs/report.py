@@ -177,6 +177,7 @@ def report_model(
     quality_warnings: Sequence[str] = (),
     impact: pd.DataFrame | None = None,
     impact_townships: pd.DataFrame | None = None,
+    affected: Sequence[tuple[str, pd.DataFrame]] = (),
 ) -> dict[str, Any]:
     """The report's sections and numbers: the one model that both the HTML page
     (:func:`build_report`) and ``report.docx`` (:mod:`emgis.outputs.docx`) render.
@@ -323,6 +324,10 @@ def report_model(
     ctx["townships"] = [_township(name, district, cov_t[name], comp_t[name], site_t[name],
                                   loss_t[name], t) for name in towns]
     ctx["impact"] = _impact_rows(impact, t)
+    ctx["affected"] = [{"scenario": scenario_label(name, t),
+                        "rows": frame.to_dict("records")[:3 * int(rs.township_rows)],
+                        "more": max(0, len(frame) - 3 * int(rs.township_rows))}
+                       for name, frame in affected if len(frame)]
     if impact_townships is not None and len(impact_townships):
         for tw in ctx["townships"]:
             tw["impact"] = _impact_rows(

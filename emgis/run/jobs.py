@@ -37,7 +37,7 @@ from emgis.analysis.zones import Zones
 from emgis.inputs.coords import in_china, wgs84_to_gcj02
 from emgis.outputs.docx import write_report_docx
 from emgis.outputs.folder import OutputDir
-from emgis.outputs.maps import coverage_map, scenario_map, siting_map, warning_map
+from emgis.outputs.maps import affected_units, coverage_map, scenario_map, siting_map, warning_map
 from emgis.outputs.overview import overview_png
 from emgis.outputs.qgis import coverage_styles, scenario_styles, siting_styles, warning_styles
 from emgis.outputs.report import render_report, report_model
@@ -475,6 +475,8 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
                 if s.comparison is not None],
         quality=quality.table(lang) if quality is not None else None,
         quality_warnings=[say(w, t) for w in quality.warnings] if quality is not None else (),
+        affected=[(r.scenario.name, affected_units(r, lang)) for r in scenarios.results]
+        if scenarios is not None else (),
         impact=before_after(coverage.result.table, sites) if coverage and sites else None,
         impact_townships=before_after(coverage.result.table, sites, by=("township",))
         if coverage and sites else None,

@@ -181,7 +181,14 @@ def test_headings_and_tables_equal_the_html_report(demo: dict[str, Path], lang: 
     assert comp == [[_norm(_html_text(c)) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r,
                                                               flags=re.S)]
                     for r in re.findall(r"<tr>(.*?)</tr>", html_comp.group(1), flags=re.S)]
-    (scen,) = _tables_under(d, t["report.scen_compare"], lang)
+    scen, *affected = _tables_under(d, t["report.scen_compare"], lang)
+    # then the units each scenario puts out of action or cuts off, as the HTML lists them
+    html_affected = re.findall(r'<table class="affected">(.*?)</table>', page, flags=re.S)
+    assert len(affected) == len(html_affected) >= 1
+    for got, want in zip(affected, html_affected, strict=True):
+        assert got == [[_norm(_html_text(c)) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>",
+                                                                 r, flags=re.S)]
+                       for r in re.findall(r"<tr>(.*?)</tr>", want, flags=re.S)]
     assert scen[1:] == _html_rows(page, 'data-scenario="[^"]+"')
     assert len(scen) == 4
     # the township appendix (row limits as the HTML) and the standards with their sources
