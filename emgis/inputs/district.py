@@ -27,6 +27,7 @@ raised together as :class:`~emgis._errors.ValidationError`.
 
 from __future__ import annotations
 
+import difflib
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -605,6 +606,17 @@ def _check_townships(
                 plog.warning(files[name], Msg("township_unknown", t=t),
                              row=int(gdf["row"].iloc[i]),
                              id=gdf["id"].iloc[i] if "id" in gdf else None, field="township")
+    villages = layers.get("villages")
+    if villages is None or "township" not in villages:
+        return
+    named = {str(t) for t in villages["township"].dropna()}
+    for i, town in enumerate(towns["name"]):
+        if pd.notna(town) and str(town) not in named:
+            close = difflib.get_close_matches(str(town), sorted(named), n=1, cutoff=0.5)
+            plog.warning(files["townships"], Msg(
+                "township_no_village", t=town,
+                hint=Msg("township_hint", close=close[0]) if close else ""),
+                row=int(towns["row"].iloc[i]), field="name")
 
 
 def _finish(

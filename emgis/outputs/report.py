@@ -596,8 +596,9 @@ def _checklist(findings: pd.DataFrame, t: Texts) -> tuple[list[dict[str, Any]], 
         g = grid[grid["township"] == town]
         ok = g.groupby("place_id")["status"].agg(lambda s: bool((s == "meets").all()))
         cells = [(mark.get(str(r.get(k)), "?"), str(r.get(k))) for k in keys]
+        n_ok = int(ok.astype(bool).sum()) if len(ok) else 0  # a township with no village
         cells += [(post, "meets" if post == "✓" else "missing" if post == "✗" else
-                   "not_recorded"), (f"{int(ok.sum())}/{len(ok)}", "")]
+                   "not_recorded"), (f"{n_ok}/{len(ok)}", "")]
         rows.append({"township": town, "cells": cells})
     return rows, cols
 

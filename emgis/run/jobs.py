@@ -462,7 +462,9 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
         sites=table if sites else None,
         maps=maps,
         lang=lang,
-        notes=[*(f"{t.kind(s.kind)}: {siting_note(s, lang)}" for s in sites if s.note),
+        notes=[*(say(p.message, t) for p in district.warnings
+                 if getattr(p.message, "key", "") == "township_no_village"),
+               *(f"{t.kind(s.kind)}: {siting_note(s, lang)}" for s in sites if s.note),
                *(f"{step}: {msg}" for step, msg in failures)],
         overview=overview, overview_kind=kind, china=china,
         zones=coverage.zones.zones.drop(columns="geometry") if coverage and coverage.zones
@@ -565,7 +567,9 @@ def workbook_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None
         loudspeakers=_with_lonlat(warning.proposals) if warning is not None else None,
         quality=quality.table(lang) if quality is not None else None,
         lang=lang,
-        notes=[*(f"{t.kind(s.kind)}: {siting_note(s, lang)}" for s in sites if s.note),
+        notes=[*(say(p.message, t) for p in plan.district.warnings
+                 if getattr(p.message, "key", "") == "township_no_village"),
+               *(f"{t.kind(s.kind)}: {siting_note(s, lang)}" for s in sites if s.note),
                *(f"{step}: {msg}" for step, msg in failures)])
 
 
