@@ -65,7 +65,7 @@ MOVED: dict[str, tuple[str, ...]] = {
         "emgis.locate.robust",
     ),
     "snapping": ("emgis.roads.snapping",),
-    "standards": ("emgis.inputs.standards", "emgis.inputs.profile", "emgis.inputs.kinds"),
+    "standards": ("emgis.inputs.standards", "emgis.outputs.profile", "emgis.inputs.kinds"),
     "traveltime": ("emgis.roads.routing",),
     "validation": ("emgis.inputs.problems",),
     "warning": ("emgis.analysis.warning",),

@@ -447,7 +447,8 @@ def _drills(ids: pd.Series, names: pd.Series, towns: pd.Series, last: pd.Series,
     rows = []
     for pid, pname, town, when in zip(ids, names, towns, last, strict=True):
         months = _months_since(when, as_of)
-        status = "not_recorded" if months is None else (
+        # a drill dated after the report date (2052 typed for 2025) proves nothing
+        status = "not_recorded" if months is None or months < 0 else (
             "meets" if months <= std.value else "overdue")
         rows.append(_row(scope, town, pid, pname, "drill_interval_months", std, std.value,
                          months, status, evidence=evidence))

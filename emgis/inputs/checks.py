@@ -259,6 +259,11 @@ def _check_dates(values: np.ndarray, f: FieldSpec, fname: str, ids: list[str | N
             plog.error(fname, Msg("value_bad", v=value, expected=_expected(f, {})), row=i + 1,
                        id=ids[i], field=f.name)
             out.append(pd.NaT)
+    today = pd.Timestamp(dt.date.today())
+    for i, when in enumerate(out):
+        if isinstance(when, pd.Timestamp) and when > today:
+            plog.warning(fname, Msg("date_future", v=when.date().isoformat()), row=i + 1,
+                         id=ids[i], field=f.name)
     return pd.to_datetime(pd.Series(out, dtype=object)).to_numpy(dtype="datetime64[ns]")
 
 

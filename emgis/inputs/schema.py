@@ -476,8 +476,29 @@ def _check_table(value: Any, spec: Table, where: str, file: str, plog: ProblemLo
             plog.error(file, Msg("cfg_value", key=key, v=v, expected=msg), field=path)
 
 
+#: Profile values that are shares or availabilities: a fraction of people or of the time, in
+#: [0, 1] (``min_share = 1.5`` or ``availability = 5`` would silently change every result).
+SHARES: tuple[tuple[str, str], ...] = (
+    ("warning", "min_share"), ("social", "availability"), ("social", "min_availability"),
+    ("shelter", "fixed_capacity_share"), ("quality", "thin_far_share"),
+    ("costs", "reuse_factor"),
+)
+
+
+def _shares(config: Mapping[str, Any], file: str, plog: ProblemLog) -> None:
+    """Shares and availabilities lie in [0, 1]."""
+    for table, key in SHARES:
+        t = config.get(table)
+        value = t.get(key) if isinstance(t, dict) else None
+        if isinstance(value, dict):
+            value = value.get("value")
+        if _is_number(value) and not 0.0 <= float(value) <= 1.0:
+            plog.error(file, Msg("cfg_share", v=value), field=f"{table}.{key}")
+
+
 def _relations(config: Mapping[str, Any], file: str, plog: ProblemLog) -> None:
     """Checks between keys, once each key on its own is right."""
+    _shares(config, file, plog)
     d = config.get("district")
     if isinstance(d, dict):
         bbox = d.get("bbox")
