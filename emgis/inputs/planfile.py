@@ -10,6 +10,7 @@ it: ``emgis run DISTRICT --plan plan.csv``.
 from __future__ import annotations
 
 import dataclasses
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import shapely
 from emgis._errors import ValidationError
 from emgis.inputs.checks import _kind_word
 from emgis.inputs.district import District
+from emgis.inputs.encodings import _decode_csv
 from emgis.inputs.problems import ProblemLog
 from emgis.inputs.standards import KIND_ALIASES
 from emgis.texts import Msg
@@ -43,7 +45,10 @@ def read_plan(path: str | Path) -> gpd.GeoDataFrame:
     name = path.name
     try:
         if path.suffix.lower() == ".csv":
-            df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+            text = _decode_csv(path, None, plog)  # UTF-8, with BOM or GBK, detected
+            if text is None:
+                raise ValidationError(plog.errors)
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
             for col in ("lon", "lat"):
                 if col not in df:
                     plog.error(name, Msg("plan_missing_lonlat", col=col), field=col)
@@ -68,10 +73,16 @@ def read_plan(path: str | Path) -> gpd.GeoDataFrame:
         raise ValidationError(plog.errors)
     aliases = {**KIND_ALIASES["teams"], "stockpile": "stockpile", "物资储备点": "stockpile"}
     kinds = []
+    seen: dict[str, int] = {}
     for i, r in enumerate(gdf.itertuples(index=False), start=1):
         pid = str(r.id).strip()
         if not pid:
             plog.error(name, Msg("plan_missing_id"), row=i, field="id")
+        elif pid in seen:
+            plog.error(name, Msg("id_duplicate", v=pid, first=seen[pid]), row=i, id=pid,
+                       field="id")
+        else:
+            seen[pid] = i
         kind = aliases.get(str(r.kind).strip())
         if kind is None:
             plog.error(name, Msg("kind_unknown", v=r.kind, expected=Msg(
@@ -115,6 +126,12 @@ def with_plan(district: District, path: str | Path) -> District:
                 return hit["name"].iloc[0]
         return v["township"].iloc[int(np.argmin(v.geometry.distance(p).to_numpy()))]
 
+    # a unit added farther than the roads reach (the district's area grown by the clip
+    # buffer) can serve nobody: a plan of another district, or coordinates typed wrong
+    area = district.area if district.area is not None else (
+        shapely.convex_hull(shapely.multipoints(list(v.geometry))) if len(v) else None)
+    reach = shapely.buffer(area, district.settings.network.clip_buffer_m) \
+        if area is not None else None
     adds_t, adds_s = [], []
     for i, r in enumerate(plan.itertuples(index=False), start=1):
         layer = stock if r.kind == "stockpile" else teams
@@ -131,6 +148,11 @@ def with_plan(district: District, path: str | Path) -> District:
             continue
         if (layer["id"].astype(str) == r.id).any():
             plog.error(name, Msg("plan_add_existing", v=r.id), row=i, id=r.id, field="id")
+            continue
+        if reach is not None and not reach.contains(r.geometry):
+            km = float(reach.boundary.distance(r.geometry)) / 1000 + district.settings.network \
+                .clip_buffer_m / 1000
+            plog.error(name, Msg("plan_outside", km=f"{km:,.1f}"), row=i, id=r.id, field="lon")
             continue
         rec = {"id": r.id, "name": str(r.name), "township": township(r.geometry),
                "geometry": r.geometry}
