@@ -305,7 +305,7 @@ def _check_extent(
     one transformation per layer, not per point)."""
 
     to_metric = Transformer.from_crs(WGS84, crs, always_xy=True)
-    for name in POINT_LAYERS:
+    for name in (*POINT_LAYERS, "buildings"):
         gdf = layers.get(name)
         if gdf is None or len(gdf) == 0:
             continue
@@ -347,6 +347,10 @@ def _check_extent(
         sx, sy = to_metric.transform(np.where(swapped_ok[out], y[out], 0.0),
                                      np.where(swapped_ok[out], x[out], 0.0))
         swapped_in = swapped_ok[out] & shapely.contains_xy(extent, sx, sy)
+        if name == "buildings":  # thousands of footprints: said once, with the first row
+            plog.warning(files[name], Msg("buildings_outside", n=len(out), total=len(gdf)),
+                         **where(out[0]))
+            continue
         level = plog.error if name == "villages" else plog.warning
         for k, i in enumerate(out):
             if swapped_in[k]:

@@ -55,7 +55,7 @@ from emgis.inputs.fields import (
     LayerSchema,
     LayerSpec,
 )
-from emgis.inputs.headers import SYNONYMS, normalise_header, recognise
+from emgis.inputs.headers import SYNONYMS, fields_line, normalise_header, recognise
 from emgis.inputs.ledgers import LedgerError, read_ledger
 from emgis.inputs.problems import ProblemLog
 from emgis.texts import Msg
@@ -492,6 +492,20 @@ def _recognised(columns: list[str], schema: LayerSchema, spec: LayerSpec,
         plog.error(spec.path.name, note, field="fields")
     for note in rec.warnings:
         plog.warning(spec.path.name, note)
+    # a column named as the field beside another that a register names it by (office and
+    # 应急办公场所) may say different things: which one holds the truth is the planner's call
+    chosen = set(spec.fields.values())
+    for f in sorted(known - {"lon", "lat", "id"}):
+        if f not in columns or f in spec.fields:
+            continue
+        names = {normalise_header(n) for n in SYNONYMS[schema.name][f].names} | {
+            normalise_header(n) for n in spec.synonyms.get(f, ())}
+        other = [c for c in columns if c != f and c not in chosen
+                 and normalise_header(c) in names and normalise_header(c) != normalise_header(f)]
+        if other:
+            plog.error(spec.path.name, Msg("fields_conflict", field=f, other=other[0],
+                                           line=fields_line(schema.name, f, other[0])),
+                       field=f)
     out: dict[str, str] = {}
     for col, f in rec.rename().items():
         if col != f and col not in rename and f not in columns and f not in rename.values() \

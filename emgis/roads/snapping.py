@@ -128,9 +128,10 @@ def _nearest(
     if allowed is None:
         (src, hit), dist = tree.query_nearest(pts, max_distance=max_distance,
                                               return_distance=True, all_matches=True)
-    else:  # every edge within reach, then the nearest allowed one
-        src, hit = tree.query(shapely.buffer(pts, max_distance or 0.0, quad_segs=4),
-                              predicate="intersects")
+    else:  # every edge within reach (exactly: GEOS's distance, no polygon), then the nearest
+        # allowed one
+        src, hit = tree.query(pts, predicate="dwithin",
+                              distance=np.inf if max_distance is None else max_distance)
         ok = allowed[hit]
         src, hit = src[ok], hit[ok]
         dist = shapely.distance(pts[src], tree.geometries[hit])
