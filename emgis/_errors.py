@@ -61,3 +61,7 @@ class OutputError(OSError, EmgisError):
 
 class CacheError(OSError, EmgisError):
     """A cache file is damaged or of another format version (it is rebuilt)."""
+
+
+class SettingsEncodingError(DistrictError):
+    """A settings file (``district.toml``, ``province.toml``) is not UTF-8 text."""

@@ -42,6 +42,7 @@ from pyproj import CRS, Transformer
 
 from emgis._errors import DistrictError, SettingsError, ValidationError
 from emgis.inputs.coords import OFFSET_SYSTEMS, choose_metric_crs
+from emgis.inputs.encodings import settings_text
 from emgis.inputs.fields import POINT_LAYERS, SCHEMAS, LayerSpec
 from emgis.inputs.layers import _UNUSABLE, WGS84, read_layer
 from emgis.inputs.problems import Problem, ProblemLog
@@ -193,8 +194,7 @@ def _read_toml(root: Path) -> tuple[Path, dict[str, Any]]:
     if not path.exists():
         raise DistrictError(Msg("district_not_found", path=str(path)))
     try:
-        with path.open("rb") as fh:
-            return path, tomllib.load(fh)
+        return path, tomllib.loads(settings_text(path.read_bytes(), path.name))
     except tomllib.TOMLDecodeError as exc:
         raise DistrictError(Msg("toml_invalid", path=str(path), detail=str(exc))) from exc
     except UnicodeDecodeError as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from emgis._errors import SettingsEncodingError
 from emgis.inputs.fields import LayerSpec
 from emgis.inputs.problems import ProblemLog
 from emgis.texts import Msg
@@ -149,3 +150,32 @@ def _garbled(gdf: gpd.GeoDataFrame, spec: LayerSpec, plog: ProblemLog) -> bool:
                            field=str(col))
                 return True
     return False
+
+
+_ODD = re.compile("[\u0080-\u02ff]")
+_CJK = re.compile("[\u3400-\u9fff]")
+
+
+def settings_text(raw: bytes, name: str) -> str:
+    """The text of a settings file (``district.toml``, ``province.toml``): UTF-8, with or
+    without BOM. A file saved in GBK is named as such, including the one whose GBK bytes happen
+    to be valid UTF-8 and would read as mojibake ("某省" read as 'ĳʡ').
+
+    Raises
+    ------
+    SettingsEncodingError
+        The file is GBK/GB18030 or not text; the message says how to save it as UTF-8.
+    """
+    body = raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        if _decodes(body, "gb18030"):
+            raise SettingsEncodingError(Msg("settings_gbk", file=name)) from None
+        raise SettingsEncodingError(Msg("settings_not_text", file=name)) from None
+    odd = len(_ODD.findall(text))
+    if odd and _decodes(body, "gb18030"):
+        gbk = body.decode("gb18030")
+        if not _ODD.search(gbk) and len(_CJK.findall(gbk)) >= odd:
+            raise SettingsEncodingError(Msg("settings_gbk", file=name))
+    return text

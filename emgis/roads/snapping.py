@@ -16,6 +16,7 @@ from typing import Literal
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
@@ -30,6 +31,18 @@ def main_component(G: nx.MultiDiGraph | EdgeArrays) -> set[int]:
     """Node ids of the largest weakly connected component (ties: the smallest node id)."""
     ea = G if isinstance(G, EdgeArrays) else edge_arrays(G)
     return {int(n) for n in ea.node_ids[ea.component == ea.main]}
+
+
+def location_points(points: gpd.GeoSeries) -> npt.NDArray[np.object_]:
+    """The point each location is attached from: the point itself, or a point inside a
+    polygon."""
+    pts = np.asarray(points.values, dtype=object)
+    if len(pts):
+        poly = np.array([p is not None and p.geom_type != "Point" for p in pts], dtype=bool)
+        if poly.any():
+            pts = pts.copy()
+            pts[poly] = shapely.point_on_surface(pts[poly].astype(object))
+    return pts
 
 
 def snap_points(
@@ -61,13 +74,8 @@ def snap_points(
     ea = network if isinstance(network, EdgeArrays) else edge_arrays(network)
     geoms = ea.geometry
     on_main = ea.component[ea.u] == ea.main
-    pts = np.asarray(points.values, dtype=object)
+    pts = location_points(points)
     n = len(pts)
-    if n:
-        poly = np.array([p is not None and p.geom_type != "Point" for p in pts], dtype=bool)
-        if poly.any():
-            pts = pts.copy()
-            pts[poly] = shapely.point_on_surface(pts[poly].astype(object))
     max_m = settings.network.max_access_m
     offroad = settings.speed_kph("offroad")
     karr = ea.keys

@@ -25,6 +25,7 @@ districts up in ``province.xlsx`` and ``province_report.html``.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import json
 import logging
@@ -47,6 +48,7 @@ import tomllib
 from emgis._errors import DistrictError, EmgisError, OutputError
 from emgis._files import sha256_file
 from emgis.inputs.district import RoadSource, load_district
+from emgis.inputs.encodings import settings_text
 from emgis.inputs.kinds import CROSS_BORDER_KINDS
 from emgis.inputs.planfile import extend_layer
 from emgis.inputs.standards import KIND_ALIASES
@@ -95,6 +97,24 @@ class Province:
     cross_border: tuple[str, ...] = CROSS_BORDER_KINDS
 
 
+#: The keys of ``[province]``.
+PROVINCE_KEYS = ("name", "roads", "districts", "cross_border")
+
+
+def _unknown(table: dict[str, Any], known: Sequence[str], file: str, where: str) -> list[Msg]:
+    """Keys a table does not know, each with a "did you mean" (a misspelt ``distrcts`` would
+    otherwise run every district instead of the ones listed)."""
+    out = []
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), list(known), n=1)
+            out.append(Msg("prov_unknown_key", file=file, key=f"{where}{key}",
+                           hint=Msg("cfg_hint_close", close=f"{where}{close[0]}",
+                                    options=", ".join(known)) if close else
+                           Msg("cfg_hint", options=", ".join(known))))
+    return out
+
+
 def read_province(path: str | Path) -> Province:
     """Read a province: a folder of district folders or a ``province.toml``.
 
@@ -112,12 +132,20 @@ def read_province(path: str | Path) -> Province:
     if not root.is_dir():
         raise DistrictError(Msg("prov_no_folder", path=str(p), toml=PROVINCE_TOML))
     conf: dict[str, Any] = {}
+    problems: list[Msg] = []
     if toml.is_file():
         try:
-            conf = tomllib.loads(toml.read_text("utf-8")).get("province", {})
+            doc = tomllib.loads(settings_text(toml.read_bytes(), toml.name))
+        except DistrictError:
+            raise
         except (OSError, ValueError) as exc:
             raise DistrictError(Msg("prov_unreadable", path=str(toml), detail=str(exc))) from exc
-    problems: list[Msg] = []
+        problems += _unknown(doc, ("province",), toml.name, "")
+        conf = doc.get("province", {})
+        if not isinstance(conf, dict):
+            problems.append(Msg("prov_table", file=toml.name))
+            conf = {}
+        problems += _unknown(conf, PROVINCE_KEYS, toml.name, "province.")
     name = conf.get("name", root.resolve().name)
     if not isinstance(name, str):
         problems.append(Msg("prov_name", file=toml.name, v=name))
