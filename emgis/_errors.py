@@ -65,3 +65,12 @@ class CacheError(OSError, EmgisError):
 
 class SettingsEncodingError(DistrictError):
     """A settings file (``district.toml``, ``province.toml``) is not UTF-8 text."""
+
+
+class BatchOptionError(ValueError, EmgisError):
+    """An option of ``emgis batch`` (``--scheduler``, ``--memory-limit``, ``--workers``) or the
+    Dask cluster it names cannot work; ``messages`` lists every one."""
+
+    def __init__(self, message: str, messages: list[str] | None = None) -> None:
+        self.messages = messages or [message]
+        super().__init__(message)

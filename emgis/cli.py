@@ -634,6 +634,13 @@ def cmd_batch(args: argparse.Namespace, con: Console) -> int:
     return 1 if any(o.status == "failed" for o in res.outcomes) else 0
 
 
+def cmd_serve(args: argparse.Namespace, con: Console) -> int:
+    """The workbench (or, with ``adduser``, a user of it)."""
+    from emgis.web.cli import serve  # deferred: the web stack only for this command
+
+    return serve(args, con.say, con.warn)
+
+
 def cmd_standards(args: argparse.Namespace, con: Console) -> int:
     """Print the standards profile: every default emgis uses, with its source."""
     from emgis.outputs.profile import profile_table  # deferred: the command starts without pandas
@@ -967,6 +974,27 @@ def build_parser() -> argparse.ArgumentParser:
     lang(p)
     p.add_argument("--force", action="store_true",
                    help="replace an existing district.toml")
+    p = add("serve", cmd_serve, "the workbench: emgis in the browser (projects, runs, maps, "
+            "what-if, hazards); `emgis serve adduser NAME` adds a user")
+    p.add_argument("action", nargs="?", choices=("adduser",), default=None,
+                   help="adduser: add a user (password asked twice, or EMGIS_PASSWORD)")
+    p.add_argument("name", nargs="?", default=None, help="with adduser: the user's name")
+    p.add_argument("--data", default=None, metavar="DIR",
+                   help="the data folder: one district folder a project, and the store "
+                   "workbench.sqlite (default: emgis-data)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only; any "
+                   "other address needs users)")
+    p.add_argument("--port", type=_positive_int, default=8000)
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on an existing Dask cluster (tcp://host:8786) that sees --data "
+                   "at the same path (default: worker processes on this machine)")
+    p.add_argument("--parallel", type=_positive_int, default=2,
+                   help="runs at once (one per project; default 2)")
+    p.add_argument("--admin", action="store_true", help="with adduser: an administrator")
+    p.add_argument("--projects", default=None, metavar="A,B",
+                   help="with adduser: the projects (folder names) the user may open")
+    lang(p)
     return parser
 
 

@@ -36,7 +36,7 @@ from emgis._errors import DistrictError, ValidationError
 from emgis._progress import Progress
 from emgis.analysis.compliance import check_compliance
 from emgis.analysis.coverage import compute_coverage, service_areas
-from emgis.analysis.scenario import Scenario, run_scenario, zones
+from emgis.analysis.scenario import Scenario, closed_area, run_scenario, zones
 from emgis.analysis.siting import ScenarioSpec, site_budget, site_robust, site_units
 from emgis.analysis.warning import warning_reach
 from emgis.analysis.whatif import whatif_data
@@ -239,7 +239,8 @@ class Plan:
             r = self.scenario(sc)
             z = zones(self.district, sc)
             area = shapely.union_all(z.geometry.values) if len(z) else None
-            out = area if sc.units_out_of_action else None
+            # only a closed zone puts a site out of action (as it does an existing unit)
+            out = closed_area(z) if sc.units_out_of_action and len(z) else None
             engine = r.engine if r.engine is not None else self.engine.with_network(r.edges)
             specs.append(ScenarioSpec(sc.name, engine,
                                       (r.units["status"] != "out_of_action").to_numpy(), out,

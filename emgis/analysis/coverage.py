@@ -213,11 +213,15 @@ def compute_coverage(
             second = np.full(n_v, None, dtype=object)
         status = np.where(first_min <= target + 1e-9, "covered",
                           np.where(np.isfinite(first_min), "over_target", "cut_off"))
-        status = np.where(vstatus == "no_road_access", "no_road_access", status)
+        # the village's attachment to the network the kind travels on (walkers: the walking
+        # network where there is one)
+        kst = vstatus if engine.walk_snaps is None else engine.status(
+            village_loc, mode_of(kind, settings))
+        status = np.where(kst == "no_road_access", "no_road_access", status)
         if not exists:
             status[:] = "no_unit"
         cause = np.where(status == "covered", "", status)
-        cause = np.where((cause == "cut_off") & (vstatus == "cut_off"), "cut_off_piece", cause)
+        cause = np.where((cause == "cut_off") & (kst == "cut_off"), "cut_off_piece", cause)
         frames.append(pd.DataFrame({
             "village_id": villages["id"].to_numpy(),
             "village_name": villages["name"].to_numpy(),
@@ -233,7 +237,8 @@ def compute_coverage(
             "target_min": target,
             "status": status,
             "cause": cause,
-            "access_m": access,
+            "access_m": access if engine.walk_snaps is None else np.round(
+                engine.access_m(village_loc, mode_of(kind, settings)), 0),
         }))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     if frames:
@@ -550,6 +555,7 @@ def service_areas(
     ea = result.edges
     # points closer than a grid cell add nothing to the area drawn
     sampler = _Sampler(ea, _grid_cell(ea.vx, ea.vy, buf))
+    samplers = {id(ea): sampler}  # walkers' kinds: points along the walking network
     rows = []
     for kind in kinds or result.kinds:
         target = target_of(kind, settings)
@@ -559,6 +565,9 @@ def service_areas(
         if kind not in result.node_min:
             continue
         rg = result.graph(kind, settings)
+        net = result.engine.network_of(mode_of(kind, settings))
+        sampler = samplers.get(id(net)) or samplers.setdefault(
+            id(net), _Sampler(net, _grid_cell(ea.vx, ea.vy, buf)))
         t = sampler.times(rg, result.node_min[kind])
         reach = t <= max(breaks)
         grid = _Grid(sampler.x[reach], sampler.y[reach], buf)

@@ -4,12 +4,16 @@ A scenario is a set of hazard zones (the ``hazards`` layer), optionally grown by
 zone acts on the roads where they lie inside it, as ArcGIS's polygon barriers do, but cut at the
 zone's boundary: a ``closed`` zone closes the part of every edge inside it (a unit on the same
 road outside the zone keeps its way out), a ``slowed`` zone multiplies the travel time of the
-segments inside it by ``1 / speed_factor``. Units inside a zone are out of action (settable),
-units whose roads are closed on every side are cut off; shelters inside are not usable, and
-stockpiles inside cannot be reached. Coverage is recomputed on the affected network and compared
-with the baseline, village by village; villages inside (or near) a zone are evacuated to usable
-shelters by a transportation linear programme that moves as many people as the shelters and the
-time limit allow, at the least total person-minutes.
+segments inside it by ``1 / speed_factor``. Units inside a closed zone are out of action
+(settable), units whose roads are closed on every side are cut off; shelters inside a closed zone
+are not usable, and stockpiles inside cannot be reached (a zone that only slows roads puts
+nothing out of action). A location (village, unit, shelter, candidate site) outside the closed
+zones whose own piece of road is closed is attached anew to the nearest open road within
+``max_access_m`` (``reattached_m`` in the tables). Coverage is recomputed on the affected network
+and compared with the baseline, village by village; villages inside (or near) a zone are
+evacuated to the shelters that are usable and not cut off, by a transportation linear programme
+that moves as many people as the shelters and the time limit allow, at the least total
+person-minutes.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from scipy.sparse.csgraph import connected_components
 from emgis._errors import DistrictError
 from emgis.analysis.coverage import compute_coverage
 from emgis.inputs.district import District
-from emgis.inputs.kinds import units_of
+from emgis.inputs.kinds import mode_of, units_of
 from emgis.inputs.settings import Scenario
 from emgis.roads.edges import EdgeArrays, derive
 from emgis.roads.engine import Engine
@@ -132,7 +136,9 @@ def hazard_network(edges: EdgeArrays, zones_: gpd.GeoDataFrame
         cols["length_m"] += list(np.round(shapely.length(parts[show]), 1))
         cols["geometry"] += list(parts[show])
     hz = np.concatenate(rows) if rows else np.zeros((0, 4))
-    return derive(edges, hazards=hz), gpd.GeoDataFrame(cols, geometry="geometry")
+    # the walking network (its own arrays) takes the same zones
+    walk = None if edges.walk is None else hazard_network(edges.walk, zones_)[0]
+    return derive(edges, hazards=hz, walk=walk), gpd.GeoDataFrame(cols, geometry="geometry")
 
 
 @dataclass(frozen=True)
@@ -194,9 +200,17 @@ def _on_roads(engine: Engine) -> np.ndarray:
     return out
 
 
+def closed_area(zones_: gpd.GeoDataFrame) -> shapely.Geometry:
+    """The union of the zones that close roads (the slowed ones put nothing out of action)."""
+    shut = zones_[(zones_["effect"] == "closed").to_numpy(dtype=bool)] if len(zones_) else zones_
+    return shapely.union_all(shut.geometry.values) if len(shut) else shapely.Polygon()
+
+
 def _unit_states(units: gpd.GeoDataFrame, union: shapely.Geometry, scenario: Scenario,
                  engine: Engine, hit_engine: Engine) -> pd.DataFrame:
-    """Each unit's status in the scenario and the reason."""
+    """Each unit's status in the scenario and the reason; ``union`` is the closed zones'
+    area, and ``reattached_m`` the access leg of a unit whose road is closed and that was
+    attached anew to an open road (on the roads it drives on; NaN elsewhere)."""
     inside = units.geometry.within(union).to_numpy() if not union.is_empty else \
         np.zeros(len(units), dtype=bool)
     kind = units["kind"].astype(str).to_numpy()
@@ -215,7 +229,9 @@ def _unit_states(units: gpd.GeoDataFrame, union: shapely.Geometry, scenario: Sce
     reason[cut] = "every road from it is closed"
     return pd.DataFrame({"unit_id": units["id"].to_numpy(), "unit_name": units["name"].to_numpy(),
                          "kind": kind, "township": units["township"].to_numpy(),
-                         "status": status, "reason": reason})
+                         "status": status, "reason": reason,
+                         "reattached_m": np.round(hit_engine.reattached_m(hit_engine.unit_loc),
+                                                  1)})
 
 
 def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Scenario, *,
@@ -237,11 +253,12 @@ def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Sce
     engine = network if isinstance(network, Engine) else Engine.for_district(district, network)
     z = zones(district, scenario)
     union = shapely.union_all(z.geometry.values) if len(z) else shapely.Polygon()
+    shut = closed_area(z)
     hit, roads = hazard_network(engine.network, z)
     roads = roads.set_crs(district.crs, allow_override=True)
-    hit_engine = engine.with_network(hit)
+    hit_engine = engine.with_network(hit, closed_area=shut)
     units = units_of(district)
-    states = _unit_states(units, union, scenario, engine, hit_engine)
+    states = _unit_states(units, shut, scenario, engine, hit_engine)
     active = (states["status"] != "out_of_action").to_numpy()
     base = compute_coverage(district, engine).table if baseline is None else baseline
     scen = compute_coverage(district, hit_engine, active=active).table
@@ -252,13 +269,22 @@ def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Sce
     table["scenario_id"] = scen["nearest_id"].to_numpy()
     table["scenario_min"] = scen["nearest_min"].to_numpy()
     table["scenario_status"] = scen["status"].to_numpy()
+    # the village's new access leg where its road is closed, on the network of the kind's mode
+    vi = np.arange(len(table)) % max(hit_engine.n_villages, 1)
+    modes = table["kind"].map(lambda k: mode_of(str(k), district.settings)).to_numpy()
+    moved = np.full(len(table), np.nan)
+    for mode in ("drive", "walk"):
+        rows = modes == mode
+        moved[rows] = hit_engine.reattached_m(hit_engine.village_loc, mode)[vi[rows]]  # type: ignore[arg-type]
+    table["reattached_m"] = np.round(moved, 1)
     table["lost_cover"] = (table["baseline_status"] == "covered") & (
         table["scenario_status"] != "covered")
     table["island"] = _all_cut_off(scen, table["village_id"]) & ~_all_cut_off(
         base, table["village_id"])
 
+    # a shelter out of action or cut off in the scenario receives nobody
     shelter_units = units["kind"].str.startswith("shelter_").to_numpy()
-    usable = ~(shelter_units & (states["status"] == "out_of_action").to_numpy())
+    usable = ~(shelter_units & (states["status"] != "in_action").to_numpy())
     evac_engine = engine if scenario.evacuate_before_closure else hit_engine
     evac, loads, left = evacuate(district, evac_engine, union, scenario, usable=usable,
                                  units=units)

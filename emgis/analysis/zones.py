@@ -24,7 +24,7 @@ import shapely
 from scipy import ndimage
 
 from emgis.analysis.coverage import CoverageResult, _Grid, _grid_cell, _Sampler, polygonal
-from emgis.inputs.kinds import target_of
+from emgis.inputs.kinds import mode_of, target_of
 from emgis.inputs.settings import Settings
 
 #: Most cells of the grid zones are drawn on (a quarter of a service area's,
@@ -86,6 +86,7 @@ def unit_zones(result: CoverageResult, *, settings: Settings,
     cell = _grid_cell(ea.vx, ea.vy, buf, ZONE_MAX_GRID_CELLS)
     sampler = _Sampler(ea, cell)
     grid = _ZoneGrid(sampler.x, sampler.y, buf, cell=cell)
+    grids = {id(ea): (sampler, grid)}  # walkers' kinds: points along the walking network
     rows: list[dict[str, object]] = []
     balance: list[dict[str, object]] = []
     village_rows = []
@@ -97,6 +98,11 @@ def unit_zones(result: CoverageResult, *, settings: Settings,
         village_rows.append(pd.DataFrame({"village_id": k["village_id"].to_numpy(),
                                           "kind": kind, "unit_id": k["nearest_id"].to_numpy()}))
         rg = result.graph(kind, settings)
+        net = result.engine.network_of(mode_of(kind, settings))
+        if id(net) not in grids:
+            on = _Sampler(net, cell)
+            grids[id(net)] = (on, _ZoneGrid(on.x, on.y, buf, cell=cell))
+        sampler, grid = grids[id(net)]
         t, owner = sampler.owners(rg, result.node_min[kind], result.node_unit[kind])
         polys = _exclusive_areas(grid, owner, np.isfinite(t) & (owner >= 0), t)
         sel = np.flatnonzero(((units["kind"] == kind) & units["active"]).to_numpy(dtype=bool))

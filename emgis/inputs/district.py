@@ -107,6 +107,9 @@ class District:
     buildings
         Building footprints (optional layer): a village's people are spread over its
         buildings for the warning reach.
+    calls
+        Dispatch records (optional layer, :mod:`emgis.inputs.calls`): unit, village or
+        incident point, dispatch and arrival times as text, for the calibration.
     roads
         The road network source, if the district has one.
     warnings
@@ -147,6 +150,8 @@ class District:
         {"id": [], "name": [], "kind": [], "radius_m": []}, geometry=[]))
     buildings: gpd.GeoDataFrame = field(default_factory=lambda: gpd.GeoDataFrame(
         {"floors": []}, geometry=[]))
+    calls: gpd.GeoDataFrame = field(default_factory=lambda: gpd.GeoDataFrame(
+        {"unit": [], "dispatch_time": [], "arrival_time": []}, geometry=[]))
     warnings: tuple[Problem, ...] = field(default=())
     scenarios: tuple[Scenario, ...] = field(default=())
     datums: Mapping[str, str] = field(default_factory=dict)
@@ -443,6 +448,7 @@ def validate_district(path: str | Path) -> ValidationReport:
         candidates=_finish(layers.get("candidates"), "candidates", crs, settings),
         warning_points=_finish(layers.get("warning_points"), "warning_points", crs, settings),
         buildings=_finish(layers.get("buildings"), "buildings", crs, settings),
+        calls=_finish(layers.get("calls"), "calls", crs, settings),
         roads=roads,
         scenarios=scenarios,
         warnings=tuple(plog.warnings),

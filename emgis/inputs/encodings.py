@@ -152,7 +152,9 @@ def _garbled(gdf: gpd.GeoDataFrame, spec: LayerSpec, plog: ProblemLog) -> bool:
     return False
 
 
-_ODD = re.compile("[\u0080-\u02ff]")
+#: Letters that GBK bytes read as UTF-8 turn into (Latin Extended, IPA, Greek, Cyrillic ...):
+#: Latin-1 letters (é, ©) are left out, a European name is no sign of GBK.
+_ODD = re.compile("[\u0100-\u07ff]")
 _CJK = re.compile("[\u3400-\u9fff]")
 
 
@@ -174,7 +176,7 @@ def settings_text(raw: bytes, name: str) -> str:
             raise SettingsEncodingError(Msg("settings_gbk", file=name)) from None
         raise SettingsEncodingError(Msg("settings_not_text", file=name)) from None
     odd = len(_ODD.findall(text))
-    if odd and _decodes(body, "gb18030"):
+    if odd >= 2 and not _CJK.search(text) and _decodes(body, "gb18030"):
         gbk = body.decode("gb18030")
         if not _ODD.search(gbk) and len(_CJK.findall(gbk)) >= odd:
             raise SettingsEncodingError(Msg("settings_gbk", file=name))

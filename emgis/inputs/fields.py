@@ -130,6 +130,10 @@ SCHEMAS: Mapping[str, LayerSchema] = {
             FieldSpec("last_drill", "date"),
             FieldSpec("availability", "share"),
             FieldSpec("mobilisation_min", "number", max=LIMITS["minutes"]),
+            # availability by period (emgis.analysis.availability): share of the time it answers
+            FieldSpec("availability_day", "share"),
+            FieldSpec("availability_night", "share"),
+            FieldSpec("availability_flood", "share"),
         ),
         ("Point",),
     ),
@@ -180,6 +184,23 @@ SCHEMAS: Mapping[str, LayerSchema] = {
         "buildings",
         (FieldSpec("floors", "count", max=200),),
         ("Polygon", "MultiPolygon", "Point"),
+        kind_field=None,
+        has_id=False,
+    ),
+    # dispatch records (出警记录): read by emgis.inputs.calls, checked record by record by the
+    # calibration (a record that makes no sense is listed there, never an error of the district)
+    "calls": LayerSchema(
+        "calls",
+        (
+            FieldSpec("id"),
+            FieldSpec("unit", required=True),
+            FieldSpec("village"),
+            FieldSpec("kind"),
+            FieldSpec("call_time"),
+            FieldSpec("dispatch_time", required=True),
+            FieldSpec("arrival_time", required=True),
+        ),
+        ("Point",),
         kind_field=None,
         has_id=False,
     ),

@@ -32,11 +32,11 @@ Check = Callable[[Any], "str | None"]
 
 #: Layers whose header synonyms ``[synonyms.LAYER]`` may extend.
 SYNONYM_LAYERS = ("villages", "townships", "teams", "stockpiles", "shelters", "hazards",
-                  "warning_points", "buildings", "candidates")
+                  "warning_points", "buildings", "candidates", "calls")
 
 #: Layer tables a district may have, in reading order.
 LAYER_NAMES = ("villages", "townships", "teams", "stockpiles", "shelters", "hazards",
-               "candidates", "warning_points", "buildings")
+               "candidates", "warning_points", "buildings", "calls")
 
 #: OSM ``highway`` classes the speeds table may name (``*_link`` take their class's speed),
 #: plus the two speeds emgis itself uses.
@@ -268,6 +268,7 @@ def network_checks() -> dict[str, Check]:
     return {
         "max_access_m": number(lo=0, lo_open=True, hi=100_000, unit="metres"),
         "exclude_highway": text_list(),
+        "walk_highway": text_list(),
         "maxspeed_min_kph": number(lo=0, lo_open=True, hi=MAX_SPEED_KPH, unit="km/h"),
         "maxspeed_max_kph": number(lo=0, lo_open=True, hi=300, unit="km/h"),
         "maxspeed_rule": choice("derate", "raw", "ignore"),
@@ -296,6 +297,26 @@ def cost_checks() -> dict[str, Check]:
     checks = {k: yuan for kind in standards.TARGETS for k in (kind, f"{kind}_yearly")}
     checks["reuse_factor"] = override(number(lo=0, hi=1))
     return checks
+
+
+def uncertainty_checks() -> dict[str, Check]:
+    """The checks of the ``[uncertainty]`` keys (each a number or ``{ value, source }``)."""
+    return {
+        "speed_sd": override(number(lo=0, hi=2)),
+        "turnout_share": override(number(lo=0, hi=1)),
+        "samples": override(number(lo=1, hi=100_000, integer=True)),
+        "fragile_below": override(number(lo=0, hi=1)),
+        "siting_samples": override(number(lo=1, hi=10_000, integer=True)),
+    }
+
+
+def availability_keys() -> tuple[str, ...]:
+    """The keys of ``[availability]``: a share per team kind and period, the busy share and
+    the reliability."""
+    from emgis.inputs.kinds import TEAM_KINDS
+
+    return (*(f"{k}_{p}" for k in TEAM_KINDS for p in standards.PERIODS), "busy_share",
+            "reliability")
 
 
 def siting_checks() -> dict[str, Check]:
@@ -392,6 +413,8 @@ def schema() -> dict[str, Table]:
         "social": Table(values=override(number(lo=0, hi=240)), names=tuple(standards.SOCIAL)),
         "quality": Table(keys=quality_checks()),
         "costs": Table(keys=cost_checks()),
+        "uncertainty": Table(keys=uncertainty_checks()),
+        "availability": Table(values=override(number(lo=0, hi=1)), names=availability_keys()),
         "siting": Table(keys=siting_checks()),
         "network": Table(keys=network_checks()),
         "coverage": Table(keys=coverage_checks()),

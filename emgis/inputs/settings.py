@@ -33,6 +33,13 @@ DEFAULT_EXCLUDE_HIGHWAY: tuple[str, ...] = (
     "proposed", "raceway", "razed", "rest_area", "services", "steps", "via_ferrata",
 )
 
+#: OSM highway values that villagers walk on besides the roads (osmnx's "walk" filter, without
+#: the indoor ways): footways, paths, pedestrian streets, steps and bridleways. The walking
+#: network is these and every way of a class the drivable network keeps but motorways (roads
+#: closed to cars and driveways included); ways tagged ``foot=no``, ``access=private`` or
+#: ``service=private`` stay out.
+DEFAULT_WALK_HIGHWAY: tuple[str, ...] = ("bridleway", "footway", "path", "pedestrian", "steps")
+
 
 @dataclass(frozen=True)
 class NetworkSettings:
@@ -45,6 +52,9 @@ class NetworkSettings:
         is flagged "no road access".
     exclude_highway
         OSM ``highway`` values left out of the drivable network.
+    walk_highway
+        OSM ``highway`` values villagers walk on besides the roads (the walking network, OSM
+        roads only): :data:`DEFAULT_WALK_HIGHWAY`.
     maxspeed_min_kph, maxspeed_max_kph
         An OSM ``maxspeed`` tag inside this range, km/h, is plausible; outside it is ignored.
     maxspeed_rule
@@ -65,6 +75,7 @@ class NetworkSettings:
 
     max_access_m: float = 1000.0
     exclude_highway: tuple[str, ...] = DEFAULT_EXCLUDE_HIGHWAY
+    walk_highway: tuple[str, ...] = DEFAULT_WALK_HIGHWAY
     maxspeed_min_kph: float = 5.0
     maxspeed_max_kph: float = 130.0
     maxspeed_rule: str = "derate"
@@ -185,6 +196,13 @@ class Settings:
         What new sites cost, yuan: per kind the build cost (``KIND``), a yearly running cost
         where one is given (``KIND_yearly``), and ``reuse_factor`` for a candidate that reuses
         an existing public building (利旧).
+    uncertainty
+        How sure the minutes are: the ranges speeds and turnout are drawn from, the samples,
+        when a village is fragile (:mod:`emgis.analysis.uncertainty`).
+    availability
+        Team availability per kind and period (``KIND_day``, ``KIND_night``, ``KIND_flood``),
+        the busy share of a unit and the reliability of cover
+        (:mod:`emgis.analysis.availability`).
     siting
         Which candidate sites siting considers (``[siting]``).
     network
@@ -202,6 +220,9 @@ class Settings:
     social: Mapping[str, Standard] = field(default_factory=lambda: standards.SOCIAL)
     quality: Mapping[str, Standard] = field(default_factory=lambda: standards.QUALITY)
     costs: Mapping[str, Standard] = field(default_factory=lambda: standards.COSTS)
+    uncertainty: Mapping[str, Standard] = field(default_factory=lambda: standards.UNCERTAINTY)
+    availability: Mapping[str, Standard] = field(
+        default_factory=lambda: standards.AVAILABILITY)
     siting: SitingSettings = field(default_factory=SitingSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
@@ -262,7 +283,7 @@ class Scenario:
 
 
 _TABLES = ("targets", "turnout", "speeds", "minimums", "shelter", "warning", "social",
-           "quality", "costs")
+           "quality", "costs", "uncertainty", "availability")
 
 
 def default_settings() -> Settings:

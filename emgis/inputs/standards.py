@@ -315,6 +315,85 @@ SOCIAL: Mapping[str, Standard] = _freeze(
     }
 )
 
+#: How sure the minutes are (:mod:`emgis.analysis.uncertainty`): the ranges speeds and turnout
+#: are drawn from when no dispatch records calibrate them, how many samples, and when a village
+#: covered at nominal speeds is fragile. Planning assumptions.
+UNCERTAINTY: Mapping[str, Standard] = _freeze(
+    {
+        "speed_sd": Standard(
+            0.15, "log sd", f"{_P}: each road class's emergency speed is the class speed times "
+            "a factor drawn lognormal with median 1 and this sd of its logarithm (about 70% of "
+            "draws within ±15%): the class speeds are JTG B01-2014 design speeds x ~0.7, an "
+            "estimate to calibrate locally", proposal=True,
+            source_zh="规划假设：各道路等级的应急车速为等级速度乘以对数正态系数（中位数1，"
+            "对数标准差取此值，约70%的抽样在±15%以内）；等级速度为JTG B01-2014设计速度×约0.7，"
+            "属估计值，宜本地校准"),
+        "turnout_share": Standard(
+            0.5, "share", f"{_P}: each kind's turnout drawn uniformly within ±50% of its value "
+            "(the standards give 1-2 min for full-time and 3-5 min for volunteer teams)",
+            proposal=True,
+            source_zh="规划假设：各类队伍出动准备时间在其数值±50%内均匀抽样（专职队伍1-2分钟、"
+            "志愿队伍3-5分钟）"),
+        "samples": Standard(
+            100, "samples", f"{_P}: draws of speeds and turnout; the probabilities move by "
+            "less than about 0.05 beyond it (emgis's convergence test)", proposal=True,
+            source_zh="规划假设：车速和出动时间的抽样次数；超过此数后概率变化约小于0.05"),
+        "fragile_below": Standard(
+            0.8, "probability", f"{_P}: a village within target at nominal speeds but within "
+            "it in fewer than 80% of the draws is fragile (after NFPA 1720, which sets rural "
+            "response at the 80th percentile)", proposal=True,
+            source_zh="规划假设：按标称车速在目标内、但在目标内的抽样少于80%的村为“脆弱”"
+            "（参照NFPA 1720农村响应按80%分位考核）"),
+        "siting_samples": Standard(
+            20, "samples", f"{_P}: the draws siting for expected cover chooses over (each "
+            "needs every candidate's times)", proposal=True,
+            source_zh="规划假设：按期望覆盖选址时使用的抽样数（每个抽样需计算全部候选点时间）"),
+    }
+)
+
+#: Team availability by period (day, night, flood season) and the chance that a unit is free
+#: (:mod:`emgis.analysis.availability`): the defaults per kind where a team carries no
+#: ``availability_day`` / ``_night`` / ``_flood`` (or ``availability``) of its own, the share of
+#: the time a unit is out on another call, and the reliability a village's cover must reach.
+#: Kinds and periods not named here: available (1). ReVelle & Hogan (1989), "The maximum
+#: availability location problem", Transportation Science 23(3): 192-200: with k units within
+#: the target, each busy a share q of the time, at least one is free with probability
+#: 1 - q^k; a village is covered with reliability alpha when 1 - q^k >= alpha.
+AVAILABILITY: Mapping[str, Standard] = _freeze(
+    {
+        "village_team_day": Standard(
+            0.6, "share", f"{_P}: a part-time village team's members work in the fields or "
+            "away (外出务工) by day: 3 in 5 can answer", proposal=True,
+            source_zh="规划假设：村级兼职应急队队员白天务农或外出务工，5人中约3人可响应"),
+        "village_team_night": Standard(
+            0.9, "share", f"{_P}: at night the members are at home", proposal=True,
+            source_zh="规划假设：夜间队员在家"),
+        "village_team_flood": Standard(
+            0.7, "share", f"{_P}: in the flood season dike patrols and transfers take part of "
+            "the team", proposal=True,
+            source_zh="规划假设：汛期巡堤、转移群众占用部分队员"),
+        "micro_fire_station_night": Standard(
+            0.5, "share", "community micro fire station standard (2015): >= 3 of its >= 6 "
+            "members on each shift", source_zh="社区微型消防站建设标准（2015）：每班不少于3人"
+            "（共不少于6人）"),
+        "busy_share": Standard(
+            0.05, "share", f"{_P}: a unit is out on another call about 5% of the time (a few "
+            "calls a day of about an hour in a rural county); ReVelle & Hogan 1989's busy "
+            "fraction q", proposal=True,
+            source_zh="规划假设：队伍约5%的时间在处置其他警情（农村县每天数起、每起约1小时）；"
+            "即ReVelle与Hogan（1989）的繁忙率q"),
+        "reliability": Standard(
+            0.9, "probability", "ReVelle & Hogan 1989 (maximum availability location): a "
+            "village is covered with reliability alpha when at least one unit within target "
+            "is free with probability 1 - q^k >= alpha; 0.9 after NFPA 1710's 90th percentile",
+            source_zh="ReVelle与Hogan（1989）最大可用性选址：目标时间内至少一支队伍空闲的"
+            "概率1 - q^k不低于alpha即为可靠覆盖；取0.9，参照NFPA 1710的90%分位"),
+    }
+)
+
+#: Periods of team availability, and the teams layer's field of each.
+PERIODS: tuple[str, ...] = ("day", "night", "flood")
+
 #: Data quality of the roads (:mod:`emgis.analysis.quality`): when a township's road data is too
 #: thin to trust its minutes. OSM is thin in rural China (OSMChina's completeness index for
 #: 烈山区 is 41/100) and a bureau's own road data has gaps. Planning assumptions.

@@ -61,6 +61,10 @@ class EdgeArrays:
         Optional ``(edge, start, end, multiplier)`` rows: the part of an edge between two
         fractions of its length takes ``multiplier`` times as long (``inf`` = closed), as set
         by hazard scenarios.
+    walk
+        The walking network of the same roads (OSM: the drivable ways and the footways, paths,
+        pedestrian streets and steps of ``[network] walk_highway``), as arrays of its own; None
+        where walkers use these roads (road lines, GraphML).
     """
 
     node_ids: IntArray
@@ -83,6 +87,7 @@ class EdgeArrays:
     notes: tuple[str, ...] = ()
     penalty: FloatArray | None = None
     hazards: FloatArray | None = field(default=None)
+    walk: EdgeArrays | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_nodes(self) -> int:

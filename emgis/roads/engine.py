@@ -5,7 +5,12 @@ sites of the ``candidates`` layer) attached to the roads once (:mod:`emgis.roads
 routing graphs per travel mode and direction, built on first use and kept
 (:mod:`emgis.roads.routing`). Coverage, scenarios, siting and evacuation all work on it; a
 hazard scenario derives an engine with the same locations on the affected roads
-(:meth:`Engine.with_network`).
+(:meth:`Engine.with_network`); a location whose road the scenario closes is attached anew to the
+nearest open road within reach (:func:`emgis.roads.snapping.reattach`).
+
+Where the network carries a separate walking network (``network.walk``: OSM footways, paths,
+pedestrian streets and steps beside the roads, see :mod:`emgis.roads.readers`), every location
+is attached to it too, and the ``walk`` mode routes on it; units still drive on the roads.
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import shapely
 
 from emgis._types import IntArray
 from emgis.inputs.kinds import units_of
 from emgis.inputs.settings import Settings
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.routing import Mode, RoutingGraph, build_routing_graph
-from emgis.roads.snapping import snap_points
+from emgis.roads.snapping import location_points, reattach, snap_points
 
 if TYPE_CHECKING:
     from emgis.inputs.district import District
@@ -45,6 +51,11 @@ class Engine:
         units, then the extra sites.
     n_villages, n_units, n_extra
         How many locations of each group.
+    points
+        The point each location is attached from (metres), to attach it anew on a scenario's
+        roads.
+    walk_snaps
+        The locations attached to the walking network (``network.walk``), None without one.
     """
 
     network: EdgeArrays
@@ -53,6 +64,8 @@ class Engine:
     n_villages: int
     n_units: int
     n_extra: int = 0
+    points: npt.NDArray[np.object_] | None = field(default=None, repr=False)
+    walk_snaps: pd.DataFrame | None = field(default=None, repr=False)
     _graphs: dict[tuple[str, bool], RoutingGraph] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -65,8 +78,10 @@ class Engine:
         crs = villages.crs or units.crs
         points = gpd.GeoSeries(pd.concat(parts, ignore_index=True), crs=crs)
         snaps = snap_points(network, points, settings=settings).reset_index(drop=True)
+        walk_snaps = None if network.walk is None else snap_points(
+            network.walk, points, settings=settings).reset_index(drop=True)
         return cls(network, settings, snaps, len(villages), len(units),
-                   0 if extra is None else len(extra))
+                   0 if extra is None else len(extra), location_points(points), walk_snaps)
 
     @classmethod
     def for_district(cls, district: District, network: EdgeArrays, *,
@@ -103,21 +118,66 @@ class Engine:
                 self._graphs[key] = self.graph(mode).reversed()
             else:
                 self._graphs[key] = build_routing_graph(
-                    self.network, self.snaps, mode=mode,
+                    self.network_of(mode), self.snaps_of(mode), mode=mode,
                     walk_kph=self.settings.speed_kph("walk"))
         return self._graphs[key]
 
-    def with_network(self, network: EdgeArrays) -> Engine:
+    def network_of(self, mode: Mode = "drive") -> EdgeArrays:
+        """The network a travel mode routes on: the walking network for ``walk`` where there is
+        one, else the roads."""
+        walk = self.network.walk if mode == "walk" else None
+        return self.network if walk is None or self.walk_snaps is None else walk
+
+    def snaps_of(self, mode: Mode = "drive") -> pd.DataFrame:
+        """The locations attached to the network of a travel mode (:meth:`network_of`)."""
+        if mode == "walk" and self.network.walk is not None and self.walk_snaps is not None:
+            return self.walk_snaps
+        return self.snaps
+
+    def with_network(self, network: EdgeArrays, *, reattach_closed: bool = True,
+                     closed_area: shapely.Geometry | None = None) -> Engine:
         """The same locations on another network of the same roads (e.g. with a scenario's
-        hazards); its routing graphs are built anew."""
-        return Engine(network, self.settings, self.snaps, self.n_villages, self.n_units,
-                      self.n_extra)
+        hazards); its routing graphs are built anew.
 
-    def status(self, loc: npt.ArrayLike) -> npt.NDArray[np.object_]:
-        """Snap status (``ok``, ``no_road_access``, ``cut_off``) of locations."""
-        return self.snaps["status"].to_numpy(dtype=object)[np.asarray(loc, dtype=np.int64)]
+        With ``reattach_closed``, a location attached inside a part of a road that ``network``
+        closes is attached anew to the nearest open road within ``max_access_m``
+        (:func:`emgis.roads.snapping.reattach`; its ``reattached_m`` says how far), on the roads
+        and on the walking network alike; a location inside ``closed_area`` (the closed zones)
+        stays where it is.
+        """
+        snaps, walk_snaps = self.snaps, self.walk_snaps
+        if network.walk is None:
+            walk_snaps = None
+        if reattach_closed and self.points is not None:
+            skip = None
+            if closed_area is not None and not shapely.is_empty(closed_area):
+                skip = shapely.within(self.points, closed_area)
+            snaps = reattach(network, snaps, self.points, settings=self.settings, skip=skip)
+            if walk_snaps is not None and network.walk is not None:
+                walk_snaps = reattach(network.walk, walk_snaps, self.points,
+                                      settings=self.settings, skip=skip)
+        return Engine(network, self.settings, snaps, self.n_villages, self.n_units,
+                      self.n_extra, self.points, walk_snaps)
 
-    def access_m(self, loc: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """Metres from locations to their road."""
-        return self.snaps["access_m"].to_numpy(dtype=float, na_value=np.nan)[
+    def status(self, loc: npt.ArrayLike, mode: Mode = "drive") -> npt.NDArray[np.object_]:
+        """Snap status (``ok``, ``no_road_access``, ``cut_off``) of locations (on the network
+        of ``mode``)."""
+        return self.snaps_of(mode)["status"].to_numpy(dtype=object)[
             np.asarray(loc, dtype=np.int64)]
+
+    def access_m(self, loc: npt.ArrayLike, mode: Mode = "drive") -> npt.NDArray[np.float64]:
+        """Metres from locations to their road (on the network of ``mode``)."""
+        return self.snaps_of(mode)["access_m"].to_numpy(dtype=float, na_value=np.nan)[
+            np.asarray(loc, dtype=np.int64)]
+
+    def reattached_m(self, loc: npt.ArrayLike, mode: Mode = "drive"
+                     ) -> npt.NDArray[np.float64]:
+        """Per location: the access leg in metres where a scenario's closed road made it attach
+        anew to an open road (:meth:`with_network`), NaN elsewhere."""
+        snaps = self.snaps_of(mode)
+        idx = np.asarray(loc, dtype=np.int64)
+        if "reattached_m" not in snaps:
+            return np.full(len(idx), np.nan)
+        out: npt.NDArray[np.float64] = snaps["reattached_m"].to_numpy(
+            dtype=float, na_value=np.nan)[idx]
+        return out

@@ -55,6 +55,23 @@ def highway_ok(tags: Any, exclude: frozenset[str]) -> bool:
     return tags.get("service") not in PRIVATE_SERVICE
 
 
+#: Classes walkers may not use, whatever ``[network] walk_highway`` says (osmnx's "walk" filter).
+NO_WALK = ("motorway", "motorway_link")
+
+
+def walk_ok(tags: Any, exclude: frozenset[str], walk: frozenset[str]) -> bool:
+    """osmnx's "walk"-like filter, applied to one way's tags: a way of a class in ``walk``
+    (footways, paths ...) or of a class the drivable network keeps (not in ``exclude``), but no
+    motorway, and nothing tagged ``area=yes``, ``access=private``, ``foot=no`` or
+    ``service=private``."""
+    hwy = tags.get("highway")
+    if hwy is None or hwy in NO_WALK or (hwy in exclude and hwy not in walk):
+        return False
+    if tags.get("area") == "yes" or tags.get("access") == "private":
+        return False
+    return tags.get("foot") != "no" and tags.get("service") != "private"
+
+
 def parse_maxspeed(value: Any) -> float | None:
     """Read an OSM ``maxspeed`` value as km/h: ``"50"``, ``"30 mph"``, ``"50;70"`` (mean).
 
@@ -100,6 +117,28 @@ class _Ways:
     speed: FloatArray  # km/h per way
     oneway: npt.NDArray[np.int8]  # 0 two-way, 1 forward, -1 backward
     projected: bool = False  # lon/lat already hold metres
+    #: Per way, whether it is drivable / walkable (OSM); None: every way is drivable, and the
+    #: walkers use the same ways.
+    drive: npt.NDArray[np.bool_] | None = None
+    walk: npt.NDArray[np.bool_] | None = None
+
+    def subset(self, keep: npt.NDArray[np.bool_], *, two_way: bool = False) -> _Ways:
+        """The ways of ``keep`` (in the same order); ``two_way``: every way both ways."""
+        counts = np.diff(self.ptr)
+        vkeep = np.repeat(keep, counts)
+        ptr = np.concatenate([[0], np.cumsum(counts[keep])]).astype(np.int64)
+        oneway = np.zeros(int(keep.sum()), dtype=np.int8) if two_way else self.oneway[keep]
+        return _Ways(ptr, self.node[vkeep], self.lon[vkeep], self.lat[vkeep],
+                     [c for c, k in zip(self.cls, keep.tolist(), strict=True) if k],
+                     self.speed[keep], oneway, self.projected)
+
+    def driven(self) -> _Ways:
+        """The drivable ways (as the reader kept them before walkers had ways of their own)."""
+        return self if self.drive is None else self.subset(self.drive)
+
+    def walked(self) -> _Ways | None:
+        """The walkable ways, every one both ways; None where walkers use the drivable ways."""
+        return None if self.walk is None else self.subset(self.walk, two_way=True)
 
 
 def _oneway(tags: Any) -> int:
@@ -117,10 +156,15 @@ def _oneway(tags: Any) -> int:
 
 
 def _read_osm(path: Path, settings: Settings, notes: list[str]) -> _Ways:
-    """Drivable ways of an OSM file with their node locations (pyosmium)."""
+    """Drivable and walkable ways of an OSM file with their node locations (pyosmium): the
+    ways of either network, each flagged (``drive``, ``walk``); :meth:`_Ways.driven` gives the
+    drivable ones."""
     import osmium  # deferred: loads osmium
 
     exclude = frozenset(settings.network.exclude_highway)
+    walkable = frozenset(settings.network.walk_highway)
+    drive_of: list[bool] = []
+    walk_of: list[bool] = []
     ptr = [0]
     node: list[int] = []
     lon: list[float] = []
@@ -137,14 +181,16 @@ def _read_osm(path: Path, settings: Settings, notes: list[str]) -> _Ways:
               .with_filter(osmium.filter.KeyFilter("highway")))
         for way in fp:
             tags = way.tags
-            if not highway_ok(tags, exclude):
+            drives = highway_ok(tags, exclude)
+            walks = walk_ok(tags, exclude, walkable)
+            if not drives and not walks:
                 continue
             hwy = str(tags.get("highway"))
             spd = way_speed(hwy, tags.get("maxspeed"), settings)
             ow = _oneway(tags)
             refs = [(n.ref, n.location) for n in way.nodes]  # type: ignore[union-attr]
             bad = [not loc.valid() for _, loc in refs]
-            if any(bad):
+            if any(bad) and drives:  # said of the drivable ways (the roads the times use)
                 broken_ways += 1
                 missing_nodes += sum(bad)
             # split the way at missing nodes: keep the pieces of two or more known nodes
@@ -162,6 +208,8 @@ def _read_osm(path: Path, settings: Settings, notes: list[str]) -> _Ways:
                     cls.append(hwy)
                     speed.append(spd)
                     oneway.append(ow)
+                    drive_of.append(drives)
+                    walk_of.append(walks)
                 piece = []
     except RuntimeError as exc:  # pyosmium raises RuntimeError for unreadable files
         raise NetworkError(Msg("osm_unreadable", path=str(path), detail=str(exc))) from exc
@@ -170,7 +218,8 @@ def _read_osm(path: Path, settings: Settings, notes: list[str]) -> _Ways:
                          nodes=missing_nodes))
     return _Ways(np.array(ptr, dtype=np.int64), np.array(node, dtype=np.int64),
                  np.array(lon), np.array(lat), cls, np.array(speed, dtype=float),
-                 np.array(oneway, dtype=np.int8))
+                 np.array(oneway, dtype=np.int8), drive=np.array(drive_of, dtype=bool),
+                 walk=np.array(walk_of, dtype=bool))
 
 
 def _read_lines(source: RoadSource, crs: CRS, settings: Settings,
@@ -264,7 +313,7 @@ def _finite(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class RoadWays:
-    """An OSM file's drivable ways, read once so that several districts can each build their
+    """An OSM file's drivable (and walkable) ways, read once so that several districts can each build their
     network from it (a provincial road file in ``emgis batch``): pass it to
     :func:`build_network` as ``ways``."""
 

@@ -152,3 +152,186 @@ def _nearest(
     first[1:] = src[1:] != src[:-1]
     out[src[first]] = cand[first]
     return out
+
+
+# --- re-attaching locations whose road a scenario closes -------------------------------------
+
+#: Fractions of an edge this close count as the same point (as the routing graph's ends).
+_TOL = 1e-9
+
+
+def closed_intervals(ea: EdgeArrays) -> dict[int, list[tuple[float, float]]]:
+    """Per edge, the parts a scenario closes, merged: ``(start, end)`` fractions of its length,
+    in order. A part closed on the edge running the other way along the same road counts too
+    (mirrored), and so does a whole edge closed by ``penalty``."""
+    rows: list[np.ndarray] = []
+    if ea.hazards is not None and len(ea.hazards):
+        hz = ea.hazards[np.isinf(ea.hazards[:, 3])]
+        e = hz[:, 0].astype(np.int64)
+        rows.append(np.column_stack([e, hz[:, 1], hz[:, 2]]))
+        tw = ea.twin[e]
+        has = tw >= 0
+        rows.append(np.column_stack([tw[has], 1.0 - hz[has, 2], 1.0 - hz[has, 1]]))
+    if ea.penalty is not None:
+        whole = np.flatnonzero(np.isinf(ea.penalty))
+        rows.append(np.column_stack([whole, np.zeros(len(whole)), np.ones(len(whole))]))
+        tw = ea.twin[whole]
+        tw = tw[tw >= 0]
+        rows.append(np.column_stack([tw, np.zeros(len(tw)), np.ones(len(tw))]))
+    if not rows:
+        return {}
+    r = np.concatenate(rows)
+    if not len(r):
+        return {}
+    r = r[np.lexsort((r[:, 1], r[:, 0]))]
+    out: dict[int, list[tuple[float, float]]] = {}
+    for e_f, lo, hi in r.tolist():
+        parts = out.setdefault(int(e_f), [])
+        lo, hi = max(0.0, lo), min(1.0, hi)
+        if parts and lo <= parts[-1][1] + _TOL:
+            parts[-1] = (parts[-1][0], max(parts[-1][1], hi))
+        else:
+            parts.append((lo, hi))
+    return out
+
+
+def on_closed_road(ea: EdgeArrays, snaps: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Per location: it is attached inside a closed part of its road (strictly: a location at
+    the edge of a closed part can still leave by the open side)."""
+    closed = closed_intervals(ea)
+    edge = snaps["edge"].to_numpy(dtype=np.int64)
+    frac = snaps["frac"].to_numpy(dtype=float, na_value=np.nan)
+    out = np.zeros(len(snaps), dtype=bool)
+    if not closed:
+        return out
+    for i in np.flatnonzero(edge >= 0).tolist():
+        f = float(frac[i])
+        out[i] = any(lo + _TOL < f < hi - _TOL for lo, hi in closed.get(int(edge[i]), ()))
+    return out
+
+
+def _open_parts(ea: EdgeArrays, edges: npt.NDArray[np.int64],
+                closed: dict[int, list[tuple[float, float]]]
+                ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64],
+                           npt.NDArray[np.float64], npt.NDArray[np.object_]]:
+    """The open parts of ``edges``: (position in ``edges``, start and end fractions, line)."""
+    from shapely.ops import substring
+
+    pos: list[int] = []
+    f0: list[float] = []
+    f1: list[float] = []
+    geoms: list[object] = []
+    for j, e in enumerate(edges.tolist()):
+        shut = closed.get(int(e))
+        if not shut:
+            pos.append(j)
+            f0.append(0.0)
+            f1.append(1.0)
+            geoms.append(ea.geometry[e])
+            continue
+        start = 0.0
+        for lo, hi in [*shut, (1.0, 1.0)]:
+            if lo - start > _TOL:
+                pos.append(j)
+                f0.append(start)
+                f1.append(lo)
+                geoms.append(substring(ea.geometry[e], start, lo, normalized=True))
+            start = max(start, hi)
+    return (np.asarray(pos, dtype=np.int64), np.asarray(f0, dtype=float),
+            np.asarray(f1, dtype=float), np.asarray(geoms, dtype=object))
+
+
+def reattach(
+    network: EdgeArrays,
+    snaps: pd.DataFrame,
+    points: npt.NDArray[np.object_],
+    *,
+    settings: Settings,
+    skip: npt.ArrayLike | None = None,
+) -> pd.DataFrame:
+    """Move the locations whose road a scenario closes to the nearest open road.
+
+    A location attached (status ``ok``) inside a closed part of its edge (a ``closed`` hazard
+    zone's part, or a whole edge closed by ``penalty``) is attached anew at the nearest point of
+    an *open* part of an edge of the main network within ``max_access_m``: the exact distance
+    to the open lines (GEOS), no polygon approximation. A location with no open road within
+    reach keeps its closed road (it is then cut off).
+
+    Parameters
+    ----------
+    network
+        The network with the scenario's hazards (or penalty).
+    snaps
+        The locations attached to the same network without them (:func:`snap_points`).
+    points
+        The point of each location (:func:`location_points`), in the network's CRS.
+    skip
+        Per location, True to leave it on its road (e.g. a location inside a closed zone).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``snaps`` with the moved rows replaced and a column ``reattached_m``: the new access
+        leg in metres where a location was moved, NaN elsewhere.
+    """
+    out = snaps.copy()
+    out["reattached_m"] = np.nan
+    closed = closed_intervals(network)
+    if not closed or not len(snaps):
+        return out
+    stuck = (snaps["status"].to_numpy(dtype=object) == "ok") & on_closed_road(network, snaps)
+    if skip is not None:
+        stuck &= ~np.asarray(skip, dtype=bool)
+    who = np.flatnonzero(stuck)
+    if not len(who):
+        return out
+    ea = network
+    max_m = settings.network.max_access_m
+    pts = np.asarray(points, dtype=object)[who]
+    src, hit = ea.tree.query(pts, predicate="dwithin", distance=max_m)
+    on_main = ea.component[ea.u] == ea.main
+    keep = on_main[hit]
+    src, hit = src[keep], hit[keep]
+    edges = np.unique(hit)
+    ppos, pf0, pf1, pgeom = _open_parts(ea, edges, closed)
+    # every (location, open part) pair: the parts of the edges within reach
+    order = np.argsort(ppos, kind="stable")
+    ppos, pf0, pf1, pgeom = ppos[order], pf0[order], pf1[order], pgeom[order]
+    first = np.searchsorted(ppos, np.arange(len(edges)))
+    count = np.searchsorted(ppos, np.arange(len(edges)), side="right") - first
+    ej = np.searchsorted(edges, hit)
+    n_of = count[ej]
+    s_rep = np.repeat(src, n_of)
+    part = np.repeat(first[ej], n_of) + (np.arange(int(n_of.sum()))
+                                          - np.repeat(np.cumsum(n_of) - n_of, n_of))
+    e_rep = edges[ppos[part]]
+    dist = shapely.distance(pts[s_rep], pgeom[part])
+    near = dist <= max_m
+    s_rep, part, e_rep, dist = s_rep[near], part[near], e_rep[near], dist[near]
+    if not len(s_rep):
+        return out
+    karr = ea.keys
+    key_rank = np.lexsort((karr[:, 2], karr[:, 1], karr[:, 0])).argsort()
+    best = np.lexsort((pf0[part], key_rank[e_rep], np.round(dist, 6), s_rep))
+    s_rep, part, e_rep, dist = s_rep[best], part[best], e_rep[best], dist[best]
+    one = np.r_[True, s_rep[1:] != s_rep[:-1]]
+    s_rep, part, e_rep, dist = s_rep[one], part[one], e_rep[one], dist[one]
+    lines = pgeom[part]
+    along = shapely.line_locate_point(lines, pts[s_rep])
+    on_road = shapely.line_interpolate_point(lines, along)
+    whole = shapely.length(ea.geometry[e_rep])
+    frac = np.clip(pf0[part] + np.divide(along, whole, out=np.zeros(len(along)),
+                                         where=whole > 0), pf0[part], pf1[part])
+    offroad = settings.speed_kph("offroad")
+    rows = out.index[who[s_rep]]
+    out.loc[rows, "edge"] = e_rep
+    out.loc[rows, "u"] = karr[e_rep, 0]
+    out.loc[rows, "v"] = karr[e_rep, 1]
+    out.loc[rows, "key"] = karr[e_rep, 2]
+    out.loc[rows, "frac"] = frac
+    out.loc[rows, "access_m"] = dist
+    out.loc[rows, "access_min"] = dist / 1000.0 / offroad * 60.0
+    out.loc[rows, "snap_x"] = shapely.get_x(on_road)
+    out.loc[rows, "snap_y"] = shapely.get_y(on_road)
+    out.loc[rows, "reattached_m"] = dist
+    return out

@@ -30,7 +30,9 @@ import hashlib
 import json
 import logging
 import os
+import re
 import resource
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -45,7 +47,7 @@ import pandas as pd
 import shapely
 import tomllib
 
-from emgis._errors import DistrictError, EmgisError, OutputError
+from emgis._errors import BatchOptionError, DistrictError, EmgisError, OutputError
 from emgis._files import sha256_file
 from emgis.inputs.district import RoadSource, load_district
 from emgis.inputs.encodings import settings_text
@@ -455,6 +457,65 @@ class BatchResult:
     seconds: float
 
 
+#: Seconds to reach a scheduler given by ``--scheduler``.
+CONNECT_TIMEOUT_S = 30.0
+#: Seconds to wait for the first worker (a scheduler with none, or workers that cannot start).
+WORKER_TIMEOUT_S = 120.0
+#: The least memory a worker of a local cluster needs to start and read a district (bytes).
+MIN_WORKER_MEMORY = 512 * 2**20
+
+
+def check_options(*, scheduler: str | None, memory_limit: str, workers: int) -> None:
+    """The batch's options, checked before anything runs, each problem named with the option.
+
+    Raises
+    ------
+    BatchOptionError
+        A scheduler address that is not a Dask scheduler's (``tcp://host:8786``; the
+        dashboard's ``http://`` address is named as such), a memory limit that is not a size
+        or too small for a worker to start, no worker, or a scratch folder Dask cannot write.
+    """
+    problems: list[Msg] = []
+    if scheduler is not None:
+        low = scheduler.strip().lower()
+        if low.startswith(("http://", "https://")):
+            problems.append(Msg("batch_scheduler_http", v=scheduler))
+        elif not re.fullmatch(r"(tcp|tls|ucx|inproc)://[^\s/]+(:\d{1,5})?/?", low):
+            problems.append(Msg("batch_scheduler_bad", v=scheduler))
+    if memory_limit.strip().lower() != "auto":
+        from dask.utils import parse_bytes  # deferred: loads dask
+
+        try:
+            size = parse_bytes(memory_limit)
+        except (ValueError, TypeError):
+            problems.append(Msg("batch_memory_bad", v=memory_limit))
+        else:
+            if size < MIN_WORKER_MEMORY:
+                problems.append(Msg("batch_memory_small", v=memory_limit,
+                                    least=f"{MIN_WORKER_MEMORY // 2**20} MiB"))
+    if workers < 1:
+        problems.append(Msg("batch_workers", v=workers))
+    if scheduler is None:
+        import dask  # deferred: loads dask
+
+        scratch = Path(dask.config.get("temporary-directory", None) or tempfile.gettempdir())
+        try:
+            with tempfile.NamedTemporaryFile(dir=scratch):
+                pass
+        except OSError as exc:
+            problems.append(Msg("batch_scratch", path=str(scratch), detail=exc.strerror or ""))
+    if problems:
+        raise BatchOptionError(_joined(problems), list(problems))
+
+
+def _joined(problems: Sequence[Msg]) -> Msg:
+    """Several problems as one message (``; `` in English, ``；`` in Chinese)."""
+    out = problems[-1]
+    for m in reversed(problems[:-1]):
+        out = Msg("semicolon", a=m, b=out)
+    return out
+
+
 def _client(workers: int, scheduler: str | None, memory_limit: str
             ) -> tuple[Client, LocalCluster | None]:
     from distributed import Client, LocalCluster  # deferred: loads distributed
@@ -465,14 +526,36 @@ def _client(workers: int, scheduler: str | None, memory_limit: str
                 logging.getLogger(name).setLevel(logging.WARNING)
 
     if scheduler:
-        return Client(scheduler), None  # type: ignore[no-untyped-call]
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)  # type: ignore[no-untyped-call]
+        except (OSError, TimeoutError) as exc:
+            raise BatchOptionError(Msg("batch_scheduler_unreachable", v=scheduler,
+                                       s=f"{CONNECT_TIMEOUT_S:g}", detail=str(exc))) from exc
+        _wait_for_workers(client, None, scheduler)
+        return client, None
     quiet = logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.ERROR
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                            memory_limit=memory_limit, dashboard_address=":0",
                            silence_logs=quiet)  # type: ignore[no-untyped-call]
     client = Client(cluster)  # type: ignore[no-untyped-call]
     log.info("Dask dashboard: %s", client.dashboard_link)
+    _wait_for_workers(client, cluster, None)
     return client, cluster
+
+
+def _wait_for_workers(client: Client, cluster: LocalCluster | None, scheduler: str | None
+                      ) -> None:
+    """At least one worker within :data:`WORKER_TIMEOUT_S`, else a named failure (a scheduler
+    with no workers, or workers that cannot start under the memory limit) instead of a wait
+    without end."""
+    try:
+        client.wait_for_workers(1, timeout=WORKER_TIMEOUT_S)  # type: ignore[no-untyped-call]
+    except (TimeoutError, OSError) as exc:
+        client.close()  # type: ignore[no-untyped-call]
+        if cluster is not None:
+            cluster.close()
+        raise BatchOptionError(Msg("batch_no_workers", v=scheduler or "LocalCluster",
+                                   s=f"{WORKER_TIMEOUT_S:g}")) from exc
 
 
 def run_batch(province: Province, out: str | Path, *, workers: int = 2,
@@ -503,6 +586,7 @@ def run_batch(province: Province, out: str | Path, *, workers: int = 2,
 
     from emgis.roads.cache import clip_area
 
+    check_options(scheduler=scheduler, memory_limit=memory_limit, workers=workers)
     t0 = time.perf_counter()
     as_of = as_of or dt.date.today()
     out = Path(out)
