@@ -4,11 +4,14 @@ network cache)."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import logging
 import os
+import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -147,3 +150,26 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+_PLAIN_DIRS: dict[Path, Path] = {}
+
+
+def gdal_path(path: str | Path) -> str:
+    """A path GDAL reads as a plain file: GDAL (and pyogrio) take a ``!`` in a path as the
+    separator of a file inside an archive (``data.zip!roads.shp``), so a district under a folder
+    named ``防汛!2025`` would not be found. Such a file is read through a link to its folder
+    from a temporary folder (one per folder and process, removed at exit), which keeps a
+    shapefile's side files beside it."""
+    path = Path(path)
+    if "!" not in str(path):
+        return str(path)
+    folder = path.resolve().parent
+    link = _PLAIN_DIRS.get(folder)
+    if link is None:
+        tmp = Path(tempfile.mkdtemp(prefix="emgis-path-"))
+        link = tmp / "d"
+        os.symlink(folder, link, target_is_directory=True)
+        _PLAIN_DIRS[folder] = link
+        atexit.register(shutil.rmtree, tmp, True)
+    return str(link / path.name)

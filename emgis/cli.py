@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -40,6 +41,19 @@ if TYPE_CHECKING:
 log = logging.getLogger("emgis")
 
 
+#: Characters that must not reach a terminal raw: C0 controls but the line break and tab, DEL,
+#: C1 controls (ESC sequences set a terminal's title and colours) and the bidirectional
+#: overrides that can make a name read as something else.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """Text for the console, every control character from input escaped as ``\\xNN``
+    (``\\uNNNN``)."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", text)
+
+
 class Console:
     """What the command prints: summaries (silenced by ``-q``), warnings and errors
     (always, on stderr), in the language of ``--lang`` (the catalogue's ``cli`` texts)."""
@@ -56,7 +70,7 @@ class Console:
     def say(self, text: str = "") -> None:
         """A line of the command's normal output."""
         if not self.quiet:
-            print(say(text, self.t), flush=True)
+            print(shown(say(text, self.t)), flush=True)
 
     def step(self, text: str) -> None:
         """A step of a long job, as it starts."""
@@ -64,7 +78,7 @@ class Console:
 
     def warn(self, text: str) -> None:
         """A line that must be seen even with ``-q``."""
-        print(say(text, self.t), file=sys.stderr, flush=True)
+        print(shown(say(text, self.t)), file=sys.stderr, flush=True)
 
     def progress(self) -> Progress:
         """Steps as lines, bars with counts and ETA on a terminal; nothing with ``-q``."""
@@ -1013,7 +1027,7 @@ class _LogFormatter(logging.Formatter):
         msg = say(record.msg, self.t) if isinstance(record.msg, Msg) else str(record.msg)
         text = msg % args if args else msg
         level = self.t.get("msg", "log_" + record.levelname.lower(), record.levelname)
-        out: str = self.t.fmt("msg.log_line", level=level, message=text)
+        out: str = self.t.fmt("msg.log_line", level=level, message=shown(text))
         if record.exc_info:
             out += "\n" + self.formatException(record.exc_info)
         return out

@@ -150,6 +150,8 @@ def _check_texts(values: np.ndarray, f: FieldSpec, aliases: Mapping[str, str], f
         if len(t) > MAX_TEXT_CHARS:
             plog.error(fname, Msg("text_too_long", n=len(t), limit=MAX_TEXT_CHARS), **where)
             t = t[:MAX_TEXT_CHARS]
+        if _CONTROL.search(t):
+            plog.warning(fname, Msg("text_control", v=ascii(t)[1:-1][:60]), **where)
         out.append(t)
     return out
 

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from emgis._errors import DistrictError
+from emgis._files import gdal_path
 from emgis.inputs.district import ValidationReport, validate_district
 from emgis.inputs.fields import POINT_LAYERS
 from emgis.inputs.headers import NAME_KEYWORDS, guess_layer, normalise_header, recognise
@@ -371,13 +372,13 @@ def _read_vector(name: str, path: Path, t: Texts) -> tuple[list[Source], list[tu
     found: list[Source] = []
     left: list[tuple[str, str]] = []
     try:
-        listed = pyogrio.list_layers(path)
+        listed = pyogrio.list_layers(gdal_path(path))
     except Exception as exc:
         return found, [(name, t.fmt("init.why_unreadable", error=_error_text(exc)))]
     many = len(listed) > 1
     for layer_name, _geom in listed:
         try:
-            info = pyogrio.read_info(path, layer=str(layer_name))
+            info = pyogrio.read_info(gdal_path(path), layer=str(layer_name))
         except Exception as exc:
             left.append((f"{name} / {layer_name}" if many else name,
                          t.fmt("init.why_unreadable", error=_error_text(exc))))

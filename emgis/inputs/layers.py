@@ -29,6 +29,7 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from emgis._files import gdal_path
 from emgis.inputs.checks import _check
 from emgis.inputs.coords import OFFSET_SYSTEMS, offset_to_wgs84
 from emgis.inputs.coordtext import (
@@ -356,7 +357,8 @@ def _read_vector(spec: LayerSpec, plog: ProblemLog) -> gpd.GeoDataFrame | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            gdf = pyogrio.read_dataframe(spec.path, layer=spec.layer, encoding=encoding)
+            gdf = pyogrio.read_dataframe(gdal_path(spec.path), layer=spec.layer,
+                                            encoding=encoding)
     except UnicodeDecodeError:
         plog.error(spec.path.name, Msg("enc_not", encoding=encoding or "UTF-8"))
         return None
@@ -365,7 +367,7 @@ def _read_vector(spec: LayerSpec, plog: ProblemLog) -> gpd.GeoDataFrame | None:
         extra: str | Msg = ""
         if spec.layer is not None and spec.path.exists():
             try:
-                names = [str(n) for n in pyogrio.list_layers(spec.path)[:, 0]]
+                names = [str(n) for n in pyogrio.list_layers(gdal_path(spec.path))[:, 0]]
                 extra = Msg("vector_its_layers", layers=", ".join(names))
             except Exception:
                 extra = ""

@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from emgis._errors import ValidationError
+from emgis._files import gdal_path
 from emgis.inputs.checks import _kind_word
 from emgis.inputs.district import District
 from emgis.inputs.encodings import _decode_csv
@@ -59,7 +60,7 @@ def read_plan(path: str | Path) -> gpd.GeoDataFrame:
             gdf = gpd.GeoDataFrame(df.drop(columns=["lon", "lat"]),
                                    geometry=shapely.points(lon, lat), crs=4326)
         else:
-            gdf = gpd.read_file(path)
+            gdf = gpd.read_file(gdal_path(path))
             gdf = gdf.set_crs(4326) if gdf.crs is None else gdf.to_crs(4326)
     except ValidationError:
         raise

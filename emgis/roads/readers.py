@@ -19,6 +19,7 @@ import shapely
 from pyproj import CRS
 
 from emgis._errors import NetworkError
+from emgis._files import gdal_path
 from emgis._types import FloatArray, IntArray
 from emgis.inputs.settings import Settings
 from emgis.roads.register import is_register, register_speeds
@@ -231,7 +232,7 @@ def _read_lines(source: RoadSource, crs: CRS, settings: Settings,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            gdf = pyogrio.read_dataframe(source.path)
+            gdf = pyogrio.read_dataframe(gdal_path(source.path))
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise NetworkError(Msg("lines_unreadable", path=str(source.path),
                                detail=str(exc))) from exc
