@@ -17,7 +17,8 @@ import pandas as pd
 if TYPE_CHECKING:
     from emgis.analysis.siting import SitingResult
 
-COLUMNS = ["kind", "villages", "population", "sites", "cost_yuan", "villages_before",
+COLUMNS = ["kind", "model", "gain", "gain_unit", "villages", "population", "sites",
+           "cost_yuan", "villages_before",
            "persons_before", "share_before", "villages_after", "persons_after", "share_after",
            "persons_change", "share_change"]
 
@@ -38,7 +39,9 @@ def before_after(table: pd.DataFrame, sites: Sequence[SitingResult], *,
     Returns
     -------
     pandas.DataFrame
-        Per kind sited (and township): ``villages``, ``population`` (persons), ``sites``
+        Per kind sited (and township): ``model`` and the proposals' ``gain`` in its own
+        ``gain_unit`` (persons, or person-minutes saved for p-median), ``villages``,
+        ``population`` (persons), ``sites``
         proposed, ``cost_yuan`` (their total, NaN where costs are not known),
         ``villages_before``/``persons_before``/``share_before`` (within target today, from the
         statuses), the same ``_after`` with the proposals built, and the changes (persons,
@@ -70,7 +73,10 @@ def before_after(table: pd.DataFrame, sites: Sequence[SitingResult], *,
             row: dict[str, object] = dict(zip(by, key if isinstance(key, tuple) else (key,),
                                               strict=True)) if by else {}
             row.update({
-                "kind": s.kind, "villages": len(g), "population": int(pop),
+                "kind": s.kind, "model": s.solution.model,
+                "gain": float(s.proposals["gain"].sum()) if n_sites else 0.0,
+                "gain_unit": str(s.proposals["gain_unit"].iloc[0]) if n_sites else "persons",
+                "villages": len(g), "population": int(pop),
                 "sites": n_sites, "cost_yuan": cost,
                 "villages_before": int(g["before"].sum()), "persons_before": int(pb),
                 "share_before": pb / pop if pop else 0.0,

@@ -368,8 +368,9 @@ class _Writer:
             row: list[object] = [r["kind"], f"{r['before']} · {r['persons_before']}",
                                  f"{r['after']} · {r['persons_after']}"]
             if full:
-                row += [f"{r['change']} ({r['share_change']} {t['report.points']})",
-                        r["sites"], r["cost"]]
+                change = f"{r['change']} ({r['share_change']} {t['report.points']})" \
+                    if r["share_change"] else r["change"]
+                row += [change, r["sites"], r["cost"]]
             else:
                 row.append(r["change"])
             body.append(row)

@@ -124,8 +124,11 @@ def _impact_rows(impact: pd.DataFrame | None, t: Texts) -> list[dict[str, str]]:
                 f"{int(r['persons_before']):,}",
             "after": f"{float(r['share_after']):.1%}", "persons_after":
                 f"{int(r['persons_after']):,}",
-            "change": f"{int(r['persons_change']):+,}",
-            "share_change": f"{100 * float(r['share_change']):+.1f}",
+            "change": f"{int(r['persons_change']):+,}"
+            if r.get("gain_unit") != "person-minutes" or int(r["persons_change"]) else
+            f"{float(r['gain']):,.0f} {t['map.person_min']}",
+            "share_change": f"{100 * float(r['share_change']):+.1f}"
+            if r.get("gain_unit") != "person-minutes" or int(r["persons_change"]) else "",
             "sites": str(int(r["sites"])),
             "cost": "–" if cost is None or pd.isna(cost) else f"{float(cost):,.0f}"})
     return rows
