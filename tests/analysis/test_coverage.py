@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import cast
 
 import networkx as nx
 import numpy as np
@@ -16,13 +17,6 @@ from emgis.inputs.kinds import UNIT_KINDS
 from emgis.roads.network import load_network
 from emgis.run.jobs import coverage_job
 from tests.conftest import open_plan, replace_in, write_with
-
-
-@pytest.fixture
-def tiny_net(tiny: Path) -> tuple[District, nx.MultiDiGraph]:
-    d = load_district(tiny)
-    G, _ = load_network(d, use_cache=False)
-    return d, G
 
 
 def test_every_village_for_every_kind(tiny_net: tuple[District, nx.MultiDiGraph]) -> None:
@@ -40,11 +34,11 @@ def test_statuses(tiny_net: tuple[District, nx.MultiDiGraph]) -> None:
     d, G = tiny_net
     t = compute_coverage(d, G).table.set_index(["kind", "village_id"])
     # no fire station in the tiny district
-    assert (t.loc["fire_station", "status"] == "no_unit").all()
+    assert (cast(pd.Series, t.loc["fire_station", "status"]) == "no_unit").all()
     for kind in ("micro_fire_station", "township_rescue_team", "village_team", "stockpile"):
         assert t.loc[(kind, "V3"), "status"] == "cut_off"  # on the isolated road
         assert t.loc[(kind, "V4"), "status"] == "no_road_access"  # 2 km from any road
-        assert np.isnan(t.loc[(kind, "V4"), "nearest_min"])
+        assert np.isnan(cast(float, t.loc[(kind, "V4"), "nearest_min"]))
     # the rescue team reaches every connected village within 30 minutes
     for v in ("V1", "V2", "V5"):
         assert t.loc[("township_rescue_team", v), "status"] == "covered"

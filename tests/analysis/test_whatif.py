@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -17,14 +18,16 @@ from emgis.analysis.whatif import covered_persons, nearest_minutes
 from emgis.inputs.planfile import read_plan, with_plan
 from emgis.plan import Plan
 from emgis.run.jobs import siting_job
-from tests.conftest import REPO, open_plan, render_dom, write_with
+from tests.conftest import DEMO, render_dom, write_with
 
 KIND = "fire_station"
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, Any]:
-    plan = open_plan(REPO / "data" / "demo")
+def page(demo_plan: Plan, tmp_path_factory: pytest.TempPathFactory) -> tuple[Plan, Path, Any]:
+    """The what-if page of the session's demo plan (fire stations, two proposed), its file and
+    its data."""
+    plan = demo_plan
     out = tmp_path_factory.mktemp("whatif")
     r, _ = write_with(siting_job, plan, out, KIND, add=2)
     data = plan.whatif(KIND, proposals=r.proposals)
@@ -81,7 +84,7 @@ def _python_cover(plan: Plan, csv: Path, scenario: str) -> tuple[int, np.ndarray
 
 
 @pytest.mark.parametrize("scenario", ["baseline", "flood"])
-def test_clicks_give_the_python_cover(page: tuple[Any, Path, Any], scenario: str,
+def test_clicks_give_the_python_cover(page: tuple[Plan, Path, Any], scenario: str,
                                       tmp_path: Path) -> None:
     plan, html_path, data = page
     clicks, on = _clicks(data)
@@ -118,7 +121,7 @@ def test_clicks_give_the_python_cover(page: tuple[Any, Path, Any], scenario: str
     assert np.allclose(best[both], minutes[both], atol=0.06)
 
 
-def test_geojson_export_reads_back(page: tuple[Any, Path, Any], tmp_path: Path) -> None:
+def test_geojson_export_reads_back(page: tuple[Plan, Path, Any], tmp_path: Path) -> None:
     plan, html_path, data = page
     clicks, _ = _clicks(data)
     dom = render_dom(html_path, tmp_path,
@@ -133,7 +136,7 @@ def test_geojson_export_reads_back(page: tuple[Any, Path, Any], tmp_path: Path) 
     assert _python_cover(plan, gj, "baseline")[0] == _python_cover(plan, csv, "baseline")[0]
 
 
-def test_page_opens_with_the_proposals(page: tuple[Any, Path, Any], tmp_path: Path) -> None:
+def test_page_opens_with_the_proposals(page: tuple[Plan, Path, Any], tmp_path: Path) -> None:
     """Without clicks the page shows the proposed plan's cover, which is what the siting run
     reports, and the export lists the proposals."""
     plan, html_path, data = page
@@ -149,7 +152,7 @@ def test_page_opens_with_the_proposals(page: tuple[Any, Path, Any], tmp_path: Pa
     assert ids == sorted(data.candidates.loc[data.candidates["proposed"], "id"].astype(str))
 
 
-def test_plan_on_the_command_line(tmp_path: Path) -> None:
+def test_plan_on_the_command_line(demo_plan: Plan, tmp_path: Path) -> None:
     """`emgis coverage --plan`: a unit removed and one added change coverage.csv as the same
     plan built in Python does; the plan file is among the run's inputs."""
     import json
@@ -158,7 +161,7 @@ def test_plan_on_the_command_line(tmp_path: Path) -> None:
 
     from emgis.cli import main
 
-    plan = open_plan(REPO / "data" / "demo")
+    plan = demo_plan
     fs = plan.units[plan.units["kind"] == KIND].reset_index(drop=True)
     v = plan.district.villages.to_crs(4326)
     csv = tmp_path / "plan.csv"
@@ -167,7 +170,7 @@ def test_plan_on_the_command_line(tmp_path: Path) -> None:
                   "lon": [v.geometry.x.iloc[5], 0.0], "lat": [v.geometry.y.iloc[5], 0.0]}
                  ).to_csv(csv, index=False)
     out = tmp_path / "o"
-    assert main(["-q", "coverage", str(REPO / "data" / "demo"), "--out", str(out),
+    assert main(["-q", "coverage", str(DEMO), "--out", str(out),
                  "--plan", str(csv)]) == 0
     got = pd.read_csv(out / "coverage.csv", dtype={"nearest_id": str})
     got = got[got["kind"] == KIND]
@@ -190,11 +193,11 @@ def test_plan_on_the_command_line(tmp_path: Path) -> None:
     ("id,name,kind,action,lon,lat\nNOPE,a,fire_station,remove,1.5,42.5\n", "id",
      "no unit with this id"),
 ])
-def test_bad_plan_files_say_what_is_wrong(tmp_path: Path, body: str, field: str,
-                                          expected: str) -> None:
+def test_bad_plan_files_say_what_is_wrong(demo_plan: Plan, tmp_path: Path, body: str,
+                                          field: str, expected: str) -> None:
     from emgis._errors import ValidationError
 
-    plan = open_plan(REPO / "data" / "demo")
+    plan = demo_plan
     f = tmp_path / "myplan.csv"
     f.write_text(body, encoding="utf-8")
     with pytest.raises(ValidationError) as info:
@@ -203,7 +206,7 @@ def test_bad_plan_files_say_what_is_wrong(tmp_path: Path, body: str, field: str,
     assert "myplan.csv" in text and field in text and expected in text
 
 
-def test_most_promising_candidates_when_all_do_not_fit(page: tuple[Any, Path, Any]) -> None:
+def test_most_promising_candidates_when_all_do_not_fit(page: tuple[Plan, Path, Any]) -> None:
     """With a small pair budget the page holds the proposals and the most promising other
     candidates at the target cutoff, each with the same minutes as in the full data."""
     from emgis.analysis.whatif import whatif_data
@@ -233,7 +236,7 @@ def test_most_promising_candidates_when_all_do_not_fit(page: tuple[Any, Path, An
 
 
 def test_pairs_cut_to_the_target_equal_a_search_to_the_target(
-        page: tuple[Any, Path, Any]) -> None:
+        page: tuple[Plan, Path, Any]) -> None:
     """When the pairs found at twice the target are too many, the page keeps those within the
     target: the same pairs and minutes as a search stopping at the target finds."""
     from emgis.analysis.whatif import _within
@@ -261,26 +264,26 @@ def test_pairs_cut_to_the_target_equal_a_search_to_the_target(
 
 
 def test_scenario_searches_far_from_the_zones_reuse_the_baseline(
-        page: tuple[Any, Path, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+        page: tuple[Plan, Path, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """A source that cannot come near a scenario's zones within the cutoff (at the network's
     top speed) keeps its baseline times there instead of a new search: the page's data equal
     those of searching every source in every scenario, and fewer sources are searched."""
     import dataclasses
 
-    import emgis.roads.routing as tt
+    import emgis.analysis.whatif as whatif_mod
     from emgis.analysis.whatif import whatif_data
 
     plan, _, _ = page
     specs = plan.siting_scenarios()
     assert any(s.hazard_area is not None for s in specs)
     searched: list[int] = []
-    real = tt.pairs_within
+    real: Callable[..., Any] = vars(whatif_mod)["pairs_within"]  # the one whatif calls
 
     def counting(rg: Any, sources: Any, **kw: Any) -> Any:
         searched.append(int((np.asarray(kw["limits"]) >= 0).sum()))
         return real(rg, sources, **kw)
 
-    monkeypatch.setattr(tt, "pairs_within", counting)
+    monkeypatch.setattr(whatif_mod, "pairs_within", counting)
     pruned = whatif_data(plan.district, plan.engine, KIND, scenarios=specs)
     n_pruned = sum(searched)
     searched.clear()

@@ -10,21 +10,22 @@ import numpy as np
 import pytest
 import shapely
 
-from emgis.analysis.zones import unit_zones
+from emgis.analysis.zones import Zones, unit_zones
+from emgis.plan import Plan
 from emgis.run.jobs import coverage_job
-from tests.conftest import REPO, open_plan, render_dom, write_with
+from tests.conftest import open_plan, render_dom, write_with
 
 
 @pytest.fixture(scope="module")
-def demo() -> tuple[object, object]:
-    plan = open_plan(REPO / "data" / "demo", use_cache=True)
-    return plan, plan.zones()
+def demo(demo_plan: Plan) -> tuple[Plan, Zones]:
+    """The session's demo plan and its zones."""
+    return demo_plan, demo_plan.zones()
 
 
-def test_every_reachable_village_in_exactly_one_zone(demo: tuple[object, object]) -> None:
+def test_every_reachable_village_in_exactly_one_zone(demo: tuple[Plan, Zones]) -> None:
     plan, z = demo
-    table = plan.coverage().table  # type: ignore[attr-defined]
-    zones = z.zones  # type: ignore[attr-defined]
+    table = plan.coverage().table
+    zones = z.zones
     for kind, k in table.groupby("kind"):
         if kind not in set(zones["kind"]):
             continue
@@ -45,9 +46,9 @@ def test_every_reachable_village_in_exactly_one_zone(demo: tuple[object, object]
         assert zk["population_share"].sum() == pytest.approx(share, abs=1e-3)
 
 
-def test_zone_areas_never_overlap(demo: tuple[object, object]) -> None:
+def test_zone_areas_never_overlap(demo: tuple[Plan, Zones]) -> None:
     _, z = demo
-    zones = z.zones  # type: ignore[attr-defined]
+    zones = z.zones
     for kind, zk in zones.groupby("kind"):
         geoms = [g for g in zk.geometry if not g.is_empty]
         assert all(g.is_valid for g in geoms)
@@ -59,12 +60,12 @@ def test_zone_areas_never_overlap(demo: tuple[object, object]) -> None:
             np.array([g.area / 1e6 for g in zk.geometry]), abs=1e-3)
 
 
-def test_a_unit_owns_the_roads_at_its_own_door(demo: tuple[object, object]) -> None:
+def test_a_unit_owns_the_roads_at_its_own_door(demo: tuple[Plan, Zones]) -> None:
     """Each micro fire station's own point lies in its zone or nearer to it than to any
     other station's zone (the roads at its door are reached first by itself)."""
     plan, z = demo
-    zones = z.zones[z.zones["kind"] == "micro_fire_station"]  # type: ignore[attr-defined]
-    units = plan.units.set_index("id")  # type: ignore[attr-defined]
+    zones = z.zones[z.zones["kind"] == "micro_fire_station"]
+    units = plan.units.set_index("id")
     for r in zones.itertuples(index=False):
         p = units.geometry[r.unit_id]
         own = r.geometry.distance(p)
@@ -73,10 +74,10 @@ def test_a_unit_owns_the_roads_at_its_own_door(demo: tuple[object, object]) -> N
         assert own <= min(others) + 1e-6, r.unit_id
 
 
-def test_balance(demo: tuple[object, object]) -> None:
+def test_balance(demo: tuple[Plan, Zones]) -> None:
     _, z = demo
-    for b in z.balance.itertuples(index=False):  # type: ignore[attr-defined]
-        zk = z.zones[z.zones["kind"] == b.kind]  # type: ignore[attr-defined]
+    for b in z.balance.itertuples(index=False):
+        zk = z.zones[z.zones["kind"] == b.kind]
         p = zk["population"].to_numpy(dtype=float)
         assert b.units == len(zk) and b.population_max == int(p.max())
         assert b.population_cv == pytest.approx(p.std() / p.mean(), abs=1e-3)

@@ -70,32 +70,41 @@ def test_no_bars_when_output_is_not_a_terminal(tiny: Path, tmp_path: Path,
     assert f"  service areas per kind ({n} kinds) ..." in cap.out
 
 
-def test_progress_bar_counts() -> None:
-    """A bar advances to its total (drawn by tqdm on a terminal)."""
+def test_progress_bar_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bar advances to its total, drawn by tqdm at every step on a terminal. tqdm redraws at
+    most every 0.1 s of its clock: here the clock is a fake one that moves a second each time
+    it is read, so every step is drawn however fast or slow the machine is."""
     import io
-    import time
+    import itertools
+    import re
+    import sys
+
+    import tqdm.std
 
     from emgis._progress import Progress
 
+    ticks = itertools.count()
+    assert callable(tqdm.std.time)  # the time source tqdm's bars read
+    monkeypatch.setattr(tqdm.std, "time", lambda: float(next(ticks)))
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
     said: list[str] = []
     p = Progress(said.append, bars=True)
-    import sys
-
-    err, sys.stderr = sys.stderr, io.StringIO()
-    try:
-        with p.bar("kinds", 3, "kinds") as advance:
-            for _ in range(3):
-                time.sleep(0.15)  # tqdm redraws at most every 0.1 s
-                advance(1)
-        drawn = sys.stderr.getvalue()
-    finally:
-        sys.stderr = err
-    assert "3/3" in drawn and said == ["kinds: done"]
+    with p.bar("kinds", 3, "kinds") as advance:
+        for _ in range(3):
+            advance(1)
+    drawn = err.getvalue()
+    frames = [f for f in drawn.split("\r") if f.strip()]
+    counts = [m.group(1) for f in frames if (m := re.search(r"\| (\d)/3 \[", f))]
+    assert counts == ["0", "1", "2", "3"] and len(frames) == 4
+    assert all(f.startswith("  kinds: ") for f in frames) and "100%" in frames[-1]
+    assert not drawn.split("\r")[-1].strip()  # the bar is cleared when its step ends
+    assert said == ["kinds: done"]
 
 
 def test_readme_standards_table_is_the_generated_one() -> None:
     """The README's table of defaults is exactly what `emgis standards --markdown` prints."""
-    from emgis.inputs.profile import profile_table
+    from emgis.outputs.profile import profile_table
     from tests.conftest import REPO
 
     text = (REPO / "README.md").read_text("utf-8")

@@ -32,8 +32,10 @@ import pytest
 from emgis.cli import main
 from tests.conftest import replace_in
 
-Edit = Callable[[Path], None]
-Check = Callable[[Path, Path], None]
+#: What a case does to the district (what it returns is not used).
+Edit = Callable[[Path], object]
+#: A check of a run's district and output folder (what it returns is not used).
+Check = Callable[[Path, Path], object]
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,7 @@ def test_choose_metric_crs(lon: float, lat: float, epsg: int) -> None:
     assert crs.to_epsg() == epsg
     assert crs.axis_info[0].unit_name == "metre"
     if 4534 <= epsg <= 4554:
-        cm = next(p.value for p in crs.coordinate_operation.params
-                  if p.name == "Longitude of natural origin")
+        op = crs.coordinate_operation
+        assert op is not None
+        cm = float(next(p.value for p in op.params if p.name == "Longitude of natural origin"))
         assert abs(cm - lon) <= 1.5

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+import re
 import string
 
 import numpy as np
@@ -11,7 +13,6 @@ from hypothesis import strategies as st
 from pyproj import CRS, Transformer
 
 from emgis.inputs.coordtext import (
-    MESSAGES,
     Axis,
     CoordinateTextError,
     gauss_kruger_crs,
@@ -20,6 +21,9 @@ from emgis.inputs.coordtext import (
     parse_pair,
     swapped_columns,
 )
+from emgis.texts import Msg, texts
+
+ZH = texts("zh")
 
 # 116°48′30.5″ = 116 + 48/60 + 30.5/3600 = 116 + 0.8 + 0.00847222... degrees
 DMS_116 = 116.80847222222222
@@ -124,16 +128,18 @@ def test_parse_degrees_errors(text: str, axis: Axis | None, key: str,
     with pytest.raises(CoordinateTextError) as info:
         parse_degrees(text, axis=axis)
     e = info.value
-    assert e.key == key
+    assert e.msg.key == key
     assert e.text == text.strip()
-    assert values.items() <= e.values.items()
+    assert e.msg.values == {"text": text.strip(), **values}
     assert isinstance(e, ValueError)
     # the message says what was found and what was expected, in both languages
-    assert str(e) == MESSAGES[key][0].format(**e.values)
-    assert e.expected.startswith("expected") and e.expected in str(e)
-    assert e.say("zh") == MESSAGES[key][1].format(**e.values)
+    assert str(e) == e.msg == Msg(key, text=text.strip(), **values)
+    assert "expected" in str(e)
+    assert e.msg.say(ZH) == ZH.fmt(f"msg.{key}", text=text.strip(), **values)
     if text.strip():
-        assert text.strip() in str(e) and text.strip() in e.say("zh")
+        assert text.strip() in str(e) and text.strip() in e.msg.say(ZH)
+    again = pickle.loads(pickle.dumps(e))  # as a Dask worker sends it back
+    assert (type(again), again.msg, again.msg.key, again.text) == (type(e), e.msg, key, e.text)
 
 
 PAIRS = [
@@ -171,13 +177,13 @@ def test_parse_pair(text: str, expected: tuple[float, float]) -> None:
 
 
 PAIR_ERRORS = [
-    ("10.5,50.2", "pair_order", "10.5,50.2"),  # both could be either: undecidable
-    ("116.8,120.1", "pair_order", "116.8,120.1"),  # both longitudes by range
-    ("116 48 33 54", "pair_ambiguous", "116 48 33 54"),
-    ("N33.9,S20", "pair_same_axis", "N33.9,S20"),
-    ("E116.8 W20", "pair_same_axis", "E116.8 W20"),
-    ("116.8", "pair_unreadable", "116.8"),
-    ("116.8,", "pair_unreadable", "116.8,"),
+    ("10.5,50.2", "coord_pair_order", "10.5,50.2"),  # both could be either: undecidable
+    ("116.8,120.1", "coord_pair_order", "116.8,120.1"),  # both longitudes by range
+    ("116 48 33 54", "coord_pair_ambiguous", "116 48 33 54"),
+    ("N33.9,S20", "coord_pair_same_axis", "N33.9,S20"),
+    ("E116.8 W20", "coord_pair_same_axis", "E116.8 W20"),
+    ("116.8", "coord_pair_unreadable", "116.8"),
+    ("116.8,", "coord_pair_unreadable", "116.8,"),
     ("116.8,33°60′", "coord_minutes", "33°60′"),  # one separator: the part's own error
     ("116.8,abc", "coord_unreadable", "abc"),
     ("E116.8,95", "coord_lat_range", "E116.8,95"),
@@ -188,9 +194,9 @@ PAIR_ERRORS = [
 def test_parse_pair_errors(text: str, key: str, shown: str) -> None:
     with pytest.raises(CoordinateTextError) as info:
         parse_pair(text)
-    assert info.value.key == key
+    assert info.value.msg.key == key
     assert info.value.text == shown
-    assert shown in str(info.value)
+    assert shown in str(info.value) and shown in info.value.msg.say(ZH)
 
 
 NAN = float("nan")
@@ -287,7 +293,9 @@ def test_gk_zone_from_declared_crs(crs: str, epsg: int) -> None:
     gk = gauss_kruger_crs([3_754_000.0, 3_755_000.0], [512_345.6, 513_000.0], crs=crs)
     assert gk.epsg == epsg and not gk.zone_prefix and not gk.swapped
     assert gk.central_meridian == 117
-    assert crs in gk.reason and f"EPSG:{epsg}" in gk.reason and crs in gk.say("zh")
+    assert gk.reason == Msg("coord_gk_reason_declared", zone=39 if epsg == 4548 else 20,
+                            width=3 if epsg == 4548 else 6, cm=117, epsg=epsg, crs=crs)
+    assert crs in gk.reason and f"EPSG:{epsg}" in gk.reason and crs in gk.reason.say(ZH)
 
 
 @pytest.mark.parametrize("crs", [None, "EPSG:4527", "EPSG:4548", "cm=117", "zone=39"])
@@ -296,6 +304,9 @@ def test_gk_prefix_agreeing_with_declared_crs(crs: str | None) -> None:
     assert (gk.epsg, gk.zone, gk.zone_width, gk.zone_prefix) == (4527, 39, 3, True)
     assert gk.reason == ("Y eastings start with zone number 39: CGCS2000 3-degree Gauss-Krüger "
                          "zone 39, central meridian 117°E (EPSG:4527)")
+    assert gk.reason.key == "coord_gk_reason_prefix"
+    assert gk.reason.say(ZH) == ("Y 东坐标以带号 39 开头：CGCS2000 3 度带高斯-克吕格第 39 带，"
+                                 "中央经线东经 117°（EPSG:4527）")
 
 
 def test_gk_on_the_central_meridian() -> None:
@@ -307,8 +318,11 @@ def test_gk_on_the_central_meridian() -> None:
     # the same point without the zone number, declared, and with the columns swapped
     gk2 = gauss_kruger_crs([500_000.0], [3_754_000.0], crs="cm=117")
     assert gk2.swapped and gk2.epsg == 4548
+    assert gk2.reason == Msg("coord_gk_reason_swapped", reason=Msg(
+        "coord_gk_reason_declared", zone=39, width=3, cm=117, epsg=4548, crs="cm=117"))
     assert gk2.reason.endswith("the X and Y columns are swapped (X holds the eastings, "
                                "Y the northings)")
+    assert gk2.reason.say(ZH).endswith("；X、Y 两列互换了（X 列为东坐标，Y 列为北坐标）")
     lon2, lat2 = gauss_kruger_to_lonlat([500_000.0], [3_754_000.0], gk2)
     assert lon2[0] == pytest.approx(117.0, abs=1e-12)
     assert lat2[0] == pytest.approx(lat[0], abs=1e-12)
@@ -331,24 +345,24 @@ def test_gk_swapped_with_prefix_and_nan_rows() -> None:
 
 
 GK_ERRORS = [
-    ([3_754_000.0], [512_345.6], None, "gk_no_zone", "512,346"),
-    ([3_754_000.0, 3_754_000.0], [39_512_345.6, 40_512_345.6], None, "gk_mixed_zones",
+    ([3_754_000.0], [512_345.6], None, "coord_gk_no_zone", "512,346"),
+    ([3_754_000.0, 3_754_000.0], [39_512_345.6, 40_512_345.6], None, "coord_gk_mixed_zones",
      "39: 1, 40: 1"),
-    ([3_754_000.0, 3_754_000.0], [39_512_345.6, 512_345.6], "zone=39", "gk_mixed_zones",
+    ([3_754_000.0, 3_754_000.0], [39_512_345.6, 512_345.6], "zone=39", "coord_gk_mixed_zones",
      "-: 1, 39: 1"),
-    ([3_754_000.0], [24_512_345.6], None, "gk_zone_not_china", "24"),
-    ([3_754_000.0], [46_512_345.6], None, "gk_zone_not_china", "46"),
-    ([33.9], [116.8], None, "gk_not_gk", "around 117 m"),  # degrees, not metres
-    ([3_754_000.0], [1_512_345.6], None, "gk_not_gk", "1,512,346"),
-    ([np.nan], [np.nan], None, "gk_no_points", ""),
-    ([3_754_000.0], [39_512_345.6], "EPSG:4528", "gk_crs_conflict", "EPSG:4528"),
-    ([3_754_000.0], [39_512_345.6], "cm=120", "gk_crs_conflict", "cm=120"),
-    ([3_754_000.0], [39_512_345.6], "zone=20", "gk_crs_conflict", "zone=20"),
-    ([3_754_000.0], [512_345.6], "EPSG:4326", "gk_crs_unreadable", "EPSG:4326"),
-    ([3_754_000.0], [512_345.6], "zone=24", "gk_crs_unreadable", "zone=24"),
-    ([3_754_000.0], [512_345.6], "cm=118", "gk_crs_unreadable", "cm=118"),
-    ([3_754_000.0], [512_345.6], "zone=39 cm=120", "gk_crs_unreadable", "zone=39 cm=120"),
-    ([3_754_000.0], [512_345.6], "somewhere", "gk_crs_unreadable", "somewhere"),
+    ([3_754_000.0], [24_512_345.6], None, "coord_gk_zone_not_china", "24"),
+    ([3_754_000.0], [46_512_345.6], None, "coord_gk_zone_not_china", "46"),
+    ([33.9], [116.8], None, "coord_gk_not_gk", "around 117 m"),  # degrees, not metres
+    ([3_754_000.0], [1_512_345.6], None, "coord_gk_not_gk", "1,512,346"),
+    ([np.nan], [np.nan], None, "coord_gk_no_points", ""),
+    ([3_754_000.0], [39_512_345.6], "EPSG:4528", "coord_gk_crs_conflict", "EPSG:4528"),
+    ([3_754_000.0], [39_512_345.6], "cm=120", "coord_gk_crs_conflict", "cm=120"),
+    ([3_754_000.0], [39_512_345.6], "zone=20", "coord_gk_crs_conflict", "zone=20"),
+    ([3_754_000.0], [512_345.6], "EPSG:4326", "coord_gk_crs_unreadable", "EPSG:4326"),
+    ([3_754_000.0], [512_345.6], "zone=24", "coord_gk_crs_unreadable", "zone=24"),
+    ([3_754_000.0], [512_345.6], "cm=118", "coord_gk_crs_unreadable", "cm=118"),
+    ([3_754_000.0], [512_345.6], "zone=39 cm=120", "coord_gk_crs_unreadable", "zone=39 cm=120"),
+    ([3_754_000.0], [512_345.6], "somewhere", "coord_gk_crs_unreadable", "somewhere"),
 ]
 
 
@@ -358,10 +372,11 @@ def test_gk_errors(x: list[float], y: list[float], crs: str | None, key: str,
     with pytest.raises(CoordinateTextError) as info:
         gauss_kruger_crs(x, y, crs=crs)
     e = info.value
-    assert e.key == key
+    assert e.msg.key == key and str(e) == e.msg
     assert found in str(e)
-    assert found.removeprefix("around ").removesuffix(" m") in e.say("zh")
-    assert "expected" in e.expected
+    # the zones are a list: said with the Chinese list separator
+    assert found.removeprefix("around ").removesuffix(" m").replace(", ", "、") in e.msg.say(ZH)
+    assert "expected" in str(e)
 
 
 def test_gk_no_zone_says_what_to_declare() -> None:
@@ -370,13 +385,62 @@ def test_gk_no_zone_says_what_to_declare() -> None:
     assert 'crs = "EPSG:4548"' in str(info.value) and 'crs = "zone=39"' in str(info.value)
 
 
-def test_messages_have_the_same_fields_in_both_languages() -> None:
-    def fields(text: str) -> set[str]:
-        return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+# --- the messages in the catalogues -----------------------------------------------------------
 
-    for key, (en, zh) in MESSAGES.items():
-        assert fields(en) == fields(zh), key
-        assert en and zh
+#: ASCII words a Chinese coordinate message may hold: hemisphere marks and codes written as
+#: they are (EPSG, CGCS2000, X/Y columns), and the crs key of district.toml.
+ALLOWED = {"N", "S", "E", "W", "X", "Y", "EPSG", "CGCS", "crs"}
+
+
+def _fields(text: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+
+def _english_words(text: str, allowed: set[str]) -> set[str]:
+    """ASCII words of a Chinese text, counted as tests/test_bad_input.py counts them: quoted
+    values, paths and file names, options, [tables] and keys like speed_factor aside."""
+    text = re.sub(r"「[^」]*」|'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)
+    text = re.sub(r"\S*[\\/]\S*|\S+\.(?:csv|geojson|gpkg|shp|toml|osm|pbf|graphml|json|"
+                  r"html|xlsx|npz|txt|dbf|prj|cpg)\b", " ", text)
+    text = re.sub(r"(?<!\w)--?[a-z][a-z-]*|\[[^\]]*\]|\b\w+[_.]\w+(?:[_.]\w+)*", " ", text)
+    return set(re.findall(r"[A-Za-z]+", text)) - allowed
+
+
+def test_messages_have_the_same_fields_in_both_languages() -> None:
+    en, zh = texts("en").section("msg"), ZH.section("msg")
+    keys = [k for k in en if k.startswith("coord_")]
+    assert len(keys) >= 26
+    for key in keys:
+        assert en[key] and zh[key], key
+        assert _fields(en[key]) == _fields(zh[key]), key
+        # every message says itself in Chinese, its values aside
+        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in _fields(zh[key])})
+        assert _english_words(said, ALLOWED) == set(), (key, said)
+
+
+def test_errors_and_reasons_in_chinese() -> None:
+    """A representative set of what the module says, in Chinese: no English word but the
+    marks and codes written as they are."""
+    said: list[str] = []
+    for text, axis in [("116°60′", "lon"), ("abc", None), ("", None), ("N116.8", "lon"),
+                       ("33.9E", "lat"), ("95", "lat"), ("116.5°30′", "lon"),
+                       ("116°30″", "lon"), ("E116.8N", None), ("S-33.9", None)]:
+        with pytest.raises(CoordinateTextError) as info:
+            parse_degrees(text, axis=axis)  # type: ignore[arg-type]
+        said.append(info.value.msg.say(ZH))
+    for text in ("10.5,50.2", "116 48 33 54", "N33.9,S20", "116.8"):
+        with pytest.raises(CoordinateTextError) as info:
+            parse_pair(text)
+        said.append(info.value.msg.say(ZH))
+    for x, y, crs, _, _ in GK_ERRORS:
+        with pytest.raises(CoordinateTextError) as info:
+            gauss_kruger_crs(x, y, crs=crs)
+        said.append(info.value.msg.say(ZH))
+    said.append(gauss_kruger_crs([3_754_000.0], [39_512_345.6]).reason.say(ZH))
+    said.append(gauss_kruger_crs([500_000.0], [3_754_000.0], crs="cm=117").reason.say(ZH))
+    for text in said:
+        assert _english_words(text, ALLOWED) == set(), text
+        assert re.search(r"[\u4e00-\u9fff]", text), text
 
 
 # --- round trip: a point in China written in each format and read back ----------------------

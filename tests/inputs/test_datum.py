@@ -3,6 +3,7 @@ how well they fit a road grid."""
 
 from __future__ import annotations
 
+import re
 import string
 from typing import Any
 
@@ -13,7 +14,10 @@ import shapely
 from pyproj import Geod, Transformer
 
 from emgis.inputs.coords import choose_metric_crs, wgs84_to_bd09, wgs84_to_gcj02
-from emgis.inputs.datum import MESSAGES, DatumError, datum_fit
+from emgis.inputs.datum import DatumError, DatumFit, datum_fit
+from emgis.texts import Msg, texts
+
+ZH = texts("zh")
 
 CENTRE = (116.8, 33.9)  # Bozhou, Anhui
 BLOCK_M = 1_000.0  # road spacing
@@ -78,8 +82,11 @@ def test_gcj02_declared_wgs84(grid: dict[str, Any]) -> None:
     applied = applied_shift(grid["lon"], grid["lat"], glon, glat)
     assert 300 < applied < 700  # the GCJ-02 offset here: some hundreds of metres
     assert abs(fit.shift_m - applied) < SHIFT_TOLERANCE_M
-    assert fit.reason_key == "datum_better"
-    assert 'expected crs = "GCJ-02"' in fit.reason and 'crs = "GCJ-02"' in fit.say("zh")
+    assert fit.reason.key == "datum_better"
+    assert fit.reason == Msg("datum_better", **fit.reason.values)
+    assert fit.reason.values["better"] == 'crs = "GCJ-02"'
+    assert fit.reason.values["best"] == "GCJ-02" and fit.reason.values["declared"] == "WGS-84"
+    assert 'expected crs = "GCJ-02"' in fit.reason and 'crs = "GCJ-02"' in fit.reason.say(ZH)
     assert f"{applied:,.0f} m" in fit.reason or f"{fit.shift_m:,.0f} m" in fit.reason
 
 
@@ -87,7 +94,7 @@ def test_wgs84_declared_wgs84(grid: dict[str, Any]) -> None:
     # (b) correctly declared: no verdict
     fit = datum_fit(grid["lon"], grid["lat"], grid["roads"])
     assert fit.better is None and fit.best == "WGS-84"
-    assert fit.shift_m == 0.0 and fit.reason_key == "datum_as_declared"
+    assert fit.shift_m == 0.0 and fit.reason.key == "datum_as_declared"
     assert fit.readings["WGS-84"].median_m < 30
 
 
@@ -126,11 +133,13 @@ def test_points_outside_china(grid: dict[str, Any]) -> None:
     # (e) the same layout moved to 16.8E (the Mediterranean): no web offset applies there
     fit = datum_fit(grid["lon"] - 100.0, grid["lat"], grid["roads"])
     assert fit.better is None and fit.best is None and not fit.readings
-    assert fit.reason_key == "datum_outside_china" and fit.n_points == 0
+    assert fit.reason == Msg("datum_outside_china", outside=200, total=200, min=5)
+    assert fit.n_points == 0
     assert fit.reason == ("200 of 200 points lie outside China, where maps use no web offset "
                           "(GCJ-02, BD-09): expected at least 5 points inside China, so the "
                           "datum is not checked")
-    assert "200" in fit.say("zh")
+    assert fit.reason.say(ZH) == ("200 个点中有 200 个在中国境外，那里的地图不加偏移（GCJ-02、"
+                                  "BD-09）：中国境内至少需要 5 个点，因此不检查坐标系")
 
 
 def test_too_few_points(grid: dict[str, Any]) -> None:
@@ -140,7 +149,7 @@ def test_too_few_points(grid: dict[str, Any]) -> None:
     lat = np.append(glat, [np.nan, 33.9])
     fit = datum_fit(lon, lat, grid["roads"])
     assert fit.better is None and fit.best is None and np.isnan(fit.shift_m)
-    assert fit.reason_key == "datum_too_few" and fit.n_points == 4
+    assert fit.reason == Msg("datum_too_few", n=4, min=5) and fit.n_points == 4
     assert fit.reason.startswith("only 4 point(s) with coordinates inside China: expected at "
                                  "least 5")
     # with a lower minimum the same four points are judged
@@ -157,7 +166,7 @@ def test_points_away_from_roads_give_no_verdict(grid: dict[str, Any]) -> None:
     for declared in ("WGS-84", "GCJ-02", "BD-09"):
         fit = datum_fit(lon, lat, grid["roads"], declared=declared)
         assert fit.better is None, (declared, fit.reason)
-        assert fit.reason_key in ("datum_as_declared", "datum_undecided")
+        assert fit.reason.key in ("datum_as_declared", "datum_undecided")
 
 
 def test_roads_as_a_geoseries_in_another_crs(grid: dict[str, Any]) -> None:
@@ -172,20 +181,71 @@ def test_roads_as_a_geoseries_in_another_crs(grid: dict[str, Any]) -> None:
 
 def test_no_roads(grid: dict[str, Any]) -> None:
     fit = datum_fit(grid["lon"], grid["lat"], [])
-    assert fit.better is None and fit.reason_key == "datum_no_roads"
+    assert fit.better is None and fit.reason == Msg("datum_no_roads")
 
 
 def test_unknown_declared_system(grid: dict[str, Any]) -> None:
     with pytest.raises(DatumError) as info:
         datum_fit(grid["lon"], grid["lat"], grid["roads"], declared="EPSG:3857")
     assert isinstance(info.value, ValueError)
+    assert info.value.msg == Msg("datum_unknown", declared="EPSG:3857") == str(info.value)
     assert str(info.value).startswith('declared system "EPSG:3857" is not one datum_fit can '
                                       "check: expected WGS-84")
 
 
-def test_messages_have_the_same_fields_in_both_languages() -> None:
-    def fields(text: str) -> set[str]:
-        return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+# --- the messages in the catalogues -----------------------------------------------------------
 
-    for key, (en, zh) in MESSAGES.items():
-        assert fields(en) == fields(zh), key
+#: ASCII words a Chinese datum message may hold: the systems' names and codes as written
+#: (WGS-84, GCJ-02, BD-09, EPSG, CGCS2000) and the crs key of district.toml.
+ALLOWED = {"WGS", "GCJ", "BD", "EPSG", "CGCS", "crs"}
+
+
+def _fields(text: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+
+def _english_words(text: str, allowed: set[str]) -> set[str]:
+    """ASCII words of a Chinese text, counted as tests/test_bad_input.py counts them: quoted
+    values, paths and file names, options, [tables] and keys like speed_factor aside."""
+    text = re.sub(r"「[^」]*」|'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)
+    text = re.sub(r"\S*[\\/]\S*|\S+\.(?:csv|geojson|gpkg|shp|toml|osm|pbf|graphml|json|"
+                  r"html|xlsx|npz|txt|dbf|prj|cpg)\b", " ", text)
+    text = re.sub(r"(?<!\w)--?[a-z][a-z-]*|\[[^\]]*\]|\b\w+[_.]\w+(?:[_.]\w+)*", " ", text)
+    return set(re.findall(r"[A-Za-z]+", text)) - allowed
+
+
+def test_messages_have_the_same_fields_in_both_languages() -> None:
+    en, zh = texts("en").section("msg"), ZH.section("msg")
+    keys = [k for k in en if k.startswith("datum_")]
+    assert len(keys) >= 7
+    for key in keys:
+        assert _fields(en[key]) == _fields(zh[key]), key
+        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in _fields(zh[key])})
+        assert _english_words(said, ALLOWED) == set(), (key, said)
+
+
+def test_reasons_in_chinese(grid: dict[str, Any]) -> None:
+    """Every verdict and every reason for none, said in Chinese: no English word but the
+    systems' names and the crs line to write."""
+    glon, glat = wgs84_to_gcj02(grid["lon"], grid["lat"])
+    rng = np.random.default_rng(7)
+    lon = CENTRE[0] + rng.uniform(-0.045, 0.045, 200)
+    lat = CENTRE[1] + rng.uniform(-0.04, 0.04, 200)
+    fits: list[DatumFit] = [
+        datum_fit(glon, glat, grid["roads"]),  # better
+        datum_fit(grid["lon"], grid["lat"], grid["roads"]),  # as declared
+        datum_fit(grid["lon"] - 100.0, grid["lat"], grid["roads"]),  # outside China
+        datum_fit(glon[:4], glat[:4], grid["roads"]),  # too few
+        datum_fit(grid["lon"], grid["lat"], []),  # no roads
+        *(datum_fit(lon, lat, grid["roads"], declared=d) for d in ("WGS-84", "GCJ-02", "BD-09")),
+    ]
+    keys = {f.reason.key for f in fits}
+    assert keys >= {"datum_better", "datum_as_declared", "datum_outside_china",
+                    "datum_too_few", "datum_no_roads"}
+    said = [f.reason.say(ZH) for f in fits]
+    with pytest.raises(DatumError) as info:
+        datum_fit(grid["lon"], grid["lat"], grid["roads"], declared="EPSG:3857")
+    said.append(info.value.msg.say(ZH))
+    for text in said:
+        assert _english_words(text, ALLOWED) == set(), text
+    assert 'crs = "GCJ-02"' in said[0]

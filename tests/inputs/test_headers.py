@@ -3,6 +3,9 @@ between two columns, explicit fields, unit suffixes, and which layer a file is."
 
 from __future__ import annotations
 
+import re
+import string
+
 import pytest
 
 from emgis.inputs.fields import SCHEMAS
@@ -16,6 +19,9 @@ from emgis.inputs.headers import (
     split_qualifier,
     synonym_table,
 )
+from emgis.texts import Msg, texts
+
+ZH = texts("zh")
 
 # --- the table ----------------------------------------------------------------------------------
 
@@ -146,7 +152,15 @@ def test_population_prefers_resident_with_warning_and_line() -> None:
         'it; "常住人口（人）" is taken (resident population 常住人口 is who is there in an '
         "emergency). To take another, write under [layers.villages]: "
         'fields = { population = "户籍人口" }']
-    assert rec.warnings[0].say("zh").endswith(
+    assert rec.warnings[0] == Msg(
+        "header_ambiguous_preferred", field="population", layer="villages",
+        columns=(Msg("header_quoted", name="户籍人口"),
+                 Msg("header_quoted", name="常住人口（人）")),
+        chosen="常住人口（人）", why=Msg("header_why_population"),
+        lines=('fields = { population = "户籍人口" }',))
+    assert rec.warnings[0].say(ZH) == (
+        "图层 villages 的字段 population：列「户籍人口」、「常住人口（人）」都可能是它；"
+        "已采用「常住人口（人）」（常住人口是发生灾害时实际在场的人口）。如需改用其他列，"
         '请在 [layers.villages] 下写：fields = { population = "户籍人口" }')
     assert "户籍人口" in rec.unused
 
@@ -255,6 +269,8 @@ def test_foreign_unit_warns(column: str, field: str, layer: str, unit: str) -> N
     assert rec.mapping[field] == column
     assert list(rec.warnings) == [rec.warnings[0]]
     assert f"is given in {unit}; emgis expects" in rec.warnings[0]
+    assert rec.warnings[0].key == "header_unit_mismatch"
+    assert f"的单位是 {unit}；emgis 要求以" in rec.warnings[0].say(ZH)
 
 
 def test_containment_names_itself() -> None:
@@ -320,7 +336,9 @@ def test_guess_layer_reasons() -> None:
                     geometry=None)
     assert g[0] == ("villages", 0.56, 'the name "村庄台账" contains "村庄"; 2 of its 5 required '
                                       "fields found in the columns")
-    assert g[0][2].say("zh") == "名称“村庄台账”含“村庄”；列中找到其 5 个必填字段中的 2 个"  # type: ignore[attr-defined]
+    assert g[0][2] == Msg("semicolon", a=Msg("header_reason_name", name="村庄台账", keyword="村庄"),
+                          b=Msg("header_reason_columns", n=2, total=5))
+    assert g[0][2].say(ZH) == "名称「村庄台账」含「村庄」；列中找到其 5 个必填字段中的 2 个"
 
 
 def test_guess_layer_geometry_that_does_not_fit() -> None:
@@ -328,3 +346,69 @@ def test_guess_layer_geometry_that_does_not_fit() -> None:
         file_name="洪水淹没范围.shp", sheet=None, columns=[], geometry="Point"))
     assert g["hazards"][0] == 0
     assert "points do not fit this layer (it needs polygons)" in g["hazards"][1]
+    assert "点不符合该图层（需要面）" in g["hazards"][1].say(ZH)
+
+
+# --- the messages in the catalogues -------------------------------------------------------------
+
+#: ASCII words a Chinese header message may hold: emgis, the fields and layers a planner writes
+#: in district.toml, and units written as they are.
+ALLOWED = {"emgis", "fields", "layers", "m", "km", *SYNONYMS,
+           *(f for fields in SYNONYMS.values() for f in fields)}
+
+
+def _fields(text: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+
+def _english_words(text: str, allowed: set[str]) -> set[str]:
+    """ASCII words of a Chinese text, counted as tests/test_bad_input.py counts them: quoted
+    values, paths and file names, options, [tables] and keys like speed_factor aside."""
+    text = re.sub(r"「[^」]*」|'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)
+    text = re.sub(r"\S*[\\/]\S*|\S+\.(?:csv|geojson|gpkg|shp|toml|osm|pbf|graphml|json|"
+                  r"html|xlsx|npz|txt|dbf|prj|cpg)\b", " ", text)
+    text = re.sub(r"(?<!\w)--?[a-z][a-z-]*|\[[^\]]*\]|\b\w+[_.]\w+(?:[_.]\w+)*", " ", text)
+    return set(re.findall(r"[A-Za-z]+", text)) - allowed
+
+
+def test_messages_have_the_same_fields_in_both_languages() -> None:
+    en, zh = texts("en").section("msg"), ZH.section("msg")
+    keys = [k for k in en if k.startswith("header_")]
+    assert len(keys) >= 25
+    for key in keys:
+        assert _fields(en[key]) == _fields(zh[key]), key
+        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in _fields(zh[key])})
+        assert _english_words(said, ALLOWED) == set(), (key, said)
+
+
+def test_warnings_errors_and_reasons_in_chinese() -> None:
+    """What recognise and guess_layer say, in Chinese: no English word but emgis, the fields
+    and layers as district.toml names them, and the headers found (quoted)."""
+    said: list[str] = []
+    for columns, layer, explicit in [
+            (["村名", "户籍人口", "常住人口（人）"], "villages", None),
+            (["场所名称", "占地面积", "有效避难面积"], "shelters", None),
+            (["村名", "村庄名称", "人口"], "villages", None),
+            (["队伍名称", "应急队员人数合计"], "teams", None),
+            (["乡镇村庄情况"], "villages", None),
+            (["人口（万人）"], "villages", None),
+            (["面积（亩）"], "shelters", None),
+            (["覆盖半径(km)"], "warning_points", None),
+            (["村名", "人口"], "villages", {"populaton": "人口"}),
+            (["村名", "人口"], "villages", {"population": "人口数"})]:
+        rec = recognise(columns, layer, explicit=explicit)
+        said += [m.say(ZH) for m in (*rec.warnings, *rec.errors)]
+    assert len(said) == 10
+    for file_name, columns, geometry in [("村庄台账.xlsx", ["村名", "人口"], None),
+                                          ("洪水淹没范围.shp", [], "Point"),
+                                          ("export.xlsx", ["出警单位", "出警时间", "到场时间"],
+                                           None),
+                                          ("路网.gpkg", [], "LineString"),
+                                          ("避难场所.csv", [], None),
+                                          ("a.gpkg", [], "GeometryCollection")]:
+        said += [why.say(ZH) for _, _, why in guess_layer(
+            file_name=file_name, sheet=None, columns=columns, geometry=geometry)]
+    # a field mistyped in district.toml, a geometry type as the file names it
+    allowed = ALLOWED | {"populaton", "GeometryCollection"}
+    for text in said:
+        assert _english_words(text, allowed) == set(), text

@@ -11,7 +11,7 @@ import shapely
 from emgis import load_district
 from emgis.inputs.layers import WGS84
 from tests.conftest import replace_in
-from tests.test_coords import GCJ_PAIRS, metres
+from tests.inputs.test_coords import GCJ_PAIRS, metres
 
 NAMES = ["东村", "西村", "北村", "山村", "南村"]
 

@@ -4,6 +4,8 @@ text, empty rows, sheets, .xls beside .xlsx, CSV. Every file is written by the t
 from __future__ import annotations
 
 import datetime as dt
+import re
+import string
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,9 @@ import xlwt
 
 from emgis.inputs.headers import recognise
 from emgis.inputs.ledgers import LedgerError, cell_text, number_text, read_ledger, text_number
+from emgis.texts import Msg, texts
+
+ZH = texts("zh")
 
 TITLE = "某某镇应急救援队伍统计表"
 FILLER = "填报单位：某某镇应急办    填报日期：2025-06-30"
@@ -143,11 +148,13 @@ def test_total_row_skipped_with_warning(tmp_path: Path, total: str) -> None:
     led = read_ledger(path)
     assert led.excel_rows == (3, 4)
     assert [r for r, _ in led.skipped] == [5]
-    assert led.skipped[0][1] == f'total row "{total}"'
+    assert led.skipped[0][1] == Msg("ledger_reason_total", text=total) == f'total row "{total}"'
+    assert list(led.warnings) == [
+        Msg("ledger_total_row", file="队伍.xlsx", sheet="台账", row=5, text=total)]
     assert list(led.warnings) == [
         f'队伍.xlsx, sheet 台账, row 5: "{total}" is a total row, not a record; skipped']
-    assert led.warnings[0].say("zh") == (
-        f"队伍.xlsx，工作表 台账，第 5 行：“{total}”是合计行，不是记录；已跳过")
+    assert led.warnings[0].say(ZH) == (
+        f"队伍.xlsx，工作表 台账，第 5 行：「{total}」是合计行，不是记录；已跳过")
 
 
 def test_total_in_first_column_after_a_number(tmp_path: Path) -> None:
@@ -168,6 +175,9 @@ def test_footnote_row_skipped(tmp_path: Path) -> None:
     led = read_ledger(path)
     assert led.excel_rows == (2,)
     assert [r for r, _ in led.skipped] == [3, 4]
+    assert list(led.warnings) == [
+        Msg("ledger_footer_row", file="f.xlsx", sheet="台账", row=3, text="注：人数含兼职队员"),
+        Msg("ledger_footer_row", file="f.xlsx", sheet="台账", row=4, text="填表人：张三")]
     assert "row 3" in led.warnings[0] and "note below the table" in led.warnings[0]
 
 
@@ -219,6 +229,7 @@ def test_empty_rows_skipped_with_excel_rows(tmp_path: Path) -> None:
     led = read_ledger(path)
     assert led.excel_rows == (3, 6)
     assert led.skipped == ((4, "empty row"), (5, "empty row"))
+    assert led.skipped[0][1] == Msg("ledger_reason_empty") and led.skipped[0][1].say(ZH) == "空行"
     assert led.warnings == ()
     assert led.frame["队伍名称"].tolist() == ["东村微型消防站", "东镇应急救援队"]
 
@@ -227,8 +238,15 @@ def test_duplicate_and_missing_headers(tmp_path: Path) -> None:
     path = xlsx(tmp_path / "d.xlsx", [["村名", "备注", "备注", None], ["东村", "a", "b", "c"]])
     led = read_ledger(path)
     assert list(led.frame.columns) == ["村名", "备注", "备注#2", "列D"]
-    assert any("column D" in w and "列D" in w for w in led.warnings)
-    assert any('columns B, C have the same header "备注"' in w for w in led.warnings)
+    assert list(led.warnings) == [
+        'd.xlsx, sheet 台账, column D: data below an empty header (row 1); the column is named '
+        '"列D"',
+        'd.xlsx, sheet 台账: columns B, C have the same header "备注"; they are named "备注", '
+        '"备注#2"']
+    assert [w.say(ZH) for w in led.warnings] == [
+        "d.xlsx，工作表 台账，第 D 列：表头（第 1 行）为空但有数据；该列命名为「列D」",
+        "d.xlsx，工作表 台账：第 B、C 列的表头相同，均为「备注」；"
+        "已分别命名为「备注」、「备注#2」"]
 
 
 def test_dates_and_header_line_breaks(tmp_path: Path) -> None:
@@ -272,9 +290,9 @@ def test_sheet_by_name_or_index(tmp_path: Path, sheet: str | int, name: str, vil
 def test_missing_sheet_error(tmp_path: Path, sheet: str | int, message: str) -> None:
     with pytest.raises(LedgerError) as err:
         read_ledger(_two_sheets(tmp_path), sheet=sheet)
-    assert str(err.value) == message
-    assert isinstance(err.value, ValueError)
-    assert "现有工作表为 0: 台账、1: 东镇、2: 西镇" in err.value.note.say("zh")
+    assert str(err.value) == message == err.value.msg
+    assert isinstance(err.value, ValueError) and err.value.msg.key == "ledger_sheet_missing"
+    assert "现有工作表为 0: 台账、1: 东镇、2: 西镇" in err.value.msg.say(ZH)
 
 
 def _no_header(tmp_path: Path) -> Path:
@@ -316,7 +334,8 @@ def _text_file(tmp_path: Path) -> Path:
 def test_unreadable_ledgers(tmp_path: Path, make: Any, message: str) -> None:
     with pytest.raises(LedgerError) as err:
         read_ledger(make(tmp_path))
-    assert str(err.value) == message.format(tmp=tmp_path)
+    assert str(err.value) == message.format(tmp=tmp_path) == err.value.msg
+    assert isinstance(err.value.msg, Msg) and err.value.msg.key.startswith("ledger_")
 
 
 # --- .xls and CSV -----------------------------------------------------------------------------
@@ -387,3 +406,64 @@ def test_ledger_then_recognise(tmp_path: Path) -> None:
     assert rec.missing == ("id",)
     assert led.frame[rec.mapping["population"]].tolist() == ["1200"]
     assert led.excel_rows == (4,)
+
+
+# --- the messages in the catalogues -------------------------------------------------------------
+
+#: ASCII words a Chinese ledger message may hold: programs and formats named as they are, and
+#: Excel's column letters (第 D 列).
+ALLOWED = {"Excel", "WPS", "HTML", "UTF", "GBK", "GB", "CSV", "xlsx", "xlsm", "xls", "csv",
+           "B", "C", "D"}
+
+
+def _fields(text: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+
+def _english_words(text: str, allowed: set[str]) -> set[str]:
+    """ASCII words of a Chinese text, counted as tests/test_bad_input.py counts them: quoted
+    values, paths and file names, options, [tables] and keys like speed_factor aside."""
+    text = re.sub(r"「[^」]*」|'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)
+    text = re.sub(r"\S*[\\/]\S*|\S+\.(?:csv|geojson|gpkg|shp|toml|osm|pbf|graphml|json|"
+                  r"html|xlsx|npz|txt|dbf|prj|cpg)\b", " ", text)
+    text = re.sub(r"(?<!\w)--?[a-z][a-z-]*|\[[^\]]*\]|\b\w+[_.]\w+(?:[_.]\w+)*", " ", text)
+    return set(re.findall(r"[A-Za-z]+", text)) - allowed
+
+
+def test_messages_have_the_same_fields_in_both_languages() -> None:
+    en, zh = texts("en").section("msg"), ZH.section("msg")
+    keys = [k for k in en if k.startswith("ledger_")]
+    assert len(keys) >= 17
+    for key in keys:
+        assert _fields(en[key]) == _fields(zh[key]), key
+        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in _fields(zh[key])})
+        assert _english_words(said, ALLOWED) == set(), (key, said)
+
+
+def test_errors_and_warnings_in_chinese(tmp_path: Path) -> None:
+    """What reading ledgers says, in Chinese: no English word but the file names, the names of
+    programs and formats, and what the file holds (quoted)."""
+    said: list[str] = []
+    for make in (_no_header, _empty_book, _html_xls, _bad_csv, _text_file,
+                 lambda p: p / "missing.xlsx"):
+        with pytest.raises(LedgerError) as err:
+            read_ledger(make(tmp_path))
+        said.append(err.value.msg.say(ZH))
+    for sheet in ("北镇", 3):
+        with pytest.raises(LedgerError) as err:
+            read_ledger(_two_sheets(tmp_path), sheet=sheet)
+        said.append(err.value.msg.say(ZH))
+    assert said[-1].endswith("没有工作表 3（从 0 起计）；现有工作表为 0: 台账、1: 东镇、2: 西镇")
+    bare = tmp_path / "台账"
+    bare.write_text("x", encoding="utf-8")
+    with pytest.raises(LedgerError) as err:
+        read_ledger(bare)
+    said.append(err.value.msg.say(ZH))
+    assert said[-1] == "台账：（无扩展名） 文件不是台账；应为 .xlsx、.xlsm、.xls 或 .csv 文件"
+    led = read_ledger(xlsx(tmp_path / "w.xlsx", [["村名", "备注", "备注", None],
+                                                 ["东村", "a", "b", "c"], ["合计", 1],
+                                                 ["Total", 2], ["注：Note"]]))
+    said += [w.say(ZH) for w in led.warnings] + [r.say(ZH) for _, r in led.skipped]
+    assert len(said) == 9 + 4 + 2  # column D, B and C, 合计, 注：; 合计, 注：
+    for text in said:
+        assert _english_words(text, ALLOWED) == set(), text

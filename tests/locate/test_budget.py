@@ -5,6 +5,8 @@ expects, bad input refused."""
 from __future__ import annotations
 
 import itertools
+import re
+import string
 from typing import Any
 
 import numpy as np
@@ -13,6 +15,9 @@ import pytest
 from emgis.locate.budget import BudgetKind, BudgetSolution, budget_covering
 from emgis.locate.covering import max_covering
 from emgis.locate.pairs import Pairs
+from emgis.texts import Msg, texts
+
+ZH = texts("zh")
 
 TOL = 1e-6
 
@@ -135,10 +140,10 @@ def test_auto_takes_the_milp_when_small_and_pairs_equal_dense() -> None:
 
 def test_auto_takes_the_heuristic_beyond_auto_milp_pairs(monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
-    import emgis.siting
+    import emgis.locate.pairs
 
     kinds, budget = SMALL[5]
-    monkeypatch.setattr(emgis.siting, "AUTO_MILP_PAIRS", 3)
+    monkeypatch.setattr(emgis.locate.pairs, "AUTO_MILP_PAIRS", 3)  # read by _auto
     sol = budget_covering(kinds, budget)
     assert sol.method == "heuristic"
     assert sol.objective <= _brute(kinds, budget) + TOL <= sol.bound + 2 * TOL
@@ -303,11 +308,16 @@ def test_free_candidates_are_taken_with_no_budget_and_nothing_is_said_when_unaff
     poor = _kind("stockpile", t, [100, 50], [np.inf, np.inf], 15.0, [300_000, 80_000])
     empty = budget_covering([poor], 50_000)
     assert empty.chosen == () and empty.objective == 0.0 and empty.cost == 0.0
-    assert "below every candidate's cost" in empty.note and "80,000" in empty.note
+    assert empty.note == Msg("budget_below_cost", budget=50_000.0, cheapest=80_000.0)
+    assert empty.note == ("the budget (50,000 yuan) is below every candidate's cost (the "
+                          "cheapest costs 80,000 yuan): nothing can be built")
+    assert empty.note.say(ZH) == ("预算（50,000 元）低于每个候选点的费用（最便宜的需 80,000 元）："  # type: ignore[attr-defined]
+                                  "无法建设任何站点")
     assert empty.status == "optimal" and empty.gap == 0.0
     covered = _kind("stockpile", t, [100, 50], [1.0, 1.0], 15.0, [10.0, 10.0])
     nothing = budget_covering([covered], 1e6)
-    assert nothing.chosen == () and "covers anyone" in nothing.note
+    assert nothing.chosen == () and nothing.note == Msg("budget_covers_none")
+    assert "covers anyone" in nothing.note
     unlimited = budget_covering([poor], float("inf"))
     assert unlimited.objective == 150.0
 
@@ -323,25 +333,111 @@ def _ok(**change: Any) -> tuple[list[BudgetKind], float, str]:
     return (kinds if kinds is not None else [BudgetKind(**args)]), budget, method
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"costs": np.array([1.0, 2.0, np.nan])}, "kind 'micro_fire_station': candidate 2 costs nan"),
-    ({"costs": np.array([1.0, -5.0, -1.0])}, "candidate 1 costs -5.0 (and 1 more)"),
-    ({"costs": np.array([np.inf, 2.0, 3.0])}, "'micro_fire_station': candidate 0 costs inf"),
-    ({"costs": np.array([1.0, 2.0])}, "3 candidates x 2 villages, but there are 2 costs"),
-    ({"weights": np.array([10.0, -1.0])}, "village 1 has -1.0 persons"),
-    ({"weight": float("nan")}, "weight nan"),
-    ({"budget": -1.0}, "budget -1.0"),
-    ({"budget": float("nan")}, "budget nan"),
-    ({"method": "exact"}, "method 'exact'"),
-    ({"kinds": []}, "at least one kind"),
-])
-def test_bad_input_is_refused(change: dict[str, Any], message: str) -> None:
+BAD_INPUT = [
+    ({"costs": np.array([1.0, 2.0, np.nan])}, "kind 'micro_fire_station': candidate 2 costs nan",
+     "budget_cost"),
+    ({"costs": np.array([1.0, -5.0, -1.0])}, "candidate 1 costs -5.0 (and 1 more)",
+     "budget_costs"),
+    ({"costs": np.array([np.inf, 2.0, 3.0])}, "'micro_fire_station': candidate 0 costs inf",
+     "budget_cost"),
+    ({"costs": np.array([1.0, 2.0])}, "3 candidates x 2 villages, but there are 2 costs",
+     "budget_sizes"),
+    ({"weights": np.array([10.0, -1.0])}, "village 1 has -1.0 persons", "budget_persons"),
+    ({"weight": float("nan")}, "weight nan", "budget_weight"),
+    ({"target": float("nan")}, "target nan", "budget_target"),
+    ({"budget": -1.0}, "budget -1.0", "budget_amount"),
+    ({"budget": np.float64(-1.0)}, "budget -1.0: expected yuan >= 0", "budget_amount"),
+    ({"budget": float("nan")}, "budget nan", "budget_amount"),
+    ({"method": "exact"}, "method 'exact'", "site_method"),
+    ({"kinds": []}, "at least one kind", "budget_no_kind"),
+]
+
+
+@pytest.mark.parametrize(("change", "message", "key"), BAD_INPUT)
+def test_bad_input_is_refused(change: dict[str, Any], message: str, key: str) -> None:
     kinds, budget, method = _ok(**change)
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
         budget_covering(kinds, budget, method=method)
+    said = info.value.args[0]
+    assert isinstance(said, Msg) and said.key == key and str(info.value) == said
 
 
 def test_a_kind_given_twice_is_refused() -> None:
     kinds, budget, _ = _ok()
-    with pytest.raises(ValueError, match="given more than once"):
+    with pytest.raises(ValueError, match="given more than once") as info:
         budget_covering(kinds * 2, budget)
+    assert info.value.args[0] == Msg("budget_kind_twice", kind="micro_fire_station")
+    assert str(info.value) == ("kind 'micro_fire_station' given more than once: one entry per "
+                               "kind")
+
+
+def test_time_limit_is_refused() -> None:
+    kinds, budget, _ = _ok()
+    with pytest.raises(ValueError) as info:
+        budget_covering(kinds, budget, time_limit=0.0)
+    assert info.value.args[0] == Msg("budget_time_limit", v=0.0)
+    assert str(info.value) == "time limit 0.0: expected seconds > 0"
+
+
+# --- the messages in the catalogues -------------------------------------------------------------
+
+#: ASCII words a Chinese budget message may hold: the methods as written (method "auto" ...);
+#: the kinds' ids are quoted.
+ALLOWED = {"auto", "milp", "heuristic"}
+
+
+def _fields(text: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+
+def _english_words(text: str, allowed: set[str]) -> set[str]:
+    """ASCII words of a Chinese text, counted as tests/test_bad_input.py counts them: quoted
+    values, paths and file names, options, [tables] and keys like speed_factor aside."""
+    text = re.sub(r"「[^」]*」|'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)
+    text = re.sub(r"\S*[\\/]\S*|\S+\.(?:csv|geojson|gpkg|shp|toml|osm|pbf|graphml|json|"
+                  r"html|xlsx|npz|txt|dbf|prj|cpg)\b", " ", text)
+    text = re.sub(r"(?<!\w)--?[a-z][a-z-]*|\[[^\]]*\]|\b\w+[_.]\w+(?:[_.]\w+)*", " ", text)
+    return set(re.findall(r"[A-Za-z]+", text)) - allowed
+
+
+def test_messages_have_the_same_fields_in_both_languages() -> None:
+    en, zh = texts("en").section("msg"), ZH.section("msg")
+    keys = [k for k in en if k.startswith("budget_")]
+    assert len(keys) >= 15
+    for key in keys:
+        assert _fields(en[key]) == _fields(zh[key]), key
+        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in _fields(zh[key])})
+        assert _english_words(said, ALLOWED) == set(), (key, said)
+
+
+def test_errors_and_notes_in_chinese() -> None:
+    """Every refusal of bad input with a finite value, and every note, said in Chinese: no
+    English word but the kinds' ids (quoted). (A NaN or inf is shown as Python writes it.)"""
+    said: list[str] = []
+    for change, _, _ in BAD_INPUT:
+        if any(isinstance(v, float) and not np.isfinite(v) for v in change.values()) or any(
+                isinstance(v, np.ndarray) and not np.isfinite(v).all() for v in change.values()):
+            continue
+        kinds, budget, method = _ok(**change)
+        with pytest.raises(ValueError) as info:
+            budget_covering(kinds, budget, method=method)
+        said.append(info.value.args[0].say(ZH))
+    kinds, budget, _ = _ok()
+    for call in (lambda: budget_covering(kinds * 2, budget),
+                 lambda: budget_covering(kinds, budget, time_limit=-1.0)):
+        with pytest.raises(ValueError) as info:
+            call()
+        said.append(info.value.args[0].say(ZH))
+    assert len(said) == 9
+    t = [[5, np.inf], [np.inf, 5]]
+    poor = _kind("stockpile", t, [100, 50], [np.inf, np.inf], 15.0, [300_000, 80_000])
+    covered = _kind("stockpile", t, [100, 50], [1.0, 1.0], 15.0, [10.0, 10.0])
+    none = _kind("stockpile", np.zeros((0, 2)), [100, 50], [np.inf, np.inf], 15.0, [])
+    notes = [budget_covering([poor], 50_000).note, budget_covering([covered], 1e6).note,
+             budget_covering([none], 1e6).note]
+    assert [n.key for n in notes] == [  # type: ignore[attr-defined]
+        "budget_below_cost", "budget_covers_none", "budget_no_candidates"]
+    said += [n.say(ZH) for n in notes]  # type: ignore[attr-defined]
+    said += [Msg("budget_over_tolerance").say(ZH), Msg("budget_stopped", message="x").say(ZH)]
+    for text in said:
+        assert _english_words(text, ALLOWED) == set(), text

@@ -1,5 +1,6 @@
-"""Scenario-robust siting: the MILP's optimum equals brute force on small instances for every
-objective; the heuristic stays under its proven bound; the demo's plans side by side."""
+"""Scenario-robust covering on arrays (emgis.locate.robust): the MILP's optimum equals brute
+force on small instances for every objective; the heuristic stays under its proven bound.
+(The demo's plans side by side: tests/analysis/test_siting.py.)"""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from emgis.locate.robust import OBJECTIVES, robust_covering, robust_objective, robust_values
-from tests.conftest import REPO, open_plan
+from emgis.locate import OBJECTIVES
+from emgis.locate.robust import robust_covering, robust_objective, robust_values
 
 
 def _instance(seed: int) -> tuple[list[sp.csr_matrix], np.ndarray, list[np.ndarray]]:
@@ -62,9 +63,9 @@ def test_marginal_gains_bound_without_lp(seed: int, objective: str,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Beyond ROBUST_LP_BOUND_PAIRS the heuristic's bound comes from its plan's marginal
     gains alone (no LP): it still never falls below the brute-force optimum."""
-    import emgis.analysis.siting as siting
+    import emgis.locate.robust as robust
 
-    monkeypatch.setattr(siting, "ROBUST_LP_BOUND_PAIRS", 0)
+    monkeypatch.setattr(robust, "ROBUST_LP_BOUND_PAIRS", 0)
     covers, w, covered = _instance(seed)
     probs = np.array([0.5, 0.3, 0.2])
     for p in (1, 2, 3):
@@ -76,30 +77,3 @@ def test_marginal_gains_bound_without_lp(seed: int, objective: str,
         if heur.status == "optimal":
             assert heur.objective == pytest.approx(want)
 
-
-def test_demo_plans_side_by_side() -> None:
-    """Fire stations on the demo: the robust (worst-case) plan gives up some cover in the
-    baseline for more in the flood; each plan's figures are recomputed from coverage."""
-    plan = open_plan(REPO / "data" / "demo", use_cache=True)
-    r = plan.site_robust("fire_station", add=2, objective="worst")
-    c = r.comparison.set_index("scenario")
-    assert list(c.index) == ["baseline", *[s.name for s in plan.district.scenarios]]
-    assert r.value_robust_plan >= r.value_baseline_plan
-    assert r.value_robust_plan == c["covered_robust_plan"].min()
-    assert r.value_baseline_plan == c["covered_baseline_plan"].min()
-    # the baseline plan is optimal on the baseline: the robust one cannot beat it there
-    assert c.at["baseline", "covered_baseline_plan"] >= c.at["baseline", "covered_robust_plan"]
-    # the persons covered in the baseline agree with a coverage run with the sites added
-    from emgis.analysis.coverage import compute_coverage
-    from emgis.inputs.kinds import units_of
-
-    units = units_of(plan.district)
-    added = r.robust.proposals.assign(kind="fire_station", turnout_min=units.loc[
-        units["kind"] == "fire_station", "turnout_min"].iloc[0], availability=1.0,
-        id=r.robust.proposals["site_id"], township=None, layer="teams")
-    import pandas as pd
-
-    both = pd.concat([units, added[units.columns]], ignore_index=True)
-    t = compute_coverage(plan.district, plan.network, kinds=("fire_station",), units=both).table
-    assert int(t.loc[t["status"] == "covered", "population"].sum()) == \
-        c.at["baseline", "covered_robust_plan"]

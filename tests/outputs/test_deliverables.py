@@ -9,7 +9,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import pytest
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from emgis.cli import main
 from emgis.outputs.tables import headers
 from emgis.texts import texts
-from tests.conftest import open_plan, replace_in
+from tests.conftest import ZH_ALLOWED, ascii_words, input_words, open_plan, replace_in
 
 INJECT = "=HYPERLINK(\"http://x\",\"y\")"
 
@@ -104,7 +104,8 @@ def test_workbook_sheets_headers_and_every_village(runs: dict[str, tuple[Path, s
     assert gaps.max_row - 1 == len(gaps_csv)
 
 
-_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+_SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
+_TEXT = st.text(st.characters(blacklist_categories=_SURROGATES), max_size=12)
 
 
 @settings(max_examples=40, deadline=None)
@@ -193,30 +194,6 @@ def test_geopackages_carry_qgis_styles(runs: dict[str, tuple[Path, str]]) -> Non
 
 # -- Chinese throughout --------------------------------------------------------------------
 
-#: ASCII words a Chinese reader may meet: data credits, coordinate systems, units, file and
-#: program names.
-ALLOWED = {"OpenStreetMap", "contributors", "WGS", "GCJ", "EPSG", "UTM", "zone", "N", "S",
-           "OSM", "CSV", "csv", "xlsx", "results", "gaps", "html", "json", "run", "emgis",
-           "HiGHS", "km", "h", "AB", "Leaflet", "A", "B", "P", "GraphML", "tmp", "pytest",
-           "zh", "en", "toml", "district", "validate", "X", "Y", "GeoJSON", "GB", "JTG", "NFPA",
-           "GA", "XF"}
-
-
-def _words(text: str) -> set[str]:
-    text = re.sub(r"\{[a-z_]+\}", " ", text)  # a catalogue text's fields
-    text = re.sub(r"(?:/[^\s/（）()]+)+/?|\S+\.(?:csv|gpkg|html|xlsx|json|npz|osm|pbf)\b", " ",
-                  text)  # paths and file names
-    return set(re.findall(r"[A-Za-z]+(?:['’\-][A-Za-z]+)*", text))
-
-
-def _input_words(district: Path) -> set[str]:
-    words: set[str] = set()
-    for f in district.iterdir():
-        if f.suffix in (".csv", ".geojson", ".toml"):
-            words |= _words(f.read_text("utf-8"))
-    return words
-
-
 def _visible_map_texts(page: str) -> str:
     block = re.search(r'<script type="application/json" id="emgis-data">(.*?)</script>', page,
                       flags=re.S)
@@ -253,7 +230,7 @@ def test_zh_has_no_english_but_input(runs: dict[str, tuple[Path, str]]) -> None:
     import openpyxl
 
     folder, console = runs["zh"]
-    allowed = ALLOWED | _input_words(runs["district"][0])
+    allowed = ZH_ALLOWED | input_words(runs["district"][0])
     report = (folder / "report.html").read_text("utf-8")
     report_text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(
         r"<(style|script)\b.*?</\1>", " ", report, flags=re.S)))
@@ -284,7 +261,7 @@ def test_zh_has_no_english_but_input(runs: dict[str, tuple[Path, str]]) -> None:
     sheet_text += [str(c) for row in summary.iter_rows(values_only=True) for c in row
                    if isinstance(c, str)]
     sources["results.xlsx"] = "\n".join(sheet_text)
-    problems = {name: sorted(_words(text) - allowed) for name, text in sources.items()}
+    problems = {name: sorted(ascii_words(text) - allowed) for name, text in sources.items()}
     assert {k: v for k, v in problems.items() if v} == {}
     # and no phrase of the English catalogue (other than the input's names)
     en = texts("en")
@@ -293,7 +270,7 @@ def test_zh_has_no_english_but_input(runs: dict[str, tuple[Path, str]]) -> None:
         for value in section.values():
             for part in re.split(r"\{[^}]*\}", str(value)):
                 part = part.strip(" .,:;()·–-")
-                if len(part) >= 6 and " " in part and not (_words(part) <= allowed):
+                if len(part) >= 6 and " " in part and not (ascii_words(part) <= allowed):
                     phrases.add(part)
     found = {(name, p) for name, text in sources.items() for p in phrases if p in text}
     assert found == set()

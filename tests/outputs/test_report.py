@@ -8,28 +8,30 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from emgis import load_district
 from emgis.outputs.folder import OutputDir
+from emgis.plan import Plan
 from emgis.run.jobs import compliance_job, coverage_job, report_job, scenarios_job
-from tests.conftest import REPO, open_plan, render_dom, replace_in
+from tests.conftest import open_plan, render_dom, replace_in
 
 
 @pytest.fixture(scope="module")
-def demo_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def demo_report(demo_plan: Plan, tmp_path_factory: pytest.TempPathFactory
+                ) -> tuple[Plan, Path, str]:
+    """The demo's report (the session's demo plan), its folder and its DOM in Chromium."""
     out = tmp_path_factory.mktemp("report")
-    plan = open_plan(REPO / "data" / "demo", use_cache=True)
+    plan = demo_plan
     with OutputDir(out, command="run") as od:
         cov = coverage_job(plan, od)
         findings, _ = compliance_job(plan, od)
         sc = scenarios_job(plan, od, plan.district.scenarios)
         report_job(plan, od, coverage=cov, compliance=findings, scenarios=sc)
         od.finish()
-    return out, render_dom(out / "report.html", out)
+    return plan, out, render_dom(out / "report.html", out)
 
 
-def test_every_township_has_a_section(demo_report: tuple[Path, str]) -> None:
-    _, dom = demo_report
-    d = load_district(REPO / "data" / "demo")
+def test_every_township_has_a_section(demo_report: tuple[Plan, Path, str]) -> None:
+    plan, _, dom = demo_report
+    d = plan.district
     names = re.findall(r"<div class=\"township\" id=\"township-\d+\" data-name=\"([^\"]+)\"",
                        dom)
     assert names == list(d.townships["name"])
@@ -38,8 +40,8 @@ def test_every_township_has_a_section(demo_report: tuple[Path, str]) -> None:
     assert '<a href="coverage.html">' in dom
 
 
-def test_numbers_match_coverage_csv(demo_report: tuple[Path, str]) -> None:
-    out, dom = demo_report
+def test_numbers_match_coverage_csv(demo_report: tuple[Plan, Path, str]) -> None:
+    plan, out, dom = demo_report
     csv = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig")
     rows = re.findall(r'<tr data-kind="([a-z_]+)">(?:(?!</tr>).)*?class="n covered">(\d+)</td>'
                       r'\s*<td class="n outside">(\d+)</td>\s*<td class="n share" '
@@ -54,7 +56,7 @@ def test_numbers_match_coverage_csv(demo_report: tuple[Path, str]) -> None:
     # the per-township gap tables list the csv's villages outside target, most people first,
     # up to [report] township_rows, and say how many more the workbook holds
     gaps = csv[~csv["status"].isin(["covered", "no_unit"])]
-    limit = load_district(REPO / "data" / "demo").settings.report.township_rows
+    limit = plan.district.settings.report.township_rows
     blocks = re.findall(r'<div class="township" id="township-\d+" data-name="([^"]+)">(.*?)</div>',
                         dom, flags=re.S)
     assert sum("<table class=\"gaps\">" in b for _, b in blocks) == gaps["township"].nunique()
@@ -66,8 +68,10 @@ def test_numbers_match_coverage_csv(demo_report: tuple[Path, str]) -> None:
         more = re.search(r'class="small more">… (\d+) more rows in results.xlsx \(sheet Gaps\)',
                          block)
         assert (int(more.group(1)) if more else 0) == len(want) - shown, name
-        pops = [int(re.search(r'<td class="n">([0-9,]+)</td>', row).group(1).replace(",", ""))
-                for row in table.group(1).split("<tr>")[2:]] if table else []
+        cells = [re.search(r'<td class="n">([0-9,]+)</td>', row)
+                 for row in table.group(1).split("<tr>")[2:]] if table else []
+        assert all(cells), name
+        pops = [int(c.group(1).replace(",", "")) for c in cells if c]
         assert pops == sorted(pops, reverse=True)
 
 
@@ -83,8 +87,8 @@ def test_report_escapes_and_speaks_chinese(tiny: Path, tmp_path: Path) -> None:
     assert "&lt;b&gt;西村&lt;/b&gt;" in page
 
 
-def test_scenario_numbers_match_scenarios_csv(demo_report: tuple[Path, str]) -> None:
-    out, dom = demo_report
+def test_scenario_numbers_match_scenarios_csv(demo_report: tuple[Plan, Path, str]) -> None:
+    _, out, dom = demo_report
     comp = pd.read_csv(out / "scenarios.csv", encoding="utf-8-sig")
     assert len(comp) == 3  # the demo ships a flood, a forest fire and a combined scenario
     for r in comp.to_dict("records"):

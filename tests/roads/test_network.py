@@ -12,13 +12,13 @@ import osmnx as ox
 import pytest
 import shapely
 
-from emgis import NetworkError, load_district
+from emgis import District, NetworkError, load_district
 from emgis.roads import network as network_mod
 from emgis.roads.assemble import build_network
 from emgis.roads.network import load_network, summarize_network
 from emgis.roads.readers import parse_maxspeed
 from tests.conftest import REPO, replace_in
-from tests.test_coords import metres
+from tests.inputs.test_coords import metres
 
 # node id -> (lon, lat) of tests/data/tiny/roads.osm
 NODES = {1: (1.500, 42.500), 2: (1.510, 42.500), 3: (1.520, 42.500), 4: (1.520, 42.510),
@@ -36,10 +36,9 @@ def secs(length_m: float, kph: float) -> float:
 
 
 @pytest.fixture
-def graph(tiny: Path) -> nx.MultiDiGraph:
-    d = load_district(tiny)
-    G, _ = load_network(d, use_cache=False)
-    return G
+def graph(tiny_net: tuple[District, nx.MultiDiGraph]) -> nx.MultiDiGraph:
+    """The tiny district's road graph (tests/conftest.py: tiny_net)."""
+    return tiny_net[1]
 
 
 def test_drive_filter_drops_footways_and_keeps_pieces(graph: nx.MultiDiGraph) -> None:

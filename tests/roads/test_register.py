@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
+import string
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +28,12 @@ from emgis.roads.register import (
     COLUMN_NAMES,
     DESIGN_SPEEDS,
     JTG_RANGES,
-    MESSAGES,
     SURFACE_FACTORS,
     admin_of,
     find_columns,
     grade_of,
+    group_title,
     is_register,
-    message,
     profile_rows,
     register_speeds,
     route_admin_of,
@@ -41,6 +42,9 @@ from emgis.roads.register import (
 )
 from emgis.roads.routing import build_routing_graph, times_from
 from emgis.roads.snapping import snap_points
+from emgis.texts import Msg, texts
+
+ZH = texts("zh")
 
 
 def one(row: dict[str, Any], **kw: Any) -> tuple[float, str, str]:
@@ -225,13 +229,21 @@ def test_unknown_values_warned_with_rows_and_values() -> None:
     assert texts[3] == ("no road grade recognised in 1 row(s) (3) with 技术等级 (empty); "
                         "行政等级 (empty); 路线编码 'Q1': timed at the default class "
                         "unclassified, 25 km/h")
+    assert texts[3] == Msg("register_default_speed", n=1, rows=(3,), cls="unclassified",
+                           kph=25.0, values=Msg(
+                               "semicolon", a=Msg("register_shown_empty", column="技术等级"),
+                               b=Msg("semicolon",
+                                     a=Msg("register_shown_empty", column="行政等级"),
+                                     b=Msg("register_shown", column="路线编码", value="Q1"))))
+    assert texts[0] == Msg("register_bad_speed", field="限速", value="abc", n=1, rows=(4,),
+                           lo=5.0, hi=130.0)
     assert "技术等级 '快速'" in texts[4] and "(4)" in texts[4]
     assert "技术等级 '4'" in texts[5]  # a bare code is not read as a grade
     assert "路面类型 '泥巴'" in texts[6] and "x 1" in texts[6]
-    zh = [p.message for p in t.problems_in("zh")]
-    assert zh[3].startswith(
-        "1行（3）无法识别道路等级（技术等级 （空）；行政等级 （空）；路线编码 'Q1'）")
-    assert "按默认等级 unclassified 计，25 千米/小时" in zh[3]
+    zh = [p.message.say(ZH) for p in t.problems]  # type: ignore[attr-defined]
+    assert zh[3] == ("1 行（3）无法识别道路等级（技术等级（空）；行政等级（空）；路线编码「Q1」）："
+                     "按默认等级 unclassified 计，25 千米/小时")
+    assert t.problems[3].say(ZH).startswith("警告：register.gpkg，第 3 行：1 行（3）")
 
 
 def test_warnings_grouped_by_value() -> None:
@@ -241,7 +253,7 @@ def test_warnings_grouped_by_value() -> None:
     p = t.problems[0]
     assert p.row == 1
     assert "in 13 row(s) (1, 2, 3, 4, 5, 6, 7, 8, 9, 10 ... 3 more)" in p.message
-    assert "……另3行" in t.problems_in("zh")[0].message
+    assert "13 行（1、2、3、4、5、6、7、8、9、10……另 3 行）" in p.say(ZH)
     assert t.rules[12] == "技术等级 四级 30 km/h x 0.7"
 
 
@@ -258,16 +270,64 @@ def test_empty_frame() -> None:
     assert len(t.speed_kph) == 0 and t.problems == ()
 
 
+#: ASCII words a Chinese register message may hold: the keys and values a planner writes in
+#: district.toml ([network] maxspeed_rule, default_class and the OSM classes, the roles of
+#: fields).
+ALLOWED = {"fields", "maxspeed_rule", "derate", "raw", "ignore", *SPEEDS, *COLUMN_NAMES}
+
+
+def _english_words(text: str, allowed: set[str]) -> set[str]:
+    """ASCII words of a Chinese text, counted as tests/test_bad_input.py counts them: quoted
+    values, paths and file names, options, [tables] and keys like speed_factor aside."""
+    text = re.sub(r"「[^」]*」|'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)
+    text = re.sub(r"\S*[\\/]\S*|\S+\.(?:csv|geojson|gpkg|shp|toml|osm|pbf|graphml|json|"
+                  r"html|xlsx|npz|txt|dbf|prj|cpg)\b", " ", text)
+    text = re.sub(r"(?<!\w)--?[a-z][a-z-]*|\[[^\]]*\]|\b\w+[_.]\w+(?:[_.]\w+)*", " ", text)
+    return set(re.findall(r"[A-Za-z]+", text)) - allowed
+
+
 def test_messages_in_both_languages() -> None:
-    for key, (en, zh) in MESSAGES.items():
-        assert en and zh, key
-        assert sorted(_fields(en)) == sorted(_fields(zh)), key
-    assert message("bad_rule", "zh", rule="x").startswith("maxspeed_rule“x”")
+    en, zh = texts("en").section("msg"), ZH.section("msg")
+    keys = [k for k in en if k.startswith("register_")]
+    assert len(keys) >= 17
+    for key in keys:
+        assert en[key] and zh[key], key
+        assert sorted(_fields(en[key])) == sorted(_fields(zh[key])), key
+        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in _fields(zh[key])})
+        assert _english_words(said, ALLOWED) == set(), (key, said)
+    assert Msg("register_bad_rule", rule="x").say(ZH).startswith("maxspeed_rule「x」")
+
+
+def test_problems_and_errors_in_chinese() -> None:
+    """Every warning and error of the register, said in Chinese: no English word but the
+    keys and values of district.toml and the values found (quoted)."""
+    frame = pd.DataFrame({
+        "技术等级": ["四级", "快速", None, "快速", "4", "二级"] + ["快速"] * 12,
+        "行政等级": [None, "县道", None, None, None, None] + [None] * 12,
+        "路线编码": [None, None, "Q1", None, None, None] + [None] * 12,
+        "路面类型": ["砂石", None, None, None, None, "泥巴"] + [None] * 12,
+        "限速": [None, None, None, "abc", None, 300] + [None] * 12,
+    })
+    problems = register_speeds(frame, file="register.gpkg").problems
+    problems += register_speeds(pd.DataFrame({"name": ["a", "b"]})).problems
+    assert {p.message.key for p in problems} == {  # type: ignore[attr-defined]
+        "register_bad_speed", "register_unknown_value", "register_default_speed",
+        "register_unknown_surface"}
+    said = [p.say(ZH) for p in problems]
+    for call in (lambda: register_speeds(frame, maxspeed_rule="fast"),
+                 lambda: register_speeds(frame, derate=1.5),
+                 lambda: find_columns(["技术等级"], fields={"technical_grade": "缺失"}),
+                 lambda: find_columns(["技术等级"], fields={"grade": "等级"})):
+        with pytest.raises(ValueError) as info:
+            call()
+        assert isinstance(info.value.args[0], Msg)
+        said.append(info.value.args[0].say(ZH))
+    said += [group_title(g).say(ZH) for g in {r[0] for r in profile_rows()}]
+    for text in said:
+        assert _english_words(text, ALLOWED | {"register", "gpkg", "roads"}) == set(), text
 
 
 def _fields(text: str) -> list[str]:
-    import string
-
     return [f for _, f, _, _ in string.Formatter().parse(text) if f]
 
 
@@ -426,7 +486,12 @@ def test_profile_rows() -> None:
     assert rows[4][:3] == ("register_speeds", "grade4 四级公路", "30 x 0.7 = 21 km/h")
     groups = [r[0] for r in rows]
     assert groups.count("register_speeds") == 6 and groups.count("register_admin") == 6
-    assert all(f"group_{g}" in MESSAGES for g in set(groups))
+    assert {group_title(g) for g in set(groups)} == {
+        "Rural-road register: design speeds by technical grade (km/h)",
+        "Rural-road register: typical grade by administrative grade",
+        "Rural-road register: surface factors",
+        "Rural-road register: road class shown for each grade"}
+    assert group_title("register_surface").say(ZH) == "农村公路数据：路面类型折减系数"
     assert "(planning assumption)" in rows[5][3]
     assert "(规划假设)" in profile_rows(lang="zh")[5][3]
 

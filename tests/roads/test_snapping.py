@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
@@ -16,13 +15,6 @@ from emgis import District, load_district
 from emgis.roads.network import load_network
 from emgis.roads.nxio import edges_frame
 from emgis.roads.snapping import main_component, snap_points
-
-
-@pytest.fixture
-def tiny_net(tiny: Path) -> tuple[District, nx.MultiDiGraph]:
-    d = load_district(tiny)
-    G, _ = load_network(d, use_cache=False)
-    return d, G
 
 
 def test_snaps_to_nearest_edge_not_nearest_node(tiny_net: tuple[District, nx.MultiDiGraph]

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from emgis._errors import DistrictError
+from emgis.inputs.kinds import CROSS_BORDER_KINDS
 from emgis.run.batch import (
-    CROSS_BORDER_KINDS,
     district_tasks,
     read_province,
     run_batch,
@@ -118,23 +118,56 @@ def test_broken_district_fails_alone_and_is_named(batch: tuple[Any, Path]) -> No
     assert "d99" in page and "villages.csv" in page
 
 
-def test_rollup_adds_up_the_districts(batch: tuple[Any, Path]) -> None:
-    """The roll-up's figures are the districts' own: persons outside target per kind from
-    each district's coverage.csv."""
+def _sheet(path: Path, name: str) -> pd.DataFrame:
+    """A sheet of a workbook as a table (its first row the header)."""
     from openpyxl import load_workbook
 
-    _, out = batch
-    wb = load_workbook(out / "province.xlsx", read_only=True)
-    rows = list(wb["district kinds"].iter_rows(values_only=True))
-    head = list(rows[0])
-    for d in ("d00", "d01", "d02"):
+    wb = load_workbook(path, read_only=True)
+    rows = list(wb[name].iter_rows(values_only=True))
+    assert rows, f"sheet {name!r} has no header row"
+    return pd.DataFrame(rows[1:], columns=[str(h) for h in rows[0]])
+
+
+def test_rollup_adds_up_the_districts(batch: tuple[Any, Path]) -> None:
+    """The roll-up's figures are the districts' own: per district and public kind, the persons
+    within and outside target and the villages outside target summed here from each district's
+    coverage.csv, and per district the persons outside target over all public kinds; no row
+    missing, none added (the failed district has none), and the figures not all zero."""
+    from emgis.inputs.kinds import PUBLIC_KINDS
+
+    res, out = batch
+    done = sorted(o.name for o in res.outcomes if o.status == "done")
+    assert done == ["d00", "d01", "d02"]
+    want: dict[tuple[str, str], dict[str, int]] = {}
+    for d in done:
         cov = pd.read_csv(out / d / "coverage.csv")
-        for r in rows[1:]:
-            if r[head.index("district")] != d:
+        assert len(cov), d
+        for kind, k in cov.groupby("kind", sort=False):
+            if kind not in PUBLIC_KINDS:
                 continue
-            k = cov[cov["kind"] == r[head.index("kind")]]
-            want = int(k.loc[k["status"] != "covered", "population"].sum())
-            assert r[head.index("persons outside target")] == want
+            pop = k["population"].fillna(0)
+            inside = k["status"] == "covered"
+            want[(d, str(kind))] = {"population": int(pop.sum()),
+                                    "persons within target": int(pop[inside].sum()),
+                                    "persons outside target": int(pop[~inside].sum()),
+                                    "villages outside target": int((~inside).sum())}
+    assert len(want) >= 3 * 4  # three districts, every public kind the generator places
+    assert sum(w["persons outside target"] for w in want.values()) > 0
+    assert sum(w["persons within target"] for w in want.values()) > 0
+
+    kinds = _sheet(out / "province.xlsx", "district kinds")
+    assert len(kinds) == len(want), "rows of the sheet != (district, public kind) pairs"
+    got = {(str(r["district"]), str(r["kind"])): {c: int(r[c]) for c in want[next(iter(want))]}
+           for r in kinds.to_dict("records")}
+    assert got.keys() == want.keys()
+    assert got == want
+
+    districts = _sheet(out / "province.xlsx", "districts").set_index("district")
+    outside = districts["persons outside target (all public kinds)"]
+    for d in done:
+        assert int(outside[d]) == sum(
+            w["persons outside target"] for (dd, _), w in want.items() if dd == d), d
+    assert pd.isna(outside["d99"])
 
 
 def test_rerun_skips_unchanged_districts(province: Path, batch: tuple[Any, Path]) -> None:
@@ -173,7 +206,7 @@ def test_zh_rollup_and_console(province: Path, tmp_path: Path,
 
     from emgis.cli import main
     from emgis.texts import texts
-    from tests.test_deliverables import ALLOWED, _input_words, _words
+    from tests.conftest import ZH_ALLOWED, ascii_words, input_words
 
     root = tmp_path / "p"
     root.mkdir()
@@ -184,9 +217,9 @@ def test_zh_rollup_and_console(province: Path, tmp_path: Path,
     assert main(["batch", str(root), "--out", str(out), "--workers", "1", "--lang", "zh",
                  "--as-of", "2026-11-23"]) == 0
     console = capsys.readouterr().out
-    allowed = ALLOWED | {"province", "report", "p", "d"}
+    allowed = ZH_ALLOWED | {"province", "report", "p", "d"}
     for d in ("d00", "d01", "d02"):
-        allowed |= _input_words(root / d) | {d}
+        allowed |= input_words(root / d) | {d}
     page = (out / "province_report.html").read_text("utf-8")
     text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)\b.*?</\1>", " ",
                                                        page, flags=re.S)))
@@ -196,7 +229,7 @@ def test_zh_rollup_and_console(province: Path, tmp_path: Path,
         if ws.title != texts("zh")["sheet.fields"]:
             heads += [str(v) for v in next(ws.iter_rows(max_row=1, values_only=True), ())
                       if v is not None]
-    problems = {name: sorted(_words(s) - allowed) for name, s in
+    problems = {name: sorted(ascii_words(s) - allowed) for name, s in
                 {"report": text, "console": console, "xlsx": "\n".join(heads)}.items()}
     assert {k: v for k, v in problems.items() if v} == {}
     assert "跨界" in (out / "d00" / "coverage.csv").read_text("utf-8-sig")
