@@ -316,12 +316,15 @@ def overview_png(network: EdgeArrays, district: District, table: pd.DataFrame, k
 
     matplotlib.use("Agg")
     import matplotlib.patheffects as pe  # deferred: loads matplotlib
-    import matplotlib.pyplot as plt  # deferred: loads matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # deferred: loads matplotlib
     from matplotlib.collections import LineCollection  # deferred: loads matplotlib
+    from matplotlib.figure import Figure  # deferred: loads matplotlib
     from matplotlib.lines import Line2D  # deferred: loads matplotlib
 
     families = _families()
-    fig = plt.figure(figsize=(width_mm / 25.4, height_mm / 25.4), dpi=OVERVIEW_DPI)
+    fig = Figure(figsize=(width_mm / 25.4, height_mm / 25.4), dpi=OVERVIEW_DPI)  # not pyplot's:
+    # no figure stays open in a global registry when drawing fails half way
+    FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
     ax.set_aspect("equal")
@@ -428,5 +431,4 @@ def overview_png(network: EdgeArrays, district: District, table: pd.DataFrame, k
                         path_effects=halo)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
-    plt.close(fig)
     return buf.getvalue()

@@ -201,13 +201,17 @@ def map_png(summaries: Mapping[str, Mapping[str, Any]], ranks: Mapping[str, int]
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # deferred: loads matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # deferred: loads matplotlib
+    from matplotlib.figure import Figure  # deferred: loads matplotlib
 
     shapes = [(n, shapely.from_geojson(json.dumps(s["boundary"])), s["share_covered"])
               for n, s in sorted(summaries.items()) if s.get("boundary")]
     if not shapes:
         return None
     cmap = plt.get_cmap("RdYlGn")
-    fig = plt.figure(figsize=(width_mm / 25.4, height_mm / 25.4), dpi=150)
+    fig = Figure(figsize=(width_mm / 25.4, height_mm / 25.4), dpi=150)  # not pyplot's:
+    # no figure stays open in a global registry when drawing fails half way
+    FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
     ax.set_aspect(1 / np.cos(np.radians(np.mean([g.centroid.y for _, g, _ in shapes]))))
@@ -224,7 +228,6 @@ def map_png(summaries: Mapping[str, Mapping[str, Any]], ranks: Mapping[str, int]
                         fontweight="bold", color="#111")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
-    plt.close(fig)
     return buf.getvalue()
 
 

@@ -100,15 +100,29 @@ def test_coverage_job_files(tiny: Path, tmp_path: Path) -> None:
     res = write_with(coverage_job, plan, tmp_path / "a", lang="zh")
     names = sorted(p.name for p in res.files)
     assert names == ["coverage.csv", "coverage.gpkg", "coverage.html", "coverage_summary.csv",
-                     "coverage_townships.csv", "gaps.csv", "zones.csv", "zones_balance.csv"]
+                     "coverage_townships.csv", "gaps.csv", "gaps_places.csv", "zones.csv",
+                     "zones_balance.csv"]
     raw = (tmp_path / "a" / "coverage.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads it as UTF-8
     # in Chinese: a row of Chinese headers, then the English field names (README, Outputs)
     zh_head = pd.read_csv(tmp_path / "a" / "coverage.csv", encoding="utf-8-sig", nrows=0)
-    assert list(zh_head.columns)[:4] == ["村编码", "村（社区）", "乡镇", "人口"]
+    assert list(zh_head.columns)[:4] == ["村编码", "村（社区）", "乡镇（街道）", "人口"]
     csv = pd.read_csv(tmp_path / "a" / "coverage.csv", encoding="utf-8-sig", header=1)
     assert list(csv.columns) == COLUMNS
     assert "东村" in set(csv["village_name"])
+    # the gap list: one row per village with a public force outside its target (computed
+    # here from the coverage table itself), most people first
+    gaps = pd.read_csv(tmp_path / "a" / "gaps.csv", encoding="utf-8-sig", header=1)
+    en = plan.coverage().table
+    public = {"micro_fire_station", "fire_station", "township_fire_brigade",
+              "township_rescue_team", "village_team", "forest_fire_team", "medical"}
+    outside = en[en["kind"].isin(public) & en["status"].isin(
+        ["over_target", "cut_off", "no_road_access"])]
+    assert gaps["village_id"].is_unique
+    assert set(gaps["village_id"]) == set(outside["village_id"])
+    assert list(gaps["population"]) == sorted(gaps["population"], reverse=True)
+    counts = outside.groupby("village_id")["kind"].nunique()
+    assert dict(zip(gaps["village_id"], gaps["kinds_outside"], strict=True)) == counts.to_dict()
     assert set(csv["status"]) <= {"目标时间内", "超出目标", "路网不通", "无道路可达", "无此类力量"}
     import pyogrio
 

@@ -631,7 +631,8 @@ CASES: list[Case] = [
          Problem("villages.csv", "not plausible", "drills_per_year", row=1, rid="V1")),
     # --- geometry and coordinates ---------------------------------------------------------------
     Case("geometry", "lat-text", village_row("V5,南村,东镇,village,500,1.5105,abc"),
-         Problem("villages.csv", "expected a number", "lat", row=5, rid="V5")),
+         Problem("villages.csv", "cannot be read as degrees: expected decimal degrees", "lat",
+                 row=5, rid="V5")),
     Case("geometry", "lat-blank", village_row("V5,南村,东镇,village,500,1.5105,"),
          Problem("villages.csv", "expected a number", "lat", row=5, rid="V5")),
     Case("geometry", "swapped-lonlat", village_row("V5,南村,东镇,village,500,42.4952,1.5105"),

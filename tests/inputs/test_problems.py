@@ -68,7 +68,7 @@ CASES = [
     pytest.param(_edit("villages.csv", "1.5105,42.4952", "42.4952,1.5105"),
                  "villages.csv", 5, "V5", "geometry", "swapped lon/lat", id="swapped-lonlat"),
     pytest.param(_edit("villages.csv", "1.5105,42.4952", "1.5105,abc"),
-                 "villages.csv", 5, "V5", "lat", "expected a number", id="bad-coordinate"),
+                 "villages.csv", 5, "V5", "lat", "cannot be read as degrees", id="bad-coordinate"),
     pytest.param(_empty_villages, "villages.csv", None, None, None, "empty layer",
                  id="empty-layer"),
     pytest.param(_utf16, "villages.csv", None, None, None, "unreadable encoding",
