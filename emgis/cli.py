@@ -236,6 +236,52 @@ def _quality_from_cache(district: District, con: Console) -> None:
     _print_quality(data_quality(district, network), con)
 
 
+def _print_calibration(cal: Any, con: Console, *, limit: int = LIST_LIMIT) -> None:
+    """The calibration's headline, cross-validated error, fitted speeds and turnout, and the
+    records not used, one by one (up to ``limit``)."""
+    from emgis.run.minutes import _flags, _group
+
+    t = con.t
+    bad = cal.records[~cal.records["used"]]
+    con.say(con.fmt("calib.console_head", n=len(cal.records), used=cal.used, bad=len(bad)))
+    cv = cal.cv
+    con.say("  " + con.fmt("calib.console_cv", folds=int(cv["folds"]),
+                           before=f"{cv['mae_before']:.2f}", after=f"{cv['mae_after']:.2f}"))
+    for g in cal.groups.to_dict("records"):
+        if g["fitted"]:
+            con.say(con.fmt("calib.console_group", group=_group(str(g["group"]), t),
+                            factor=f"{float(g['factor']):.3f}", records=int(g["records"])))
+    for r in cal.turnout[cal.turnout["scope"] == "kind"].to_dict("records"):
+        if r["fitted"]:
+            con.say(con.fmt("calib.console_turnout", kind=t.kind(str(r["kind"])),
+                            fitted=f"{float(r['fitted_min']):.2f}",
+                            nominal=f"{float(r['nominal_min']):g}"))
+    for r in bad.head(limit).to_dict("records"):
+        con.say(con.fmt("calib.console_bad", row=r["row"], flags=_flags(r["flags"], t)))
+    if len(bad) > limit:
+        con.say(con.fmt("calib.console_more", n=len(bad) - limit))
+
+
+def cmd_calibrate(args: argparse.Namespace, con: Console) -> int:
+    """Fit speeds and turnout to the dispatch records; write calibration.toml and .csv."""
+    from emgis._errors import DistrictError
+    from emgis.run.jobs import describe
+    from emgis.run.minutes import write_calibration
+
+    plan = _open(args, con)
+    cal = plan.calibrate()
+    if cal is None:
+        raise DistrictError(Msg("calib.no_calls"))
+    con.say(con.t["cli.calibrate"])
+    _print_calibration(cal, con)
+    with _out(args, "calibrate", con, plan.district.sources) as out:
+        describe(out, plan, command="calibrate", lang=args.lang)
+        files = write_calibration(out, cal, lang=args.lang)
+        out.finish()
+    _wrote(files, con)
+    return 0
+
+
 def _print_quality(dq: DataQuality, con: Console) -> None:
     """The per-township data-quality lines, then its warnings (thinly mapped townships,
     townships without a boundary)."""
@@ -606,6 +652,9 @@ def cmd_run(args: argparse.Namespace, con: Console) -> int:
         _print_findings(res.compliance, con)
     if res.quality is not None:
         _print_quality(res.quality, con)
+    if res.minutes is not None and res.minutes.calibration is not None:
+        con.say(con.t["cli.calibrate"])
+        _print_calibration(res.minutes.calibration, con)
     if res.scenarios is not None:
         con.say(con.t["cli.scenarios"])
         _print_scenarios(res.scenarios, con)
@@ -956,6 +1005,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also each unit's own service areas (slow at county size)")
     p.add_argument("--time-limit", type=_seconds, default=60.0, metavar="SECONDS",
                    help="for each exact siting solve (default 60)")
+    p = add("calibrate", cmd_calibrate, "fit road speeds and turnout to the dispatch records "
+            "of [layers.calls]: model against recorded minutes, calibration.toml")
+    district(p)
+    out(p)
+    lang(p)
+    no_cache(p)
     p = add("batch", cmd_batch, "run every district of a province on Dask and add the "
             "results up (province.xlsx, province_report.html)")
     p.add_argument("province", help="a folder of district folders, or a province.toml")

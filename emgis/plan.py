@@ -51,7 +51,11 @@ from emgis.run.jobs import run_all
 from emgis.texts import Msg
 
 if TYPE_CHECKING:
+    from emgis.analysis.availability import AvailabilityResult
+    from emgis.analysis.calibration import CalibrationResult
     from emgis.analysis.coverage import CoverageResult
+    from emgis.analysis.force import ForceResult
+    from emgis.analysis.uncertainty import UncertaintyResult
     from emgis.analysis.quality import DataQuality
     from emgis.analysis.scenario import Scenario, ScenarioResult
     from emgis.analysis.siting import BudgetResult, RobustResult, SitingResult
@@ -87,6 +91,9 @@ class Plan:
     _zones: Zones | None = field(default=None, repr=False)
     _warning: WarningReach | None = field(default=None, repr=False)
     _quality: DataQuality | None = field(default=None, repr=False)
+    _minutes: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: The coverage's node arrays (service areas, zones) predate a unit added or removed.
+    _nodes_stale: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         problems = datum_problems(self.district, self.network)
@@ -120,7 +127,7 @@ class Plan:
         called after each kind (progress)."""
 
         if per_unit not in self._areas:
-            self._areas[per_unit] = service_areas(self.coverage(),
+            self._areas[per_unit] = service_areas(self._full_coverage(),
                                                   settings=self.district.settings,
                                                   per_unit=per_unit, each=each)
         return self._areas[per_unit]
@@ -129,7 +136,7 @@ class Plan:
         """Each unit's zone per kind: the villages it reaches first and its area."""
 
         if self._zones is None:
-            self._zones = unit_zones(self.coverage(), settings=self.district.settings)
+            self._zones = unit_zones(self._full_coverage(), settings=self.district.settings)
         return self._zones
 
     def warning_reach(self) -> WarningReach:
@@ -148,6 +155,88 @@ class Plan:
         if self._quality is None:
             self._quality = data_quality(self.district, self.network, engine=self.engine)
         return self._quality
+
+    def calibrate(self) -> CalibrationResult | None:
+        """The model's minutes against the dispatch records of ``[layers.calls]``, and the
+        speeds and turnout fitted to them (:mod:`emgis.analysis.calibration`); None when the
+        district has no records (the model stays as it is)."""
+        from emgis.analysis.calibration import calibrate
+
+        if "calibration" not in self._minutes:
+            self._minutes["calibration"] = calibrate(self.district, self.network)
+        out: CalibrationResult | None = self._minutes["calibration"]
+        return out
+
+    def uncertainty(self, *, samples: int | None = None, seed: int = 0,
+                    speed_sd: float | None = None, turnout_share: float | None = None,
+                    calibrated: bool = True) -> UncertaintyResult:
+        """The chance of every village being within target when speeds and turnout vary
+        (:mod:`emgis.analysis.uncertainty`): ``[uncertainty]`` ranges, or the calibration's
+        when the district has dispatch records (``calibrated=False``: the profile's)."""
+        from emgis.analysis.uncertainty import uncertainty
+
+        key = ("uncertainty", samples, seed, speed_sd, turnout_share, calibrated)
+        if key not in self._minutes:
+            cal = self.calibrate() if calibrated else None
+            self._minutes[key] = uncertainty(
+                self.district, self.engine, self.coverage().table, samples=samples, seed=seed,
+                calibration=cal, speed_sd=speed_sd, turnout_share=turnout_share,
+                ct=self._class_times())
+        out: UncertaintyResult = self._minutes[key]
+        return out
+
+    def uncertainty_if_done(self) -> UncertaintyResult | None:
+        """:meth:`uncertainty` with its defaults if it has been computed, else None."""
+        out: UncertaintyResult | None = self._minutes.get(
+            ("uncertainty", None, 0, None, None, True))
+        return out
+
+    def _class_times(self) -> Any:
+        from emgis.roads.classtime import class_times
+
+        if "class_times" not in self._minutes:
+            self._minutes["class_times"] = class_times(self.engine.graph("drive"),
+                                                       self.network, self.district.settings)
+        return self._minutes["class_times"]
+
+    def site_expected(self, kind: str, *, add: int = 1, samples: int | None = None,
+                      method: str = "auto", time_limit: float = 300.0) -> RobustResult:
+        """New units of ``kind`` for the most persons within target on average over the
+        samples of :meth:`uncertainty` (see :func:`emgis.analysis.uncertainty.site_expected`)."""
+        from emgis.analysis.uncertainty import site_expected
+
+        return site_expected(self.district, self.engine, kind, add=add,
+                             result=self.uncertainty(), samples=samples, method=method,
+                             time_limit=time_limit)
+
+    def force(self, *, period: str | None = None) -> ForceResult:
+        """Effective response force per village: the persons within the rules' times (30
+        within 30 min, 15 within 10 min) and within ``[coverage] breaks_min``
+        (:mod:`emgis.analysis.force`); ``period`` (``day``, ``night``, ``flood``) counts each
+        team's persons at its availability in that period."""
+        from emgis.analysis.availability import team_availability
+        from emgis.analysis.force import effective_force
+
+        key = ("force", period)
+        if key not in self._minutes:
+            avail = None
+            if period is not None:
+                avail = team_availability(self.district, self.units)[
+                    f"availability_{period}"].to_numpy(dtype=float)
+            self._minutes[key] = effective_force(self.district, self.engine,
+                                                 availability=avail)
+        out: ForceResult = self._minutes[key]
+        return out
+
+    def availability(self) -> AvailabilityResult:
+        """Cover per period (day, night, flood season) and the chance that a unit within
+        target is free (:mod:`emgis.analysis.availability`, ReVelle & Hogan 1989)."""
+        from emgis.analysis.availability import availability
+
+        if "availability" not in self._minutes:
+            self._minutes["availability"] = availability(self.district, self.engine)
+        out: AvailabilityResult = self._minutes["availability"]
+        return out
 
     def scenario_specs(self, names: Sequence[str] | None = None,
                        hazards: Sequence[str] | None = None) -> builtins.list[Scenario]:
@@ -266,6 +355,120 @@ class Plan:
         return site_robust(self.district, self.engine, kind, add=add, scenarios=specs,
                            objective=objective, probs=probs, k=k, method=method,
                            time_limit=time_limit)
+
+    # -- re-answer, don't rerun (emgis.analysis.reanswer) ------------------------------------
+    def _full_coverage(self) -> CoverageResult:
+        """The coverage with every kind's node arrays on the current engine (found again,
+        once, after a unit was added or removed)."""
+        if self._nodes_stale:
+            self._coverage = compute_coverage(self.district, self.engine)
+            self._nodes_stale = False
+        return self.coverage()
+
+    def _adopt(self, district: District, *, engine: Engine | None = None,
+               scenarios: bool = True) -> None:
+        """Take a changed district; drop the analyses it invalidates."""
+        self.district = district
+        if engine is not None:
+            self.__dict__["engine"] = engine
+            self.__dict__.pop("units", None)
+        self._areas.clear()
+        self._zones = None
+        self._minutes.clear()
+        if scenarios:
+            self._scenarios.clear()
+
+    def set_target(self, kind: str, minutes: float) -> CoverageResult:
+        """The coverage with ``kind``'s target set to ``minutes``: statuses, causes and the
+        summaries follow from the times already found (no search). Service areas, zones and
+        scenarios are found again when next asked."""
+        from emgis.analysis.reanswer import restatus, with_setting
+
+        cov = self.coverage()
+        settings = with_setting(self.district.settings, "targets", kind, minutes)
+        table = restatus(cov, settings, [kind])
+        self._adopt(dataclasses.replace(self.district, settings=settings))
+        self._coverage = dataclasses.replace(cov, table=table)
+        return self._coverage
+
+    def set_turnout(self, kind: str, minutes: float) -> CoverageResult:
+        """The coverage with the default turnout of ``kind`` set to ``minutes`` (units with
+        their own turnout keep it): that kind's rows (and, for a social force, the kinds it
+        backs up) found again by one search of its units; every other row kept."""
+        from emgis.analysis.reanswer import kinds_touched, redo_kinds, with_setting
+
+        cov = self.coverage()
+        settings = with_setting(self.district.settings, "turnout", kind, minutes)
+        district = dataclasses.replace(self.district, settings=settings)
+        table, part = redo_kinds(district, self.engine, cov.table,
+                                 kinds_touched(kind, cov.kinds), cov.kinds)
+        self._adopt(district)
+        self.__dict__.pop("units", None)
+        if part is None:
+            self._coverage = dataclasses.replace(cov, table=table)
+        else:
+            self._coverage = dataclasses.replace(
+                cov, table=table, units=part.units,
+                node_min={**cov.node_min, **part.node_min},
+                node_unit={**cov.node_unit, **part.node_unit})
+        return self._coverage
+
+    def add_unit(self, kind: str, point: shapely.Geometry, *, unit_id: str,
+                 name: str | None = None, turnout_min: float | None = None,
+                 township: str | None = None) -> CoverageResult:
+        """The coverage with a new unit of ``kind`` at ``point`` (the district's CRS): the new
+        unit alone is attached to the roads, and that kind's nearest and second unit found
+        again by one search on the engine (for a social force, the kinds it backs up too);
+        every other row kept. Scenarios, service areas and zones are found again when next
+        asked."""
+        from emgis.analysis.reanswer import with_unit
+
+        cov = self.coverage()
+        district = with_unit(self.district, kind, point, unit_id=unit_id, name=name,
+                             turnout_min=turnout_min, township=township)
+        return self._units_changed(cov, district, kind)
+
+    def remove_unit(self, unit_id: str) -> CoverageResult:
+        """The coverage without the unit ``unit_id``: its kind's nearest and second unit found
+        again by one search of the remaining units (the villages it served first or second
+        get the next ones, exactly); every other row kept."""
+        from emgis.analysis.reanswer import without_unit
+
+        cov = self.coverage()
+        district, kind = without_unit(self.district, unit_id)
+        return self._units_changed(cov, district, kind)
+
+    def _units_changed(self, cov: CoverageResult, district: District, kind: str
+                       ) -> CoverageResult:
+        from emgis.analysis.reanswer import kinds_touched, redo_kinds
+
+        engine = Engine.for_district(district, self.network)
+        table, part = redo_kinds(district, engine, cov.table, kinds_touched(kind, cov.kinds),
+                                 cov.kinds)
+        self._adopt(district, engine=engine)
+        units = part.units if part is not None else units_of(district)
+        self._coverage = dataclasses.replace(cov, table=table, units=units, engine=engine,
+                                             unit_loc=engine.unit_loc)
+        self._nodes_stale = True
+        return self._coverage
+
+    def add_hazard(self, hazard_id: str, geometry: shapely.Geometry, *, kind: str = "flood",
+                   effect: str = "closed", name: str | None = None,
+                   speed_factor: float | None = None, scenario: str | None = None
+                   ) -> ScenarioResult:
+        """Add a hazard zone (the district's CRS; ``effect`` ``closed`` or ``slowed`` with
+        ``speed_factor``) and run only its own scenario (named ``scenario``, default the
+        hazard's id); the other scenarios' results are kept."""
+        from emgis.analysis.reanswer import hazard_row
+
+        hazards = hazard_row(self.district, hazard_id, geometry, kind=kind, effect=effect,
+                             name=name, speed_factor=speed_factor)
+        sc = Scenario(scenario or hazard_id, (hazard_id,))
+        if sc.name in {s.name for s in self.district.scenarios}:
+            raise ValueError(f"a scenario {sc.name!r} exists already")
+        self.district = dataclasses.replace(self.district, hazards=hazards,
+                                            scenarios=(*self.district.scenarios, sc))
+        return self.scenario(sc)
 
     def compliance(self, *, as_of: dt.date | None = None) -> pd.DataFrame:
         """Findings of every organisational minimum (see :mod:`emgis.analysis.compliance`), drills

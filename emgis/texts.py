@@ -137,7 +137,8 @@ def msg_to_json(text: str) -> Any:
 def msg_from_json(value: Any) -> str:
     """The inverse of :func:`msg_to_json`."""
     if isinstance(value, dict) and "msg" in value:
-        return Msg(value["msg"], **{k: msg_from_json(v) if isinstance(v, (str, dict)) else v
+        return Msg(value["msg"], **{k: msg_from_json(v) if isinstance(v, (str, dict)) else
+                                    tuple(v) if isinstance(v, list) else v  # JSON: a tuple
                                     for k, v in value.get("values", {}).items()})
     return str(value)
 

@@ -43,6 +43,10 @@ from emgis.inputs.kinds import mode_of, towards_unit  # noqa: E402
 from emgis.roads.routing import Search, build_routing_graph, nearest_two_many  # noqa: E402
 
 
+#: The interpreter with osrm-bindings (``--osrm-python``); None: OSRM left out.
+OSRM_PYTHON: str | None = None
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -155,6 +159,57 @@ def pandana_at_nodes(kinds: dict[str, Any], vnode: np.ndarray, ea: Any
     return out, build, q
 
 
+def osrm_at_nodes(kinds: dict[str, Any], vnode: np.ndarray, ea: Any, crs: Any,
+                  python: str | None) -> tuple[dict[str, np.ndarray], float, float] | None:
+    """OSRM (contraction hierarchies) on the same graph: one way per directed edge with
+    emgis's seconds (``scripts/osrm_table.py`` holds the profile), a table per kind."""
+    import json
+    import subprocess
+    from xml.sax.saxutils import quoteattr
+
+    from pyproj import Transformer
+
+    if not python:
+        print("  OSRM: skipped (give --osrm-python, an interpreter >= 3.12 with "
+              "pip install osrm-bindings)")
+        return None
+    work = Path(tempfile.mkdtemp(prefix="emgis-osrm-"))
+    lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(ea.node_x, ea.node_y)
+    with open(work / "net.osm", "w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n')
+        for i, (x, y) in enumerate(zip(lon.tolist(), lat.tolist(), strict=True)):
+            f.write(f'<node id="{i + 1}" lat="{y:.9f}" lon="{x:.9f}" version="1"/>\n')
+        for j, (a, b, s) in enumerate(zip(ea.u.tolist(), ea.v.tolist(),
+                                          ea.travel_time.tolist(), strict=True)):
+            if a == b:
+                continue
+            f.write(f'<way id="{j + 1}" version="1"><nd ref="{a + 1}"/><nd ref="{b + 1}"/>'
+                    f'<tag k="highway" v="road"/><tag k="emgis_s" v={quoteattr(repr(s))}/>'
+                    '</way>\n')
+        f.write("</osm>\n")
+    ll = np.column_stack([lon, lat])
+    np.savez(work / "problem.npz", villages=ll[vnode],
+             **{k: ll[v["units"]] for k, v in kinds.items()})
+    t = time.perf_counter()
+    r = subprocess.run([python, str(ROOT / "scripts" / "osrm_table.py"), str(work)],
+                       capture_output=True, text=True, check=False)
+    if r.returncode != 0:
+        print(f"  OSRM: failed ({r.returncode}): {r.stderr.strip()[-500:]}")
+        return None
+    times = json.loads(r.stdout.strip().splitlines()[-1])
+    print(f"  {'OSRM extract + contract (CH)':<44} {times['prepare']:>8.2f} s")
+    print(f"  {f'OSRM table per kind, {len(kinds)} kinds':<44} {times['query']:>8.2f} s   "
+          f"(whole subprocess {time.perf_counter() - t:.1f} s)")
+    got = np.load(work / "osrm.npz")
+    out: dict[str, np.ndarray] = {}
+    for kind, k in kinds.items():
+        d = np.sort(got[kind], axis=0) / 60.0 + k["turnout"]  # units x villages, minutes
+        first = d[0] if len(d) else np.full(len(vnode), np.inf)
+        second = d[1] if len(d) > 1 else np.full(len(vnode), np.inf)
+        out[kind] = np.column_stack([first, second])
+    return out, float(times["prepare"]), float(times["query"])
+
+
 def networkx_at_nodes(kinds: dict[str, Any], vnode: np.ndarray, ea: Any
                       ) -> tuple[dict[str, np.ndarray], float, float]:
     import networkx as nx
@@ -189,6 +244,7 @@ def compare(path: Path) -> None:
     vnode = v["villages"]
     ours, ours_s = ours_at_nodes(kinds, vnode, ea)
     pd_res = pandana_at_nodes(kinds, vnode, ea)
+    os_res = osrm_at_nodes(kinds, vnode, ea, plan.district.crs, OSRM_PYTHON)
     nx_res, nx_build, nx_s = networkx_at_nodes(kinds, vnode, ea)
     worst = 0.0
     for kind in kinds:
@@ -211,6 +267,23 @@ def compare(path: Path) -> None:
     if pd_res is not None:
         print(f"  pandana / emgis: {pd_res[2] / ours_s:.1f}x the query time, plus "
               f"{pd_res[1]:.1f} s of contraction hierarchies")
+    if os_res is not None:
+        diffs = []
+        same = total = 0
+        for kind in kinds:
+            a, o = ours[kind], os_res[0][kind]
+            for col, mine in ((0, a.first_min), (1, a.second_min)):
+                fin = np.isfinite(mine) & np.isfinite(o[:, col])
+                # OSRM keeps each way's time to 0.1 s: long paths drift a little
+                diffs.append(np.abs(mine[fin] - o[fin, col]))
+                same += int((np.isfinite(mine) == np.isfinite(o[:, col])).sum())
+                total += len(mine)
+        dd = np.concatenate(diffs) if diffs else np.zeros(0)
+        print(f"  OSRM vs emgis, nearest and 2nd of every village and kind: median "
+              f"{np.median(dd):.4f} min, max {dd.max():.3f} min apart; reached alike "
+              f"{same}/{total}")
+        print(f"  OSRM / emgis: {os_res[2] / ours_s:.1f}x the query time, plus "
+              f"{os_res[1]:.1f} s of extraction and contraction")
     print(f"  networkx / emgis: {nx_s / ours_s:.1f}x the query time (nearest only), plus "
           f"{nx_build:.1f} s to build its graph")
 
@@ -225,7 +298,11 @@ def main() -> None:
     ap.add_argument("--skip-demo", action="store_true")
     ap.add_argument("--skip-synthetic", action="store_true")
     ap.add_argument("--skip-compare", action="store_true")
+    ap.add_argument("--osrm-python", help="an interpreter (CPython >= 3.12) with osrm-bindings "
+                    "installed: adds OSRM to the comparison")
     args = ap.parse_args()
+    global OSRM_PYTHON
+    OSRM_PYTHON = args.osrm_python
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, emgis {emgis.__version__}")
     if not args.skip_demo:
         print("\n== demo (Andorra)")

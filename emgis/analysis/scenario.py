@@ -35,7 +35,7 @@ from emgis.inputs.kinds import mode_of, units_of
 from emgis.inputs.settings import Scenario
 from emgis.roads.edges import EdgeArrays, derive
 from emgis.roads.engine import Engine
-from emgis.roads.routing import pairs_within, route_lines
+from emgis.roads.routing import Mode, pairs_within, route_lines
 from emgis.texts import Msg
 
 __all__ = ["Scenario", "ScenarioResult", "apply_hazards", "evacuate", "run_scenario",
@@ -273,9 +273,10 @@ def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Sce
     vi = np.arange(len(table)) % max(hit_engine.n_villages, 1)
     modes = table["kind"].map(lambda k: mode_of(str(k), district.settings)).to_numpy()
     moved = np.full(len(table), np.nan)
-    for mode in ("drive", "walk"):
+    both: tuple[Mode, ...] = ("drive", "walk")
+    for mode in both:
         rows = modes == mode
-        moved[rows] = hit_engine.reattached_m(hit_engine.village_loc, mode)[vi[rows]]  # type: ignore[arg-type]
+        moved[rows] = hit_engine.reattached_m(hit_engine.village_loc, mode)[vi[rows]]
     table["reattached_m"] = np.round(moved, 1)
     table["lost_cover"] = (table["baseline_status"] == "covered") & (
         table["scenario_status"] != "covered")

@@ -30,7 +30,10 @@ def _is_blank(value: Any) -> bool:
     return str(value).strip() == ""
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Characters that make a text something other than data: C0 and C1 controls, DEL (an ESC
+#: or CSI sequence sets a terminal's title or colours) and the bidirectional overrides
+#: and isolates (a name that reads as another).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _shown(plog: ProblemLog, row: int) -> int:

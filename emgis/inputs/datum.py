@@ -170,6 +170,7 @@ def datum_fit(
     *,
     declared: str = "WGS-84",
     min_points: int = 5,
+    reuse: dict[object, object] | None = None,
 ) -> DatumFit:
     """Whether a layer's coordinates fit the roads better in another datum than the declared.
 
@@ -185,6 +186,9 @@ def datum_fit(
         ``"EPSG:4490"``: the same within centimetres), ``"GCJ-02"`` or ``"BD-09"``.
     min_points
         Fewest points inside China needed for a verdict.
+    reuse
+        A dict kept between calls on the same ``roads`` (several layers checked against one
+        network): the roads in EPSG:4326 and their index are made once and kept in it.
 
     Returns
     -------
@@ -217,7 +221,11 @@ def datum_fit(
             return _no_verdict(name, n, "datum_outside_china", outside=total - n, total=total,
                                min=min_points)
         return _no_verdict(name, n, "datum_too_few", n=n, min=min_points)
-    lines = _road_lines(roads)
+    if reuse is None:
+        reuse = {}
+    lines = reuse.get("lines")
+    if lines is None:
+        lines = reuse["lines"] = _road_lines(roads)
     if not len(lines):
         return _no_verdict(name, n, "datum_no_roads")
     x, y = x[inside], y[inside]
@@ -228,7 +236,10 @@ def datum_fit(
         ex, ny = to_metric.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([ex, ny])
 
-    tree = shapely.STRtree(shapely.transform(lines, project))
+    key = ("tree", metric.to_wkt())
+    tree = reuse.get(key)
+    if tree is None:
+        tree = reuse[key] = shapely.STRtree(shapely.transform(lines, project))
     order = [name, *(r for r in READINGS if r != name)]
     positions: dict[str, tuple[FloatArray, FloatArray]] = {}
     fits: dict[str, ReadingFit] = {}

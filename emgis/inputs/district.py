@@ -43,6 +43,7 @@ from pyproj import CRS, Transformer
 from emgis._errors import DistrictError, SettingsError, ValidationError
 from emgis.inputs.coords import OFFSET_SYSTEMS, choose_metric_crs
 from emgis.inputs.encodings import settings_text
+from emgis.inputs.calls import read_calls
 from emgis.inputs.fields import POINT_LAYERS, SCHEMAS, LayerSpec
 from emgis.inputs.layers import _UNUSABLE, WGS84, read_layer
 from emgis.inputs.problems import Problem, ProblemLog
@@ -417,7 +418,9 @@ def validate_district(path: str | Path) -> ValidationReport:
               if p.field and p.field.startswith("layers.") and p.field.count(".") >= 1}
     for name in LAYER_NAMES:
         if name in specs and name not in broken:  # a layer table with errors is not read
-            gdf = read_layer(specs[name], default_crs=default_crs, plog=plog)
+            # dispatch records are read apart: their records are checked by the calibration
+            read = read_calls if name == "calls" else read_layer
+            gdf = read(specs[name], default_crs=default_crs, plog=plog)
             if gdf is not None:
                 layers[name] = gdf
     if roads is not None and not roads.path.exists():

@@ -407,10 +407,6 @@ def read_layer(
         caller decides; ``plog`` says which they are.
     """
     schema = SCHEMAS[spec.name]
-    if spec.name == "calls":  # dispatch records: read apart, records checked by calibration
-        from emgis.inputs.calls import read_calls
-
-        return read_calls(spec, default_crs=default_crs, plog=plog)
     if spec.more_paths:
         return _read_several(spec, default_crs=default_crs, plog=plog)
     if not spec.path.exists():

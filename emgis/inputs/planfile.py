@@ -67,6 +67,9 @@ def read_plan(path: str | Path) -> gpd.GeoDataFrame:
     except Exception as exc:  # unreadable: say which file and why
         plog.error(name, Msg("plan_unreadable", detail=str(exc)))
         raise ValidationError(plog.errors) from exc
+    if not len(gdf):  # a plan that builds nothing: an export gone wrong
+        plog.error(name, Msg("plan_no_rows"))
+        raise ValidationError(plog.errors)
     for col in ("id", "name", "kind", "action"):
         if col not in gdf:
             plog.error(name, Msg("plan_missing_field", col=col), field=col)

@@ -10,6 +10,7 @@ Nothing reads a value of ``district.toml`` that this schema has not checked.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import difflib
 import math
 import os
@@ -24,6 +25,7 @@ from pyproj.exceptions import CRSError
 from emgis._errors import BasemapError
 from emgis.inputs import standards
 from emgis.inputs.coords import OFFSET_SYSTEMS
+from emgis.inputs.headers import SYNONYMS
 from emgis.inputs.problems import ProblemLog
 from emgis.texts import Msg
 
@@ -459,15 +461,35 @@ def check_config(config: Mapping[str, Any], *, file: str, plog: ProblemLog,
     _relations(config, file, plog)
 
 
+class _Literal(str):
+    """A value as TOML writes it, shown without quotes by ``{v!r}``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _toml(v: Any) -> Any:
+    """A value for a message as the planner wrote it in TOML: ``true``/``false`` (not
+    Python's ``True``), dates and times as ``2025-06-30`` (not ``datetime.date(...)``)."""
+    if isinstance(v, bool):
+        return _Literal("true" if v else "false")
+    if isinstance(v, (dt.date, dt.time)):  # dt.datetime is a dt.date
+        return _Literal(v.isoformat())
+    return v
+
+
 def _check_table(value: Any, spec: Table, where: str, file: str, plog: ProblemLog, *,
                  lenient: bool = False) -> None:
     if not isinstance(value, dict):
         if spec.shorthand is not None:
             msg = spec.shorthand(value)
             if msg:
-                plog.error(file, Msg("cfg_value", key=where, v=value, expected=msg), field=where)
+                plog.error(file, Msg("cfg_value", key=where, v=_toml(value), expected=msg),
+                           field=where)
             return
-        plog.error(file, Msg("cfg_not_table", key=where, v=value), field=where)
+        plog.error(file, Msg("cfg_not_table", key=where, v=_toml(value)), field=where)
         return
     for key in spec.required:
         if key not in value:
@@ -487,7 +509,8 @@ def _check_table(value: Any, spec: Table, where: str, file: str, plog: ProblemLo
             else:
                 msg = spec.values(v)
                 if msg:
-                    plog.error(file, Msg("cfg_value", key=key, v=v, expected=msg), field=path)
+                    plog.error(file, Msg("cfg_value", key=key, v=_toml(v), expected=msg),
+                               field=path)
             continue
         check = spec.keys.get(key)
         if check is None:
@@ -496,7 +519,7 @@ def _check_table(value: Any, spec: Table, where: str, file: str, plog: ProblemLo
             continue
         msg = check(v)
         if msg:
-            plog.error(file, Msg("cfg_value", key=key, v=v, expected=msg), field=path)
+            plog.error(file, Msg("cfg_value", key=key, v=_toml(v), expected=msg), field=path)
 
 
 #: Profile values that are shares or availabilities: a fraction of people or of the time, in
@@ -519,9 +542,26 @@ def _shares(config: Mapping[str, Any], file: str, plog: ProblemLog) -> None:
             plog.error(file, Msg("cfg_share", v=value), field=f"{table}.{key}")
 
 
+def _synonym_fields(config: Mapping[str, Any], file: str, plog: ProblemLog) -> None:
+    """``[synonyms.LAYER]`` names fields of the layer (a misspelt ``populaton`` would add
+    header synonyms that no field reads)."""
+    syn = config.get("synonyms")
+    if not isinstance(syn, dict):
+        return
+    for layer, table in syn.items():
+        if layer not in SYNONYMS or not isinstance(table, dict):
+            continue  # an unknown layer or a value that is no table: named already
+        known = list(SYNONYMS[layer])
+        for key in table:
+            if key not in known:
+                plog.error(file, Msg("cfg_unknown_key", key=key, table=f"synonyms.{layer}",
+                                     hint=_hint(key, known)), field=f"synonyms.{layer}.{key}")
+
+
 def _relations(config: Mapping[str, Any], file: str, plog: ProblemLog) -> None:
     """Checks between keys, once each key on its own is right."""
     _shares(config, file, plog)
+    _synonym_fields(config, file, plog)
     d = config.get("district")
     if isinstance(d, dict):
         bbox = d.get("bbox")

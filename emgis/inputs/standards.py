@@ -381,13 +381,13 @@ AVAILABILITY: Mapping[str, Standard] = _freeze(
             "calls a day of about an hour in a rural county); ReVelle & Hogan 1989's busy "
             "fraction q", proposal=True,
             source_zh="规划假设：队伍约5%的时间在处置其他警情（农村县每天数起、每起约1小时）；"
-            "即ReVelle与Hogan（1989）的繁忙率q"),
+            "即雷韦尔与霍根（1989）模型中的繁忙率"),
         "reliability": Standard(
             0.9, "probability", "ReVelle & Hogan 1989 (maximum availability location): a "
             "village is covered with reliability alpha when at least one unit within target "
             "is free with probability 1 - q^k >= alpha; 0.9 after NFPA 1710's 90th percentile",
-            source_zh="ReVelle与Hogan（1989）最大可用性选址：目标时间内至少一支队伍空闲的"
-            "概率1 - q^k不低于alpha即为可靠覆盖；取0.9，参照NFPA 1710的90%分位"),
+            source_zh="雷韦尔与霍根（1989）最大可用性选址模型：目标时间内至少一支队伍空闲的"
+            "概率不低于此可靠度即为可靠覆盖；取0.9，参照NFPA 1710的90%分位"),
     }
 )
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -330,9 +331,17 @@ class _Writer:
                     _set_fonts(run._r, HEADING_FONTS)
                 elif j == 0 and i - 1 < len(bold_first) and bold_first[i - 1]:
                     run.bold = True
-        for first, n in groups:
-            if n > 1:
-                for c in group_cols:
+        spans = [(first, n) for first, n in groups if n > 1]
+        # disjoint groups going down: the grid's cells found once (tab.cell reads the whole
+        # grid on every call); merging one group leaves the cells of the others as they were
+        disjoint = all(a[0] + a[1] <= b[0] for a, b in itertools.pairwise(spans))
+        grid_cells = tab._cells if spans and disjoint else None
+        for first, n in spans:
+            for c in group_cols:
+                if grid_cells is not None:
+                    top = grid_cells[(first + 1) * ncol + c]
+                    top.merge(grid_cells[(first + n) * ncol + c])
+                else:
                     tab.cell(first + 1, c).merge(tab.cell(first + n, c))
         # a little space after the table (Word runs the next paragraph into it otherwise)
         self.para("", size=6)

@@ -9,6 +9,7 @@ import pandas as pd
 from emgis.inputs.headers import SYNONYMS
 from emgis.inputs.settings import CoverageSettings, NetworkSettings, Settings
 from emgis.inputs.standards import (
+    AVAILABILITY,
     COSTS,
     MINIMUMS,
     QUALITY,
@@ -17,6 +18,7 @@ from emgis.inputs.standards import (
     SPEEDS,
     TARGETS,
     TURNOUT,
+    UNCERTAINTY,
     WARNING,
     Standard,
 )
@@ -39,6 +41,12 @@ _GROUPS = {
               "[costs] to be sited within a budget)",
               "新建站点费用（元；此处没有建设费用的类别，须在 [costs] 中设定后才能按预算选址）"),
     "shelter": ("Shelters", "避难场所"),
+    "uncertainty": ("How sure the minutes are (ranges without dispatch records)",
+                    "时间的可靠程度（无出警记录时的取值范围）"),
+    "availability": ("Team availability by period and busy units (ReVelle & Hogan 1989: at "
+                     "least one of k units free with probability 1 - q^k)",
+                     "分时段队伍可用率与忙碌队伍（雷韦尔与霍根1989年：多支队伍中至少一支空闲的概率为"
+                     "1减去各队伍不能响应概率之积）"),
     "synonyms": ("Column headers read as each field (extend with [synonyms.LAYER] in "
                  "district.toml)",
                  "各字段可识别的表头（可在 district.toml 的 [synonyms.图层] 中补充）"),
@@ -68,7 +76,8 @@ def sources_table(settings: Settings, *, lang: str = "en") -> pd.DataFrame:
               ("minimums", settings.minimums), ("shelter", settings.shelter),
               ("warning", settings.warning), ("social", settings.social),
               ("quality", settings.quality), ("costs", settings.costs),
-              ("speeds", settings.speeds))
+              ("speeds", settings.speeds), ("uncertainty", settings.uncertainty),
+              ("availability", settings.availability))
     rows = []
     for group, table in groups:
         for key, std in table.items():
@@ -80,7 +89,7 @@ def sources_table(settings: Settings, *, lang: str = "en") -> pd.DataFrame:
                 label = t.get("road_class", key)
             elif group == "minimums":
                 label = t.get("minimum", key)
-            elif group in ("warning", "social", "quality"):
+            elif group in ("warning", "social", "quality", "uncertainty", "availability"):
                 label = t.get(f"{group}_norm", key)
             elif group == "costs":
                 label = t.get("cost_norm", key)
@@ -149,13 +158,18 @@ def profile_table(*, lang: str = "en", markdown: bool = False) -> str:
              cov.shelter_emergency_mode, cov.shelter_fixed_mode)),
          "GB 50413-2007 gives shelter targets as walking times; walking at the walk speed, "
          "every street both ways" if not zh else "避难场所目标为步行时间（GB 50413-2007）"),
+        ("walk_highway", ", ".join(net.walk_highway),
+         "OSM ways villagers walk on besides the roads (osmnx's walk filter): no motorway, "
+         "nothing tagged foot=no" if not zh else
+         "村民除道路外还可步行的OSM路径（参照osmnx步行筛选）：不含高速公路及禁止步行的道路"),
         ("evacuation", "drive" if not zh else "驾车",
          "evacuees drive to shelters, on the roads before the hazard closes them by default"
          if not zh else "疏散默认按灾前路网驾车前往避难场所"),
     ]
     rows += [("engine", k, v, s) for k, v, s in engine]
     for group, table in (("minimums", MINIMUMS), ("shelter", SHELTER), ("warning", WARNING),
-                         ("social", SOCIAL), ("quality", QUALITY), ("costs", COSTS)):
+                         ("social", SOCIAL), ("quality", QUALITY), ("costs", COSTS),
+                         ("uncertainty", UNCERTAINTY), ("availability", AVAILABILITY)):
         for key, std in table.items():
             note = f" ({_PROPOSAL[lang]})" if std.proposal else ""
             rows.append((group, key, _value(std, t), std.cite(lang) + note))

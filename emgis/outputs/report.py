@@ -85,24 +85,31 @@ def gap_rows(coverage: pd.DataFrame, t: Texts, *, kinds: Sequence[str] = PUBLIC_
         return []
     order = {k: i for i, k in enumerate(UNIT_KINDS)}
     sub = coverage[coverage["kind"].isin(kinds) & coverage["status"].isin(OUTSIDE)]
-    by_v = {str(v): grp.sort_values("kind", key=lambda k: k.map(order))
-            for v, grp in sub.groupby("village_id", sort=False)}
+    # each village's rows (one per kind) in kind order, from plain columns: one pass
+    col = {c: sub[c].tolist() for c in ("kind", "nearest_name", "nearest_min", "target_min",
+                                        "cause", "access_m")}
+    rank = [order.get(k) for k in col["kind"]]
+    groups: dict[Any, list[int]] = {}
+    for i, v in enumerate(sub["village_id"].tolist()):
+        groups.setdefault(v, []).append(i)
+    by_v = {str(v): sorted(idx, key=lambda i: rank[i]) for v, idx in groups.items()}
     rows = []
     for vid, name, town, pop in g[["village_id", "village_name", "township",
                                     "population"]].itertuples(index=False, name=None):
         items = []
-        r: Any
-        for r in by_v[str(vid)].itertuples(index=False):
+        for i in by_v[str(vid)]:
+            kind, near, t_min, target = (col["kind"][i], col["nearest_name"][i],
+                                         col["nearest_min"][i], col["target_min"][i])
+            access = col["access_m"][i]
             items.append({
-                "kind": t.kind(str(r.kind)),
-                "nearest": "–" if r.nearest_name is None or pd.isna(r.nearest_name)
-                else r.nearest_name,
-                "time": _fmt_min(r.nearest_min, r.target_min),
-                "target": f"{float(r.target_min):g}",
-                "cause": t.cause(str(r.cause), kind=str(r.kind), nearest_min=float(
-                    r.nearest_min) if pd.notna(r.nearest_min) else np.nan,
-                    target_min=float(r.target_min), access_m=float(r.access_m)
-                    if pd.notna(r.access_m) else np.nan)})
+                "kind": t.kind(str(kind)),
+                "nearest": "–" if near is None or pd.isna(near) else near,
+                "time": _fmt_min(t_min, target),
+                "target": f"{float(target):g}",
+                "cause": t.cause(str(col["cause"][i]), kind=str(kind), nearest_min=float(
+                    t_min) if pd.notna(t_min) else np.nan,
+                    target_min=float(target), access_m=float(access)
+                    if pd.notna(access) else np.nan)})
         rows.append({"village": name, "village_id": vid,
                      "township": "" if pd.isna(town) else town,
                      "population": f"{int(pop):,}", "items": items,
@@ -181,6 +188,7 @@ def report_model(
     impact: pd.DataFrame | None = None,
     impact_townships: pd.DataFrame | None = None,
     affected: Sequence[tuple[str, pd.DataFrame]] = (),
+    minutes: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report's sections and numbers: the one model that both the HTML page
     (:func:`build_report`) and ``report.docx`` (:mod:`emgis.outputs.docx`) render.
@@ -224,6 +232,10 @@ def report_model(
         The data quality of the roads per township and for the district
         (:meth:`emgis.analysis.quality.DataQuality.table`) and its warnings in words, or None:
         a section of the district's part (not the summary pages).
+    minutes
+        How sure the minutes are and how many persons arrive in time (calibration,
+        uncertainty, effective force, availability), as
+        :func:`emgis.run.minutes.report_section` words it, or None: a short section.
     """
 
     t = texts(lang)
@@ -337,6 +349,8 @@ def report_model(
                 impact_townships[impact_townships["township"] == tw["name"]], t)
     ctx["sources"] = _sources(district, t)
     ctx["overview_png"] = overview  # the picture itself, for report.docx
+    # how sure the minutes are, and how many persons in time (emgis.run.minutes.report_section)
+    ctx["minutes"] = minutes
     return ctx
 
 

@@ -148,6 +148,8 @@ def _header(t: Texts, col: str) -> str:
     if col.startswith("kinds_losing_cover_"):
         name = col[len("kinds_losing_cover_"):]
         return str(t.fmt("column_pattern.kinds_losing_cover_in", scenario=t.get("scenario", name)))
+    if col.startswith("persons_") and col.endswith("min"):  # effective force within T min
+        return str(t.fmt("column_pattern.persons_within", n=col[len("persons_"):-len("min")]))
     return col
 
 

@@ -290,6 +290,7 @@ def build_workbook(
     quality: pd.DataFrame | None = None,
     lang: str = "en",
     notes: Sequence[str] = (),
+    extra_sheets: Mapping[str, pd.DataFrame] | None = None,
 ) -> bytes:
     """The workbook's bytes.
 
@@ -318,6 +319,9 @@ def build_workbook(
     quality
         The data quality of the roads per township and for the district
         (:meth:`emgis.analysis.quality.DataQuality.table`), or None.
+    extra_sheets
+        More sheets, sheet key (``sheet.<key>`` of the catalogue) -> table: the calibration,
+        uncertainty, force and availability (:func:`emgis.run.minutes.workbook_sheets`).
     lang
         ``"en"`` or ``"zh"``: sheet names, headers and codes.
     notes
@@ -383,6 +387,8 @@ def build_workbook(
         sheets.append(Sheet("loudspeakers", loudspeakers))
     if quality is not None:
         sheets.append(Sheet("quality", quality))
+    for key, table in (extra_sheets or {}).items():  # calibration, uncertainty, force ...
+        sheets.append(Sheet(key, table))
     src = sources_table(district.settings, lang=lang)
     sheets.append(Sheet("sources", src[["label", "value", "unit", "source", "proposal",
                                         "group", "key"]]))

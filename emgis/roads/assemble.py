@@ -4,6 +4,7 @@ segments between junctions joined into edges that keep the time at every vertex.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -262,7 +263,9 @@ def _assemble(ways: _Ways, crs: CRS, clip: shapely.Geometry | None, notes: list[
 def build_network(source: RoadSource, *, settings: Settings, crs: CRS,
                   clip: shapely.Geometry | None = None,
                   ways: RoadWays | None = None) -> EdgeArrays:
-    """Build the drivable road network of ``source`` as arrays, projected to ``crs``.
+    """Build the drivable road network of ``source`` as arrays, projected to ``crs``; from
+    OSM, with the walking network (:data:`~emgis.inputs.settings.DEFAULT_WALK_HIGHWAY`) as its
+    ``walk``.
 
     Parameters
     ----------
@@ -290,13 +293,21 @@ def build_network(source: RoadSource, *, settings: Settings, crs: CRS,
     if not source.path.exists():
         raise NetworkError(Msg("roads_file_not_found", path=str(source.path)))
     notes: list[str] = []
-    if source.format == "osm" and ways is not None and ways.path == source.path.resolve() \
-            and ways.network_key == settings.network_key():
-        notes.extend(ways.notes)
-        ea = _assemble(ways.ways, crs, clip, notes, source.path.name)
-    elif source.format == "osm":
-        read = _read_osm(source.path, settings, notes)
-        ea = _assemble(read, crs, clip, notes, source.path.name)
+    if source.format == "osm":
+        if ways is not None and ways.path == source.path.resolve() \
+                and ways.network_key == settings.network_key():
+            notes.extend(ways.notes)
+            read = ways.ways
+        else:
+            read = _read_osm(source.path, settings, notes)
+        ea = _assemble(read.driven(), crs, clip, notes, source.path.name)
+        walked = read.walked()
+        if walked is not None:  # the walkers' network: arrays of its own
+            try:
+                walk = _assemble(walked, crs, clip, [], source.path.name)
+            except NetworkError:  # no walkable way inside the area: walkers use the roads
+                walk = None
+            ea = replace(ea, walk=walk)
     elif source.format == "lines":
         lines = _read_lines(source, crs, settings, notes)
         ea = _assemble(lines, crs, clip, notes, source.path.name)

@@ -29,7 +29,8 @@ from emgis.roads.edges import EdgeArrays
 log = logging.getLogger(__name__)
 
 #: Bump when the cached arrays change meaning or shape: older caches are then rebuilt.
-CACHE_FORMAT = 4
+#: 5: the walking network's arrays beside the roads' (``walk_*``).
+CACHE_FORMAT = 5
 CACHE_DIR = ".emgis-cache"
 
 
@@ -54,8 +55,13 @@ def save_edge_arrays(ea: EdgeArrays, path: str | Path) -> Path:
 
     path = Path(path)
     arrays = {k: getattr(ea, k) for k in _ARRAYS}
+    walk = ea.walk
+    if walk is not None:  # the walking network, beside the roads
+        arrays.update({f"walk_{k}": getattr(walk, k) for k in _ARRAYS})
     meta = {"format": CACHE_FORMAT, "classes": list(ea.classes), "main": ea.main,
             "notes": [msg_to_json(n) for n in ea.notes], "checksum": _checksum(arrays)}
+    if walk is not None:
+        meta["walk"] = {"classes": list(walk.classes), "main": walk.main}
 
     def write(p: Path) -> None:
         with p.open("wb") as fh:
@@ -77,7 +83,9 @@ def load_edge_arrays(path: str | Path) -> EdgeArrays:
     try:
         with path.open("rb") as fh, np.load(fh, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
-            arrays = {k: z[k] for k in _ARRAYS}
+            names = [*_ARRAYS, *(f"walk_{k}" for k in _ARRAYS)] if isinstance(meta, dict) \
+                and "walk" in meta else list(_ARRAYS)
+            arrays = {k: z[k] for k in names}
     except Exception as exc:
         raise CacheError(Msg("cache_damaged", path=str(path), detail=type(exc).__name__)) from exc
     if not isinstance(meta, dict) or meta.get("format") != CACHE_FORMAT:
@@ -85,10 +93,14 @@ def load_edge_arrays(path: str | Path) -> EdgeArrays:
                              format=meta.get("format") if isinstance(meta, dict) else "?"))
     if meta.get("checksum") != _checksum(arrays):
         raise CacheError(Msg("cache_checksum", path=str(path)))
+    walk = None
+    if "walk" in meta:
+        walk = EdgeArrays(**{k: arrays[f"walk_{k}"] for k in _ARRAYS},
+                          classes=tuple(meta["walk"]["classes"]), main=int(meta["walk"]["main"]))
     return EdgeArrays(**{k: arrays[k] for k in _ARRAYS if k != "component"},
                       classes=tuple(meta["classes"]), component=arrays["component"],
                       main=int(meta["main"]),
-                      notes=tuple(msg_from_json(n) for n in meta.get("notes", ())))
+                      notes=tuple(msg_from_json(n) for n in meta.get("notes", ())), walk=walk)
 
 
 def _file_digest(path: Path) -> str:

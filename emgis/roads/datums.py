@@ -63,6 +63,7 @@ def datum_problems(district: District, network: EdgeArrays) -> list[Problem]:
         return []
     level: Level = "warning" if district.datum_check == "warn" else "error"
     roads: gpd.GeoSeries | None = None
+    reuse: dict[object, object] = {}  # the roads in degrees and their index, made once
     out: list[Problem] = []
     for layer in POINT_LAYERS:
         gdf = getattr(district, layer)
@@ -82,7 +83,7 @@ def datum_problems(district: District, network: EdgeArrays) -> list[Problem]:
             lon, lat = wgs84_to_bd09(lon, lat)
         if roads is None:
             roads = road_lines(network, district.crs)
-        fit = datum_fit(lon, lat, roads, declared=declared)
+        fit = datum_fit(lon, lat, roads, declared=declared, reuse=reuse)
         if fit.better is None or fit.best is None:
             continue
         file = _file_of(district, layer)

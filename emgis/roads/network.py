@@ -17,7 +17,10 @@ chains of segments between junctions are merged into one edge that keeps the dis
 time *at every vertex*: a location part way along an edge, or a hazard zone over part of it,
 gets the exact time of the segments it covers. ``oneway`` (including ``-1`` and roundabouts) is
 respected. The roads are clipped to the district (townships or bbox) grown by
-``[network] clip_buffer_m``, so one provincial file can feed any county.
+``[network] clip_buffer_m``, so one provincial file can feed any county. From OSM, the arrays
+carry the walkers' network too (``EdgeArrays.walk``: the drivable ways but motorways, and the
+footways, paths, pedestrian streets and steps of ``[network] walk_highway``), read in the same
+pass and cached in the same file; the drivable network is the same with or without it.
 
 The built arrays are cached in ``.emgis-cache/`` beside the road file (or the user's cache
 folder when that is read-only) as one ``.npz`` with a format version and a checksum, keyed by

@@ -70,7 +70,7 @@ def walk_ok(tags: Any, exclude: frozenset[str], walk: frozenset[str]) -> bool:
         return False
     if tags.get("area") == "yes" or tags.get("access") == "private":
         return False
-    return tags.get("foot") != "no" and tags.get("service") != "private"
+    return bool(tags.get("foot") != "no" and tags.get("service") != "private")
 
 
 def parse_maxspeed(value: Any) -> float | None:
@@ -223,6 +223,11 @@ def _read_osm(path: Path, settings: Settings, notes: list[str]) -> _Ways:
                  walk=np.array(walk_of, dtype=bool))
 
 
+#: Geometry types the catalogues name (``geomtype_*``).
+_GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "LinearRing",
+                   "Polygon", "MultiPolygon", "GeometryCollection")
+
+
 def _read_lines(source: RoadSource, crs: CRS, settings: Settings,
                 notes: list[str] | None = None) -> _Ways:
     """Road lines with a class or speed column, or a rural road register (timed by its grades,
@@ -253,18 +258,22 @@ def _read_lines(source: RoadSource, crs: CRS, settings: Settings,
             default_class=net.default_class, file=source.path.name)
         gdf = gdf.assign(_register_class=list(timing.classes),
                          _register_speed=np.asarray(timing.speed_kph, dtype=float))
-        notes.extend(str(p.message) for p in timing.problems)
+        notes.extend(p.message for p in timing.problems)  # Msg: said in --lang
     elif not has_class and not has_speed:
         raise NetworkError(Msg("lines_no_class", path=str(source.path),
                                field=source.class_field))
-    gdf = gdf.to_crs(crs).explode(index_parts=False).reset_index(drop=True)
-    keep = (gdf.geometry.notna() & ~gdf.geometry.is_empty
-            & (gdf.geom_type == "LineString")).to_numpy(dtype=bool)
-    if not keep.all():
-        what = sorted({"empty" if g is None or g.is_empty else g.geom_type
-                       for g in gdf.geometry[~keep]})
-        notes.append(Msg("lines_dropped", path=source.path.name, n=int((~keep).sum()),
-                         what=", ".join(what)))
+    gdf = gdf.to_crs(crs)
+    # features without a geometry are counted here: explode would drop them unsaid
+    blank = (gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy(dtype=bool)
+    gdf = gdf[~blank].explode(index_parts=False).reset_index(drop=True)
+    keep = (gdf.geom_type == "LineString").to_numpy(dtype=bool)
+    if blank.any() or not keep.all():
+        what: list[Msg | str] = [Msg("geomtype_" + g) if g in _GEOMETRY_TYPES else str(g)
+                                 for g in sorted(set(gdf.geom_type[~keep]))]
+        if blank.any():
+            what.append(Msg("lines_what_empty"))
+        notes.append(Msg("lines_dropped", path=source.path.name,
+                         n=int(blank.sum() + (~keep).sum()), what=tuple(what)))
     gdf = gdf[keep].reset_index(drop=True)
     if len(gdf) == 0:
         raise NetworkError(Msg("lines_none", path=str(source.path)))
@@ -314,8 +323,8 @@ def _finite(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class RoadWays:
-    """An OSM file's drivable (and walkable) ways, read once so that several districts can each build their
-    network from it (a provincial road file in ``emgis batch``): pass it to
+    """An OSM file's drivable (and walkable) ways, read once so that several districts can
+    each build their network from it (a provincial road file in ``emgis batch``): pass it to
     :func:`build_network` as ``ways``."""
 
     path: Path

@@ -204,7 +204,8 @@ def on_closed_road(ea: EdgeArrays, snaps: pd.DataFrame) -> npt.NDArray[np.bool_]
     out = np.zeros(len(snaps), dtype=bool)
     if not closed:
         return out
-    for i in np.flatnonzero(edge >= 0).tolist():
+    shut = np.fromiter(closed.keys(), dtype=np.int64, count=len(closed))
+    for i in np.flatnonzero(np.isin(edge, shut)).tolist():
         f = float(frac[i])
         out[i] = any(lo + _TOL < f < hi - _TOL for lo, hi in closed.get(int(edge[i]), ()))
     return out
@@ -253,9 +254,11 @@ def reattach(
 
     A location attached (status ``ok``) inside a closed part of its edge (a ``closed`` hazard
     zone's part, or a whole edge closed by ``penalty``) is attached anew at the nearest point of
-    an *open* part of an edge of the main network within ``max_access_m``: the exact distance
-    to the open lines (GEOS), no polygon approximation. A location with no open road within
-    reach keeps its closed road (it is then cut off).
+    an *open* part of a road of the main network within ``max_access_m``: the exact distance to
+    the open lines (GEOS), no polygon approximation. The open part must reach a junction (an
+    end of its edge): an open sliver of a road between two closed parts is no way out, as a
+    unit that reaches no road node is cut off. A location with no such road within reach keeps
+    its closed road (it is then cut off).
 
     Parameters
     ----------
@@ -289,11 +292,13 @@ def reattach(
     max_m = settings.network.max_access_m
     pts = np.asarray(points, dtype=object)[who]
     src, hit = ea.tree.query(pts, predicate="dwithin", distance=max_m)
-    on_main = ea.component[ea.u] == ea.main
-    keep = on_main[hit]
-    src, hit = src[keep], hit[keep]
+    on_main = ea.component[ea.u] == ea.main  # as when first attached: the main network
+    src, hit = src[on_main[hit]], hit[on_main[hit]]
     edges = np.unique(hit)
     ppos, pf0, pf1, pgeom = _open_parts(ea, edges, closed)
+    # only the open parts that reach a junction
+    lead = (pf0 <= _TOL) | (pf1 >= 1.0 - _TOL)
+    ppos, pf0, pf1, pgeom = ppos[lead], pf0[lead], pf1[lead], pgeom[lead]
     # every (location, open part) pair: the parts of the edges within reach
     order = np.argsort(ppos, kind="stable")
     ppos, pf0, pf1, pgeom = ppos[order], pf0[order], pf1[order], pgeom[order]

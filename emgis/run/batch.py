@@ -498,12 +498,20 @@ def check_options(*, scheduler: str | None, memory_limit: str, workers: int) -> 
     if scheduler is None:
         import dask  # deferred: loads dask
 
-        scratch = Path(dask.config.get("temporary-directory", None) or tempfile.gettempdir())
-        try:
-            with tempfile.NamedTemporaryFile(dir=scratch):
-                pass
-        except OSError as exc:
-            problems.append(Msg("batch_scratch", path=str(scratch), detail=exc.strerror or ""))
+        # Dask's configured folder, and the one DASK_TEMPORARY_DIRECTORY names: Dask reads
+        # the variable when it is first imported, so one set later (a notebook, a server
+        # process, a test) reaches only the worker processes that start after it
+        folders = dict.fromkeys(str(p) for p in (
+            dask.config.get("temporary-directory", None) or tempfile.gettempdir(),
+            os.environ.get("DASK_TEMPORARY_DIRECTORY")) if p)
+        for folder in folders:
+            scratch = Path(folder)
+            try:
+                with tempfile.NamedTemporaryFile(dir=scratch):
+                    pass
+            except OSError as exc:
+                problems.append(Msg("batch_scratch", path=str(scratch),
+                                    detail=exc.strerror or ""))
     if problems:
         raise BatchOptionError(_joined(problems), list(problems))
 

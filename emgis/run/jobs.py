@@ -44,6 +44,15 @@ from emgis.outputs.report import render_report, report_model
 from emgis.outputs.style import scenario_label
 from emgis.outputs.tables import write_csv, write_gpkg
 from emgis.outputs.workbook import write_workbook
+from emgis.run._fork import Forked
+from emgis.run.minutes import (
+    Minutes,
+    compute_minutes,
+    report_section,
+    with_p_within,
+    workbook_sheets,
+    write_minutes,
+)
 from emgis.texts import say, texts
 
 if TYPE_CHECKING:
@@ -113,9 +122,17 @@ def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas
     """
 
     t = texts(lang)
-    district = plan.district
     progress.step(t["progress.times"])
     result = plan.coverage()
+    return _coverage_files(plan, out, result, lang=lang, per_unit_areas=per_unit_areas,
+                           progress=progress)
+
+
+def _coverage_files(plan: Plan, out: OutputDir, result: cov.CoverageResult, *, lang: str,
+                    per_unit_areas: bool, progress: Progress) -> CoverageOutputs:
+    """The part of :func:`coverage_job` after the times: areas, zones and the files."""
+    t = texts(lang)
+    district = plan.district
     summary = cov.summarize(result.table)
     by_town = cov.summarize(result.table, by=("township", "kind"))
     gaps = village_gaps(result.table)
@@ -128,7 +145,7 @@ def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas
     zones = plan.zones()
     progress.step(t["progress.writing"])
     files = [
-        write_csv(out, "coverage.csv", result.table, lang=lang),
+        write_csv(out, "coverage.csv", with_p_within(plan, result.table), lang=lang),
         write_csv(out, "coverage_summary.csv", summary, lang=lang),
         write_csv(out, "coverage_townships.csv", by_town, lang=lang),
         write_csv(out, "gaps.csv", gaps, lang=lang),
@@ -137,7 +154,8 @@ def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas
         write_csv(out, "zones_balance.csv", zones.balance, lang=lang),
     ]
     pts = result.villages[["id", "geometry"]].rename(columns={"id": "village_id"})
-    table_pts = gpd.GeoDataFrame(result.table.merge(pts, on="village_id", how="left"),
+    table_pts = gpd.GeoDataFrame(with_p_within(plan, result.table).merge(
+        pts, on="village_id", how="left"),
                                  geometry="geometry", crs=district.crs)
     files.append(write_gpkg(out, "coverage.gpkg", {
         "coverage": table_pts,
@@ -417,10 +435,13 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
                compliance: pd.DataFrame | None, scenarios: ScenarioOutputs | None = None,
                sites: Sequence[SitingResult] = (), lang: str = "en",
                failures: Sequence[tuple[str, str]] = (), warning: WarningReach | None = None,
-               quality: DataQuality | None = None, as_of: dt.date | None = None) -> Path:
+               quality: DataQuality | None = None, as_of: dt.date | None = None,
+               overview: tuple[bytes | None, str | None] | None = None,
+               minutes: Minutes | None = None) -> Path:
     """Write ``report.html`` and ``report.docx`` (the same model, dated ``as_of``, default
     today) from the results of this run's jobs (never from files of another run: it links
-    only maps this run wrote). Returns the HTML page's path."""
+    only maps this run wrote). Returns the HTML page's path. ``overview``: the overview
+    picture and its kind as :func:`report_overview` draws them (drawn here when None)."""
 
     t = texts(lang)
     district = plan.district
@@ -438,16 +459,8 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
         maps[t["report.warning_map"]] = "warnings.html"
     maps = {k: v for k, v in maps.items() if v in out.written}
     table = proposals_table(district, sites)
-    overview, kind = None, None
-    if coverage is not None:
-        present = [k for k in coverage.result.kinds if k in coverage.result.node_min]
-        kind = "micro_fire_station" if "micro_fire_station" in present else (
-            present[0] if present else None)
-        if kind is not None:
-            props = next((s.proposals for s in sites if s.kind == kind and len(s.proposals)),
-                         None)
-            overview = overview_png(plan.network, district, coverage.result.table, kind, props,
-                                    lang=lang)
+    overview, kind = overview if overview is not None else report_overview(
+        plan, coverage.result if coverage is not None else None, sites, lang=lang)
     wgs = district.villages.to_crs(4326).geometry
     china = bool(in_china(wgs.x.to_numpy(), wgs.y.to_numpy()).any()) if len(wgs) else False
     model = report_model(
@@ -482,10 +495,29 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
         impact=before_after(coverage.result.table, sites) if coverage and sites else None,
         impact_townships=before_after(coverage.result.table, sites, by=("township",))
         if coverage and sites else None,
+        minutes=report_section(minutes, lang, rows=int(district.settings.report.township_rows)),
     )
     page = out.write_text("report.html", render_report(model))
     write_report_docx(out, model, date=as_of or dt.date.today())
     return page
+
+
+def report_overview(plan: Plan, result: cov.CoverageResult | None,
+                    sites: Sequence[SitingResult], *, lang: str = "en"
+                    ) -> tuple[bytes | None, str | None]:
+    """The report's overview picture (PNG) and the kind it shows (micro fire stations where
+    the district has them), with that kind's proposed sites; (None, None) without coverage."""
+    overview, kind = None, None
+    if result is not None:
+        present = [k for k in result.kinds if k in result.node_min]
+        kind = "micro_fire_station" if "micro_fire_station" in present else (
+            present[0] if present else None)
+        if kind is not None:
+            props = next((s.proposals for s in sites if s.kind == kind and len(s.proposals)),
+                         None)
+            overview = overview_png(plan.network, plan.district, result.table, kind, props,
+                                    lang=lang)
+    return overview, kind
 
 
 def quality_job(plan: Plan, out: OutputDir, *, lang: str = "en"
@@ -546,7 +578,7 @@ def workbook_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None
                  compliance: pd.DataFrame | None, scenarios: ScenarioOutputs | None = None,
                  sites: Sequence[SitingResult] = (), lang: str = "en",
                  failures: Sequence[tuple[str, str]] = (), warning: WarningReach | None = None,
-                 quality: DataQuality | None = None) -> Path:
+                 quality: DataQuality | None = None, minutes: Minutes | None = None) -> Path:
     """Write ``results.xlsx``: the tables of this run's jobs as sheets (see
     :mod:`emgis.outputs.workbook`)."""
 
@@ -566,11 +598,53 @@ def workbook_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None
         warning=warning.villages if warning is not None else None,
         loudspeakers=_with_lonlat(warning.proposals) if warning is not None else None,
         quality=quality.table(lang) if quality is not None else None,
+        extra_sheets=workbook_sheets(minutes, lang),
         lang=lang,
         notes=[*(say(p.message, t) for p in plan.district.warnings
                  if getattr(p.message, "key", "") == "township_no_village"),
                *(f"{t.kind(s.kind)}: {siting_note(s, lang)}" for s in sites if s.note),
                *(f"{step}: {msg}" for step, msg in failures)])
+
+
+def _site(plan: Plan, kind: str, *, add: int, model: str, time_limit: float,
+          robust: str | None) -> SitingResult:
+    """The siting of :func:`siting_job` without its files."""
+    if robust and plan.district.scenarios:
+        rr = plan.site_robust(kind, add=int(add or 1), objective=robust, method="auto",
+                              time_limit=time_limit)
+        return replace(rr.robust, comparison=rr.comparison, robust=robust)
+    return plan.site(kind, add=add, model=model, method="auto", time_limit=time_limit)
+
+
+def _coverage_files_slim(plan: Plan, out: OutputDir, result: cov.CoverageResult, *,
+                         lang: str, per_unit_areas: bool, progress: Progress
+                         ) -> CoverageOutputs:
+    """:func:`_coverage_files` as a worker sends it back: without the coverage result (the
+    parent holds it, with its engine)."""
+    return replace(_coverage_files(plan, out, result, lang=lang, per_unit_areas=per_unit_areas,
+                                   progress=progress), result=None)  # type: ignore[arg-type]
+
+
+def _coverage_back(c: CoverageOutputs, plan: Plan, result: cov.CoverageResult,
+                   per_unit: bool) -> CoverageOutputs:
+    """A worker's coverage outputs with the parent's result; its areas and zones kept in the
+    plan (computed once)."""
+    plan._areas.setdefault(per_unit, c.areas)
+    if plan._zones is None:
+        plan._zones = c.zones
+    return replace(c, result=result)
+
+
+def _scenarios_slim(plan: Plan, out: OutputDir, scenarios: Sequence[Scenario], *,
+                    lang: str) -> ScenarioOutputs:
+    """:func:`scenarios_job` as a worker sends it back: without the results (the parent
+    holds them, with their engines)."""
+    return replace(scenarios_job(plan, out, scenarios, lang=lang), results=())
+
+
+def _slim_back(s: ScenarioOutputs, plan: Plan) -> ScenarioOutputs:
+    """A worker's scenario outputs with the parent's results."""
+    return replace(s, results=tuple(plan.scenario(sc) for sc in plan.district.scenarios))
 
 
 @dataclass(frozen=True)
@@ -586,6 +660,7 @@ class RunOutputs:
     files: tuple[Path, ...]
     failures: tuple[tuple[str, str], ...]
     quality: DataQuality | None = None
+    minutes: Minutes | None = None
 
 
 #: What ``emgis run`` sites: (kind, new sites, model).
@@ -617,19 +692,38 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
                    on_wait=progress.step, inputs=plan.district.sources) as od:
         describe(od, plan, command="run", lang=lang, per_unit_areas=per_unit_areas,
                  as_of=str(as_of or dt.date.today()), **(options or {}))
-        cov_out = coverage_job(plan, od, lang=lang, per_unit_areas=per_unit_areas,
-                               progress=progress)
+        # Steps that only write (areas, zones and maps of the coverage, the scenarios'
+        # files, the siting pages, the overview picture, the workbook) run in forked workers
+        # beside the next analyses (emgis.run._fork); the files and results are the same.
+        progress.step(t["progress.times"])
+        result = plan.coverage()
+        # calibration, uncertainty (p_within joins coverage.csv), force and availability
+        progress.step(t["progress.minutes"])
+        minutes = compute_minutes(plan, lang=lang)
+        failures.extend(minutes.failures)
+        cov_job = Forked(od, _coverage_files_slim, plan, od, result, lang=lang,
+                         per_unit_areas=per_unit_areas, progress=SILENT)
         progress.step(t["progress.compliance"])
         findings, _ = compliance_job(plan, od, lang=lang, as_of=as_of)
         sc_out: ScenarioOutputs | None = None
+        sc_job: Forked[ScenarioOutputs] | None = None
         if plan.district.scenarios:
             try:
-                sc_out = scenarios_job(plan, od, plan.district.scenarios, lang=lang,
-                                       progress=progress)
+                with progress.bar(t["progress.scenarios"], len(plan.district.scenarios),
+                                  "") as advance:
+                    for sc in plan.district.scenarios:
+                        plan.scenario(sc)
+                        od.stem("scenario_", sc.name)  # each scenario's stem, in order
+                        advance(1)
+                sc_job = Forked(od, _scenarios_slim, plan, od, plan.district.scenarios,
+                                lang=lang)
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("scenarios failed", exc_info=True)
                 failures.append((t["progress.scenarios"], say(exc, t)))
-        done: list[SitingResult] = []
+        sc_at = len(failures)  # where a failure of the scenarios' files is named
+        # per kind in order: its result and the worker writing its files, or its failure
+        pending: list[tuple[str, SitingResult | None, Forked[tuple[Path, ...]] | None,
+                            tuple[str, str] | None]] = []
         for kind, add, model in sites:
             if kind not in plan.district.settings.targets:
                 continue
@@ -639,12 +733,32 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
             progress.step(t.fmt("progress.siting", n=add, kind=t.kind(kind),
                                 model=t.get("model", model if robust else base_model)))
             try:
-                r, _ = siting_job(plan, od, kind, add=add, model=base_model, lang=lang,
-                                  time_limit=time_limit, robust=robust)
+                r = _site(plan, kind, add=add, model=base_model, time_limit=time_limit,
+                          robust=robust)
+                pending.append((kind, r, Forked(od, write_siting, plan, od, r, lang=lang),
+                                None))
+            except (EmgisError, ValueError, RuntimeError) as exc:
+                log.debug("siting %s failed", kind, exc_info=True)
+                pending.append((kind, None, None, (t.fmt("msg.step_siting", kind=t.kind(kind)),
+                                                   say(exc, t))))
+        if sc_job is not None:
+            try:
+                sc_out = _slim_back(sc_job.result(), plan)
+            except (EmgisError, ValueError, RuntimeError) as exc:
+                log.debug("scenarios failed", exc_info=True)
+                failures.insert(sc_at, (t["progress.scenarios"], say(exc, t)))
+        done: list[SitingResult] = []
+        for kind, r, job, failed in pending:  # each written, or its failure named in order
+            if failed is not None or job is None or r is None:
+                failures.append(failed or ("", ""))
+                continue
+            try:
+                job.result()
                 done.append(r)
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("siting %s failed", kind, exc_info=True)
                 failures.append((t.fmt("msg.step_siting", kind=t.kind(kind)), say(exc, t)))
+        view = Forked(None, report_overview, plan, result, done, lang=lang)
         warn = None
         if len(plan.district.warning_points):
             progress.step(t["progress.warning"])
@@ -660,13 +774,22 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         except (EmgisError, ValueError, RuntimeError) as exc:
             log.debug("data quality failed", exc_info=True)
             failures.append((t["progress.quality"], say(exc, t)))
+        try:
+            write_minutes(od, plan, minutes, lang=lang)
+        except (EmgisError, ValueError, RuntimeError) as exc:
+            log.debug("minutes' files failed", exc_info=True)
+            failures.append((t["progress.minutes"], say(exc, t)))
+        cov_out = _coverage_back(cov_job.result(), plan, result, per_unit_areas)
+        book = Forked(od, workbook_job, plan, od, coverage=cov_out, compliance=findings,
+                      scenarios=sc_out, sites=done, lang=lang, failures=failures, warning=warn,
+                      quality=quality, minutes=minutes)
         progress.step(t["progress.report"])
         report = report_job(plan, od, coverage=cov_out, compliance=findings, scenarios=sc_out,
                             sites=done, lang=lang, failures=failures, warning=warn,
-                            quality=quality, as_of=as_of)
+                            quality=quality, as_of=as_of, overview=view.result(),
+                            minutes=minutes)
         progress.step(t["progress.workbook"])
-        workbook_job(plan, od, coverage=cov_out, compliance=findings, scenarios=sc_out,
-                     sites=done, lang=lang, failures=failures, warning=warn, quality=quality)
+        book.result()
         if extra is not None:
             extra(od, coverage=cov_out, compliance=findings, scenarios=sc_out, sites=done,
                   failures=failures)
@@ -674,4 +797,4 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         manifest = od.finish()
         files = tuple(od.path(n) for n in sorted(od.written))
     return RunOutputs(cov_out, findings, sc_out, tuple(done), report, manifest, files,
-                      tuple(failures), quality=quality)
+                      tuple(failures), quality=quality, minutes=minutes)

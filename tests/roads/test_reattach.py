@@ -15,6 +15,7 @@ drawn from these coordinates by hand, and shapely distances.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,7 +40,7 @@ X0, Y0 = 500_000.0, 3_750_000.0
 BAND = (800.0, -5.0, 1200.0, 5.0)  # the closed band over road A (x0, y0, x1, y1 from X0, Y0)
 
 
-def P(x: float, y: float) -> shapely.Point:
+def pt(x: float, y: float) -> shapely.Point:
     return shapely.Point(X0 + x, Y0 + y)
 
 
@@ -48,6 +49,7 @@ def _district(root: Path, *, units: list[tuple[str, str, float, float]],
               shelters: list[tuple[str, str, float, float, int]] | None = None,
               roads: list[list[tuple[float, float]]] | None = None,
               hazards: list[tuple[str, str, tuple[float, float, float, float]]] | None = None,
+              stockpiles: list[tuple[str, float, float]] | None = None,
               extra_toml: str = "") -> Path:
     """A district of GeoPackage layers drawn in metres around (X0, Y0)."""
     root.mkdir(parents=True, exist_ok=True)
@@ -60,13 +62,13 @@ def _district(root: Path, *, units: list[tuple[str, str, float, float]],
     gpd.GeoDataFrame(
         {"id": [v[0] for v in villages], "name": [f"村{v[0]}" for v in villages],
          "township": "甲镇", "kind": "village", "population": 100},
-        geometry=[P(v[1], v[2]) for v in villages], crs=CRS,
+        geometry=[pt(v[1], v[2]) for v in villages], crs=CRS,
     ).to_file(root / "villages.gpkg", driver="GPKG")
     gpd.GeoDataFrame(
         {"id": [u[0] for u in units], "name": [f"队{u[0]}" for u in units],
          "kind": [u[1] for u in units], "headcount": 10, "township": "甲镇",
          "turnout_min": 1.0},
-        geometry=[P(u[2], u[3]) for u in units], crs=CRS,
+        geometry=[pt(u[2], u[3]) for u in units], crs=CRS,
     ).to_file(root / "teams.gpkg", driver="GPKG")
     hz = hazards if hazards is not None else [("F1", "closed", BAND)]
     gpd.GeoDataFrame(
@@ -82,9 +84,16 @@ def _district(root: Path, *, units: list[tuple[str, str, float, float]],
         gpd.GeoDataFrame(
             {"id": [s[0] for s in shelters], "name": [f"场所{s[0]}" for s in shelters],
              "kind": [s[1] for s in shelters], "capacity": [s[4] for s in shelters]},
-            geometry=[P(s[2], s[3]) for s in shelters], crs=CRS,
+            geometry=[pt(s[2], s[3]) for s in shelters], crs=CRS,
         ).to_file(root / "shelters.gpkg", driver="GPKG")
         toml += '[layers.shelters]\npath = "shelters.gpkg"\n\n'
+    if stockpiles:
+        gpd.GeoDataFrame(
+            {"id": [k[0] for k in stockpiles], "name": [f"库{k[0]}" for k in stockpiles],
+             "level": "township", "township": "甲镇", "items": "帐篷:10"},
+            geometry=[pt(k[1], k[2]) for k in stockpiles], crs=CRS,
+        ).to_file(root / "stockpiles.gpkg", driver="GPKG")
+        toml += '[layers.stockpiles]\npath = "stockpiles.gpkg"\n\n'
     toml += '[roads]\npath = "roads.gpkg"\nformat = "lines"\n\n' + extra_toml
     (root / "district.toml").write_text(toml, "utf-8")
     return root
@@ -103,7 +112,7 @@ def _oracle(d: object, *, closed: tuple[float, float] | None, legs: dict[str, tu
     on_b = sorted({0.0, 2000.0, *(q[0] for _, q in legs.values() if q[1] == 25)})
     G = nx.Graph()
     for xs, y in ((on_a, 0.0), (on_b, 25.0)):
-        for a, b in zip(xs[:-1], xs[1:], strict=True):
+        for a, b in itertools.pairwise(xs):
             if y == 0.0 and closed is not None and a >= closed[0] and b <= closed[1]:
                 continue
             G.add_edge((a, y), (b, y), weight=(b - a) / drive)
@@ -238,20 +247,21 @@ def test_an_open_sliver_between_two_closures_is_no_way_out(tmp_path: Path) -> No
 
 
 def test_reattach_is_exact_to_the_reach(tmp_path: Path) -> None:
-    # the only open road lies 999 m away in a direction where a 16-sided polygon falls short
-    # of the circle (11.25 degrees off its vertices: its radius there is 980.8 m)
-    phi = np.pi + np.radians(11.25)  # west-south-west of U1
+    # the band closes road A all along; the only open road lies `dist` from U1 in a direction
+    # where a 16-sided polygon falls short of the circle (11.25 degrees off its vertices: its
+    # radius there is 980.8 m for 1,000 m)
+    phi = np.radians(270.0 - 11.25)  # south, a little west of U1
     ux, uy = 1000.0, -6.0
-    for dist, found in ((999.0, True), (1000.5, False)):
-        # a second road square to that direction, its nearest point to U1 `dist` away, joined
-        # to road A's west end (whose road A the band closes all along)
+    for dist, found in ((985.0, True), (999.0, True), (1000.5, False)):
+        # a road square to that direction, its nearest point to U1 `dist` away, running west
+        # and north to road A's west end
         cx, cy = ux + dist * np.cos(phi), uy + dist * np.sin(phi)
         ax, ay = cx - 300 * np.sin(phi), cy + 300 * np.cos(phi)
         bx, by = cx + 300 * np.sin(phi), cy - 300 * np.cos(phi)
-        roads = [[(-400, 0), (800, 0), (1200, 0), (2400, 0)],
-                 [(ax, ay), (bx, by)], [(-400, 0), (ax, ay)], [(-400, 0), (bx, by)]]
+        west = [(bx, by), (ax, ay), (-400, ay), (-400, 0)]
+        roads = [[(-400, 0), (800, 0), (1200, 0), (2400, 0)], west]
         root = _district(tmp_path / f"d{dist}", units=[("U1", "township_rescue_team", ux, uy)],
-                         villages=[("V1", -400, -10)], roads=roads,
+                         villages=[("V1", -400, -500)], roads=roads,
                          hazards=[("F1", "closed", (-500, -5, 2500, 5))])
         d = load_district(root)
         edges, _ = load_network_arrays(d, use_cache=False)
@@ -260,14 +270,16 @@ def test_reattach_is_exact_to_the_reach(tmp_path: Path) -> None:
         hit, _ = hazard_network(edges, z)
         moved = eng.with_network(hit, closed_area=closed_area(z))
         got = moved.reattached_m(moved.unit_loc)[0]
-        # the oracle: shapely's distance to the open lines (road A is closed all along)
-        open_lines = [shapely.LineString([(X0 + ax, Y0 + ay), (X0 + bx, Y0 + by)]),
-                      shapely.LineString([(X0 - 400, Y0), (X0 + ax, Y0 + ay)]),
-                      shapely.LineString([(X0 - 400, Y0), (X0 + bx, Y0 + by)])]
-        oracle = min(P(ux, uy).distance(g) for g in open_lines)
+        # the oracle: shapely's distance to the open road (outside the band)
+        band = shapely.box(X0 - 500, Y0 - 5, X0 + 2500, Y0 + 5)
+        open_road = shapely.LineString([(X0 + x, Y0 + y) for x, y in west]).difference(band)
+        oracle = pt(ux, uy).distance(open_road)
         assert oracle == pytest.approx(dist, abs=1e-6)
         if found:
             assert got == pytest.approx(oracle, abs=1e-6)
+            loc = int(moved.unit_loc[0])
+            assert moved.snaps.at[loc, "snap_x"] == pytest.approx(X0 + cx, abs=1e-6)
+            assert moved.snaps.at[loc, "snap_y"] == pytest.approx(Y0 + cy, abs=1e-6)
         else:
             assert np.isnan(got)
 
@@ -333,7 +345,7 @@ def test_brute_force_over_random_points() -> None:
     G, _ = _main_and_piece(990.0)
     ea = edge_arrays(G)
     rng = np.random.default_rng(29)
-    pts = gpd.GeoSeries(shapely.points(rng.uniform(-80, -20, 400), rng.uniform(-60, 60, 400)),
+    pts = gpd.GeoSeries(shapely.points(rng.uniform(-60, 60, 400), rng.uniform(-60, 60, 400)),
                         crs=CRS)
     snaps = snap_points(ea, pts, settings=default_settings())
     main = ea.component[ea.u] == ea.main
