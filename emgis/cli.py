@@ -694,7 +694,10 @@ def cmd_batch(args: argparse.Namespace, con: Console) -> int:
                     time_limit=args.time_limit, on_done=done)
     for f in res.files:
         con.say(con.fmt("batch.cli_wrote", path=f))
-    return 1 if any(o.status == "failed" for o in res.outcomes) else 0
+    failed = [o for o in res.outcomes if o.status == "failed"]
+    # 2: districts whose input has errors (each named above, the others done); 1: a failure
+    # of the program's own
+    return 0 if not failed else 2 if all(o.input_error for o in failed) else 1
 
 
 def cmd_serve(args: argparse.Namespace, con: Console) -> int:

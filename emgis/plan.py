@@ -55,10 +55,10 @@ if TYPE_CHECKING:
     from emgis.analysis.calibration import CalibrationResult
     from emgis.analysis.coverage import CoverageResult
     from emgis.analysis.force import ForceResult
-    from emgis.analysis.uncertainty import UncertaintyResult
     from emgis.analysis.quality import DataQuality
     from emgis.analysis.scenario import Scenario, ScenarioResult
     from emgis.analysis.siting import BudgetResult, RobustResult, SitingResult
+    from emgis.analysis.uncertainty import UncertaintyResult
     from emgis.analysis.warning import WarningReach
     from emgis.analysis.whatif import WhatIf
     from emgis.analysis.zones import Zones
@@ -91,7 +91,7 @@ class Plan:
     _zones: Zones | None = field(default=None, repr=False)
     _warning: WarningReach | None = field(default=None, repr=False)
     _quality: DataQuality | None = field(default=None, repr=False)
-    _minutes: dict[str, Any] = field(default_factory=dict, repr=False)
+    _minutes: dict[object, Any] = field(default_factory=dict, repr=False)
     #: The coverage's node arrays (service areas, zones) predate a unit added or removed.
     _nodes_stale: bool = field(default=False, repr=False)
 

@@ -41,9 +41,9 @@ import shapely
 from pyproj import CRS, Transformer
 
 from emgis._errors import DistrictError, SettingsError, ValidationError
+from emgis.inputs.calls import read_calls
 from emgis.inputs.coords import OFFSET_SYSTEMS, choose_metric_crs
 from emgis.inputs.encodings import settings_text
-from emgis.inputs.calls import read_calls
 from emgis.inputs.fields import POINT_LAYERS, SCHEMAS, LayerSpec
 from emgis.inputs.layers import _UNUSABLE, WGS84, read_layer
 from emgis.inputs.problems import Problem, ProblemLog

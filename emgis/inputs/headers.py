@@ -171,9 +171,10 @@ SYNONYMS: Mapping[str, Mapping[str, Synonyms]] = _freeze({
                            "availability", "可用率", "在岗率"),
         "mobilisation_min": _s("社会应急力量 mobilisation (emgis.layers FIELD_ALIASES)",
                                "mobilisation_min", "动员时间", "集结时间"),
-        "availability_day": _s("在岗率 by period of 值班/在岗 rosters (emgis.analysis.availability)",
-                               "availability_day", "白天在岗率", "日间在岗率", "白天可用率",
-                               "日间可用率", "昼间在岗率"),
+        "availability_day": _s("在岗率 by period of 值班/在岗 rosters "
+                               "(emgis.analysis.availability)", "availability_day",
+                               "白天在岗率", "日间在岗率", "白天可用率", "日间可用率",
+                               "昼间在岗率"),
         "availability_night": _s("在岗率 by period of 值班/在岗 rosters "
                                  "(emgis.analysis.availability)",
                                  "availability_night", "夜间在岗率", "夜间可用率", "晚间在岗率"),

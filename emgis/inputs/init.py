@@ -16,8 +16,9 @@ Choice rules
 * A file (a sheet of a workbook, a layer of a GeoPackage) goes to the layer that
   :func:`~emgis.inputs.headers.guess_layer` scores highest, if that score is at least
   :data:`MIN_SCORE`; ``candidates`` and ``buildings`` only when the name says so (their
-  required fields are few and found in many tables); dispatch records (``calls``) are no layer
-  of a district and are left out, as are lines that cannot be timed.
+  required fields are few and found in many tables); dispatch records (``calls``) are left
+  out with a note saying how to declare them (``[layers.calls]``, for ``emgis calibrate``), as
+  are lines that cannot be timed.
 * Per layer the highest score wins (ties: the file name in sorted order); the other files are
   left out, each with the file that was preferred. Every hazard file is kept (``path`` a list).
 * Roads: an OSM extract before a GraphML file, before register lines, before other road

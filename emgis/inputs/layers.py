@@ -418,6 +418,13 @@ def read_layer(
                                        layer=spec.name))
         return None
     suffix = spec.path.suffix.lower()
+    if suffix in (*EXCEL_SUFFIXES, ".csv", ".txt") and "Point" not in schema.geometry:
+        # a table's records are points (lon/lat): a layer of areas cannot come from one
+        plog.error(spec.path.name, Msg("table_no_areas", layer=Msg(f"layer.{spec.name}")),
+                   field="geometry")
+        return None
+    if spec.sheet is not None and suffix not in EXCEL_SUFFIXES:
+        plog.warning(spec.path.name, Msg("sheet_ignored", sheet=spec.sheet), field="sheet")
     if suffix in EXCEL_SUFFIXES:
         gdf = _read_excel(spec, default_crs, plog)
     elif suffix in (".csv", ".txt"):

@@ -51,6 +51,8 @@ A column with data but no header is named by its Excel letter (``列F``), duplic
 
 Rows
 ----
+A cell merged down over several records (所属乡镇 written once for a township's villages)
+holds its value in every row it covers, as Excel shows it.
 A row whose first non-empty text cell is 合计/总计/小计/共计 (spaces ignored, ``东镇小计`` and
 ``合计：`` too) is a total, skipped with a warning naming its Excel row; a footnote row (one or
 two cells, 注：/备注：/填表人/审核人/制表人 ...) likewise. Empty rows are skipped silently
@@ -483,6 +485,26 @@ def read_ledger(path: str | Path, *, sheet: str | int | None = None) -> Ledger:
     return _ledger(grid, p)
 
 
+def _filled_down(grid: _Grid, start: int) -> list[list[Any]]:
+    """The rows, each cell merged down over records (所属乡镇 written once for all the
+    township's villages) repeated in every row it covers, as Excel shows it; merges that
+    begin above ``start`` (the first record's row) belong to the header and are left."""
+    down = [(r0, c0, r1) for (r0, c0), (r1, _c1) in grid.merges if r0 >= start and r1 > r0]
+    if not down:
+        return grid.rows
+    rows = [list(row) for row in grid.rows]
+    for r0, c0, r1 in down:
+        if r0 >= len(rows) or c0 >= len(rows[r0]):
+            continue
+        value = rows[r0][c0]
+        for row in rows[r0 + 1:r1 + 1]:
+            if len(row) <= c0:
+                row.extend([""] * (c0 + 1 - len(row)))
+            if row[c0] is None or row[c0] == "":
+                row[c0] = value
+    return rows
+
+
 def _ledger(grid: _Grid, path: Path) -> Ledger:
     file, sheet = path.name, grid.sheet
     found = _find_header(grid)
@@ -490,7 +512,7 @@ def _ledger(grid: _Grid, path: Path) -> Ledger:
         raise LedgerError(Msg("ledger_no_header", file=file, sheet=sheet, rows=HEADER_SCAN_ROWS))
     r, two, names = found
     start = r + (2 if two else 1)
-    rows = grid.rows
+    rows = _filled_down(grid, start)
     width = max(len(names), max((len(x) for x in rows[start:]), default=0))
     names = names + [""] * (width - len(names))
     last = len(rows)

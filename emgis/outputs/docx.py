@@ -478,6 +478,52 @@ class _Writer:
                         for r in q["rows"]],
                        bold_first=[r["scope"] == "district" for r in q["rows"]])
             self.note(q["note"])
+        mi = m.get("minutes")
+        if mi:  # how sure the minutes are, the force in time (emgis.run.minutes)
+            self.heading(t["minutes.title"])
+            if mi["calibration"]:
+                self.subhead(t["minutes.calibration"])
+                self.para(mi["calibration"], indent=True)
+                if mi["calibration_groups"]:
+                    self.table([t["column.group"], t["column.factor"], t["column.records"]],
+                               [[r["group"], r["factor"], r["records"]]
+                                for r in mi["calibration_groups"]])
+            if mi["uncertainty"]:
+                self.subhead(t["minutes.uncertainty"])
+                self.note(mi["uncertainty_note"])
+                self.table([t["report.kind"], t["column.population_covered"],
+                            t["column.population_expected"], t["column.villages_fragile"],
+                            t["column.population_fragile"]],
+                           [[r["kind"], r["covered"], r["expected"], r["fragile"],
+                             r["fragile_persons"]] for r in mi["uncertainty"]])
+                if mi["fragile"]:
+                    self.para(t["minutes.fragile"], indent=True)
+                    self.table([t["column.village_name"], t["report.township"],
+                                t["report.kind"], t["column.nearest_min"], t["column.p_within"]],
+                               [[r["village"], r["township"], r["kind"], r["minutes"], r["p"]]
+                                for r in mi["fragile"]])
+            if mi["force"]:
+                self.subhead(t["minutes.force"])
+                self.table([t["column.force_rule"], t["column.required_persons"],
+                            t["column.within_min"], t["minutes.force_meets"],
+                            t["column.first_only"]],
+                           [[r["rule"], r["required"], r["within"],
+                             f"{r['meets']} / {r['villages']}", r["first_only"]]
+                            for r in mi["force"]])
+                if mi["force_first_only"]:
+                    self.para(t["minutes.first_only"], indent=True)
+                    self.table([t["column.village_name"], t["report.township"],
+                                t["column.force_rule"], t["column.persons"],
+                                t["column.required_persons"]],
+                               [[r["village"], r["township"], r["rule"], r["persons"],
+                                 r["required"]] for r in mi["force_first_only"]])
+            if mi["availability"]:
+                self.subhead(t["minutes.availability"])
+                self.note(mi["availability_note"])
+                self.table([t["column.period"], t["report.kind"], t["column.population_within"],
+                            t["column.population_expected"], t["column.population_reliable"]],
+                           [[r["period"], r["kind"], r["within"], r["expected"], r["reliable"]]
+                            for r in mi["availability"]])
         for rb in m["robust"]:
             self.heading(t.fmt("docx.named", title=t["report.robust"], name=rb["kind"]))
             self.table([t["report.scenario"], t["report.robust_existing"],

@@ -234,7 +234,8 @@ class DistrictTask:
 @dataclass(frozen=True)
 class Outcome:
     """How a district's task ended: ``done``, ``unchanged`` (skipped: inputs as before) or
-    ``failed`` (with the error); seconds and the worker process's peak memory (MB)."""
+    ``failed`` (with the error; ``input_error`` when the district's input was at fault, not
+    the program); seconds and the worker process's peak memory (MB)."""
 
     name: str
     status: str
@@ -243,6 +244,7 @@ class Outcome:
     peak_mb: float = 0.0
     worker: str = ""
     steps_failed: tuple[str, ...] = ()
+    input_error: bool = False
 
 
 def cross_border_label(district: str, lang: str) -> str:
@@ -308,7 +310,8 @@ def run_district(task: DistrictTask, ways: RoadWays | None = None) -> Outcome:
             f"{type(exc).__name__}: {exc}"
         log.debug("district %s failed", task.name, exc_info=True)
         return Outcome(task.name, "failed", error=msg, seconds=time.perf_counter() - t0,
-                       peak_mb=_peak_mb(), worker=str(os.getpid()))
+                       peak_mb=_peak_mb(), worker=str(os.getpid()),
+                       input_error=isinstance(exc, EmgisError))
 
 
 def _read_ways(path: Path, settings: Settings) -> RoadWays:
@@ -324,6 +327,7 @@ class _Loaded:
     path: Path
     district: District | None = None
     error: str = ""
+    input_error: bool = False  # the error is the input's (an EmgisError), not the program's
     area: shapely.Geometry | None = None  # the clip area in WGS-84
     units: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -355,7 +359,7 @@ def _load_all(province: Province, lang: str) -> list[_Loaded]:
                 "lon": np.round(w.geometry.x.to_numpy(), 7) if len(t) else [],
                 "lat": np.round(w.geometry.y.to_numpy(), 7) if len(t) else []})
         except EmgisError as exc:
-            item.error = say(exc, lang)
+            item.error, item.input_error = say(exc, lang), True
         except Exception as exc:  # a district's unexpected failure is its own
             item.error = f"{type(exc).__name__}: {exc}"
         out.append(item)
@@ -431,7 +435,8 @@ def district_tasks(province: Province, out: str | Path, *, lang: str = "en",
     stems: set[str] = set()
     for i, item in enumerate(items):
         if item.district is None:
-            failed.append(Outcome(item.name, "failed", error=item.error))
+            failed.append(Outcome(item.name, "failed", error=item.error,
+                                  input_error=item.input_error))
             continue
         stem = safe_stem(item.name)
         while stem in stems:
