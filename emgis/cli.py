@@ -236,7 +236,8 @@ def _quality_from_cache(district: District, con: Console) -> None:
     _print_quality(data_quality(district, network), con)
 
 
-def _print_calibration(cal: Any, con: Console, *, limit: int = LIST_LIMIT) -> None:
+def _print_calibration(cal: Any, con: Console, *, district: str = "",
+                       limit: int = LIST_LIMIT) -> None:
     """The calibration's headline, cross-validated error, fitted speeds and turnout, and the
     records not used, one by one (up to ``limit``)."""
     from emgis.run.minutes import _flags, _group
@@ -256,6 +257,17 @@ def _print_calibration(cal: Any, con: Console, *, limit: int = LIST_LIMIT) -> No
             con.say(con.fmt("calib.console_turnout", kind=t.kind(str(r["kind"])),
                             fitted=f"{float(r['fitted_min']):.2f}",
                             nominal=f"{float(r['nominal_min']):g}"))
+    errors = cal.errors
+    con.say(t["calib.console_error_head"])
+    for scope in ("district", "road_class", "township", "unit"):
+        rows = errors[errors["scope"] == scope]
+        for r in rows.head(limit).to_dict("records"):
+            name = _group(str(r["name"]), t) if scope == "road_class" else (
+                district if scope == "district" else str(r["name"]))
+            con.say(con.fmt("calib.console_error", scope=t.get("scope", scope),
+                            name=name, n=int(r["records"]),
+                            b0=f"{r['bias_before']:+.2f}", b1=f"{r['bias_after']:+.2f}",
+                            s0=f"{r['spread_before']:.2f}", s1=f"{r['spread_after']:.2f}"))
     for r in bad.head(limit).to_dict("records"):
         con.say(con.fmt("calib.console_bad", row=r["row"], flags=_flags(r["flags"], t)))
     if len(bad) > limit:
@@ -273,7 +285,7 @@ def cmd_calibrate(args: argparse.Namespace, con: Console) -> int:
     if cal is None:
         raise DistrictError(Msg("calib.no_calls"))
     con.say(con.t["cli.calibrate"])
-    _print_calibration(cal, con)
+    _print_calibration(cal, con, district=plan.district.name)
     with _out(args, "calibrate", con, plan.district.sources) as out:
         describe(out, plan, command="calibrate", lang=args.lang)
         files = write_calibration(out, cal, lang=args.lang)
@@ -602,7 +614,7 @@ def cmd_site(args: argparse.Namespace, con: Console) -> int:
         args.add = 3
     check_request(args.model, method=args.method, cover_all=args.cover_all,
                   capacity=args.capacity, add=args.add if not args.cover_all else 1)
-    if args.robust and (args.cover_all or args.model != "max_covering"):
+    if (args.robust or args.over_samples) and (args.cover_all or args.model != "max_covering"):
         raise SitingError(Msg("cli_robust_model"))
     probs = None
     if args.scenario_weights:
@@ -623,10 +635,20 @@ def cmd_site(args: argparse.Namespace, con: Console) -> int:
         describe(out, plan, command="site", kind=kind, add=args.add, cover_all=args.cover_all,
                  model=args.model, method=args.method, lang=args.lang)
         con.say(con.fmt("cli.siting", kind=con.t.kind(kind), what=what))
-        r, files = siting_job(plan, out, kind, add=args.add, cover_all=args.cover_all,
-                              model=args.model, method=args.method, lang=args.lang,
-                              capacity=args.capacity, time_limit=args.time_limit,
-                              robust=args.robust, k=args.k, probs=probs)
+        if args.over_samples:  # expected cover over samples of speeds and turnout
+            import dataclasses
+
+            from emgis.run.jobs import write_siting
+
+            rr = plan.site_expected(kind, add=args.add, method=args.method,
+                                    time_limit=args.time_limit)
+            r = dataclasses.replace(rr.robust, comparison=rr.comparison, robust="expected")
+            files = write_siting(plan, out, r, lang=args.lang)
+        else:
+            r, files = siting_job(plan, out, kind, add=args.add, cover_all=args.cover_all,
+                                  model=args.model, method=args.method, lang=args.lang,
+                                  capacity=args.capacity, time_limit=args.time_limit,
+                                  robust=args.robust, k=args.k, probs=probs)
         _print_site(r, con)
         out.finish()
     _wrote(files, con)
@@ -654,7 +676,7 @@ def cmd_run(args: argparse.Namespace, con: Console) -> int:
         _print_quality(res.quality, con)
     if res.minutes is not None and res.minutes.calibration is not None:
         con.say(con.t["cli.calibrate"])
-        _print_calibration(res.minutes.calibration, con)
+        _print_calibration(res.minutes.calibration, con, district=plan.district.name)
     if res.scenarios is not None:
         con.say(con.t["cli.scenarios"])
         _print_scenarios(res.scenarios, con)
@@ -982,6 +1004,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "least --k scenarios)")
     p.add_argument("--k", type=_positive_int, default=None,
                    help="for --robust k_of_n (default: all scenarios but one)")
+    p.add_argument("--over-samples", action="store_true",
+                   help="choose the sites for the most persons within target on average over "
+                   "samples of road speeds and turnout ([uncertainty]; the calibration's "
+                   "ranges where the district has dispatch records)")
     p.add_argument("--scenario-weights", default=None, metavar="W0,W1,...",
                    help="for --robust expected: a weight per scenario, the baseline first "
                    "(default equal)")

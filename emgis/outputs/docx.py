@@ -484,6 +484,11 @@ class _Writer:
             if mi["calibration"]:
                 self.subhead(t["minutes.calibration"])
                 self.para(mi["calibration"], indent=True)
+                if mi["calibration_errors"]:
+                    self.table([t["column.road_class"], t["column.records"],
+                                t["minutes.bias_before"], t["minutes.bias_after"]],
+                               [[r["name"], r["records"], r["before"], r["after"]]
+                                for r in mi["calibration_errors"]])
                 if mi["calibration_groups"]:
                     self.table([t["column.group"], t["column.factor"], t["column.records"]],
                                [[r["group"], r["factor"], r["records"]]

@@ -351,6 +351,8 @@ def report_model(
     ctx["overview_png"] = overview  # the picture itself, for report.docx
     # how sure the minutes are, and how many persons in time (emgis.run.minutes.report_section)
     ctx["minutes"] = minutes
+    if minutes:
+        headlines.extend(minutes.get("headlines") or ())
     return ctx
 
 
