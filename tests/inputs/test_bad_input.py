@@ -420,7 +420,7 @@ CASES: list[Case] = [
     Case("config", "toml-not-utf8",
          lambda d: (d / "district.toml").write_bytes(
              (d / "district.toml").read_text("utf-8").encode("gbk")),
-         Fails("not UTF-8 text")),
+         Fails("is saved in GBK")),
     Case("config", "toml-syntax", toml("[targets\nmicro_fire_station = 3"),
          Fails("not valid TOML")),
     Case("config", "no-villages-layer", drop_layer("villages"),
