@@ -84,6 +84,8 @@ def describe(out: OutputDir, plan: Plan, **options: object) -> None:
                 "shelter": {k: v.value for k, v in s.shelter.items()},
                 "quality": {k: v.value for k, v in s.quality.items()},
                 "costs": {k: v.value for k, v in s.costs.items()},
+                "uncertainty": {k: v.value for k, v in s.uncertainty.items()},
+                "availability": {k: v.value for k, v in s.availability.items()},
                 "siting": asdict(s.siting),
                 "network": asdict(s.network), "coverage": asdict(s.coverage)}
     text = json.dumps(settings, sort_keys=True, default=str)

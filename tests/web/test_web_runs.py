@@ -139,8 +139,8 @@ def test_plan_saved_and_run(shared: dict[str, Any]) -> None:
     name = r.json()["name"]
     assert (_folder(shared) / "plans" / name).read_text("utf-8") == csv
     # a plan that does not read is refused with its problems
-    r = c.post(project + "/plans", json={"kind": "micro_fire_station",
-                                         "csv": "id,name,kind,action,lon,lat\nx,y,nonsense,add,1,2\n"},
+    bad = "id,name,kind,action,lon,lat\nx,y,nonsense,add,1,2\n"
+    r = c.post(project + "/plans", json={"kind": "micro_fire_station", "csv": bad},
                headers={"X-CSRF-Token": csrf})
     assert r.status_code == 400 and r.json()["errors"]
     run = start_run(c, project, csrf, kind="coverage", plan=name)

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 from conftest import (
-    BASE,
     PASSWORD,
     client,
     ledger_files,
@@ -177,9 +176,9 @@ def test_hostile_zips_are_refused(tmp_path: Path, case: str) -> None:
 
 def test_zip_bomb_bounds_unit() -> None:
     """The bytes that come out are counted, whatever the zip's header says."""
-    from emgis.web.security import Limits, UploadError, extract_zip
-
     import tempfile
+
+    from emgis.web.security import Limits, UploadError, extract_zip
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "b.zip"
@@ -280,7 +279,7 @@ def test_every_page_has_a_content_security_policy(shared: dict[str, Any]) -> Non
     for path in ("/", project, project + "/settings", project + "/hazards"):
         html = c.get(path).text
         for m in re.finditer(r"<script([^>]*)>(.*?)</script>", html, re.S):
-            attrs, body = m.groups()
+            attrs, _body = m.groups()
             assert "src=" in attrs or 'type="application/json"' in attrs, (path, attrs)
     assert "static" in c.get("/static/leaflet.js").headers["content-type"] or \
         c.get("/static/leaflet.js").status_code == 200
