@@ -42,7 +42,6 @@ import emgis  # noqa: E402
 from emgis.inputs.kinds import mode_of, towards_unit  # noqa: E402
 from emgis.roads.routing import Search, build_routing_graph, nearest_two_many  # noqa: E402
 
-
 #: The interpreter with osrm-bindings (``--osrm-python``); None: OSRM left out.
 OSRM_PYTHON: str | None = None
 

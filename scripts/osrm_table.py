@@ -84,7 +84,7 @@ def main() -> None:
                       for row in res["durations"]])
         out[key] = d
     times["query"] = time.perf_counter() - t
-    np.savez(work / "osrm.npz", **out)
+    np.savez(work / "osrm.npz", **out)  # type: ignore[arg-type]
     print(json.dumps(times))
 
 

@@ -184,7 +184,8 @@ def with_setting(settings: Settings, table: str, kind: str, value: float) -> Set
     old = values.get(kind)
     values[kind] = dataclasses.replace(old, value=float(value), source="set in Python") \
         if old is not None else Standard(float(value), "min", "set in Python", True)
-    return dataclasses.replace(settings, **{table: values})
+    changed: Settings = dataclasses.replace(settings, **{table: values})  # type: ignore[arg-type]
+    return changed
 
 
 def hazard_row(district: District, hazard_id: str, geometry: object, *, kind: str = "flood",

@@ -226,6 +226,7 @@ def datum_fit(
     lines = reuse.get("lines")
     if lines is None:
         lines = reuse["lines"] = _road_lines(roads)
+    assert isinstance(lines, np.ndarray)
     if not len(lines):
         return _no_verdict(name, n, "datum_no_roads")
     x, y = x[inside], y[inside]
@@ -236,10 +237,11 @@ def datum_fit(
         ex, ny = to_metric.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([ex, ny])
 
-    key = ("tree", metric.to_wkt())
-    tree = reuse.get(key)
+    tree_key = ("tree", metric.to_wkt())
+    tree = reuse.get(tree_key)
     if tree is None:
-        tree = reuse[key] = shapely.STRtree(shapely.transform(lines, project))
+        tree = reuse[tree_key] = shapely.STRtree(shapely.transform(lines, project))
+    assert isinstance(tree, shapely.STRtree)
     order = [name, *(r for r in READINGS if r != name)]
     positions: dict[str, tuple[FloatArray, FloatArray]] = {}
     fits: dict[str, ReadingFit] = {}

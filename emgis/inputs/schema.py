@@ -538,7 +538,8 @@ def _shares(config: Mapping[str, Any], file: str, plog: ProblemLog) -> None:
         value = t.get(key) if isinstance(t, dict) else None
         if isinstance(value, dict):
             value = value.get("value")
-        if _is_number(value) and not 0.0 <= float(value) <= 1.0:
+        if isinstance(value, (int, float)) and _is_number(value) \
+                and not 0.0 <= float(value) <= 1.0:
             plog.error(file, Msg("cfg_share", v=value), field=f"{table}.{key}")
 
 

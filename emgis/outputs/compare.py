@@ -285,11 +285,13 @@ def compare_map(cmp: Comparison, *, lang: str = "en", basemap: str | None = None
     for i, kind in enumerate(kinds):
         rows = every[every["kind"] == kind].drop_duplicates("village_id").set_index(
             "village_id").reindex(ids)
-        classes, tips, edges = [], [], []
+        shown: list[str] = []
+        tips: list[str] = []
+        edges: list[int] = []
         for vid, r in zip(ids, rows.to_dict("records"), strict=True):
             cls = r["map_class"] if isinstance(r["map_class"], str) else (
                 "added" if vid in new_ids else "removed")
-            classes.append(cls)
+            shown.append(cls)
             edges.append(1 if cls in ("newly_covered", "newly_outside") else 0)
             tips.append(t.fmt(
                 "compare.map_tip", village=f"{_text(names[vid])} ({vid})",
@@ -297,7 +299,7 @@ def compare_map(cmp: Comparison, *, lang: str = "en", basemap: str | None = None
                 before=f"{_status(t, r['status_old'])}, {_min(r['nearest_min_old'])}",
                 after=f"{_status(t, r['status_new'])}, {_min(r['nearest_min_new'])}",
                 unit=t["unit.min"]))
-        lid = page.add(f"v{i}", _class_layer(classes, COMPARE_COLOURS, class_names,
+        lid = page.add(f"v{i}", _class_layer(shown, COMPARE_COLOURS, class_names,
                                              edges=edges, edge_colours=("#555", "#000"),
                                              tips=tips))
         items.append({"type": "radio", "group": "kind", "label": t.kind(kind), "layers": [lid],

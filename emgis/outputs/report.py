@@ -88,7 +88,7 @@ def gap_rows(coverage: pd.DataFrame, t: Texts, *, kinds: Sequence[str] = PUBLIC_
     # each village's rows (one per kind) in kind order, from plain columns: one pass
     col = {c: sub[c].tolist() for c in ("kind", "nearest_name", "nearest_min", "target_min",
                                         "cause", "access_m")}
-    rank = [order.get(k) for k in col["kind"]]
+    rank = [order.get(k, len(order)) for k in col["kind"]]
     groups: dict[Any, list[int]] = {}
     for i, v in enumerate(sub["village_id"].tolist()):
         groups.setdefault(v, []).append(i)

@@ -461,7 +461,7 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
         maps[t["report.warning_map"]] = "warnings.html"
     maps = {k: v for k, v in maps.items() if v in out.written}
     table = proposals_table(district, sites)
-    overview, kind = overview if overview is not None else report_overview(
+    picture, kind = overview if overview is not None else report_overview(
         plan, coverage.result if coverage is not None else None, sites, lang=lang)
     wgs = district.villages.to_crs(4326).geometry
     china = bool(in_china(wgs.x.to_numpy(), wgs.y.to_numpy()).any()) if len(wgs) else False
@@ -481,7 +481,7 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
                  if getattr(p.message, "key", "") == "township_no_village"),
                *(f"{t.kind(s.kind)}: {siting_note(s, lang)}" for s in sites if s.note),
                *(f"{step}: {msg}" for step, msg in failures)],
-        overview=overview, overview_kind=kind, china=china,
+        overview=picture, overview_kind=kind, china=china,
         zones=coverage.zones.zones.drop(columns="geometry") if coverage and coverage.zones
         else None,
         zone_balance=coverage.zones.balance if coverage and coverage.zones else None,
@@ -750,13 +750,13 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
                 log.debug("scenarios failed", exc_info=True)
                 failures.insert(sc_at, (t["progress.scenarios"], say(exc, t)))
         done: list[SitingResult] = []
-        for kind, r, job, failed in pending:  # each written, or its failure named in order
-            if failed is not None or job is None or r is None:
+        for kind, got, job, failed in pending:  # each written, or its failure named in order
+            if failed is not None or job is None or got is None:
                 failures.append(failed or ("", ""))
                 continue
             try:
                 job.result()
-                done.append(r)
+                done.append(got)
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("siting %s failed", kind, exc_info=True)
                 failures.append((t.fmt("msg.step_siting", kind=t.kind(kind)), say(exc, t)))

@@ -157,7 +157,8 @@ class RunManager:
         cancel = self.jobs_dir / f"{run.id}.cancel"
         cancel.unlink(missing_ok=True)
         progress.unlink(missing_ok=True)
-        spec = {"project": str(self.data / project.slug), "out": str(out), "kind": run.kind,
+        spec: dict[str, object] = {"project": str(self.data / project.slug), "out": str(out),
+                                   "kind": run.kind,
                 "options": run.options, "lang": self.lang, "progress": str(progress),
                 "cancel": str(cancel)}
         a = _Active(run.id, progress, cancel, out)

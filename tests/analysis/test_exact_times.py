@@ -43,7 +43,8 @@ def just_over() -> tuple[Plan, str, float]:
 
 def test_statuses_use_exact_minutes(just_over: tuple[Plan, str, float]) -> None:
     plan, vid, target = just_over
-    row = plan.coverage().table.query("kind == @KIND and village_id == @vid").iloc[0]
+    table = plan.coverage().table
+    row = table[(table["kind"] == KIND) & (table["village_id"] == vid)].iloc[0]
     assert row["nearest_min"] == pytest.approx(target + 0.003, abs=1e-9)
     assert row["status"] == "over_target"
 
@@ -62,7 +63,7 @@ def test_cover_all_does_not_count_a_village_just_over_target(
 
 
 def test_whatif_counts_agree_with_statuses(just_over: tuple[Plan, str, float]) -> None:
-    plan, _, target = just_over
+    plan, _, _ = just_over
     data = whatif_data(plan.district, plan.engine, KIND)
     table = plan.coverage().table.query("kind == @KIND")
     pop = plan.district.villages["population"].fillna(0).to_numpy(dtype=float)
