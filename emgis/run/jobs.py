@@ -703,6 +703,9 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         progress.step(t["progress.minutes"])
         minutes = compute_minutes(plan, lang=lang)
         failures.extend(minutes.failures)
+        # the worker draws no bar (its output is not the terminal's): the step is said here
+        what = t["progress.areas_per_unit" if per_unit_areas else "progress.areas"]
+        progress.step(f"{what} ({len(result.kinds)} {t['progress.kinds']})")
         cov_job = Forked(od, _coverage_files_slim, plan, od, result, lang=lang,
                          per_unit_areas=per_unit_areas, progress=SILENT)
         progress.step(t["progress.compliance"])
