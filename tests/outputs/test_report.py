@@ -53,26 +53,34 @@ def test_numbers_match_coverage_csv(demo_report: tuple[Plan, Path, str]) -> None
         assert int(outside) == (k["status"] != "covered").sum()
         want = k.loc[k["status"] == "covered", "population"].sum() / k["population"].sum()
         assert float(share) == pytest.approx(want, abs=5e-5)
-    # the per-township gap tables list the csv's villages outside target, most people first,
-    # up to [report] township_rows, and say how many more the workbook holds
-    gaps = csv[~csv["status"].isin(["covered", "no_unit"])]
+    # the per-township gap tables list, one row group per village, the csv's villages with a
+    # public force outside target, most people first, up to [report] township_rows villages,
+    # and say how many more the workbook holds
+    public = {"micro_fire_station", "fire_station", "township_fire_brigade",
+              "township_rescue_team", "village_team", "forest_fire_team", "medical"}
+    gaps = csv[csv["kind"].isin(public)
+               & csv["status"].isin(["over_target", "cut_off", "no_road_access"])]
     limit = plan.district.settings.report.township_rows
     blocks = re.findall(r'<div class="township" id="township-\d+" data-name="([^"]+)">(.*?)</div>',
                         dom, flags=re.S)
     assert sum("<table class=\"gaps\">" in b for _, b in blocks) == gaps["township"].nunique()
     for name, block in blocks:
-        want = gaps[gaps["township"] == name]
+        want = gaps[gaps["township"] == name].drop_duplicates("village_id")
         table = re.search(r'<table class="gaps">(.*?)</table>', block, flags=re.S)
-        shown = table.group(1).count("<tr>") - 1 if table else 0
+        shown = table.group(1).count('<td rowspan="') if table else 0
         assert shown == min(limit, len(want)), name
         more = re.search(r'class="small more">… (\d+) more rows in results.xlsx \(sheet Gaps\)',
                          block)
         assert (int(more.group(1)) if more else 0) == len(want) - shown, name
-        cells = [re.search(r'<td class="n">([0-9,]+)</td>', row)
-                 for row in table.group(1).split("<tr>")[2:]] if table else []
-        assert all(cells), name
-        pops = [int(c.group(1).replace(",", "")) for c in cells if c]
+        pops = [int(c.replace(",", "")) for c in re.findall(
+            r'<td class="n" rowspan="\d+">([0-9,]+)</td>', table.group(1))] if table else []
+        assert len(pops) == shown, name
         assert pops == sorted(pops, reverse=True)
+        # each village's failing kinds, one row each, as many as the csv has for it
+        rows = table.group(1).count("<tr>") - 1 if table else 0
+        kinds = gaps[gaps["village_id"].isin(want.sort_values(
+            "population", ascending=False, kind="mergesort")["village_id"].head(shown))]
+        assert rows == len(kinds), name
 
 
 def test_report_escapes_and_speaks_chinese(tiny: Path, tmp_path: Path) -> None:
