@@ -181,7 +181,8 @@ def ascii_words(text: str) -> set[str]:
     """The words in Latin letters of ``text`` (not a catalogue text's fields, paths, file
     names)."""
     text = re.sub(r"\{[a-z_]+\}", " ", text)  # a catalogue text's fields
-    text = re.sub(r"(?:/[^\s/（）()]+)+/?|\S+\.(?:csv|gpkg|html|xlsx|json|npz|osm|pbf)\b", " ",
+    text = re.sub(r"(?:/[^\s/（）()]+)+/?"
+                  r"|\S+\.(?:csv|gpkg|html|xlsx|docx|toml|json|npz|osm|pbf)\b", " ",
                   text)  # paths and file names
     return set(re.findall(r"[A-Za-z]+(?:['’\-][A-Za-z]+)*", text))
 

@@ -587,7 +587,7 @@ def workbook_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None
     t = texts(lang)
     return write_workbook(
         out, district=plan.district,
-        coverage=coverage.result.table if coverage else None,
+        coverage=with_p_within(plan, coverage.result.table) if coverage else None,
         coverage_summary=coverage.summary if coverage else None,
         gaps=coverage.gaps if coverage else None, compliance=compliance,
         scenarios=scenarios.comparison if scenarios is not None else None,

@@ -67,8 +67,16 @@ def test_workbook_sheets_headers_and_every_village(runs: dict[str, tuple[Path, s
     want = [t[f"sheet.{k}"] for k in ("summary", "coverage", "gaps", "compliance",
                                        "checklist", "scenarios", "scenario_villages", "siting",
                                        "zones", "zone_balance", "warning", "loudspeakers",
-                                       "sources", "fields")]
-    assert wb.sheetnames == want
+                                       "quality")]
+    names = wb.sheetnames
+    assert names[:len(want)] == want
+    assert names[-2:] == [t["sheet.sources"], t["sheet.fields"]]
+    # between them the sheets of the minutes (calibration only where there are records)
+    extra = names[len(want):-2]
+    optional = [t[f"sheet.{k}"] for k in ("calibration", "calibration_records", "uncertainty",
+                                          "force", "availability")]
+    assert {t["sheet.uncertainty"], t["sheet.force"], t["sheet.availability"]} <= set(extra)
+    assert extra == [n for n in optional if n in extra]
     cov_csv = pd.read_csv(folder / "coverage.csv", encoding="utf-8-sig",
                           header=1 if lang == "zh" else 0, dtype={"village_id": str})
     ws = wb[t["sheet.coverage"]]
@@ -125,7 +133,7 @@ def test_workbook_cells_equal_openpyxls_own(texts_: list[str | None],
     import openpyxl
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    from emgis.outputs.tables import neutralise
+    from emgis.outputs.tables import neutralise, present
     from emgis.outputs.workbook import _number_format, table_workbook
 
     table = pd.DataFrame({"village_name": texts_, "population": numbers,
@@ -142,7 +150,8 @@ def test_workbook_cells_equal_openpyxls_own(texts_: list[str | None],
     oracle = openpyxl.Workbook()
     ows = oracle.active
     ows.append(headers(list(table.columns), "en"))
-    for r in table.itertuples(index=False):
+    # the workbook prints the table as a planner reads it (minutes rounded for print)
+    for r in present(table, "en").itertuples(index=False):
         ows.append([None if v is None or (isinstance(v, float) and np.isnan(v))
                     else ILLEGAL_CHARACTERS_RE.sub("\ufffd", neutralise(v)) if isinstance(v, str)
                     else v.item() if isinstance(v, np.generic) else v for v in r])
