@@ -34,15 +34,30 @@ import shapely
 
 from emgis._errors import DistrictError, ValidationError
 from emgis._progress import Progress
+from emgis.analysis.availability import availability, team_availability
+from emgis.analysis.calibration import calibrate
 from emgis.analysis.compliance import check_compliance
 from emgis.analysis.coverage import compute_coverage, service_areas
+from emgis.analysis.force import effective_force
+from emgis.analysis.quality import data_quality
+from emgis.analysis.reanswer import (
+    hazard_row,
+    kinds_touched,
+    redo_kinds,
+    restatus,
+    with_setting,
+    with_unit,
+    without_unit,
+)
 from emgis.analysis.scenario import Scenario, closed_area, run_scenario, zones
 from emgis.analysis.siting import ScenarioSpec, site_budget, site_robust, site_units
+from emgis.analysis.uncertainty import site_expected, uncertainty
 from emgis.analysis.warning import warning_reach
 from emgis.analysis.whatif import whatif_data
 from emgis.analysis.zones import unit_zones
 from emgis.inputs.district import District, load_district
 from emgis.inputs.kinds import units_of
+from emgis.roads.classtime import class_times
 from emgis.roads.datums import datum_problems
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.engine import Engine
@@ -150,7 +165,6 @@ class Plan:
     def quality(self) -> DataQuality:
         """The data quality of the roads per township (see :mod:`emgis.analysis.quality`):
         villages far from every road, road km per km², and the thinly mapped townships."""
-        from emgis.analysis.quality import data_quality
 
         if self._quality is None:
             self._quality = data_quality(self.district, self.network, engine=self.engine)
@@ -160,7 +174,6 @@ class Plan:
         """The model's minutes against the dispatch records of ``[layers.calls]``, and the
         speeds and turnout fitted to them (:mod:`emgis.analysis.calibration`); None when the
         district has no records (the model stays as it is)."""
-        from emgis.analysis.calibration import calibrate
 
         if "calibration" not in self._minutes:
             self._minutes["calibration"] = calibrate(self.district, self.network)
@@ -173,7 +186,6 @@ class Plan:
         """The chance of every village being within target when speeds and turnout vary
         (:mod:`emgis.analysis.uncertainty`): ``[uncertainty]`` ranges, or the calibration's
         when the district has dispatch records (``calibrated=False``: the profile's)."""
-        from emgis.analysis.uncertainty import uncertainty
 
         key = ("uncertainty", samples, seed, speed_sd, turnout_share, calibrated)
         if key not in self._minutes:
@@ -192,7 +204,6 @@ class Plan:
         return out
 
     def _class_times(self) -> Any:
-        from emgis.roads.classtime import class_times
 
         if "class_times" not in self._minutes:
             self._minutes["class_times"] = class_times(self.engine.graph("drive"),
@@ -203,7 +214,6 @@ class Plan:
                       method: str = "auto", time_limit: float = 300.0) -> RobustResult:
         """New units of ``kind`` for the most persons within target on average over the
         samples of :meth:`uncertainty` (see :func:`emgis.analysis.uncertainty.site_expected`)."""
-        from emgis.analysis.uncertainty import site_expected
 
         return site_expected(self.district, self.engine, kind, add=add,
                              result=self.uncertainty(), samples=samples, method=method,
@@ -214,8 +224,6 @@ class Plan:
         within 30 min, 15 within 10 min) and within ``[coverage] breaks_min``
         (:mod:`emgis.analysis.force`); ``period`` (``day``, ``night``, ``flood``) counts each
         team's persons at its availability in that period."""
-        from emgis.analysis.availability import team_availability
-        from emgis.analysis.force import effective_force
 
         key = ("force", period)
         if key not in self._minutes:
@@ -231,7 +239,6 @@ class Plan:
     def availability(self) -> AvailabilityResult:
         """Cover per period (day, night, flood season) and the chance that a unit within
         target is free (:mod:`emgis.analysis.availability`, ReVelle & Hogan 1989)."""
-        from emgis.analysis.availability import availability
 
         if "availability" not in self._minutes:
             self._minutes["availability"] = availability(self.district, self.engine)
@@ -382,7 +389,6 @@ class Plan:
         """The coverage with ``kind``'s target set to ``minutes``: statuses, causes and the
         summaries follow from the times already found (no search). Service areas, zones and
         scenarios are found again when next asked."""
-        from emgis.analysis.reanswer import restatus, with_setting
 
         cov = self.coverage()
         settings = with_setting(self.district.settings, "targets", kind, minutes)
@@ -395,7 +401,6 @@ class Plan:
         """The coverage with the default turnout of ``kind`` set to ``minutes`` (units with
         their own turnout keep it): that kind's rows (and, for a social force, the kinds it
         backs up) found again by one search of its units; every other row kept."""
-        from emgis.analysis.reanswer import kinds_touched, redo_kinds, with_setting
 
         cov = self.coverage()
         settings = with_setting(self.district.settings, "turnout", kind, minutes)
@@ -421,7 +426,6 @@ class Plan:
         again by one search on the engine (for a social force, the kinds it backs up too);
         every other row kept. Scenarios, service areas and zones are found again when next
         asked."""
-        from emgis.analysis.reanswer import with_unit
 
         cov = self.coverage()
         district = with_unit(self.district, kind, point, unit_id=unit_id, name=name,
@@ -432,7 +436,6 @@ class Plan:
         """The coverage without the unit ``unit_id``: its kind's nearest and second unit found
         again by one search of the remaining units (the villages it served first or second
         get the next ones, exactly); every other row kept."""
-        from emgis.analysis.reanswer import without_unit
 
         cov = self.coverage()
         district, kind = without_unit(self.district, unit_id)
@@ -440,7 +443,6 @@ class Plan:
 
     def _units_changed(self, cov: CoverageResult, district: District, kind: str
                        ) -> CoverageResult:
-        from emgis.analysis.reanswer import kinds_touched, redo_kinds
 
         engine = Engine.for_district(district, self.network)
         table, part = redo_kinds(district, engine, cov.table, kinds_touched(kind, cov.kinds),
@@ -459,7 +461,6 @@ class Plan:
         """Add a hazard zone (the district's CRS; ``effect`` ``closed`` or ``slowed`` with
         ``speed_factor``) and run only its own scenario (named ``scenario``, default the
         hazard's id); the other scenarios' results are kept."""
-        from emgis.analysis.reanswer import hazard_row
 
         hazards = hazard_row(self.district, hazard_id, geometry, kind=kind, effect=effect,
                              name=name, speed_factor=speed_factor)

@@ -57,12 +57,15 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy.optimize import least_squares
 
 from emgis._types import FloatArray, IntArray
 from emgis.inputs.calls import parse_time
 from emgis.inputs.kinds import SOCIAL_KINDS, units_of
 from emgis.roads.classtime import OFFROAD, POSTED, ClassTimes, class_times, route_minutes
 from emgis.roads.engine import Engine
+from emgis.roads.routing import times_from
+from emgis.texts import texts
 
 if TYPE_CHECKING:
     from emgis.inputs.district import District
@@ -357,7 +360,6 @@ def _solve(m: FloatArray, y: FloatArray, kinds: Sequence[str], units: Sequence[s
                                                             dict[str, float]]:
     """Solve the robust fit; returns (1/factor per fitted group, turnout per fitted kind,
     deviation per fitted unit)."""
-    from scipy.optimize import least_squares
 
     a, fixed = _design(m, kinds, units, fit_groups, fit_kinds, fit_units)
     # records of a kind whose turnout is not fitted keep their nominal turnout
@@ -665,7 +667,6 @@ def _cross_validate(m: FloatArray, y: FloatArray, kinds: Sequence[str], units: S
 
 def calibration_toml(res: CalibrationResult, *, lang: str = "en") -> str:
     """The ``district.toml`` keys of a calibration (see the module text), with comments."""
-    from emgis.texts import texts
 
     t = texts(lang)
     cv = res.cv
@@ -735,7 +736,6 @@ def simulate_calls(district: District, network: EdgeArrays, *,
     its factor, :meth:`emgis.roads.classtime.ClassTimes.scaled`) times a lognormal noise of
     log sd ``noise``, rounded to the second.
     """
-    from emgis.roads.routing import times_from
 
     units = units_of(district)
     teams = units[units["layer"] == "teams"].reset_index(drop=True)

@@ -20,13 +20,17 @@ Every function returns what a full recomputation returns: the same ids, minutes 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from emgis.inputs.kinds import SOCIAL_BACKUP, mode_of, target_of
+from emgis.analysis.coverage import COLUMNS, compute_coverage
+from emgis.inputs.kinds import SOCIAL_BACKUP, TEAM_KINDS, mode_of, target_of, units_of
+from emgis.inputs.standards import Standard
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -97,7 +101,6 @@ def redo_kinds(district: District, engine: Engine, table: pd.DataFrame,
 
     ``table`` is the full table of ``all_kinds`` (villages in input order within each kind,
     kinds in that order), as :func:`emgis.analysis.coverage.compute_coverage` gives it."""
-    from emgis.analysis.coverage import COLUMNS, compute_coverage
 
     kinds = [k for k in all_kinds if k in set(kinds)]
     if not kinds:
@@ -121,11 +124,8 @@ def with_unit(district: District, kind: str, point: object, *, unit_id: str,
               township: str | None = None) -> District:
     """The district with one more unit of ``kind`` at ``point`` (in the district's CRS), in the
     layer that holds its kind (teams, stockpiles or shelters)."""
-    import dataclasses
 
-    import geopandas as gpd
 
-    from emgis.inputs.kinds import TEAM_KINDS
 
     layer = "teams" if kind in TEAM_KINDS else "stockpiles" if kind == "stockpile" else \
         "shelters"
@@ -154,9 +154,7 @@ def with_unit(district: District, kind: str, point: object, *, unit_id: str,
 
 def without_unit(district: District, unit_id: str) -> tuple[District, str]:
     """The district without the unit ``unit_id``, and that unit's kind."""
-    import dataclasses
 
-    from emgis.inputs.kinds import units_of
 
     units = units_of(district)
     hit = units[units["id"].astype(str) == str(unit_id)]
@@ -176,9 +174,7 @@ def without_unit(district: District, unit_id: str) -> tuple[District, str]:
 
 def with_setting(settings: Settings, table: str, kind: str, value: float) -> Settings:
     """Settings with ``[table] kind = value`` (targets or turnout, minutes)."""
-    import dataclasses
 
-    from emgis.inputs.standards import Standard
 
     values = dict(getattr(settings, table))
     old = values.get(kind)
@@ -192,7 +188,6 @@ def hazard_row(district: District, hazard_id: str, geometry: object, *, kind: st
                effect: str = "closed", name: str | None = None,
                speed_factor: float | None = None) -> gpd.GeoDataFrame:
     """The district's hazards with one more (in the district's CRS)."""
-    import geopandas as gpd
 
     hz = district.hazards
     if hazard_id in set(hz["id"].astype(str)):

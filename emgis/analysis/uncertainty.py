@@ -43,8 +43,13 @@ import numpy as np
 import pandas as pd
 
 from emgis._types import FloatArray
+from emgis.analysis.coverage import compute_coverage
+from emgis.analysis.siting import RobustResult, _result, candidate_sites, candidate_times
 from emgis.inputs.kinds import mode_of, target_of, towards_unit, units_of
-from emgis.roads.classtime import ClassTimes, class_times
+from emgis.locate.covering import max_covering
+from emgis.locate.pairs import _newly_coverable
+from emgis.locate.robust import robust_covering, robust_objective, robust_values
+from emgis.roads.classtime import ClassTimes, class_times, nearest_routes
 from emgis.roads.engine import Engine
 from emgis.roads.routing import Search, nearest_two_many
 
@@ -189,7 +194,6 @@ class _Bounds:
     @classmethod
     def of(cls, ct: ClassTimes, engine: Engine, turnout: FloatArray, units: np.ndarray
            ) -> _Bounds:
-        from emgis.roads.classtime import nearest_routes
 
         m, _, off = nearest_routes(ct, units, turnout, engine.village_loc)
         first = np.where(np.isfinite(m).all(axis=1), m.sum(axis=1) + off, np.inf)
@@ -350,11 +354,6 @@ def site_expected(district: District, engine: Engine, kind: str, *, add: int,
     sample's. ``comparison`` has a row per sample: persons covered by the existing units, with
     the nominal plan and with the expected-cover plan.
     """
-    from emgis.analysis.coverage import compute_coverage
-    from emgis.analysis.siting import RobustResult, _result, candidate_sites, candidate_times
-    from emgis.locate.covering import max_covering
-    from emgis.locate.pairs import _newly_coverable
-    from emgis.locate.robust import robust_covering, robust_objective, robust_values
 
     s = district.settings
     n = int(s.uncertainty["siting_samples"].value) if samples is None else int(samples)

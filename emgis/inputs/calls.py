@@ -19,6 +19,7 @@ village, a duplicate, an impossible speed) is never an error of the district: th
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import unicodedata
 from dataclasses import replace
@@ -28,8 +29,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from emgis.inputs.encodings import _decode_csv
 from emgis.inputs.fields import LayerSpec
 from emgis.inputs.headers import CALLS_REQUIRED, SYNONYMS, recognise
+from emgis.inputs.layers import EXCEL_SUFFIXES, _read_vector, _said, _set_crs
+from emgis.inputs.ledgers import LedgerError, read_ledger
 from emgis.inputs.problems import ProblemLog
 from emgis.texts import Msg
 
@@ -94,9 +98,6 @@ def parse_time(value: Any) -> dt.datetime | None:
 def _frame(spec: LayerSpec, default_crs: str | None, plog: ProblemLog
            ) -> tuple[pd.DataFrame, np.ndarray, str] | None:
     """The file's records as text, their rows as the file shows them, and its label."""
-    from emgis.inputs.encodings import _decode_csv
-    from emgis.inputs.layers import EXCEL_SUFFIXES, _read_vector, _said
-    from emgis.inputs.ledgers import LedgerError, read_ledger
 
     suffix = spec.path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
@@ -111,7 +112,6 @@ def _frame(spec: LayerSpec, default_crs: str | None, plog: ProblemLog
         return (ledger.frame.copy(), np.asarray(ledger.excel_rows, dtype=np.int64),
                 f"{spec.path.name} [{ledger.sheet}]")
     if suffix in (".csv", ".txt"):
-        import io
 
         text = _decode_csv(spec.path, spec.encoding, plog)
         if text is None:
@@ -202,7 +202,6 @@ def _texts(col: pd.Series) -> Any:
 def _points(df: pd.DataFrame, spec: LayerSpec, default_crs: str | None, plog: ProblemLog,
             label: str) -> list[object] | None:
     """The incident points of the records that have coordinates, in WGS-84."""
-    from emgis.inputs.layers import _set_crs
 
     crs = spec.crs or default_crs
     if crs is None:

@@ -50,11 +50,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pyogrio
+
 from emgis._errors import DistrictError
 from emgis._files import gdal_path
+from emgis.inputs.coordtext import CoordinateTextError, parse_degrees, parse_pair
 from emgis.inputs.district import ValidationReport, validate_district
 from emgis.inputs.fields import POINT_LAYERS
 from emgis.inputs.headers import NAME_KEYWORDS, guess_layer, normalise_header, recognise
+from emgis.inputs.ledgers import LedgerError, read_ledger
+from emgis.roads.register import find_columns, is_register
 from emgis.texts import Msg, Texts, say, texts
 
 if sys.version_info >= (3, 11):
@@ -293,7 +298,6 @@ def _said(note: Any, lang: str) -> str:
 
 def _ledger_source(name: str, path: Path, sheet: str | int | None, n_sheets: int,
                    lang: str, *, csv: bool = False) -> Source:
-    from emgis.inputs.ledgers import read_ledger
 
     led = read_ledger(path, sheet=sheet)
     frame = led.frame
@@ -302,11 +306,12 @@ def _ledger_source(name: str, path: Path, sheet: str | int | None, n_sheets: int
         name=name, sheet=None if csv else led.sheet, kind="table",
         columns=tuple(str(c) for c in frame.columns), rows=None if csv else len(frame),
         header_rows=tuple(led.header_rows), sample=sample,
+        # deferred: loads python_calamine
         notes=tuple(_said(w, lang) for w in led.warnings), n_sheets=n_sheets)
 
 
 def _sheet_names(path: Path) -> list[str]:
-    from python_calamine import CalamineWorkbook
+    from python_calamine import CalamineWorkbook  # deferred: loads the workbook reader
 
     with CalamineWorkbook.from_path(str(path)) as wb:
         names = list(wb.sheet_names)
@@ -320,7 +325,6 @@ def _sheet_names(path: Path) -> list[str]:
 
 def _read_table(name: str, path: Path, lang: str, t: Texts
                 ) -> tuple[list[Source], list[tuple[str, str]]]:
-    from emgis.inputs.ledgers import LedgerError
 
     found: list[Source] = []
     left: list[tuple[str, str]] = []
@@ -368,7 +372,6 @@ def _crs_text(crs: Any) -> str | None:
 
 
 def _read_vector(name: str, path: Path, t: Texts) -> tuple[list[Source], list[tuple[str, str]]]:
-    import pyogrio
 
     found: list[Source] = []
     left: list[tuple[str, str]] = []
@@ -449,7 +452,6 @@ def _is_number(text: str) -> bool:
 
 def _coordinates(src: Source, mapping: Mapping[str, str]) -> tuple[str, str, str] | None:
     """How a table holds its points (:class:`LayerChoice` ``coordinates``)."""
-    from emgis.inputs.coordtext import CoordinateTextError, parse_degrees, parse_pair
 
     lon, lat = mapping.get("lon"), mapping.get("lat")
     if lon and lat and lon != lat and not any(
@@ -512,7 +514,6 @@ def _name_points_to(layer: str, src: Source) -> bool:
 
 def _road_kind(src: Source) -> tuple[str, dict[str, str]] | None:
     """``("osm"|"graphml"|"register"|"lines", detail)`` for a road file, None otherwise."""
-    from emgis.roads.register import find_columns, is_register
 
     if src.kind in ("osm", "graphml"):
         return src.kind, {}

@@ -238,7 +238,7 @@ class _Grid:
 
 
 def _read_workbook(path: Path, sheet: str | int | None) -> _Grid:
-    from python_calamine import CalamineWorkbook
+    from python_calamine import CalamineWorkbook  # deferred: loads python_calamine
 
     try:
         wb = CalamineWorkbook.from_path(str(path))

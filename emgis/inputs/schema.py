@@ -26,6 +26,7 @@ from emgis._errors import BasemapError
 from emgis.inputs import standards
 from emgis.inputs.coords import OFFSET_SYSTEMS
 from emgis.inputs.headers import SYNONYMS
+from emgis.inputs.kinds import TEAM_KINDS
 from emgis.inputs.problems import ProblemLog
 from emgis.texts import Msg
 
@@ -315,7 +316,6 @@ def uncertainty_checks() -> dict[str, Check]:
 def availability_keys() -> tuple[str, ...]:
     """The keys of ``[availability]``: a share per team kind and period, the busy share and
     the reliability."""
-    from emgis.inputs.kinds import TEAM_KINDS
 
     return (*(f"{k}_{p}" for k in TEAM_KINDS for p in standards.PERIODS), "busy_share",
             "reliability")

@@ -21,6 +21,7 @@ from pyproj import Transformer
 from emgis.analysis.coverage import polygonal
 from emgis.inputs.coords import wgs84_to_gcj02
 from emgis.inputs.district import District
+from emgis.inputs.settings import MapSettings
 from emgis.outputs.basemaps import basemap_tiles, display_frame, is_gcj02
 from emgis.outputs.style import ROAD_CLASSES, ROAD_OPACITY, TOWNSHIP_COLOUR, credit_of
 from emgis.roads.edges import EdgeArrays
@@ -221,7 +222,7 @@ class _Page:
     slots: dict[str, str] = field(default_factory=dict)
     m: folium.Map | None = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # deferred: loads folium
         import folium  # deferred: loads folium
 
         ms = self.district.settings.maps
@@ -246,6 +247,7 @@ class _Page:
         return display_frame(gdf, gcj02=self.gcj02)
 
     def _raw(self, where: str, content: str) -> None:
+        # deferred: loads folium
         """Put ``content`` into the page's header or body after rendering (see module doc)."""
         import folium  # deferred: loads folium
 
@@ -422,7 +424,6 @@ class _Page:
 
 def label_all(n_villages: int, ms: Any) -> bool:
     """Whether every village name shows from the opening zoom (:data:`LABEL_ALL_UP_TO`)."""
-    from emgis.inputs.settings import MapSettings
 
     up_to = getattr(ms, "label_all_up_to", LABEL_ALL_UP_TO)
     default_zoom = float(ms.label_zoom) == float(MapSettings().label_zoom)

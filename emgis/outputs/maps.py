@@ -32,6 +32,7 @@ import pandas as pd
 import shapely
 
 from emgis.analysis.coverage import STATUSES, CoverageResult
+from emgis.analysis.scenario import zones as scenario_zones  # deferred: analysis
 from emgis.analysis.whatif import page_tenths
 from emgis.inputs.district import District
 from emgis.inputs.kinds import target_of, units_of
@@ -621,7 +622,6 @@ def _scenario_zones(district: District, name: str, page: _Page, t: Texts
                     ) -> list[dict[str, Any]]:
     """A scenario's hazard zones (grown by its buffer) as the what-if page draws them when
     the scenario is chosen: geometry, colour by effect, the zone's name and effect."""
-    from emgis.analysis.scenario import zones as scenario_zones  # deferred: analysis
 
     sc = next((x for x in district.scenarios if x.name == name), None)
     if sc is None:

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
+from shapely.ops import substring
 
 from emgis.inputs.settings import Settings
 from emgis.roads.edges import EdgeArrays
@@ -216,7 +217,6 @@ def _open_parts(ea: EdgeArrays, edges: npt.NDArray[np.int64],
                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64],
                            npt.NDArray[np.float64], npt.NDArray[np.object_]]:
     """The open parts of ``edges``: (position in ``edges``, start and end fractions, line)."""
-    from shapely.ops import substring
 
     pos: list[int] = []
     f0: list[float] = []

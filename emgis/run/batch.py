@@ -55,7 +55,7 @@ from emgis.inputs.kinds import CROSS_BORDER_KINDS
 from emgis.inputs.planfile import extend_layer
 from emgis.inputs.standards import KIND_ALIASES
 from emgis.outputs.folder import OutputDir, _version, read_manifest, safe_stem
-from emgis.roads.cache import cache_path
+from emgis.roads.cache import cache_path, clip_area
 from emgis.roads.readers import read_road_ways
 from emgis.run.rollup import SUMMARY, district_summary, write_rollup
 from emgis.texts import Msg, say, texts
@@ -277,7 +277,9 @@ def _peak_mb() -> float:
 
 
 def run_district(task: DistrictTask, ways: RoadWays | None = None) -> Outcome:
+    # deferred: loads networkx, numba, scipy.optimize
     """Run one district's main job into ``task.out`` (a Dask task; also callable directly:
+    # deferred: loads numba
     the same district alone). Never raises: a failure is the outcome, with its error."""
     from emgis.plan import Plan  # deferred: loads networkx, numba, scipy.optimize
     from emgis.roads.network import load_network_arrays  # deferred: loads numba
@@ -334,7 +336,6 @@ class _Loaded:
 
 def _load_all(province: Province, lang: str) -> list[_Loaded]:
     """Every district read and checked (a district with errors is marked failed here)."""
-    from emgis.roads.cache import clip_area
 
     out = []
     for name, path in province.districts:
@@ -487,7 +488,7 @@ def check_options(*, scheduler: str | None, memory_limit: str, workers: int) -> 
             problems.append(Msg("batch_scheduler_http", v=scheduler))
         elif not re.fullmatch(r"(tcp|tls|ucx|inproc)://[^\s/]+(:\d{1,5})?/?", low):
             problems.append(Msg("batch_scheduler_bad", v=scheduler))
-    if memory_limit.strip().lower() != "auto":
+    if memory_limit.strip().lower() != "auto":  # deferred: loads dask
         from dask.utils import parse_bytes  # deferred: loads dask
 
         try:
@@ -500,7 +501,7 @@ def check_options(*, scheduler: str | None, memory_limit: str, workers: int) -> 
                                     least=f"{MIN_WORKER_MEMORY // 2**20} MiB"))
     if workers < 1:
         problems.append(Msg("batch_workers", v=workers))
-    if scheduler is None:
+    if scheduler is None:  # deferred: loads dask
         import dask  # deferred: loads dask
 
         # Dask's configured folder, and the one DASK_TEMPORARY_DIRECTORY names: Dask reads
@@ -530,7 +531,7 @@ def _joined(problems: Sequence[Msg]) -> Msg:
 
 
 def _client(workers: int, scheduler: str | None, memory_limit: str
-            ) -> tuple[Client, LocalCluster | None]:
+            ) -> tuple[Client, LocalCluster | None]:  # deferred: loads distributed
     from distributed import Client, LocalCluster  # deferred: loads distributed
 
     if not log.isEnabledFor(logging.DEBUG):  # Dask's own INFO lines only with -vv
@@ -594,10 +595,9 @@ def run_batch(province: Province, out: str | Path, *, workers: int = 2,
         As for :func:`emgis.run.jobs.run_all`.
     on_done
         Called as each district ends: ``on_done(k, n, outcome)``.
-    """
+    """  # deferred: loads distributed
     from distributed import as_completed  # deferred: loads distributed
 
-    from emgis.roads.cache import clip_area
 
     check_options(scheduler=scheduler, memory_limit=memory_limit, workers=workers)
     t0 = time.perf_counter()

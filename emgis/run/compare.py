@@ -38,8 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 
 from emgis._errors import EmgisError
 from emgis.inputs.kinds import UNIT_KINDS
@@ -299,8 +301,6 @@ def _plans(run: RunInfo) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFram
 
 def _positions(runs: Sequence[RunInfo]) -> Any:
     """Village points (WGS-84) from the folders' coverage.gpkg, the first folder first."""
-    import geopandas as gpd
-    import pyogrio
 
     parts = []
     for run in runs:

@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 
 from emgis._errors import EmgisError
+from emgis.outputs.qgis import Rule, Style
+from emgis.outputs.style import SITING_COLOURS, WARNING_COLOURS
 from emgis.outputs.tables import write_csv, write_gpkg
 from emgis.texts import Texts, say, texts
 
@@ -135,8 +137,6 @@ def force_tables(force: ForceResult, lang: str = "en") -> pd.DataFrame:
 def force_style(lang: str = "en") -> Style:
     """QGIS style of a ``force.gpkg`` layer: villages meeting the force rule, reached first in
     time but short of the force, or neither."""
-    from emgis.outputs.qgis import Rule, Style
-    from emgis.outputs.style import SITING_COLOURS, WARNING_COLOURS
 
     t = texts(lang)
     return Style("point", label_field="village_name", rules=(

@@ -17,6 +17,7 @@ import hmac
 import json
 import multiprocessing
 import re
+import sys
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -598,7 +599,6 @@ async def settings_post(request: Request, ctx: Ctx) -> Response:
 async def toml_post(request: Request, ctx: Ctx) -> Response:
     """The text of district.toml, edited as a whole: checked by the schema before it is
     written."""
-    import sys
 
     wb = _wb(request)
     project = _project(request, ctx)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from emgis.texts import texts
+from emgis.web.store import FILE, Store
 
 DEFAULT_DATA = "emgis-data"
 
@@ -27,7 +28,6 @@ def loopback(host: str) -> bool:
 
 def adduser(args: argparse.Namespace, say: Any, warn: Any) -> int:
     """Add a user to the workbench's store (or reset a user's password and projects)."""
-    from emgis.web.store import FILE, Store
 
     t = texts(args.lang)
     if not args.name:
@@ -74,8 +74,7 @@ def serve(args: argparse.Namespace, say: Any, warn: Any) -> int:
         return 2
     import uvicorn  # deferred: the web stack only for this command
 
-    from emgis.web.app import Config, create_app
-    from emgis.web.store import FILE, Store
+    from emgis.web.app import Config, create_app  # deferred: loads starlette
 
     t = texts(args.lang)
     data = Path(args.data or DEFAULT_DATA)

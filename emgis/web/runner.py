@@ -19,6 +19,8 @@ import contextlib
 import json
 import logging
 import multiprocessing
+import os
+import signal
 import threading
 import time
 import uuid
@@ -175,7 +177,7 @@ class RunManager:
         self._active[run.id] = a
         self.store.update_run(run.id, status=st.RUNNING, started=time.time(), progress=0.0)
 
-    def _dask(self) -> Any:
+    def _dask(self) -> Any:  # deferred: loads distributed
         if self._client is None:
             from distributed import Client  # deferred: only with --scheduler
 
@@ -234,8 +236,6 @@ class RunManager:
 
 def _terminate(process: Any) -> None:
     """End a run's worker and the processes it forked (its own process group)."""
-    import os
-    import signal
 
     try:
         if hasattr(os, "killpg") and os.getpgid(process.pid) == process.pid:

@@ -9,9 +9,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+import shapely
+
+import emgis.inputs.district
+import emgis.run.compare  # noqa: F401
+from emgis._errors import DistrictError, ValidationError
+from emgis.inputs.district import summary, validate_district
+from emgis.inputs.init import init_district
+from emgis.inputs.planfile import read_plan
+from emgis.run.compare import CompareError, compare_runs
+from emgis.texts import say, texts
+
 
 def _problems(problems: Any, lang: str) -> list[dict[str, Any]]:
-    from emgis.texts import say, texts
 
     t = texts(lang)
     return [{"level": p.level, "file": p.file, "row": p.row, "id": p.id, "field": p.field,
@@ -20,7 +31,6 @@ def _problems(problems: Any, lang: str) -> list[dict[str, Any]]:
 
 
 def _summary(district: Any, lang: str) -> dict[str, Any]:
-    from emgis.inputs.district import summary
 
     s = summary(district)
     return {"name": s["name"], "crs": s["crs"], "population": int(s["population"]),
@@ -35,9 +45,6 @@ def _summary(district: Any, lang: str) -> dict[str, Any]:
 
 def check(folder: str, lang: str) -> dict[str, Any]:
     """Validate a project: every problem (file, row, id, field, message) and its summary."""
-    from emgis._errors import DistrictError
-    from emgis.inputs.district import validate_district
-    from emgis.texts import say
 
     try:
         report = validate_district(folder)
@@ -54,7 +61,6 @@ def check(folder: str, lang: str) -> dict[str, Any]:
 
 def init(folder: str, lang: str) -> dict[str, Any]:
     """``emgis init`` on a project's folder (replacing its district.toml), then the check."""
-    from emgis.inputs.init import init_district
 
     res = init_district(folder, lang=lang, force=True)
     out = check(folder, lang)
@@ -67,9 +73,7 @@ def init(folder: str, lang: str) -> dict[str, Any]:
 
 def map_context(folder: str) -> dict[str, Any]:
     """The project's townships, villages and hazards in WGS-84 (GeoJSON), for drawing."""
-    import shapely
 
-    from emgis.inputs.district import validate_district
 
     report = validate_district(folder)
     d = report.district
@@ -115,8 +119,6 @@ def _plain(v: Any) -> Any:
 def read_polygon(path: str) -> dict[str, Any]:
     """The polygon(s) of an uploaded hazard file (GeoJSON, GeoPackage or a zipped shapefile)
     as one WGS-84 GeoJSON geometry; ``{"error": ...}`` when it holds none."""
-    import geopandas as gpd
-    import shapely
 
     try:
         gdf = gpd.read_file(path)
@@ -133,8 +135,6 @@ def read_polygon(path: str) -> dict[str, Any]:
 
 def compare(old: str, new: str, out: str, lang: str) -> dict[str, Any]:
     """``emgis compare OLD NEW --out OUT``: the files written, or the problems."""
-    from emgis.run.compare import CompareError, compare_runs
-    from emgis.texts import say
 
     try:
         cmp = compare_runs(old, new, out=out)
@@ -146,16 +146,12 @@ def compare(old: str, new: str, out: str, lang: str) -> dict[str, Any]:
 
 def warm() -> bool:
     """Load the libraries once, so the first real task does not wait for them."""
-    import emgis.inputs.district
-    import emgis.run.compare  # noqa: F401
 
     return True
 
 
 def check_plan(path: str, lang: str) -> list[str]:
     """The problems of a plan file (empty: it reads as a plan)."""
-    from emgis._errors import ValidationError
-    from emgis.inputs.planfile import read_plan
 
     try:
         read_plan(path)

@@ -19,7 +19,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from emgis._errors import ValidationError
 from emgis._progress import Progress
+from emgis.inputs.district import validate_district
+from emgis.inputs.planfile import with_plan
+from emgis.outputs.folder import OutputDir
+from emgis.plan import Plan
+from emgis.roads.network import load_network_arrays
+from emgis.run import jobs
+from emgis.texts import texts
 
 #: Steps each kind of run says, for the progress bar (a bar inside a step moves within it).
 EXPECTED_STEPS = {"full": 13, "coverage": 6, "scenario": 3, "siting": 3}
@@ -126,14 +134,6 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run(spec: dict[str, Any], progress: FileProgress, lang: str) -> list[list[str]]:
-    from emgis._errors import ValidationError
-    from emgis.inputs.district import validate_district
-    from emgis.inputs.planfile import with_plan
-    from emgis.outputs.folder import OutputDir
-    from emgis.plan import Plan
-    from emgis.roads.network import load_network_arrays
-    from emgis.run import jobs
-    from emgis.texts import texts
 
     t = texts(lang)
     project = Path(spec["project"])
