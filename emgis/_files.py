@@ -131,8 +131,15 @@ def locked(path: Path, *, what: str, timeout: float = 600.0,
 FAULT_ENV = "EMGIS_FAULT"
 
 
+#: In a forked worker of a run, the run's own process: a fault kills the whole run, as a
+#: power cut or the operating system would.
+RUN_PARENT: int | None = None
+
+
 def _fault(when: str, name: str) -> None:
     if os.environ.get(FAULT_ENV) == f"{when}:{name}":  # pragma: no cover - ends the process
+        if RUN_PARENT is not None:
+            os.kill(RUN_PARENT, signal.SIGKILL)
 
         os.kill(os.getpid(), signal.SIGKILL)
 

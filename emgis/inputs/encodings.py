@@ -156,6 +156,8 @@ def _garbled(gdf: gpd.GeoDataFrame, spec: LayerSpec, plog: ProblemLog) -> bool:
 #: Latin-1 letters (é, ©) are left out, a European name is no sign of GBK.
 _ODD = re.compile("[\u0100-\u07ff]")
 _CJK = re.compile("[\u3400-\u9fff]")
+#: What GBK text holds beyond ASCII: GB2312's Chinese characters and full-width punctuation.
+_HAN = re.compile("[\u4e00-\u9fa5\u3000-\u303f\uff00-\uffef]")
 
 
 def settings_text(raw: bytes, name: str) -> str:
@@ -175,9 +177,13 @@ def settings_text(raw: bytes, name: str) -> str:
         if _decodes(body, "gb18030"):
             raise SettingsEncodingError(Msg("settings_gbk", file=name)) from None
         raise SettingsEncodingError(Msg("settings_not_text", file=name)) from None
-    odd = len(_ODD.findall(text))
-    if odd >= 2 and not _CJK.search(text) and _decodes(body, "gb18030"):
-        gbk = body.decode("gb18030")
-        if not _ODD.search(gbk) and len(_CJK.findall(gbk)) >= odd:
+    wide = [c for c in text if ord(c) > 0x7F]
+    # GBK read as UTF-8 gives only two-byte letters (U+0100-U+07FF: Latin Extended, IPA,
+    # Greek, Cyrillic ...), never a Latin-1 letter or a CJK character; read as GBK the same
+    # bytes are common Chinese characters and full-width punctuation and nothing else
+    if len(wide) >= 2 and all(0x100 <= ord(c) <= 0x7FF for c in wide) \
+            and _decodes(body, "gbk"):
+        gbk = [c for c in body.decode("gbk") if ord(c) > 0x7F]
+        if gbk and all(_HAN.match(c) for c in gbk):
             raise SettingsEncodingError(Msg("settings_gbk", file=name))
     return text

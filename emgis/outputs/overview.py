@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -304,6 +305,17 @@ def _legend_corner(district: District, extent: tuple[float, float, float, float]
 def overview_png(network: EdgeArrays, district: District, table: pd.DataFrame, kind: str,
                  proposals: gpd.GeoDataFrame | None = None, *, width_mm: float = 180,
                  height_mm: float = 120, lang: str = "en") -> bytes:
+    """See :func:`_overview_png`; a name holding a character no font draws (a private-use
+    code point typed by mistake) is drawn with a box where it stands, never a failure."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph .* missing from font")
+        return _overview_png(network, district, table, kind, proposals, width_mm=width_mm,
+                             height_mm=height_mm, lang=lang)
+
+
+def _overview_png(network: EdgeArrays, district: District, table: pd.DataFrame, kind: str,
+                  proposals: gpd.GeoDataFrame | None = None, *, width_mm: float = 180,
+                  height_mm: float = 120, lang: str = "en") -> bytes:
     """A static overview of the district for the report, drawn offline (matplotlib): roads by
     class, township boundaries and names, villages coloured by their time from the nearest
     unit of ``kind`` (green within target, orange up to twice it, red beyond, grey without a

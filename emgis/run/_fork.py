@@ -18,6 +18,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from emgis import _files
+
 if TYPE_CHECKING:
     from emgis.outputs.folder import OutputDir
 
@@ -65,6 +67,7 @@ class Forked(Generic[T]):
         pid = os.fork()
         if pid == 0:  # the child: run, send (value or error, files written), leave
             os.close(r)
+            _files.RUN_PARENT = os.getppid()  # a fault test kills the whole run, not a worker
             code = 0
             try:
                 if out is not None:  # the parent alone writes the manifest
