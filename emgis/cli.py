@@ -42,7 +42,6 @@ from emgis.commands import (
     cmd_standards,
     cmd_validate,
 )
-from emgis.locate import METHODS, MODELS, OBJECTIVES
 
 log = logging.getLogger("emgis")
 
@@ -141,6 +140,7 @@ def _common() -> _Parser:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``emgis`` command."""
     # deferred: loads networkx, numba, scipy.optimize
+    from emgis.locate import METHODS, MODELS, OBJECTIVES
 
     common = _common()
     parser = _Parser(

@@ -23,51 +23,7 @@ if TYPE_CHECKING:
     from emgis.outputs.folder import OutputDir
     from emgis.plan import Plan
     from emgis.run.jobs import CoverageOutputs, ScenarioOutputs
-import dataclasses
-
 from emgis._console import LIST_LIMIT, Console
-from emgis._errors import CacheError, DistrictError
-from emgis.analysis.compliance import (
-    check_compliance,  # deferred: the command starts without geopandas
-    summary_table,  # deferred: the command starts without geopandas
-)
-from emgis.analysis.quality import (
-    data_quality,  # deferred: loads networkx, scipy
-    quality_lines,
-)
-from emgis.analysis.siting import check_request
-from emgis.inputs.district import (
-    summary,  # deferred: the command starts without geopandas
-    validate_district,  # deferred: the command starts without geopandas
-)
-from emgis.inputs.init import init_district  # deferred: reads workbooks only when asked
-from emgis.inputs.planfile import with_plan  # deferred: the command starts without geopandas
-from emgis.outputs.folder import OutputDir
-from emgis.outputs.profile import profile_table  # deferred: the command starts without pandas
-from emgis.outputs.tables import write_csv  # deferred: the command starts without pandas
-from emgis.plan import Plan  # deferred: loads networkx, numba, scipy.optimize
-from emgis.roads.cache import cache_path, clip_area, load_edge_arrays
-from emgis.roads.network import (
-    load_network_arrays,  # deferred: loads numba
-    summarize_network,  # deferred: loads numba
-)
-from emgis.run.batch import (  # deferred: the command starts without geopandas
-    read_province,
-    run_batch,
-)
-from emgis.run.compare import CompareError, compare_runs, summary_lines
-from emgis.run.jobs import (
-    budget_job,  # deferred: loads scipy.optimize
-    coverage_job,
-    describe,
-    run_all,  # deferred: loads networkx, numba, scipy.optimize
-    scenarios_job,
-    siting_job,
-    siting_note,  # deferred: loads networkx, numba, scipy.optimize
-    write_siting,
-)
-from emgis.run.minutes import _flags, _group, write_calibration
-from emgis.web.cli import serve  # deferred: the web stack only for this command
 
 log = logging.getLogger("emgis")
 
@@ -84,6 +40,7 @@ def _print_problems(report: ValidationReport, con: Console, *, limit: int | None
 
 
 def _print_summary(district: District, con: Console) -> None:
+    from emgis.inputs.district import summary  # deferred: the command starts without geopandas
     t = con.t
     s = summary(district)
     con.say(con.fmt("cli.district", name=s["name"]))
@@ -124,6 +81,9 @@ def _rpad(text: str, width: int) -> str:
 
 
 def _validate(path: str, con: Console, *, limit: int | None = LIST_LIMIT) -> District:
+    from emgis.inputs.district import (
+        validate_district,  # deferred: the command starts without geopandas
+    )
     report = validate_district(path)
     if report.problems:
         n_err = len(report.errors)
@@ -138,9 +98,17 @@ def _validate(path: str, con: Console, *, limit: int | None = LIST_LIMIT) -> Dis
 
 
 def _open(args: argparse.Namespace, con: Console) -> Plan:
+    from emgis.inputs.planfile import with_plan  # deferred: the command starts without geopandas
+    from emgis.plan import Plan  # deferred: loads networkx, numba, scipy.optimize
+    from emgis.roads.cache import (
+        cache_path,  # deferred: the command starts without geopandas
+        clip_area,
+    )
+    from emgis.roads.network import load_network_arrays  # deferred: loads numba
 
     district = _validate(args.district, con)
     if getattr(args, "candidates", None):  # --candidates overrides [siting] candidates
+        import dataclasses
 
         s = district.settings
         district = dataclasses.replace(district, settings=dataclasses.replace(
@@ -163,6 +131,7 @@ def _open(args: argparse.Namespace, con: Console) -> Plan:
 def _out(args: argparse.Namespace, command: str, con: Console,
          inputs: Sequence[Path] = ()) -> OutputDir:
     """The --out folder of a command, refusing to write over any of the command's inputs."""
+    from emgis.outputs.folder import OutputDir
 
     plan_file = [Path(args.plan)] if getattr(args, "plan", None) else []
     return OutputDir(args.out, command=command, on_wait=con.warn,
@@ -183,6 +152,8 @@ def _quality_from_cache(district: District, con: Console) -> None:
     """The data quality of the roads, when the network of this road file and these settings
     is cached (``emgis network``, ``coverage`` or ``run`` built it): validate never builds
     the network (minutes at county size), it says how to get the lines instead."""
+    from emgis._errors import CacheError
+    from emgis.roads.cache import cache_path, clip_area, load_edge_arrays
 
     if district.roads is None or not district.roads.path.exists():
         return
@@ -195,6 +166,7 @@ def _quality_from_cache(district: District, con: Console) -> None:
     if network is None:
         con.say(con.t["quality.cli_no_network"])
         return
+    from emgis.analysis.quality import data_quality  # deferred: loads networkx, scipy
 
     _print_quality(data_quality(district, network), con)
 
@@ -203,6 +175,7 @@ def _print_calibration(cal: Any, con: Console, *, district: str = "",
                        limit: int = LIST_LIMIT) -> None:
     """The calibration's headline, cross-validated error, fitted speeds and turnout, and the
     records not used, one by one (up to ``limit``)."""
+    from emgis.run.minutes import _flags, _group
 
     t = con.t
     bad = cal.records[~cal.records["used"]]
@@ -238,6 +211,9 @@ def _print_calibration(cal: Any, con: Console, *, district: str = "",
 
 def cmd_calibrate(args: argparse.Namespace, con: Console) -> int:
     """Fit speeds and turnout to the dispatch records; write calibration.toml and .csv."""
+    from emgis._errors import DistrictError
+    from emgis.run.jobs import describe
+    from emgis.run.minutes import write_calibration
 
     plan = _open(args, con)
     cal = plan.calibrate()
@@ -256,6 +232,7 @@ def cmd_calibrate(args: argparse.Namespace, con: Console) -> int:
 def _print_quality(dq: DataQuality, con: Console) -> None:
     """The per-township data-quality lines, then its warnings (thinly mapped townships,
     townships without a boundary)."""
+    from emgis.analysis.quality import quality_lines
 
     for line in quality_lines(dq, con.t):
         con.say(line)
@@ -264,6 +241,7 @@ def _print_quality(dq: DataQuality, con: Console) -> None:
 
 
 def _print_network(plan: Plan, con: Console) -> None:
+    from emgis.roads.network import summarize_network  # deferred: loads numba
 
     s = summarize_network(plan.network)
     con.say(con.fmt("cli.network", nodes=f"{s.nodes:,}", edges=f"{s.edges:,}"))
@@ -331,6 +309,7 @@ def _print_coverage(res: CoverageOutputs, district: District, con: Console) -> N
 def cmd_coverage(args: argparse.Namespace, con: Console) -> int:
     """Response times, coverage and gaps for every unit kind; tables and a map under --out."""
     # deferred: loads networkx, numba, scipy.optimize
+    from emgis.run.jobs import coverage_job, describe
 
     plan = _open(args, con)
     with _out(args, "coverage", con, plan.district.sources) as out:
@@ -351,6 +330,9 @@ def _wrote(files: Sequence[Path], con: Console) -> None:
 
 def _print_findings(findings: pd.DataFrame, con: Console) -> None:
 
+    from emgis.analysis.compliance import (
+        summary_table,  # deferred: the command starts without geopandas
+    )
     s = summary_table(findings)
     t = con.t
     h = t.words("cli.compliance_head")
@@ -363,6 +345,10 @@ def _print_findings(findings: pd.DataFrame, con: Console) -> None:
 
 def cmd_check(args: argparse.Namespace, con: Console) -> int:
     """Check the organisational minimums; write compliance.csv under --out."""
+    from emgis.analysis.compliance import (
+        check_compliance,  # deferred: the command starts without geopandas
+    )
+    from emgis.outputs.tables import write_csv  # deferred: the command starts without pandas
 
     district = _validate(args.district, con)
     con.say(con.t["cli.compliance"])
@@ -397,6 +383,7 @@ def _print_scenarios(res: ScenarioOutputs, con: Console) -> None:
 def cmd_scenario(args: argparse.Namespace, con: Console) -> int:
     """Hazard scenarios: roads closed or slowed, coverage lost, evacuation to shelters."""
     # deferred: loads networkx, numba, scipy.optimize
+    from emgis.run.jobs import describe, scenarios_job
 
     plan = _open(args, con)
     chosen = plan.scenario_specs(args.name, args.hazard)
@@ -437,6 +424,7 @@ def _print_site(r: SitingResult, con: Console) -> None:
                         reached=reached, gain=gain, cost=cost))
     _print_total(r, con)
     if r.note:
+        from emgis.run.jobs import siting_note  # deferred: loads networkx, numba, scipy.optimize
 
         con.say(con.fmt("cli.note", text=siting_note(r, t.lang)))
     if len(r.unreachable):
@@ -508,6 +496,7 @@ def _print_budget(res: BudgetResult, con: Console) -> None:
 
 def _site_budget(args: argparse.Namespace, con: Console, kinds: list[str]) -> int:
     """``emgis site --budget``: the kinds asked for within one budget (budgeted covering)."""
+    from emgis.run.jobs import budget_job, describe  # deferred: loads scipy.optimize
 
     if args.robust or args.capacity is not None or args.model != "max_covering":
         raise SitingError(Msg("cli_budget_model", model=args.model))
@@ -543,8 +532,10 @@ def _site_budget(args: argparse.Namespace, con: Console, kinds: list[str]) -> in
 def cmd_site(args: argparse.Namespace, con: Console) -> int:
     """Propose sites for new units of a kind (existing ones stay)."""
     # deferred: loads networkx, numba, scipy.optimize
+    from emgis.analysis.siting import check_request
 
     # deferred: loads networkx, numba, scipy.optimize
+    from emgis.run.jobs import describe, siting_job
 
     kinds = [_kind(k) for k in args.kind]
     if args.budget is not None:
@@ -580,7 +571,9 @@ def cmd_site(args: argparse.Namespace, con: Console) -> int:
                  model=args.model, method=args.method, lang=args.lang)
         con.say(con.fmt("cli.siting", kind=con.t.kind(kind), what=what))
         if args.over_samples:  # expected cover over samples of speeds and turnout
+            import dataclasses
 
+            from emgis.run.jobs import write_siting
 
             rr = plan.site_expected(kind, add=args.add, method=args.method,
                                     time_limit=args.time_limit)
@@ -599,6 +592,7 @@ def cmd_site(args: argparse.Namespace, con: Console) -> int:
 
 def cmd_run(args: argparse.Namespace, con: Console) -> int:
     """Run the whole job and write maps, tables and the report under --out."""
+    from emgis.run.jobs import run_all  # deferred: loads networkx, numba, scipy.optimize
 
     plan = _open(args, con)
     _print_summary(plan.district, con)
@@ -635,6 +629,10 @@ def cmd_run(args: argparse.Namespace, con: Console) -> int:
 
 def cmd_batch(args: argparse.Namespace, con: Console) -> int:
     """Run every district of a province on Dask and write the roll-up under --out."""
+    from emgis.run.batch import (  # deferred: the command starts without geopandas
+        read_province,
+        run_batch,
+    )
 
     province = read_province(args.province)
 
@@ -661,12 +659,14 @@ def cmd_batch(args: argparse.Namespace, con: Console) -> int:
 
 def cmd_serve(args: argparse.Namespace, con: Console) -> int:
     """The workbench (or, with ``adduser``, a user of it)."""
+    from emgis.web.cli import serve  # deferred: the web stack only for this command
 
     return serve(args, con.say, con.warn)
 
 
 def cmd_standards(args: argparse.Namespace, con: Console) -> int:
     """Print the standards profile: every default emgis uses, with its source."""
+    from emgis.outputs.profile import profile_table  # deferred: the command starts without pandas
 
     text = profile_table(lang=args.lang, markdown=args.markdown)
     print(text)
@@ -675,6 +675,7 @@ def cmd_standards(args: argparse.Namespace, con: Console) -> int:
 
 def cmd_init(args: argparse.Namespace, con: Console) -> int:
     """Write FOLDER/district.toml from the ledgers and files in it, then check it."""
+    from emgis.inputs.init import init_district  # deferred: reads workbooks only when asked
 
     t = con.t
     res = init_district(args.folder, lang=args.lang, force=args.force)
@@ -714,6 +715,7 @@ def cmd_init(args: argparse.Namespace, con: Console) -> int:
 
 def cmd_compare(args: argparse.Namespace, con: Console) -> int:
     """This year against last: what changed between two finished output folders."""
+    from emgis.run.compare import CompareError, compare_runs, summary_lines
 
     try:
         cmp = compare_runs(args.old, args.new, out=args.out)

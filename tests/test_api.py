@@ -55,6 +55,24 @@ def test_import_emgis_is_light() -> None:
     assert heavy == []
 
 
+def test_the_command_starts_without_the_stages() -> None:
+    """`emgis --version` (and parsing any command line) loads none of numpy, pandas,
+    geopandas, numba, scipy: each subcommand imports its stages when it runs."""
+    loaded = json.loads(_python("""
+        import json, sys
+        from emgis.cli import build_parser, main
+        build_parser().parse_args(["run", "data/demo", "--out", "x"])
+        try:
+            main(["--version"])
+        except SystemExit:
+            pass
+        print(json.dumps(sorted(sys.modules)))
+    """).splitlines()[-1])
+    heavy = sorted(m for m in loaded if m.split(".")[0] in {
+        "numpy", "pandas", "geopandas", "numba", "scipy", "shapely", "pyproj"})
+    assert heavy == []
+
+
 def test_public_names_are_reachable() -> None:
     from emgis.inputs.district import load_district
     from emgis.plan import Plan, open

@@ -15,10 +15,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-
 if TYPE_CHECKING:
     import geopandas as gpd
 
@@ -129,6 +125,9 @@ def units_of(district: District) -> gpd.GeoDataFrame:
         ``layer`` and the point.
     """
     # deferred: loads geopandas (the kinds table stays pure data, and cheap to import)
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
 
     s = district.settings
     parts = []
