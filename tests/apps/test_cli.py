@@ -111,3 +111,47 @@ def test_readme_standards_table_is_the_generated_one() -> None:
     start = text.index("<!-- standards:begin -->\n") + len("<!-- standards:begin -->\n")
     end = text.index("\n<!-- standards:end -->")
     assert text[start:end] == profile_table(markdown=True)
+
+
+def test_standards_in_chinese_is_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    """`emgis standards --lang zh`: every title, value, unit and source in Chinese; only the
+    keys a planner writes in district.toml, the header names a register may use (the
+    synonym lists), standard numbers (JTG B01-2014, GB 50413 ...) and units stay."""
+    import re
+
+    from emgis.inputs.headers import SYNONYMS
+    from emgis.inputs.schema import schema
+    from emgis.inputs.standards import SPEEDS
+    from tests.conftest import ZH_ALLOWED, ascii_words
+
+    assert main(["standards", "--lang", "zh"]) == 0
+    # each row's first column is the key one writes in district.toml: it stays as written
+    out = "\n".join(re.sub(r"^  \S+", "", line) for line in capsys.readouterr().out.splitlines())
+    keys: set[str] = set()
+    for name, table in schema().items():
+        keys |= {name, *table.keys, *(table.names or ())}
+    keys |= {k for fields in SYNONYMS.values() for f, s in fields.items()
+             for k in (f, *s.names)}
+    keys |= set(SPEEDS) | {"derate", "mph", "x", "expressway", "grade", "substandard",
+                           "paved", "simple", "gravel", "unpaved", "earth", "motorway",
+                           "trunk", "primary", "secondary", "tertiary", "unclassified",
+                           "track", "posted", "offroad", "GB", "T", "JTG", "NFPA", "OSM",
+                           "ReVelle", "Hogan", "Transportation", "Science", "osmnx",
+                           "bridleway", "footway", "path", "pedestrian", "steps", "service",
+                           "G", "S", "X", "Y", "C", "Z"}  # OSM classes, route-code letters
+    words = {w for w in ascii_words(out) if not any(w in k.split("_") or w == k
+                                                      for k in keys)}
+    allowed = ZH_ALLOWED | {w for k in keys for w in re.findall(r"[A-Za-z]+", k)}
+    assert words - allowed == set(), sorted(words - allowed)
+
+
+def test_an_override_cites_its_default_in_the_runs_language() -> None:
+    from emgis.inputs.settings import load_settings
+
+    s = load_settings({"targets": {"fire_station": 8}}, source=Path("district.toml"))
+    std = s.targets["fire_station"]
+    assert std.value == 8.0
+    assert std.cite("en").startswith("district.toml override (default 5: GB 51080-2015")
+    zh = std.cite("zh")
+    assert zh.startswith("district.toml 中的设定（默认值 5：GB 51080-2015")
+    assert "override" not in zh and "default" not in zh
