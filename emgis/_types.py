@@ -11,3 +11,5 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 #: Masks.
 BoolArray = npt.NDArray[np.bool_]
+#: Texts and other objects, one per row.
+ObjectArray = npt.NDArray[np.object_]

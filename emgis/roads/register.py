@@ -53,15 +53,13 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from emgis._types import FloatArray, ObjectArray
 from emgis.inputs.problems import Problem
 from emgis.inputs.standards import SPEEDS, Standard
 from emgis.texts import Msg
 
-FloatArray = npt.NDArray[np.float64]
-ObjectArray = npt.NDArray[np.object_]
 
 def group_title(group: str) -> Msg:
     """The title of a group of :func:`profile_rows` (``"register_speeds"`` ...), as the
