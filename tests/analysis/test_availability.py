@@ -86,13 +86,14 @@ def test_cover_per_period_by_hand(two_stations: Path) -> None:
             if t.loc[("night", "micro_fire_station", v), "units_within"] == 2]
     assert both, t.xs("micro_fire_station", level="kind")
     v = both[0]
-    night = t.loc[("night", "micro_fire_station", v)]
+    # pandas-stubs type a tuple key of .loc as (row, column), wrongly for a MultiIndex row key
+    night = t.loc[("night", "micro_fire_station", v)]  # type: ignore[index]
     assert night["p_free"] == pytest.approx(1 - (1 - 0.5 * 0.95) * (1 - 0.8 * 0.95), abs=1e-4)
     assert not night["reliable"]
-    day = t.loc[("day", "micro_fire_station", v)]
+    day = t.loc[("day", "micro_fire_station", v)]  # type: ignore[index]
     assert day["p_free"] == pytest.approx(1 - 0.05 ** 2, abs=1e-4)
     assert day["reliable"]
-    flood = t.loc[("flood", "micro_fire_station", v)]
+    flood = t.loc[("flood", "micro_fire_station", v)]  # type: ignore[index]
     assert flood["p_free"] == pytest.approx(1 - 0.05 * (1 - 0.6 * 0.95), abs=1e-4)
     s = res.summary.set_index(["period", "kind"])
     pop = plan.district.villages.set_index("id")["population"]

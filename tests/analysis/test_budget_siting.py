@@ -10,6 +10,7 @@ import csv
 import dataclasses
 import re
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -166,7 +167,8 @@ def test_cli_budget_files_costs_and_totals(tmp_path: Path,
     assert summary.loc["all", "budget_yuan"] == 130_000
     assert summary.loc["all", "cost_yuan"] == summary.loc[
         ["micro_fire_station", "village_team"], "cost_yuan"].sum()
-    assert summary.loc["all", "unspent_yuan"] == 130_000 - summary.loc["all", "cost_yuan"]
+    assert summary.loc["all", "unspent_yuan"] == (
+        130_000 - cast(float, summary.loc["all", "cost_yuan"]))
     assert summary.loc["all", "gap_to_bound"] == 0.0
     for kind in ("micro_fire_station", "village_team"):
         t = pd.read_csv(out / f"siting_{kind}.csv")

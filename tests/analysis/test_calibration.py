@@ -14,6 +14,7 @@ import datetime as dt
 import shutil
 import sys
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ import pytest
 import tomllib
 
 import emgis
-from emgis.analysis.calibration import FLAGS, calibrate, simulate_calls
+from emgis.analysis.calibration import FLAGS, CalibrationResult, calibrate, simulate_calls
 from emgis.inputs.calls import parse_time
 from emgis.roads.classtime import class_times, route_minutes
 from emgis.roads.routing import times_from
@@ -86,8 +87,10 @@ def demo_calls(tmp_path_factory: pytest.TempPathFactory) -> tuple[emgis.Plan, pd
 
 
 @pytest.fixture(scope="module")
-def demo_result(demo_calls: tuple[emgis.Plan, pd.DataFrame]) -> object:
-    return demo_calls[0].calibrate()
+def demo_result(demo_calls: tuple[emgis.Plan, pd.DataFrame]) -> CalibrationResult:
+    res = demo_calls[0].calibrate()
+    assert res is not None
+    return res
 
 
 def test_times_read_as_ledgers_write_them() -> None:
@@ -123,8 +126,8 @@ def test_group_minutes_add_up_to_the_model_exactly() -> None:
     assert np.abs(total2[ok] - ref2[ok]).max() < 1e-9
 
 
-def test_recovers_hidden_factors_on_the_demo(demo_result: object, capsys: pytest.CaptureFixture[str]
-                                             ) -> None:
+def test_recovers_hidden_factors_on_the_demo(demo_result: CalibrationResult,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
     res = demo_result
     g = res.groups.assign(hidden=[HIDDEN.get(x, 1.0) for x in res.groups["group"]])
     g["share"] = g["minutes"] / g["minutes"].sum()
@@ -140,8 +143,8 @@ def test_recovers_hidden_factors_on_the_demo(demo_result: object, capsys: pytest
         assert abs(r["fitted_min"] - TURNOUT[r["kind"]]) <= 0.3, r
 
 
-def test_cross_validated_error_falls(demo_result: object, capsys: pytest.CaptureFixture[str]
-                                     ) -> None:
+def test_cross_validated_error_falls(demo_result: CalibrationResult,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
     cv = demo_result.cv
     with capsys.disabled():
         print(f"\nCV ({int(cv['folds'])} folds, {int(cv['records'])} records): MAE "
@@ -156,7 +159,7 @@ def test_cross_validated_error_falls(demo_result: object, capsys: pytest.Capture
 
 @pytest.mark.parametrize("i", range(len(NONSENSE)), ids=[f"{n}-{i}" for i, (n, _) in
                                                           enumerate(NONSENSE)])
-def test_nonsense_records_caught_one_by_one(demo_result: object, i: int) -> None:
+def test_nonsense_records_caught_one_by_one(demo_result: CalibrationResult, i: int) -> None:
     want = NONSENSE[i][0]
     rec = demo_result.records.set_index("call_id").loc[f"BAD{i}"]
     assert not rec["used"]
@@ -164,15 +167,15 @@ def test_nonsense_records_caught_one_by_one(demo_result: object, i: int) -> None
     assert want in FLAGS
 
 
-def test_duplicate_names_the_first_row(demo_result: object) -> None:
+def test_duplicate_names_the_first_row(demo_result: CalibrationResult) -> None:
     r = demo_result.records.set_index("call_id")
     assert r.loc["DUP", "flags"] == "duplicate"
-    assert r.loc["DUP", "note"] == str(int(r.loc["J00004", "row"]))
+    assert r.loc["DUP", "note"] == str(int(cast(int, r.loc["J00004", "row"])))
     assert r.loc["J00004", "used"]
     assert demo_result.used == 1500
 
 
-def test_calibration_toml_is_district_toml(demo_result: object, tmp_path: Path) -> None:
+def test_calibration_toml_is_district_toml(demo_result: CalibrationResult, tmp_path: Path) -> None:
     """The snippet's keys are district.toml's own: pasted into the district it validates, and
     the model's minutes move towards the records (the per-unit turnout is not in it)."""
     snippet = demo_result.toml()
@@ -236,10 +239,11 @@ def test_incident_points_instead_of_villages(demo_calls: tuple[emgis.Plan, pd.Da
     head["事发地"] = ""
     d = _with_calls(tmp_path / "demo", head)
     res = emgis.open(d).calibrate()
+    assert res is not None
     assert (res.records["place"] == "point").all()
     assert res.records["used"].all()
     # the same minutes as to the village (the point is the village's point)
-    base = demo_calls[0].calibrate().records.set_index("call_id")
+    base = cast(CalibrationResult, demo_calls[0].calibrate()).records.set_index("call_id")
     got = res.records.set_index("call_id")
     assert np.allclose(got["model_min"], base.loc[got.index, "model_min"], atol=1e-6)
 
@@ -251,8 +255,8 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sys.path.insert(0, str(REPO / "scripts"))
     from synthetic_district import write_district
 
-    return write_district(tmp_path_factory.mktemp("county") / "county", nodes=30_000,
-                          villages=400, units=80, townships=8)
+    return cast(Path, write_district(tmp_path_factory.mktemp("county") / "county", nodes=30_000,
+                          villages=400, units=80, townships=8))
 
 
 def test_recovers_hidden_factors_on_a_synthetic_county(county: Path,
@@ -270,6 +274,7 @@ def test_recovers_hidden_factors_on_a_synthetic_county(county: Path,
     with (county / "district.toml").open("a", encoding="utf-8") as fh:
         fh.write('\n[layers.calls]\npath = "calls.csv"\n')
     res = emgis.open(county).calibrate()
+    assert res is not None
     g = res.groups.assign(hidden=[hidden.get(x, 1.0) for x in res.groups["group"]])
     g["share"] = g["minutes"] / g["minutes"].sum()
     cv = res.cv
@@ -294,7 +299,7 @@ def test_emgis_calibrate_command(demo_calls: tuple[emgis.Plan, pd.DataFrame], tm
     out = tmp_path / "out"
     assert main(["calibrate", str(root), "--out", str(out)]) == 0
     said = capsys.readouterr().out
-    rows = demo_calls[0].calibrate().records
+    rows = cast(CalibrationResult, demo_calls[0].calibrate()).records
     for r in rows[~rows["used"]].to_dict("records"):
         assert f"row {r['row']}:" in said
     assert "bias" in said and "spread" in said

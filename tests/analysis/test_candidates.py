@@ -99,8 +99,10 @@ def test_whatif_page_adds_up_the_chosen_costs(tmp_path: Path) -> None:
     assert main(["-q", "site", str(folder), "--kind", "micro_fire_station", "--add", "2",
                  "--out", str(out)]) == 0
     page = out / "siting_micro_fire_station.html"
-    data = json.loads(re.search(r'<script[^>]*id="emgis-data"[^>]*>(.*?)</script>',
-                                page.read_text("utf-8"), re.S).group(1))
+    m = re.search(r'<script[^>]*id="emgis-data"[^>]*>(.*?)</script>', page.read_text("utf-8"),
+                  re.S)
+    assert m is not None
+    data = json.loads(m.group(1))
     cands = data["whatif"]["cands"]
     cost = dict(zip(cands["id"], cands["cost"], strict=True))
     assert cost["candidate:cB"] == 100_000 and cost["shelters:SB"] == 30_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import cast
 
 import networkx as nx
 import numpy as np
@@ -40,7 +41,7 @@ def _oracle_minutes(plan: emgis.Plan) -> dict[tuple[str, str], float]:
     units = plan.units
 
     def leave(loc: int) -> dict[int, float]:  # node -> minutes from the location
-        e, f = int(snaps["edge"].iat[loc]), float(snaps["frac"].iat[loc])
+        e, f = int(cast(int, snaps["edge"].iat[loc])), float(cast(float, snaps["frac"].iat[loc]))
         out = {int(ea.v[e]): float(ea.travel_time[e] - ea.time_at([e], [f])[0]) / 60.0}
         tw = int(ea.twin[e])
         if tw >= 0:
@@ -48,7 +49,7 @@ def _oracle_minutes(plan: emgis.Plan) -> dict[tuple[str, str], float]:
         return out
 
     def enter(loc: int) -> dict[int, float]:  # node -> minutes to the location
-        e, f = int(snaps["edge"].iat[loc]), float(snaps["frac"].iat[loc])
+        e, f = int(cast(int, snaps["edge"].iat[loc])), float(cast(float, snaps["frac"].iat[loc]))
         out = {int(ea.u[e]): float(ea.time_at([e], [f])[0]) / 60.0}
         tw = int(ea.twin[e])
         if tw >= 0:
@@ -62,7 +63,8 @@ def _oracle_minutes(plan: emgis.Plan) -> dict[tuple[str, str], float]:
         uloc = int(eng.unit_loc[i])
         if snaps["status"].iat[uloc] == "no_road_access":
             continue
-        start = float(units["turnout_min"].iat[i]) + float(snaps["access_min"].iat[uloc])
+        start = (float(units["turnout_min"].iat[i])
+                 + float(cast(float, snaps["access_min"].iat[uloc])))
         out = leave(uloc)
         dist: dict[int, float] = {}
         for node, m in out.items():
@@ -74,15 +76,18 @@ def _oracle_minutes(plan: emgis.Plan) -> dict[tuple[str, str], float]:
                 continue
             best = min((dist.get(n, np.inf) + m for n, m in enter(vloc).items()),
                        default=np.inf)
-            ue, uf = int(snaps["edge"].iat[uloc]), float(snaps["frac"].iat[uloc])
-            ve, vf = int(snaps["edge"].iat[vloc]), float(snaps["frac"].iat[vloc])
+            ue, uf = (int(cast(int, snaps["edge"].iat[uloc])),
+                      float(cast(float, snaps["frac"].iat[uloc])))
+            ve, vf = (int(cast(int, snaps["edge"].iat[vloc])),
+                      float(cast(float, snaps["frac"].iat[vloc])))
             for e, a, b in ((ue, uf, vf if ve == ue else None),
                             (int(ea.twin[ue]), 1 - uf,
                              1 - vf if ve == ue else (vf if ve == int(ea.twin[ue]) else None))):
                 if e >= 0 and b is not None and b >= a:
                     best = min(best, float(ea.time_at([e], [b])[0] - ea.time_at([e], [a])[0])
                                / 60.0)
-            res[(str(uid), str(vid))] = start + best + float(snaps["access_min"].iat[vloc])
+            res[(str(uid), str(vid))] = (start + best
+                                         + float(cast(float, snaps["access_min"].iat[vloc])))
     return res
 
 

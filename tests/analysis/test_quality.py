@@ -67,7 +67,7 @@ def _layers(root: Path, quality: str = "") -> Path:
     return root
 
 
-def _quality(root: Path) -> Any:
+def _quality(root: Path) -> tuple[Any, Any, Any]:
     from emgis.inputs.district import load_district
     from emgis.roads.network import load_network_arrays
 

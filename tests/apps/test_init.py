@@ -7,6 +7,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -167,7 +168,7 @@ def coverages(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, p
     assert main(["init", str(ledgers), "-q"]) == 0
     assert main(["run", str(demo), "--out", str(base / "out-demo"), "-q"]) == 0
     assert main(["run", str(ledgers), "--out", str(base / "out-ledgers"), "-q"]) == 0
-    read = {"keep_default_na": False, "dtype": str}
+    read: dict[str, Any] = {"keep_default_na": False, "dtype": str}
     return (pd.read_csv(base / "out-demo" / "coverage.csv", **read),
             pd.read_csv(base / "out-ledgers" / "coverage.csv", **read))
 

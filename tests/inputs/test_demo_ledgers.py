@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import geopandas as gpd
 import pandas as pd
@@ -26,7 +27,7 @@ DEMO = REPO / "data" / "demo"
 LEDGERS = REPO / "data" / "demo-ledgers"
 
 
-def _builder():
+def _builder() -> ModuleType:
     spec = importlib.util.spec_from_file_location("build_demo_ledgers",
                                                   REPO / "scripts" / "build_demo_ledgers.py")
     assert spec is not None and spec.loader is not None

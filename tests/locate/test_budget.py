@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import re
 import string
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -333,7 +334,7 @@ def _ok(**change: Any) -> tuple[list[BudgetKind], float, str]:
     return (kinds if kinds is not None else [BudgetKind(**args)]), budget, method
 
 
-BAD_INPUT = [
+BAD_INPUT: list[tuple[dict[str, Any], str, str]] = [
     ({"costs": np.array([1.0, 2.0, np.nan])}, "kind 'micro_fire_station': candidate 2 costs nan",
      "budget_cost"),
     ({"costs": np.array([1.0, -5.0, -1.0])}, "candidate 1 costs -5.0 (and 1 more)",
@@ -423,6 +424,7 @@ def test_errors_and_notes_in_chinese() -> None:
             budget_covering(kinds, budget, method=method)
         said.append(info.value.args[0].say(ZH))
     kinds, budget, _ = _ok()
+    call: Callable[[], object]
     for call in (lambda: budget_covering(kinds * 2, budget),
                  lambda: budget_covering(kinds, budget, time_limit=-1.0)):
         with pytest.raises(ValueError) as info:

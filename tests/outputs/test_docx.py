@@ -105,6 +105,7 @@ def _blocks(document: Any) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
     for item in document.iter_inner_content():
         if isinstance(item, Paragraph):
+            assert item.style is not None
             kind = "heading" if item.style.name.startswith("Heading") else "para"
             out.append((kind, item.text))
         elif isinstance(item, Table):
@@ -148,7 +149,9 @@ def test_headings_and_tables_equal_the_html_report(demo: dict[str, Path], lang: 
     d = docx.Document(str(folder / "report.docx"))
     blocks = _blocks(d)
     # the title, the date, then the same sections in the same order
-    h1 = _html_text(re.search(r"<h1>(.*?)</h1>", page, flags=re.S).group(1))
+    m = re.search(r"<h1>(.*?)</h1>", page, flags=re.S)
+    assert m is not None
+    h1 = _html_text(m.group(1))
     district = h1.rsplit(" · ", 1)[0]
     assert d.paragraphs[0].style.name == "Title"
     assert d.paragraphs[0].text == t.fmt("docx.title", district=district,

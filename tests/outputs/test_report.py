@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -43,7 +44,7 @@ def test_every_township_has_a_section(demo_report: tuple[Plan, Path, str]) -> No
 def test_numbers_match_coverage_csv(demo_report: tuple[Plan, Path, str]) -> None:
     plan, out, dom = demo_report
     csv = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig")
-    rows = re.findall(r'<tr data-kind="([a-z_]+)">(?:(?!</tr>).)*?class="n covered">(\d+)</td>'
+    rows: Any = re.findall(r'<tr data-kind="([a-z_]+)">(?:(?!</tr>).)*?class="n covered">(\d+)</td>'
                       r'\s*<td class="n outside">(\d+)</td>\s*<td class="n share" '
                       r'data-share="([0-9.]+)">', dom, flags=re.S)
     assert len(rows) >= 8

@@ -271,7 +271,9 @@ def test_every_page_has_a_content_security_policy(shared: dict[str, Any]) -> Non
                  "/static/workbench.js", "/nowhere"):
         r = c.get(path)
         policy = r.headers["content-security-policy"]
-        script = re.search(r"script-src ([^;]+)", policy).group(1)
+        csp = re.search(r"script-src ([^;]+)", policy)
+        assert csp is not None
+        script = csp.group(1)
         assert "'unsafe-inline'" not in script and "'unsafe-eval'" not in script, path
         assert "frame-ancestors 'self'" in policy and "object-src 'none'" in policy
         assert r.headers["x-content-type-options"] == "nosniff"
