@@ -89,8 +89,8 @@ def present(df: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
             out[col] = [shown_minutes(float(m), float(tg)) if pd.notna(m) and pd.notna(tg)
                         else (round(float(m), 2) if pd.notna(m) else m)
                         for m, tg in zip(out[col], out[target], strict=True)]
-        else:
-            out[col] = out[col].round(2)
+        else:  # Python's round: exact for any float (numpy's overflows near the largest)
+            out[col] = [round(float(m), 2) if pd.notna(m) else m for m in out[col]]
     if "cause" in out and {"kind", "nearest_min", "target_min", "access_m"} <= set(out):
         out["cause"] = [t.cause(str(c) if isinstance(c, str) else "", kind=str(k),
                                 nearest_min=float(n) if pd.notna(n) else np.nan,

@@ -103,7 +103,7 @@ def _cell_value(v: object) -> object:
 #: Characters XML 1.0 does not allow in text (openpyxl refuses them too).
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 #: Characters a text needs escaped or replaced.
-_SPECIAL_XML = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SPECIAL_XML = re.compile(r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _style_id(ws: WriteOnlyWorksheet, style: StyleArray) -> int:
@@ -124,7 +124,7 @@ def _text_xml(ref: str, text: str) -> str:
         space = ' xml:space="preserve"' if text.strip() else ""
     if _SPECIAL_XML.search(text):
         text = _ILLEGAL_XML.sub("\ufffd", text).replace("&", "&amp;").replace(
-            "<", "&lt;").replace(">", "&gt;")
+            "<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")  # a bare CR reads as LF
     return f'<c r="{ref}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
