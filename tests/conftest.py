@@ -15,6 +15,7 @@ import hashlib
 import pickle
 import re
 import shutil
+import string
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -194,3 +195,17 @@ def input_words(district: Path) -> set[str]:
         if f.suffix in (".csv", ".geojson", ".toml"):
             words |= ascii_words(f.read_text("utf-8"))
     return words
+
+
+def catalogue_fields(text: str) -> set[str]:
+    """The fields of a catalogue text (``{name}``): the same in every language."""
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+
+def english_words(text: str, allowed: set[str]) -> set[str]:
+    text = re.sub(r"「[^」]*」|'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)  # values, quoted
+    text = re.sub(r"\S*[\\/]\S*|\S+\.(?:csv|geojson|gpkg|shp|toml|osm|pbf|graphml|json|"
+                  r"html|xlsx|npz|txt|dbf|prj|cpg)\b", " ", text)  # paths and file names
+    # options, [tables], keys like speed_factor
+    text = re.sub(r"(?<!\w)--?[a-z][a-z-]*|\[[^\]]*\]|\b\w+[_.]\w+(?:[_.]\w+)*", " ", text)
+    return set(re.findall(r"[A-Za-z]+", text)) - allowed

@@ -30,7 +30,7 @@ import pandas as pd
 import pytest
 
 from emgis.cli import main
-from tests.conftest import replace_in
+from tests.conftest import english_words, replace_in
 
 #: What a case does to the district (what it returns is not used).
 Edit = Callable[[Path], object]
@@ -860,13 +860,6 @@ def _config_words() -> set[str]:
     return {w for n in words for w in re.findall(r"[A-Za-z]+", n)}
 
 
-def _english_words(text: str, allowed: set[str]) -> set[str]:
-    text = re.sub(r"「[^」]*」|'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)  # values, quoted
-    text = re.sub(r"\S*[\\/]\S*|\S+\.(?:csv|geojson|gpkg|shp|toml|osm|pbf|graphml|json|"
-                  r"html|xlsx|npz|txt|dbf|prj|cpg)\b", " ", text)  # paths and file names
-    # options, [tables], keys like speed_factor
-    text = re.sub(r"(?<!\w)--?[a-z][a-z-]*|\[[^\]]*\]|\b\w+[_.]\w+(?:[_.]\w+)*", " ", text)
-    return set(re.findall(r"[A-Za-z]+", text)) - allowed
 
 
 ZH_CASES = [c for c in CASES if isinstance(c.expect, (Problem, Fails, Warns))
@@ -897,7 +890,7 @@ def test_bad_input_in_chinese(case: Case, tiny: Path, tmp_path: Path,
         assert line is not None, stderr
     allowed = PROPER | _config_words() | _input_words(tiny) | {
         w for a in case.cmd for w in re.findall(r"[A-Za-z]+", a)}  # and the command's words
-    assert _english_words(text, allowed) == set(), text
+    assert english_words(text, allowed) == set(), text
 
 
 def _input_words(district: Path) -> set[str]:

@@ -34,6 +34,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from tests.conftest import english_words
 from tests.inputs.test_bad_input import (
     PROPER,
     Accepts,
@@ -44,7 +45,6 @@ from tests.inputs.test_bad_input import (
     Problem,
     Warns,
     _config_words,
-    _english_words,
     _run,
     both,
     sub,
@@ -1251,7 +1251,7 @@ def test_bad_input_2_in_chinese(case: Case, tiny: Path, tmp_path: Path,
         w for a in case.cmd for w in re.findall(r"[A-Za-z]+", a)} | PROPER_2
     # the district's CRS is named as pyproj names it (CGCS2000 / 3-degree Gauss-Kruger CM 117E)
     text = re.sub(r"坐标系：.*", "", text)
-    assert _english_words(text, allowed) == set(), text
+    assert english_words(text, allowed) == set(), text
 
 
 def test_2052_is_still_ahead() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 import re
-import string
 
 import numpy as np
 import pytest
@@ -22,6 +21,7 @@ from emgis.inputs.coordtext import (
     swapped_columns,
 )
 from emgis.texts import Msg, texts
+from tests.conftest import catalogue_fields, english_words
 
 ZH = texts("zh")
 
@@ -392,18 +392,8 @@ def test_gk_no_zone_says_what_to_declare() -> None:
 ALLOWED = {"N", "S", "E", "W", "X", "Y", "EPSG", "CGCS", "crs"}
 
 
-def _fields(text: str) -> set[str]:
-    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
-def _english_words(text: str, allowed: set[str]) -> set[str]:
-    """ASCII words of a Chinese text, counted as tests/test_bad_input.py counts them: quoted
-    values, paths and file names, options, [tables] and keys like speed_factor aside."""
-    text = re.sub(r"「[^」]*」|'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)
-    text = re.sub(r"\S*[\\/]\S*|\S+\.(?:csv|geojson|gpkg|shp|toml|osm|pbf|graphml|json|"
-                  r"html|xlsx|npz|txt|dbf|prj|cpg)\b", " ", text)
-    text = re.sub(r"(?<!\w)--?[a-z][a-z-]*|\[[^\]]*\]|\b\w+[_.]\w+(?:[_.]\w+)*", " ", text)
-    return set(re.findall(r"[A-Za-z]+", text)) - allowed
 
 
 def test_messages_have_the_same_fields_in_both_languages() -> None:
@@ -412,10 +402,10 @@ def test_messages_have_the_same_fields_in_both_languages() -> None:
     assert len(keys) >= 26
     for key in keys:
         assert en[key] and zh[key], key
-        assert _fields(en[key]) == _fields(zh[key]), key
+        assert catalogue_fields(en[key]) == catalogue_fields(zh[key]), key
         # every message says itself in Chinese, its values aside
-        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in _fields(zh[key])})
-        assert _english_words(said, ALLOWED) == set(), (key, said)
+        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in catalogue_fields(zh[key])})
+        assert english_words(said, ALLOWED) == set(), (key, said)
 
 
 def test_errors_and_reasons_in_chinese() -> None:
@@ -439,7 +429,7 @@ def test_errors_and_reasons_in_chinese() -> None:
     said.append(gauss_kruger_crs([3_754_000.0], [39_512_345.6]).reason.say(ZH))
     said.append(gauss_kruger_crs([500_000.0], [3_754_000.0], crs="cm=117").reason.say(ZH))
     for text in said:
-        assert _english_words(text, ALLOWED) == set(), text
+        assert english_words(text, ALLOWED) == set(), text
         assert re.search(r"[\u4e00-\u9fff]", text), text
 
 

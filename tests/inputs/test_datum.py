@@ -3,8 +3,6 @@ how well they fit a road grid."""
 
 from __future__ import annotations
 
-import re
-import string
 from typing import Any
 
 import geopandas as gpd
@@ -16,6 +14,7 @@ from pyproj import Geod, Transformer
 from emgis.inputs.coords import choose_metric_crs, wgs84_to_bd09, wgs84_to_gcj02
 from emgis.inputs.datum import DatumError, DatumFit, datum_fit
 from emgis.texts import Msg, texts
+from tests.conftest import catalogue_fields, english_words
 
 ZH = texts("zh")
 
@@ -200,18 +199,8 @@ def test_unknown_declared_system(grid: dict[str, Any]) -> None:
 ALLOWED = {"WGS", "GCJ", "BD", "EPSG", "CGCS", "crs"}
 
 
-def _fields(text: str) -> set[str]:
-    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
-def _english_words(text: str, allowed: set[str]) -> set[str]:
-    """ASCII words of a Chinese text, counted as tests/test_bad_input.py counts them: quoted
-    values, paths and file names, options, [tables] and keys like speed_factor aside."""
-    text = re.sub(r"「[^」]*」|'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)
-    text = re.sub(r"\S*[\\/]\S*|\S+\.(?:csv|geojson|gpkg|shp|toml|osm|pbf|graphml|json|"
-                  r"html|xlsx|npz|txt|dbf|prj|cpg)\b", " ", text)
-    text = re.sub(r"(?<!\w)--?[a-z][a-z-]*|\[[^\]]*\]|\b\w+[_.]\w+(?:[_.]\w+)*", " ", text)
-    return set(re.findall(r"[A-Za-z]+", text)) - allowed
 
 
 def test_messages_have_the_same_fields_in_both_languages() -> None:
@@ -219,9 +208,9 @@ def test_messages_have_the_same_fields_in_both_languages() -> None:
     keys = [k for k in en if k.startswith("datum_")]
     assert len(keys) >= 7
     for key in keys:
-        assert _fields(en[key]) == _fields(zh[key]), key
-        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in _fields(zh[key])})
-        assert _english_words(said, ALLOWED) == set(), (key, said)
+        assert catalogue_fields(en[key]) == catalogue_fields(zh[key]), key
+        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in catalogue_fields(zh[key])})
+        assert english_words(said, ALLOWED) == set(), (key, said)
 
 
 def test_reasons_in_chinese(grid: dict[str, Any]) -> None:
@@ -247,5 +236,5 @@ def test_reasons_in_chinese(grid: dict[str, Any]) -> None:
         datum_fit(grid["lon"], grid["lat"], grid["roads"], declared="EPSG:3857")
     said.append(info.value.msg.say(ZH))
     for text in said:
-        assert _english_words(text, ALLOWED) == set(), text
+        assert english_words(text, ALLOWED) == set(), text
     assert 'crs = "GCJ-02"' in said[0]

@@ -3,9 +3,6 @@ between two columns, explicit fields, unit suffixes, and which layer a file is."
 
 from __future__ import annotations
 
-import re
-import string
-
 import pytest
 
 from emgis.inputs.fields import SCHEMAS
@@ -20,6 +17,7 @@ from emgis.inputs.headers import (
     synonym_table,
 )
 from emgis.texts import Msg, texts
+from tests.conftest import catalogue_fields, english_words
 
 ZH = texts("zh")
 
@@ -357,18 +355,8 @@ ALLOWED = {"emgis", "fields", "layers", "m", "km", *SYNONYMS,
            *(f for fields in SYNONYMS.values() for f in fields)}
 
 
-def _fields(text: str) -> set[str]:
-    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
-def _english_words(text: str, allowed: set[str]) -> set[str]:
-    """ASCII words of a Chinese text, counted as tests/test_bad_input.py counts them: quoted
-    values, paths and file names, options, [tables] and keys like speed_factor aside."""
-    text = re.sub(r"「[^」]*」|'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)
-    text = re.sub(r"\S*[\\/]\S*|\S+\.(?:csv|geojson|gpkg|shp|toml|osm|pbf|graphml|json|"
-                  r"html|xlsx|npz|txt|dbf|prj|cpg)\b", " ", text)
-    text = re.sub(r"(?<!\w)--?[a-z][a-z-]*|\[[^\]]*\]|\b\w+[_.]\w+(?:[_.]\w+)*", " ", text)
-    return set(re.findall(r"[A-Za-z]+", text)) - allowed
 
 
 def test_messages_have_the_same_fields_in_both_languages() -> None:
@@ -376,9 +364,9 @@ def test_messages_have_the_same_fields_in_both_languages() -> None:
     keys = [k for k in en if k.startswith("header_")]
     assert len(keys) >= 25
     for key in keys:
-        assert _fields(en[key]) == _fields(zh[key]), key
-        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in _fields(zh[key])})
-        assert _english_words(said, ALLOWED) == set(), (key, said)
+        assert catalogue_fields(en[key]) == catalogue_fields(zh[key]), key
+        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in catalogue_fields(zh[key])})
+        assert english_words(said, ALLOWED) == set(), (key, said)
 
 
 def test_warnings_errors_and_reasons_in_chinese() -> None:
@@ -411,4 +399,4 @@ def test_warnings_errors_and_reasons_in_chinese() -> None:
     # a field mistyped in district.toml, a geometry type as the file names it
     allowed = ALLOWED | {"populaton", "GeometryCollection"}
     for text in said:
-        assert _english_words(text, allowed) == set(), text
+        assert english_words(text, allowed) == set(), text

@@ -4,8 +4,6 @@ text, empty rows, sheets, .xls beside .xlsx, CSV. Every file is written by the t
 from __future__ import annotations
 
 import datetime as dt
-import re
-import string
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import xlwt
 from emgis.inputs.headers import recognise
 from emgis.inputs.ledgers import LedgerError, cell_text, number_text, read_ledger, text_number
 from emgis.texts import Msg, texts
+from tests.conftest import catalogue_fields, english_words
 
 ZH = texts("zh")
 
@@ -416,18 +415,8 @@ ALLOWED = {"Excel", "WPS", "HTML", "UTF", "GBK", "GB", "CSV", "xlsx", "xlsm", "x
            "B", "C", "D"}
 
 
-def _fields(text: str) -> set[str]:
-    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
-def _english_words(text: str, allowed: set[str]) -> set[str]:
-    """ASCII words of a Chinese text, counted as tests/test_bad_input.py counts them: quoted
-    values, paths and file names, options, [tables] and keys like speed_factor aside."""
-    text = re.sub(r"「[^」]*」|'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)
-    text = re.sub(r"\S*[\\/]\S*|\S+\.(?:csv|geojson|gpkg|shp|toml|osm|pbf|graphml|json|"
-                  r"html|xlsx|npz|txt|dbf|prj|cpg)\b", " ", text)
-    text = re.sub(r"(?<!\w)--?[a-z][a-z-]*|\[[^\]]*\]|\b\w+[_.]\w+(?:[_.]\w+)*", " ", text)
-    return set(re.findall(r"[A-Za-z]+", text)) - allowed
 
 
 def test_messages_have_the_same_fields_in_both_languages() -> None:
@@ -435,9 +424,9 @@ def test_messages_have_the_same_fields_in_both_languages() -> None:
     keys = [k for k in en if k.startswith("ledger_")]
     assert len(keys) >= 17
     for key in keys:
-        assert _fields(en[key]) == _fields(zh[key]), key
-        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in _fields(zh[key])})
-        assert _english_words(said, ALLOWED) == set(), (key, said)
+        assert catalogue_fields(en[key]) == catalogue_fields(zh[key]), key
+        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in catalogue_fields(zh[key])})
+        assert english_words(said, ALLOWED) == set(), (key, said)
 
 
 def test_errors_and_warnings_in_chinese(tmp_path: Path) -> None:
@@ -466,4 +455,4 @@ def test_errors_and_warnings_in_chinese(tmp_path: Path) -> None:
     said += [w.say(ZH) for w in led.warnings] + [r.say(ZH) for _, r in led.skipped]
     assert len(said) == 9 + 4 + 2  # column D, B and C, 合计, 注：; 合计, 注：
     for text in said:
-        assert _english_words(text, ALLOWED) == set(), text
+        assert english_words(text, ALLOWED) == set(), text

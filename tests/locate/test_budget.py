@@ -5,8 +5,6 @@ expects, bad input refused."""
 from __future__ import annotations
 
 import itertools
-import re
-import string
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +15,7 @@ from emgis.locate.budget import BudgetKind, BudgetSolution, budget_covering
 from emgis.locate.covering import max_covering
 from emgis.locate.pairs import Pairs
 from emgis.texts import Msg, texts
+from tests.conftest import catalogue_fields, english_words
 
 ZH = texts("zh")
 
@@ -387,18 +386,8 @@ def test_time_limit_is_refused() -> None:
 ALLOWED = {"auto", "milp", "heuristic"}
 
 
-def _fields(text: str) -> set[str]:
-    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
-def _english_words(text: str, allowed: set[str]) -> set[str]:
-    """ASCII words of a Chinese text, counted as tests/test_bad_input.py counts them: quoted
-    values, paths and file names, options, [tables] and keys like speed_factor aside."""
-    text = re.sub(r"「[^」]*」|'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)
-    text = re.sub(r"\S*[\\/]\S*|\S+\.(?:csv|geojson|gpkg|shp|toml|osm|pbf|graphml|json|"
-                  r"html|xlsx|npz|txt|dbf|prj|cpg)\b", " ", text)
-    text = re.sub(r"(?<!\w)--?[a-z][a-z-]*|\[[^\]]*\]|\b\w+[_.]\w+(?:[_.]\w+)*", " ", text)
-    return set(re.findall(r"[A-Za-z]+", text)) - allowed
 
 
 def test_messages_have_the_same_fields_in_both_languages() -> None:
@@ -406,9 +395,9 @@ def test_messages_have_the_same_fields_in_both_languages() -> None:
     keys = [k for k in en if k.startswith("budget_")]
     assert len(keys) >= 15
     for key in keys:
-        assert _fields(en[key]) == _fields(zh[key]), key
-        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in _fields(zh[key])})
-        assert _english_words(said, ALLOWED) == set(), (key, said)
+        assert catalogue_fields(en[key]) == catalogue_fields(zh[key]), key
+        said = ZH.fmt(f"msg.{key}", **{f: 7 for f in catalogue_fields(zh[key])})
+        assert english_words(said, ALLOWED) == set(), (key, said)
 
 
 def test_errors_and_notes_in_chinese() -> None:
@@ -442,4 +431,4 @@ def test_errors_and_notes_in_chinese() -> None:
     said += [n.say(ZH) for n in notes]  # type: ignore[attr-defined]
     said += [Msg("budget_over_tolerance").say(ZH), Msg("budget_stopped", message="x").say(ZH)]
     for text in said:
-        assert _english_words(text, ALLOWED) == set(), text
+        assert english_words(text, ALLOWED) == set(), text

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 import string
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from emgis.roads.register import (
 from emgis.roads.routing import build_routing_graph, times_from
 from emgis.roads.snapping import snap_points
 from emgis.texts import Msg, texts
+from tests.conftest import english_words
 
 ZH = texts("zh")
 
@@ -276,14 +276,6 @@ def test_empty_frame() -> None:
 ALLOWED = {"fields", "maxspeed_rule", "derate", "raw", "ignore", *SPEEDS, *COLUMN_NAMES}
 
 
-def _english_words(text: str, allowed: set[str]) -> set[str]:
-    """ASCII words of a Chinese text, counted as tests/test_bad_input.py counts them: quoted
-    values, paths and file names, options, [tables] and keys like speed_factor aside."""
-    text = re.sub(r"「[^」]*」|'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)
-    text = re.sub(r"\S*[\\/]\S*|\S+\.(?:csv|geojson|gpkg|shp|toml|osm|pbf|graphml|json|"
-                  r"html|xlsx|npz|txt|dbf|prj|cpg)\b", " ", text)
-    text = re.sub(r"(?<!\w)--?[a-z][a-z-]*|\[[^\]]*\]|\b\w+[_.]\w+(?:[_.]\w+)*", " ", text)
-    return set(re.findall(r"[A-Za-z]+", text)) - allowed
 
 
 def test_messages_in_both_languages() -> None:
@@ -294,7 +286,7 @@ def test_messages_in_both_languages() -> None:
         assert en[key] and zh[key], key
         assert sorted(_fields(en[key])) == sorted(_fields(zh[key])), key
         said = ZH.fmt(f"msg.{key}", **{f: 7 for f in _fields(zh[key])})
-        assert _english_words(said, ALLOWED) == set(), (key, said)
+        assert english_words(said, ALLOWED) == set(), (key, said)
     assert Msg("register_bad_rule", rule="x").say(ZH).startswith("maxspeed_rule「x」")
 
 
@@ -324,7 +316,7 @@ def test_problems_and_errors_in_chinese() -> None:
         said.append(info.value.args[0].say(ZH))
     said += [group_title(g).say(ZH) for g in {r[0] for r in profile_rows()}]
     for text in said:
-        assert _english_words(text, ALLOWED | {"register", "gpkg", "roads"}) == set(), text
+        assert english_words(text, ALLOWED | {"register", "gpkg", "roads"}) == set(), text
 
 
 def _fields(text: str) -> list[str]:
