@@ -252,6 +252,19 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default equal)")
     p.add_argument("--capacity", type=float, help="persons a new site can serve "
                    "(capacitated_covering)")
+    p.add_argument("--force-rule", choices=("township", "village"), default=None,
+                   help="choose the sites for the most persons with a sufficient force "
+                   "arriving in time, not only a first unit: township ([minimums] "
+                   "township_rescue_team_headcount, 30 persons, within the township rescue "
+                   "team's target) or village (village_team_headcount, 15, within the village "
+                   "team's target)")
+    p.add_argument("--headcount", type=float, default=None, metavar="PERSONS",
+                   help="with --force-rule: persons of each new team (default the standards' "
+                   "minimum for the kind, e.g. 30 for township_rescue_team)")
+    p.add_argument("--first-weight", type=float, default=None, metavar="W",
+                   help="with --force-rule: what a person newly within the kind's target "
+                   "(first arrival) counts beside one newly with a sufficient force (default "
+                   "0: force only)")
     p.add_argument("--method", choices=METHODS, default="auto",
                    help="auto (default: exact while small, the heuristic with its proven "
                    "bound above), milp (exact) or heuristic")

@@ -17,6 +17,7 @@ from emgis.texts import Msg, say
 if TYPE_CHECKING:
     import pandas as pd
 
+    from emgis.analysis.force_siting import ForceSitingResult
     from emgis.analysis.quality import DataQuality
     from emgis.analysis.siting import BudgetResult, SitingResult
     from emgis.inputs.district import District, ValidationReport
@@ -440,6 +441,58 @@ def _print_site(r: SitingResult, con: Console) -> None:
                     f"{row['difference']:>+14,}")
 
 
+def _check_force_options(args: argparse.Namespace) -> None:
+    """Refuse options that do not go with ``--force-rule``, and its own options without it."""
+    if args.force_rule is None:
+        for option, value in (("--headcount", args.headcount),
+                              ("--first-weight", args.first_weight)):
+            if value is not None:
+                raise SitingError(Msg("force_cli_only", option=option))
+        return
+    for option, used in (("--budget", args.budget is not None), ("--cover-all", args.cover_all),
+                         ("--robust", args.robust is not None),
+                         ("--over-samples", args.over_samples),
+                         ("--capacity", args.capacity is not None),
+                         ("--kind-weight", bool(args.kind_weight)),
+                         (f"--model {args.model}", args.model != "max_covering")):
+        if used:
+            raise SitingError(Msg("force_cli_with", option=option))
+
+
+def _print_force(fr: ForceSitingResult, con: Console) -> None:
+    """A force siting run: the solver, each site with the persons it brings to a sufficient
+    force (and newly within target), the force before and after."""
+    t = con.t
+    r = fr.siting
+    s = r.solution
+    gap = con.fmt("cli.gap", gap=f"{s.gap:.2%}") if s.gap is not None else ""
+    con.say(con.fmt("cli.solved", model=t.get("model", s.model), method=t.get("method", s.method),
+                    status=t.get("solver_status", s.status), seconds=f"{s.seconds:.2f}",
+                    gap=gap))
+    for p in r.proposals.itertuples(index=False):
+        site = f"{t.get('source_kind', str(p.source))} {str(p.site_id).partition(':')[2]}"
+        yuan = float(p.cost_yuan)
+        cost = con.fmt("cli.cost", yuan=f"{yuan:,.0f}") if yuan == yuan else ""
+        first = con.fmt("cli.force_first", n=f"{p.newly_covered_population:,}",
+                        target=f"{r.target_min:g}") if p.newly_covered_population else ""
+        con.say(con.fmt("cli.force_proposal", rank=p.rank, site=site, name=p.name,
+                        persons=f"{p.newly_sufficient_population:,}", first=first, cost=cost))
+    v = r.villages
+    before = int(v.loc[v["sufficient_before"], "population"].sum())
+    after = int(v.loc[v["sufficient_after"], "population"].sum())
+    con.say(con.fmt("cli.force_total", rule=t.get("force_rule", fr.rule),
+                    required=f"{fr.required_persons:g}", within=f"{fr.within_min:g}",
+                    before=f"{before:,}", after=f"{after:,}", gain=f"{after - before:,}",
+                    headcount=f"{fr.headcount:g}"))
+    if r.note:
+        from emgis.run.jobs import siting_note  # deferred: loads networkx, numba, scipy.optimize
+
+        con.say(con.fmt("cli.note", text=siting_note(r, t.lang)))
+    if len(r.unreachable):
+        con.say(con.fmt("cli.force_impossible", n=len(r.unreachable),
+                        required=f"{fr.required_persons:g}", within=f"{fr.within_min:g}"))
+
+
 def _print_total(r: SitingResult, con: Console) -> None:
     """The plan's total: sites, persons newly within target and what they cost."""
     p = r.proposals
@@ -538,6 +591,7 @@ def cmd_site(args: argparse.Namespace, con: Console) -> int:
     from emgis.run.jobs import describe, siting_job
 
     kinds = [_kind(k) for k in args.kind]
+    _check_force_options(args)
     if args.budget is not None:
         return _site_budget(args, con, kinds)
     if len(kinds) > 1:
@@ -564,13 +618,26 @@ def cmd_site(args: argparse.Namespace, con: Console) -> int:
         raise SitingError(Msg("cli_kind_no_target", kind=args.kind[0],
                               kinds=", ".join(plan.district.settings.targets)))
     model = f"robust_{args.robust}" if args.robust else args.model
+    if args.force_rule:
+        model = "max_force_covering"
     what = con.t["cli.cover_all"] if args.cover_all else \
         con.fmt("cli.add_n", n=args.add, model=con.t.get("model", model))
     with _out(args, "site", con, plan.district.sources) as out:
         describe(out, plan, command="site", kind=kind, add=args.add, cover_all=args.cover_all,
-                 model=args.model, method=args.method, lang=args.lang)
+                 model=model, method=args.method, lang=args.lang, force_rule=args.force_rule,
+                 headcount=args.headcount, first_weight=args.first_weight)
         con.say(con.fmt("cli.siting", kind=con.t.kind(kind), what=what))
-        if args.over_samples:  # expected cover over samples of speeds and turnout
+        fr: ForceSitingResult | None = None
+        if args.force_rule:  # the force as well as first arrival
+            from emgis.run.jobs import write_siting
+
+            fr = plan.site_force(kind, add=args.add, rule=args.force_rule,
+                                 headcount=args.headcount,
+                                 first_weight=args.first_weight or 0.0, method=args.method,
+                                 time_limit=args.time_limit)
+            r = fr.siting
+            files = write_siting(plan, out, r, lang=args.lang)
+        elif args.over_samples:  # expected cover over samples of speeds and turnout
             import dataclasses
 
             from emgis.run.jobs import write_siting
@@ -584,7 +651,10 @@ def cmd_site(args: argparse.Namespace, con: Console) -> int:
                                   model=args.model, method=args.method, lang=args.lang,
                                   capacity=args.capacity, time_limit=args.time_limit,
                                   robust=args.robust, k=args.k, probs=probs)
-        _print_site(r, con)
+        if fr is not None:
+            _print_force(fr, con)
+        else:
+            _print_site(r, con)
         out.finish()
     _wrote(files, con)
     return 0

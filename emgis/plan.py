@@ -39,6 +39,7 @@ from emgis.analysis.calibration import calibrate
 from emgis.analysis.compliance import check_compliance
 from emgis.analysis.coverage import compute_coverage, service_areas
 from emgis.analysis.force import effective_force
+from emgis.analysis.force_siting import site_force
 from emgis.analysis.quality import data_quality
 from emgis.analysis.reanswer import (
     hazard_row,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
     from emgis.analysis.calibration import CalibrationResult
     from emgis.analysis.coverage import CoverageResult
     from emgis.analysis.force import ForceResult
+    from emgis.analysis.force_siting import ForceSitingResult
     from emgis.analysis.quality import DataQuality
     from emgis.analysis.scenario import Scenario, ScenarioResult
     from emgis.analysis.siting import BudgetResult, RobustResult, SitingResult
@@ -218,6 +220,24 @@ class Plan:
         return site_expected(self.district, self.engine, kind, add=add,
                              result=self.uncertainty(), samples=samples, method=method,
                              time_limit=time_limit)
+
+    def site_force(self, kind: str, *, add: int = 1, rule: str | None = None,
+                   headcount: float | None = None, first_weight: float = 0.0,
+                   method: str = "auto", time_limit: float = 300.0) -> ForceSitingResult:
+        """New teams of ``kind`` for the most persons with a sufficient force within a rule's
+        time (``rule``: ``township``, 30 persons within 30 min, or ``village``, 15 within 10
+        min; default the kind's own), each of ``headcount`` persons (default the standards'
+        minimum for the kind); ``first_weight`` > 0 also counts first arrival (see
+        :func:`emgis.analysis.force_siting.site_force`)::
+
+            r = plan.site_force("township_rescue_team", add=2)
+            r.siting.proposals      # ranked, with newly_sufficient_population
+            r.newly_sufficient      # persons brought to a sufficient force
+        """
+
+        return site_force(self.district, self.engine, kind, add=add, rule=rule,
+                          headcount=headcount, first_weight=first_weight, method=method,
+                          time_limit=time_limit)
 
     def force(self, *, period: str | None = None) -> ForceResult:
         """Effective response force per village: the persons within the rules' times (30

@@ -16,7 +16,11 @@ village team's target (10 min); the persons are also given within each ``[covera
 time. A village a first unit reaches within the rule's time but where the force stays below the
 minimum is listed (``first_only``): first arrival looks fine there, the force does not.
 
-Siting does not count force (documented; the force per village is an output only).
+Siting counts force when asked: :func:`emgis.analysis.force_siting.site_force` (``emgis site
+--force-rule township|village``, :meth:`emgis.plan.Plan.site_force`) places new teams for the
+most persons with a sufficient force within a rule's time, optionally weighing first arrival
+too (:func:`emgis.locate.force.max_force_covering`); the other siting models count first
+arrival only.
 """
 
 from __future__ import annotations

@@ -14,7 +14,10 @@ yet covered;
 candidate can reach;
 - :func:`~emgis.locate.median.p_median`: add ``p`` sites for the least population-weighted time;
 - :func:`~emgis.locate.median.p_center`: add ``p`` sites for the least worst time;
-- :func:`~emgis.locate.covering.capacitated_covering`: maximal covering with a capacity per site.
+- :func:`~emgis.locate.covering.capacitated_covering`: maximal covering with a capacity per site;
+- :func:`~emgis.locate.force.max_force_covering`: add ``p`` teams for the most people with a
+  sufficient force (persons, not only a first unit) within a time, optionally weighing first
+  arrival too (``emgis site --force-rule``; not one of :data:`MODELS`).
 
 Exact models are mixed-integer programmes solved by HiGHS (``scipy.optimize.milp``) on the pairs
 that can matter (a candidate slower than the existing unit never serves a village); the
