@@ -11,7 +11,8 @@ It renders the same model as the HTML page (:func:`emgis.outputs.report.report_m
 number is the one the HTML report shows, and every word comes from the language's catalogue.
 Tables break across pages with their header row repeated (``w:tblHeader``) and rows that never
 split (``w:cantSplit``); long tables are cut at the same row limits as the HTML page and say
-where the rest is. Text from the input is data: python-docx escapes it, and the control
+where the rest is. Text from the input is data: escaped (by python-docx, and in the tables'
+rows, which are written as XML text for speed, by :func:`_xml_text`), and the control
 characters XML 1.0 forbids are dropped. The file is deterministic: the document's dates are
 the run's date and the zip entries' timestamps are pinned (the same inputs give the same
 bytes).
@@ -125,6 +126,7 @@ class _Writer:
         self.t = t
         self.h1 = 0
         self.h2 = 0
+        self.grid_style: str | None = None
 
     # -- page, styles, properties --------------------------------------------------------
     def setup(self, model: Mapping[str, Any], date: dt.date) -> None:
@@ -280,20 +282,26 @@ class _Writer:
               group_cols: Sequence[int] = ()) -> Any:
         """A table: header row repeated on every page, rows that do not split, numbers right
         aligned, columns as wide as their texts need; ``groups`` (first body row, rows) merge
-        the cells of ``group_cols`` down each group."""
-        from docx.enum.table import (  # deferred: loads docx
-            WD_CELL_VERTICAL_ALIGNMENT,
-            WD_TABLE_ALIGNMENT,
-        )
-        from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING  # deferred: loads docx
-        from docx.oxml import OxmlElement  # deferred: loads docx
-        from docx.oxml.ns import qn  # deferred: loads docx
-        from docx.shared import Mm, Pt  # deferred: loads docx
+        the cells of ``group_cols`` down each group.
+
+        python-docx makes the table and its properties; the rows are written as XML text and
+        parsed once (:func:`_rows_xml`, the elements python-docx's cell-by-cell calls make,
+        in the same order: a tenth of the time)."""
+        from docx.enum.table import WD_TABLE_ALIGNMENT  # deferred: loads docx
+        from docx.oxml import parse_xml  # deferred: loads docx
+        from docx.oxml.ns import nsdecls, qn  # deferred: loads docx
+        from docx.shared import Mm  # deferred: loads docx
 
         cells = [[clean(c) for c in head]] + [[clean(c) for c in r] for r in rows]
         ncol = len(head)
-        tab = self.doc.add_table(rows=len(cells), cols=ncol)
-        tab.style = self.doc.styles["Table Grid"]
+        if any(len(r) != ncol for r in cells):
+            raise ValueError(f"a table row has not the header's {ncol} cells")
+        tab = self.doc.add_table(rows=0, cols=ncol)
+        if self.grid_style is None:  # found once (python-docx reads every style to find it)
+            tab.style = self.doc.styles["Table Grid"]
+            self.grid_style = tab._tbl.tblStyle_val
+        else:
+            tab._tbl.tblStyle_val = self.grid_style
         tab.alignment = WD_TABLE_ALIGNMENT.CENTER
         tab.autofit = False
         _cell_margins(tab, Mm((_PAD_MM - 0.2) / 2))
@@ -303,46 +311,37 @@ class _Writer:
         grid = tab._tbl.tblGrid
         for col, width in zip(grid.findall(qn("w:gridCol")), widths, strict=True):
             col.set(qn("w:w"), str(int(Mm(width).twips)))
-        for i, (row, values) in enumerate(zip(tab.rows, cells, strict=True)):
-            trpr = row._tr.get_or_add_trPr()
-            cant = OxmlElement("w:cantSplit")
-            trpr.append(cant)
-            if i == 0:
-                hdr = OxmlElement("w:tblHeader")
-                trpr.append(hdr)
-            for j, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
-                cell.width = Mm(widths[j])
-                cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
-                p = cell.paragraphs[0]
-                pf = p.paragraph_format
-                pf.line_spacing_rule = WD_LINE_SPACING.SINGLE
-                pf.first_line_indent = Pt(0)
-                pf.space_before = pf.space_after = Pt(1.5)
-                if i == 0:
-                    _shade(cell, "E7E6E6")
-                    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-                elif numeric[j]:
-                    p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-                if not value and i:
-                    continue  # an empty cell holds an empty paragraph only (merges cleanly)
-                run = p.add_run(value)
-                run.font.size = Pt(TABLE_PT)
-                if i == 0:
-                    _set_fonts(run._r, HEADING_FONTS)
-                elif j == 0 and i - 1 < len(bold_first) and bold_first[i - 1]:
-                    run.bold = True
         spans = [(first, n) for first, n in groups if n > 1]
-        # disjoint groups going down: the grid's cells found once (tab.cell reads the whole
-        # grid on every call); merging one group leaves the cells of the others as they were
+        # disjoint groups going down whose lower cells are empty (as _gap_table makes them):
+        # merged in the XML text, as python-docx merges them (the top cell restarts the
+        # vertical merge, the cells below continue it, nothing moves)
         disjoint = all(a[0] + a[1] <= b[0] for a, b in itertools.pairwise(spans))
-        grid_cells = tab._cells if spans and disjoint else None
-        for first, n in spans:
-            for c in group_cols:
-                if grid_cells is not None:
-                    top = grid_cells[(first + 1) * ncol + c]
-                    top.merge(grid_cells[(first + n) * ncol + c])
-                else:
-                    tab.cell(first + 1, c).merge(tab.cell(first + n, c))
+        simple = disjoint and len(set(group_cols)) == len(group_cols) and all(
+            0 <= c < ncol and first >= 0 and first + n < len(cells)
+            and not any(cells[i][c] for i in range(first + 2, first + n + 1))
+            for first, n in spans for c in group_cols)
+        merge: dict[tuple[int, int], str] = {}
+        if simple:
+            for first, n in spans:
+                for c in group_cols:
+                    merge[first + 1, c] = '<w:vMerge w:val="restart"/>'
+                    for i in range(first + 2, first + n + 1):
+                        merge[i, c] = "<w:vMerge/>"
+        body = parse_xml(f"<w:tbl {nsdecls('w')}>"
+                         + _rows_xml(cells, [str(Mm(w).twips) for w in widths], numeric,
+                                     bold_first, merge) + "</w:tbl>")
+        tab._tbl.extend(list(body))
+        if spans and not simple:  # python-docx merges them (moving text up)
+            # disjoint groups: the grid's cells found once (tab.cell reads the whole grid on
+            # every call); merging one group leaves the cells of the others as they were
+            grid_cells = tab._cells if disjoint else None
+            for first, n in spans:
+                for c in group_cols:
+                    if grid_cells is not None:
+                        top = grid_cells[(first + 1) * ncol + c]
+                        top.merge(grid_cells[(first + n) * ncol + c])
+                    else:
+                        tab.cell(first + 1, c).merge(tab.cell(first + n, c))
         # a little space after the table (Word runs the next paragraph into it otherwise)
         self.para("", size=6)
         return tab
@@ -693,6 +692,80 @@ def _gap_table(gaps: Sequence[Mapping[str, Any]], t: Texts, *, township: bool
     return head, rows, groups, list(range(lead))
 
 
+#: Characters python-docx writes as elements of a run: a tab, and a line break for CR or LF.
+_RUN_BREAK = re.compile(r"([\t\r\n])")
+
+
+def _xml_text(text: str) -> str:
+    """Text escaped for XML element content or a double-quoted attribute."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
+        '"', "&quot;")
+
+
+def _run_text_xml(text: str) -> str:
+    """A run's content as python-docx's ``run.text`` writes it: ``w:t`` pieces (with
+    ``xml:space="preserve"`` when they start or end with white space), ``w:tab`` for a tab
+    and ``w:br`` for each CR or LF."""
+    out = []
+    for piece in _RUN_BREAK.split(text) if _RUN_BREAK.search(text) else (text,):
+        if piece == "\t":
+            out.append("<w:tab/>")
+        elif piece in ("\r", "\n"):
+            out.append("<w:br/>")
+        elif piece:
+            space = ' xml:space="preserve"' if len(piece.strip()) < len(piece) else ""
+            out.append(f"<w:t{space}>{_xml_text(piece)}</w:t>")
+    return "".join(out)
+
+
+def _rows_xml(cells: Sequence[Sequence[str]], widths: Sequence[str], numeric: Sequence[bool],
+              bold_first: Sequence[bool], merge: Mapping[tuple[int, int], str]) -> str:
+    """The ``w:tr`` elements of a table (header row first) as :meth:`_Writer.table` once made
+    them cell by cell with python-docx: rows that do not split (the header repeated), cells
+    of the given widths (twips) centred vertically, the header shaded and centred in the
+    heading fonts, numeric columns right aligned, empty body cells holding an empty paragraph,
+    ``merge``: the ``w:vMerge`` of a (row, column)."""
+    from docx.oxml.simpletypes import (  # deferred: loads docx
+        ST_HpsMeasure,
+        ST_SignedTwipsMeasure,
+        ST_TwipsMeasure,
+    )
+    from docx.shared import Pt  # deferred: loads docx
+
+    pad = ST_TwipsMeasure.convert_to_xml(Pt(1.5))
+    spacing = (f'<w:spacing w:line="240" w:lineRule="auto" w:before="{pad}" w:after="{pad}"/>'
+               f'<w:ind w:firstLine="{ST_SignedTwipsMeasure.convert_to_xml(Pt(0))}"/>')
+    size = f'<w:sz w:val="{ST_HpsMeasure.convert_to_xml(Pt(TABLE_PT))}"/>'
+    east, latin = (_xml_text(f) for f in HEADING_FONTS)
+    head_rpr = (f'<w:rPr><w:rFonts w:ascii="{latin}" w:hAnsi="{latin}" w:eastAsia="{east}" '
+                f'w:cs="{latin}"/>{size}</w:rPr>')
+    body_rpr, bold_rpr = f"<w:rPr>{size}</w:rPr>", f"<w:rPr><w:b/>{size}</w:rPr>"
+    tcw = [f'<w:tcPr><w:tcW w:type="dxa" w:w="{w}"/>' for w in widths]
+    valign = '<w:vAlign w:val="center"/>'
+    head_tail = f'{valign}<w:shd w:val="clear" w:color="auto" w:fill="E7E6E6"/></w:tcPr>'
+    head_ppr = f'<w:p><w:pPr>{spacing}<w:jc w:val="center"/></w:pPr>'
+    body_ppr = [f'<w:p><w:pPr>{spacing}<w:jc w:val="right"/></w:pPr>' if num
+                else f"<w:p><w:pPr>{spacing}</w:pPr>" for num in numeric]
+    out: list[str] = []
+    append = out.append
+    for i, values in enumerate(cells):
+        append("<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>" if i == 0
+               else "<w:tr><w:trPr><w:cantSplit/></w:trPr>")
+        bold = 0 < i <= len(bold_first) and bool(bold_first[i - 1])
+        for j, value in enumerate(values):
+            if i == 0:
+                append(f"<w:tc>{tcw[j]}{head_tail}{head_ppr}<w:r>{head_rpr}"
+                       f"{_run_text_xml(value)}</w:r></w:p></w:tc>")
+                continue
+            append(f"<w:tc>{tcw[j]}{merge.get((i, j), '')}{valign}</w:tcPr>{body_ppr[j]}")
+            if value:  # an empty cell holds an empty paragraph only (merges cleanly)
+                rpr = bold_rpr if j == 0 and bold else body_rpr
+                append(f"<w:r>{rpr}{_run_text_xml(value)}</w:r>")
+            append("</w:p></w:tc>")
+        append("</w:tr>")
+    return "".join(out)
+
+
 def _cell_margins(tab: Any, side: Any) -> None:
     """Narrow left and right cell margins for the whole table (Word's default is 1.9 mm)."""
     from docx.oxml import OxmlElement  # deferred: loads docx
@@ -705,18 +778,6 @@ def _cell_margins(tab: Any, side: Any) -> None:
         el.set(qn("w:type"), "dxa")
         mar.append(el)
     tab._tbl.tblPr.append(mar)
-
-
-def _shade(cell: Any, fill: str) -> None:
-    from docx.oxml import OxmlElement  # deferred: loads docx
-    from docx.oxml.ns import qn  # deferred: loads docx
-
-    tcpr = cell._tc.get_or_add_tcPr()
-    shd = OxmlElement("w:shd")
-    shd.set(qn("w:val"), "clear")
-    shd.set(qn("w:color"), "auto")
-    shd.set(qn("w:fill"), fill)
-    tcpr.append(shd)
 
 
 #: Width in mm of one en (half a CJK character) at the table's size, and a cell's padding.

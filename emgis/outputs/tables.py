@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,13 +55,32 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
         s = out[col]
         if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
             values = s.to_numpy(dtype=object)
-            mask = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_START)
-                                for v in values), dtype=bool, count=len(values))
+            mask = _formula_cells(values)
             if mask.any():
                 values = values.copy()
                 values[mask] = ["'" + v for v in values[mask]]
                 out[col] = pd.Series(values, index=out.index, dtype=s.dtype)
     return out
+
+
+#: A NUL followed by a character of :data:`FORMULA_START`.
+_AFTER_NUL = re.compile("\0[" + re.escape("".join(FORMULA_START)) + "]")
+
+
+def _formula_cells(values: np.ndarray) -> np.ndarray:
+    """Which cells of a column are texts that start like a formula (:data:`FORMULA_START`)."""
+    cells = values.tolist()
+    # every text follows a NUL in one string: when no NUL is followed by a formula's first
+    # character, no text starts with one (found at C speed; a NUL inside a text can only
+    # send the column to the check cell by cell below)
+    try:
+        joined = "\0" + "\0".join(cells)
+    except TypeError:  # not only texts: missing values, numbers
+        joined = "\0" + "\0".join([v for v in cells if isinstance(v, str)])
+    if not _AFTER_NUL.search(joined):
+        return np.zeros(len(cells), dtype=bool)
+    return np.fromiter((isinstance(v, str) and v.startswith(FORMULA_START) for v in cells),
+                       dtype=bool, count=len(cells))
 
 
 #: Columns whose values are emgis's codes, and the catalogue sections that put them in words.
@@ -85,20 +105,36 @@ def present(df: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
                 and pd.api.types.is_float_dtype(out[c])]:
         own = f"{str(col)[:-len('_min')]}_target"
         target = own if own in out else "target_min" if "target_min" in out else None
-        if target is not None:
+        if target is not None and _numeric(out[col], "f") and _numeric(out[target], "fiu"):
+            out[col] = _shown_minutes(out[col].to_numpy(dtype=float),
+                                      out[target].to_numpy(dtype=float))
+        elif target is not None:
             out[col] = [shown_minutes(float(m), float(tg)) if pd.notna(m) and pd.notna(tg)
                         else (round(float(m), 2) if pd.notna(m) else m)
                         for m, tg in zip(out[col], out[target], strict=True)]
-        else:  # Python's round: exact for any float (numpy's overflows near the largest)
+        elif _numeric(out[col], "f"):  # Python's round: exact for any float (numpy's
+            out[col] = [round(m, 2) for m in out[col].tolist()]  # overflows near the largest)
+        else:
             out[col] = [round(float(m), 2) if pd.notna(m) else m for m in out[col]]
     if "cause" in out and {"kind", "nearest_min", "target_min", "access_m"} <= set(out):
-        out["cause"] = [t.cause(str(c) if isinstance(c, str) else "", kind=str(k),
-                                nearest_min=float(n) if pd.notna(n) else np.nan,
-                                target_min=float(tg), access_m=float(a) if pd.notna(a)
-                                else np.nan)
-                        for c, k, n, tg, a in zip(out["cause"], out["kind"], out["nearest_min"],
-                                                  out["target_min"], out["access_m"],
-                                                  strict=True)]
+        if all(_numeric(out[c], "fiu") for c in ("nearest_min", "target_min", "access_m")):
+            # numbers: float(n) is n as pd.notna(n) would pass it, a missing one NaN; no
+            # cause (a covered village) is no words
+            out["cause"] = [t.cause(str(c), kind=str(k), nearest_min=n, target_min=tg,
+                                    access_m=a) if isinstance(c, str) and c else ""
+                            for c, k, n, tg, a in zip(
+                                cells_of(out["cause"]), cells_of(out["kind"]),
+                                out["nearest_min"].to_numpy(dtype=float).tolist(),
+                                out["target_min"].to_numpy(dtype=float).tolist(),
+                                out["access_m"].to_numpy(dtype=float).tolist(), strict=True)]
+        else:
+            out["cause"] = [t.cause(str(c) if isinstance(c, str) else "", kind=str(k),
+                                    nearest_min=float(n) if pd.notna(n) else np.nan,
+                                    target_min=float(tg), access_m=float(a) if pd.notna(a)
+                                    else np.nan)
+                            for c, k, n, tg, a in zip(out["cause"], out["kind"],
+                                                      out["nearest_min"], out["target_min"],
+                                                      out["access_m"], strict=True)]
     if lang == "en":
         return out
     for col in out.columns:
@@ -108,11 +144,45 @@ def present(df: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
                                         and not str(col).startswith(("station_",
                                                                      "township_station_"))
                                         else ("compliance_status",))
-            out[col] = pd.Series([_word(t, sections, v) for v in out[col]], index=out.index,
-                                 dtype=object)
+            values = cells_of(out[col])
+            # each text put in words once (a column repeats a few codes)
+            words = {v: _word(t, sections, v) for v in {v for v in values if v.__class__ is str}}
+            out[col] = pd.Series([words[v] if v.__class__ is str else _word(t, sections, v)
+                                  for v in values], index=out.index, dtype=object)
         elif out[col].dtype == bool:
             out[col] = np.where(out[col].to_numpy(dtype=bool), t["word.yes"], t["word.no"])
     return out
+
+
+def _numeric(s: pd.Series, kinds: str) -> bool:
+    """Whether a column is a numpy array of one of the ``kinds`` (``f`` float, ``i``/``u``
+    integer): its cells are numbers, none missing but as NaN."""
+    return isinstance(s.dtype, np.dtype) and s.dtype.kind in kinds
+
+
+def cells_of(s: pd.Series) -> list[object]:
+    """A column's cells as iterating it gives them (Python scalars for numpy columns, the
+    texts and missing values of a text column), without iterating it cell by cell."""
+    if (isinstance(s.dtype, np.dtype) and s.dtype.kind in "fiubO") or (
+            isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "python"):
+        cells: list[object] = s.tolist()
+        return cells
+    return list(s)
+
+
+def _shown_minutes(minutes: np.ndarray, targets: np.ndarray) -> list[float]:
+    """:func:`~emgis.texts.shown_minutes` of every (minutes, target) pair, a missing
+    minute kept, a missing target leaving the minutes rounded: Python's round for each (exact
+    for any float), the rule's corrections only where the rounding crossed the target."""
+    shown = [round(m, 2) for m in minutes.tolist()]
+    rounded = np.array(shown, dtype=float)
+    with np.errstate(invalid="ignore"):
+        limit, edge = targets + 1e-9, targets + 1e-12
+        cross = ~np.isnan(minutes) & ~np.isnan(targets) & (
+            ((minutes > limit) & (rounded <= edge)) | ((minutes <= limit) & (rounded > edge)))
+    for i in np.flatnonzero(cross).tolist():
+        shown[i] = shown_minutes(float(minutes[i]), float(targets[i]))
+    return shown
 
 
 def _word(t: object, sections: tuple[str, ...], value: object) -> object:

@@ -15,6 +15,7 @@ document properties and the zip entries' timestamps are pinned.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -29,7 +30,14 @@ import pandas as pd
 from emgis.outputs.folder import OutputDir
 from emgis.outputs.profile import sources_table
 from emgis.outputs.style import credit_of
-from emgis.outputs.tables import FIXED_DATE, headers, neutralise, neutralise_frame, present
+from emgis.outputs.tables import (
+    FIXED_DATE,
+    cells_of,
+    headers,
+    neutralise,
+    neutralise_frame,
+    present,
+)
 from emgis.texts import Texts, texts
 
 if TYPE_CHECKING:  # openpyxl has no type stubs: these read as Any to mypy
@@ -73,18 +81,24 @@ def _number_format(col: str) -> str | None:
     return None
 
 
+#: Characters a column's width counts double (CJK and after).
+_WIDE = re.compile("[\u2e81-\U0010ffff]")
+
+
+def _text_width(text: str) -> int:
+    """A text's width in characters, a character from U+2E81 on (CJK) counting two."""
+    return len(text) if text.isascii() else len(text) + len(_WIDE.findall(text))
+
+
 def _width(values: Iterable[object], header: str) -> float:
     """A column width (characters) that shows the header and most cells; CJK counts double."""
-    def w(text: str) -> int:
-        return sum(2 if ord(c) > 0x2E80 else 1 for c in text)
-
-    longest = w(header)
-    for i, v in enumerate(values):
-        if i >= 2000:  # the first rows decide; a county's 15k rows need not all be measured
-            break
-        if v is not None and not (isinstance(v, float) and np.isnan(v)):
-            longest = max(longest, w(f"{v:,.1f}" if isinstance(v, float) else str(v)))
-    return float(min(max(longest + 2, 6), 60))
+    # the first rows decide; a county's 15k rows need not all be measured
+    first = cells_of(values.iloc[:2000]) if isinstance(values, pd.Series) \
+        else itertools.islice(values, 2000)
+    shown = [f"{v:,.1f}" if isinstance(v, float) else str(v) for v in first
+             if v is not None and not (isinstance(v, float) and v != v)]  # v != v: NaN
+    longest = max(map(_text_width, set(shown)), default=0)
+    return float(min(max(max(_text_width(header), longest) + 2, 6), 60))
 
 
 def _cell_value(v: object) -> object:
@@ -117,15 +131,20 @@ def _style_id(ws: WriteOnlyWorksheet, style: StyleArray) -> int:
 
 def _text_xml(ref: str, text: str) -> str:
     """An inline-string cell, as openpyxl writes it (escaped; illegal characters replaced)."""
+    return f'<c r="{ref}"{_text_tail(text)}'
+
+
+def _text_tail(text: str) -> str:
+    """An inline-string cell after its reference (``<c r="A2"`` + this)."""
     if not text:
-        return f'<c r="{ref}" t="inlineStr"/>'
+        return ' t="inlineStr"/>'
     space = ""
     if text[0].isspace() or text[-1].isspace():
         space = ' xml:space="preserve"' if text.strip() else ""
     if _SPECIAL_XML.search(text):
         text = _ILLEGAL_XML.sub("\ufffd", text).replace("&", "&amp;").replace(
             "<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")  # a bare CR reads as LF
-    return f'<c r="{ref}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    return f' t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
 def _column_xml(letter: str, column: pd.Series, style_id: int | None, start: int = 2
@@ -135,6 +154,16 @@ def _column_xml(letter: str, column: pd.Series, style_id: int | None, start: int
     s = "" if style_id is None else f' s="{style_id}"'
     rows = range(start, len(column) + start)
     kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else "O"
+    if kind == "f" and isinstance(column.dtype, np.dtype) and column.dtype.itemsize <= 8:
+        # each distinct number (by its bits: 0.0 and -0.0 print apart) formatted once
+        values = column.to_numpy(dtype=np.float64)
+        distinct, where = np.unique(values.view(np.int64), return_inverse=True)
+        numbers = distinct.view(np.float64)
+        shown = [f'{s} t="n"><v>{v:.16g}</v></c>' if ok else ""
+                 for v, ok in zip(numbers.tolist(), np.isfinite(numbers).tolist(), strict=True)]
+        return [f'<c r="{letter}{i}"{tail}' if tail else ""
+                for i, tail in zip(rows, [shown[k] for k in where.ravel().tolist()],
+                                   strict=True)]
     if kind == "f":
         values = column.to_numpy()
         return [f'<c r="{letter}{i}"{s} t="n"><v>{v:.16g}</v></c>' if ok else ""
@@ -146,11 +175,20 @@ def _column_xml(letter: str, column: pd.Series, style_id: int | None, start: int
     if kind == "b":
         return [f'<c r="{letter}{i}" t="b"><v>{int(v)}</v></c>'
                 for i, v in zip(rows, column.to_numpy().tolist(), strict=True)]
+    cells = column.to_numpy(dtype=object).tolist()
+    # a text's cell after its reference, made once for each text (a column repeats its texts)
+    if set(map(type, cells)) <= {str}:  # texts only, as most text columns
+        by_text = {v: _text_tail(v) for v in set(cells)}
+        return [f'<c r="{letter}{i}"{by_text[v]}' for i, v in zip(rows, cells, strict=True)]
     out: list[str] = []
     append = out.append
-    for i, v in zip(rows, column.to_numpy(dtype=object).tolist(), strict=True):
+    tails: dict[str, str] = {}
+    for i, v in zip(rows, cells, strict=True):
         if v.__class__ is str:
-            append(_text_xml(f"{letter}{i}", v))
+            tail = tails.get(v)
+            if tail is None:
+                tail = tails[v] = _text_tail(v)
+            append(f'<c r="{letter}{i}"{tail}')
             continue
         v = _cell_value(v)
         if v is None:
