@@ -24,6 +24,7 @@ Every input village appears once per kind; none is dropped.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -35,7 +36,6 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 import shapely.ops
-from scipy import ndimage
 
 from emgis.inputs.district import District
 from emgis.inputs.kinds import (
@@ -314,6 +314,10 @@ def summarize(table: pd.DataFrame, *, by: tuple[str, ...] = ("kind",)) -> pd.Dat
         ``population_<status>`` for every status, and ``share_covered`` (population-weighted,
         0-1).
     """
+    pop_dtype = table["population"].dtype if "population" in table else None
+    if isinstance(pop_dtype, np.dtype) and np.issubdtype(pop_dtype, np.integer) and not any(
+            isinstance(table[c].dtype, pd.CategoricalDtype) for c in by):
+        return _summarize_counts(table, by)
     rows = []
     for key, grp in table.groupby(list(by), sort=False):
         key_t = key if isinstance(key, tuple) else (key,)
@@ -326,6 +330,44 @@ def summarize(table: pd.DataFrame, *, by: tuple[str, ...] = ("kind",)) -> pd.Dat
             row[f"population_{st}"] = int(g["population"].sum())
         pop = row["population"]
         row["share_covered"] = round(row["population_covered"] / pop, 4) if pop else 0.0  # type: ignore[operator]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _summarize_counts(table: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
+    """:func:`summarize` of a table with whole-number populations, counted for every group
+    at once (the same rows: groups in order of first appearance, rows without a key left
+    out, exact integer sums) instead of selecting each group's rows per status."""
+    ngroup = table.groupby(list(by), sort=False).ngroup()
+    keep = ngroup.notna().to_numpy()
+    ids = ngroup.to_numpy()[keep].astype(np.int64)
+    n = int(ids.max()) + 1 if len(ids) else 0
+    if n == 0:
+        return pd.DataFrame([])
+    pop = table["population"].to_numpy()[keep].astype(np.int64)
+    status = table["status"]
+    first = np.unique(ids, return_index=True)[1]
+    keys = [table[c].to_numpy()[keep][first] for c in by]
+
+    def counts(mask: np.ndarray | None) -> tuple[list[int], list[int]]:
+        i, w = (ids, pop) if mask is None else (ids[mask], pop[mask])
+        total = np.zeros(n, dtype=np.int64)
+        np.add.at(total, i, w)
+        return np.bincount(i, minlength=n).tolist(), total.tolist()
+
+    villages, population = counts(None)
+    per_status = {st: counts((status == st).to_numpy(dtype=bool, na_value=False)[keep])
+                  for st in STATUSES}
+    rows = []
+    for g in range(n):
+        row: dict[str, object] = {c: k[g] for c, k in zip(by, keys, strict=True)}
+        row["villages"] = villages[g]
+        row["population"] = population[g]
+        for st in STATUSES:
+            row[f"villages_{st}"] = per_status[st][0][g]
+            row[f"population_{st}"] = per_status[st][1][g]
+        pop_g = population[g]
+        row["share_covered"] = round(per_status["covered"][1][g] / pop_g, 4) if pop_g else 0.0
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -399,8 +441,11 @@ class _Sampler:
             from_a, to_b = (f - f0) * per, (f1 - f) * per
         else:
             tf = ea.time_at(e, f)
-            from_a = (tf - ea.time_at(e, f0)) / 60.0
-            to_b = (ea.time_at(e, f1) - tf) / 60.0
+            # the times at the pieces' ends, per piece (fewer than the points: the same
+            # numbers, each found once)
+            e_all = rg.piece_edge
+            from_a = (tf - ea.time_at(e_all, rg.piece_f0)[p]) / 60.0
+            to_b = (ea.time_at(e_all, rg.piece_f1)[p] - tf) / 60.0
         out = (idx, rg.piece_a[p], rg.piece_b[p], from_a, to_b)
         # each point lies on one piece per side: no point twice (the callers rely on it)
         assert len(idx) < 2 or bool((idx[1:] > idx[:-1]).all())
@@ -490,8 +535,7 @@ class _Grid:
         x_lo, x_hi = int(ix.min()) - r - 1, int(ix.max()) + r + 2
         grid = np.zeros((y_hi - y_lo, x_hi - x_lo), dtype=bool)
         grid[iy - y_lo, ix - x_lo] = True
-        yy, xx = np.ogrid[-r:r + 1, -r:r + 1]
-        grid = ndimage.binary_dilation(grid, structure=(xx * xx + yy * yy) <= r * r + r)
+        grid = dilate_disc(grid, r)
         d = np.diff(np.pad(grid.astype(np.int8), ((0, 0), (1, 1))), axis=1)
         rows, starts = np.nonzero(d == 1)
         _, ends = np.nonzero(d == -1)
@@ -503,6 +547,34 @@ class _Grid:
         area = shapely.buffer(shapely.coverage_union_all(boxes), 0)
         # smooth the cell staircase (less than a cell), as a buffer of the roads would be
         return polygonal(shapely.simplify(area, cell * 0.75, preserve_topology=True))
+
+
+def dilate_disc(grid: np.ndarray, r: int) -> np.ndarray:
+    """``grid`` grown by the disc of cells ``dx² + dy² <= r² + r`` (as
+    ``scipy.ndimage.binary_dilation`` with that structure, cells beyond the grid empty), row
+    by row: each row of the disc is a run of cells, so the grid is widened along its rows
+    once per run width and the widened rows are laid over each other (a few passes over the
+    grid instead of one per cell of the disc)."""
+    out = grid.copy()
+    if r < 1 or not grid.size:
+        return out
+    wide: dict[int, np.ndarray] = {}
+    for dy in range(-r, r + 1):
+        half = math.isqrt(r * r + r - dy * dy)  # the disc's row dy: |dx| <= half
+        if half not in wide:
+            w = grid.copy()
+            for k in range(1, half + 1):
+                w[:, k:] |= grid[:, :-k]
+                w[:, :-k] |= grid[:, k:]
+            wide[half] = w
+        w = wide[half]
+        if dy > 0:
+            out[:-dy] |= w[dy:]
+        elif dy < 0:
+            out[-dy:] |= w[:dy]
+        else:
+            out |= w
+    return out
 
 
 def _raster_area(x: np.ndarray, y: np.ndarray, buffer_m: float) -> shapely.Geometry:
@@ -518,6 +590,23 @@ def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
         return geom
     parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
     return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def _break_areas(grid: _Grid, t: np.ndarray, breaks: list[float]) -> list[shapely.Geometry]:
+    """The area of each break (ascending) on ``grid`` (over the points reached at times
+    ``t``); a break reaching no point more than the one before it has that break's area (the
+    same points: the same polygon, drawn once)."""
+    out: list[shapely.Geometry] = []
+    last = -1
+    for b in breaks:
+        mask = t <= b
+        n = int(mask.sum())  # the breaks' points nest: as many points, the same points
+        if n != last:
+            out.append(grid.area(mask))
+        else:
+            out.append(out[-1])
+        last = n
+    return out
 
 
 def service_areas(
@@ -571,9 +660,9 @@ def service_areas(
         t = sampler.times(rg, result.node_min[kind])
         reach = t <= max(breaks)
         grid = _Grid(sampler.x[reach], sampler.y[reach], buf)
-        for b in breaks:
+        for b, geom in zip(breaks, _break_areas(grid, t[reach], breaks), strict=True):
             rows.append({"scope": "kind", "kind": kind, "unit_id": None, "break_min": b,
-                         "geometry": grid.area(t[reach] <= b)})
+                         "geometry": geom})
         if not per_unit:
             continue
         sel = np.flatnonzero(((result.units["kind"] == kind) & result.units["active"])
@@ -585,10 +674,10 @@ def service_areas(
             tu = sampler.times(rg, times[j])
             reach = tu <= max(breaks)
             grid = _Grid(sampler.x[reach], sampler.y[reach], buf)
-            for b in breaks:
+            for b, geom in zip(breaks, _break_areas(grid, tu[reach], breaks), strict=True):
                 rows.append({"scope": "unit", "kind": kind,
                              "unit_id": result.units["id"].iloc[i], "break_min": b,
-                             "geometry": grid.area(tu[reach] <= b)})
+                             "geometry": geom})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs) if rows else gpd.GeoDataFrame(
         {"scope": [], "kind": [], "unit_id": [], "break_min": []}, geometry=[], crs=crs)
 

@@ -23,7 +23,14 @@ import pandas as pd
 import shapely
 from scipy import ndimage
 
-from emgis.analysis.coverage import CoverageResult, _Grid, _grid_cell, _Sampler, polygonal
+from emgis.analysis.coverage import (
+    CoverageResult,
+    _Grid,
+    _grid_cell,
+    _Sampler,
+    dilate_disc,
+    polygonal,
+)
 from emgis.inputs.kinds import mode_of, target_of
 from emgis.inputs.settings import Settings
 
@@ -187,9 +194,7 @@ def _exclusive_areas(grid_: _ZoneGrid, owner: np.ndarray, ok: np.ndarray, t: np.
         return {}
     seed = grid_.seed(owner, ok, t)
     cell, r, x0, y0 = grid_.cell, grid_.r, grid_.x0, grid_.y0
-    grid = seed >= 0
-    yy, xx = np.ogrid[-r:r + 1, -r:r + 1]
-    grid = ndimage.binary_dilation(grid, structure=(xx * xx + yy * yy) <= r * r + r)
+    grid = dilate_disc(seed >= 0, r)
     cy, cx = np.nonzero(grid)
     # each cell of the widened roads goes to its nearest reached cell (a distance transform
     # on the grid: no tree of the millions of points along a province's roads)

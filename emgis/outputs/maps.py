@@ -39,12 +39,12 @@ from emgis.inputs.kinds import target_of, units_of
 from emgis.outputs.mappage import (
     _class_layer,
     _fmt,
-    _geojson_geom,
     _Page,
     _words,
     _xy,
     map_geometry,
 )
+from emgis.outputs.mappage import _geojson_geom as _geojson_any
 from emgis.outputs.style import (
     CLASS_COLOURS,
     SCENARIO_COLOURS,
@@ -65,6 +65,27 @@ if TYPE_CHECKING:
     from emgis.analysis.siting import SitingResult
     from emgis.analysis.warning import WarningReach
     from emgis.analysis.whatif import WhatIf
+
+
+def _geojson_geom(g: shapely.Geometry, ndigits: int = 5) -> dict[str, Any]:
+    """A geometry (map coordinates) as GeoJSON with its coordinates rounded (1 m at 5
+    digits): :func:`emgis.outputs.mappage._geojson_geom`, with (multi)polygons' rings taken
+    straight from their coordinates (the same numbers, without writing and parsing JSON:
+    the areas and zones of a county are hundreds of polygons)."""
+    kind = int(shapely.get_type_id(g))
+    if kind not in (3, 6) or g.is_empty or shapely.has_z(g):
+        return _geojson_any(g, ndigits)
+    polys = [g] if kind == 3 else list(shapely.get_parts(g))
+    rings, of_poly = shapely.get_rings(polys, return_index=True)
+    xy = np.round(shapely.get_coordinates(rings), ndigits).tolist()
+    ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
+    coords: list[list[list[list[float]]]] = [[] for _ in polys]
+    start = 0
+    for p, end in zip(of_poly.tolist(), ends, strict=True):
+        coords[p].append(xy[start:end])
+        start = end
+    return {"type": "Polygon", "coordinates": coords[0]} if kind == 3 else {
+        "type": "MultiPolygon", "coordinates": coords}
 
 
 def coverage_map(

@@ -302,6 +302,26 @@ def _legend_corner(district: District, extent: tuple[float, float, float, float]
     return min(corners, key=lambda k: (int(corners[k].sum()), list(corners).index(k)))
 
 
+def _road_lines(network: EdgeArrays, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The x and y of the road pieces ``sel`` as one line, a NaN after each piece: every
+    vertex of each piece, or (more than :data:`OVERVIEW_MAX_SEGMENTS` segments, a province)
+    each piece as its chord."""
+    starts, ends = network.vptr[sel], network.vptr[sel + 1] - 1
+    counts = ends - starts
+    if counts.sum() > OVERVIEW_MAX_SEGMENTS:  # a province: each road piece as its chord
+        idx = np.column_stack([starts, ends, np.full(len(sel), -1)]).ravel()
+    else:  # every vertex of every piece, then a separator, built at once
+        n = counts + 2  # the piece's vertices and its separator
+        offsets = np.repeat(np.cumsum(n) - n, n)
+        idx = np.repeat(starts, n) + (np.arange(int(n.sum())) - offsets)
+        idx[np.cumsum(n) - 1] = -1
+    sep = idx < 0
+    x, y = network.vx[idx], network.vy[idx]
+    x[sep] = np.nan
+    y[sep] = np.nan
+    return x, y
+
+
 def overview_png(network: EdgeArrays, district: District, table: pd.DataFrame, kind: str,
                  proposals: gpd.GeoDataFrame | None = None, *, width_mm: float = 180,
                  height_mm: float = 120, lang: str = "en") -> bytes:
@@ -329,7 +349,6 @@ def _overview_png(network: EdgeArrays, district: District, table: pd.DataFrame, 
     matplotlib.use("Agg")
     import matplotlib.patheffects as pe  # deferred: loads matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # deferred: loads matplotlib
-    from matplotlib.collections import LineCollection  # deferred: loads matplotlib
     from matplotlib.figure import Figure  # deferred: loads matplotlib
     from matplotlib.lines import Line2D  # deferred: loads matplotlib
 
@@ -349,19 +368,12 @@ def _overview_png(network: EdgeArrays, district: District, table: pd.DataFrame, 
         if not len(sel):
             continue
         has_roads = True
-        starts, ends = network.vptr[sel], network.vptr[sel + 1] - 1
-        counts = ends - starts
-        if counts.sum() > OVERVIEW_MAX_SEGMENTS:  # a province: each road piece as its chord
-            first, counts = starts, np.ones_like(counts)
-            second = ends
-        else:  # every segment of every piece, built at once
-            offsets = np.repeat(np.cumsum(counts) - counts, counts)
-            first = np.repeat(starts, counts) + (np.arange(counts.sum()) - offsets)
-            second = first + 1
-        segs = np.stack([np.column_stack([network.vx[first], network.vy[first]]),
-                         np.column_stack([network.vx[second], network.vy[second]])], axis=1)
-        ax.add_collection(LineCollection(list(segs), colors=colour, linewidths=lw, zorder=1,
-                                         capstyle="round"))
+        x, y = _road_lines(network, sel)
+        # the class as one line, its pieces parted by NaN (one path to draw, not a path per
+        # segment: a county's 300,000 segments took seconds as a collection); round caps and
+        # joins draw the same band as round-capped segments would
+        ax.add_line(Line2D(x, y, color=colour, linewidth=lw, zorder=1,
+                           solid_capstyle="round", solid_joinstyle="round"))
     if len(district.townships):
         bounds = township_boundaries(district.townships)
         for line in getattr(bounds, "geoms", [bounds]):
