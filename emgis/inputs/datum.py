@@ -223,12 +223,6 @@ def datum_fit(
         return _no_verdict(name, n, "datum_too_few", n=n, min=min_points)
     if reuse is None:
         reuse = {}
-    lines = reuse.get("lines")
-    if lines is None:
-        lines = reuse["lines"] = _road_lines(roads)
-    assert isinstance(lines, np.ndarray)
-    if not len(lines):
-        return _no_verdict(name, n, "datum_no_roads")
     x, y = x[inside], y[inside]
     metric = choose_metric_crs(float(np.median(x)), float(np.median(y)))
     to_metric = Transformer.from_crs(CRS.from_epsg(4326), metric, always_xy=True)
@@ -237,11 +231,21 @@ def datum_fit(
         ex, ny = to_metric.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([ex, ny])
 
+    # the index of the roads in that metric CRS (a caller whose roads are in it already may
+    # have put it in ``reuse``: then the roads are never taken to degrees and back)
     tree_key = ("tree", metric.to_wkt())
     tree = reuse.get(tree_key)
     if tree is None:
+        lines = reuse.get("lines")
+        if lines is None:
+            lines = reuse["lines"] = _road_lines(roads)
+        assert isinstance(lines, np.ndarray)
+        if not len(lines):
+            return _no_verdict(name, n, "datum_no_roads")
         tree = reuse[tree_key] = shapely.STRtree(shapely.transform(lines, project))
     assert isinstance(tree, shapely.STRtree)
+    if not len(tree.geometries):
+        return _no_verdict(name, n, "datum_no_roads")
     order = [name, *(r for r in READINGS if r != name)]
     positions: dict[str, tuple[FloatArray, FloatArray]] = {}
     fits: dict[str, ReadingFit] = {}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import CRS
 
 from emgis.inputs.coords import in_china, wgs84_to_bd09, wgs84_to_gcj02
 from emgis.inputs.datum import datum_fit
@@ -64,6 +65,10 @@ def datum_problems(district: District, network: EdgeArrays) -> list[Problem]:
     level: Level = "warning" if district.datum_check == "warn" else "error"
     roads: gpd.GeoSeries | None = None
     reuse: dict[object, object] = {}  # the roads in degrees and their index, made once
+    # the network's own index where the check measures in the district's CRS (the usual
+    # case: both chosen for the same place), instead of the roads taken to degrees and back
+    if district.crs is not None and len(network.u):
+        reuse[("tree", CRS.from_user_input(district.crs).to_wkt())] = network.tree
     out: list[Problem] = []
     for layer in POINT_LAYERS:
         gdf = getattr(district, layer)
