@@ -19,6 +19,7 @@ person-minutes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
@@ -77,10 +78,18 @@ def _intervals(ea: EdgeArrays, zone: shapely.Geometry, hit: np.ndarray
     """The parts of edges ``hit`` inside ``zone``: (edge, start, end) as fractions of length,
     and the parts' lines."""
     geoms = ea.geometry[hit]
-    inter = shapely.intersection(geoms, zone)
-    parts, idx = shapely.get_parts(inter, return_index=True)
+    # an edge wholly inside is its own part (most of a large zone's edges): only the edges
+    # crossing the zone's edge are cut
+    shapely.prepare(zone)
+    inside = shapely.contains_properly(zone, geoms)
+    cross = np.flatnonzero(~inside)
+    parts, idx = shapely.get_parts(shapely.intersection(geoms[cross], zone), return_index=True)
     lines = shapely.get_type_id(parts) == 1  # LineString
-    parts, idx = parts[lines], idx[lines]
+    parts, idx = parts[lines], cross[idx[lines]]
+    whole = np.flatnonzero(inside)
+    order = np.argsort(np.concatenate([whole, idx]), kind="stable")
+    parts = np.concatenate([geoms[whole], parts])[order]
+    idx = np.concatenate([whole, idx])[order]
     if not len(parts):
         return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=object)
     e = hit[idx]
@@ -168,7 +177,8 @@ class ScenarioResult:
         The parts of roads closed or slowed, as lines (:func:`hazard_network`).
     routes
         The road path of each evacuation row (same order; metres, the district's CRS; None
-        where no path was drawn).
+        where no path was drawn): traced when first asked for (only maps and GeoPackages
+        draw them), None for a result made without the evacuation's engine.
     engine
         The engine on the affected network, with the routing graphs it built (reused by
         siting over the scenario); None if not kept.
@@ -183,8 +193,18 @@ class ScenarioResult:
     summary: pd.DataFrame
     edges: EdgeArrays
     roads: gpd.GeoDataFrame
-    routes: gpd.GeoSeries | None = None
     engine: Engine | None = field(default=None, repr=False, compare=False)
+    #: What tracing the routes needs: (district, the evacuation's engine, units, limit).
+    route_inputs: tuple[District, Engine, gpd.GeoDataFrame, float] | None = field(
+        default=None, repr=False, compare=False)
+
+    @cached_property
+    def routes(self) -> gpd.GeoSeries | None:
+        """The evacuation's road paths (see the class), traced once."""
+        if self.route_inputs is None:
+            return None
+        district, engine, units, limit = self.route_inputs
+        return evacuation_routes(district, engine, self.evacuation, units=units, limit=limit)
 
 
 def _on_roads(engine: Engine) -> np.ndarray:
@@ -289,8 +309,6 @@ def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Sce
     evac_engine = engine if scenario.evacuate_before_closure else hit_engine
     evac, loads, left = evacuate(district, evac_engine, union, scenario, usable=usable,
                                  units=units)
-    routes = evacuation_routes(district, evac_engine, evac, units=units,
-                               limit=scenario.max_evacuation_min)
     by_village = table.drop_duplicates("village_id")
     lost = table[table["lost_cover"]].drop_duplicates("village_id")
     summary = pd.DataFrame([{
@@ -307,7 +325,8 @@ def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Sce
         "units_cut_off": int((states["status"] == "cut_off").sum()),
     }])
     return ScenarioResult(scenario, table, states, evac, loads, left, summary, hit, roads,
-                          routes, hit_engine)
+                          hit_engine, (district, evac_engine, units,
+                                       float(scenario.max_evacuation_min)))
 
 
 def evacuation_routes(district: District, engine: Engine, evacuation: pd.DataFrame, *,
