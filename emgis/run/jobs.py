@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -499,8 +499,10 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
         if coverage and sites else None,
         minutes=report_section(minutes, lang, rows=int(district.settings.report.township_rows)),
     )
+    # the Word report (the same model) in a worker beside the HTML page
+    docx = Forked(out, write_report_docx, out, model, date=as_of or dt.date.today())
     page = out.write_text("report.html", render_report(model))
-    write_report_docx(out, model, date=as_of or dt.date.today())
+    docx.result()
     return page
 
 
@@ -637,6 +639,21 @@ def _coverage_back(c: CoverageOutputs, plan: Plan, result: cov.CoverageResult,
     return replace(c, result=result)
 
 
+def _minutes_slim(plan: Plan, *, lang: str) -> tuple[Minutes, dict[Any, Any]]:
+    """:func:`compute_minutes` as a worker sends it back: with what it computed for the plan
+    (its cache of the minutes' analyses, without the graph split by speed group)."""
+    minutes = compute_minutes(plan, lang=lang)
+    return minutes, {k: v for k, v in plan._minutes.items() if k != "class_times"}
+
+
+def _minutes_back(got: tuple[Minutes, dict[Any, Any]], plan: Plan) -> Minutes:
+    """A worker's minutes, its analyses kept in the plan (computed once)."""
+    minutes, cache = got
+    for key, value in cache.items():
+        plan._minutes.setdefault(key, value)
+    return minutes
+
+
 def _scenarios_slim(plan: Plan, out: OutputDir, scenarios: Sequence[Scenario], *,
                     lang: str) -> ScenarioOutputs:
     """:func:`scenarios_job` as a worker sends it back: without the results (the parent
@@ -699,17 +716,13 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         # beside the next analyses (emgis.run._fork); the files and results are the same.
         progress.step(t["progress.times"])
         result = plan.coverage()
-        # calibration, uncertainty (p_within joins coverage.csv), force and availability
+        # calibration, uncertainty (p_within joins coverage.csv), force and availability in
+        # a worker beside the compliance and the scenarios; the coverage's files after them
         progress.step(t["progress.minutes"])
-        minutes = compute_minutes(plan, lang=lang)
-        failures.extend(minutes.failures)
-        # the worker draws no bar (its output is not the terminal's): the step is said here
-        what = t["progress.areas_per_unit" if per_unit_areas else "progress.areas"]
-        progress.step(f"{what} ({len(result.kinds)} {t['progress.kinds']})")
-        cov_job = Forked(od, _coverage_files_slim, plan, od, result, lang=lang,
-                         per_unit_areas=per_unit_areas, progress=SILENT)
+        min_job = Forked(None, _minutes_slim, plan, lang=lang)
         progress.step(t["progress.compliance"])
         findings, _ = compliance_job(plan, od, lang=lang, as_of=as_of)
+        min_at = len(failures)  # where the minutes' failures are named
         sc_out: ScenarioOutputs | None = None
         sc_job: Forked[ScenarioOutputs] | None = None
         if plan.district.scenarios:
@@ -725,6 +738,13 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("scenarios failed", exc_info=True)
                 failures.append((t["progress.scenarios"], say(exc, t)))
+        minutes = _minutes_back(min_job.result(), plan)
+        failures[min_at:min_at] = minutes.failures
+        # the worker draws no bar (its output is not the terminal's): the step is said here
+        what = t["progress.areas_per_unit" if per_unit_areas else "progress.areas"]
+        progress.step(f"{what} ({len(result.kinds)} {t['progress.kinds']})")
+        cov_job = Forked(od, _coverage_files_slim, plan, od, result, lang=lang,
+                         per_unit_areas=per_unit_areas, progress=SILENT)
         sc_at = len(failures)  # where a failure of the scenarios' files is named
         # per kind in order: its result and the worker writing its files, or its failure
         pending: list[tuple[str, SitingResult | None, Forked[tuple[Path, ...]] | None,
