@@ -51,6 +51,49 @@ def run_once(folder: Path, out: Path, *, cold: bool) -> tuple[float, float]:
     return float(wall), float(kb) / 1024
 
 
+def steps_once(folder: Path, out: Path, *, emgis_path: Path | None = None
+               ) -> list[tuple[str, float]]:
+    """One warm ``emgis -v run``: the wall seconds from each step's line to the next (the
+    run's own progress lines, stamped as they arrive; the last step ends with the process).
+    ``emgis_path``: run the emgis of another checkout (a before/after table)."""
+    shutil.rmtree(out, ignore_errors=True)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if emgis_path is not None:
+        env["PYTHONPATH"] = str(emgis_path)
+    cmd = [sys.executable, "-m", "emgis.cli", "-v", "run", str(folder), "--out", str(out)]
+    t0 = time.perf_counter()
+    marks: list[tuple[str, float]] = [("start-up, reading the district and its network", 0.0)]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env=env) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            text = line.strip()
+            if text.endswith("...") and line.startswith("  "):
+                marks.append((text.removesuffix("...").strip(), time.perf_counter() - t0))
+            elif text.startswith("Coverage:") and marks[-1][0] != "(console summary)":
+                marks.append(("(console summary)", time.perf_counter() - t0))
+    end = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"emgis run failed ({proc.returncode})")
+    return [(name, (marks[i + 1][1] if i + 1 < len(marks) else end) - at)
+            for i, (name, at) in enumerate(marks)]
+
+
+def print_steps(tables: dict[str, list[tuple[str, float]]]) -> None:
+    """Steps side by side (seconds of wall time from each step's start to the next's)."""
+    names = list(dict.fromkeys(n for rows in tables.values() for n, _ in rows))
+    heads = list(tables)
+    print(f"{'step (wall s from its start to the next step)':<62}" +
+          "".join(f"{h:>12}" for h in heads))
+    for n in names:
+        cells = []
+        for h in heads:
+            got = [s for m, s in tables[h] if m == n]
+            cells.append(f"{sum(got):>12.2f}" if got else f"{'-':>12}")
+        print(f"{n[:61]:<62}" + "".join(cells))
+    print(f"{'total':<62}" + "".join(f"{sum(s for _, s in tables[h]):>12.2f}" for h in heads))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, default=100_000)
@@ -59,6 +102,11 @@ def main() -> None:
     ap.add_argument("--townships", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--dir", type=Path, help="the district folder (kept; default: temporary)")
+    ap.add_argument("--steps", action="store_true",
+                    help="also a warm run's step table (the run's progress lines, timed)")
+    ap.add_argument("--before", type=Path, metavar="CHECKOUT",
+                    help="with --steps: the step table of another checkout's emgis beside "
+                    "this one's (e.g. a git worktree of an earlier commit)")
     args = ap.parse_args()
     if not Path("/usr/bin/time").exists():
         raise SystemExit("needs /usr/bin/time (Debian package: time)")
@@ -83,6 +131,12 @@ def main() -> None:
         print(f"emgis run, {label}: wall min {min(walls):.1f} / median "
               f"{statistics.median(walls):.1f} / max {max(walls):.1f} s; peak memory max "
               f"{max(peaks):,.0f} MB ({args.repeat} runs)")
+    if args.steps:
+        tables: dict[str, list[tuple[str, float]]] = {}
+        if args.before is not None:
+            tables["before"] = steps_once(folder, out, emgis_path=args.before)
+        tables["now"] = steps_once(folder, out)
+        print_steps(tables)
     files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     size = sum((out / f).stat().st_size for f in files) / 1e6
     print(f"it writes {len(files)} files, {size:.0f} MB, to {out}")
