@@ -17,9 +17,9 @@ over the records (the variation the fit does not explain), ``w`` as without.
 
 A sample is a routing graph with scaled weights (:meth:`ClassTimes.scaled`: the same arcs,
 minutes / factor per group): every driving kind's nearest unit is searched on it at once
-(:func:`emgis.roads.routing.nearest_two_many`, each search stopping at the kind's target:
-beyond it only "not within" matters). Walking kinds (shelters) do not depend on the road
-speeds: their nominal status is reused (probability 0 or 1).
+(:func:`emgis.roads.routing.nearest_min_many`: one label per node, each search stopping at
+the kind's target: beyond it only "not within" matters). Walking kinds (shelters) do not
+depend on the road speeds: their nominal status is reused (probability 0 or 1).
 
 Per village and kind, ``p_within`` is the share of samples in which the nearest unit arrives
 within the target. A village *fragile* is covered at nominal speeds and within target in fewer
@@ -51,7 +51,7 @@ from emgis.locate.pairs import _newly_coverable
 from emgis.locate.robust import robust_covering, robust_objective, robust_values
 from emgis.roads.classtime import ClassTimes, class_times, nearest_routes
 from emgis.roads.engine import Engine
-from emgis.roads.routing import Search, nearest_two_many
+from emgis.roads.routing import Search, nearest_min_many
 
 if TYPE_CHECKING:
     from emgis.analysis.calibration import CalibrationResult
@@ -281,8 +281,8 @@ def uncertainty(district: District, engine: Engine, coverage: pd.DataFrame, *,
             searches = [Search(engine.unit_loc[sel[kinds[j]]],
                                rng_spec.turnout[sel[kinds[j]]] * mult[i, j],
                                engine.village_loc, targets[kinds[j]]) for j in need]
-            for j, res in zip(need, nearest_two_many(rg, searches), strict=True):
-                counts[kinds[j]] += res.first_min <= targets[kinds[j]] + 1e-9
+            for j, first_min in zip(need, nearest_min_many(rg, searches), strict=True):
+                counts[kinds[j]] += first_min <= targets[kinds[j]] + 1e-9
             searched += len(need)
     seconds = time.perf_counter() - t0
     table = coverage[["village_id", "village_name", "township", "population", "kind",

@@ -39,6 +39,7 @@ from shapely.ops import substring
 
 from emgis._types import FloatArray, IntArray
 from emgis.roads._bounded import bounded_pairs
+from emgis.roads._first import first_dijkstra
 from emgis.roads._top2 import top2_dijkstra
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.nxio import edge_arrays
@@ -404,6 +405,31 @@ def nearest_two_many(rg: RoutingGraph, searches: Sequence[Search], *,
         second_min[over], second[over] = np.inf, -1
         return NearestTwo(first_min, first, second_min, second, np.asarray(d1),
                           np.asarray(s1, dtype=np.int32))
+
+    n = workers or min(len(searches), os.cpu_count() or 1)
+    if n <= 1 or len(searches) <= 1:
+        return [one(s) for s in searches]
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(one, searches))
+
+
+def nearest_min_many(rg: RoutingGraph, searches: Sequence[Search], *,
+                     workers: int | None = None) -> list[FloatArray]:
+    """Per search, each target's minutes from its nearest source (``inf`` where none within
+    the limit): :func:`nearest_two_many`'s ``first_min`` alone, from one label per node (see
+    :mod:`emgis.roads._first`), on all cores."""
+    def one(s: Search) -> FloatArray:
+        nodes = rg.loc_node[s.sources]
+        seed_cost = s.offsets + rg.loc_access[s.sources]
+        ok = (nodes >= 0) & np.isfinite(seed_cost)
+        d = first_dijkstra(rg.indptr, rg.indices, rg.weights, nodes[ok], seed_cost[ok],
+                           float(s.limit))
+        tnodes = rg.loc_node[s.targets]
+        on = tnodes >= 0
+        out = np.full(len(s.targets), np.inf)
+        out[on] = d[tnodes[on]] + rg.loc_access[s.targets][on]
+        out[out > s.limit] = np.inf  # the access leg can exceed the limit
+        return out
 
     n = workers or min(len(searches), os.cpu_count() or 1)
     if n <= 1 or len(searches) <= 1:

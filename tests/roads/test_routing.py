@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emgis.roads.routing import build_routing_graph, nearest_two, times_from
+from emgis.roads.routing import (
+    Search,
+    build_routing_graph,
+    nearest_min_many,
+    nearest_two,
+    nearest_two_many,
+    times_from,
+)
 
 
 @st.composite
@@ -234,3 +241,26 @@ def test_pairs_within_equals_dense_searches(G: nx.MultiDiGraph, data: st.DataObj
     for k, v in want.items():
         assert got[k] == pytest.approx(v, abs=1e-9)
     assert list(zip(s, t, strict=True)) == sorted(zip(s, t, strict=True))
+
+
+@settings(max_examples=150, deadline=None)
+@given(G=road_graphs(), data=st.data())
+def test_nearest_min_equals_brute_force(G: nx.MultiDiGraph, data: st.DataObject) -> None:
+    """One label per node (emgis.roads._first) gives each village its nearest unit's minutes as
+    networkx Dijkstra from every unit does, within a limit; and the first of nearest_two."""
+    nodes = sorted(n for n in G if G.degree(n) > 0)
+    units = data.draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=5))
+    turnout = data.draw(st.lists(st.integers(0, 5), min_size=len(units),
+                                 max_size=len(units)))
+    limit = data.draw(st.sampled_from([np.inf, 3.0, 8.0]))
+    snaps = at_nodes(G, units + nodes)
+    rg = build_routing_graph(G, snaps)
+    search = Search(np.arange(len(units)), np.array(turnout, dtype=float),
+                    np.arange(len(units), len(units) + len(nodes)), limit)
+    got = nearest_min_many(rg, [search, search])
+    times = np.array(brute(G, units, [float(t) for t in turnout], nodes)).min(axis=0)
+    want = np.where(times <= limit, times, np.inf)
+    for g in got:
+        np.testing.assert_allclose(g, want, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(got[0], nearest_two_many(rg, [search])[0].first_min, rtol=0,
+                               atol=1e-12)
