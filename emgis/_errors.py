@@ -67,6 +67,11 @@ class SettingsEncodingError(DistrictError):
     """A settings file (``district.toml``, ``province.toml``) is not UTF-8 text."""
 
 
+class WorkerError(RuntimeError, EmgisError):
+    """A worker process of a run ended without sending its result (stopped by the system,
+    most often for want of memory)."""
+
+
 class BatchOptionError(ValueError, EmgisError):
     """An option of ``emgis batch`` (``--scheduler``, ``--memory-limit``, ``--workers``) or the
     Dask cluster it names cannot work; ``messages`` lists every one."""

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from emgis import _files
+from emgis._errors import WorkerError
+from emgis.texts import Msg
 
 if TYPE_CHECKING:
     from emgis.outputs.folder import OutputDir
@@ -101,8 +104,7 @@ class Forked(Generic[T]):
             _, status = os.waitpid(self._pid, 0)
             self._done = True
             if not data:
-                self._error = RuntimeError(f"a worker process ended without a result "
-                                           f"(status {status})")
+                self._error = _lost(status)
             else:
                 kind, value, written = pickle.loads(data)
                 if self._out is not None and written:
@@ -115,3 +117,18 @@ class Forked(Generic[T]):
         if self._error is not None:
             raise self._error
         return self._value  # type: ignore[no-any-return]
+
+
+def _lost(status: int) -> WorkerError:
+    """The error of a child that ended without its result (``status`` as ``os.waitpid``
+    gives it): stopped by a signal (the system's out-of-memory killer sends SIGKILL) or
+    ended with an exit status."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = f" {signal.Signals(sig).name}"
+        except ValueError:
+            name = ""
+        return WorkerError(Msg("worker_killed", sig=sig, name=name))
+    return WorkerError(Msg("worker_lost", code=os.WEXITSTATUS(status)
+                           if os.WIFEXITED(status) else status))
