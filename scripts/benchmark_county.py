@@ -63,8 +63,10 @@ def steps_once(folder: Path, out: Path, *, emgis_path: Path | None = None
     cmd = [sys.executable, "-m", "emgis.cli", "-v", "run", str(folder), "--out", str(out)]
     t0 = time.perf_counter()
     marks: list[tuple[str, float]] = [("start-up, reading the district and its network", 0.0)]
+    # run from the district's parent folder: ``python -m`` puts the working folder first
+    # on the path, which would shadow ``emgis_path``
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=env) as proc:
+                          env=env, cwd=folder.parent) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             text = line.strip()

@@ -171,6 +171,13 @@ def _road_features(network: EdgeArrays, crs: CRS, gcj02: bool) -> list[dict[str,
     return feats
 
 
+def prepare_roads(network: EdgeArrays, district: District) -> None:
+    """Make the maps' road layer once, before the run's map-writing workers fork (each then
+    finds it made instead of simplifying and projecting every road itself)."""
+    if network.n_edges:
+        _road_features(network, district.crs, is_gcj02(district.settings.maps.basemap))
+
+
 #: Fonts of the names on the maps: a Latin font first (a CJK font draws Latin punctuation
 #: such as ’ full width), then Chinese fonts.
 LABEL_FONTS = ('Arial,"Liberation Sans","DejaVu Sans","Noto Sans CJK SC","Microsoft YaHei",'
