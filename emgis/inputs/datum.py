@@ -166,7 +166,7 @@ def _share(value: float) -> str:
 def datum_fit(
     lon: npt.ArrayLike,
     lat: npt.ArrayLike,
-    roads: Iterable[BaseGeometry],
+    roads: Iterable[BaseGeometry] | Callable[[], Iterable[BaseGeometry]],
     *,
     declared: str = "WGS-84",
     min_points: int = 5,
@@ -180,7 +180,8 @@ def datum_fit(
         The layer's point coordinates as written in it, degrees (NaN for missing).
     roads
         Road lines in EPSG:4326 (shapely geometries, or a GeoSeries, converted to EPSG:4326
-        when it has another CRS).
+        when it has another CRS), or a function giving them (called only when ``reuse``
+        does not hold the roads' index already).
     declared
         The system the layer declares: ``"WGS-84"`` (also ``"EPSG:4326"``, ``"CGCS2000"``,
         ``"EPSG:4490"``: the same within centimetres), ``"GCJ-02"`` or ``"BD-09"``.
@@ -238,7 +239,7 @@ def datum_fit(
     if tree is None:
         lines = reuse.get("lines")
         if lines is None:
-            lines = reuse["lines"] = _road_lines(roads)
+            lines = reuse["lines"] = _road_lines(roads() if callable(roads) else roads)
         assert isinstance(lines, np.ndarray)
         if not len(lines):
             return _no_verdict(name, n, "datum_no_roads")

@@ -63,12 +63,7 @@ def datum_problems(district: District, network: EdgeArrays) -> list[Problem]:
     if district.datum_check == "off" or len(network.u) == 0:
         return []
     level: Level = "warning" if district.datum_check == "warn" else "error"
-    roads: gpd.GeoSeries | None = None
     reuse: dict[object, object] = {}  # the roads in degrees and their index, made once
-    # the network's own index where the check measures in the district's CRS (the usual
-    # case: both chosen for the same place), instead of the roads taken to degrees and back
-    if district.crs is not None and len(network.u):
-        reuse[("tree", CRS.from_user_input(district.crs).to_wkt())] = network.tree
     out: list[Problem] = []
     for layer in POINT_LAYERS:
         gdf = getattr(district, layer)
@@ -86,9 +81,13 @@ def datum_problems(district: District, network: EdgeArrays) -> list[Problem]:
             lon, lat = wgs84_to_gcj02(lon, lat)
         elif declared == "BD-09":
             lon, lat = wgs84_to_bd09(lon, lat)
-        if roads is None:
-            roads = road_lines(network, district.crs)
-        fit = datum_fit(lon, lat, roads, declared=declared, reuse=reuse)
+        if not reuse and district.crs is not None:
+            # the network's own index where the check measures in the district's CRS (the
+            # usual case: both chosen for the same place; snapping uses the same index),
+            # instead of the roads taken to degrees and back
+            reuse[("tree", CRS.from_user_input(district.crs).to_wkt())] = network.tree
+        fit = datum_fit(lon, lat, lambda: road_lines(network, district.crs),
+                        declared=declared, reuse=reuse)
         if fit.better is None or fit.best is None:
             continue
         file = _file_of(district, layer)
