@@ -54,9 +54,10 @@ def _summarize_per_group(table: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFra
 def test_summaries_counted_at_once(n: int, dtype: object) -> None:
     rng = np.random.default_rng(n)
     table = pd.DataFrame({
-        "township": rng.choice(["A", "B", None, "C"], n), "kind": rng.choice(["k1", "k2"], n),
+        "township": rng.choice(np.array(["A", "B", None, "C"], dtype=object), n),
+        "kind": rng.choice(["k1", "k2"], n),
         "population": rng.integers(0, 5000, n),
-        "status": rng.choice([*STATUSES, None], n)})
+        "status": rng.choice(np.array([*STATUSES, None], dtype=object), n)})
     for c in ("township", "kind", "status"):
         table[c] = table[c].astype(dtype)  # type: ignore[call-overload]
     for by in (("kind",), ("township", "kind")):
