@@ -8,14 +8,18 @@ process timed by ``/usr/bin/time`` (wall seconds, peak resident memory of the pr
 - cold: the network cache deleted first, so the run reads the .pbf and builds the network;
 - warm: the cache in place.
 
-Each is repeated ``--repeat`` times; minimum, median and maximum are printed. Targets (issue
-"A real county in under a minute"): warm under 60 s, cold under 120 s, peak under 2 GB at
-county size; the province (1,000,000 nodes, 20,000 villages, 2,000 units) warm under 5 minutes
-and 6 GB.
+Each is repeated ``--repeat`` times; minimum, median and maximum are printed. With ``--steps``
+a warm run's step table follows (the wall time from each of the run's progress lines to the
+next), and with ``--before CHECKOUT`` the same table of another checkout's emgis beside it (a
+git worktree of an earlier commit). Targets (issue "Answers while the planner waits"): county
+warm under 10 s, cold under 20 s, peak under 1 GB; the province (1,000,000 nodes, 20,000
+villages, 2,000 units) warm under 120 s and 6 GB.
 
 Usage::
 
     python scripts/benchmark_county.py
+    git worktree add /tmp/before COMMIT
+    python scripts/benchmark_county.py --repeat 1 --steps --before /tmp/before
     python scripts/benchmark_county.py --nodes 1000000 --villages 20000 --units 2000 \\
         --townships 100 --repeat 1
 """
