@@ -129,7 +129,9 @@ LABEL_ALL_UP_TO = 300
 #: Most vertices of the road layer of one map (larger networks draw their major roads only).
 MAX_ROAD_VERTICES = 250_000
 
-_ROAD_CACHE: dict[tuple[int, bool], list[dict[str, Any]]] = {}
+#: The last road layer made: the vertex array it was made from (held, so that its identity
+#: cannot pass to another network's array once this one is freed), the datum, the features.
+_ROAD_CACHE: list[tuple[npt.NDArray[np.float64], bool, list[dict[str, Any]]]] = []
 
 
 def _road_features(network: EdgeArrays, crs: CRS, gcj02: bool) -> list[dict[str, Any]]:
@@ -137,9 +139,8 @@ def _road_features(network: EdgeArrays, crs: CRS, gcj02: bool) -> list[dict[str,
     :data:`MAX_ROAD_VERTICES` (cached per road geometry: a scenario's network shares it)."""
 
 
-    key = (id(network.vx), gcj02)
-    if key in _ROAD_CACHE:
-        return _ROAD_CACHE[key]
+    if _ROAD_CACHE and _ROAD_CACHE[0][0] is network.vx and _ROAD_CACHE[0][1] == gcj02:
+        return _ROAD_CACHE[0][2]
     once = (network.twin < 0) | (np.arange(network.n_edges) < network.twin)
     first_class = np.array(network.classes, dtype=object)[network.vclass[network.vptr[:-1]]] \
         if network.classes else np.array([], dtype=object)
@@ -166,8 +167,7 @@ def _road_features(network: EdgeArrays, crs: CRS, gcj02: bool) -> list[dict[str,
         feats.append({"g": {"type": "MultiLineString",
                             "coordinates": [p.tolist() for p in parts if len(p) >= 2]},
                       "c": colour, "w": weight})
-    _ROAD_CACHE.clear()
-    _ROAD_CACHE[key] = feats
+    _ROAD_CACHE[:] = [(network.vx, gcj02, feats)]
     return feats
 
 
