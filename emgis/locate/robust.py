@@ -136,13 +136,18 @@ def robust_covering(covers: list[sp.csr_matrix], weights: FloatArray,
         persons, masks = robust_values(covers, weights, covered, sites)
         return robust_objective(persons, masks, weights, objective, pr, kk)
 
+    def each(sites: list[int]) -> FloatArray:
+        return robust_values_each(covers, weights, covered, sites, objective, pr)
+
+    every = None if objective == "k_of_n" else each  # k of n counts across the scenarios
+
     nnz = sum(c.nnz for c in covers)
     # the max-min and k-of-n MILPs have weak relaxations: beyond a district's candidates
     # HiGHS spends its whole time limit (80 s at 22,000 candidates) for what the greedy finds
     method = _auto(method, nnz if n_c <= ROBUST_AUTO_MILP_CANDIDATES else AUTO_MILP_PAIRS + 1)
     bound: float | None = None
     if method == "heuristic":
-        sites = _robust_greedy_swap(value, n_c, p)
+        sites = _robust_greedy_swap(value, n_c, p, every)
         bound = _robust_greedy_bound(covers, weights, covered, sites, p, objective, pr, kk)
         if nnz <= ROBUST_LP_BOUND_PAIRS and n_c <= ROBUST_AUTO_MILP_CANDIDATES \
                 and not _reaches(value(sites), bound):
@@ -158,7 +163,7 @@ def robust_covering(covers: list[sp.csr_matrix], weights: FloatArray,
         used, status = "milp", "optimal" if ok else "time limit"
         if not ok:
             bound = dual
-            alt = _robust_greedy_swap(value, n_c, p)
+            alt = _robust_greedy_swap(value, n_c, p, every)
             if value(alt) > value(sites):
                 sites, used = alt, "heuristic"
             if bound is not None and _reaches(value(sites), bound):
@@ -174,8 +179,30 @@ def robust_covering(covers: list[sp.csr_matrix], weights: FloatArray,
                     time.perf_counter() - t0)
 
 
-def _robust_greedy_swap(value: Callable[[list[int]], float], n_c: int, p: int) -> list[int]:
-    """Greedy on the objective, then one-for-one swaps while one improves it."""
+def robust_values_each(covers: list[sp.csr_matrix], weights: FloatArray,
+                       covered: list[npt.NDArray[np.bool_]], sites: list[int],
+                       objective: str, probs: FloatArray) -> FloatArray:
+    """The objective of ``sites`` plus each candidate ``j`` in turn, for every ``j`` at once
+    (``expected`` and ``worst``): a scenario's persons with ``j`` added are its persons with
+    ``sites`` plus the persons ``j`` newly covers there (one sparse product per scenario
+    instead of a plan's masks per candidate)."""
+    persons, masks = robust_values(covers, weights, covered, sites)
+    per = np.column_stack([
+        persons[s] + sp.csr_matrix(cover, dtype=float) @ np.where(mask, 0.0, weights)
+        for s, (cover, mask) in enumerate(zip(covers, masks, strict=True))])
+    if objective == "expected":
+        out: FloatArray = per @ probs
+        return out
+    worst: FloatArray = per.min(axis=1)
+    return worst
+
+
+def _robust_greedy_swap(value: Callable[[list[int]], float], n_c: int, p: int,
+                        each: Callable[[list[int]], FloatArray] | None = None) -> list[int]:
+    """Greedy on the objective, then one-for-one swaps while one improves it (``each``: the
+    values of a plan plus every candidate at once, where the objective allows)."""
+    if each is not None:
+        return _greedy_swap_each(value, each, n_c, p)
     chosen: list[int] = []
     cur = value(chosen)
     for _ in range(p):
@@ -200,6 +227,39 @@ def _robust_greedy_swap(value: Callable[[list[int]], float], n_c: int, p: int) -
                     chosen, cur, improved = [*rest, j], v, True
                     break
             if improved:
+                break
+    return sorted(chosen)
+
+
+def _greedy_swap_each(value: Callable[[list[int]], float],
+                      each: Callable[[list[int]], FloatArray], n_c: int, p: int) -> list[int]:
+    """:func:`_robust_greedy_swap` with every candidate's value at once: the same steps
+    (the best candidate, the lowest index on a tie; the first improving swap in index
+    order)."""
+    chosen: list[int] = []
+    cur = value(chosen)
+    for _ in range(p):
+        vals = each(chosen).astype(float)
+        vals[chosen] = -np.inf
+        if not np.isfinite(vals).any():
+            break
+        best = float(vals.max())
+        if best <= cur + 1e-12:
+            break
+        j = int(np.flatnonzero(vals == best)[0])
+        chosen.append(j)
+        cur = best
+    improved = True
+    while improved:
+        improved = False
+        for out in list(chosen):
+            rest = [c for c in chosen if c != out]
+            vals = each(rest).astype(float)
+            vals[chosen] = -np.inf
+            better = np.flatnonzero(vals > cur + 1e-9)
+            if len(better):
+                j = int(better[0])
+                chosen, cur, improved = [*rest, j], float(vals[j]), True
                 break
     return sorted(chosen)
 

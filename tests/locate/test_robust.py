@@ -77,3 +77,36 @@ def test_marginal_gains_bound_without_lp(seed: int, objective: str,
         if heur.status == "optimal":
             assert heur.objective == pytest.approx(want)
 
+
+
+@pytest.mark.parametrize("objective", ["expected", "worst"])
+@pytest.mark.parametrize("seed", range(12))
+def test_greedy_with_every_candidate_at_once_takes_the_same_steps(seed: int,
+                                                                 objective: str) -> None:
+    """The heuristic's values of a plan plus every candidate at once (one sparse product per
+    scenario) equal the plan's value recomputed candidate by candidate, and the greedy and
+    swaps on them choose the very sites of the candidate-by-candidate loop."""
+    from emgis.locate.robust import _robust_greedy_swap, robust_values_each
+
+    rng = np.random.default_rng(seed)
+    n_c, n_v, n_s = 40, 60, 4
+    w = rng.integers(1, 1000, n_v).astype(float)
+    covered = [rng.random(n_v) < 0.2 for _ in range(n_s)]
+    covers = [sp.csr_matrix(((rng.random((n_c, n_v)) < 0.08) & ~covered[s]).astype(float))
+              for s in range(n_s)]
+    probs = rng.random(n_s)
+    probs = probs / probs.sum()
+
+    def value(sites: list[int] | tuple[int, ...]) -> float:
+        persons, masks = robust_values(covers, w, covered, sites)
+        return robust_objective(persons, masks, w, objective, probs, n_s - 1)
+
+    for base in ([], [3], [5, 17]):
+        got = robust_values_each(covers, w, covered, base, objective, probs)
+        want = np.array([value([*base, j]) for j in range(n_c)])
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    for p in (1, 3, 6):
+        one_by_one = _robust_greedy_swap(value, n_c, p)
+        at_once = _robust_greedy_swap(
+            value, n_c, p, lambda s: robust_values_each(covers, w, covered, s, objective, probs))
+        assert at_once == one_by_one, (seed, objective, p)
