@@ -324,7 +324,7 @@ class Plan:
 
         return site_units(self.district, self.engine, kind, add=add, cover_all=cover_all,
                           model=model, method=method, capacity=capacity,
-                          time_limit=time_limit)
+                          time_limit=time_limit, coverage=self.coverage().table)
 
     def site_budget(self, kinds: str | Sequence[str], *, budget: float,
                     weights: Mapping[str, float] | None = None, method: str = "auto",
@@ -358,9 +358,13 @@ class Plan:
             # only a closed zone puts a site out of action (as it does an existing unit)
             out = closed_area(z) if sc.units_out_of_action and len(z) else None
             engine = r.engine if r.engine is not None else self.engine.with_network(r.edges)
+            # the scenario's times of every kind, as its run found them on this engine with
+            # these units active (siting takes them instead of searching again)
+            known = r.villages[["village_id", "kind", "scenario_min"]].rename(
+                columns={"scenario_min": "nearest_min"}) if r.engine is engine else None
             specs.append(ScenarioSpec(sc.name, engine,
                                       (r.units["status"] != "out_of_action").to_numpy(), out,
-                                      area))
+                                      area, coverage=known))
         return specs
 
     def whatif(self, kind: str, *, proposals: gpd.GeoDataFrame | None = None) -> WhatIf:
@@ -381,7 +385,7 @@ class Plan:
         specs = self.siting_scenarios(scenarios)
         return site_robust(self.district, self.engine, kind, add=add, scenarios=specs,
                            objective=objective, probs=probs, k=k, method=method,
-                           time_limit=time_limit)
+                           time_limit=time_limit, coverage=self.coverage().table)
 
     # -- re-answer, don't rerun (emgis.analysis.reanswer) ------------------------------------
     def _full_coverage(self) -> CoverageResult:

@@ -10,7 +10,7 @@ scenarios together (robust siting).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -189,6 +189,23 @@ def check_request(model: str, *, method: str = "auto", cover_all: bool = False,
         raise SitingError(Msg("site_add", v=add))
 
 
+def _nearest(district: District, engine: Engine, kind: str, *, active: BoolArray | None = None,
+             known: pd.DataFrame | None = None) -> FloatArray:
+    """Each village's minutes from the nearest existing unit of ``kind`` (``inf`` where none):
+    from ``known`` (a coverage table on this engine with these units active) when it holds
+    the kind's rows in the villages' order, else searched."""
+    if known is not None:
+        rows = known[(known["kind"] == kind).to_numpy()]
+        if len(rows) == len(district.villages) and np.array_equal(
+                rows["village_id"].to_numpy(dtype=object),
+                district.villages["id"].to_numpy(dtype=object)):
+            t = rows["nearest_min"].to_numpy(dtype=float)
+            return np.where(np.isnan(t), np.inf, t)
+    t = compute_coverage(district, engine, kinds=(kind,), active=active).table[
+        "nearest_min"].to_numpy(dtype=float)
+    return np.where(np.isnan(t), np.inf, t)
+
+
 def _locate(district: District, network: EdgeArrays | Engine) -> Engine:
 
     return network if isinstance(network, Engine) else Engine.for_district(district, network)
@@ -197,7 +214,8 @@ def _locate(district: District, network: EdgeArrays | Engine) -> Engine:
 def site_units(district: District, network: EdgeArrays | Engine, kind: str, *,
                add: int | None = None, cover_all: bool = False, model: str = "max_covering",
                method: str = "auto", capacity: float | None = None,
-               time_limit: float = 300.0) -> SitingResult:
+               time_limit: float = 300.0, coverage: pd.DataFrame | None = None
+               ) -> SitingResult:
     """Where new units of ``kind`` do the most good, existing units fixed.
 
     Parameters
@@ -221,6 +239,9 @@ def site_units(district: District, network: EdgeArrays | Engine, kind: str, *,
         ``heuristic`` (max_covering and p_median only).
     time_limit
         Seconds the exact solver may take (see :func:`max_covering` for what happens then).
+    coverage
+        The district's coverage table on this engine, if already computed (its times are
+        taken instead of searched again).
 
     Raises
     ------
@@ -242,9 +263,7 @@ def site_units(district: District, network: EdgeArrays | Engine, kind: str, *,
         turnout = 0.0
     cand, excluded = candidate_sites(district, kind)
     v = district.villages
-    base_table = compute_coverage(district, engine, kinds=(kind,)).table
-    base = base_table["nearest_min"].to_numpy(dtype=float)
-    base = np.where(np.isnan(base), np.inf, base)
+    base = _nearest(district, engine, kind, known=coverage)
     cloc = cand["loc"].to_numpy(dtype=np.int64)
     no_road = engine.status(cloc) == "no_road_access"
     if no_road.any():
@@ -390,6 +409,9 @@ class ScenarioSpec:
     #: Where the scenario's roads differ from the baseline's (its zones), if known: a search
     #: that cannot reach it finds what it finds in the baseline.
     hazard_area: shapely.Geometry | None = None
+    #: The scenario's coverage (``village_id``, ``kind``, ``nearest_min`` on this engine with
+    #: these units active), if already computed: siting takes its times instead of searching.
+    coverage: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -425,13 +447,15 @@ class RobustResult:
 def site_robust(district: District, network: EdgeArrays | Engine, kind: str, *, add: int = 1,
                 scenarios: list[ScenarioSpec], objective: str = "worst",
                 probs: npt.ArrayLike | None = None, k: int | None = None,
-                method: str = "auto", time_limit: float = 300.0) -> RobustResult:
+                method: str = "auto", time_limit: float = 300.0,
+                coverage: pd.DataFrame | None = None) -> RobustResult:
     """New sites of ``kind`` chosen over the baseline and the scenarios together
     (:func:`robust_covering`), compared with the plan chosen on the baseline alone.
 
     In each scenario the candidates reach villages over its affected roads, existing units
     out of action respond to nothing, and a candidate inside the scenario's ``out_area`` is
-    out of action too.
+    out of action too. ``coverage`` (the district's coverage table) and each scenario's
+    ``coverage``, when given, spare the searches for the existing units' times.
     """
 
     check_request("max_covering", add=add)
@@ -448,11 +472,10 @@ def site_robust(district: District, network: EdgeArrays | Engine, kind: str, *, 
     names = ["baseline", *[sc.name for sc in scenarios]]
     engines = [engine, *[sc.engine for sc in scenarios]]
     actives: list[BoolArray | None] = [None, *[sc.active for sc in scenarios]]
+    knowns = [coverage, *[sc.coverage for sc in scenarios]]
     covers, covered, pairs0, base0 = [], [], None, None
-    for i, (eng, act) in enumerate(zip(engines, actives, strict=True)):
-        table = compute_coverage(district, eng, kinds=(kind,), active=act).table
-        base = table["nearest_min"].to_numpy(dtype=float)
-        base = np.where(np.isnan(base), np.inf, base)
+    for i, (eng, act, known) in enumerate(zip(engines, actives, knowns, strict=True)):
+        base = _nearest(district, eng, kind, active=act, known=known)
         pairs = candidate_times(eng, kind, cloc, base, target=target, turnout=turnout,
                                 covering=True)
         if i > 0 and scenarios[i - 1].out_area is not None and \
