@@ -640,6 +640,19 @@ def _coverage_back(c: CoverageOutputs, plan: Plan, result: cov.CoverageResult,
     return replace(c, result=result)
 
 
+def _areas_slim(plan: Plan, per_unit: bool) -> tuple[gpd.GeoDataFrame, Zones]:
+    """The plan's service areas and zones, as a worker sends them back."""
+    return plan.service_areas(per_unit=per_unit), plan.zones()
+
+
+def _areas_back(got: tuple[gpd.GeoDataFrame, Zones], plan: Plan, per_unit: bool) -> None:
+    """A worker's service areas and zones kept in the plan (computed once)."""
+    areas, zones = got
+    plan._areas.setdefault(per_unit, areas)
+    if plan._zones is None:
+        plan._zones = zones
+
+
 def _minutes_slim(plan: Plan, *, lang: str) -> tuple[Minutes, dict[Any, Any]]:
     """:func:`compute_minutes` as a worker sends it back: with what it computed for the plan
     (its cache of the minutes' analyses, without the graph split by speed group)."""
@@ -721,6 +734,9 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         # a worker beside the compliance and the scenarios; the coverage's files after them
         progress.step(t["progress.minutes"])
         min_job = Forked(None, _minutes_slim, plan, lang=lang)
+        # the service areas and zones (a province's grids take over a gigabyte) in a worker
+        # forked now, while the parent is at its smallest; their files are written later
+        area_job = Forked(None, _areas_slim, plan, per_unit_areas)
         progress.step(t["progress.compliance"])
         findings, _ = compliance_job(plan, od, lang=lang, as_of=as_of)
         min_at = len(failures)  # where the minutes' failures are named
@@ -742,6 +758,7 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
                 failures.append((t["progress.scenarios"], say(exc, t)))
         minutes = _minutes_back(min_job.result(), plan)
         failures[min_at:min_at] = minutes.failures
+        _areas_back(area_job.result(), plan, per_unit_areas)
         # the worker draws no bar (its output is not the terminal's): the step is said here
         what = t["progress.areas_per_unit" if per_unit_areas else "progress.areas"]
         progress.step(f"{what} ({len(result.kinds)} {t['progress.kinds']})")
