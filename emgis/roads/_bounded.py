@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from emgis.roads._heap import heap_pop, heap_push
+
 
 @njit(cache=True, nogil=True)
 def bounded_pairs(indptr, indices, weights, sources, limits, target_of_node):  # type: ignore[no-untyped-def]
@@ -40,9 +42,8 @@ def bounded_pairs(indptr, indices, weights, sources, limits, target_of_node):  #
     dist = np.full(n, np.inf)
     done = np.zeros(n, dtype=np.bool_)
     touched = np.empty(n, dtype=np.int64)
-    cap = 1024
-    hd = np.empty(cap)
-    hn = np.empty(cap, dtype=np.int64)
+    hd = np.empty(1024)
+    hn = np.empty(1024, dtype=np.int64)
     out_cap = 1024
     out_s = np.empty(out_cap, dtype=np.int64)
     out_t = np.empty(out_cap, dtype=np.int64)
@@ -54,33 +55,12 @@ def bounded_pairs(indptr, indices, weights, sources, limits, target_of_node):  #
         if x0 < 0 or not lim >= 0:
             continue
         n_touched = 0
-        size = 0
         dist[x0] = 0.0
         touched[n_touched] = x0
         n_touched += 1
-        hd[0] = 0.0
-        hn[0] = x0
-        size = 1
+        hd, hn, size = heap_push(hd, hn, 0, 0.0, x0)
         while size > 0:
-            d = hd[0]
-            x = hn[0]
-            size -= 1
-            if size > 0:  # sift the last entry down from the root
-                ld, lx = hd[size], hn[size]
-                i = 0
-                while True:
-                    c = 2 * i + 1
-                    if c >= size:
-                        break
-                    if c + 1 < size and hd[c + 1] < hd[c]:
-                        c += 1
-                    if ld <= hd[c]:
-                        break
-                    hd[i] = hd[c]
-                    hn[i] = hn[c]
-                    i = c
-                hd[i] = ld
-                hn[i] = lx
+            d, x, size = heap_pop(hd, hn, size)
             if done[x] or d > dist[x]:
                 continue
             done[x] = True
@@ -108,24 +88,7 @@ def bounded_pairs(indptr, indices, weights, sources, limits, target_of_node):  #
                     touched[n_touched] = y
                     n_touched += 1
                 dist[y] = nd
-                if size >= cap:
-                    cap *= 2
-                    hd2 = np.empty(cap)
-                    hn2 = np.empty(cap, dtype=np.int64)
-                    hd2[:size] = hd[:size]
-                    hn2[:size] = hn[:size]
-                    hd, hn = hd2, hn2
-                i = size  # sift up
-                while i > 0:
-                    p = (i - 1) >> 1
-                    if hd[p] <= nd:
-                        break
-                    hd[i] = hd[p]
-                    hn[i] = hn[p]
-                    i = p
-                hd[i] = nd
-                hn[i] = y
-                size += 1
+                hd, hn, size = heap_push(hd, hn, size, nd, y)
         for k in range(n_touched):  # reset only what this search touched
             dist[touched[k]] = np.inf
             done[touched[k]] = False

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from emgis.roads._heap import heap_pop, heap_push
+
 
 @njit(cache=True, nogil=True)
 def first_dijkstra(indptr, indices, weights, seed_nodes, seed_costs, limit):  # type: ignore[no-untyped-def]
@@ -35,9 +37,8 @@ def first_dijkstra(indptr, indices, weights, seed_nodes, seed_costs, limit):  # 
     n = indptr.shape[0] - 1
     dist = np.full(n, np.inf)
     done = np.zeros(n, dtype=np.bool_)
-    cap = max(16, seed_nodes.shape[0] + 16)
-    hd = np.empty(cap)
-    hn = np.empty(cap, dtype=np.int64)
+    hd = np.empty(max(16, seed_nodes.shape[0] + 16))
+    hn = np.empty(hd.shape[0], dtype=np.int64)
     size = 0
     for i in range(seed_nodes.shape[0]):
         c0 = seed_costs[i]
@@ -45,37 +46,9 @@ def first_dijkstra(indptr, indices, weights, seed_nodes, seed_costs, limit):  # 
         if not c0 <= limit or c0 >= dist[x]:
             continue
         dist[x] = c0
-        j = size  # sift up
-        while j > 0:
-            p = (j - 1) >> 1
-            if hd[p] <= c0:
-                break
-            hd[j] = hd[p]
-            hn[j] = hn[p]
-            j = p
-        hd[j] = c0
-        hn[j] = x
-        size += 1
+        hd, hn, size = heap_push(hd, hn, size, c0, x)
     while size > 0:
-        d = hd[0]
-        x = hn[0]
-        size -= 1
-        if size > 0:  # sift the last entry down from the root
-            ld, lx = hd[size], hn[size]
-            i = 0
-            while True:
-                c = 2 * i + 1
-                if c >= size:
-                    break
-                if c + 1 < size and hd[c + 1] < hd[c]:
-                    c += 1
-                if ld <= hd[c]:
-                    break
-                hd[i] = hd[c]
-                hn[i] = hn[c]
-                i = c
-            hd[i] = ld
-            hn[i] = lx
+        d, x, size = heap_pop(hd, hn, size)
         if done[x] or d > dist[x]:
             continue
         done[x] = True
@@ -85,22 +58,5 @@ def first_dijkstra(indptr, indices, weights, seed_nodes, seed_costs, limit):  # 
             if nd > limit or nd >= dist[y]:
                 continue
             dist[y] = nd
-            if size >= cap:
-                cap *= 2
-                a = np.empty(cap)
-                b = np.empty(cap, dtype=np.int64)
-                a[:size] = hd[:size]
-                b[:size] = hn[:size]
-                hd, hn = a, b
-            j = size  # sift up
-            while j > 0:
-                p = (j - 1) >> 1
-                if hd[p] <= nd:
-                    break
-                hd[j] = hd[p]
-                hn[j] = hn[p]
-                j = p
-            hd[j] = nd
-            hn[j] = y
-            size += 1
+            hd, hn, size = heap_push(hd, hn, size, nd, y)
     return dist
