@@ -24,10 +24,10 @@ All times are in minutes.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +45,7 @@ from emgis.roads.edges import EdgeArrays
 from emgis.roads.nxio import edge_arrays
 
 Mode = Literal["drive", "walk"]
+T = TypeVar("T")
 
 #: Fractions this close to an end of an edge count as at that end.
 _END = 1e-9
@@ -374,6 +375,17 @@ def nearest_two(
                                         float(limit))])[0]
 
 
+def _on_cores(one: Callable[[Search], T], searches: Sequence[Search], workers: int | None
+              ) -> list[T]:
+    """``one`` of each search, the searches on several threads (the compiled kernels release
+    the GIL): ``workers`` or every core, at most one thread per search."""
+    n = workers or min(len(searches), os.cpu_count() or 1)
+    if n <= 1 or len(searches) <= 1:
+        return [one(s) for s in searches]
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(one, searches))
+
+
 def nearest_two_many(rg: RoutingGraph, searches: Sequence[Search], *,
                      workers: int | None = None) -> list[NearestTwo]:
     """Several :func:`nearest_two` searches on one graph, run on all cores (the compiled
@@ -406,11 +418,7 @@ def nearest_two_many(rg: RoutingGraph, searches: Sequence[Search], *,
         return NearestTwo(first_min, first, second_min, second, np.asarray(d1),
                           np.asarray(s1, dtype=np.int32))
 
-    n = workers or min(len(searches), os.cpu_count() or 1)
-    if n <= 1 or len(searches) <= 1:
-        return [one(s) for s in searches]
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(one, searches))
+    return _on_cores(one, searches, workers)
 
 
 def nearest_min_many(rg: RoutingGraph, searches: Sequence[Search], *,
@@ -431,11 +439,7 @@ def nearest_min_many(rg: RoutingGraph, searches: Sequence[Search], *,
         out[out > s.limit] = np.inf  # the access leg can exceed the limit
         return out
 
-    n = workers or min(len(searches), os.cpu_count() or 1)
-    if n <= 1 or len(searches) <= 1:
-        return [one(s) for s in searches]
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(one, searches))
+    return _on_cores(one, searches, workers)
 
 
 #: Most floats a chunk of :func:`times_from` holds at once (64 MB).
