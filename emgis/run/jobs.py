@@ -624,20 +624,18 @@ def _site(plan: Plan, kind: str, *, add: int, model: str, time_limit: float,
 def _coverage_files_slim(plan: Plan, out: OutputDir, result: cov.CoverageResult, *,
                          lang: str, per_unit_areas: bool, progress: Progress
                          ) -> CoverageOutputs:
-    """:func:`_coverage_files` as a worker sends it back: without the coverage result (the
-    parent holds it, with its engine)."""
+    """:func:`_coverage_files` as a worker sends it back: without the coverage result, the
+    service areas and the zones (the parent holds them all: the areas and zones from their
+    own worker, :func:`_areas_back`, before this one forked)."""
     return replace(_coverage_files(plan, out, result, lang=lang, per_unit_areas=per_unit_areas,
-                                   progress=progress), result=None)  # type: ignore[arg-type]
+                                   progress=progress),
+                   result=None, areas=None, zones=None)  # type: ignore[arg-type]
 
 
 def _coverage_back(c: CoverageOutputs, plan: Plan, result: cov.CoverageResult,
                    per_unit: bool) -> CoverageOutputs:
-    """A worker's coverage outputs with the parent's result; its areas and zones kept in the
-    plan (computed once)."""
-    plan._areas.setdefault(per_unit, c.areas)
-    if plan._zones is None:
-        plan._zones = c.zones
-    return replace(c, result=result)
+    """A worker's coverage outputs with the parent's result, service areas and zones."""
+    return replace(c, result=result, areas=plan._areas[per_unit], zones=plan._zones)
 
 
 def _areas_slim(plan: Plan, per_unit: bool) -> tuple[gpd.GeoDataFrame, Zones]:
