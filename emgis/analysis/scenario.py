@@ -30,13 +30,14 @@ from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 from emgis._errors import DistrictError
+from emgis._held import Held
 from emgis.analysis.coverage import compute_coverage
 from emgis.inputs.district import District
 from emgis.inputs.kinds import mode_of, units_of
 from emgis.inputs.settings import Scenario
 from emgis.roads.edges import EdgeArrays, derive
 from emgis.roads.engine import Engine
-from emgis.roads.routing import Mode, RoutingGraph, pairs_within, route_lines
+from emgis.roads.routing import Mode, pairs_within, route_lines
 from emgis.texts import Msg
 
 __all__ = ["Scenario", "ScenarioResult", "apply_hazards", "evacuate", "run_scenario",
@@ -207,10 +208,9 @@ class ScenarioResult:
         return evacuation_routes(district, engine, self.evacuation, units=units, limit=limit)
 
 
-#: The last two graphs :func:`_on_roads` saw and their answers, the latest last: the
-#: baseline's, asked again by every scenario, stays while each scenario's own comes and goes
-#: (the graphs are held so that their identities cannot pass to other objects).
-_ON_ROADS: list[tuple[RoutingGraph, int, np.ndarray]] = []
+#: :func:`_on_roads` of the last two graphs: the baseline's, asked again by every scenario,
+#: stays while each scenario's own comes and goes.
+_ON_ROADS: Held[np.ndarray] = Held(2)
 
 
 def _on_roads(engine: Engine) -> np.ndarray:
@@ -218,17 +218,16 @@ def _on_roads(engine: Engine) -> np.ndarray:
     closed on both sides reaches only the locations beside it on the same closed-off piece)."""
 
     rg = engine.graph("drive")
-    for i, (seen, first, answer) in enumerate(_ON_ROADS):
-        if seen is rg and first == engine.n_villages and len(answer) == engine.n_units:
-            _ON_ROADS.append(_ON_ROADS.pop(i))
-            return answer.copy()
-    n_comp, lab = connected_components(rg.csr(), directed=True, connection="weak")
-    has_road = np.zeros(n_comp, dtype=bool)
-    has_road[lab[: rg.n_road]] = True
-    node = rg.loc_node[engine.unit_loc]
-    out: np.ndarray = (node >= 0) & has_road[lab[np.maximum(node, 0)]]
-    _ON_ROADS[:] = [*_ON_ROADS[-1:], (rg, engine.n_villages, out.copy())]
-    return out
+
+    def make() -> np.ndarray:
+        n_comp, lab = connected_components(rg.csr(), directed=True, connection="weak")
+        has_road = np.zeros(n_comp, dtype=bool)
+        has_road[lab[: rg.n_road]] = True
+        node = rg.loc_node[engine.unit_loc]
+        out: np.ndarray = (node >= 0) & has_road[lab[np.maximum(node, 0)]]
+        return out
+
+    return _ON_ROADS.get(rg, (engine.n_villages, engine.n_units), make).copy()
 
 
 def closed_area(zones_: gpd.GeoDataFrame) -> shapely.Geometry:

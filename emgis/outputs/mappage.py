@@ -18,6 +18,7 @@ import numpy.typing as npt
 import shapely
 from pyproj import Transformer
 
+from emgis._held import Held
 from emgis.analysis.coverage import polygonal
 from emgis.inputs.coords import wgs84_to_gcj02
 from emgis.inputs.district import District
@@ -129,18 +130,18 @@ LABEL_ALL_UP_TO = 300
 #: Most vertices of the road layer of one map (larger networks draw their major roads only).
 MAX_ROAD_VERTICES = 250_000
 
-#: The last road layer made: the vertex array it was made from (held, so that its identity
-#: cannot pass to another network's array once this one is freed), the datum, the features.
-_ROAD_CACHE: list[tuple[npt.NDArray[np.float64], bool, list[dict[str, Any]]]] = []
+#: The last road layer made, by the network's vertex array and the datum.
+_ROAD_CACHE: Held[list[dict[str, Any]]] = Held(1)
 
 
 def _road_features(network: EdgeArrays, crs: CRS, gcj02: bool) -> list[dict[str, Any]]:
     """The roads as one simplified multiline per class group, major roads first, within
     :data:`MAX_ROAD_VERTICES` (cached per road geometry: a scenario's network shares it)."""
+    return _ROAD_CACHE.get(network.vx, gcj02, lambda: _make_road_features(network, crs, gcj02))
 
 
-    if _ROAD_CACHE and _ROAD_CACHE[0][0] is network.vx and _ROAD_CACHE[0][1] == gcj02:
-        return _ROAD_CACHE[0][2]
+def _make_road_features(network: EdgeArrays, crs: CRS, gcj02: bool
+                        ) -> list[dict[str, Any]]:
     once = (network.twin < 0) | (np.arange(network.n_edges) < network.twin)
     first_class = np.array(network.classes, dtype=object)[network.vclass[network.vptr[:-1]]] \
         if network.classes else np.array([], dtype=object)
@@ -167,7 +168,6 @@ def _road_features(network: EdgeArrays, crs: CRS, gcj02: bool) -> list[dict[str,
         feats.append({"g": {"type": "MultiLineString",
                             "coordinates": [p.tolist() for p in parts if len(p) >= 2]},
                       "c": colour, "w": weight})
-    _ROAD_CACHE[:] = [(network.vx, gcj02, feats)]
     return feats
 
 
