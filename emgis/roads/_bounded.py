@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from emgis.roads._heap import heap_pop, heap_push
+from emgis.roads._heap import OUT, SETTLED, heap_pop, heap_set
 
 
 @njit(cache=True, nogil=True)
@@ -40,10 +40,10 @@ def bounded_pairs(indptr, indices, weights, sources, limits, target_of_node):  #
     """
     n = indptr.shape[0] - 1
     dist = np.full(n, np.inf)
-    done = np.zeros(n, dtype=np.bool_)
+    pos = np.full(n, OUT, dtype=np.int64)  # place in the heap, or OUT, or SETTLED
     touched = np.empty(n, dtype=np.int64)
-    hd = np.empty(1024)
-    hn = np.empty(1024, dtype=np.int64)
+    hd = np.empty(max(n, 1))
+    hn = np.empty(max(n, 1), dtype=np.int64)
     out_cap = 1024
     out_s = np.empty(out_cap, dtype=np.int64)
     out_t = np.empty(out_cap, dtype=np.int64)
@@ -58,12 +58,9 @@ def bounded_pairs(indptr, indices, weights, sources, limits, target_of_node):  #
         dist[x0] = 0.0
         touched[n_touched] = x0
         n_touched += 1
-        hd, hn, size = heap_push(hd, hn, 0, 0.0, x0)
+        size = heap_set(hd, hn, pos, 0, 0.0, x0, OUT)
         while size > 0:
-            d, x, size = heap_pop(hd, hn, size)
-            if done[x] or d > dist[x]:
-                continue
-            done[x] = True
+            d, x, size = heap_pop(hd, hn, pos, size)
             t = target_of_node[x]
             if t >= 0:
                 if n_out >= out_cap:
@@ -84,12 +81,15 @@ def bounded_pairs(indptr, indices, weights, sources, limits, target_of_node):  #
                 nd = d + weights[j]
                 if nd > lim or nd >= dist[y]:
                     continue
+                at = pos[y]
+                if at == SETTLED:
+                    continue
                 if dist[y] == np.inf:
                     touched[n_touched] = y
                     n_touched += 1
                 dist[y] = nd
-                hd, hn, size = heap_push(hd, hn, size, nd, y)
+                size = heap_set(hd, hn, pos, size, nd, y, at)
         for k in range(n_touched):  # reset only what this search touched
             dist[touched[k]] = np.inf
-            done[touched[k]] = False
+            pos[touched[k]] = OUT
     return out_s[:n_out], out_t[:n_out], out_c[:n_out]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from emgis.roads._heap import heap_pop, heap_push
+from emgis.roads._heap import OUT, SETTLED, heap_pop, heap_set
 
 
 @njit(cache=True, nogil=True)
@@ -36,9 +36,9 @@ def first_dijkstra(indptr, indices, weights, seed_nodes, seed_costs, limit):  # 
     """
     n = indptr.shape[0] - 1
     dist = np.full(n, np.inf)
-    done = np.zeros(n, dtype=np.bool_)
-    hd = np.empty(max(16, seed_nodes.shape[0] + 16))
-    hn = np.empty(hd.shape[0], dtype=np.int64)
+    pos = np.full(n, OUT, dtype=np.int64)  # place in the heap, or OUT, or SETTLED
+    hd = np.empty(max(n, 1))
+    hn = np.empty(max(n, 1), dtype=np.int64)
     size = 0
     for i in range(seed_nodes.shape[0]):
         c0 = seed_costs[i]
@@ -46,17 +46,17 @@ def first_dijkstra(indptr, indices, weights, seed_nodes, seed_costs, limit):  # 
         if not c0 <= limit or c0 >= dist[x]:
             continue
         dist[x] = c0
-        hd, hn, size = heap_push(hd, hn, size, c0, x)
+        size = heap_set(hd, hn, pos, size, c0, x, pos[x])
     while size > 0:
-        d, x, size = heap_pop(hd, hn, size)
-        if done[x] or d > dist[x]:
-            continue
-        done[x] = True
+        d, x, size = heap_pop(hd, hn, pos, size)
         for k in range(indptr[x], indptr[x + 1]):
             y = indices[k]
             nd = d + weights[k]
             if nd > limit or nd >= dist[y]:
                 continue
+            at = pos[y]
+            if at == SETTLED:
+                continue
             dist[y] = nd
-            hd, hn, size = heap_push(hd, hn, size, nd, y)
+            size = heap_set(hd, hn, pos, size, nd, y, at)
     return dist
