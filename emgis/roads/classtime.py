@@ -30,6 +30,7 @@ Two things follow, both exact:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -175,19 +176,31 @@ class ClassTimes:
                 f[self.groups.index(name)] = float(value)
         return f
 
+    @functools.cached_property
+    def _spans(self) -> tuple[npt.NDArray[np.bool_], IntArray, IntArray]:
+        """The arcs with pieces (not links), and where their pieces start and end in
+        :attr:`order`."""
+        has = (self.arc_hi > self.arc_lo) & ~self.link
+        return has, self.arc_lo[has], self.arc_hi[has]
+
+    def _arc_minutes(self, pw: FloatArray) -> FloatArray:
+        """Arc minutes from the minutes of each piece: the least of its pieces (0 for a
+        link)."""
+        has, lo, _ = self._spans
+        w = np.zeros(len(self.arc_lo))
+        if has.any() and len(self.order):
+            w[has] = np.minimum.reduceat(pw[self.order], lo)
+        return w
+
     def _weights(self, inverse: FloatArray) -> tuple[FloatArray, IntArray]:
         """Arc minutes with ``1 / factor`` per group, and the piece each arc takes (-1: a
         link)."""
         pw = np.asarray(self.piece @ inverse, dtype=float).ravel()
-        w = np.zeros(len(self.arc_lo))
+        w = self._arc_minutes(pw)
         chosen = np.full(len(self.arc_lo), -1, dtype=np.int64)
-        has = (self.arc_hi > self.arc_lo) & ~self.link
+        has, lo, hi = self._spans
         if has.any():
-            sorted_w = pw[self.order]
-            lo = self.arc_lo[has]
-            w[has] = np.minimum.reduceat(sorted_w, lo) if len(sorted_w) else 0.0
             # the piece reaching the minimum (parallel pieces are rare: a short loop)
-            hi = self.arc_hi[has]
             first = self.order[lo]
             multi = np.flatnonzero(hi - lo > 1)
             pick = first.copy()
@@ -201,11 +214,11 @@ class ClassTimes:
         """The graph with every group's speed times its factor (minutes / factor): the same
         arcs and locations, new weights and access legs."""
         f = np.asarray(factors, dtype=float)
-        w, _ = self._weights(1.0 / f)
         g = self.graph
         off = self.groups.index(OFFROAD)
         pw = np.asarray(self.piece @ (1.0 / f), dtype=float).ravel()
-        return dataclasses.replace(g, weights=w, loc_access=self.access / f[off],
+        return dataclasses.replace(g, weights=self._arc_minutes(pw),
+                                   loc_access=self.access / f[off],
                                    piece_w=np.where(np.isfinite(g.piece_w), pw, np.inf)
                                    if g.piece_w is not None else None)
 
