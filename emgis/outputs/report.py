@@ -270,6 +270,7 @@ def report_model(
     ctx["build_here"] = build
     # gaps
     headlines: list[str] = []
+    all_gaps: list[dict[str, Any]] | None = None
     if coverage is not None and coverage_summary is not None:
         n = int(rs.summary_rows)
         all_gaps = gap_rows(coverage, t)
@@ -332,12 +333,12 @@ def report_model(
     ctx["headlines"] = headlines
     ctx["zone_balance"], ctx["zone_units"], ctx["zone_more"] = _zones(zones, zone_balance, t,
                                                                       3 * int(rs.township_rows))
-    # each table split by township once (a filter per township was 100 passes over a
-    # province's 240,000 coverage rows)
-    cov_t, comp_t, site_t, loss_t = (_by_township(f, towns) for f in (
-        coverage, compliance, sites, scenario_villages))
-    ctx["townships"] = [_township(name, district, cov_t[name], comp_t[name], site_t[name],
-                                  loss_t[name], t) for name in towns]
+    # each table read once for every township section (a filter, a groupby and a gap list
+    # per township were 100 passes over a province's 240,000 coverage rows)
+    if coverage is not None and all_gaps is None:
+        all_gaps = gap_rows(coverage, t)
+    ctx["townships"] = _townships(towns, district, coverage, compliance, sites,
+                                  scenario_villages, t, gaps=all_gaps)
     ctx["impact"] = _impact_rows(impact, t)
     ctx["affected"] = [{"scenario": scenario_label(name, t),
                         "rows": frame.to_dict("records")[:3 * int(rs.township_rows)],
@@ -423,71 +424,121 @@ def _bands(coverage: pd.DataFrame, kinds: Iterable[str], t: Texts
     return bars, legend
 
 
-def _by_township(frame: pd.DataFrame | None, names: Sequence[str]
-                 ) -> dict[str, pd.DataFrame | None]:
-    """A table's rows per township name (the whole, empty table where it has none)."""
-    if frame is None or not len(frame) or "township" not in frame:
-        return {n: frame for n in names}
-    groups = {str(k): g for k, g in frame.groupby("township", sort=False)}
-    return {n: groups.get(n, frame.iloc[:0]) for n in names}
-
-
-def _township(name: str, district: District, coverage: pd.DataFrame | None,
-              compliance: pd.DataFrame | None, sites: pd.DataFrame | None,
-              scenario_villages: pd.DataFrame | None, t: Texts) -> dict[str, Any]:
+def _townships(towns: Sequence[str], district: District, coverage: pd.DataFrame | None,
+               compliance: pd.DataFrame | None, sites: pd.DataFrame | None,
+               scenario_villages: pd.DataFrame | None, t: Texts, *,
+               gaps: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Every township's section, each table read once: the villages and persons, the gaps
+    (the district's ``gaps`` rows of the township, in their order), the compliance findings
+    and overdue drills, the sites proposed and the villages losing cover in a scenario.
+    A row belongs to the township whose name equals its ``township``."""
     n = int(district.settings.report.township_rows)
     v = district.villages
-    tv = v[v["township"] == name]
-    out: dict[str, Any] = {"name": name, "population": f"{int(tv['population'].fillna(0).sum()):,}",
-                           "villages": len(tv), "gaps": None, "findings": None, "sites": None,
-                           "losses": None, "gaps_more": 0, "losses_more": 0,
-                           "overdue": None, "overdue_more": 0, "not_recorded": "",
-                           "impact": []}
-    if coverage is not None:
-        rows = gap_rows(coverage[coverage["township"] == name], t)
-        out["gaps"] = rows[:n]
-        out["gaps_more"] = max(0, len(rows) - n)
+    names = set(towns)
+    pop = v["population"].fillna(0).to_numpy(dtype=float)
+    v_town = v["township"].tolist()
+    persons: dict[str, float] = dict.fromkeys(towns, 0.0)
+    count: dict[str, int] = dict.fromkeys(towns, 0)
+    for town, p in zip(v_town, pop.tolist(), strict=True):
+        if _named(town, names):
+            persons[town] += p
+            count[town] += 1
+    out: dict[str, dict[str, Any]] = {
+        name: {"name": name, "population": f"{int(persons[name]):,}", "villages": count[name],
+               "gaps": None, "findings": None, "sites": None, "losses": None, "gaps_more": 0,
+               "losses_more": 0, "overdue": None, "overdue_more": 0, "not_recorded": "",
+               "impact": []} for name in towns}
+    if gaps is not None:
+        rows_of: dict[str, list[dict[str, Any]]] = {name: [] for name in towns}
+        for row in gaps:
+            if _named(row["township"], names):
+                rows_of[row["township"]].append(row)
+        for name, rows in rows_of.items():
+            out[name]["gaps"] = rows[:n]
+            out[name]["gaps_more"] = max(0, len(rows) - n)
     if compliance is not None:
-        f = compliance[compliance["township"] == name]
+        _township_findings(out, compliance, names, t, n)
+    if sites is not None:
+        for name in towns:
+            st = sites[sites["township"] == name] if len(sites) else sites
+            out[name]["sites"] = [{**_site(r, t), "gain": gain_text(r, t, float(r["target_min"]))}
+                                  for r in st.to_dict("records")]
+    if scenario_villages is not None:
+        _township_losses(out, scenario_villages, names, t, n)
+    return [out[name] for name in towns]
+
+
+def _named(town: object, names: set[str]) -> bool:
+    """Whether a row's township is one of the township ``names`` (a name, not a number)."""
+    return isinstance(town, str) and town in names
+
+
+def _township_findings(out: dict[str, dict[str, Any]], compliance: pd.DataFrame,
+                       names: set[str], t: Texts, n: int) -> None:
+    """Each township's compliance findings (rules not met by every place, in the order the
+    rules first appear; rules the data cannot evaluate named in one line) and its overdue
+    drills, most months first."""
+    counts: dict[str, dict[Any, dict[str, int]]] = {name: {} for name in names}
+    late: dict[str, list[tuple[float, str, Any]]] = {name: [] for name in names}
+    if len(compliance):
+        cols = [compliance[c].tolist() for c in ("township", "rule", "status", "actual",
+                                                 "place_name", "place_id")]
+        for town, rule, status, actual, place, pid in zip(*cols, strict=True):
+            if not _named(town, names) or pd.isna(rule):
+                continue
+            c = counts[town].setdefault(rule, {})
+            c[status] = c.get(status, 0) + 1
+            if rule == "drill_interval_months" and status == "overdue":
+                late[town].append((actual, place, pid))
+    sep = "、" if t.lang == "zh" else ", "
+    for name in names:
         rows = []
-        for rule, grp in f.groupby("rule", sort=False):
-            counts = grp["status"].value_counts()
-            if counts.get("meets", 0) == len(grp):
+        for rule, c in counts[name].items():
+            if c.get("meets", 0) == sum(c.values()):
                 continue
             rows.append({"rule": t.get("rule", str(rule)),
-                         **{s: int(counts.get(s, 0)) for s in STATUSES}})
-        # rules the data cannot evaluate at all are named in one line, not a row each
+                         **{s: int(c.get(s, 0)) for s in STATUSES}})
         blank = [r for r in rows if r["not_recorded"] and not any(
             r[s] for s in STATUSES if s not in ("not_recorded", "meets"))]
-        out["findings"] = [r for r in rows if r not in blank]
-        sep = "、" if t.lang == "zh" else ", "
-        out["not_recorded"] = sep.join(str(r["rule"]) for r in blank)
-        late = f[(f["rule"] == "drill_interval_months") & (f["status"] == "overdue")]
-        late = late.sort_values("actual", ascending=False, kind="stable")
-        out["overdue"] = [{"name": r["place_name"], "id": r["place_id"],
-                           "months": f"{float(r['actual']):.1f}"}
-                          for r in late.head(n).to_dict("records")]
-        out["overdue_more"] = max(0, len(late) - n)
-    if sites is not None:
-        st = sites[sites["township"] == name] if len(sites) else sites
-        out["sites"] = [{**_site(r, t), "gain": gain_text(r, t, float(r["target_min"]))}
-                        for r in st.to_dict("records")]
-    if scenario_villages is not None:
-        sv = scenario_villages[(scenario_villages["township"] == name)
-                               & scenario_villages["lost_cover"]]
+        out[name]["findings"] = [r for r in rows if r not in blank]
+        out[name]["not_recorded"] = sep.join(str(r["rule"]) for r in blank)
+        # most months first, the order of the table among equals, no value last
+        drills = sorted(late[name], key=lambda r: (pd.isna(r[0]), 0.0 if pd.isna(r[0])
+                                                   else -float(r[0])))
+        out[name]["overdue"] = [{"name": place, "id": pid, "months": f"{float(actual):.1f}"}
+                                for actual, place, pid in drills[:n]]
+        out[name]["overdue_more"] = max(0, len(drills) - n)
+
+
+def _township_losses(out: dict[str, dict[str, Any]], scenario_villages: pd.DataFrame,
+                     names: set[str], t: Texts, n: int) -> None:
+    """Each township's villages losing cover in a scenario (one row per scenario and village,
+    its kinds listed), most persons first."""
+    found: dict[str, dict[tuple[Any, Any], list[int]]] = {name: {} for name in names}
+    sv = scenario_villages
+    if len(sv):
+        lost = sv["lost_cover"].to_numpy(dtype=bool)
+        cols = [sv[c].tolist() for c in ("township", "scenario", "village_id")]
+        for i, (town, scn, vid) in enumerate(zip(*cols, strict=True)):
+            if lost[i] and _named(town, names) and not (pd.isna(scn) or pd.isna(vid)):
+                found[town].setdefault((scn, vid), []).append(i)
+    if any(found.values()):
+        vname, island, people, kind = (sv[c].tolist() for c in (
+            "village_name", "island", "population", "kind"))
+    sep = "、" if t.lang == "zh" else ", "
+    for name in names:
         losses: list[dict[str, Any]] = []
-        for (scn, vid), grp in sv.groupby(["scenario", "village_id"], sort=False):
+        for (scn, vid), idx in found[name].items():
+            first = idx[0]
             losses.append({"scenario": scenario_label(str(scn), t),
-                         "village": grp["village_name"].iloc[0], "village_id": vid,
-                         "island": bool(grp["island"].iloc[0]),
-                         "population": f"{int(grp['population'].iloc[0]):,}",
-                         "kinds": "、".join(t.kind(str(k)) for k in grp["kind"]) if t.lang == "zh"
-                         else ", ".join(t.kind(str(k)) for k in grp["kind"]),
-                         "_pop": int(grp["population"].iloc[0])})
+                           "village": vname[first], "village_id": vid,
+                           "island": bool(island[first]),
+                           "population": f"{int(people[first]):,}",
+                           "kinds": sep.join(t.kind(str(kind[i])) for i in idx),
+                           "_pop": int(people[first])})
         losses.sort(key=lambda r: -int(r["_pop"]))
-        out["losses"] = losses[:n]
-        out["losses_more"] = max(0, len(losses) - n)
-    return out
+        out[name]["losses"] = losses[:n]
+        out[name]["losses_more"] = max(0, len(losses) - n)
 
 
 def _robust(kind: str, table: pd.DataFrame, objective: str, t: Texts,
