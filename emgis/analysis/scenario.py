@@ -396,8 +396,16 @@ def evacuate(district: District, network: EdgeArrays | Engine, union: shapely.Ge
     cost = np.full((len(must), len(sh)), np.inf)
     if len(must) and len(sh):
         rg = engine.graph("drive", reverse=True)  # villagers drive to the shelters
+        limit = float(scenario.max_evacuation_min)
+        # a shelter farther from every village to evacuate than the fastest route goes in
+        # the time is not searched from (a province's shelters are mostly far from a zone)
+        far = shapely.STRtree(v.geometry.values[must]).query_nearest(
+            sh.geometry.values, return_distance=True, all_matches=False)
+        gap = np.zeros(len(sh))  # a shelter without a point is searched (and reaches none)
+        gap[far[0][0]] = far[1]
+        reach = gap <= limit * engine.top_speed() * 1.001 + 1.0
         si, vi, t = pairs_within(rg, engine.unit_loc[sh_idx],
-                                 limits=np.full(len(sh_idx), scenario.max_evacuation_min),
+                                 limits=np.where(reach, limit, -1.0),
                                  targets=engine.village_loc[must])
         cost[vi, si] = t
     pop = v["population"].iloc[must].fillna(0).to_numpy(dtype=float)

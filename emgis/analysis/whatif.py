@@ -141,7 +141,7 @@ def whatif_data(district: District, engine: Engine, kind: str, *,
              *[(sc.name, sc.engine, sc.active, sc.out_area, sc.hazard_area)
                for sc in scenarios]]
     # metres a search within the cutoff can go, per minute (only needed with zones)
-    top = _top_speed(engine) if any(h is not None for *_, h in specs) else 0.0
+    top = engine.top_speed() if any(h is not None for *_, h in specs) else 0.0
 
     sampled: list[FloatArray] = []  # the sample's minutes to twice the target
 
@@ -214,21 +214,6 @@ def whatif_data(district: District, engine: Engine, kind: str, *,
     return WhatIf(kind, target, cutoff, gpd.GeoDataFrame(units, geometry="geometry"),
                   gpd.GeoDataFrame(cand, geometry="geometry"), tuple(found),
                   np.asarray(no_road, dtype=bool), n_all)
-
-
-def _top_speed(engine: Engine) -> float:
-    """Metres per minute no route goes faster than: the fastest road segment or access leg
-    (a search within T minutes stays within T times this of its start)."""
-    ea = engine.network
-    seg = np.flatnonzero(np.diff(ea.vtime) > 0)
-    road = float((np.diff(ea.vdist)[seg] / np.diff(ea.vtime)[seg]).max()) * 60.0 \
-        if len(seg) else 0.0
-    snaps = engine.snaps
-    a_m = snaps["access_m"].to_numpy(dtype=float, na_value=np.nan)
-    a_min = snaps["access_min"].to_numpy(dtype=float, na_value=np.nan)
-    fine = np.isfinite(a_m) & np.isfinite(a_min) & (a_min > 0)
-    access = float((a_m[fine] / a_min[fine]).max()) if fine.any() else 0.0
-    return max(road, access, 1e-9)
 
 
 def _within(times: WhatIfTimes, cutoff: float) -> WhatIfTimes:

@@ -170,6 +170,23 @@ class Engine:
         return self.snaps_of(mode)["access_m"].to_numpy(dtype=float, na_value=np.nan)[
             np.asarray(loc, dtype=np.int64)]
 
+    def top_speed(self) -> float:
+        """Metres per minute no driving route goes faster than: the fastest road segment or
+        access leg (a search within T minutes stays within T times this of its start, as the
+        crow flies)."""
+        ea = self.network
+        seg = np.flatnonzero(np.diff(ea.vtime) > 0)
+        road = float((np.diff(ea.vdist)[seg] / np.diff(ea.vtime)[seg]).max()) * 60.0 \
+            if len(seg) else 0.0
+        if ea.penalty is not None and len(ea.penalty):  # a multiplier below 1 is faster
+            least = float(np.min(ea.penalty))
+            road /= min(1.0, least) if least > 0 else 1e-9
+        a_m = self.snaps["access_m"].to_numpy(dtype=float, na_value=np.nan)
+        a_min = self.snaps["access_min"].to_numpy(dtype=float, na_value=np.nan)
+        fine = np.isfinite(a_m) & np.isfinite(a_min) & (a_min > 0)
+        access = float((a_m[fine] / a_min[fine]).max()) if fine.any() else 0.0
+        return max(road, access, 1e-9)
+
     def reattached_m(self, loc: npt.ArrayLike, mode: Mode = "drive"
                      ) -> npt.NDArray[np.float64]:
         """Per location: the access leg in metres where a scenario's closed road made it attach
