@@ -37,7 +37,7 @@ from emgis.analysis.zones import Zones
 from emgis.inputs.coords import in_china, wgs84_to_gcj02
 from emgis.outputs.docx import write_report_docx
 from emgis.outputs.folder import OutputDir
-from emgis.outputs.mappage import prepare_roads
+from emgis.outputs.mappage import prepare_maps
 from emgis.outputs.maps import affected_units, coverage_map, scenario_map, siting_map, warning_map
 from emgis.outputs.overview import overview_png
 from emgis.outputs.qgis import coverage_styles, scenario_styles, siting_styles, warning_styles
@@ -738,7 +738,7 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         progress.step(t["progress.compliance"])
         findings, _ = compliance_job(plan, od, lang=lang, as_of=as_of)
         min_at = len(failures)  # where the minutes' failures are named
-        prepare_roads(plan.network, plan.district)  # the maps' roads once, for every worker
+        prepare_maps(plan.network, plan.district)  # the maps' roads once, for every worker
         sc_out: ScenarioOutputs | None = None
         sc_job: Forked[ScenarioOutputs] | None = None
         if plan.district.scenarios:
