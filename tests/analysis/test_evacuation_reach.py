@@ -26,6 +26,7 @@ def test_no_route_is_faster_than_the_top_speed(demo_plan: Plan) -> None:
     engines = [demo_plan.engine, *(demo_plan.scenario(s).engine
                                    for s in demo_plan.district.scenarios)]
     for engine in engines:
+        assert engine is not None
         top = engine.top_speed()
         n = len(engine.snaps)
         src = np.arange(n, dtype=np.int64)
@@ -38,9 +39,9 @@ def test_no_route_is_faster_than_the_top_speed(demo_plan: Plan) -> None:
 
 
 def _evacuations(plan: Plan, monkeypatch: pytest.MonkeyPatch, *, pruned: bool
-                 ) -> tuple[list[tuple[pd.DataFrame, ...]], list[int]]:
+                 ) -> tuple[list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]], list[int]]:
     skipped: list[int] = []
-    real = sc.pairs_within
+    real = pairs_within
 
     def spy(rg: Any, sources: Any, **kw: Any) -> Any:
         skipped.append(int((np.asarray(kw["limits"]) < 0).sum()))
@@ -59,6 +60,7 @@ def _evacuations(plan: Plan, monkeypatch: pytest.MonkeyPatch, *, pruned: bool
             usable = np.ones(len(units), dtype=bool)
             shelter = units["kind"].str.startswith("shelter_").to_numpy()
             usable[shelter & (r.units["status"] != "in_action").to_numpy()] = False
+            assert r.engine is not None
             for eng in (plan.engine, r.engine):
                 for within, most in ((s.evacuate_within_m, s.max_evacuation_min),
                                      (5000.0, 6.0), (2000.0, 2.0), (800.0, 1.0)):
