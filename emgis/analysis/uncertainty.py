@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from emgis._types import FloatArray
 from emgis.analysis.coverage import compute_coverage
@@ -201,15 +202,29 @@ class _Bounds:
                    float(turnout.max()))
 
     def decide(self, inv: FloatArray, fmax: float, mult: float, target: float
-               ) -> tuple[np.ndarray, bool]:
-        """Villages within target for sure, and whether any is left undecided."""
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Villages within target for sure, and those left undecided (a search's)."""
         reach = np.isfinite(self.first)
         upper = np.where(reach, self.offset * mult + self.minutes @ inv, np.inf)
         lower = np.where(reach, self.min_turn * mult + np.maximum(
             self.first - self.max_turn, 0.0) / fmax, np.inf)
         sure = upper <= target + 1e-9
         out = lower > target + 1e-9
-        return sure, bool((~sure & ~out).any())
+        return sure, ~sure & ~out
+
+
+def _within_reach(units: np.ndarray, villages: np.ndarray, metres: float) -> np.ndarray:
+    """Which ``units`` (points) stand within ``metres`` of one of the ``villages``, as the crow
+    flies (a unit without a point is kept: its search reaches nothing)."""
+    keep = np.ones(len(units), dtype=bool)
+    if not len(villages) or not np.isfinite(metres):
+        return keep
+    (hit, _), gap = shapely.STRtree(villages).query_nearest(units, return_distance=True,
+                                                               all_matches=False)
+    near = np.zeros(len(units))
+    near[hit] = gap
+    keep[hit] = near[hit] <= metres * 1.001 + 1.0
+    return keep
 
 
 def _drive_kinds(district: District, kinds: Sequence[str]) -> list[str]:
@@ -265,24 +280,34 @@ def uncertainty(district: District, engine: Engine, coverage: pd.DataFrame, *,
     t0 = time.perf_counter()
     bounds = {k: _Bounds.of(ct, engine, rng_spec.turnout[sel[k]], engine.unit_loc[sel[k]])
               for k in kinds}
+    # a search starts only from the units that can reach an undecided village within the
+    # target at the sample's fastest speed (as the crow flies), and asks only for those
+    # villages: the others are decided by the bounds
+    top = engine.top_speed()
+    pts = np.asarray(engine.points, dtype=object)
+    v_pts = pts[engine.village_loc]
+    u_pts = {k: pts[engine.unit_loc[sel[k]]] for k in kinds}
     searched = 0
     for i in range(n):
         inv = 1.0 / factors[i]
         fmax = float(factors[i].max())
-        need: list[int] = []
+        need: list[tuple[int, np.ndarray]] = []
         for j, k in enumerate(kinds):
             sure, unsure = bounds[k].decide(inv, fmax, float(mult[i, j]), targets[k])
-            if unsure:
-                need.append(j)
-            else:
-                counts[k] += sure
+            counts[k] += sure
+            if unsure.any():
+                need.append((j, np.flatnonzero(unsure)))
         if need:
             rg = ct.scaled(factors[i])
-            searches = [Search(engine.unit_loc[sel[kinds[j]]],
-                               rng_spec.turnout[sel[kinds[j]]] * mult[i, j],
-                               engine.village_loc, targets[kinds[j]]) for j in need]
-            for j, first_min in zip(need, nearest_min_many(rg, searches), strict=True):
-                counts[kinds[j]] += first_min <= targets[kinds[j]] + 1e-9
+            searches = []
+            for j, ask in need:
+                k = kinds[j]
+                near = _within_reach(u_pts[k], v_pts[ask], targets[k] * top * fmax)
+                searches.append(Search(engine.unit_loc[sel[k]][near],
+                                       rng_spec.turnout[sel[k]][near] * mult[i, j],
+                                       engine.village_loc[ask], targets[k]))
+            for (j, ask), first_min in zip(need, nearest_min_many(rg, searches), strict=True):
+                counts[kinds[j]][ask] += first_min <= targets[kinds[j]] + 1e-9
             searched += len(need)
     seconds = time.perf_counter() - t0
     table = coverage[["village_id", "village_name", "township", "population", "kind",

@@ -125,7 +125,40 @@ def test_bounds_decide_as_the_searches_would(demo_plan: emgis.Plan,
     fast = uncertainty(demo_plan.district, demo_plan.engine, cov, samples=60, seed=5)
     assert fast.searched < 60 * len(fast.kinds)
     monkeypatch.setattr(mod._Bounds, "decide",
-                        lambda self, inv, fmax, mult, target: (None, True))
+                        lambda self, inv, fmax, mult, target: (
+                            np.zeros(len(self.first), dtype=bool),
+                            np.ones(len(self.first), dtype=bool)))
     slow = uncertainty(demo_plan.district, demo_plan.engine, cov, samples=60, seed=5)
     assert slow.searched == 60 * len(slow.kinds)
     assert (fast.table["p_within"] == slow.table["p_within"]).all()
+
+
+def test_searches_from_the_units_in_reach_as_from_all(demo_plan: emgis.Plan,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sample's search starts only from the units that can reach an undecided village in
+    the target (Engine.top_speed as the crow flies): the chances are those of searches from
+    every unit of the kind, and units were left out."""
+    from emgis.analysis import uncertainty as mod
+    from emgis.roads.engine import Engine
+
+    sizes: list[int] = []
+    real = mod.Search
+
+    def spy(sources: np.ndarray, *args: object) -> object:
+        sizes.append(len(sources))
+        return real(sources, *args)  # type: ignore[arg-type]
+
+    cov = demo_plan.coverage().table
+    with monkeypatch.context() as m:
+        m.setattr(mod, "Search", spy)
+        pruned = uncertainty(demo_plan.district, demo_plan.engine, cov, samples=40, seed=3,
+                             speed_sd=0.4, turnout_share=0.5)
+        kept = sum(sizes)
+        sizes.clear()
+        m.setattr(Engine, "top_speed", lambda self: np.inf)
+        every = uncertainty(demo_plan.district, demo_plan.engine, cov, samples=40, seed=3,
+                            speed_sd=0.4, turnout_share=0.5)
+    assert pruned.searched == every.searched > 0
+    assert kept < sum(sizes)  # searches left units out
+    assert (pruned.table["p_within"] == every.table["p_within"]).all()
+    assert ((pruned.table["p_within"] > 0) & (pruned.table["p_within"] < 1)).any()
