@@ -140,13 +140,14 @@ def test_searches_from_the_units_in_reach_as_from_all(demo_plan: emgis.Plan,
     every unit of the kind, and units were left out."""
     from emgis.analysis import uncertainty as mod
     from emgis.roads.engine import Engine
+    from emgis.roads.routing import Search
 
     sizes: list[int] = []
-    real = mod.Search
+    real = Search
 
     def spy(sources: np.ndarray, *args: object) -> object:
         sizes.append(len(sources))
-        return real(sources, *args)  # type: ignore[arg-type]
+        return real(sources, *args)  # type: ignore[arg-type]  # the search's own fields
 
     cov = demo_plan.coverage().table
     with monkeypatch.context() as m:
