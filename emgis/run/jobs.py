@@ -783,6 +783,33 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
                 log.debug("siting %s failed", kind, exc_info=True)
                 pending.append((kind, None, None, (t.fmt("msg.step_siting", kind=t.kind(kind)),
                                                    say(exc, t))))
+        # the overview picture from the sites found, beside the writing (drawn again below
+        # in the rare run where a site's files fail and it is left out of the report)
+        found = [got for _, got, _, failed in pending if failed is None and got is not None]
+        view = Forked(None, report_overview, plan, result, found, lang=lang)
+        # the parent's own steps while the workers write: their failures are named after the
+        # siting's, as the steps come in the report
+        later: list[tuple[str, str]] = []
+        warn = None
+        if len(plan.district.warning_points):
+            progress.step(t["progress.warning"])
+            try:
+                warn, _ = warning_job(plan, od, lang=lang)
+            except (EmgisError, ValueError, RuntimeError) as exc:
+                log.debug("warning reach failed", exc_info=True)
+                later.append((t["progress.warning"], say(exc, t)))
+        quality = None
+        progress.step(t["progress.quality"])
+        try:
+            quality, _ = quality_job(plan, od, lang=lang)
+        except (EmgisError, ValueError, RuntimeError) as exc:
+            log.debug("data quality failed", exc_info=True)
+            later.append((t["progress.quality"], say(exc, t)))
+        try:
+            write_minutes(od, plan, minutes, lang=lang)
+        except (EmgisError, ValueError, RuntimeError) as exc:
+            log.debug("minutes' files failed", exc_info=True)
+            later.append((t["progress.minutes"], say(exc, t)))
         if sc_job is not None:
             try:
                 sc_out = _slim_back(sc_job.result(), plan)
@@ -800,27 +827,10 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("siting %s failed", kind, exc_info=True)
                 failures.append((t.fmt("msg.step_siting", kind=t.kind(kind)), say(exc, t)))
-        view = Forked(None, report_overview, plan, result, done, lang=lang)
-        warn = None
-        if len(plan.district.warning_points):
-            progress.step(t["progress.warning"])
-            try:
-                warn, _ = warning_job(plan, od, lang=lang)
-            except (EmgisError, ValueError, RuntimeError) as exc:
-                log.debug("warning reach failed", exc_info=True)
-                failures.append((t["progress.warning"], say(exc, t)))
-        quality = None
-        progress.step(t["progress.quality"])
-        try:
-            quality, _ = quality_job(plan, od, lang=lang)
-        except (EmgisError, ValueError, RuntimeError) as exc:
-            log.debug("data quality failed", exc_info=True)
-            failures.append((t["progress.quality"], say(exc, t)))
-        try:
-            write_minutes(od, plan, minutes, lang=lang)
-        except (EmgisError, ValueError, RuntimeError) as exc:
-            log.debug("minutes' files failed", exc_info=True)
-            failures.append((t["progress.minutes"], say(exc, t)))
+        failures.extend(later)
+        if len(done) != len(found):
+            view.result()  # the worker's end awaited (its picture shows a site left out)
+            view = Forked(None, report_overview, plan, result, done, lang=lang)
         cov_out = _coverage_back(cov_job.result(), plan, result, per_unit_areas)
         book = Forked(od, workbook_job, plan, od, coverage=cov_out, compliance=findings,
                       scenarios=sc_out, sites=done, lang=lang, failures=failures, warning=warn,
