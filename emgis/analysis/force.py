@@ -151,6 +151,9 @@ def effective_force(district: District, engine: Engine, *, times: Sequence[float
         return out
 
     by_time = {t: within(t) for t in tt}
+    # each pair in words once, for every rule's list of the units within its time
+    words = [f"{i} ({p:g}, {m:.1f})" for i, p, m in zip(ids[u].tolist(), pers.tolist(),
+                                                        mins.tolist(), strict=True)]
     frames = []
     for name, required, tmin in rules:
         got = within(tmin)
@@ -160,12 +163,10 @@ def effective_force(district: District, engine: Engine, *, times: Sequence[float
         has = ptr[1:] > ptr[:-1]
         first_min[has] = mins[ptr[:-1][has]]
         first_id[has] = ids[u[ptr[:-1][has]]]
-        listing = []
-        for i in range(nv):
-            a, b = ptr[i], ptr[i + 1]
-            parts = [f"{ids[u[j]]} ({pers[j]:g}, {mins[j]:.1f})" for j in range(a, b)
-                     if mins[j] <= tmin + 1e-9]
-            listing.append("; ".join(parts))
+        # a village's pairs run by minutes: those within the rule's time are its first ones
+        starts = ptr[:-1].tolist()
+        listing = ["; ".join(words[a:a + k]) for a, k in zip(starts, n_within.tolist(),
+                                                             strict=True)]
         meets = got >= required - 1e-9
         first_in = np.nan_to_num(first_min, nan=np.inf) <= tmin + 1e-9
         frame = pd.DataFrame({
