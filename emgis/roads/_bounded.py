@@ -5,8 +5,9 @@ scipy's ``dijkstra(indices=...)`` returns a dense row of every node per source a
 cutoff for all; for siting at county or province size (thousands of sources on a graph of
 10^5-10^6 nodes, a different useful radius per source) that is most of the work and memory.
 This kernel resets only the nodes it touched between searches, stops each search at its own
-cutoff, records the (source, target, cost) of target nodes it settles, and releases the GIL so
-that chunks of sources run on several cores.
+cutoff (or as soon as it has settled every target: a search for the villages of one zone ends
+near the zone), records the (source, target, cost) of target nodes it settles, and releases the
+GIL so that chunks of sources run on several cores.
 """
 
 from __future__ import annotations
@@ -49,11 +50,16 @@ def bounded_pairs(indptr, indices, weights, sources, limits, target_of_node):  #
     out_t = np.empty(out_cap, dtype=np.int64)
     out_c = np.empty(out_cap)
     n_out = 0
+    n_targets = 0  # a search that has settled every target stops there
+    for x in range(n):
+        if target_of_node[x] >= 0:
+            n_targets += 1
     for s in range(sources.shape[0]):
         lim = limits[s]
         x0 = sources[s]
         if x0 < 0 or not lim >= 0:
             continue
+        found = 0
         n_touched = 0
         dist[x0] = 0.0
         touched[n_touched] = x0
@@ -76,6 +82,9 @@ def bounded_pairs(indptr, indices, weights, sources, limits, target_of_node):  #
                 out_t[n_out] = t
                 out_c[n_out] = d
                 n_out += 1
+                found += 1
+                if found == n_targets:
+                    break
             for j in range(indptr[x], indptr[x + 1]):
                 y = indices[j]
                 nd = d + weights[j]

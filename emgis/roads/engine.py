@@ -173,7 +173,10 @@ class Engine:
     def top_speed(self) -> float:
         """Metres per minute no driving route goes faster than: the fastest road segment or
         access leg (a search within T minutes stays within T times this of its start, as the
-        crow flies)."""
+        crow flies); found once per engine."""
+        known = self.__dict__.get("_top_speed")
+        if known is not None:
+            return float(known)
         ea = self.network
         seg = np.flatnonzero(np.diff(ea.vtime) > 0)
         road = float((np.diff(ea.vdist)[seg] / np.diff(ea.vtime)[seg]).max()) * 60.0 \
@@ -185,7 +188,8 @@ class Engine:
         a_min = self.snaps["access_min"].to_numpy(dtype=float, na_value=np.nan)
         fine = np.isfinite(a_m) & np.isfinite(a_min) & (a_min > 0)
         access = float((a_m[fine] / a_min[fine]).max()) if fine.any() else 0.0
-        return max(road, access, 1e-9)
+        self.__dict__["_top_speed"] = top = max(road, access, 1e-9)
+        return top
 
     def reattached_m(self, loc: npt.ArrayLike, mode: Mode = "drive"
                      ) -> npt.NDArray[np.float64]:

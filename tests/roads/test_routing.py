@@ -243,6 +243,33 @@ def test_pairs_within_equals_dense_searches(G: nx.MultiDiGraph, data: st.DataObj
     assert list(zip(s, t, strict=True)) == sorted(zip(s, t, strict=True))
 
 
+@settings(max_examples=80, deadline=None)
+@given(G=road_graphs(), data=st.data())
+def test_pairs_within_a_few_targets_stops_early_yet_finds_them_all(
+        G: nx.MultiDiGraph, data: st.DataObject) -> None:
+    """A search for a few targets ends once it has settled them all (emgis.roads._bounded):
+    the pairs and times are still those of scipy's dense Dijkstra, limits or none."""
+    from emgis.roads.routing import pairs_within
+
+    nodes = sorted(n for n in G if G.degree(n) > 0)
+    sources = data.draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=5))
+    targets = data.draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=3))
+    limits = np.array(data.draw(st.lists(st.one_of(st.floats(0, 30), st.just(np.inf)),
+                                         min_size=len(sources), max_size=len(sources))))
+    snaps = at_nodes(G, sources + targets)
+    rg = build_routing_graph(G, snaps)
+    src = np.arange(len(sources))
+    tgt = np.arange(len(sources), len(sources) + len(targets))
+    dense = times_from(rg, src, targets=tgt)
+    s, t, c = pairs_within(rg, src, limits=limits, targets=tgt, workers=1)
+    want = {(i, j): dense[i, j] for i in range(len(sources)) for j in range(len(targets))
+            if np.isfinite(dense[i, j]) and dense[i, j] <= limits[i] + 1e-9}
+    got = {(int(a), int(b)): float(m) for a, b, m in zip(s, t, c, strict=True)}
+    assert set(got) == set(want)
+    for k, v in want.items():
+        assert got[k] == pytest.approx(v, abs=1e-9)
+
+
 @settings(max_examples=150, deadline=None)
 @given(G=road_graphs(), data=st.data())
 def test_nearest_min_equals_brute_force(G: nx.MultiDiGraph, data: st.DataObject) -> None:
