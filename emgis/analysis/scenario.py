@@ -37,7 +37,7 @@ from emgis.inputs.kinds import mode_of, units_of
 from emgis.inputs.settings import Scenario
 from emgis.roads.edges import EdgeArrays, derive
 from emgis.roads.engine import Engine
-from emgis.roads.routing import Mode, pairs_within, route_lines
+from emgis.roads.routing import Mode, Search, nearest_min_many, pairs_within, route_lines
 from emgis.texts import Msg
 
 __all__ = ["Scenario", "ScenarioResult", "apply_hazards", "evacuate", "run_scenario",
@@ -397,15 +397,15 @@ def evacuate(district: District, network: EdgeArrays | Engine, union: shapely.Ge
     if len(must) and len(sh):
         rg = engine.graph("drive", reverse=True)  # villagers drive to the shelters
         limit = float(scenario.max_evacuation_min)
-        # a shelter farther from every village to evacuate than the fastest route goes in
-        # the time is not searched from (a province's shelters are mostly far from a zone)
-        far = shapely.STRtree(v.geometry.values[must]).query_nearest(
-            sh.geometry.values, return_distance=True, all_matches=False)
-        gap = np.zeros(len(sh))  # a shelter without a point is searched (and reaches none)
-        gap[far[0][0]] = far[1]
-        reach = gap <= limit * engine.top_speed() * 1.001 + 1.0
+        # a shelter no village to evacuate reaches within the time is not searched from (a
+        # province's shelters are mostly far from a zone): one search from all those
+        # villages gives each shelter the nearest one's minutes (with a hair's slack, as
+        # sums taken the other way round may differ in the last digit)
+        bound = nearest_min_many(engine.graph("drive"), [Search(
+            engine.village_loc[must], np.zeros(len(must)), engine.unit_loc[sh_idx],
+            limit + 1e-6)])[0]
         si, vi, t = pairs_within(rg, engine.unit_loc[sh_idx],
-                                 limits=np.where(reach, limit, -1.0),
+                                 limits=np.where(bound <= limit + 1e-6, limit, -1.0),
                                  targets=engine.village_loc[must])
         cost[vi, si] = t
     pop = v["population"].iloc[must].fillna(0).to_numpy(dtype=float)

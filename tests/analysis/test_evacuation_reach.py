@@ -1,6 +1,7 @@
-"""The evacuation searches only from shelters that can reach a village to evacuate in the time
-(issue 27): the bound (:meth:`emgis.roads.engine.Engine.top_speed`) holds for every route, and
-the evacuation is the one searched from every shelter."""
+"""The evacuation searches only from shelters that a village to evacuate can reach in the time
+(one search from those villages bounds them all; issue 27): the evacuation is the one searched
+from every shelter. And the top speed the uncertainty and the what-if page bound their searches
+by (:meth:`emgis.roads.engine.Engine.top_speed`) holds for every route."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from emgis.analysis import scenario as sc
 from emgis.analysis.scenario import evacuate
 from emgis.inputs.kinds import units_of
 from emgis.plan import Plan
-from emgis.roads.engine import Engine
 from emgis.roads.routing import pairs_within
 
 
@@ -49,8 +49,9 @@ def _evacuations(plan: Plan, monkeypatch: pytest.MonkeyPatch, *, pruned: bool
 
     with monkeypatch.context() as m:
         m.setattr(sc, "pairs_within", spy)
-        if not pruned:
-            m.setattr(Engine, "top_speed", lambda self: np.inf)
+        if not pruned:  # every shelter in reach
+            m.setattr(sc, "nearest_min_many",
+                      lambda rg, searches: [np.zeros(len(x.targets)) for x in searches])
         units = units_of(plan.district)
         out = []
         for s in plan.district.scenarios:
