@@ -227,7 +227,9 @@ def build_routing_graph(
     last = np.r_[ie[1:] != ie[:-1], True] if len(ie) else np.zeros(0, dtype=bool)
     prev_node = np.where(first, ea.u[ie], np.r_[-1, loc_nodes[:-1]])
     prev_frac = np.where(first, 0.0, np.r_[0.0, ifr[:-1]])
-    plain = np.flatnonzero(use & ~np.isin(np.arange(ea.n_edges), ie))
+    has_loc = np.zeros(ea.n_edges, dtype=bool)
+    has_loc[ie] = True
+    plain = np.flatnonzero(use & ~has_loc)
     pe = np.concatenate([plain, ie, ie[last]])
     pa = np.concatenate([ea.u[plain], prev_node, loc_nodes[last]])
     pb = np.concatenate([ea.v[plain], loc_nodes, ea.v[ie[last]]])
@@ -280,15 +282,16 @@ def build_routing_graph(
     data = np.concatenate(wts)
     ok = np.isfinite(data)  # closed pieces are left out
     rows, cols, data = rows[ok], cols[ok], data[ok]
-    # parallel arcs: only the fastest matters
-    order = np.lexsort((data, cols, rows))
-    rows, cols, data = rows[order], cols[order], data[order]
+    # parallel arcs: only the fastest matters (arcs sorted by (row, col) as one key, then
+    # by minutes)
+    key = rows.astype(np.int64) * n + cols
+    order = np.lexsort((data, key))
+    key, rows, cols, data = key[order], rows[order], cols[order], data[order]
     dup = np.zeros(len(rows), dtype=bool)
-    dup[1:] = (rows[1:] == rows[:-1]) & (cols[1:] == cols[:-1])
+    dup[1:] = key[1:] == key[:-1]
     rows, cols, data = rows[~dup], cols[~dup], data[~dup]
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(indptr, rows + 1, 1)
-    indptr = np.cumsum(indptr)
+    indptr[1:] = np.cumsum(np.bincount(rows, minlength=n))
     access_m = snaps["access_m"].to_numpy(dtype=float, na_value=np.nan)
     access = (access_m / m_per_min if walk
               else snaps["access_min"].to_numpy(dtype=float, na_value=np.nan))
