@@ -158,19 +158,12 @@ class EdgeArrays:
 def _interp(ptr: IntArray, xs: FloatArray, ys: FloatArray, e: IntArray, q: FloatArray
             ) -> FloatArray:
     """Piecewise-linear interpolation of ``ys`` against ``xs`` within each edge's slice."""
+    from emgis.roads._interp import interp_edges  # deferred: numba
+
     if len(e) == 0:
         return np.zeros(0)
-    # make xs increase across edges: shift each edge's values by a per-edge offset
-    span = xs[ptr[1:] - 1] - xs[ptr[:-1]]
-    offset = np.concatenate([[0.0], np.cumsum(span + 1.0)[:-1]])
-    edge_of = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
-    gx = xs + offset[edge_of]
-    gq = q + offset[e]
-    k = np.searchsorted(gx, gq, side="right") - 1
-    k = np.clip(k, ptr[e], ptr[e + 1] - 2)
-    x0, x1 = xs[k], xs[k + 1]
-    w = np.divide(q - x0, x1 - x0, out=np.zeros(len(q)), where=x1 > x0)
-    out: FloatArray = ys[k] + np.clip(w, 0.0, 1.0) * (ys[k + 1] - ys[k])
+    out: FloatArray = interp_edges(ptr, xs, ys, np.asarray(e, dtype=np.int64),
+                                   np.asarray(q, dtype=float))
     return out
 
 
