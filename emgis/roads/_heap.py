@@ -11,6 +11,11 @@ same sums either way.
 
 The arrays ``hd`` (costs), ``hn`` (nodes) and ``pos`` are the caller's, of one entry per
 node of the graph: the heap never holds more, so it never grows.
+
+Editing this file: numba caches each kernel by its own file only, so the kernels that call
+these functions (:mod:`emgis.roads._bounded`, :mod:`emgis.roads._first`) keep the old heap
+compiled into them until their own files change; touch them or clear
+``emgis/roads/__pycache__`` (a fresh install is not affected).
 """
 
 from __future__ import annotations
