@@ -192,11 +192,10 @@ class ClassTimes:
             w[has] = np.minimum.reduceat(pw[self.order], lo)
         return w
 
-    def _weights(self, inverse: FloatArray) -> tuple[FloatArray, IntArray]:
-        """Arc minutes with ``1 / factor`` per group, and the piece each arc takes (-1: a
+    def _chosen(self, inverse: FloatArray) -> IntArray:
+        """The piece each arc takes with ``1 / factor`` per group: its fastest (-1: a
         link)."""
         pw = np.asarray(self.piece @ inverse, dtype=float).ravel()
-        w = self._arc_minutes(pw)
         chosen = np.full(len(self.arc_lo), -1, dtype=np.int64)
         has, lo, hi = self._spans
         if has.any():
@@ -208,7 +207,7 @@ class ClassTimes:
                 seg = self.order[lo[j]:hi[j]]
                 pick[j] = seg[int(np.argmin(pw[seg]))]
             chosen[has] = pick
-        return w, chosen
+        return chosen
 
     def scaled(self, factors: npt.ArrayLike) -> RoutingGraph:
         """The graph with every group's speed times its factor (minutes / factor): the same
@@ -226,7 +225,7 @@ class ClassTimes:
         """Per arc, the nominal minutes per group of the piece it takes under ``factors``,
         and its metres in a last column (arcs x (groups + 1); zero rows for links)."""
         f = np.ones(self.n_groups) if factors is None else np.asarray(factors, dtype=float)
-        _, chosen = self._weights(1.0 / f)
+        chosen = self._chosen(1.0 / f)
         rows = np.flatnonzero(chosen >= 0)
         sel = self.piece[chosen[rows]].tocoo()
         g = self.n_groups
