@@ -321,8 +321,8 @@ def scenario_map(
             tip += (f"; {t['map.evacuate']} {row.population:,}, {t['map.unsheltered']} "
                     f"{row.unsheltered:,}")
         if row.kinds_losing_cover:
-            sep = "、" if lang == "zh" else ", "
-            kinds = sep.join(label_of(k2, lang) for k2 in str(row.kinds_losing_cover).split(","))
+            kinds = t["msg.list_sep"].join(label_of(k2, lang)
+                                           for k2 in str(row.kinds_losing_cover).split(","))
             tip += f"; {t['map.lost']}: {kinds}"
         states.append(state)
         tips.append(tip)

@@ -490,7 +490,7 @@ def _township_findings(out: dict[str, dict[str, Any]], compliance: pd.DataFrame,
             c[status] = c.get(status, 0) + 1
             if rule == "drill_interval_months" and status == "overdue":
                 late[town].append((actual, place, pid))
-    sep = "、" if t.lang == "zh" else ", "
+    sep = t["msg.list_sep"]
     for name in names:
         rows = []
         for rule, c in counts[name].items():
@@ -525,7 +525,7 @@ def _township_losses(out: dict[str, dict[str, Any]], scenario_villages: pd.DataF
     if any(found.values()):
         vname, island, people, kind = (sv[c].tolist() for c in (
             "village_name", "island", "population", "kind"))
-    sep = "、" if t.lang == "zh" else ", "
+    sep = t["msg.list_sep"]
     for name in names:
         losses: list[dict[str, Any]] = []
         for (scn, vid), idx in found[name].items():
