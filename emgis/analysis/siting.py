@@ -194,15 +194,12 @@ def _nearest(district: District, engine: Engine, kind: str, *, active: BoolArray
     """Each village's minutes from the nearest existing unit of ``kind`` (``inf`` where none):
     from ``known`` (a coverage table on this engine with these units active) when it holds
     the kind's rows in the villages' order, else searched."""
-    if known is not None:
-        rows = known[(known["kind"] == kind).to_numpy()]
-        if len(rows) == len(district.villages) and np.array_equal(
-                rows["village_id"].to_numpy(dtype=object),
-                district.villages["id"].to_numpy(dtype=object)):
-            t = rows["nearest_min"].to_numpy(dtype=float)
-            return np.where(np.isnan(t), np.inf, t)
-    t = compute_coverage(district, engine, kinds=(kind,), active=active).table[
-        "nearest_min"].to_numpy(dtype=float)
+    rows = known[(known["kind"] == kind).to_numpy()] if known is not None else None
+    if rows is None or len(rows) != len(district.villages) or not np.array_equal(
+            rows["village_id"].to_numpy(dtype=object),
+            district.villages["id"].to_numpy(dtype=object)):
+        rows = compute_coverage(district, engine, kinds=(kind,), active=active).table
+    t = rows["nearest_min"].to_numpy(dtype=float)
     return np.where(np.isnan(t), np.inf, t)
 
 
