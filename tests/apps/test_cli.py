@@ -155,3 +155,48 @@ def test_an_override_cites_its_default_in_the_runs_language() -> None:
     zh = std.cite("zh")
     assert zh.startswith("district.toml 中的设定（默认值 5：GB 51080-2015")
     assert "override" not in zh and "default" not in zh
+
+
+_ENTRY = """
+import atexit, sys
+from pathlib import Path
+marks = Path(sys.argv[1])
+class Torn:
+    def __del__(self):  # runs only if the interpreter tears its objects down
+        (marks / "torn").write_text("yes")
+KEEP = Torn()
+atexit.register(lambda: (marks / "atexit").write_text("ran"))
+sys.argv = ["emgis", *sys.argv[2:]]
+from emgis.cli import entry
+entry()
+"""
+
+
+@pytest.mark.parametrize(("argv", "code", "leaves_at_once"), [
+    (["validate", "{d}"], 0, True),
+    (["validate", "{missing}"], 2, True),
+    (["serve", "--help"], 0, False),  # argparse's own exit, before any command runs
+])
+def test_the_program_ends_with_its_exit_code_output_and_exit_handlers(
+        argv: list[str], code: int, leaves_at_once: bool, tiny: Path, tmp_path: Path) -> None:
+    """``emgis`` (:func:`emgis.cli.entry`): after a command of ``LEAVE_AT_ONCE`` the process
+    ends without tearing its objects down, but with the command's exit code, all its output
+    and the exit handlers run (logging, temporary folders)."""
+    import subprocess
+    import sys
+
+    args = [a.replace("{d}", str(tiny)).replace("{missing}", str(tmp_path / "none"))
+            for a in argv]
+    got = subprocess.run([sys.executable, "-c", _ENTRY, str(tmp_path), *args],
+                         capture_output=True, text=True, timeout=120)
+    assert got.returncode == code, got.stderr
+    assert (tmp_path / "atexit").read_text() == "ran"
+    assert (tmp_path / "torn").exists() is not leaves_at_once
+    if argv[0] == "validate" and code == 0:
+        expected = subprocess.run([sys.executable, "-c",
+                                   "import sys; from emgis.cli import main; "
+                                   "sys.exit(main(sys.argv[1:]))", *args],
+                                  capture_output=True, text=True, timeout=120)
+        assert got.stdout == expected.stdout and got.stdout.strip()
+    if code == 2:
+        assert str(tmp_path / "none") in got.stderr or "none" in got.stderr
