@@ -37,6 +37,7 @@ import pandas as pd
 import shapely
 import shapely.ops
 
+from emgis.analysis._outline import outlines
 from emgis.inputs.district import District
 from emgis.inputs.kinds import (
     SOCIAL_BACKUP,
@@ -536,17 +537,11 @@ class _Grid:
         grid = np.zeros((y_hi - y_lo, x_hi - x_lo), dtype=bool)
         grid[iy - y_lo, ix - x_lo] = True
         grid = dilate_disc(grid, r)
-        d = np.diff(np.pad(grid.astype(np.int8), ((0, 0), (1, 1))), axis=1)
-        rows, starts = np.nonzero(d == 1)
-        _, ends = np.nonzero(d == -1)
-        gx0 = self.x0 + x_lo * cell
-        gy0 = self.y0 + y_lo * cell
-        boxes = shapely.box(gx0 + starts * cell, gy0 + rows * cell, gx0 + ends * cell,
-                            gy0 + (rows + 1) * cell)
-        # cells touching only at a corner make an invalid ring: buffer(0) mends it
-        area = shapely.buffer(shapely.coverage_union_all(boxes), 0)
+        area = outlines(np.where(grid, 0, -1), x0=self.x0 + x_lo * cell,
+                        y0=self.y0 + y_lo * cell, cell=cell).get(0, shapely.Polygon())
         # smooth the cell staircase (less than a cell), as a buffer of the roads would be
-        return polygonal(shapely.simplify(area, cell * 0.75, preserve_topology=True))
+        return polygonal(shapely.simplify(polygonal(area), cell * 0.75,
+                                          preserve_topology=True))
 
 
 def dilate_disc(grid: np.ndarray, r: int) -> np.ndarray:

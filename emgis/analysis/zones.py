@@ -13,7 +13,6 @@ the zones are.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -23,6 +22,7 @@ import pandas as pd
 import shapely
 from scipy import ndimage
 
+from emgis.analysis._outline import outlines
 from emgis.analysis.coverage import (
     CoverageResult,
     _Grid,
@@ -200,23 +200,13 @@ def _exclusive_areas(grid_: _ZoneGrid, owner: np.ndarray, ok: np.ndarray, t: np.
     # on the grid: no tree of the millions of points along a province's roads)
     ny, nx = ndimage.distance_transform_edt(seed < 0, return_distances=False,
                                             return_indices=True)
-    lab = seed[ny[cy, cx], nx[cy, cx]]
-    # runs of one label along each row become boxes (cells come row by row, left to right;
-    # a run breaks at a new row, a gap or another label)
-    brk = np.r_[True, (cy[1:] != cy[:-1]) | (cx[1:] != cx[:-1] + 1) | (lab[1:] != lab[:-1])]
-    first = np.flatnonzero(brk)
-    last = np.r_[first[1:], len(cx)] - 1
-    rows_, starts, ends, runs_l = cy[first], cx[first], cx[last] + 1, lab[first]
-    boxes = shapely.box(x0 + starts * cell, y0 + rows_ * cell, x0 + ends * cell,
-                        y0 + (rows_ + 1) * cell)
-    keys: list[int] = []
-    areas = []
-    order = np.argsort(runs_l, kind="stable")
-    bounds = np.flatnonzero(np.r_[True, runs_l[order][1:] != runs_l[order][:-1], True])
-    for a, b in itertools.pairwise(bounds):
-        idx = order[a:b]
-        keys.append(int(runs_l[idx[0]]))
-        areas.append(polygonal(shapely.buffer(shapely.coverage_union_all(boxes[idx]), 0)))
+    lab = np.full(seed.shape, -1, dtype=np.int64)
+    lab[cy, cx] = seed[ny[cy, cx], nx[cy, cx]]
+    # each owner's cells as polygons, traced along the grid: neighbouring zones share every
+    # vertex of their common edges (a coverage)
+    found = outlines(lab, x0=x0, y0=y0, cell=cell)
+    keys = sorted(found)
+    areas = [polygonal(found[k]) for k in keys]
     # smooth the cell staircase, edges shared between zones kept shared (no overlap, no gap)
     smooth = shapely.coverage_simplify(np.array(areas, dtype=object), cell * 0.75)
     return {k: polygonal(shapely.make_valid(g)) for k, g in zip(keys, smooth, strict=True)}
