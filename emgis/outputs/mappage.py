@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import html
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -163,10 +164,12 @@ def _make_road_features(network: EdgeArrays, crs: CRS, gcj02: bool
         lon, lat = to_wgs.transform(xy[:, 0], xy[:, 1])
         if gcj02:
             lon, lat = wgs84_to_gcj02(lon, lat)
-        cuts = np.flatnonzero(np.diff(idx)) + 1
-        parts = np.split(np.column_stack([np.round(lon, 5), np.round(lat, 5)]), cuts)
+        # every part's coordinates from one list (one conversion, not one per road)
+        flat = np.column_stack([np.round(lon, 5), np.round(lat, 5)]).tolist()
+        ends = np.r_[0, np.flatnonzero(np.diff(idx)) + 1, len(idx)].tolist()
         feats.append({"g": {"type": "MultiLineString",
-                            "coordinates": [p.tolist() for p in parts if len(p) >= 2]},
+                            "coordinates": [flat[a:b] for a, b in itertools.pairwise(ends)
+                                            if b - a >= 2]},
                       "c": colour, "w": weight})
     return feats
 

@@ -88,6 +88,26 @@ def _geojson_geom(g: shapely.Geometry, ndigits: int = 5) -> dict[str, Any]:
         "type": "MultiPolygon", "coordinates": coords}
 
 
+
+def _geojson_geoms(geoms: Any, ndigits: int = 5) -> list[dict[str, Any]]:
+    """:func:`_geojson_geom` of each geometry (the same dicts): lines, most of a scenario
+    map's features (thousands of road parts and routes), from one pass over all their
+    coordinates instead of one per line."""
+    g = np.asarray(getattr(geoms, "values", geoms), dtype=object)
+    kinds = shapely.get_type_id(g)
+    lines = (kinds == 1) & ~shapely.has_z(g)
+    out: list[dict[str, Any]] = [{} for _ in range(len(g))]
+    if lines.any():
+        xy, of = shapely.get_coordinates(g[lines], return_index=True)
+        flat = np.round(xy, ndigits).tolist()
+        ends = np.searchsorted(of, np.arange(int(lines.sum()) + 1)).tolist()
+        for k, i in enumerate(np.flatnonzero(lines).tolist()):
+            out[i] = {"type": "LineString", "coordinates": flat[ends[k]:ends[k + 1]]}
+    for i in np.flatnonzero(~lines).tolist():
+        out[i] = _geojson_geom(g[i], ndigits)
+    return out
+
+
 def coverage_map(
     result: CoverageResult,
     areas: gpd.GeoDataFrame,
@@ -284,12 +304,13 @@ def scenario_map(
         items.append({"type": "check", "label": t["map.zone"], "layers": [lid], "on": True})
     if len(roads):
         r = page.display(roads.set_crs(district.crs, allow_override=True))
+        geo = np.asarray(r.geometry.values, dtype=object)
+        shown = ~(shapely.is_missing(geo) | shapely.is_empty(geo))
         lid = page.add("affected", {"type": "lines", "pane": "emgisLines", "weight": 4,
                                     "features": [
-            {"g": _geojson_geom(geom), "c": c["road_closed"] if eff == "closed"
-             else c["road_slowed"]}
-            for eff, geom in zip(r["effect"], r.geometry, strict=True)
-            if geom is not None and not geom.is_empty]})
+            {"g": gj, "c": c["road_closed"] if eff == "closed" else c["road_slowed"]}
+            for eff, gj in zip(r["effect"].to_numpy()[shown].tolist(),
+                               _geojson_geoms(geo[shown]), strict=True)]})
         items.append({"type": "check", "label": t["map.affected"], "layers": [lid],
                       "on": True})
     flows = result.evacuation
@@ -304,12 +325,13 @@ def scenario_map(
                                     strict=True)]
         disp = page.display(gpd.GeoSeries([shapely.simplify(g, 5.0) for g in lines],
                                           crs=district.crs))
-        feats = [{"g": _geojson_geom(g),
+        feats = [{"g": g,
                   "w": float(min(8, 2 + cast(float, row.persons) / 300)),
                   "tip": t.fmt("map.evac_tip", village=f"{row.village_name} ({row.village_id})",
                                shelter=f"{row.shelter_name} ({row.shelter_id})",
                                persons=f"{row.persons:,}", minutes=f"{row.minutes:.0f}")}
-                 for g, row in zip(disp, flows.itertuples(index=False), strict=True)]
+                 for g, row in zip(_geojson_geoms(disp), flows.itertuples(index=False),
+                                   strict=True)]
         lid = page.add("evac", {"type": "lines", "pane": "emgisLines", "color": c["evac"],
                                 "opacity": 0.85, "dashArray": "8 5", "features": feats})
         items.append({"type": "check", "label": t["map.evac"], "layers": [lid], "on": True})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +15,7 @@ from scipy import ndimage
 
 from emgis.analysis.coverage import STATUSES, dilate_disc, service_areas, summarize
 from emgis.outputs.mappage import _geojson_geom as geojson_written
-from emgis.outputs.maps import _geojson_geom
+from emgis.outputs.maps import _geojson_geom, _geojson_geoms
 from emgis.plan import Plan
 
 
@@ -85,6 +86,23 @@ def test_polygon_geojson_as_written(demo_plan: Plan) -> None:
     for g in geoms:
         want, got = geojson_written(g), _geojson_geom(g)
         assert json.dumps(got) == json.dumps(want)
+
+
+
+def test_many_lines_geojson_as_each_alone(demo_plan: Plan) -> None:
+    """:func:`_geojson_geoms` (a scenario map's road parts and routes from one pass over
+    their coordinates) gives each geometry's :func:`_geojson_geom`, in order, whatever
+    the mix."""
+    net = demo_plan.network
+    lines = list(net.geometry[:300])
+    mixed = [shapely.LineString(), shapely.Point(1.123456789, 2),
+             shapely.LineString([(0, 0, 1), (1, 1, 2)]), shapely.box(0, 0, 1.0000049, 1),
+             shapely.LineString([(0, 0), (1.000004, 2.000006)])]
+    for geoms in (lines, mixed + lines + mixed, mixed, [], lines[:1]):
+        want = [_geojson_geom(g) for g in geoms]
+        assert json.dumps(_geojson_geoms(geoms)) == json.dumps(want)
+        series = gpd.GeoSeries(geoms, crs=3857)
+        assert json.dumps(_geojson_geoms(series)) == json.dumps(want)
 
 
 def test_break_areas_drawn_once_are_the_same(demo_plan: Plan) -> None:
