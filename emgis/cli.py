@@ -366,10 +366,13 @@ def entry() -> NoReturn:
     flushes its output, then ends without tearing down its objects one by one: a county's
     run holds about a gigabyte of them, and the interpreter's teardown took 0.4-0.5 s of a
     15 s run. The files are the same; :func:`main` itself (tests, scripts) returns as
-    usual.
+    usual, and so does the process under a profiler or tracer.
     """
     code = main()
-    if _RAN and _RAN[-1] in LEAVE_AT_ONCE:
+    # under a profiler or tracer (cProfile, coverage) the process leaves as Python does, so
+    # that they write what they found
+    if _RAN and _RAN[-1] in LEAVE_AT_ONCE and sys.getprofile() is None \
+            and sys.gettrace() is None:
         import atexit
 
         atexit._run_exitfuncs()

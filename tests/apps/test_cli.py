@@ -200,3 +200,19 @@ def test_the_program_ends_with_its_exit_code_output_and_exit_handlers(
         assert got.stdout == expected.stdout and got.stdout.strip()
     if code == 2:
         assert str(tmp_path / "none") in got.stderr or "none" in got.stderr
+
+
+def test_the_program_leaves_as_python_does_under_a_profiler(tiny: Path, tmp_path: Path
+                                                           ) -> None:
+    """``python -m cProfile -m emgis.cli ...`` still writes its profile."""
+    import subprocess
+    import sys
+
+    prof = tmp_path / "run.prof"
+    got = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m",
+                          "emgis.cli", "-q", "validate", str(tiny)],
+                         capture_output=True, text=True, timeout=120)
+    assert got.returncode == 0, got.stderr
+    import pstats
+
+    assert any("cmd_validate" in f[2] for f in pstats.Stats(str(prof)).stats)  # type: ignore[attr-defined]
