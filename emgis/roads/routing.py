@@ -622,9 +622,14 @@ def route_lines(rg: RoutingGraph, edges: EdgeArrays, origins: npt.ArrayLike,
     def coords_of(p: int, b: bool) -> np.ndarray:
         xy = piece_xy.get((p, b))
         if xy is None:
-            line = edges.geometry[int(pe[p])]
-            part = substring(line, float(f0[p]), float(f1[p]), normalized=True)
-            xy = shapely.get_coordinates(part)
+            e = int(pe[p])
+            if f0[p] <= 0.0 and f1[p] >= 1.0:  # a whole edge: its own vertices
+                a, z = int(edges.vptr[e]), int(edges.vptr[e + 1])
+                xy = np.column_stack([edges.vx[a:z], edges.vy[a:z]])
+            else:
+                part = substring(edges.geometry[e], float(f0[p]), float(f1[p]),
+                                 normalized=True)
+                xy = shapely.get_coordinates(part)
             xy = piece_xy[(p, b)] = xy[::-1] if b else xy
         return xy
 
