@@ -8,8 +8,9 @@ import hashlib
 import json
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
@@ -43,10 +44,15 @@ _ARRAYS = ("node_ids", "node_x", "node_y", "u", "v", "length", "travel_time", "t
 def _checksum(arrays: dict[str, np.ndarray]) -> str:
     h = hashlib.sha256()
     for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
-        h.update(a.tobytes())
+        _hash_array(h, name, arrays[name])
     return h.hexdigest()
+
+
+def _hash_array(h: Any, name: str, a: np.ndarray) -> None:
+    """One array into the checksum: its name, type, shape and bytes (read in place)."""
+    a = np.ascontiguousarray(a)
+    h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
+    h.update(a.reshape(-1).view(np.uint8).data if a.size else b"")
 
 
 def save_edge_arrays(ea: EdgeArrays, path: str | Path) -> Path:
@@ -80,18 +86,30 @@ def load_edge_arrays(path: str | Path) -> EdgeArrays:
         The file is damaged (truncated, not an npz, arrays changed) or of another format.
     """
     path = Path(path)
-    try:
-        with path.open("rb") as fh, np.load(fh, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            names = [*_ARRAYS, *(f"walk_{k}" for k in _ARRAYS)] if isinstance(meta, dict) \
-                and "walk" in meta else list(_ARRAYS)
-            arrays = {k: z[k] for k in names}
-    except Exception as exc:
-        raise CacheError(Msg("cache_damaged", path=str(path), detail=type(exc).__name__)) from exc
+    h = hashlib.sha256()
+    # each array is hashed on a second thread while the next is read (hashlib lets go of
+    # the GIL): the checksum is ready about when the reading ends (a province's network is
+    # some hundreds of megabytes)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            with path.open("rb") as fh, np.load(fh, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                names = [*_ARRAYS, *(f"walk_{k}" for k in _ARRAYS)] \
+                    if isinstance(meta, dict) and "walk" in meta else list(_ARRAYS)
+                arrays: dict[str, Any] = {}
+                hashed = []
+                for k in sorted(names):
+                    arrays[k] = z[k]
+                    hashed.append(pool.submit(_hash_array, h, k, arrays[k]))
+                for f in hashed:
+                    f.result()
+        except Exception as exc:
+            raise CacheError(Msg("cache_damaged", path=str(path),
+                                 detail=type(exc).__name__)) from exc
     if not isinstance(meta, dict) or meta.get("format") != CACHE_FORMAT:
         raise CacheError(Msg("cache_format", path=str(path),
                              format=meta.get("format") if isinstance(meta, dict) else "?"))
-    if meta.get("checksum") != _checksum(arrays):
+    if meta.get("checksum") != h.hexdigest():
         raise CacheError(Msg("cache_checksum", path=str(path)))
     walk = None
     if "walk" in meta:
