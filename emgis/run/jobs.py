@@ -46,11 +46,9 @@ from emgis.outputs.style import scenario_label
 from emgis.outputs.tables import write_csv, write_gpkg
 from emgis.outputs.workbook import write_workbook
 from emgis.run._fork import Forked
-from emgis.run.minutes import STEPS as MINUTES_STEPS
 from emgis.run.minutes import (
     Minutes,
     compute_minutes,
-    joined,
     report_section,
     with_p_within,
     workbook_sheets,
@@ -653,12 +651,10 @@ def _areas_back(got: tuple[gpd.GeoDataFrame, Zones], plan: Plan, per_unit: bool)
         plan._zones = zones
 
 
-def _minutes_slim(plan: Plan, *, lang: str, steps: Sequence[str] = MINUTES_STEPS
-                  ) -> tuple[Minutes, dict[Any, Any]]:
-    """:func:`compute_minutes` (of ``steps``) as a worker sends it back: with what it
-    computed for the plan (its cache of the minutes' analyses, without the graph split by
-    speed group)."""
-    minutes = compute_minutes(plan, lang=lang, steps=steps)
+def _minutes_slim(plan: Plan, *, lang: str) -> tuple[Minutes, dict[Any, Any]]:
+    """:func:`compute_minutes` as a worker sends it back: with what it computed for the plan
+    (its cache of the minutes' analyses, without the graph split by speed group)."""
+    minutes = compute_minutes(plan, lang=lang)
     return minutes, {k: v for k, v in plan._minutes.items() if k != "class_times"}
 
 
@@ -733,12 +729,9 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         progress.step(t["progress.times"])
         result = plan.coverage()
         # calibration, uncertainty (p_within joins coverage.csv), force and availability in
-        # two workers beside the compliance and the scenarios (the calibration and the
-        # uncertainty it widens; the force and the availability, which need neither); the
-        # coverage's files after them
+        # a worker beside the compliance and the scenarios; the coverage's files after them
         progress.step(t["progress.minutes"])
-        min_jobs = [Forked(None, _minutes_slim, plan, lang=lang, steps=steps)
-                    for steps in (MINUTES_STEPS[:2], MINUTES_STEPS[2:])]
+        min_job = Forked(None, _minutes_slim, plan, lang=lang)
         # the service areas and zones (a province's grids take over a gigabyte) in a worker
         # forked now, while the parent is at its smallest; their files are written later
         area_job = Forked(None, _areas_slim, plan, per_unit_areas)
@@ -761,7 +754,7 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("scenarios failed", exc_info=True)
                 failures.append((t["progress.scenarios"], say(exc, t)))
-        minutes = joined([_minutes_back(job.result(), plan) for job in min_jobs])
+        minutes = _minutes_back(min_job.result(), plan)
         failures[min_at:min_at] = minutes.failures
         _areas_back(area_job.result(), plan, per_unit_areas)
         # the worker draws no bar (its output is not the terminal's): the step is said here

@@ -20,7 +20,6 @@ Files (``emgis run``; ``emgis calibrate`` writes the calibration's alone):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,42 +58,22 @@ class Minutes:
     failures: tuple[tuple[str, str], ...] = ()
 
 
-#: The analyses of :func:`compute_minutes`, in the order their failures are named.
-STEPS = ("calibration", "uncertainty", "force", "availability")
-
-
-def compute_minutes(plan: Plan, *, lang: str = "en", steps: Sequence[str] = STEPS) -> Minutes:
-    """Every analysis of this module from the plan (or those of ``steps``; the others are
-    None); a step that fails is named, the others go on."""
+def compute_minutes(plan: Plan, *, lang: str = "en") -> Minutes:
+    """Every analysis of this module from the plan; a step that fails is named, the others
+    go on."""
     t = texts(lang)
     failures: list[tuple[str, str]] = []
-    results: dict[str, object] = dict.fromkeys(STEPS)
-    fns: dict[str, Callable[[], object]] = {
-        "calibration": plan.calibrate, "uncertainty": plan.uncertainty,
-        "force": plan.force, "availability": plan.availability}
-    for key in STEPS:
-        if key not in steps:
-            continue
+    results: dict[str, object] = {}
+    for key, fn in (("calibration", plan.calibrate), ("uncertainty", plan.uncertainty),
+                    ("force", plan.force), ("availability", plan.availability)):
         try:
-            results[key] = fns[key]()
+            results[key] = fn()
         except (EmgisError, ValueError, RuntimeError) as exc:
             log.debug("%s failed", key, exc_info=True)
             failures.append((t[f"progress.{key}"], say(exc, t)))
             results[key] = None
     return Minutes(results["calibration"], results["uncertainty"],  # type: ignore[arg-type]
                    results["force"], results["availability"], tuple(failures))  # type: ignore[arg-type]
-
-
-def joined(parts: Sequence[Minutes]) -> Minutes:
-    """Minutes computed in parts (:func:`compute_minutes` with ``steps``, in
-    :data:`STEPS` order) as one: each analysis from the part that computed it, the failures
-    in the parts' order."""
-    def first(name: str) -> object:
-        return next((getattr(m, name) for m in parts if getattr(m, name) is not None), None)
-
-    return Minutes(first("calibration"), first("uncertainty"),  # type: ignore[arg-type]
-                   first("force"), first("availability"),  # type: ignore[arg-type]
-                   tuple(f for m in parts for f in m.failures))
 
 
 def with_p_within(plan: Plan, table: pd.DataFrame) -> pd.DataFrame:
