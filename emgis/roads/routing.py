@@ -137,22 +137,30 @@ def _hazard_extra(ea: EdgeArrays, e: IntArray, fa: FloatArray, fb: FloatArray, *
     hz = ea.hazards
     if hz is None or len(hz) == 0 or len(e) == 0:
         return extra
-    pieces = pd.DataFrame({"edge": e, "fa": fa, "fb": fb, "i": np.arange(len(e))})
-    rows = pd.DataFrame({"edge": hz[:, 0].astype(np.int64), "h0": hz[:, 1], "h1": hz[:, 2],
-                         "mult": hz[:, 3]})
-    j = pieces.merge(rows, on="edge")
-    lo = np.maximum(j["fa"].to_numpy(), j["h0"].to_numpy())
-    hi = np.minimum(j["fb"].to_numpy(), j["h1"].to_numpy())
+    # every (piece, hazard row) pair on the same edge: pieces in their order, each edge's
+    # rows in theirs (a join without pandas: the few hit edges' pieces picked by a mask)
+    h_edge = hz[:, 0].astype(np.int64)
+    by_edge = np.argsort(h_edge, kind="stable")
+    h_sorted = h_edge[by_edge]
+    hit = np.zeros(max(ea.n_edges, int(e.max()) + 1, int(h_edge.max()) + 1), dtype=bool)
+    hit[h_edge] = True
+    i = np.flatnonzero(hit[e])
+    start = np.searchsorted(h_sorted, e[i], side="left")
+    count = np.searchsorted(h_sorted, e[i], side="right") - start
+    pi = np.repeat(i, count)
+    r = by_edge[np.repeat(start, count) + (np.arange(int(count.sum()))
+                                           - np.repeat(np.cumsum(count) - count, count))]
+    lo = np.maximum(fa[pi], hz[r, 1])
+    hi = np.minimum(fb[pi], hz[r, 2])
     over = hi - lo > 1e-12
-    j = j[over]
-    lo, hi = lo[over], hi[over]
-    if len(j) == 0:
+    pi, r, lo, hi = pi[over], r[over], lo[over], hi[over]
+    if len(pi) == 0:
         return extra
-    ed = j["edge"].to_numpy()
+    ed = e[pi]
     cost = (hi - lo) * ea.length[ed] if walk else ea.time_at(ed, hi) - ea.time_at(ed, lo)
-    mult = j["mult"].to_numpy()
+    mult = hz[r, 3]
     add = np.where(np.isinf(mult), np.inf, cost * (mult - 1.0))
-    np.add.at(extra, j["i"].to_numpy(), add)
+    np.add.at(extra, pi, add)
     return extra
 
 
