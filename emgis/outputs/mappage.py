@@ -174,14 +174,29 @@ def _make_road_features(network: EdgeArrays, crs: CRS, gcj02: bool
     return feats
 
 
-def prepare_maps(network: EdgeArrays, district: District) -> None:
+def road_layer(network: EdgeArrays, district: District) -> list[dict[str, Any]]:
+    """The maps' road layer of the district (what every map draws; see
+    :func:`prepare_maps`)."""
+    if not network.n_edges:
+        return []
+    return _road_features(network, district.crs, is_gcj02(district.settings.maps.basemap))
+
+
+def prepare_maps(network: EdgeArrays, district: District, *,
+                 roads: list[dict[str, Any]] | None = None) -> None:
     """Make the maps' road layer and load the map library once, before the run's
     map-writing workers fork (each then finds them made instead of simplifying and
-    projecting every road and importing folium, 0.23 s, itself)."""
+    projecting every road and importing folium, 0.23 s, itself). ``roads``: the layer as
+    :func:`road_layer` made it elsewhere (a run makes it in a worker while it opens the
+    engine), kept instead of made again."""
     import folium  # noqa: F401  # deferred: loads folium, for the workers to share
 
-    if network.n_edges:
-        _road_features(network, district.crs, is_gcj02(district.settings.maps.basemap))
+    if not network.n_edges:
+        return
+    gcj02 = is_gcj02(district.settings.maps.basemap)
+    if roads is not None:
+        _ROAD_CACHE.get(network.vx, gcj02, lambda: roads)
+    _road_features(network, district.crs, gcj02)
 
 
 #: Fonts of the names on the maps: a Latin font first (a CJK font draws Latin punctuation

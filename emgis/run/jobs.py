@@ -37,7 +37,7 @@ from emgis.analysis.zones import Zones
 from emgis.inputs.coords import in_china, wgs84_to_gcj02
 from emgis.outputs.docx import write_report_docx
 from emgis.outputs.folder import OutputDir
-from emgis.outputs.mappage import prepare_maps
+from emgis.outputs.mappage import prepare_maps, road_layer
 from emgis.outputs.maps import affected_units, coverage_map, scenario_map, siting_map, warning_map
 from emgis.outputs.overview import overview_png
 from emgis.outputs.qgis import coverage_styles, scenario_styles, siting_styles, warning_styles
@@ -727,6 +727,9 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         # files, the siting pages, the overview picture, the workbook) run in forked workers
         # beside the next analyses (emgis.run._fork); the files and results are the same.
         progress.step(t["progress.times"])
+        # the maps' road layer in a worker while the parent attaches the locations to the
+        # roads and finds the times (one core is mostly idle then)
+        roads_job = Forked(None, road_layer, plan.network, plan.district)
         result = plan.coverage()
         # calibration, uncertainty (p_within joins coverage.csv), force and availability in
         # a worker beside the compliance and the scenarios; the coverage's files after them
@@ -738,7 +741,13 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         progress.step(t["progress.compliance"])
         findings, _ = compliance_job(plan, od, lang=lang, as_of=as_of)
         min_at = len(failures)  # where the minutes' failures are named
-        prepare_maps(plan.network, plan.district)  # the maps' roads once, for every worker
+        # the maps' roads once, for every worker (made here if their worker failed)
+        try:
+            roads: list[dict[str, Any]] | None = roads_job.result()
+        except (EmgisError, ValueError, RuntimeError, OSError):
+            log.debug("the maps' road layer failed in its worker", exc_info=True)
+            roads = None
+        prepare_maps(plan.network, plan.district, roads=roads)
         sc_out: ScenarioOutputs | None = None
         sc_job: Forked[ScenarioOutputs] | None = None
         if plan.district.scenarios:
