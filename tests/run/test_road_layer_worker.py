@@ -32,7 +32,7 @@ def test_maps_whether_the_road_layer_worker_works_or_not(
     good = jobs.run_all(open_plan(tiny), tmp_path / "good", sites=SITES, time_limit=30)
     assert not good.failures
     parent = os.getpid()
-    real = jobs.road_layer
+    real = mappage.road_layer
 
     def broken(*args: Any, **kw: Any) -> Any:
         if os.getpid() != parent:  # in the worker only
