@@ -47,5 +47,8 @@ def test_a_siting_whose_files_fail_is_named_and_left_out(
     assert (tmp_path / "out" / "report.html").exists() and (tmp_path / "out" / "run.json").exists()
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "disk full (test)" in page
+    # the report, made while the pages were written, made again without the page that failed
+    assert 'href="siting_stockpile.html"' in page
+    assert "siting_micro_fire_station.html" not in page
     if workers == "1":  # drawn with both sites found, then again without the one left out
         assert drawn == [["micro_fire_station", "stockpile"], ["stockpile"]]
