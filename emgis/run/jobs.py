@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -440,11 +440,10 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
                failures: Sequence[tuple[str, str]] = (), warning: WarningReach | None = None,
                quality: DataQuality | None = None, as_of: dt.date | None = None,
                overview: tuple[bytes | None, str | None] | None = None,
-               minutes: Minutes | None = None, coming: Collection[str] = ()) -> Path:
+               minutes: Minutes | None = None) -> Path:
     """Write ``report.html`` and ``report.docx`` (the same model, dated ``as_of``, default
     today) from the results of this run's jobs (never from files of another run: it links
-    only maps this run wrote, or that a worker of the run is writing: ``coming``, the report
-    made again if one fails). Returns the HTML page's path. ``overview``: the overview
+    only maps this run wrote). Returns the HTML page's path. ``overview``: the overview
     picture and its kind as :func:`report_overview` draws them (drawn here when None)."""
 
     t = texts(lang)
@@ -461,7 +460,7 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
         maps[t.fmt("report.siting_map", kind=t.kind(s.kind))] = f"siting_{s.kind}.html"
     if warning is not None:
         maps[t["report.warning_map"]] = "warnings.html"
-    maps = {k: v for k, v in maps.items() if v in out.written or v in coming}
+    maps = {k: v for k, v in maps.items() if v in out.written}
     table = proposals_table(district, sites)
     picture, kind = overview if overview is not None else report_overview(
         plan, coverage.result if coverage is not None else None, sites, lang=lang)
@@ -826,55 +825,30 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("scenarios failed", exc_info=True)
                 failures.insert(sc_at, (t["progress.scenarios"], say(exc, t)))
-        cov_out = _coverage_back(cov_job.result(), plan, result, per_unit_areas)
-
-        def outcome(errors: dict[int, tuple[str, str]]
-                    ) -> tuple[list[SitingResult], list[tuple[str, str]]]:
-            """The sites written and every failure in order, given the pages that failed."""
-            done: list[SitingResult] = []
-            named = list(failures)
-            for i, (_, got, job, failed) in enumerate(pending):
-                if failed is not None or job is None or got is None:
-                    named.append(failed or ("", ""))
-                elif i in errors:
-                    named.append(errors[i])
-                else:
-                    done.append(got)
-            return done, named + later
-
-        def report_and_book(done: list[SitingResult], named: list[tuple[str, str]],
-                            view: Forked[Any]) -> tuple[Forked[Any], Path]:
-            book = Forked(od, workbook_job, plan, od, coverage=cov_out, compliance=findings,
-                          scenarios=sc_out, sites=done, lang=lang, failures=named,
-                          warning=warn, quality=quality, minutes=minutes)
-            progress.step(t["progress.report"])
-            report = report_job(plan, od, coverage=cov_out, compliance=findings,
-                                scenarios=sc_out, sites=done, lang=lang, failures=named,
-                                warning=warn, quality=quality, as_of=as_of,
-                                overview=view.result(), minutes=minutes,
-                                coming={f"siting_{r.kind}.html" for r in done})
-            return book, report
-
-        # the report and the workbook while the last siting pages are still being written,
-        # as if each will be; made again in the rare run where a page fails (its site left
-        # out, its failure named)
-        done, named = outcome({})
-        book, report = report_and_book(done, named, view)
-        errors: dict[int, tuple[str, str]] = {}
-        for i, (kind, got, job, failed) in enumerate(pending):
+        done: list[SitingResult] = []
+        for kind, got, job, failed in pending:  # each written, or its failure named in order
             if failed is not None or job is None or got is None:
+                failures.append(failed or ("", ""))
                 continue
             try:
                 job.result()
+                done.append(got)
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("siting %s failed", kind, exc_info=True)
-                errors[i] = (t.fmt("msg.step_siting", kind=t.kind(kind)), say(exc, t))
-        if errors:
-            book.result()  # the first workbook written before its place is taken
-            done, named = outcome(errors)
+                failures.append((t.fmt("msg.step_siting", kind=t.kind(kind)), say(exc, t)))
+        failures.extend(later)
+        if len(done) != len(found):
+            view.result()  # the worker's end awaited (its picture shows a site left out)
             view = Forked(None, report_overview, plan, result, done, lang=lang)
-            book, report = report_and_book(done, named, view)
-        failures = named
+        cov_out = _coverage_back(cov_job.result(), plan, result, per_unit_areas)
+        book = Forked(od, workbook_job, plan, od, coverage=cov_out, compliance=findings,
+                      scenarios=sc_out, sites=done, lang=lang, failures=failures, warning=warn,
+                      quality=quality, minutes=minutes)
+        progress.step(t["progress.report"])
+        report = report_job(plan, od, coverage=cov_out, compliance=findings, scenarios=sc_out,
+                            sites=done, lang=lang, failures=failures, warning=warn,
+                            quality=quality, as_of=as_of, overview=view.result(),
+                            minutes=minutes)
         progress.step(t["progress.workbook"])
         book.result()
         if extra is not None:
