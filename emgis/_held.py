@@ -28,5 +28,6 @@ class Held(Generic[T]):
                 self._items.append(self._items.pop(i))
                 return value
         value = make()
-        self._items = [*self._items[len(self._items) - self._size + 1:], (obj, key, value)]
+        self._items = [*self._items[max(0, len(self._items) - self._size + 1):],
+                       (obj, key, value)]
         return value

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+import pytest
 
 from emgis._held import Held
 
@@ -33,3 +36,23 @@ def test_one_held() -> None:
     assert held.get(x, 0, lambda: "x") == "x"
     assert held.get(y, 0, lambda: "y") == "y"
     assert held.get(x, 0, lambda: "x anew") == "x anew"
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 8])
+def test_the_last_size_are_kept_and_only_they(size: int) -> None:
+    """Every one of the last ``size`` objects is found again (a cache of 8 holding 5 once
+    kept only 2 of them: a negative start of the slice), and no older one."""
+    held: Held[int] = Held(size)
+    objs = [object() for _ in range(size + 3)]
+    made: list[int] = []
+    def make(i: int) -> int:
+        made.append(i)
+        return i
+
+    for i, o in enumerate(objs):
+        held.get(o, "k", functools.partial(make, i))
+        kept = objs[max(0, i + 1 - size):i + 1]
+        for j, k in enumerate(kept, start=max(0, i + 1 - size)):
+            assert held.get(k, "k", lambda: -1) == j  # found, not made again
+    assert made == list(range(size + 3))
+    assert held.get(objs[0], "k", lambda: -1) == -1  # the oldest is gone
