@@ -18,6 +18,7 @@ person-minutes.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -119,6 +120,20 @@ def apply_hazards(edges: EdgeArrays, zones_: gpd.GeoDataFrame) -> EdgeArrays:
     return hazard_network(edges, zones_)[0]
 
 
+#: The parts of roads inside a zone, per network and zone (a scenario of several hazards
+#: finds again the parts its hazards' own scenarios found).
+_PARTS: Held[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = Held(8)
+
+
+def _zone_parts(edges: EdgeArrays, zone: shapely.Geometry
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_intervals` of the edges meeting ``zone`` (none: empty arrays)."""
+    hit = np.asarray(edges.tree.query(zone, predicate="intersects"), dtype=np.int64)
+    if len(hit) == 0:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=object)
+    return _intervals(edges, zone, hit)
+
+
 def hazard_network(edges: EdgeArrays, zones_: gpd.GeoDataFrame
                    ) -> tuple[EdgeArrays, gpd.GeoDataFrame]:
     """:func:`apply_hazards`, and the parts of roads the zones close or slow as lines (one per
@@ -131,10 +146,11 @@ def hazard_network(edges: EdgeArrays, zones_: gpd.GeoDataFrame
     for _, z in zones_.iterrows():
         if z.geometry is None or z.geometry.is_empty:
             continue
-        hit = np.asarray(edges.tree.query(z.geometry, predicate="intersects"), dtype=np.int64)
-        if len(hit) == 0:
+        zone = z.geometry
+        e, f0, f1, parts = _PARTS.get(edges, shapely.to_wkb(zone),
+                                      functools.partial(_zone_parts, edges, zone))
+        if len(e) == 0:
             continue
-        e, f0, f1, parts = _intervals(edges, z.geometry, hit)
         closed = z["effect"] == "closed"
         mult = np.inf if closed else 1.0 / float(z["speed_factor"])
         rows.append(np.column_stack([e.astype(float), f0, f1, np.full(len(e), mult)]))
