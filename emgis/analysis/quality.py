@@ -198,7 +198,9 @@ def road_km_within(network: EdgeArrays, area: shapely.Geometry) -> float:
     counted once)."""
     if network.n_edges == 0 or area is None or area.is_empty:
         return 0.0
-    hit = network.tree.query(area, predicate="intersects")
+    # the edges whose boxes meet the area, then the area prepared once for both tests (the
+    # tree's own test of each edge took as long as both)
+    hit = network.tree.query(area)
     hit = hit[(network.twin[hit] < 0) | (hit < network.twin[hit])]
     if not len(hit):
         return 0.0
@@ -206,8 +208,10 @@ def road_km_within(network: EdgeArrays, area: shapely.Geometry) -> float:
     shapely.prepare(area)
     inside = shapely.covers(area, lines)
     metres = float(network.length[hit[inside]].sum())
-    if (~inside).any():
-        metres += float(shapely.length(shapely.intersection(lines[~inside], area)).sum())
+    rest = np.flatnonzero(~inside)
+    rest = rest[shapely.intersects(area, lines[rest])]
+    if len(rest):
+        metres += float(shapely.length(shapely.intersection(lines[rest], area)).sum())
     return metres / 1000.0
 
 
