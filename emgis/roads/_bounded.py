@@ -40,11 +40,13 @@ def bounded_pairs(indptr, indices, weights, sources, limits, target_of_node):  #
         ``sources``, the target index and the cost.
     """
     n = indptr.shape[0] - 1
+    if n >= 2**31 - 2:  # places and nodes are held as 32-bit integers
+        raise ValueError("a graph of 2**31 nodes or more")
     dist = np.full(n, np.inf)
-    pos = np.full(n, OUT, dtype=np.int64)  # place in the heap, or OUT, or SETTLED
-    touched = np.empty(n, dtype=np.int64)
+    pos = np.full(n, OUT, dtype=np.int32)  # place in the heap, or OUT, or SETTLED
+    touched = np.empty(n, dtype=np.int32)
     hd = np.empty(max(n, 1))
-    hn = np.empty(max(n, 1), dtype=np.int64)
+    hn = np.empty(max(n, 1), dtype=np.int32)
     out_cap = 1024
     out_s = np.empty(out_cap, dtype=np.int64)
     out_t = np.empty(out_cap, dtype=np.int64)

@@ -35,10 +35,12 @@ def first_dijkstra(indptr, indices, weights, seed_nodes, seed_costs, limit):  # 
         Per node the least cost from any source (``inf`` where none within ``limit``).
     """
     n = indptr.shape[0] - 1
+    if n >= 2**31 - 2:  # places and nodes are held as 32-bit integers
+        raise ValueError("a graph of 2**31 nodes or more")
     dist = np.full(n, np.inf)
-    pos = np.full(n, OUT, dtype=np.int64)  # place in the heap, or OUT, or SETTLED
+    pos = np.full(n, OUT, dtype=np.int32)  # place in the heap, or OUT, or SETTLED
     hd = np.empty(max(n, 1))
-    hn = np.empty(max(n, 1), dtype=np.int64)
+    hn = np.empty(max(n, 1), dtype=np.int32)
     size = 0
     for i in range(seed_nodes.shape[0]):
         c0 = seed_costs[i]

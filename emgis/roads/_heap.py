@@ -10,7 +10,10 @@ nodes) takes 7.1 instead of 14.0 ms with the same costs: a node's cost is the le
 same sums either way.
 
 The arrays ``hd`` (costs), ``hn`` (nodes) and ``pos`` are the caller's, of one entry per
-node of the graph: the heap never holds more, so it never grows.
+node of the graph: the heap never holds more, so it never grows. The kernels hold ``hn`` and
+``pos`` as 32-bit integers: half the memory the search walks through, which on a province
+(842,613 nodes) took a bounded search from 5.4 to 4.0 ms and on the county from 7.3 to
+6.7 ms (graphs of fewer than 2**31 nodes).
 
 Editing this file: numba caches each kernel by its own file only, so the kernels that call
 these functions (:mod:`emgis.roads._bounded`, :mod:`emgis.roads._first`) keep the old heap
