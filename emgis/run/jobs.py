@@ -763,15 +763,6 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("scenarios failed", exc_info=True)
                 failures.append((t["progress.scenarios"], say(exc, t)))
-        minutes = _minutes_back(min_job.result(), plan)
-        failures[min_at:min_at] = minutes.failures
-        _areas_back(area_job.result(), plan, per_unit_areas)
-        # the worker draws no bar (its output is not the terminal's): the step is said here
-        what = t["progress.areas_per_unit" if per_unit_areas else "progress.areas"]
-        progress.step(f"{what} ({len(result.kinds)} {t['progress.kinds']})")
-        cov_job = Forked(od, _coverage_files_slim, plan, od, result, lang=lang,
-                         per_unit_areas=per_unit_areas, progress=SILENT)
-        sc_at = len(failures)  # where a failure of the scenarios' files is named
         # per kind in order: its result and the worker writing its files, or its failure
         pending: list[tuple[str, SitingResult | None, Forked[tuple[Path, ...]] | None,
                             tuple[str, str] | None]] = []
@@ -796,6 +787,17 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         # in the rare run where a site's files fail and it is left out of the report)
         found = [got for _, got, _, failed in pending if failed is None and got is not None]
         view = Forked(None, report_overview, plan, result, found, lang=lang)
+        # the minutes' and the areas' workers awaited only now: the siting needs neither, and
+        # on a province the minutes took longer than the scenarios (the parent sat waiting)
+        minutes = _minutes_back(min_job.result(), plan)
+        failures[min_at:min_at] = minutes.failures
+        _areas_back(area_job.result(), plan, per_unit_areas)
+        # the worker draws no bar (its output is not the terminal's): the step is said here
+        what = t["progress.areas_per_unit" if per_unit_areas else "progress.areas"]
+        progress.step(f"{what} ({len(result.kinds)} {t['progress.kinds']})")
+        cov_job = Forked(od, _coverage_files_slim, plan, od, result, lang=lang,
+                         per_unit_areas=per_unit_areas, progress=SILENT)
+        sc_at = len(failures)  # where a failure of the scenarios' files is named
         # the parent's own steps while the workers write: their failures are named after the
         # siting's, as the steps come in the report
         later: list[tuple[str, str]] = []
