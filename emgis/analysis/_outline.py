@@ -12,8 +12,8 @@ rings come out anticlockwise and holes clockwise, in the grid's own corner coord
 - a vertex is kept wherever the walk turns *or* the label on its other side changes, so the
   outlines of neighbouring labels share every vertex of their common edges (a coverage, as
   ``shapely.coverage_simplify`` needs);
-- the rare ring that meets itself at a corner (cells closing a loop diagonally) is made valid
-  by GEOS afterwards (:func:`emgis.analysis.coverage.polygonal`).
+- a ring that passes one corner twice (cells closing a loop diagonally) is cut there into
+  rings that meet at that point, each an outer ring or a hole by its turning.
 
 The point set is exactly the union of the cells (tested against ``shapely.union_all`` of one
 box per cell).
@@ -66,6 +66,22 @@ def _put(vc, vr, cap, n, c, r):  # type: ignore[no-untyped-def]
     vc[n] = c
     vr[n] = r
     return vc, vr, cap
+
+
+@njit(cache=True, nogil=True)
+def _emit(vc, vr, cap, n, sc, sr, lo, top, mark, w, keep_first):  # type: ignore[no-untyped-def]
+    """Write out the ring ``sc, sr[lo:top]`` after vertex ``n``, clearing the corners' marks
+    (but the first's with ``keep_first``: it stays on the ring being cut); returns the
+    arrays, the new vertex count and twice the ring's signed area."""
+    twice = 0
+    for q in range(lo, top):
+        vc, vr, cap = _put(vc, vr, cap, n, sc[q], sr[q])
+        n += 1
+        q2 = q + 1 if q + 1 < top else lo
+        twice += sc[q] * sr[q2] - sc[q2] * sr[q]
+        if q > lo or not keep_first:
+            mark[sr[q] * (w + 1) + sc[q]] = 0
+    return vc, vr, cap, n, twice
 
 
 @njit(cache=True, nogil=True)
@@ -148,14 +164,8 @@ def trace_rings(lab):  # type: ignore[no-untyped-def]
                 key = rr[k] * (w + 1) + rc[k]
                 at = mark[key] - 1
                 if at >= 0:  # seen: the loop since then is a ring of its own
-                    twice = 0
-                    for q in range(at, top):
-                        vc, vr, cap = _put(vc, vr, cap, n_v, sc[q], sr[q])
-                        n_v += 1
-                        q2 = q + 1 if q + 1 < top else at
-                        twice += sc[q] * sr[q2] - sc[q2] * sr[q]
-                        if q > at:
-                            mark[sr[q] * (w + 1) + sc[q]] = 0
+                    vc, vr, cap, n_v, twice = _emit(vc, vr, cap, n_v, sc, sr, at, top, mark,
+                                                    w, True)
                     ring_label.append(a)
                     ring_ptr.append(n_v)
                     areas.append(twice)
@@ -165,13 +175,7 @@ def trace_rings(lab):  # type: ignore[no-untyped-def]
                     sr[top] = rr[k]
                     top += 1
                     mark[key] = top
-            twice = 0
-            for q in range(top):
-                vc, vr, cap = _put(vc, vr, cap, n_v, sc[q], sr[q])
-                n_v += 1
-                q2 = q + 1 if q + 1 < top else 0
-                twice += sc[q] * sr[q2] - sc[q2] * sr[q]
-                mark[sr[q] * (w + 1) + sc[q]] = 0
+            vc, vr, cap, n_v, twice = _emit(vc, vr, cap, n_v, sc, sr, 0, top, mark, w, False)
             ring_label.append(a)
             ring_ptr.append(n_v)
             areas.append(twice)
