@@ -191,12 +191,9 @@ def prepare_maps(network: EdgeArrays, district: District, *,
     engine), kept instead of made again."""
     import folium  # noqa: F401  # deferred: loads folium, for the workers to share
 
-    if not network.n_edges:
-        return
-    gcj02 = is_gcj02(district.settings.maps.basemap)
-    if roads is not None:
-        _ROAD_CACHE.get(network.vx, gcj02, lambda: roads)
-    _road_features(network, district.crs, gcj02)
+    if roads is not None and network.n_edges:
+        _ROAD_CACHE.get(network.vx, is_gcj02(district.settings.maps.basemap), lambda: roads)
+    road_layer(network, district)
 
 
 #: Fonts of the names on the maps: a Latin font first (a CJK font draws Latin punctuation

@@ -88,7 +88,6 @@ def _geojson_geom(g: shapely.Geometry, ndigits: int = 5) -> dict[str, Any]:
         "type": "MultiPolygon", "coordinates": coords}
 
 
-
 def _geojson_geoms(geoms: Any, ndigits: int = 5) -> list[dict[str, Any]]:
     """:func:`_geojson_geom` of each geometry (the same dicts): lines, most of a scenario
     map's features (thousands of road parts and routes), from one pass over all their

@@ -732,7 +732,8 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
         roads_job = Forked(None, road_layer, plan.network, plan.district)
         result = plan.coverage()
         # calibration, uncertainty (p_within joins coverage.csv), force and availability in
-        # a worker beside the compliance and the scenarios; the coverage's files after them
+        # a worker beside the compliance, the scenarios and the siting; the coverage's files
+        # after them
         progress.step(t["progress.minutes"])
         min_job = Forked(None, _minutes_slim, plan, lang=lang)
         # the service areas and zones (a province's grids take over a gigabyte) in a worker
