@@ -37,6 +37,7 @@ import pandas as pd
 import shapely
 import shapely.ops
 
+from emgis._arrays import ranges
 from emgis.analysis._outline import outlines
 from emgis.inputs.district import District
 from emgis.inputs.kinds import (
@@ -402,7 +403,7 @@ class _Sampler:
         seglen = np.hypot(dx, dy)
         k = np.maximum(1, np.ceil(seglen / step).astype(np.int64))
         rep = np.repeat(np.arange(len(seg)), k)
-        t = (np.arange(len(rep)) - np.repeat(np.cumsum(k) - k, k)) / np.repeat(k, k)
+        t = ranges(np.zeros(len(k), dtype=np.int64), k) / np.repeat(k, k)
         self.x = np.repeat(x0, k) + t * np.repeat(dx, k)
         self.y = np.repeat(y0, k) + t * np.repeat(dy, k)
         # the last vertex of each edge too

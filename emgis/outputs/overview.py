@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from emgis._arrays import ranges
 from emgis.inputs.district import District
 from emgis.inputs.kinds import units_of
 from emgis.outputs.mappage import township_boundaries
@@ -312,8 +313,7 @@ def _road_lines(network: EdgeArrays, sel: np.ndarray) -> tuple[np.ndarray, np.nd
         idx = np.column_stack([starts, ends, np.full(len(sel), -1)]).ravel()
     else:  # every vertex of every piece, then a separator, built at once
         n = counts + 2  # the piece's vertices and its separator
-        offsets = np.repeat(np.cumsum(n) - n, n)
-        idx = np.repeat(starts, n) + (np.arange(int(n.sum())) - offsets)
+        idx = ranges(starts, n)
         idx[np.cumsum(n) - 1] = -1
     sep = idx < 0
     x, y = network.vx[idx], network.vy[idx]

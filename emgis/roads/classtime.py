@@ -40,6 +40,7 @@ import scipy.sparse as sp
 from numba import njit
 from scipy.sparse.csgraph import dijkstra
 
+from emgis._arrays import ranges
 from emgis._types import FloatArray, IntArray
 from emgis.inputs.settings import Settings
 from emgis.roads.edges import EdgeArrays
@@ -105,8 +106,7 @@ def _piece_groups(ea: EdgeArrays, seg_group: npt.NDArray[np.int64], n_groups: in
         start = ea.vptr[e]
         count = ea.vptr[e + 1] - start - 1  # segments of the edge
         rep = np.repeat(np.arange(len(part)), count)
-        k = np.repeat(start, count) + (np.arange(int(count.sum())) - np.repeat(
-            np.cumsum(count) - count, count))
+        k = ranges(start, count)
         d0 = (f0[part] * ea.length[e])[rep]
         d1 = (f1[part] * ea.length[e])[rep]
         lo = np.maximum(d0, ea.vdist[k])

@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
+from emgis._arrays import ranges
 from emgis.inputs.coords import in_china, wgs84_to_bd09, wgs84_to_gcj02
 from emgis.inputs.datum import datum_fit
 from emgis.inputs.problems import Level, Problem
@@ -36,8 +37,7 @@ def road_lines(network: EdgeArrays, crs: object) -> gpd.GeoSeries:
     e = e[(network.twin < 0) | (network.twin > e)]
     counts = network.vptr[e + 1] - network.vptr[e]
     idx = np.repeat(np.arange(len(e)), counts)
-    first = np.repeat(np.cumsum(counts) - counts, counts)
-    pos = np.repeat(network.vptr[e], counts) + (np.arange(int(counts.sum())) - first)
+    pos = ranges(network.vptr[e], counts)
     coords = np.column_stack([network.vx[pos], network.vy[pos]])
     lines = shapely.linestrings(coords, indices=idx) if len(e) else np.array([], dtype=object)
     return gpd.GeoSeries(lines, crs=crs)

@@ -37,6 +37,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 from shapely.ops import substring
 
+from emgis._arrays import ranges
 from emgis._types import FloatArray, IntArray
 from emgis.roads._bounded import bounded_pairs
 from emgis.roads._first import first_dijkstra
@@ -148,8 +149,7 @@ def _hazard_extra(ea: EdgeArrays, e: IntArray, fa: FloatArray, fb: FloatArray, *
     start = np.searchsorted(h_sorted, e[i], side="left")
     count = np.searchsorted(h_sorted, e[i], side="right") - start
     pi = np.repeat(i, count)
-    r = by_edge[np.repeat(start, count) + (np.arange(int(count.sum()))
-                                           - np.repeat(np.cumsum(count) - count, count))]
+    r = by_edge[ranges(start, count)]
     lo = np.maximum(fa[pi], hz[r, 1])
     hi = np.minimum(fb[pi], hz[r, 2])
     over = hi - lo > 1e-12

@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 from shapely.ops import substring
 
+from emgis._arrays import ranges
 from emgis.inputs.settings import Settings
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.nxio import edge_arrays
@@ -307,8 +308,7 @@ def reattach(
     ej = np.searchsorted(edges, hit)
     n_of = count[ej]
     s_rep = np.repeat(src, n_of)
-    part = np.repeat(first[ej], n_of) + (np.arange(int(n_of.sum()))
-                                          - np.repeat(np.cumsum(n_of) - n_of, n_of))
+    part = ranges(first[ej], n_of)
     e_rep = edges[ppos[part]]
     dist = shapely.distance(pts[s_rep], pgeom[part])
     near = dist <= max_m
