@@ -1,5 +1,5 @@
 """Compiled indexed 4-ary min-heap of (cost, node) for the search kernels
-(:mod:`emgis.roads._bounded`, :mod:`emgis.roads._first`).
+(:mod:`emgis.roads._bounded`, :mod:`emgis.roads._first`, :mod:`emgis.roads._repair`).
 
 Each node stands in the heap at most once: ``pos[node]`` is its place in the heap, ``-1``
 when it is not in it and ``-2`` once it is settled (popped), and a better cost found for a
@@ -16,8 +16,9 @@ node of the graph: the heap never holds more, so it never grows. The kernels hol
 6.7 ms (graphs of fewer than 2**31 nodes).
 
 Editing this file: numba caches each kernel by its own file only, so the kernels that call
-these functions (:mod:`emgis.roads._bounded`, :mod:`emgis.roads._first`) keep the old heap
-compiled into them until their own files change; touch them or clear
+these functions (:mod:`emgis.roads._bounded`, :mod:`emgis.roads._first`,
+:mod:`emgis.roads._repair`) keep the old heap compiled into them until their own files
+change; touch them or clear
 ``emgis/roads/__pycache__`` (a fresh install is not affected).
 """
 

@@ -41,6 +41,7 @@ from emgis._arrays import ranges
 from emgis._types import FloatArray, IntArray
 from emgis.roads._bounded import bounded_pairs
 from emgis.roads._first import first_dijkstra
+from emgis.roads._repair import FRESH_SHARE, repaired_pairs
 from emgis.roads._top2 import top2_dijkstra
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.nxio import edge_arrays
@@ -570,6 +571,144 @@ def pairs_within(rg: RoutingGraph, sources: npt.ArrayLike, *, limits: npt.ArrayL
     s, t, total = s[keep], t[keep], total[keep]
     order = np.lexsort((t, s))
     return s[order], t[order], total[order]
+
+
+def _arc_keys(indptr: IntArray, indices: IntArray, n: int) -> IntArray:
+    """Each arc as one sortable number, tail * n + head."""
+    return np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr)) * n + indices
+
+
+def _changes(base: RoutingGraph, other: RoutingGraph
+             ) -> tuple[IntArray, FloatArray, IntArray, IntArray, FloatArray]:
+    """How ``other`` differs from ``base`` (graphs of the same nodes): base's arcs it closes
+    or slows (their places in ``base.indices``, sorted) with their minutes in ``other`` (inf
+    where closed), and the arcs it adds or makes faster (tail, head, minutes)."""
+    n = base.n_nodes
+    k0 = _arc_keys(base.indptr, base.indices, n)
+    k1 = _arc_keys(other.indptr, other.indices, n)
+    w1 = np.full(len(k0), np.inf)
+    if len(k1):
+        at = np.minimum(np.searchsorted(k1, k0), len(k1) - 1)
+        same = k1[at] == k0
+        w1[same] = other.weights[at[same]]
+    slow = np.flatnonzero(~(w1 <= base.weights))
+    faster = np.ones(len(k1), dtype=bool)
+    if len(k0):
+        back = np.minimum(np.searchsorted(k0, k1), len(k0) - 1)
+        had = k0[back] == k1
+        faster[had] = other.weights[had] < base.weights[back[had]]
+    j = np.flatnonzero(faster)
+    return slow, w1[slow], k1[j] // n, k1[j] % n, other.weights[j]
+
+
+def pairs_within_each(graphs: Sequence[RoutingGraph], sources: npt.ArrayLike, *,
+                      limits: npt.ArrayLike, targets: npt.ArrayLike,
+                      offsets: npt.ArrayLike | None = None, workers: int | None = None,
+                      fresh_share: float = FRESH_SHARE
+                      ) -> list[tuple[IntArray, IntArray, FloatArray]]:
+    """:func:`pairs_within` on a baseline graph and its scenario graphs at once.
+
+    A scenario's search from a source is repaired from the baseline's
+    (:mod:`emgis.roads._repair`): only what lies behind a closed or slowed arc is searched
+    again. The pairs are those :func:`pairs_within` gives on each graph, to the last bit.
+
+    Parameters
+    ----------
+    graphs
+        The baseline's routing graph, then each scenario's (the same locations on the same
+        roads: the same nodes).
+    sources, targets, offsets
+        As for :func:`pairs_within`, the same on every graph.
+    limits
+        Largest minutes per graph and source, shape ``(len(graphs), len(sources))`` (or
+        what broadcasts to it); below 0 for no search.
+    fresh_share
+        A scenario's search from a source is run from scratch instead where more than this
+        share of the nodes the baseline settled lies behind a changed arc (1: always
+        repaired; below 0: never).
+
+    Returns
+    -------
+    list of (source position, target position, minutes)
+        One per graph, as :func:`pairs_within` returns them.
+    """
+
+    src = np.asarray(sources, dtype=np.int64)
+    tgt = np.asarray(targets, dtype=np.int64)
+    lim = np.broadcast_to(np.asarray(limits, dtype=float), (len(graphs), len(src))).copy()
+    base = graphs[0]
+    if len(graphs) == 1 or any(g.n_nodes != base.n_nodes or g.n_road != base.n_road
+                               for g in graphs):
+        return [pairs_within(g, src, limits=lim[i], targets=tgt, offsets=offsets,
+                             workers=workers) for i, g in enumerate(graphs)]
+    off = np.zeros(len(src)) if offsets is None else np.asarray(offsets, dtype=float)
+    starts = np.empty_like(lim)
+    path_lim = np.empty_like(lim)
+    snode = np.full(len(src), -1, dtype=np.int64)
+    target_of_node = np.full(base.n_nodes, -1, dtype=np.int64)
+    for i, g in enumerate(graphs):
+        starts[i] = off + g.loc_access[src]
+        sn = g.loc_node[src]
+        ok = (sn >= 0) & np.isfinite(starts[i]) & (starts[i] <= lim[i])
+        path_lim[i] = np.where(ok, lim[i] - starts[i], -1.0)
+        snode = np.where(ok, sn, snode)
+        tn = g.loc_node[tgt]
+        target_of_node[tn[tn >= 0]] = np.flatnonzero(tn >= 0)
+    # the baseline's arcs into each node: their tails and their places
+    n_arcs = len(base.indices)
+    into = sp.csr_matrix((np.arange(n_arcs, dtype=np.int64), base.indices, base.indptr),
+                         shape=(base.n_nodes, base.n_nodes)).tocsc()
+    rptr = into.indptr.astype(np.int64)
+    r_tail = into.indices.astype(np.int32)
+    r_arc = into.data.astype(np.int32)
+    changes = [_changes(base, g) for g in graphs[1:]]
+    slower = np.zeros((len(changes), n_arcs), dtype=np.uint8)
+    for i, ch in enumerate(changes):
+        slower[i, ch[0]] = 1
+    slow_ptr = np.cumsum([0] + [len(c[0]) for c in changes]).astype(np.int64)
+    slow_ids = np.concatenate([c[0] for c in changes]).astype(np.int64)
+    slow_w = np.concatenate([c[1] for c in changes]).astype(np.float64)
+    dec_ptr = np.cumsum([0] + [len(c[2]) for c in changes]).astype(np.int64)
+    dec_u = np.concatenate([c[2] for c in changes]).astype(np.int64)
+    dec_v = np.concatenate([c[3] for c in changes]).astype(np.int64)
+    dec_w = np.concatenate([c[4] for c in changes]).astype(np.float64)
+    scen = tuple((g.indptr, g.indices, g.weights) for g in graphs[1:])
+    n = workers or (os.cpu_count() or 1)
+    # a few chunks per core: the sources' searches differ in size
+    chunks = [c for c in np.array_split(np.arange(len(src)), max(1, min(4 * n, len(src))))
+              if len(c)]
+
+    def run(idx: IntArray) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+        k, s, t, c = repaired_pairs(base.indptr, base.indices, base.weights, scen, rptr,
+                                    r_tail, r_arc, slower, slow_ptr, slow_ids, slow_w,
+                                    dec_ptr, dec_u, dec_v, dec_w, snode[idx],
+                                    np.ascontiguousarray(path_lim[:, idx]), target_of_node,
+                                    fresh_share)
+        return k, idx[s], t, c
+
+    if len(chunks) > 1 and n > 1:
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            parts = list(pool.map(run, chunks))
+    else:
+        parts = [run(c) for c in chunks]
+    if parts:
+        gk = np.concatenate([p[0] for p in parts])
+        s = np.concatenate([p[1] for p in parts])
+        t = np.concatenate([p[2] for p in parts])
+        c = np.concatenate([p[3] for p in parts])
+    else:
+        gk = s = t = np.zeros(0, dtype=np.int64)
+        c = np.zeros(0)
+    out = []
+    for i, g in enumerate(graphs):
+        on = gk == i
+        si, ti = s[on], t[on]
+        total = c[on] + starts[i][si] + g.loc_access[tgt[ti]]
+        keep = total <= lim[i][si] + 1e-12
+        si, ti, total = si[keep], ti[keep], total[keep]
+        order = np.lexsort((ti, si))
+        out.append((si[order], ti[order], total[order]))
+    return out
 
 
 def route_lines(rg: RoutingGraph, edges: EdgeArrays, origins: npt.ArrayLike,

@@ -294,3 +294,32 @@ def test_scenario_searches_far_from_the_zones_reuse_the_baseline(
     for a, b in zip(pruned.scenarios, full.scenarios, strict=True):
         assert np.array_equal(a.ptr, b.ptr) and np.array_equal(a.village, b.village)
         assert np.allclose(a.minutes, b.minutes, rtol=0, atol=1e-9)
+
+
+def test_scenario_searches_repaired_from_the_baseline_give_the_same_page(
+        page: tuple[Plan, Path, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a large graph each scenario's searches are repaired from the baseline's
+    (pairs_within_each): the page's data are those of searching every scenario anew, to the
+    last bit."""
+    import emgis.analysis.whatif as whatif_mod
+    from emgis.analysis.whatif import whatif_data
+
+    plan, _, _ = page
+    specs = plan.siting_scenarios()
+    anew = whatif_data(plan.district, plan.engine, KIND, scenarios=specs)
+    calls: list[int] = []
+    real: Callable[..., Any] = vars(whatif_mod)["pairs_within_each"]
+
+    def counting(graphs: Any, sources: Any, **kw: Any) -> Any:
+        calls.append(len(graphs))
+        return real(graphs, sources, **kw)
+
+    monkeypatch.setattr(whatif_mod, "pairs_within_each", counting)
+    monkeypatch.setattr(whatif_mod, "REPAIR_FROM", 0)
+    repaired = whatif_data(plan.district, plan.engine, KIND, scenarios=specs)
+    assert calls == [len(specs) + 1]
+    assert repaired.cutoff_min == anew.cutoff_min
+    for a, b in zip(repaired.scenarios, anew.scenarios, strict=True):
+        assert a.name == b.name
+        assert np.array_equal(a.ptr, b.ptr) and np.array_equal(a.village, b.village)
+        assert np.array_equal(a.minutes, b.minutes)
