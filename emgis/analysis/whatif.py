@@ -147,8 +147,6 @@ def whatif_data(district: District, engine: Engine, kind: str, *,
     specs = [("baseline", engine, None, None, None),
              *[(sc.name, sc.engine, sc.active, sc.out_area, sc.hazard_area)
                for sc in scenarios]]
-    # metres a search within the cutoff can go, per minute (only needed with zones)
-    top = engine.top_speed() if any(h is not None for *_, h in specs) else 0.0
 
     sampled: list[FloatArray] = []  # the sample's minutes to twice the target
 
@@ -169,26 +167,27 @@ def whatif_data(district: District, engine: Engine, kind: str, *,
     def times(cutoff: float) -> list[WhatIfTimes]:
         points = shapely.points(np.concatenate([
             shapely.get_coordinates(units.geometry.values),
-            shapely.get_coordinates(cand.geometry.values)])) if top else None
+            shapely.get_coordinates(cand.geometry.values)]))
         src = np.concatenate([engine.unit_loc[sel], cand["loc"].to_numpy(dtype=np.int64)])
         off = np.concatenate([units["turnout_min"].to_numpy(dtype=float),
                               np.full(len(cand), turnout_c)])
         graphs = []
         limits = []
         alike = []  # per scenario: the sources that find there what they find in the baseline
-        for i, (_, eng, active, area, hazard) in enumerate(specs):
+        for i, (_, eng, active, area, _) in enumerate(specs):
             graphs.append(eng.graph(mode, reverse=towards_unit(kind)))
             ok = np.ones(len(src), dtype=bool)
             if active is not None:
                 ok[:len(sel)] = np.asarray(active, dtype=bool)[sel]
             if area is not None and not shapely.is_empty(area):
                 ok[len(sel):] &= ~cand.geometry.within(area).to_numpy()
-            # a source whose search cannot come near the scenario's zones finds there what
-            # it finds in the baseline: only the others are searched again
+            # a source whose search cannot come near the scenario's changes to the roads
+            # (the zones, and the roads a location was attached anew to) finds there what it
+            # finds in the baseline: only the others are searched again
             same = np.zeros(len(src), dtype=bool)
-            if i and points is not None and hazard is not None \
-                    and not shapely.is_empty(hazard):
-                same = ok & (shapely.distance(hazard, points) > cutoff * top * 1.001 + 1.0)
+            if i:
+                same = ok & engine.beyond_changes(eng, points, cutoff, mode,
+                                                  reverse=towards_unit(kind))
             limits.append(np.where(ok & ~same, cutoff, -1.0))
             alike.append(same)
         if len(graphs) > 1 and graphs[0].n_nodes >= REPAIR_FROM:

@@ -28,7 +28,7 @@ from emgis._types import IntArray
 from emgis.inputs.kinds import units_of
 from emgis.inputs.settings import Settings
 from emgis.roads.edges import EdgeArrays
-from emgis.roads.routing import Mode, RoutingGraph, build_routing_graph
+from emgis.roads.routing import Mode, RoutingGraph, arc_changes, build_routing_graph
 from emgis.roads.snapping import location_points, reattach, snap_points
 
 if TYPE_CHECKING:
@@ -201,4 +201,62 @@ class Engine:
             return np.full(len(idx), np.nan)
         out: npt.NDArray[np.float64] = snaps["reattached_m"].to_numpy(
             dtype=float, na_value=np.nan)[idx]
+        return out
+
+    def node_xy(self, nodes: npt.ArrayLike, mode: Mode = "drive") -> npt.NDArray[np.float64]:
+        """Metres (x, y) of nodes of this engine's routing graphs of ``mode``: a road node's
+        own point, a location's point on its road."""
+        idx = np.asarray(nodes, dtype=np.int64)
+        net = self.network_of(mode)
+        snaps = self.snaps_of(mode)
+        road = idx < net.n_nodes
+        loc = idx[~road] - net.n_nodes
+        xy = np.empty((len(idx), 2))
+        xy[road, 0] = net.node_x[idx[road]]
+        xy[road, 1] = net.node_y[idx[road]]
+        xy[~road, 0] = snaps["snap_x"].to_numpy(dtype=float, na_value=np.nan)[loc]
+        xy[~road, 1] = snaps["snap_y"].to_numpy(dtype=float, na_value=np.nan)[loc]
+        return xy
+
+    def changed_points(self, other: Engine, mode: Mode = "drive", *, reverse: bool = False
+                       ) -> npt.NDArray[np.float64] | None:
+        """Where ``other`` (a scenario's engine on the same locations) routes differently: the
+        points of the tails of every arc its graph of ``mode`` closes, slows, adds or makes
+        faster against this engine's (metres, ``(k, 2)``; None where the graphs do not share
+        their nodes).
+
+        A search that settles none of these nodes runs on ``other``'s graph exactly as on
+        this one's, so one that cannot come within them (as the crow flies at
+        :meth:`top_speed`) finds the same minutes in both, to the last bit. Unlike the hazard
+        zones themselves, the points include the roads a location was attached anew to.
+        """
+        a = self.graph(mode, reverse=reverse)
+        b = other.graph(mode, reverse=reverse)
+        if a.n_nodes != b.n_nodes or a.n_road != b.n_road:
+            return None
+        slow, _, tails, _, _ = arc_changes(a, b)
+        rows = np.repeat(np.arange(a.n_nodes, dtype=np.int64), np.diff(a.indptr))
+        xy = np.concatenate([self.node_xy(np.unique(rows[slow]), mode),
+                             other.node_xy(np.unique(tails), mode)])
+        out: npt.NDArray[np.float64] = xy[np.isfinite(xy).all(axis=1)]
+        return out
+
+    def beyond_changes(self, other: Engine, points: npt.ArrayLike, minutes: float,
+                       mode: Mode = "drive", *, reverse: bool = False
+                       ) -> npt.NDArray[np.bool_]:
+        """Which ``points`` (shapely points, metres) are too far from every change of
+        ``other``'s graph (:meth:`changed_points`) for a search of ``minutes`` (turnout and
+        access legs included) from them to reach one: such a search finds on ``other`` what it
+        finds here, to the last bit."""
+        pts = np.asarray(points, dtype=object)
+        xy = self.changed_points(other, mode, reverse=reverse)
+        if xy is None:
+            return np.zeros(len(pts), dtype=bool)
+        if not len(xy) or not len(pts):
+            return np.ones(len(pts), dtype=bool)
+        (hit, _), gap = shapely.STRtree(shapely.points(xy)).query_nearest(
+            pts, return_distance=True, all_matches=False)
+        near = np.zeros(len(pts))
+        near[hit] = gap
+        out: npt.NDArray[np.bool_] = near > minutes * self.top_speed() * 1.001 + 1.0
         return out

@@ -578,7 +578,7 @@ def _arc_keys(indptr: IntArray, indices: IntArray, n: int) -> IntArray:
     return np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr)) * n + indices
 
 
-def _changes(base: RoutingGraph, other: RoutingGraph
+def arc_changes(base: RoutingGraph, other: RoutingGraph
              ) -> tuple[IntArray, FloatArray, IntArray, IntArray, FloatArray]:
     """How ``other`` differs from ``base`` (graphs of the same nodes): base's arcs it closes
     or slows (their places in ``base.indices``, sorted) with their minutes in ``other`` (inf
@@ -661,7 +661,7 @@ def pairs_within_each(graphs: Sequence[RoutingGraph], sources: npt.ArrayLike, *,
     rptr = into.indptr.astype(np.int64)
     r_tail = into.indices.astype(np.int32)
     r_arc = into.data.astype(np.int32)
-    changes = [_changes(base, g) for g in graphs[1:]]
+    changes = [arc_changes(base, g) for g in graphs[1:]]
     slower = np.zeros((len(changes), n_arcs), dtype=np.uint8)
     for i, ch in enumerate(changes):
         slower[i, ch[0]] = 1
