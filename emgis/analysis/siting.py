@@ -320,6 +320,18 @@ def candidate_times(engine: Engine, kind: str, cand_loc: IntArray, base: FloatAr
     return Pairs((n_c, n_v), ci[order], vi[order], t[order])
 
 
+def _with_baseline(pairs0: Pairs, far: BoolArray, near: Pairs) -> Pairs:
+    """The baseline's pairs of the ``far`` candidates, and ``near``'s (the searches of the
+    others, in their order) for the rest; sorted by candidate then village."""
+    rows_near = np.flatnonzero(~far)[near.row]
+    keep = far[pairs0.row]
+    row = np.concatenate([pairs0.row[keep], rows_near])
+    col = np.concatenate([pairs0.col[keep], near.col])
+    t = np.concatenate([pairs0.t[keep], near.t])
+    order = np.lexsort((col, row))
+    return Pairs(pairs0.shape, row[order], col[order], t[order])
+
+
 def _result(district: District, kind: str, sol: Solution, cand: gpd.GeoDataFrame,
             excluded: pd.DataFrame, times: Pairs, weights: FloatArray, base: FloatArray,
             target: float, unreachable: BoolArray, *, requested: int | None
@@ -471,10 +483,19 @@ def site_robust(district: District, network: EdgeArrays | Engine, kind: str, *, 
     actives: list[BoolArray | None] = [None, *[sc.active for sc in scenarios]]
     knowns = [coverage, *[sc.coverage for sc in scenarios]]
     covers, covered, pairs0, base0 = [], [], None, None
+    mode = mode_of(kind, s)
     for i, (eng, act, known) in enumerate(zip(engines, actives, knowns, strict=True)):
         base = _nearest(district, eng, kind, active=act, known=known)
-        pairs = candidate_times(eng, kind, cloc, base, target=target, turnout=turnout,
-                                covering=True)
+        if pairs0 is None:
+            pairs = candidate_times(eng, kind, cloc, base, target=target, turnout=turnout,
+                                    covering=True)
+        else:
+            # a candidate too far from the scenario's changes to the roads for a search of
+            # the target to reach one keeps its baseline pairs: only the others are searched
+            far = engine.beyond_changes(eng, cand.geometry.values, target, mode,
+                                        reverse=towards_unit(kind))
+            pairs = _with_baseline(pairs0, far, candidate_times(
+                eng, kind, cloc[~far], base, target=target, turnout=turnout, covering=True))
         if i > 0 and scenarios[i - 1].out_area is not None and \
                 not shapely.is_empty(scenarios[i - 1].out_area):
             inside = cand.geometry.within(scenarios[i - 1].out_area).to_numpy()
