@@ -67,6 +67,10 @@ class Engine:
     points: npt.NDArray[np.object_] | None = field(default=None, repr=False)
     walk_snaps: pd.DataFrame | None = field(default=None, repr=False)
     _graphs: dict[tuple[str, bool], RoutingGraph] = field(default_factory=dict, repr=False)
+    # per scenario engine, mode and direction: it, where its graph differs, and their tree
+    _changed: dict[tuple[int, str, bool], tuple[Engine, npt.NDArray[np.float64] | None,
+                                                 shapely.STRtree | None]] = field(
+        default_factory=dict, repr=False, init=False)
 
     @classmethod
     def build(cls, network: EdgeArrays, *, villages: gpd.GeoSeries, units: gpd.GeoSeries,
@@ -230,16 +234,29 @@ class Engine:
         :meth:`top_speed`) finds the same minutes in both, to the last bit. Unlike the hazard
         zones themselves, the points include the roads a location was attached anew to.
         """
+        return self._changes_of(other, mode, reverse)[0]
+
+    def _changes_of(self, other: Engine, mode: Mode, reverse: bool
+                    ) -> tuple[npt.NDArray[np.float64] | None, shapely.STRtree | None]:
+        """:meth:`changed_points` and a tree of them, found once per scenario engine (the
+        robust siting and each what-if page ask for the same)."""
+        key = (id(other), mode, reverse)
+        known = self._changed.get(key)
+        if known is not None and known[0] is other:
+            return known[1], known[2]
         a = self.graph(mode, reverse=reverse)
         b = other.graph(mode, reverse=reverse)
-        if a.n_nodes != b.n_nodes or a.n_road != b.n_road:
-            return None
-        slow, _, tails, _, _ = arc_changes(a, b)
-        rows = np.repeat(np.arange(a.n_nodes, dtype=np.int64), np.diff(a.indptr))
-        xy = np.concatenate([self.node_xy(np.unique(rows[slow]), mode),
-                             other.node_xy(np.unique(tails), mode)])
-        out: npt.NDArray[np.float64] = xy[np.isfinite(xy).all(axis=1)]
-        return out
+        xy: npt.NDArray[np.float64] | None = None
+        tree = None
+        if a.n_nodes == b.n_nodes and a.n_road == b.n_road:
+            slow, _, tails, _, _ = arc_changes(a, b)
+            rows = np.repeat(np.arange(a.n_nodes, dtype=np.int64), np.diff(a.indptr))
+            both = np.concatenate([self.node_xy(np.unique(rows[slow]), mode),
+                                   other.node_xy(np.unique(tails), mode)])
+            xy = both[np.isfinite(both).all(axis=1)]
+            tree = shapely.STRtree(shapely.points(xy)) if len(xy) else None
+        self._changed[key] = (other, xy, tree)
+        return xy, tree
 
     def beyond_changes(self, other: Engine, points: npt.ArrayLike, minutes: float,
                        mode: Mode = "drive", *, reverse: bool = False
@@ -249,13 +266,12 @@ class Engine:
         access legs included) from them to reach one: such a search finds on ``other`` what it
         finds here, to the last bit."""
         pts = np.asarray(points, dtype=object)
-        xy = self.changed_points(other, mode, reverse=reverse)
+        xy, tree = self._changes_of(other, mode, reverse)
         if xy is None:
             return np.zeros(len(pts), dtype=bool)
-        if not len(xy) or not len(pts):
+        if tree is None or not len(pts):
             return np.ones(len(pts), dtype=bool)
-        (hit, _), gap = shapely.STRtree(shapely.points(xy)).query_nearest(
-            pts, return_distance=True, all_matches=False)
+        (hit, _), gap = tree.query_nearest(pts, return_distance=True, all_matches=False)
         near = np.zeros(len(pts))
         near[hit] = gap
         out: npt.NDArray[np.bool_] = near > minutes * self.top_speed() * 1.001 + 1.0

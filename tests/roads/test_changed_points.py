@@ -57,3 +57,21 @@ def test_a_location_attached_anew_is_a_change(demo_plan: Plan) -> None:
         assert np.all(gap < 1e-6)
         seen += int(ok.sum())
     assert seen, "no scenario of the demo attaches a location anew"
+
+
+def test_changes_found_once_per_scenario_engine(demo_plan: Plan) -> None:
+    """The robust siting and each what-if page ask for the same changes: found once per
+    scenario engine, mode and direction; an engine made from another by replacing its graphs
+    (the uncertainty's samples) does not inherit them."""
+    import dataclasses
+
+    eng = demo_plan.engine
+    sc = demo_plan.siting_scenarios()[0].engine
+    a = eng.changed_points(sc)
+    assert a is not None and eng.changed_points(sc) is a
+    b = eng.changed_points(sc, reverse=True)
+    assert b is not None and b is not a
+    other = dataclasses.replace(eng, _graphs={})
+    assert other._changed == {}
+    c = other.changed_points(sc)
+    assert c is not None and c is not a and np.array_equal(c, a)
