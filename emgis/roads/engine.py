@@ -16,7 +16,7 @@ is attached to it too, and the ``walk`` mode routes on it; units still drive on 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -69,7 +69,7 @@ class Engine:
     _graphs: dict[tuple[str, bool], RoutingGraph] = field(default_factory=dict, repr=False)
     # per scenario engine, mode and direction: it, where its graph differs, and their tree
     _changed: dict[tuple[int, str, bool], tuple[Engine, npt.NDArray[np.float64] | None,
-                                                 shapely.STRtree | None]] = field(
+                                                 Any]] = field(
         default_factory=dict, repr=False, init=False)
 
     @classmethod
@@ -237,9 +237,12 @@ class Engine:
         return self._changes_of(other, mode, reverse)[0]
 
     def _changes_of(self, other: Engine, mode: Mode, reverse: bool
-                    ) -> tuple[npt.NDArray[np.float64] | None, shapely.STRtree | None]:
-        """:meth:`changed_points` and a tree of them, found once per scenario engine (the
-        robust siting and each what-if page ask for the same)."""
+                    ) -> tuple[npt.NDArray[np.float64] | None, Any]:
+        """:meth:`changed_points` and a k-d tree of them (scipy's: a province's fire zone
+        holds some 300,000 points, far lighter there than shapely's), found once per scenario
+        engine (the robust siting and each what-if page ask for the same)."""
+        from scipy.spatial import cKDTree  # deferred: only scenarios need it
+
         key = (id(other), mode, reverse)
         known = self._changed.get(key)
         if known is not None and known[0] is other:
@@ -254,7 +257,8 @@ class Engine:
             both = np.concatenate([self.node_xy(np.unique(rows[slow]), mode),
                                    other.node_xy(np.unique(tails), mode)])
             xy = both[np.isfinite(both).all(axis=1)]
-            tree = shapely.STRtree(shapely.points(xy)) if len(xy) else None
+            xy = np.unique(xy, axis=0)
+            tree = cKDTree(xy) if len(xy) else None
         self._changed[key] = (other, xy, tree)
         return xy, tree
 
@@ -271,8 +275,10 @@ class Engine:
             return np.zeros(len(pts), dtype=bool)
         if tree is None or not len(pts):
             return np.ones(len(pts), dtype=bool)
-        (hit, _), gap = tree.query_nearest(pts, return_distance=True, all_matches=False)
-        near = np.zeros(len(pts))
-        near[hit] = gap
-        out: npt.NDArray[np.bool_] = near > minutes * self.top_speed() * 1.001 + 1.0
+        xy = np.column_stack([shapely.get_x(pts), shapely.get_y(pts)])
+        at = np.isfinite(xy).all(axis=1)  # a source without a point is searched
+        out = np.zeros(len(pts), dtype=bool)
+        if at.any():
+            gap, _ = tree.query(xy[at], k=1)
+            out[at] = np.asarray(gap) > minutes * self.top_speed() * 1.001 + 1.0
         return out
