@@ -804,12 +804,15 @@ def route_lines(rg: RoutingGraph, edges: EdgeArrays, origins: npt.ArrayLike,
         for i, node, skip in zip(rows.tolist(), nodes.tolist(), lost.tolist(), strict=True):
             if skip:
                 continue
-            coords = [oxy[i]]
+            steps = [node]  # the nodes from the origin to the destination
             while node != dnode:
-                nxt = int(pred[node])
-                k = int(np.searchsorted(keys, node * n + nxt))
-                coords.extend(coords_of(int(piece[k]), bool(back[k])))
-                node = nxt
-            coords.append(dxy[i])
-            out[i] = shapely.LineString(np.array(coords))
+                node = int(pred[node])
+                steps.append(node)
+            at = np.asarray(steps, dtype=np.int64)
+            k = np.searchsorted(keys, at[:-1] * n + at[1:])  # each step's fastest piece
+            parts = [oxy[i][None, :],
+                     *[coords_of(p, b) for p, b in zip(piece[k].tolist(), back[k].tolist(),
+                                                       strict=True)],
+                     dxy[i][None, :]]
+            out[i] = shapely.LineString(np.concatenate(parts))
     return out
