@@ -21,8 +21,8 @@ Every cost is then the least over the node's in-arcs of the tail's cost plus the
 fixed point a search from scratch reaches, so the costs are the same floating-point numbers
 (``tests/roads/test_repair.py`` checks them against :func:`emgis.roads._bounded.bounded_pairs`
 on each scenario graph). Where a scenario affects most of what the baseline settled, or the
-source starts at another cost there (its access leg moved), that scenario is searched from
-scratch instead.
+source's search goes to another limit there (its access leg moved), that scenario is searched
+from scratch instead.
 
 The repair stops, as a search from scratch does, once every target is settled and nothing
 left in its heap costs less than the dearest target kept from the baseline (an arc the
@@ -165,10 +165,12 @@ def repaired_pairs(indptr, indices, weights, graphs, rptr, r_tail, r_arc, slower
     n_sc = len(graphs)
     if n >= 2**31 - 2 or indices.shape[0] >= 2**31 - 2:  # held as 32-bit integers
         raise ValueError("a graph of 2**31 nodes or arcs or more")
-    n_targets = 0
+    n_targets = 0  # target nodes (several targets at one node count once)
+    last_t = -1  # the largest target index
     for x in range(n):
         if target_of_node[x] >= 0:
             n_targets += 1
+            last_t = max(last_t, target_of_node[x])
     # the baseline's search, by node: its cost, its place in the heap, and the parent's
     # place in the order settled (high 32 bits) with the arc it came by
     dist0 = np.full(n, np.inf)
@@ -184,8 +186,7 @@ def repaired_pairs(indptr, indices, weights, graphs, rptr, r_tail, r_arc, slower
     found_t = np.empty(n_targets + 1, dtype=np.int64)
     found_x = np.empty(n_targets + 1, dtype=np.int32)
     found_c = np.empty(n_targets + 1)
-    found_r = np.empty(n_targets + 1, dtype=np.int32)
-    t_rank = np.full(n_targets + 1, -1, dtype=np.int32)  # by target index
+    t_rank = np.full(last_t + 1, -1, dtype=np.int32)  # by target index
     # a scenario's search: a node's cost is its own where stamped with the search's number,
     # else the baseline's (a repair); a search from scratch leaves every cost unset
     stamp = np.full(n, -1, dtype=np.int64)
@@ -229,7 +230,6 @@ def repaired_pairs(indptr, indices, weights, graphs, rptr, r_tail, r_arc, slower
                     found_t[n_found] = t
                     found_x[n_found] = x
                     found_c[n_found] = d
-                    found_r[n_found] = me
                     t_rank[t] = me
                     n_found += 1
                     if n_found == n_targets:

@@ -3,6 +3,11 @@ scratch on each scenario's graph: the same pairs, to the last bit."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -12,9 +17,10 @@ from emgis.roads.routing import RoutingGraph, pairs_within, pairs_within_each
 
 
 def _graph(n: int, tail: np.ndarray, head: np.ndarray, w: np.ndarray,
-           access: np.ndarray | None = None) -> RoutingGraph:
-    """A routing graph whose every node is a location (location i is node i), arcs deduplicated
-    to the fastest as build_routing_graph leaves them."""
+           access: np.ndarray | None = None, n_off: int = 0) -> RoutingGraph:
+    """A routing graph whose every node is a location (location i is node i), and ``n_off``
+    locations off the network after them; arcs deduplicated to the fastest as
+    build_routing_graph leaves them."""
     key = tail.astype(np.int64) * n + head
     order = np.lexsort((w, key))
     key, w = key[order], w[order]
@@ -26,8 +32,10 @@ def _graph(n: int, tail: np.ndarray, head: np.ndarray, w: np.ndarray,
     none = np.zeros(0, dtype=np.int64)
     return RoutingGraph(indptr=indptr, indices=cols.astype(np.int64),
                         weights=w.astype(np.float64), n_road=0, node_ids=none, edge_u=none,
-                        edge_v=none, edge_w=np.zeros(0), loc_node=np.arange(n, dtype=np.int64),
-                        loc_access=np.zeros(n) if access is None else access)
+                        edge_v=none, edge_w=np.zeros(0),
+                        loc_node=np.r_[np.arange(n, dtype=np.int64), np.full(n_off, -1)],
+                        loc_access=np.r_[np.zeros(n) if access is None else access,
+                                         np.full(n_off, np.inf)])
 
 
 def _arcs(g: RoutingGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,13 +56,17 @@ def _scenario(base: RoutingGraph, rng: np.random.Generator, *, slow: float, clos
     nt = rng.integers(0, base.n_nodes, n_add)
     nh = rng.integers(0, base.n_nodes, n_add)
     ok = nt != nh
-    return _graph(base.n_nodes, np.r_[t, nt[ok]], np.r_[h, nh[ok]],
-                  np.r_[w, rng.uniform(0.1, 9.0, n_add)[ok]])
+    g = _graph(base.n_nodes, np.r_[t, nt[ok]], np.r_[h, nh[ok]],
+               np.r_[w, rng.uniform(0.1, 9.0, n_add)[ok]])
+    return RoutingGraph(**{**g.__dict__, "loc_node": base.loc_node,
+                           "loc_access": base.loc_access})
 
 
-def _random_base(rng: np.random.Generator, n: int) -> RoutingGraph:
+def _random_base(rng: np.random.Generator, n: int, *, ties: bool = False,
+                 n_off: int = 0) -> RoutingGraph:
     """A connected-ish random road graph: a ring of two-way roads and random chords, minutes
-    with fractions so that sums round."""
+    with fractions so that sums round (or, with ``ties``, a few values, zero among them, so
+    that many paths tie); ``n_off`` locations off the network."""
     ring = np.arange(n)
     t = np.r_[ring, (ring + 1) % n]
     h = np.r_[(ring + 1) % n, ring]
@@ -64,8 +76,9 @@ def _random_base(rng: np.random.Generator, n: int) -> RoutingGraph:
     ok = ct != ch
     t = np.r_[t, ct[ok]]
     h = np.r_[h, ch[ok]]
-    w = rng.uniform(0.05, 6.0, len(t)) / 3.0
-    return _graph(n, t, h, w)
+    w = rng.choice([0.0, 0.25, 0.5, 1.0], len(t)) if ties else rng.uniform(0.05, 6.0,
+                                                                          len(t)) / 3.0
+    return _graph(n, t, h, w, n_off=n_off)
 
 
 Pairs = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -102,25 +115,34 @@ def test_a_slowed_arc_on_a_path_you_can_see() -> None:
 @pytest.mark.parametrize("share", [-1.0, 0.7, 1.0])
 @settings(max_examples=60, deadline=None)
 # no limit, and a target the scenario leaves unreached (it was once given as inf minutes)
-@example(seed=5206162, n=42, n_src=1, n_scen=3, few=False)
+@example(seed=5206162, n=42, n_src=1, n_scen=3, few=False, n_off=0, ties=False, again=False)
+# off-network targets whose index runs past the count of target nodes (once written past
+# the kernel's array)
+@example(seed=5, n=40, n_src=3, n_scen=2, few=True, n_off=3, ties=False, again=True)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(3, 60), n_src=st.integers(1, 6),
-       n_scen=st.integers(1, 3), few=st.booleans())
+       n_scen=st.integers(1, 3), few=st.booleans(), n_off=st.integers(0, 3),
+       ties=st.booleans(), again=st.booleans())
 def test_repaired_pairs_equal_searches_from_scratch(share: float, seed: int, n: int,
                                                     n_src: int, n_scen: int, few: bool,
+                                                    n_off: int, ties: bool, again: bool,
                                                     ) -> None:
     """Slowed, closed, faster and new arcs; limits that end searches early, sources not
     searched in a scenario, a few targets (the baseline stops once it has them all, leaving
-    a frontier), every scenario repaired (share 1), none (-1) or as the kernel decides: the
-    pairs are those of pairs_within on each graph."""
+    a frontier), targets off the network or listed twice, zero minutes and tied paths, every
+    scenario repaired (share 1), none (-1) or as the kernel decides: the pairs are those of
+    pairs_within on each graph."""
     rng = np.random.default_rng(seed)
     n_src = min(n_src, n)
-    base = _random_base(rng, n)
+    base = _random_base(rng, n, ties=ties, n_off=n_off)
     graphs = [base] + [_scenario(base, rng, slow=rng.uniform(0, 0.5),
                                  close=rng.uniform(0, 0.3), add=rng.uniform(0, 0.2),
                                  faster=rng.uniform(0, 0.2) * (k % 2))
                        for k in range(n_scen)]
     src = rng.choice(n, n_src, replace=False)
     tgt = rng.choice(n, 2 if few else n, replace=False)
+    tgt = np.r_[np.arange(n, n + n_off), tgt]  # off-network targets first (their index
+    if again:  # runs past the count of target nodes), and some targets twice
+        tgt = np.r_[tgt, tgt[:2]]
     off = rng.uniform(0, 2, n_src)
     limits = rng.choice([1.0, 3.0, 8.0, np.inf], (len(graphs), n_src))
     limits[1:][rng.random((n_scen, n_src)) < 0.2] = -1.0
@@ -157,3 +179,35 @@ def test_unchanged_scenario_gives_the_baseline() -> None:
     _same([got[1]], [got[0]])
     _same(got, _each_alone([base, copy], np.arange(5), np.full((2, 5), 4.0), np.arange(40),
                            np.zeros(5)))
+
+
+def test_no_index_out_of_bounds(tmp_path: Path) -> None:
+    """Compiled with numba's bounds checks (a fresh cache, in a process of its own), the kernel
+    runs cases with off-network and repeated targets and every path of the repair without an
+    index past an array's end (numba does not check by default: such a write once corrupted
+    the heap silently)."""
+    code = (
+        "import numpy as np\n"
+        "from tests.roads.test_repair import _random_base, _scenario, _each_alone, _same\n"
+        "from emgis.roads.routing import pairs_within_each\n"
+        "for seed in range(40):\n"
+        "    rng = np.random.default_rng(seed)\n"
+        "    n = 40\n"
+        "    base = _random_base(rng, n, ties=bool(seed % 2), n_off=3)\n"
+        "    graphs = [base] + [_scenario(base, rng, slow=0.3, close=0.1, add=0.05,\n"
+        "                                 faster=0.1 * k) for k in range(2)]\n"
+        "    src = rng.choice(n, 3, replace=False)\n"
+        "    tgt = np.r_[np.arange(n, n + 3), rng.choice(n, 2 if seed % 3 else n, replace=False)]\n"
+        "    tgt = np.r_[tgt, tgt[:2]]\n"
+        "    lim = rng.choice([1.0, 3.0, np.inf], (3, 3))\n"
+        "    off = np.zeros(3)\n"
+        "    for share in (-1.0, 0.7, 1.0):\n"
+        "        _same(pairs_within_each(graphs, src, limits=lim, targets=tgt, offsets=off,\n"
+        "                                workers=1, fresh_share=share),\n"
+        "              _each_alone(graphs, src, lim, tgt, off))\n"
+        "print('ok')\n")
+    env = {**os.environ, "NUMBA_BOUNDSCHECK": "1", "NUMBA_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, cwd=Path(__file__).resolve().parents[2], timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"
