@@ -165,9 +165,9 @@ def whatif_data(district: District, engine: Engine, kind: str, *,
         return float((sampled[0] <= cutoff + 1e-12).sum()) / len(pick)
 
     def times(cutoff: float) -> list[WhatIfTimes]:
-        points = shapely.points(np.concatenate([
-            shapely.get_coordinates(units.geometry.values),
-            shapely.get_coordinates(cand.geometry.values)]))
+        # each source's point (one per source: a missing point is searched)
+        points = np.concatenate([np.asarray(units.geometry.values, dtype=object),
+                                 np.asarray(cand.geometry.values, dtype=object)])
         src = np.concatenate([engine.unit_loc[sel], cand["loc"].to_numpy(dtype=np.int64)])
         off = np.concatenate([units["turnout_min"].to_numpy(dtype=float),
                               np.full(len(cand), turnout_c)])
