@@ -10,7 +10,6 @@ scenarios together (robust siting).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -485,42 +484,35 @@ def site_robust(district: District, network: EdgeArrays | Engine, kind: str, *, 
     knowns = [coverage, *[sc.coverage for sc in scenarios]]
     covers, covered, pairs0, base0 = [], [], None, None
     mode = mode_of(kind, s)
-    # the plan chosen on the baseline alone (an exact MILP, on a province the longest step
-    # here) is solved on a thread beside the scenarios' searches: HiGHS releases the GIL
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        base_job: Future[Solution] | None = None
-        for i, (eng, act, known) in enumerate(zip(engines, actives, knowns, strict=True)):
-            base = _nearest(district, eng, kind, active=act, known=known)
-            if pairs0 is None:
-                pairs = candidate_times(eng, kind, cloc, base, target=target, turnout=turnout,
-                                        covering=True)
-            else:
-                # a candidate too far from the scenario's changes to the roads for a search
-                # of the target to reach one keeps its baseline pairs: only the others are
-                # searched
-                far = engine.beyond_changes(eng, cand.geometry.values, target, mode,
-                                            reverse=towards_unit(kind))
-                pairs = _with_baseline(pairs0, far, candidate_times(
-                    eng, kind, cloc[~far], base, target=target, turnout=turnout,
-                    covering=True))
-            if i > 0 and scenarios[i - 1].out_area is not None and \
-                    not shapely.is_empty(scenarios[i - 1].out_area):
-                inside = cand.geometry.within(scenarios[i - 1].out_area).to_numpy()
-                pairs = pairs.select(~inside[pairs.row])
-            if i == 0:
-                pairs0, base0 = pairs, base
-                base_job = pool.submit(max_covering, pairs0, weights, base0, target, add,
-                                       method=method, time_limit=time_limit)
-            covers.append(_newly_coverable(pairs, target, base))
-            covered.append(base <= target + 1e-9)
-        assert pairs0 is not None and base0 is not None and base_job is not None
-        sol = robust_covering(covers, weights, covered, add, objective=objective, probs=probs,
-                              k=k, method=method, time_limit=time_limit)
-        base_sol = base_job.result()
+    for i, (eng, act, known) in enumerate(zip(engines, actives, knowns, strict=True)):
+        base = _nearest(district, eng, kind, active=act, known=known)
+        if pairs0 is None:
+            pairs = candidate_times(eng, kind, cloc, base, target=target, turnout=turnout,
+                                    covering=True)
+        else:
+            # a candidate too far from the scenario's changes to the roads for a search of
+            # the target to reach one keeps its baseline pairs: only the others are searched
+            far = engine.beyond_changes(eng, cand.geometry.values, target, mode,
+                                        reverse=towards_unit(kind))
+            pairs = _with_baseline(pairs0, far, candidate_times(
+                eng, kind, cloc[~far], base, target=target, turnout=turnout, covering=True))
+        if i > 0 and scenarios[i - 1].out_area is not None and \
+                not shapely.is_empty(scenarios[i - 1].out_area):
+            inside = cand.geometry.within(scenarios[i - 1].out_area).to_numpy()
+            pairs = pairs.select(~inside[pairs.row])
+        if i == 0:
+            pairs0, base0 = pairs, base
+        covers.append(_newly_coverable(pairs, target, base))
+        covered.append(base <= target + 1e-9)
+    assert pairs0 is not None and base0 is not None
+    sol = robust_covering(covers, weights, covered, add, objective=objective, probs=probs, k=k,
+                          method=method, time_limit=time_limit)
     n = len(covers)
     pr = np.full(n, 1.0 / n) if probs is None else np.asarray(probs, dtype=float)
     pr = pr / pr.sum()
     kk = int(k if k is not None else max(1, n - 1))
+    base_sol = max_covering(pairs0, weights, base0, target, add, method=method,
+                            time_limit=time_limit)
     empty = np.zeros(len(base0), dtype=bool)
     robust = _result(district, kind, sol, cand, excluded, pairs0, weights, base0, target,
                      empty, requested=add)
