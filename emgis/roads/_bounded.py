@@ -19,6 +19,47 @@ from emgis.roads._heap import OUT, SETTLED, heap_pop, heap_set
 
 
 @njit(cache=True, nogil=True)
+def search_one(indptr, indices, weights, x0, lim, target_of_node, n_targets, dist, pos,  # type: ignore[no-untyped-def]
+               touched, hd, hn, got_t, got_c):
+    """One search from node ``x0`` up to ``lim``, stopping once it has settled all
+    ``n_targets`` targets: writes the targets it settles (index, cost, in the order settled)
+    into ``got_t``/``got_c`` (room for every target) and returns how many. ``dist`` (inf)
+    and ``pos`` (``OUT``) are left as found; ``touched``, ``hd``, ``hn`` are its workspace
+    (one entry per node)."""
+    found = 0
+    n_touched = 1
+    dist[x0] = 0.0
+    touched[0] = x0
+    size = heap_set(hd, hn, pos, 0, 0.0, x0, OUT)
+    while size > 0:
+        d, x, size = heap_pop(hd, hn, pos, size)
+        t = target_of_node[x]
+        if t >= 0:
+            got_t[found] = t
+            got_c[found] = d
+            found += 1
+            if found == n_targets:
+                break
+        for j in range(indptr[x], indptr[x + 1]):
+            y = indices[j]
+            nd = d + weights[j]
+            if nd > lim or nd >= dist[y]:
+                continue
+            at = pos[y]
+            if at == SETTLED:
+                continue
+            if dist[y] == np.inf:
+                touched[n_touched] = y
+                n_touched += 1
+            dist[y] = nd
+            size = heap_set(hd, hn, pos, size, nd, y, at)
+    for k in range(n_touched):  # reset only what this search touched
+        dist[touched[k]] = np.inf
+        pos[touched[k]] = OUT
+    return found
+
+
+@njit(cache=True, nogil=True)
 def bounded_pairs(indptr, indices, weights, sources, limits, target_of_node):  # type: ignore[no-untyped-def]
     """Searches from each source node up to its limit.
 
@@ -47,60 +88,36 @@ def bounded_pairs(indptr, indices, weights, sources, limits, target_of_node):  #
     touched = np.empty(n, dtype=np.int32)
     hd = np.empty(max(n, 1))
     hn = np.empty(max(n, 1), dtype=np.int32)
+    n_targets = 0  # a search that has settled every target stops there
+    for x in range(n):
+        if target_of_node[x] >= 0:
+            n_targets += 1
+    got_t = np.empty(n_targets + 1, dtype=np.int64)
+    got_c = np.empty(n_targets + 1)
     out_cap = 1024
     out_s = np.empty(out_cap, dtype=np.int64)
     out_t = np.empty(out_cap, dtype=np.int64)
     out_c = np.empty(out_cap)
     n_out = 0
-    n_targets = 0  # a search that has settled every target stops there
-    for x in range(n):
-        if target_of_node[x] >= 0:
-            n_targets += 1
     for s in range(sources.shape[0]):
         lim = limits[s]
         x0 = sources[s]
         if x0 < 0 or not lim >= 0:
             continue
-        found = 0
-        n_touched = 0
-        dist[x0] = 0.0
-        touched[n_touched] = x0
-        n_touched += 1
-        size = heap_set(hd, hn, pos, 0, 0.0, x0, OUT)
-        while size > 0:
-            d, x, size = heap_pop(hd, hn, pos, size)
-            t = target_of_node[x]
-            if t >= 0:
-                if n_out >= out_cap:
-                    out_cap *= 2
-                    ns = np.empty(out_cap, dtype=np.int64)
-                    nt = np.empty(out_cap, dtype=np.int64)
-                    nc = np.empty(out_cap)
-                    ns[:n_out] = out_s[:n_out]
-                    nt[:n_out] = out_t[:n_out]
-                    nc[:n_out] = out_c[:n_out]
-                    out_s, out_t, out_c = ns, nt, nc
-                out_s[n_out] = s
-                out_t[n_out] = t
-                out_c[n_out] = d
-                n_out += 1
-                found += 1
-                if found == n_targets:
-                    break
-            for j in range(indptr[x], indptr[x + 1]):
-                y = indices[j]
-                nd = d + weights[j]
-                if nd > lim or nd >= dist[y]:
-                    continue
-                at = pos[y]
-                if at == SETTLED:
-                    continue
-                if dist[y] == np.inf:
-                    touched[n_touched] = y
-                    n_touched += 1
-                dist[y] = nd
-                size = heap_set(hd, hn, pos, size, nd, y, at)
-        for k in range(n_touched):  # reset only what this search touched
-            dist[touched[k]] = np.inf
-            pos[touched[k]] = OUT
+        m = search_one(indptr, indices, weights, x0, lim, target_of_node, n_targets, dist,
+                       pos, touched, hd, hn, got_t, got_c)
+        if n_out + m > out_cap:
+            while n_out + m > out_cap:
+                out_cap *= 2
+            ns = np.empty(out_cap, dtype=np.int64)
+            nt = np.empty(out_cap, dtype=np.int64)
+            nc = np.empty(out_cap)
+            ns[:n_out] = out_s[:n_out]
+            nt[:n_out] = out_t[:n_out]
+            nc[:n_out] = out_c[:n_out]
+            out_s, out_t, out_c = ns, nt, nc
+        out_s[n_out:n_out + m] = s
+        out_t[n_out:n_out + m] = got_t[:m]
+        out_c[n_out:n_out + m] = got_c[:m]
+        n_out += m
     return out_s[:n_out], out_t[:n_out], out_c[:n_out]

@@ -39,6 +39,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from emgis.roads._bounded import search_one
 from emgis.roads._heap import OUT, SETTLED, heap_pop, heap_set
 
 #: A scenario whose affected nodes are more than this share of what the baseline settled is
@@ -65,45 +66,6 @@ def _emit(out_k, out_s, out_t, out_c, n_out, k, s, t, c):  # type: ignore[no-unt
     out_t[n_out] = t
     out_c[n_out] = c
     return out_k, out_s, out_t, out_c, n_out + 1
-
-
-@njit(cache=True, nogil=True)
-def _search(indptr, indices, weights, x0, lim, target_of_node, n_targets, dist, pos,  # type: ignore[no-untyped-def]
-            touched, hd, hn, out_k, out_s, out_t, out_c, n_out, k, s):
-    """A bounded search from scratch (as :func:`emgis.roads._bounded.bounded_pairs`): emits
-    the targets it settles as graph ``k``'s, then leaves ``dist`` and ``pos`` as it found
-    them (all unset)."""
-    found = 0
-    n_touched = 1
-    dist[x0] = 0.0
-    touched[0] = x0
-    size = heap_set(hd, hn, pos, 0, 0.0, x0, OUT)
-    while size > 0:
-        d, x, size = heap_pop(hd, hn, pos, size)
-        t = target_of_node[x]
-        if t >= 0:
-            out_k, out_s, out_t, out_c, n_out = _emit(out_k, out_s, out_t, out_c, n_out, k,
-                                                      s, t, d)
-            found += 1
-            if found == n_targets:
-                break
-        for j in range(indptr[x], indptr[x + 1]):
-            y = indices[j]
-            nd = d + weights[j]
-            if nd > lim or nd >= dist[y]:
-                continue
-            at = pos[y]
-            if at == SETTLED:
-                continue
-            if dist[y] == np.inf:
-                touched[n_touched] = y
-                n_touched += 1
-            dist[y] = nd
-            size = heap_set(hd, hn, pos, size, nd, y, at)
-    for i in range(n_touched):
-        dist[touched[i]] = np.inf
-        pos[touched[i]] = OUT
-    return out_k, out_s, out_t, out_c, n_out
 
 
 @njit(cache=True, nogil=True)
@@ -186,6 +148,8 @@ def repaired_pairs(indptr, indices, weights, graphs, rptr, r_tail, r_arc, slower
     found_t = np.empty(n_targets + 1, dtype=np.int64)
     found_x = np.empty(n_targets + 1, dtype=np.int32)
     found_c = np.empty(n_targets + 1)
+    got_t = np.empty(n_targets + 1, dtype=np.int64)  # a search from scratch's targets
+    got_c = np.empty(n_targets + 1)
     t_rank = np.full(last_t + 1, -1, dtype=np.int32)  # by target index
     # a scenario's search: a node's cost is its own where stamped with the search's number,
     # else the baseline's (a repair); a search from scratch leaves every cost unset
@@ -267,9 +231,11 @@ def repaired_pairs(indptr, indices, weights, graphs, rptr, r_tail, r_arc, slower
                     n_aff += a
                 repair = n_aff <= fresh_share * ns0
             if not repair:
-                out_k, out_s, out_t, out_c, n_out = _search(
-                    sp, si, sw, x0, lim, target_of_node, n_targets, dist, pos, listed, hd, hn,
-                    out_k, out_s, out_t, out_c, n_out, k + 1, s)
+                m = search_one(sp, si, sw, x0, lim, target_of_node, n_targets, dist, pos,
+                               listed, hd, hn, got_t, got_c)
+                for i in range(m):
+                    out_k, out_s, out_t, out_c, n_out = _emit(
+                        out_k, out_s, out_t, out_c, n_out, k + 1, s, got_t[i], got_c[i])
                 continue
             ep += 1
             size = 0
