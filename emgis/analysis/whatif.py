@@ -144,9 +144,8 @@ def whatif_data(district: District, engine: Engine, kind: str, *,
     turnout_c = 0.0 if towards_unit(kind) else (float(s.turnout[kind].value)
                                                   if kind in s.turnout else 0.0)
     mode = mode_of(kind, s)
-    specs = [("baseline", engine, None, None, None),
-             *[(sc.name, sc.engine, sc.active, sc.out_area, sc.hazard_area)
-               for sc in scenarios]]
+    specs = [("baseline", engine, None, None),
+             *[(sc.name, sc.engine, sc.active, sc.out_area) for sc in scenarios]]
 
     sampled: list[FloatArray] = []  # the sample's minutes to twice the target
 
@@ -174,7 +173,7 @@ def whatif_data(district: District, engine: Engine, kind: str, *,
         graphs = []
         limits = []
         alike = []  # per scenario: the sources that find there what they find in the baseline
-        for i, (_, eng, active, area, _) in enumerate(specs):
+        for i, (_, eng, active, area) in enumerate(specs):
             graphs.append(eng.graph(mode, reverse=towards_unit(kind)))
             ok = np.ones(len(src), dtype=bool)
             if active is not None:
