@@ -169,3 +169,52 @@ def test_one_site_by_enumeration_is_the_brute_force_optimum(seed: int) -> None:
     big = 1e6  # unreached villages weigh most, as in the model
     assert float(w[reach] @ np.where(np.isfinite(t_pm), t_pm, big)) == pytest.approx(
         float(w[reach] @ np.where(np.isfinite(t_milp), t_milp, big)))
+
+
+@pytest.mark.parametrize("make", [instance, nested_instance])
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("p", [1, 2, 3, 4])
+def test_candidates_left_out_of_the_milp_are_in_no_plan_as_good_as_greedy(
+        make: Callable[[int], Instance], seed: int, p: int) -> None:
+    """Every candidate of every plan covering at least greedy's persons (so of every
+    optimum) stays in the MILP; the ones left out are in none (brute force)."""
+    import scipy.sparse as sp
+
+    from emgis.locate.covering import _greedy_swap, _may_improve
+
+    times, w, base = make(seed)
+    cover = sp.csr_matrix((times <= 5.0) & ~(base <= 5.0)[None, :], dtype=np.float64)
+    greedy = covered(times, w, base, 5.0, tuple(_greedy_swap(cover, w, p)))
+    may = _may_improve(cover, w, p)
+    in_good = np.zeros(times.shape[0], dtype=bool)
+    for s in itertools.combinations(range(times.shape[0]), p):
+        if covered(times, w, base, 5.0, s) >= greedy - 1e-9:
+            in_good[list(s)] = True
+    assert (may >= in_good).all()
+    # a candidate kept has a bound at least greedy's: one left out has none
+    gain = cover @ w
+    for j in np.flatnonzero(~may):
+        best_others = np.sort(np.delete(gain, j))[::-1][:p - 1].sum()
+        assert gain[j] + best_others < greedy
+
+
+def test_the_milp_leaves_out_candidates_on_a_skewed_instance() -> None:
+    """A few large candidates and many small ones: the small ones cannot join a plan as good
+    as greedy's, are left out, and the MILP's plan is still the brute-force optimum."""
+    import scipy.sparse as sp
+
+    from emgis.locate.covering import _may_improve
+
+    rng = np.random.default_rng(5)
+    n_c, n_v = 14, 40
+    cover = rng.random((n_c, n_v)) < 0.08
+    cover[:3] = False
+    cover[0, :12], cover[1, 10:22], cover[2, 20:32] = True, True, True
+    times = np.where(cover, 2.0, np.inf)
+    w = rng.integers(10, 500, n_v).astype(float)
+    base = np.full(n_v, np.inf)
+    may = _may_improve(sp.csr_matrix(cover, dtype=np.float64), w, 3)
+    assert 3 <= may.sum() < n_c
+    best = max(covered(times, w, base, 5.0, s) for s in itertools.combinations(range(n_c), 3))
+    sol = max_covering(times, w, base, 5.0, 3, method="milp")
+    assert sol.status == "optimal" and sol.objective == pytest.approx(best)
