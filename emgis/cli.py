@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from emgis._errors import EmgisError, ValidationError
+from emgis._gc import frozen_heap
 from emgis._version import __version__
 from emgis.inputs.standards import SITING_KIND_ALIASES
 from emgis.texts import Msg, say
@@ -408,7 +409,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, handlers=[handler], force=True)
     _RAN[:] = [str(getattr(args, "command", ""))]
     try:
-        return int(args.func(args, con))
+        with frozen_heap():  # what the command freezes, back in the collections at its end
+            return int(args.func(args, con))
     except ValidationError as exc:
         if not getattr(exc, "shown", False):  # problems of a file read after validation
             errors = [p for p in exc.problems if p.level == "error"]

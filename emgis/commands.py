@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from emgis import _gc
 from emgis._errors import SitingError, ValidationError
 from emgis.inputs.standards import SITING_KIND_ALIASES
 from emgis.texts import Msg, say
@@ -107,6 +108,9 @@ def _open(args: argparse.Namespace, con: Console) -> Plan:
     )
     from emgis.roads.network import load_network_arrays  # deferred: loads numba
 
+    # the modules' objects, alive until the command ends, out of the garbage collections
+    # (a county run's start-up spent 0.2 s in collections walking them)
+    _gc.freeze()
     district = _validate(args.district, con)
     if getattr(args, "candidates", None):  # --candidates overrides [siting] candidates
         import dataclasses
@@ -671,6 +675,7 @@ def cmd_run(args: argparse.Namespace, con: Console) -> int:
     res = run_all(plan, args.out, lang=args.lang, per_unit_areas=args.per_unit_areas,
                   progress=con.progress(), time_limit=args.time_limit,
                   options={"no_cache": args.no_cache}, as_of=args.as_of)
+    _gc.freeze()  # the command ends: no collection walks the run's heap again (0.15 s)
     if res.coverage is not None:
         con.say(con.t["cli.coverage"])
         _print_coverage(res.coverage, plan.district, con)

@@ -12,6 +12,7 @@ parent at once: the same files, the same results, one core.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -19,7 +20,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from emgis import _files
+from emgis import _files, _gc
 from emgis._errors import WorkerError
 from emgis.texts import Msg
 
@@ -67,6 +68,10 @@ class Forked(Generic[T]):
         sys.stdout.flush()
         sys.stderr.flush()
         r, w = os.pipe()
+        # the objects alive now out of the child's garbage collections (one would walk, and
+        # so copy page by page, the whole inherited heap), and the parent's in a run
+        # (:func:`emgis._gc.frozen_heap`)
+        gc.freeze()
         pid = os.fork()
         if pid == 0:  # the child: run, send (value or error, files written), leave
             os.close(r)
@@ -94,6 +99,8 @@ class Forked(Generic[T]):
             finally:
                 os._exit(code)
         os.close(w)
+        if not _gc.holding():
+            gc.unfreeze()
         self._pid, self._fd = pid, r
 
     def result(self) -> T:

@@ -26,6 +26,7 @@ import shapely
 
 from emgis._errors import EmgisError
 from emgis._files import sha256_file
+from emgis._gc import frozen_heap
 from emgis._progress import SILENT, Progress
 from emgis.analysis import coverage as cov
 from emgis.analysis.compliance import station_checklist
@@ -716,6 +717,17 @@ def run_all(plan: Plan, out: str | Path, *, lang: str = "en", per_unit_areas: bo
     the roll-up).
     """
 
+    with frozen_heap():  # what the workers' forks freeze, out of the collections till the end
+        return _run_all(plan, out, lang=lang, per_unit_areas=per_unit_areas,
+                        progress=progress, sites=sites, time_limit=time_limit,
+                        lock_timeout=lock_timeout, options=options, as_of=as_of, extra=extra)
+
+
+def _run_all(plan: Plan, out: str | Path, *, lang: str, per_unit_areas: bool,
+             progress: Progress | None, sites: Sequence[tuple[str, int, str]],
+             time_limit: float, lock_timeout: float, options: dict[str, object] | None,
+             as_of: dt.date | None, extra: Callable[..., None] | None) -> RunOutputs:
+    """:func:`run_all`'s steps."""
     t = texts(lang)
     progress = progress or SILENT
     failures: list[tuple[str, str]] = []
