@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -441,11 +441,13 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
                failures: Sequence[tuple[str, str]] = (), warning: WarningReach | None = None,
                quality: DataQuality | None = None, as_of: dt.date | None = None,
                overview: tuple[bytes | None, str | None] | None = None,
-               minutes: Minutes | None = None) -> Path:
+               minutes: Minutes | None = None, writing: Collection[str] = ()) -> Path:
     """Write ``report.html`` and ``report.docx`` (the same model, dated ``as_of``, default
     today) from the results of this run's jobs (never from files of another run: it links
     only maps this run wrote). Returns the HTML page's path. ``overview``: the overview
-    picture and its kind as :func:`report_overview` draws them (drawn here when None)."""
+    picture and its kind as :func:`report_overview` draws them (drawn here when None).
+    ``writing``: maps a worker of the run is still writing, linked as if written (the run
+    makes the report again should one fail)."""
 
     t = texts(lang)
     district = plan.district
@@ -461,7 +463,7 @@ def report_job(plan: Plan, out: OutputDir, *, coverage: CoverageOutputs | None,
         maps[t.fmt("report.siting_map", kind=t.kind(s.kind))] = f"siting_{s.kind}.html"
     if warning is not None:
         maps[t["report.warning_map"]] = "warnings.html"
-    maps = {k: v for k, v in maps.items() if v in out.written}
+    maps = {k: v for k, v in maps.items() if v in out.written or v in writing}
     table = proposals_table(district, sites)
     picture, kind = overview if overview is not None else report_overview(
         plan, coverage.result if coverage is not None else None, sites, lang=lang)
@@ -840,6 +842,26 @@ def _run_all(plan: Plan, out: str | Path, *, lang: str, per_unit_areas: bool,
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("scenarios failed", exc_info=True)
                 failures.insert(sc_at, (t["progress.scenarios"], say(exc, t)))
+        cov_out = _coverage_back(cov_job.result(), plan, result, per_unit_areas)
+        # the workbook and the report begin while the siting pages are still being written,
+        # as if each will be (a county's stockpile page is the run's last worker: the parent
+        # sat waiting for it, one core idle); should a page fail, both are made again
+        hoped_failures = [*failures, *(f for *_, f in pending if f is not None), *later]
+
+        def book_and_report(sites: list[SitingResult], failed: list[tuple[str, str]],
+                            overview: tuple[bytes | None, str | None],
+                            writing: frozenset[str]) -> tuple[Forked[Path], Path]:
+            book = Forked(od, workbook_job, plan, od, coverage=cov_out, compliance=findings,
+                          scenarios=sc_out, sites=sites, lang=lang, failures=failed,
+                          warning=warn, quality=quality, minutes=minutes)
+            progress.step(t["progress.report"])
+            return book, report_job(plan, od, coverage=cov_out, compliance=findings,
+                                    scenarios=sc_out, sites=sites, lang=lang, failures=failed,
+                                    warning=warn, quality=quality, as_of=as_of,
+                                    overview=overview, minutes=minutes, writing=writing)
+
+        book, report = book_and_report(found, hoped_failures, view.result(),
+                                       frozenset(f"siting_{s.kind}.html" for s in found))
         done: list[SitingResult] = []
         for kind, got, job, failed in pending:  # each written, or its failure named in order
             if failed is not None or job is None or got is None:
@@ -852,20 +874,12 @@ def _run_all(plan: Plan, out: str | Path, *, lang: str, per_unit_areas: bool,
                 log.debug("siting %s failed", kind, exc_info=True)
                 failures.append((t.fmt("msg.step_siting", kind=t.kind(kind)), say(exc, t)))
         failures.extend(later)
-        if len(done) != len(found):
-            view.result()  # the worker's end awaited (its picture shows a site left out)
-            view = Forked(None, report_overview, plan, result, done, lang=lang)
-        cov_out = _coverage_back(cov_job.result(), plan, result, per_unit_areas)
-        book = Forked(od, workbook_job, plan, od, coverage=cov_out, compliance=findings,
-                      scenarios=sc_out, sites=done, lang=lang, failures=failures, warning=warn,
-                      quality=quality, minutes=minutes)
-        progress.step(t["progress.report"])
-        report = report_job(plan, od, coverage=cov_out, compliance=findings, scenarios=sc_out,
-                            sites=done, lang=lang, failures=failures, warning=warn,
-                            quality=quality, as_of=as_of, overview=view.result(),
-                            minutes=minutes)
         progress.step(t["progress.workbook"])
         book.result()
+        if len(done) != len(found) or failures != hoped_failures:  # a page failed: again
+            view = Forked(None, report_overview, plan, result, done, lang=lang)
+            book, report = book_and_report(done, failures, view.result(), frozenset())
+            book.result()
         if extra is not None:
             extra(od, coverage=cov_out, compliance=findings, scenarios=sc_out, sites=done,
                   failures=failures)
