@@ -657,18 +657,22 @@ def _checklist(findings: pd.DataFrame, t: Texts) -> tuple[list[dict[str, Any]], 
     cols = [t.get("have", k) for k in keys] + [t["report.posts"], t["report.grid"]]
     grid = findings[findings["rule"].isin(("grid_members_per_village",
                                             "households_per_grid_member"))]
+    # per township, its villages meeting both grid rules and its villages (one pass: a
+    # province's 100 townships took 2.3 s one by one)
+    met = (grid["status"] == "meets").groupby([grid["township"], grid["place_id"]],
+                                              sort=False).all()
+    n_met = met.groupby(level=0, sort=False).sum()
+    n_all = met.groupby(level=0, sort=False).size()
     rows = []
     for r in table.to_dict("records"):
         town = r["township"]
         posts = [r.get("township_station_posts"), r.get("township_station_fulltime_posts")]
         post = "?" if any(p == "not_recorded" or pd.isna(p) for p in posts) else (
             "✓" if all(p == "meets" for p in posts) else "✗")
-        g = grid[grid["township"] == town]
-        ok = g.groupby("place_id")["status"].agg(lambda s: bool((s == "meets").all()))
         cells = [(mark.get(str(r.get(k)), "?"), str(r.get(k))) for k in keys]
-        n_ok = int(ok.astype(bool).sum()) if len(ok) else 0  # a township with no village
+        n_ok = int(n_met.get(town, 0))  # 0/0: a township with no village
         cells += [(post, "meets" if post == "✓" else "missing" if post == "✗" else
-                   "not_recorded"), (f"{n_ok}/{len(ok)}", "")]
+                   "not_recorded"), (f"{n_ok}/{int(n_all.get(town, 0))}", "")]
         rows.append({"township": town, "cells": cells})
     return rows, cols
 

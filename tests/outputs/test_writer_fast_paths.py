@@ -353,3 +353,46 @@ def test_workbook_width_counts_the_first_rows_only() -> None:
     wide = pd.Series(["漢字" * 40, "\U0001d518" * 3, "\u2e80\u2e81"])
     assert wb._width(wide, "") == _width_oracle(wide, "")
 
+
+
+# -- the report's checklist: villages meeting both grid rules per township -----------------------
+def _old_grid_cells(findings: pd.DataFrame, towns: Sequence[object]) -> list[str]:
+    """The cell as it was made: one groupby per township."""
+    grid = findings[findings["rule"].isin(("grid_members_per_village",
+                                            "households_per_grid_member"))]
+    out = []
+    for town in towns:
+        g = grid[grid["township"] == town]
+        ok = g.groupby("place_id")["status"].agg(lambda s: bool((s == "meets").all()))
+        n_ok = int(ok.astype(bool).sum()) if len(ok) else 0
+        out.append(f"{n_ok}/{len(ok)}")
+    return out
+
+
+TOWNS = ["镇一", "Town B", "=T", "空镇"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(["meets", "below", "missing", "not_recorded"]), min_size=4,
+                max_size=4),
+       st.lists(st.tuples(
+           st.sampled_from([*TOWNS[:3], "no such town", None]),
+           st.sampled_from(["v1", "v2", "v3", "v4", None]),
+           st.sampled_from(["grid_members_per_village", "households_per_grid_member",
+                            "township_station_posts"]),
+           st.sampled_from(["meets", "below", "missing", "not_recorded"])), max_size=40))
+def test_checklist_grid_cell_is_the_per_township_count(
+        posts: list[str], rows: list[tuple[object, object, str, str]]) -> None:
+    from emgis.analysis.compliance import COLUMNS, station_checklist
+    from emgis.outputs.report import _checklist
+
+    town_rows = [{"scope": "township", "township": town, "place_id": town,
+                  "rule": "township_station_posts", "status": status}
+                 for town, status in zip(TOWNS, posts, strict=True)]
+    village_rows = [{"scope": "village", "township": town, "place_id": vid, "rule": rule,
+                     "status": status} for town, vid, rule, status in rows]
+    findings = pd.DataFrame([*town_rows, *village_rows]).reindex(columns=COLUMNS)
+    table = station_checklist(findings)
+    assert list(table["township"]) == TOWNS
+    got, _ = _checklist(findings, texts("en"))
+    assert [r["cells"][-1][0] for r in got] == _old_grid_cells(findings, TOWNS)
