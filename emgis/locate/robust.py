@@ -158,12 +158,22 @@ def robust_covering(covers: list[sp.csr_matrix], weights: FloatArray,
             "feasible"
         used = "heuristic"
     else:
-        sites, dual, ok = _robust_milp(covers, weights, covered, p, objective, pr, kk,
-                                       time_limit)
+        # only candidates that can be in a plan at least as good as greedy's (every optimum;
+        # k of n has no greedy on every candidate at once, and its bound is weak: all kept)
+        keep = np.arange(n_c)
+        alt = None
+        if every is not None:
+            alt = _robust_greedy_swap(value, n_c, p, every)
+            keep = np.flatnonzero(robust_may_improve(covers, weights, covered, p, objective,
+                                                     pr, kk, value(alt)))
+        sites, dual, ok = _robust_milp([c[keep] for c in covers], weights, covered, p,
+                                       objective, pr, kk, time_limit)
+        sites = [int(keep[j]) for j in sites]
         used, status = "milp", "optimal" if ok else "time limit"
         if not ok:
             bound = dual
-            alt = _robust_greedy_swap(value, n_c, p, every)
+            if alt is None:
+                alt = _robust_greedy_swap(value, n_c, p, every)
             if value(alt) > value(sites):
                 sites, used = alt, "heuristic"
             if bound is not None and _reaches(value(sites), bound):
@@ -177,6 +187,43 @@ def robust_covering(covers: list[sp.csr_matrix], weights: FloatArray,
         gains.append(value(order))
     return Solution(tuple(order), value(order), tuple(gains), model, used, status, bound,
                     time.perf_counter() - t0)
+
+
+def robust_may_improve(covers: list[sp.csr_matrix], weights: FloatArray,
+                       covered: list[npt.NDArray[np.bool_]], p: int, objective: str,
+                       probs: FloatArray, k: int, found: float) -> npt.NDArray[np.bool_]:
+    """Candidates that can be in a plan of ``p`` sites whose objective reaches ``found`` (a
+    plan's value, e.g. greedy and swaps'), and so in every optimal plan.
+
+    In each scenario a plan covers at most its base persons plus its sites' own new persons
+    there, so a plan holding candidate ``j`` is worth at most: for ``worst``, the least over
+    the scenarios of (base + ``j``'s new persons + the ``p - 1`` largest of the others'); for
+    ``expected``, the same on the probability-weighted sums; for ``k_of_n``, on the sums over
+    the scenarios divided by ``k`` (a person counted in ``k`` scenarios counts ``k`` times
+    there). A candidate whose bound falls below ``found`` is in no plan as good. On a
+    county's micro fire stations (1,711 candidates, 3 scenarios, p = 3) HiGHS's 0.6 s fell
+    to milliseconds.
+    """
+    n_c, n_s = covers[0].shape[0], len(covers)
+    if n_c <= p or p <= 0:
+        return np.ones(n_c, dtype=bool)
+    gains = np.column_stack([sp.csr_matrix(c, dtype=np.float64) @ weights for c in covers])
+    base = np.array([float(weights[c].sum()) for c in covered])
+
+    def bound(g: FloatArray, b: float) -> FloatArray:
+        top = np.sort(g)[::-1][:p]
+        # the p - 1 largest of the others: without j's own when j is among the p largest
+        others = np.where(g >= top[-1], top.sum() - g, top[:-1].sum())
+        out: FloatArray = b + g + others
+        return out
+
+    if objective == "worst":
+        ub = np.min([bound(gains[:, s], float(base[s])) for s in range(n_s)], axis=0)
+    else:
+        wt = probs if objective == "expected" else np.full(n_s, 1.0 / k)
+        ub = bound(gains @ wt, float(wt @ base))
+    keep: npt.NDArray[np.bool_] = ub >= found - 1e-9 * max(1.0, abs(found))
+    return keep
 
 
 def robust_values_each(covers: list[sp.csr_matrix], weights: FloatArray,

@@ -110,3 +110,67 @@ def test_greedy_with_every_candidate_at_once_takes_the_same_steps(seed: int,
         at_once = _robust_greedy_swap(
             value, n_c, p, lambda s: robust_values_each(covers, w, covered, s, objective, probs))
         assert at_once == one_by_one, (seed, objective, p)
+
+
+def _skewed(seed: int) -> tuple[list[sp.csr_matrix], np.ndarray, list[np.ndarray]]:
+    """A few large candidates and many small ones in each scenario (the small ones can be
+    left out), a random small candidate out of action in each scenario."""
+    rng = np.random.default_rng(seed)
+    n_c, n_v, n_s = 12, 36, 3
+    w = rng.integers(10, 400, n_v).astype(float)
+    covered = [rng.random(n_v) < 0.15 for _ in range(n_s)]
+    covers = []
+    for s in range(n_s):
+        a = rng.random((n_c, n_v)) < 0.05
+        a[0, :12], a[1, 10:22], a[2, 20:32] = True, True, True
+        a &= ~covered[s]
+        a[rng.integers(3, n_c)] = False
+        covers.append(sp.csr_matrix(a.astype(float)))
+    return covers, w, covered
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_candidates_left_out_are_in_no_plan_as_good(seed: int, objective: str,
+                                                    p: int) -> None:
+    """robust_may_improve keeps every candidate of every plan reaching the value it is given
+    (so of every optimum: brute force over all plans), and the MILP on what is kept still
+    finds the brute-force optimum."""
+    from emgis.locate.robust import robust_may_improve
+
+    covers, w, covered = _skewed(seed) if seed % 2 else _instance(seed)
+    probs = np.array([0.5, 0.3, 0.2])
+    k = 2
+    n_c = covers[0].shape[0]
+    values = {s: robust_objective(*robust_values(covers, w, covered, s), w, objective, probs,
+                                  k)
+              for s in itertools.combinations(range(n_c), p)}
+    best = max(values.values())
+    for found in (best, sorted(values.values())[len(values) // 2]):
+        may = robust_may_improve(covers, w, covered, p, objective, probs, k, found)
+        in_good = np.zeros(n_c, dtype=bool)
+        for s, v in values.items():
+            if v >= found - 1e-9:
+                in_good[list(s)] = True
+        assert (may >= in_good).all(), (seed, objective, p, found)
+    sol = robust_covering(covers, w, covered, p, objective=objective, probs=probs, k=k,
+                          method="milp")
+    assert sol.status == "optimal" and sol.objective == pytest.approx(best)
+
+
+def test_the_skewed_instance_leaves_candidates_out() -> None:
+    """The bound is not vacuous: on the skewed instance the small candidates are left out
+    for the worst case and the expectation (while every optimum stays, above)."""
+    from emgis.locate.robust import _robust_greedy_swap, robust_may_improve
+
+    covers, w, covered = _skewed(1)
+    probs = np.full(3, 1 / 3)
+    for objective in ("worst", "expected"):
+        def value(sites: list[int] | tuple[int, ...], objective: str = objective) -> float:
+            return robust_objective(*robust_values(covers, w, covered, sites), w, objective,
+                                    probs, 2)
+
+        found = value(_robust_greedy_swap(value, covers[0].shape[0], 3))
+        may = robust_may_improve(covers, w, covered, 3, objective, probs, 2, found)
+        assert 3 <= may.sum() < covers[0].shape[0], objective
