@@ -744,6 +744,8 @@ def _run_all(plan: Plan, out: str | Path, *, lang: str, per_unit_areas: bool,
         # the maps' road layer in a worker while the parent attaches the locations to the
         # roads and finds the times (one core is mostly idle then)
         roads_job = Forked(None, road_layer, plan.network, plan.district)
+        # the organisational minimums need the district alone: in a worker beside the times
+        comp_job = Forked(od, compliance_job, plan, od, lang=lang, as_of=as_of)
         result = plan.coverage()
         # calibration, uncertainty (p_within joins coverage.csv), force and availability in
         # a worker beside the compliance, the scenarios and the siting; the coverage's files
@@ -754,7 +756,7 @@ def _run_all(plan: Plan, out: str | Path, *, lang: str, per_unit_areas: bool,
         # forked now, while the parent is at its smallest; their files are written later
         area_job = Forked(None, _areas_slim, plan, per_unit_areas)
         progress.step(t["progress.compliance"])
-        findings, _ = compliance_job(plan, od, lang=lang, as_of=as_of)
+        findings, _ = comp_job.result()
         min_at = len(failures)  # where the minutes' failures are named
         # the maps' roads once, for every worker (made here if their worker failed)
         try:
