@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -71,6 +72,25 @@ def test_the_command_starts_without_the_stages() -> None:
     heavy = sorted(m for m in loaded if m.split(".")[0] in {
         "numpy", "pandas", "geopandas", "numba", "scipy", "shapely", "pyproj"})
     assert heavy == []
+
+
+def test_validate_reads_the_roads_quality_without_the_graph_libraries(tiny: Path) -> None:
+    """`emgis validate` with the roads cached prints their data quality (the villages
+    attached to the road arrays) without loading networkx or numba (0.3 s of its start-up)."""
+    from emgis.inputs.district import load_district
+    from emgis.roads.network import load_network_arrays
+
+    load_network_arrays(load_district(tiny), use_cache=True)  # the cache validate reads
+    out = _python(f"""
+        import json, sys
+        from emgis.cli import main
+        code = main(["validate", {str(tiny)!r}, "--lang", "en"])
+        print(json.dumps([code, sorted(sys.modules)]))
+    """)
+    code, loaded = json.loads(out.splitlines()[-1])
+    assert code == 0
+    assert "Data quality of the roads" in out  # the quality lines, from the cache
+    assert "networkx" not in loaded and "numba" not in loaded
 
 
 def test_public_names_are_reachable() -> None:
