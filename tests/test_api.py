@@ -93,6 +93,17 @@ def test_validate_reads_the_roads_quality_without_the_graph_libraries(tiny: Path
     assert "networkx" not in loaded and "numba" not in loaded
 
 
+def test_the_run_loads_no_networkx() -> None:
+    """The run's stages route on arrays: importing them leaves networkx (0.07 s) unloaded;
+    it comes with the API functions that take or give a networkx graph."""
+    loaded = json.loads(_python("""
+        import json, sys
+        import emgis.run.jobs, emgis.commands
+        print(json.dumps(sorted(sys.modules)))
+    """))
+    assert "emgis.analysis.coverage" in loaded and "networkx" not in loaded
+
+
 def test_public_names_are_reachable() -> None:
     from emgis.inputs.district import load_district
     from emgis.plan import Plan, open

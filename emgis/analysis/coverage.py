@@ -27,10 +27,9 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -53,6 +52,9 @@ from emgis.roads.edges import EdgeArrays
 from emgis.roads.engine import Engine
 from emgis.roads.nxio import edge_arrays
 from emgis.roads.routing import NearestTwo, RoutingGraph, Search, nearest_two_many, times_from
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 log = logging.getLogger(__name__)
 
