@@ -24,6 +24,7 @@ from emgis.locate.pairs import (
     _order_by_gain,
     _reaches,
     _row,
+    _with_best_others,
 )
 
 
@@ -158,12 +159,9 @@ def _may_improve(a: sp.csr_matrix, w: FloatArray, p: int) -> npt.NDArray[np.bool
     if n_c <= p or p <= 0:
         return np.ones(n_c, dtype=bool)
     m = sp.csr_matrix(a, dtype=np.float64)
-    gain = m @ w
     found = _covered_persons(m, w, _greedy_swap(m, w, p))
-    top = np.sort(gain)[::-1][:p]
-    # the p - 1 largest covers of the others: without j's own when j is among the p largest
-    others = np.where(gain >= top[-1], top.sum() - gain, top[:-1].sum())
-    out: npt.NDArray[np.bool_] = gain + others >= found - 1e-9 * max(1.0, abs(found))
+    out: npt.NDArray[np.bool_] = _with_best_others(m @ w, p) >= \
+        found - 1e-9 * max(1.0, abs(found))
     return out
 
 

@@ -109,6 +109,17 @@ def _reaches(value: float, bound: float) -> bool:
     return abs(bound - value) <= 1e-9 * max(1.0, abs(bound))
 
 
+def _with_best_others(gain: FloatArray, p: int) -> FloatArray:
+    """Each candidate's own ``gain`` plus the ``p - 1`` largest of the other candidates':
+    the most a plan of ``p`` sites holding it can add, where a plan adds at most the sum of
+    its sites' own gains (``p >= 1``, at least ``p`` candidates)."""
+    top = np.sort(gain)[::-1][:p]
+    # the p - 1 largest of the others: without j's own when j is among the p largest
+    others = np.where(gain >= top[-1], top.sum() - gain, top[:-1].sum())
+    out: FloatArray = gain + others
+    return out
+
+
 def served_times(times: FloatArray | Pairs, base: FloatArray,
                  sites: list[int] | tuple[int, ...]) -> FloatArray:
     """Each village's time from the nearest of the existing units and the chosen sites."""

@@ -14,7 +14,14 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from emgis._errors import SitingError
 from emgis._types import FloatArray
 from emgis.locate import OBJECTIVES
-from emgis.locate.pairs import AUTO_MILP_PAIRS, Solution, _auto, _reaches, _row
+from emgis.locate.pairs import (
+    AUTO_MILP_PAIRS,
+    Solution,
+    _auto,
+    _reaches,
+    _row,
+    _with_best_others,
+)
 from emgis.texts import Msg
 
 
@@ -209,19 +216,11 @@ def robust_may_improve(covers: list[sp.csr_matrix], weights: FloatArray,
         return np.ones(n_c, dtype=bool)
     gains = np.column_stack([sp.csr_matrix(c, dtype=np.float64) @ weights for c in covers])
     base = np.array([float(weights[c].sum()) for c in covered])
-
-    def bound(g: FloatArray, b: float) -> FloatArray:
-        top = np.sort(g)[::-1][:p]
-        # the p - 1 largest of the others: without j's own when j is among the p largest
-        others = np.where(g >= top[-1], top.sum() - g, top[:-1].sum())
-        out: FloatArray = b + g + others
-        return out
-
     if objective == "worst":
-        ub = np.min([bound(gains[:, s], float(base[s])) for s in range(n_s)], axis=0)
+        ub = np.min([base[s] + _with_best_others(gains[:, s], p) for s in range(n_s)], axis=0)
     else:
         wt = probs if objective == "expected" else np.full(n_s, 1.0 / k)
-        ub = bound(gains @ wt, float(wt @ base))
+        ub = float(wt @ base) + _with_best_others(gains @ wt, p)
     keep: npt.NDArray[np.bool_] = ub >= found - 1e-9 * max(1.0, abs(found))
     return keep
 
