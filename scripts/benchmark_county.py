@@ -32,7 +32,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -116,13 +115,8 @@ def main() -> None:
     args = ap.parse_args()
     if not Path("/usr/bin/time").exists():
         raise SystemExit("needs /usr/bin/time (Debian package: time)")
-    folder = args.dir or Path(tempfile.gettempdir()) / (
-        f"emgis-county-{args.nodes}-{args.villages}-{args.units}")
-    if not (folder / "district.toml").exists():
-        t = time.perf_counter()
-        synd.write_district(folder, nodes=args.nodes, villages=args.villages,
-                            units=args.units, townships=args.townships)
-        print(f"wrote {folder} in {time.perf_counter() - t:.0f} s")
+    folder = synd.kept_district(args.dir, nodes=args.nodes, villages=args.villages,
+                                units=args.units, townships=args.townships)
     out = folder.parent / (folder.name + "-out")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; district {folder}: "
           f"{args.nodes:,} road nodes, {args.villages:,} villages, {args.units:,} units, "

@@ -310,13 +310,9 @@ def main() -> None:
             compare(ROOT / "data" / "demo")
     if args.skip_synthetic:
         return
-    folder = args.dir or Path(tempfile.gettempdir()) / (
-        f"emgis-synthetic-{args.nodes}-{args.villages}-{args.units}")
-    if not (folder / "district.toml").exists():
-        t = time.perf_counter()
-        synd.write_district(folder, nodes=args.nodes, villages=args.villages,
-                            units=args.units, townships=100 if args.nodes >= 500_000 else 20)
-        print(f"\n(wrote the synthetic district to {folder} in {time.perf_counter() - t:.0f} s)")
+    folder = synd.kept_district(args.dir, nodes=args.nodes, villages=args.villages,
+                                units=args.units, prefix="emgis-synthetic",
+                                townships=100 if args.nodes >= 500_000 else 20)
     print(f"\n== synthetic district, {args.nodes:,} nodes")
     stages(folder)
     if not args.skip_compare:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -125,11 +124,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--dir", type=Path, help="the district folder (kept; default: temporary)")
     args = ap.parse_args()
-    folder = args.dir or Path(tempfile.gettempdir()) / (
-        f"emgis-county-{args.nodes}-{args.villages}-{args.units}")
-    if not (folder / "district.toml").exists():
-        synd.write_district(folder, nodes=args.nodes, villages=args.villages,
-                            units=args.units, townships=args.townships)
+    folder = synd.kept_district(args.dir, nodes=args.nodes, villages=args.villages,
+                                units=args.units, townships=args.townships)
     emgis.open(folder)  # the network cache built once, outside the timings
     rounds = [one_round(folder) for _ in range(args.repeat)]
     print(f"re-answer on {folder} ({args.repeat} fresh plans; wall seconds, min / median)")

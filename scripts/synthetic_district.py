@@ -231,6 +231,21 @@ def write_district(out: Path, *, nodes: int, villages: int, units: int, township
     return out
 
 
+def kept_district(folder: Path | None, *, nodes: int, villages: int, units: int,
+                  townships: int = 20, prefix: str = "emgis-county") -> Path:
+    """The benchmarks' district: ``folder`` (default ``<temp>/<prefix>-<nodes>-<villages>-
+    <units>``), written by :func:`write_district` unless its ``district.toml`` is there (kept
+    between runs, with its network cache)."""
+    import tempfile
+
+    folder = folder or Path(tempfile.gettempdir()) / f"{prefix}-{nodes}-{villages}-{units}"
+    if not (folder / "district.toml").exists():
+        t = time.perf_counter()
+        write_district(folder, nodes=nodes, villages=villages, units=units, townships=townships)
+        print(f"wrote the synthetic district {folder} in {time.perf_counter() - t:.0f} s")
+    return folder
+
+
 def write_province(out: Path, *, nodes: int, districts: int, villages: int, units: int,
                    townships: int = 10, seed: int = 42) -> list[Path]:
     """``districts`` districts side by side, sharing one provincial road file."""
