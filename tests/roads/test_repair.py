@@ -30,7 +30,7 @@ def _graph(n: int, tail: np.ndarray, head: np.ndarray, w: np.ndarray,
     indptr = np.zeros(n + 1, dtype=np.int64)
     indptr[1:] = np.cumsum(np.bincount(rows, minlength=n))
     none = np.zeros(0, dtype=np.int64)
-    return RoutingGraph(indptr=indptr, indices=cols.astype(np.int64),
+    return RoutingGraph(indptr=indptr, indices=cols.astype(np.int32),
                         weights=w.astype(np.float64), n_road=0, node_ids=none, edge_u=none,
                         edge_v=none, edge_w=np.zeros(0),
                         loc_node=np.r_[np.arange(n, dtype=np.int64), np.full(n_off, -1)],
