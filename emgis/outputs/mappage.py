@@ -8,6 +8,7 @@ import html
 import itertools
 import json
 import re
+import secrets
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -131,14 +132,21 @@ LABEL_ALL_UP_TO = 300
 #: Most vertices of the road layer of one map (larger networks draw their major roads only).
 MAX_ROAD_VERTICES = 250_000
 
-#: The last road layer made, by the network's vertex array and the datum.
-_ROAD_CACHE: Held[list[dict[str, Any]]] = Held(1)
+#: Part of the stand-ins of :meth:`_Page.encoded` (random per process: never in input).
+_PART_NONCE = secrets.token_hex(16)
+
+#: The last road layer made, by the network's vertex array and the datum: its features as
+#: the page's JSON (:func:`script_json`), encoded once for every map of a run (2 MB of
+#: coordinates on a county: 0.06 s per map).
+_ROAD_CACHE: Held[str] = Held(1)
 
 
-def _road_features(network: EdgeArrays, crs: CRS, gcj02: bool) -> list[dict[str, Any]]:
+def _road_features(network: EdgeArrays, crs: CRS, gcj02: bool) -> str:
     """The roads as one simplified multiline per class group, major roads first, within
-    :data:`MAX_ROAD_VERTICES` (cached per road geometry: a scenario's network shares it)."""
-    return _ROAD_CACHE.get(network.vx, gcj02, lambda: _make_road_features(network, crs, gcj02))
+    :data:`MAX_ROAD_VERTICES`, as the page's JSON text of the features list (cached per road
+    geometry: a scenario's network shares it)."""
+    return _ROAD_CACHE.get(network.vx, gcj02,
+                           lambda: script_json(_make_road_features(network, crs, gcj02)))
 
 
 def _make_road_features(network: EdgeArrays, crs: CRS, gcj02: bool
@@ -174,16 +182,16 @@ def _make_road_features(network: EdgeArrays, crs: CRS, gcj02: bool
     return feats
 
 
-def road_layer(network: EdgeArrays, district: District) -> list[dict[str, Any]]:
+def road_layer(network: EdgeArrays, district: District) -> str:
     """The maps' road layer of the district (what every map draws; see
-    :func:`prepare_maps`)."""
+    :func:`prepare_maps`): its features as the pages' JSON text."""
     if not network.n_edges:
-        return []
+        return "[]"
     return _road_features(network, district.crs, is_gcj02(district.settings.maps.basemap))
 
 
 def prepare_maps(network: EdgeArrays, district: District, *,
-                 roads: list[dict[str, Any]] | None = None) -> None:
+                 roads: str | None = None) -> None:
     """Make the maps' road layer and load the map library once, before the run's
     map-writing workers fork (each then finds them made instead of simplifying and
     projecting every road and importing folium, 0.23 s, itself). ``roads``: the layer as
@@ -245,6 +253,8 @@ class _Page:
     extra: dict[str, Any] = field(default_factory=dict)
     scripts: list[str] = field(default_factory=list)
     slots: dict[str, str] = field(default_factory=dict)
+    #: Parts of the data block encoded before (:meth:`encoded`): stand-in -> JSON text.
+    parts: dict[str, str] = field(default_factory=dict)
     m: folium.Map | None = None
 
     def __post_init__(self) -> None:  # deferred: loads folium
@@ -280,6 +290,15 @@ class _Page:
         self.slots[token] = content
         assert self.m is not None  # made in __post_init__
         getattr(self.m.get_root(), where).add_child(folium.Element(token))
+
+    def encoded(self, text: str) -> str:
+        """A stand-in for a value already encoded by :func:`script_json` (``text``), to put
+        in the data block: :meth:`render` writes the text in its place, the same bytes as
+        encoding the value there. The stand-in holds a NUL (written ``\\u0000`` in JSON)
+        and a random token, so no text from input can be taken for it."""
+        token = f"\x00emgis-part-{len(self.parts)}-{_PART_NONCE}\x00"
+        self.parts[token] = text
+        return token
 
     def fit(self, gdf: gpd.GeoDataFrame) -> None:
         """Open on the bounds of these geometries."""
@@ -328,8 +347,8 @@ class _Page:
         items = []
         if network is not None and network.n_edges:
             self.add("roads", {"type": "lines", "pane": "emgisRoads", "opacity": ROAD_OPACITY,
-                               "features": _road_features(network, self.district.crs,
-                                                          self.gcj02)})
+                               "features": self.encoded(_road_features(
+                                   network, self.district.crs, self.gcj02))})
             items.append({"type": "check", "label": t["map.roads"], "layers": ["roads"],
                           "on": True})
         towns = self.district.townships
@@ -439,8 +458,11 @@ class _Page:
                           "names": {}}, **self.extra}
         js = "</script><script>".join(_static(name).decode("utf-8")
                                       for name in ["emgis-map.js", *self.scripts])
+        block = script_json(data)
+        for stand_in, text in self.parts.items():  # each part once, where it stands
+            block = block.replace(script_json(stand_in), text, 1)
         self.slots[token] = ('<script type="application/json" id="emgis-data">'
-                             + script_json(data) + "</script><script>" + js + "</script>")
+                             + block + "</script><script>" + js + "</script>")
         page = inline_assets(self.m.get_root().render())
         for token, content in self.slots.items():
             page = page.replace(token, content, 1)

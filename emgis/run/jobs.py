@@ -758,9 +758,10 @@ def _run_all(plan: Plan, out: str | Path, *, lang: str, per_unit_areas: bool,
         progress.step(t["progress.compliance"])
         findings, _ = comp_job.result()
         min_at = len(failures)  # where the minutes' failures are named
-        # the maps' roads once, for every worker (made here if their worker failed)
+        # the maps' roads once (encoded as the pages' JSON), for every worker (made here if
+        # their worker failed)
         try:
-            roads: list[dict[str, Any]] | None = roads_job.result()
+            roads: str | None = roads_job.result()
         except (EmgisError, ValueError, RuntimeError, OSError):
             log.debug("the maps' road layer failed in its worker", exc_info=True)
             roads = None

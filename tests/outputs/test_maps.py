@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -255,3 +256,37 @@ def test_input_text_is_inert_in_every_map(tiny: Path, tmp_path: Path) -> None:
         assert json.dumps(PAYLOAD, ensure_ascii=False)[1:-1] in texts, p.name
     dom = render_dom(tmp_path / "siting_micro_fire_station.html", tmp_path)
     assert "leaflet-container" in dom and "<img src=x" not in dom
+
+
+def test_encoded_parts_are_the_bytes_encoding_would_give(tiny: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """The road layer is encoded once for every map of a run (issue 27) and written where its
+    stand-in stands: the pages are byte for byte those with the layer encoded in place, and a
+    name spelling a stand-in stays a name."""
+    from emgis.outputs import mappage
+
+    plan = open_plan(tiny)
+    write_with(coverage_job, plan, tmp_path / "parts", lang="en")
+    page = (tmp_path / "parts" / "coverage.html").read_text("utf-8")
+    mappage._ROAD_CACHE._items.clear()
+    # the oracle: every value encoded where it stands (no stand-ins)
+    monkeypatch.setattr(mappage._Page, "encoded", lambda self, text: json.loads(text))
+    write_with(coverage_job, open_plan(tiny), tmp_path / "whole", lang="en")
+    whole = (tmp_path / "whole" / "coverage.html").read_text("utf-8")
+    assert page == whole
+    roads = _data(page)["layers"]["roads"]["features"]
+    assert roads and all(f["g"]["type"] == "MultiLineString" for f in roads)
+    monkeypatch.undo()
+    mappage._ROAD_CACHE._items.clear()
+    # a village named like a stand-in (the nonce aside, which input cannot know)
+    fake = f"\x00emgis-part-0-{'0' * 32}\x00"
+    villages = plan.district.villages.copy()
+    villages.loc[villages.index[0], "name"] = fake
+    named = dataclasses.replace(plan.district, villages=villages)
+    p = mappage._Page(named, "en", "t")
+    stand_in = p.encoded(mappage.script_json([1, 2]))
+    p.add("x", {"type": "lines", "features": stand_in, "fake": fake})
+    data = _data(p.render())
+    assert data["layers"]["x"]["features"] == [1, 2]
+    assert data["layers"]["x"]["fake"] == fake
