@@ -291,3 +291,26 @@ def test_nearest_min_equals_brute_force(G: nx.MultiDiGraph, data: st.DataObject)
         np.testing.assert_allclose(g, want, rtol=0, atol=1e-9)
     np.testing.assert_allclose(got[0], nearest_two_many(rg, [search])[0].first_min, rtol=0,
                                atol=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(G=road_graphs())
+def test_each_arc_is_the_fastest_of_its_parallel_roads(G: nx.MultiDiGraph) -> None:
+    """The graph holds one arc per (tail, head): the least minutes of the roads between them,
+    found here edge by edge from the networkx graph (a road drawn twice or more is common in
+    the random graphs)."""
+    fastest: dict[tuple[int, int], float] = {}
+    for u, v, d in G.edges(data=True):
+        fastest[(u, v)] = min(fastest.get((u, v), np.inf), d["travel_time"] / 60.0)
+    none = at_nodes(G, [])
+    rg = build_routing_graph(G, none, mode="drive")
+    nodes = rg.node_ids
+    got = {}
+    for a in range(rg.n_nodes):
+        for j in range(rg.indptr[a], rg.indptr[a + 1]):
+            key = (int(nodes[a]), int(nodes[rg.indices[j]]))
+            assert key not in got  # one arc per pair, sorted by head
+            got[key] = float(rg.weights[j])
+        assert list(rg.indices[rg.indptr[a]:rg.indptr[a + 1]]) == sorted(
+            rg.indices[rg.indptr[a]:rg.indptr[a + 1]])
+    assert got == fastest
