@@ -24,7 +24,7 @@ import shapely
 from emgis._types import BoolArray, FloatArray, IntArray
 from emgis.analysis.siting import candidate_sites
 from emgis.inputs.kinds import mode_of, target_of, towards_unit, units_of
-from emgis.roads.routing import pairs_within, pairs_within_each
+from emgis.roads.routing import pair_order, pairs_within, pairs_within_each
 
 if TYPE_CHECKING:
     from emgis.analysis.siting import ScenarioSpec
@@ -205,7 +205,7 @@ def whatif_data(district: District, engine: Engine, kind: str, *,
                 si = np.concatenate([si, rows[keep]])
                 vi = np.concatenate([vi, b.village[keep]])
                 t = np.concatenate([t, b.minutes[keep]])
-                order = np.lexsort((vi, si))
+                order = pair_order(si, vi, len(engine.village_loc))
                 si, vi, t = si[order], vi[order], t[order]
             ptr = np.searchsorted(si, np.arange(len(src) + 1)).astype(np.int64)
             out.append(WhatIfTimes(name, ptr, vi.astype(np.int64), np.asarray(t, dtype=float)))
