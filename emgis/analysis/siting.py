@@ -30,7 +30,7 @@ from emgis.locate.median import p_center, p_median
 from emgis.locate.pairs import Pairs, Solution, _newly_coverable, served_times
 from emgis.locate.robust import robust_covering, robust_objective, robust_values
 from emgis.roads.engine import Engine
-from emgis.roads.routing import pairs_within
+from emgis.roads.routing import pair_order, pairs_within
 from emgis.texts import Msg
 
 if TYPE_CHECKING:
@@ -316,7 +316,7 @@ def candidate_times(engine: Engine, kind: str, cand_loc: IntArray, base: FloatAr
     t = t + turnout
     keep = t < limits[vi] - 1e-12
     vi, ci, t = vi[keep], ci[keep], t[keep]
-    order = np.lexsort((vi, ci))
+    order = pair_order(ci, vi, n_v)  # each (candidate, village) once
     return Pairs((n_c, n_v), ci[order], vi[order], t[order])
 
 
@@ -328,7 +328,7 @@ def _with_baseline(pairs0: Pairs, far: BoolArray, near: Pairs) -> Pairs:
     row = np.concatenate([pairs0.row[keep], rows_near])
     col = np.concatenate([pairs0.col[keep], near.col])
     t = np.concatenate([pairs0.t[keep], near.t])
-    order = np.lexsort((col, row))
+    order = pair_order(row, col, pairs0.shape[1])  # the two parts' rows do not meet
     return Pairs(pairs0.shape, row[order], col[order], t[order])
 
 
