@@ -314,3 +314,31 @@ def test_each_arc_is_the_fastest_of_its_parallel_roads(G: nx.MultiDiGraph) -> No
         assert list(rg.indices[rg.indptr[a]:rg.indptr[a + 1]]) == sorted(
             rg.indices[rg.indptr[a]:rg.indptr[a + 1]])
     assert got == fastest
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_fastest_piece_of_each_pair_as_a_lexsort_keeps_it(data: st.DataObject) -> None:
+    """route_lines' piece per node pair: the first of each key after a lexsort by (key,
+    minutes), the oracle, on keys and minutes with many repeats and ties (inf included)."""
+    from emgis.roads.routing import _fastest_of_each
+
+    n = data.draw(st.integers(0, 40))
+    keys = np.array(data.draw(st.lists(st.integers(0, 6), min_size=n, max_size=n)),
+                    dtype=np.int64)
+    w = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, np.inf]),
+                                    min_size=n, max_size=n)), dtype=float)
+    piece = np.arange(n, dtype=np.int64)
+    back = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    order = np.lexsort((w, keys))
+    ks = keys[order]
+    first = np.r_[True, ks[1:] != ks[:-1]] if n else np.zeros(0, dtype=bool)
+    k, p, b = _fastest_of_each(keys, w, piece, back)
+    assert k.tolist() == ks[first].tolist()
+    assert p.tolist() == piece[order][first].tolist()
+    assert b.tolist() == back[order][first].tolist()
+    # a step between two keys finds the same piece either way (side="left")
+    for q in range(-1, 8):
+        i_old, i_new = np.searchsorted(ks, q), np.searchsorted(k, q)
+        if i_old < n:
+            assert piece[order][i_old] == p[i_new]
