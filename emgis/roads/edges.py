@@ -130,6 +130,15 @@ class EdgeArrays:
         k[order] = np.arange(self.n_edges) - first[run]
         return np.column_stack([uid, vid, k])
 
+    @cached_property
+    def key_rank(self) -> IntArray:
+        """Each edge's place among the edges sorted by :attr:`keys` (u id, v id, key), the
+        order snapping breaks ties in (made once per network: a scenario's, derived, shares
+        it)."""
+        karr = self.keys
+        out: IntArray = np.lexsort((karr[:, 2], karr[:, 1], karr[:, 0])).argsort()
+        return out
+
     def time_at(self, edges: npt.ArrayLike, fracs: npt.ArrayLike) -> FloatArray:
         """Seconds from the start of each edge to the point at a fraction of its length.
 
@@ -177,7 +186,7 @@ def derive(edges: EdgeArrays, **changes: Any) -> EdgeArrays:
     geometry, STR-tree and keys already built for it (rebuilding them costs seconds and
     gigabytes on a provincial network)."""
     out = replace(edges, **changes)
-    for name in ("geometry", "tree", "keys"):
+    for name in ("geometry", "tree", "keys", "key_rank"):
         if name in edges.__dict__:
             out.__dict__[name] = edges.__dict__[name]
     return out

@@ -90,7 +90,7 @@ def snap_points(
     max_m = settings.network.max_access_m
     offroad = settings.speed_kph("offroad")
     karr = ea.keys
-    key_rank = np.lexsort((karr[:, 2], karr[:, 1], karr[:, 0])).argsort()
+    key_rank = ea.key_rank
 
     idx = _nearest(ea.tree, pts, np.arange(len(geoms)), key_rank, None)
     dist = np.full(n, np.inf)
@@ -325,7 +325,7 @@ def reattach(
     if not len(s_rep):
         return out
     karr = ea.keys
-    key_rank = np.lexsort((karr[:, 2], karr[:, 1], karr[:, 0])).argsort()
+    key_rank = ea.key_rank
     best = np.lexsort((pf0[part], key_rank[e_rep], np.round(dist, 6), s_rep))
     s_rep, part, e_rep, dist = s_rep[best], part[best], e_rep[best], dist[best]
     one = np.r_[True, s_rep[1:] != s_rep[:-1]]

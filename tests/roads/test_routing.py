@@ -342,3 +342,23 @@ def test_fastest_piece_of_each_pair_as_a_lexsort_keeps_it(data: st.DataObject) -
         i_old, i_new = np.searchsorted(ks, q), np.searchsorted(k, q)
         if i_old < n:
             assert piece[order][i_old] == p[i_new]
+
+
+@settings(max_examples=60, deadline=None)
+@given(G=road_graphs())
+def test_key_rank_is_each_edges_place_by_u_v_key_and_derived_networks_share_it(
+        G: nx.MultiDiGraph) -> None:
+    """Snapping breaks ties by each edge's place among the edges sorted by (u, v, key), as a
+    networkx graph keys them; made once per network, and a scenario's network (derived with a
+    penalty) shares it instead of sorting again."""
+    from emgis.roads.edges import with_penalty
+    from emgis.roads.nxio import edge_arrays
+
+    ea = edge_arrays(G)
+    keys = [tuple(int(x) for x in row) for row in ea.keys]
+    assert sorted(keys) == sorted((u, v, k) for u, v, k in G.edges(keys=True))
+    by_key = sorted(range(len(keys)), key=lambda i: keys[i])
+    want = [by_key.index(i) for i in range(len(keys))]
+    assert ea.key_rank.tolist() == want
+    scenario = with_penalty(ea, np.ones(ea.n_edges))
+    assert scenario.key_rank is ea.key_rank
