@@ -99,7 +99,9 @@ def _validate(path: str, con: Console, *, limit: int | None = LIST_LIMIT) -> Dis
     return report.district
 
 
-def _open(args: argparse.Namespace, con: Console) -> Plan:
+def _open(args: argparse.Namespace, con: Console, *, engine: bool = False) -> Plan:
+    """The district of the command, validated, with its road network (``engine``: and the
+    engine built, :meth:`emgis.plan.Plan.ready`)."""
     from emgis.inputs.planfile import with_plan  # deferred: the command starts without geopandas
     from emgis.plan import Plan  # deferred: loads networkx, numba, scipy.optimize
     from emgis.roads.cache import (
@@ -130,7 +132,7 @@ def _open(args: argparse.Namespace, con: Console) -> Plan:
     network, cache = load_network_arrays(district, use_cache=not args.no_cache,
                                          on_wait=con.warn)
     log.info("road network loaded in %.1f s (%s)", time.perf_counter() - t0, cache)
-    return Plan(district, network, cache)
+    return Plan.ready(district, network, cache) if engine else Plan(district, network, cache)
 
 
 def _out(args: argparse.Namespace, command: str, con: Console,
@@ -668,7 +670,7 @@ def cmd_run(args: argparse.Namespace, con: Console) -> int:
     """Run the whole job and write maps, tables and the report under --out."""
     from emgis.run.jobs import run_all  # deferred: loads networkx, numba, scipy.optimize
 
-    plan = _open(args, con)
+    plan = _open(args, con, engine=True)
     _print_summary(plan.district, con)
     _print_network(plan, con)
     con.say(con.t["cli.running"])

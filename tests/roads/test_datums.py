@@ -129,3 +129,43 @@ def test_gcj_inverse_used_by_the_check_round_trips() -> None:
     lon, lat = _villages()
     back = gcj02_to_wgs84(*wgs84_to_gcj02(lon, lat))
     assert np.allclose(back[0], lon, atol=1e-8) and np.allclose(back[1], lat, atol=1e-8)
+
+
+def _opened(root: Path) -> tuple[object, object]:
+    """What ``Plan(...)`` says of a district, and what ``Plan.ready`` says: the problems
+    raised, or the warnings kept and the engine's snaps."""
+    from emgis.inputs.district import load_district
+    from emgis.plan import Plan
+    from emgis.roads.network import load_network_arrays
+
+    out = []
+    for make in (Plan, Plan.ready):
+        district = load_district(root)
+        network, cache = load_network_arrays(district)
+        try:
+            plan = make(district, network, cache)
+        except emgis.ValidationError as exc:
+            out.append(("raised", [(p.level, p.file, p.field, str(p.message))
+                                   for p in exc.problems]))
+            continue
+        out.append(("opened", [(p.level, p.file, p.field, str(p.message))
+                               for p in plan.district.warnings],
+                    plan.engine.snaps.to_csv()))
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize(("write", "declare", "check"), [
+    ("GCJ-02", None, None), ("GCJ-02", None, "warn"), ("GCJ-02", "GCJ-02", None),
+    ("WGS-84", "GCJ-02", None), ("WGS-84", None, None)])
+def test_ready_plan_is_the_plan_with_its_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                workers: str, write: str,
+                                                declare: str | None, check: str | None
+                                                ) -> None:
+    """``Plan.ready`` (the datum check forked beside the snapping, issue 27) raises what
+    ``Plan(...)`` raises and keeps the same warnings, its engine the same as one built after
+    (in one process too: ``EMGIS_WORKERS=1``)."""
+    monkeypatch.setenv("EMGIS_WORKERS", workers)
+    plain, ready = _opened(_district(tmp_path / "d", write=write, declare=declare,
+                                     datum_check=check))
+    assert plain == ready
