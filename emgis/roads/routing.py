@@ -62,9 +62,9 @@ class RoutingGraph:
     Attributes
     ----------
     indptr, indices, weights
-        Forward adjacency; ``weights`` in minutes. ``indices`` (each arc's head) are 32-bit:
-        the compiled searches walk through them, and half the bytes took a whole-county
-        search from 10.6 to 9.3 ms.
+        Forward adjacency; ``weights`` in minutes. ``indptr`` and ``indices`` (each arc's
+        head) are 32-bit: the compiled searches walk through them, and half the bytes took a
+        whole-county search from 10.6 to 9.3 ms (and a province's graphs keep less).
     n_road
         Number of road nodes; location ``i`` is node ``n_road + i`` (if it is on the network).
     node_ids
@@ -87,7 +87,7 @@ class RoutingGraph:
         Whether every edge is reversed (:meth:`reversed`).
     """
 
-    indptr: IntArray
+    indptr: Int32Array
     indices: Int32Array
     weights: FloatArray
     n_road: int
@@ -118,7 +118,7 @@ class RoutingGraph:
                             shape=(self.n_nodes, self.n_nodes)).T.tocsr()
         csr.sort_indices()
         return RoutingGraph(
-            indptr=csr.indptr.astype(np.int64), indices=csr.indices.astype(np.int32),
+            indptr=csr.indptr.astype(np.int32), indices=csr.indices.astype(np.int32),
             weights=csr.data.astype(np.float64), n_road=self.n_road, node_ids=self.node_ids,
             edge_u=self.edge_v, edge_v=self.edge_u, edge_w=self.edge_w,
             loc_node=self.loc_node, loc_access=self.loc_access,
@@ -304,7 +304,9 @@ def build_routing_graph(
     data = np.minimum.reduceat(data, first) if len(first) else data
     key = key[first]
     rows, cols = key // n, key % n
-    indptr = np.zeros(n + 1, dtype=np.int64)
+    if len(cols) >= 2**31 - 1:  # places held as 32-bit integers
+        raise ValueError("a routing graph of 2**31 arcs or more")
+    indptr = np.zeros(n + 1, dtype=np.int32)
     indptr[1:] = np.cumsum(np.bincount(rows, minlength=n))
     access_m = snaps["access_m"].to_numpy(dtype=float, na_value=np.nan)
     access = (access_m / m_per_min if walk
@@ -586,7 +588,7 @@ def pair_order(s: IntArray, t: IntArray, n_t: int) -> IntArray:
     return out
 
 
-def _arc_keys(indptr: IntArray, indices: Int32Array, n: int) -> IntArray:
+def _arc_keys(indptr: Int32Array, indices: Int32Array, n: int) -> IntArray:
     """Each arc as one sortable number, tail * n + head."""
     return np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr)) * n + indices
 

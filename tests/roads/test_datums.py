@@ -138,7 +138,7 @@ def _opened(root: Path) -> tuple[object, object]:
     from emgis.plan import Plan
     from emgis.roads.network import load_network_arrays
 
-    out = []
+    out: list[tuple[object, ...]] = []
     for make in (Plan, Plan.ready):
         district = load_district(root)
         network, cache = load_network_arrays(district)

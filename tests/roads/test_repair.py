@@ -27,7 +27,7 @@ def _graph(n: int, tail: np.ndarray, head: np.ndarray, w: np.ndarray,
     keep = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
     key, w = key[keep], w[keep]
     rows, cols = key // n, key % n
-    indptr = np.zeros(n + 1, dtype=np.int64)
+    indptr = np.zeros(n + 1, dtype=np.int32)
     indptr[1:] = np.cumsum(np.bincount(rows, minlength=n))
     none = np.zeros(0, dtype=np.int64)
     return RoutingGraph(indptr=indptr, indices=cols.astype(np.int32),
