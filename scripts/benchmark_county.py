@@ -101,12 +101,7 @@ def print_steps(tables: dict[str, list[tuple[str, float]]]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--nodes", type=int, default=100_000)
-    ap.add_argument("--villages", type=int, default=1_500)
-    ap.add_argument("--units", type=int, default=300)
-    ap.add_argument("--townships", type=int, default=20)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--dir", type=Path, help="the district folder (kept; default: temporary)")
+    synd.county_options(ap)
     ap.add_argument("--steps", action="store_true",
                     help="also a warm run's step table (the run's progress lines, timed)")
     ap.add_argument("--before", type=Path, metavar="CHECKOUT",
@@ -115,8 +110,7 @@ def main() -> None:
     args = ap.parse_args()
     if not Path("/usr/bin/time").exists():
         raise SystemExit("needs /usr/bin/time (Debian package: time)")
-    folder = synd.kept_district(args.dir, nodes=args.nodes, villages=args.villages,
-                                units=args.units, townships=args.townships)
+    folder = synd.county_from(args)
     out = folder.parent / (folder.name + "-out")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; district {folder}: "
           f"{args.nodes:,} road nodes, {args.villages:,} villages, {args.units:,} units, "

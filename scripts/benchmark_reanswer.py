@@ -117,15 +117,9 @@ def one_round(folder: Path) -> dict[str, tuple[float, float, bool]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--nodes", type=int, default=100_000)
-    ap.add_argument("--villages", type=int, default=1_500)
-    ap.add_argument("--units", type=int, default=300)
-    ap.add_argument("--townships", type=int, default=20)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--dir", type=Path, help="the district folder (kept; default: temporary)")
+    synd.county_options(ap)
     args = ap.parse_args()
-    folder = synd.kept_district(args.dir, nodes=args.nodes, villages=args.villages,
-                                units=args.units, townships=args.townships)
+    folder = synd.county_from(args)
     emgis.open(folder)  # the network cache built once, outside the timings
     rounds = [one_round(folder) for _ in range(args.repeat)]
     print(f"re-answer on {folder} ({args.repeat} fresh plans; wall seconds, min / median)")

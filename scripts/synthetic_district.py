@@ -246,6 +246,23 @@ def kept_district(folder: Path | None, *, nodes: int, villages: int, units: int,
     return folder
 
 
+def county_options(ap: argparse.ArgumentParser) -> None:
+    """The county benchmarks' district options (``--nodes --villages --units --townships
+    --dir``) and ``--repeat``, with the county's sizes as defaults (:func:`county_from`)."""
+    ap.add_argument("--nodes", type=int, default=100_000)
+    ap.add_argument("--villages", type=int, default=1_500)
+    ap.add_argument("--units", type=int, default=300)
+    ap.add_argument("--townships", type=int, default=20)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dir", type=Path, help="the district folder (kept; default: temporary)")
+
+
+def county_from(args: argparse.Namespace) -> Path:
+    """The district of :func:`county_options`' arguments (:func:`kept_district`)."""
+    return kept_district(args.dir, nodes=args.nodes, villages=args.villages, units=args.units,
+                         townships=args.townships)
+
+
 def write_province(out: Path, *, nodes: int, districts: int, villages: int, units: int,
                    townships: int = 10, seed: int = 42) -> list[Path]:
     """``districts`` districts side by side, sharing one provincial road file."""
