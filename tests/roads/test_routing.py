@@ -333,7 +333,8 @@ def test_fastest_piece_of_each_pair_as_a_lexsort_keeps_it(data: st.DataObject) -
     order = np.lexsort((w, keys))
     ks = keys[order]
     first = np.r_[True, ks[1:] != ks[:-1]] if n else np.zeros(0, dtype=bool)
-    k, p, b = _fastest_of_each(keys, w, piece, back)
+    k, take = _fastest_of_each(keys, w)
+    p, b = piece[take], back[take]
     assert k.tolist() == ks[first].tolist()
     assert p.tolist() == piece[order][first].tolist()
     assert b.tolist() == back[order][first].tolist()
