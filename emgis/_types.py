@@ -9,8 +9,9 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 #: Node, edge, candidate and village indices.
 IntArray = npt.NDArray[np.int64]
-#: The head node of each arc of a routing graph: 32 bits, half the memory a search walks
-#: through (graphs of fewer than 2**31 nodes; the search kernels check).
+#: Indices held in 32 bits where fewer than 2**31 are possible and memory counts: a routing
+#: graph's row starts and arc heads (what a search walks through; the graph builder and the
+#: search kernels check), a network's edge places.
 Int32Array = npt.NDArray[np.int32]
 #: Masks.
 BoolArray = npt.NDArray[np.bool_]

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from emgis._types import FloatArray, IntArray
+from emgis._types import FloatArray, Int32Array, IntArray
 
 if TYPE_CHECKING:
 
@@ -131,12 +131,13 @@ class EdgeArrays:
         return np.column_stack([uid, vid, k])
 
     @cached_property
-    def key_rank(self) -> npt.NDArray[np.int32]:
+    def key_rank(self) -> Int32Array:
         """Each edge's place among the edges sorted by :attr:`keys` (u id, v id, key), the
         order snapping breaks ties in (made once per network: a scenario's, derived, shares
         it; 32-bit, a province's 3 million edges keep 12 MB)."""
         karr = self.keys
-        out = np.lexsort((karr[:, 2], karr[:, 1], karr[:, 0])).argsort().astype(np.int32)
+        out: Int32Array = np.lexsort((karr[:, 2], karr[:, 1], karr[:, 0])).argsort().astype(
+            np.int32)
         return out
 
     def time_at(self, edges: npt.ArrayLike, fracs: npt.ArrayLike) -> FloatArray:
