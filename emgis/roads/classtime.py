@@ -43,6 +43,7 @@ from scipy.sparse.csgraph import dijkstra
 from emgis._arrays import ranges
 from emgis._types import FloatArray, IntArray
 from emgis.inputs.settings import Settings
+from emgis.roads._scale import scaled_minutes
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.routing import RoutingGraph
 
@@ -183,14 +184,10 @@ class ClassTimes:
         has = (self.arc_hi > self.arc_lo) & ~self.link
         return has, self.arc_lo[has], self.arc_hi[has]
 
-    def _arc_minutes(self, pw: FloatArray) -> FloatArray:
-        """Arc minutes from the minutes of each piece: the least of its pieces (0 for a
-        link)."""
-        has, lo, _ = self._spans
-        w = np.zeros(len(self.arc_lo))
-        if has.any() and len(self.order):
-            w[has] = np.minimum.reduceat(pw[self.order], lo)
-        return w
+    @functools.cached_property
+    def _span_arcs(self) -> IntArray:
+        """The arcs with pieces (:attr:`_spans`), by position."""
+        return np.flatnonzero(self._spans[0])
 
     def _chosen(self, inverse: FloatArray) -> IntArray:
         """The piece each arc takes with ``1 / factor`` per group: its fastest (-1: a
@@ -215,8 +212,10 @@ class ClassTimes:
         f = np.asarray(factors, dtype=float)
         g = self.graph
         off = self.groups.index(OFFROAD)
-        pw = np.asarray(self.piece @ (1.0 / f), dtype=float).ravel()
-        return dataclasses.replace(g, weights=self._arc_minutes(pw),
+        p = self.piece
+        pw, w = scaled_minutes(p.indptr, p.indices, p.data, 1.0 / f, self.order,
+                               self._span_arcs, self._spans[1], len(self.arc_lo))
+        return dataclasses.replace(g, weights=w,
                                    loc_access=self.access / f[off],
                                    piece_w=np.where(np.isfinite(g.piece_w), pw, np.inf)
                                    if g.piece_w is not None else None)
@@ -224,7 +223,18 @@ class ClassTimes:
     def arc_groups(self, factors: npt.ArrayLike | None = None) -> sp.csr_matrix:
         """Per arc, the nominal minutes per group of the piece it takes under ``factors``,
         and its metres in a last column (arcs x (groups + 1); zero rows for links)."""
-        f = np.ones(self.n_groups) if factors is None else np.asarray(factors, dtype=float)
+        if factors is None:
+            return self._nominal_groups
+        return self._arc_groups(np.asarray(factors, dtype=float))
+
+    @functools.cached_property
+    def _nominal_groups(self) -> sp.csr_matrix:
+        """:meth:`arc_groups` at nominal speeds, made once (each kind of the uncertainty
+        analysis asks for it: 0.2 s each on a province)."""
+        return self._arc_groups(np.ones(self.n_groups))
+
+    def _arc_groups(self, f: FloatArray) -> sp.csr_matrix:
+        """:meth:`arc_groups` under the factors ``f`` (one per group)."""
         chosen = self._chosen(1.0 / f)
         rows = np.flatnonzero(chosen >= 0)
         sel = self.piece[chosen[rows]].tocoo()
@@ -336,7 +346,7 @@ def route_minutes(ct: ClassTimes, sources: npt.ArrayLike, targets: npt.ArrayLike
     tgt = np.asarray(targets, dtype=np.int64)
     f = np.ones(ct.n_groups) if factors is None else np.asarray(factors, dtype=float)
     rg = ct.scaled(f) if factors is not None else ct.graph
-    ag = ct.arc_groups(f)
+    ag = ct.arc_groups(None if factors is None else f)
     csr = sp.csr_matrix((np.maximum(rg.weights, 1e-12), rg.indices, rg.indptr),
                         shape=(rg.n_nodes, rg.n_nodes))
     g = ct.graph
@@ -436,11 +446,11 @@ def nearest_routes(ct: ClassTimes, sources: npt.ArrayLike, offsets: npt.ArrayLik
     cand = np.flatnonzero(ok)[order]
     first = np.r_[True, snode[cand][1:] != snode[cand][:-1]]
     best = cand[first]
-    rows = np.concatenate([np.repeat(np.arange(n), np.diff(g.indptr)),
-                           np.full(len(best), n)])
+    # the graph's rows, then the root's (the arcs are distinct: no sums, no reordering)
+    indptr = np.append(np.asarray(g.indptr, dtype=np.int64), len(g.indices) + len(best))
     cols = np.concatenate([g.indices, snode[best]])
     data = np.concatenate([np.maximum(g.weights, 1e-12), np.maximum(seed[best], 1e-12)])
-    csr = sp.csr_matrix((data, (rows, cols)), shape=(n + 1, n + 1))
+    csr = sp.csr_matrix((data, cols, indptr), shape=(n + 1, n + 1))
     _, pred = dijkstra(csr, directed=True, indices=n, return_predecessors=True,
                        limit=limit)
     pred = np.asarray(pred, dtype=np.int64)

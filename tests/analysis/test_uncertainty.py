@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import emgis
 from emgis.analysis.uncertainty import uncertainty
@@ -163,3 +165,26 @@ def test_searches_from_the_units_in_reach_as_from_all(demo_plan: emgis.Plan,
     assert kept < sum(sizes)  # searches left units out
     assert (pruned.table["p_within"] == every.table["p_within"]).all()
     assert ((pruned.table["p_within"] > 0) & (pruned.table["p_within"] < 1)).any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0.3, 3.0), min_size=16, max_size=16), st.integers(0, 15))
+def test_scaled_minutes_are_numpys_to_the_bit(demo_plan: emgis.Plan, fs: list[float],
+                                              odd: int) -> None:
+    """The compiled scaling (:mod:`emgis.roads._scale`) gives the pieces' and the arcs'
+    minutes of the sparse product and ``minimum.reduceat`` it replaced, to the last bit (and
+    a closed piece, inf, stays inf)."""
+    ct = class_times(demo_plan.engine.graph("drive"), demo_plan.network,
+                     demo_plan.district.settings)
+    f = np.asarray(fs[:ct.n_groups])
+    f[odd % ct.n_groups] = 1.0  # a factor of one exactly among the others
+    inv = 1.0 / f
+    pw = np.asarray(ct.piece @ inv, dtype=float).ravel()
+    has = (ct.arc_hi > ct.arc_lo) & ~ct.link
+    want = np.zeros(len(ct.arc_lo))
+    want[has] = np.minimum.reduceat(pw[ct.order], ct.arc_lo[has])
+    g = ct.scaled(f)
+    assert np.array_equal(g.weights, want)
+    assert g.piece_w is not None and ct.graph.piece_w is not None
+    assert np.array_equal(g.piece_w, np.where(np.isfinite(ct.graph.piece_w), pw, np.inf))
+    assert (np.diff(ct.arc_lo[has]) > 0).all()  # each arc's pieces run to the next arc's
