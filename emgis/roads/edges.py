@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import shapely
 
+from emgis._cached import unlocked_cached_property
 from emgis._types import FloatArray, Int32Array, IntArray
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ class EdgeArrays:
         """Number of directed edges."""
         return len(self.u)
 
-    @cached_property
+    @unlocked_cached_property
     def geometry(self) -> npt.NDArray[np.object_]:
         """A LineString per edge, from ``u`` to ``v``."""
         if not self.n_edges:
@@ -112,12 +112,12 @@ class EdgeArrays:
                                           (np.asarray(self.vptr, dtype=np.int64),))
         return np.asarray(lines, dtype=object)
 
-    @cached_property
+    @unlocked_cached_property
     def tree(self) -> shapely.STRtree:
         """An STR-tree of the edges' lines (built once, for snapping)."""
         return shapely.STRtree(self.geometry)
 
-    @cached_property
+    @unlocked_cached_property
     def keys(self) -> IntArray:
         """``(u id, v id, key)`` of each edge, as in a networkx MultiDiGraph."""
         uid, vid = self.node_ids[self.u], self.node_ids[self.v]
@@ -130,7 +130,7 @@ class EdgeArrays:
         k[order] = np.arange(self.n_edges) - first[run]
         return np.column_stack([uid, vid, k])
 
-    @cached_property
+    @unlocked_cached_property
     def key_rank(self) -> Int32Array:
         """Each edge's place among the edges sorted by :attr:`keys` (u id, v id, key), the
         order snapping breaks ties in (made once per network: a scenario's, derived, shares

@@ -267,8 +267,8 @@ class Engine:
         tree = None
         if a.n_nodes == b.n_nodes and a.n_road == b.n_road:
             slow, _, tails, _, _ = arc_changes(a, b)
-            rows = np.repeat(np.arange(a.n_nodes, dtype=np.int64), np.diff(a.indptr))
-            both = np.concatenate([self.node_xy(np.unique(rows[slow]), mode),
+            rows = np.searchsorted(a.indptr, slow, side="right").astype(np.int64) - 1
+            both = np.concatenate([self.node_xy(np.unique(rows), mode),
                                    other.node_xy(np.unique(tails), mode)])
             xy = both[np.isfinite(both).all(axis=1)]
             xy = np.unique(xy, axis=0)
