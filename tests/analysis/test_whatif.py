@@ -323,3 +323,46 @@ def test_scenario_searches_repaired_from_the_baseline_give_the_same_page(
         assert a.name == b.name
         assert np.array_equal(a.ptr, b.ptr) and np.array_equal(a.village, b.village)
         assert np.array_equal(a.minutes, b.minutes)
+
+
+@pytest.mark.parametrize("case", ["fits_twice", "fits_target_only", "overflows_target"])
+def test_cutoff_is_the_one_a_sample_to_twice_the_target_gives(
+        page: tuple[Plan, Path, Any], case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's cutoff is decided as from the sample searched to twice the target (the
+    oracle, searched here); the sample is searched to the target first, and where that
+    already overflows the budget no sample search goes to twice the target."""
+    import emgis.analysis.whatif as wi
+    from emgis.analysis.siting import candidate_sites
+    from emgis.inputs.kinds import mode_of, target_of, towards_unit
+    from emgis.roads.routing import pairs_within
+
+    plan, _, _ = page
+    s, eng = plan.district.settings, plan.engine
+    target = target_of(KIND, s)
+    cand, _ = candidate_sites(plan.district, KIND)
+    pick = np.unique(np.linspace(0, len(cand) - 1, min(wi.SAMPLE, len(cand))).astype(int))
+    turnout = float(s.turnout[KIND].value) if KIND in s.turnout and not towards_unit(KIND) \
+        else 0.0
+    rg = eng.graph(mode_of(KIND, s), reverse=towards_unit(KIND))
+    t2 = pairs_within(rg, cand["loc"].to_numpy(dtype=np.int64)[pick], limits=2 * target,
+                      offsets=np.full(len(pick), turnout), targets=eng.village_loc)[2]
+    scale = len(cand) * (1 + len(plan.siting_scenarios())) / len(pick)
+    at_twice = (t2 <= 2 * target + 1e-12).sum() * scale
+    at_target = (t2 <= target + 1e-12).sum() * scale
+    assert at_twice > at_target > 0  # the demo's cases differ
+    budget = {"fits_twice": int(np.ceil(at_twice)), "fits_target_only":
+              int((at_twice + at_target) / 2), "overflows_target": int(at_target) - 1}[case]
+    far: list[float] = []  # how far each sample search went
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        if len(np.atleast_1d(args[1])) == len(pick):
+            far.append(float(np.max(kwargs["limits"])))
+        return pairs_within(*args, **kwargs)
+
+    monkeypatch.setattr(wi, "pairs_within", counted)
+    got = wi.whatif_data(plan.district, eng, KIND, scenarios=plan.siting_scenarios(),
+                         coverage=plan.coverage().table, max_pairs=budget)
+    want = 2 * target if at_twice <= budget else target
+    assert got.cutoff_min == want
+    assert (2 * target in far) == (at_target <= budget)
+    assert (len(got.candidates) < len(cand)) == (at_target > budget)
