@@ -39,6 +39,7 @@ from shapely.ops import substring
 
 from emgis._arrays import ranges
 from emgis._types import FloatArray, Int32Array, IntArray
+from emgis.roads._arcdiff import arc_diff
 from emgis.roads._bounded import bounded_pairs
 from emgis.roads._first import first_dijkstra
 from emgis.roads._repair import FRESH_SHARE, repaired_pairs
@@ -581,32 +582,17 @@ def pair_order(s: IntArray, t: IntArray, n_t: int) -> IntArray:
     return out
 
 
-def _arc_keys(indptr: Int32Array, indices: Int32Array, n: int) -> IntArray:
-    """Each arc as one sortable number, tail * n + head."""
-    return np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr)) * n + indices
-
-
 def arc_changes(base: RoutingGraph, other: RoutingGraph
              ) -> tuple[IntArray, FloatArray, IntArray, IntArray, FloatArray]:
     """How ``other`` differs from ``base`` (graphs of the same nodes): base's arcs it closes
     or slows (their places in ``base.indices``, sorted) with their minutes in ``other`` (inf
     where closed), and the arcs it adds or makes faster (tail, head, minutes)."""
-    n = base.n_nodes
-    k0 = _arc_keys(base.indptr, base.indices, n)
-    k1 = _arc_keys(other.indptr, other.indices, n)
-    w1 = np.full(len(k0), np.inf)
-    if len(k1):
-        at = np.minimum(np.searchsorted(k1, k0), len(k1) - 1)
-        same = k1[at] == k0
-        w1[same] = other.weights[at[same]]
-    slow = np.flatnonzero(~(w1 <= base.weights))
-    faster = np.ones(len(k1), dtype=bool)
-    if len(k0):
-        back = np.minimum(np.searchsorted(k0, k1), len(k0) - 1)
-        had = k0[back] == k1
-        faster[had] = other.weights[had] < base.weights[back[had]]
-    j = np.flatnonzero(faster)
-    return slow, w1[slow], k1[j] // n, k1[j] % n, other.weights[j]
+    if base.n_nodes != other.n_nodes:
+        raise ValueError("arc_changes compares graphs of the same nodes")
+    slow, slow_w, j = arc_diff(base.indptr, base.indices, base.weights, other.indptr,
+                               other.indices, other.weights)
+    tails = np.searchsorted(other.indptr, j, side="right").astype(np.int64) - 1
+    return slow, slow_w, tails, other.indices[j].astype(np.int64), other.weights[j]
 
 
 def pairs_within_each(graphs: Sequence[RoutingGraph], sources: npt.ArrayLike, *,

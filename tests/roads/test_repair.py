@@ -211,3 +211,42 @@ def test_no_index_out_of_bounds(tmp_path: Path) -> None:
                           env=env, cwd=Path(__file__).resolve().parents[2], timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "ok"
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 10**6), n=st.integers(1, 40), ties=st.booleans(),
+       slow=st.floats(0.0, 0.5), close=st.floats(0.0, 0.5), add=st.floats(0.0, 1.0),
+       faster=st.floats(0.0, 0.5))
+def test_arc_changes_are_each_arc_looked_up_in_the_other(seed: int, n: int, ties: bool,
+                                                        slow: float, close: float,
+                                                        add: float, faster: float) -> None:
+    """arc_changes' row-by-row merge (emgis.roads._arcdiff) against the oracle it replaced:
+    every arc's (tail * n + head) looked up in the other graph's sorted keys."""
+    from emgis.roads.routing import arc_changes
+
+    rng = np.random.default_rng(seed)
+    base = _random_base(rng, n, ties=ties)
+    other = _scenario(base, rng, slow=slow, close=close, add=add, faster=faster)
+    if rng.random() < 0.2 and len(other.weights):  # NaN: neither slower nor faster
+        other.weights[rng.integers(0, len(other.weights), 2)] = np.nan
+    t0, h0, w0 = _arcs(base)
+    t1, h1, w1 = _arcs(other)
+    k0, k1 = t0.astype(np.int64) * n + h0, t1.astype(np.int64) * n + h1
+    w_in1 = np.full(len(k0), np.inf)
+    if len(k1):
+        at = np.minimum(np.searchsorted(k1, k0), len(k1) - 1)
+        same = k1[at] == k0
+        w_in1[same] = w1[at[same]]
+    want_slow = np.flatnonzero(~(w_in1 <= w0))
+    fast = np.ones(len(k1), dtype=bool)
+    if len(k0):
+        back = np.minimum(np.searchsorted(k0, k1), len(k0) - 1)
+        had = k0[back] == k1
+        fast[had] = w1[had] < w0[back[had]]
+    j = np.flatnonzero(fast)
+    got = arc_changes(base, other)
+    assert np.array_equal(got[0], want_slow)
+    assert np.array_equal(got[1], w_in1[want_slow], equal_nan=True)
+    assert np.array_equal(got[2], k1[j] // n)
+    assert np.array_equal(got[3], k1[j] % n)
+    assert np.array_equal(got[4], w1[j], equal_nan=True)
