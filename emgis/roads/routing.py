@@ -42,6 +42,7 @@ from emgis._types import FloatArray, Int32Array, IntArray
 from emgis.roads._arcdiff import arc_diff
 from emgis.roads._bounded import bounded_pairs
 from emgis.roads._first import first_dijkstra
+from emgis.roads._paths import paths_to
 from emgis.roads._repair import FRESH_SHARE, repaired_pairs
 from emgis.roads._top2 import top2_dijkstra
 from emgis.roads.edges import EdgeArrays
@@ -791,38 +792,49 @@ def route_lines(rg: RoutingGraph, edges: EdgeArrays, origins: npt.ArrayLike,
         return xy
 
     known = None if minutes is None else np.asarray(minutes, dtype=float).reshape(-1)
+    # per destination (on the network) its origins, in order, and how far to search
+    dests = np.array([d for d in np.unique(dst) if rg.loc_node[d] >= 0], dtype=np.int64)
+    rows_of = [np.flatnonzero(dst == d) for d in dests]
+    reach = np.full(len(dests), float(limit))
+    if known is not None:
+        for k, rows in enumerate(rows_of):
+            if np.isfinite(known[rows]).all():
+                reach[k] = min(limit, float(known[rows].max()) * 1.01 + 0.1)
 
-    def unrouted(nodes: np.ndarray, dnode: int, pred: np.ndarray) -> np.ndarray:
-        """Per origin node: no route to ``dnode`` (off the network, or not reached)."""
-        lost: np.ndarray = (nodes < 0) | ((nodes != dnode) & (pred[np.maximum(nodes, 0)] < 0))
-        return lost
+    def paths(which: list[int], lims: FloatArray) -> tuple[IntArray, IntArray, IntArray,
+                                                            npt.NDArray[np.bool_]]:
+        """Each origin's nodes to its destination (``which``: the destinations searched,
+        each to its limit): the origins' rows, and the paths as :func:`paths_to` gives
+        them."""
+        rows = [rows_of[k] for k in which]
+        at = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        optr = np.cumsum([0] + [len(r) for r in rows]).astype(np.int64)
+        sptr, steps, found = paths_to(rev.indptr, rev.indices, rev.data,
+                                      rg.loc_node[dests[which]], lims, optr,
+                                      rg.loc_node[org[at]])
+        return at, sptr, steps, found
 
-    for d in np.unique(dst):
-        dnode = rg.loc_node[d]
-        if dnode < 0:
-            continue
-        rows = np.flatnonzero(dst == d)
-        nodes = rg.loc_node[org[rows]]
-        reach = limit
-        if known is not None and np.isfinite(known[rows]).all():
-            reach = min(limit, float(known[rows].max()) * 1.01 + 0.1)
-        _, pred = dijkstra(rev, indices=int(dnode), limit=reach, return_predecessors=True)
-        lost = unrouted(nodes, dnode, pred)
-        if reach < limit and (lost & (nodes >= 0)).any():
-            _, pred = dijkstra(rev, indices=int(dnode), limit=limit, return_predecessors=True)
-            lost = unrouted(nodes, dnode, pred)
-        for i, node, skip in zip(rows.tolist(), nodes.tolist(), lost.tolist(), strict=True):
-            if skip:
-                continue
-            steps = [node]  # the nodes from the origin to the destination
-            while node != dnode:
-                node = int(pred[node])
-                steps.append(node)
-            at = np.asarray(steps, dtype=np.int64)
-            k = np.searchsorted(keys, at[:-1] * n + at[1:])  # each step's fastest piece
-            parts = [oxy[i][None, :],
-                     *[coords_of(p, b) for p, b in zip(piece[k].tolist(), back[k].tolist(),
-                                                       strict=True)],
-                     dxy[i][None, :]]
-            out[i] = shapely.LineString(np.concatenate(parts))
+    route: dict[int, IntArray] = {}  # per row, the nodes from its origin to its destination
+    at, sptr, steps, found = paths(list(range(len(dests))), reach)
+    # a destination whose search stopped short of ``limit`` and lost an origin on the
+    # network is searched again to ``limit``
+    owner = np.repeat(np.arange(len(dests)), [len(r) for r in rows_of])
+    lost = ~found & (rg.loc_node[org[at]] >= 0)
+    again = sorted({int(k) for k in owner[lost] if reach[k] < limit})
+    for i, row in enumerate(at.tolist()):
+        if found[i] and int(owner[i]) not in again:
+            route[row] = steps[sptr[i]:sptr[i + 1]]
+    if again:
+        at, sptr, steps, found = paths(again, np.full(len(again), float(limit)))
+        for i, row in enumerate(at.tolist()):
+            if found[i]:
+                route[row] = steps[sptr[i]:sptr[i + 1]]
+    for i in sorted(route):
+        nodes = route[i]
+        step = np.searchsorted(keys, nodes[:-1] * n + nodes[1:])  # each step's fastest piece
+        parts = [oxy[i][None, :],
+                 *[coords_of(p, b) for p, b in zip(piece[step].tolist(),
+                                                   back[step].tolist(), strict=True)],
+                 dxy[i][None, :]]
+        out[i] = shapely.LineString(np.concatenate(parts))
     return out
