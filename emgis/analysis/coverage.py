@@ -38,6 +38,7 @@ import shapely.ops
 
 from emgis._arrays import ranges
 from emgis.analysis._outline import outlines
+from emgis.analysis._reach import EITHER, FROM_START, TO_END, reach_owners, reach_times
 from emgis.inputs.district import District
 from emgis.inputs.kinds import (
     SOCIAL_BACKUP,
@@ -463,13 +464,10 @@ class _Sampler:
         best = np.full(len(self.x), np.inf)
         for i in (0,) if rg.walk else (0, 1):
             idx, a, b, from_a, to_b = self._pieces(rg, i)
-            if rg.walk:
-                t = np.minimum(node_min[a] + from_a, node_min[b] + to_b)
-            elif rg.flipped:  # to the sources: go on to the piece's end
-                t = node_min[b] + to_b
-            else:
-                t = node_min[a] + from_a
-            best[idx] = np.minimum(best[idx], t)  # idx has no repeats
+            # walking: the nearer end; to the sources: on to the piece's end (idx has no
+            # repeats), in one compiled pass (emgis.analysis._reach)
+            reach_times(best, idx, a, b, from_a, to_b, np.asarray(node_min, dtype=float),
+                        _how(rg))
         return best
 
     def owners(self, rg: RoutingGraph, node_min: np.ndarray, node_unit: np.ndarray
@@ -480,19 +478,17 @@ class _Sampler:
         owner = np.full(len(self.x), -1, dtype=np.int64)
         for i in (0,) if rg.walk else (0, 1):
             idx, a, b, from_a, to_b = self._pieces(rg, i)
-            if rg.walk:
-                ta, tb = node_min[a] + from_a, node_min[b] + to_b
-                t = np.minimum(ta, tb)
-                o = np.where(ta <= tb, node_unit[a], node_unit[b])
-            elif rg.flipped:
-                t, o = node_min[b] + to_b, node_unit[b]
-            else:
-                t, o = node_min[a] + from_a, node_unit[a]
             # one piece per point on this side (idx has no repeats): the better of the sides
-            better = t < best[idx]
-            best[idx[better]] = t[better]
-            owner[idx[better]] = o[better]
+            reach_owners(best, owner, idx, a, b, from_a, to_b,
+                         np.asarray(node_min, dtype=float), np.asarray(node_unit), _how(rg))
         return best, owner
+
+
+def _how(rg: RoutingGraph) -> int:
+    """How a sample point on a piece of ``rg`` is reached (:mod:`emgis.analysis._reach`):
+    walking, from the nearer end; on a reversed graph, on to the piece's end; else from its
+    start."""
+    return EITHER if rg.walk else TO_END if rg.flipped else FROM_START
 
 
 #: Most cells of the grid a service area is drawn on; larger districts get coarser cells.
