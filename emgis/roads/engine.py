@@ -83,21 +83,21 @@ class Engine:
             parts.append(extra.reset_index(drop=True))
         crs = villages.crs or units.crs
         points = gpd.GeoSeries(pd.concat(parts, ignore_index=True), crs=crs)
-        if network.walk is None:
-            snaps = snap_points(network, points, settings=settings)
-            walk_snaps = None
-        elif (os.cpu_count() or 1) > 1:
+
+        def snap(net: EdgeArrays) -> pd.DataFrame:
+            return snap_points(net, points, settings=settings).reset_index(drop=True)
+
+        walk = network.walk
+        if walk is not None and (os.cpu_count() or 1) > 1:
             # the walking network's lines, index and snaps in a thread beside the roads' (shapely
             # releases the GIL): a county's start-up 0.33 -> 0.25 s for both
             with ThreadPoolExecutor(max_workers=1) as pool:
-                walking = pool.submit(snap_points, network.walk, points, settings=settings)
-                snaps = snap_points(network, points, settings=settings)
-                walk_snaps = walking.result()
+                walking = pool.submit(snap, walk)
+                snaps = snap(network)
+                walk_snaps: pd.DataFrame | None = walking.result()
         else:
-            snaps = snap_points(network, points, settings=settings)
-            walk_snaps = snap_points(network.walk, points, settings=settings)
-        snaps = snaps.reset_index(drop=True)
-        walk_snaps = None if walk_snaps is None else walk_snaps.reset_index(drop=True)
+            snaps = snap(network)
+            walk_snaps = None if walk is None else snap(walk)
         return cls(network, settings, snaps, len(villages), len(units),
                    0 if extra is None else len(extra), location_points(points), walk_snaps)
 
