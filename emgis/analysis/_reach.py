@@ -21,18 +21,29 @@ FROM_START, TO_END, EITHER = 0, 1, 2
 
 
 @njit(cache=True, nogil=True)
+def _point(k, a, b, from_a, to_b, node_min, how):  # type: ignore[no-untyped-def]
+    """Point ``k``'s time and whether it is reached by its piece's end ``b`` (else ``a``):
+    walking, the nearer end, ``a`` on a tie, NaN if either end's time is (as
+    ``numpy.minimum``)."""
+    if how == FROM_START:
+        return node_min[a[k]] + from_a[k], False
+    if how == TO_END:
+        return node_min[b[k]] + to_b[k], True
+    ta = node_min[a[k]] + from_a[k]
+    tb = node_min[b[k]] + to_b[k]
+    if ta != ta or tb != tb:
+        return np.nan, False
+    if ta <= tb:
+        return ta, False
+    return tb, True
+
+
+@njit(cache=True, nogil=True)
 def reach_times(best, idx, a, b, from_a, to_b, node_min, how):  # type: ignore[no-untyped-def]
     """``best[idx] = minimum(best[idx], t)`` for the points' times ``t`` (``idx`` without
     repeats; NaN wins, as ``numpy.minimum``)."""
     for k in range(idx.shape[0]):
-        if how == FROM_START:
-            t = node_min[a[k]] + from_a[k]
-        elif how == TO_END:
-            t = node_min[b[k]] + to_b[k]
-        else:
-            ta = node_min[a[k]] + from_a[k]
-            tb = node_min[b[k]] + to_b[k]
-            t = np.nan if ta != ta or tb != tb else min(ta, tb)
+        t, _ = _point(k, a, b, from_a, to_b, node_min, how)
         i = idx[k]
         x = best[i]
         if x != x:
@@ -46,24 +57,8 @@ def reach_owners(best, owner, idx, a, b, from_a, to_b, node_min, node_unit, how)
     """Where a point's time beats ``best``: its time and its unit into ``best``/``owner``
     (a NaN time beats nothing; walking, the unit of the nearer end, ``a``'s on a tie)."""
     for k in range(idx.shape[0]):
-        if how == FROM_START:
-            t = node_min[a[k]] + from_a[k]
-            o = node_unit[a[k]]
-        elif how == TO_END:
-            t = node_min[b[k]] + to_b[k]
-            o = node_unit[b[k]]
-        else:
-            ta = node_min[a[k]] + from_a[k]
-            tb = node_min[b[k]] + to_b[k]
-            if ta != ta or tb != tb:
-                continue
-            if ta <= tb:
-                t = ta
-                o = node_unit[a[k]]
-            else:
-                t = tb
-                o = node_unit[b[k]]
+        t, via_b = _point(k, a, b, from_a, to_b, node_min, how)
         i = idx[k]
         if t < best[i]:
             best[i] = t
-            owner[i] = o
+            owner[i] = node_unit[b[k]] if via_b else node_unit[a[k]]
