@@ -546,7 +546,8 @@ def pairs_within(rg: RoutingGraph, sources: npt.ArrayLike, *, limits: npt.ArrayL
     snode = rg.loc_node[src]
     ok = (snode >= 0) & np.isfinite(start) & (start <= lim)
     snode = np.where(ok, snode, -1)
-    path_lim = np.where(ok, lim - start, -1.0)
+    with np.errstate(invalid="ignore"):  # inf - inf: a source off the roads, no limit
+        path_lim = np.where(ok, lim - start, -1.0)
     tnode = rg.loc_node[tgt]
     target_of_node = np.full(rg.n_nodes, -1, dtype=np.int64)
     on = tnode >= 0

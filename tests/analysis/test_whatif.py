@@ -366,3 +366,33 @@ def test_cutoff_is_the_one_a_sample_to_twice_the_target_gives(
     assert got.cutoff_min == want
     assert (2 * target in far) == (at_target <= budget)
     assert (len(got.candidates) < len(cand)) == (at_target > budget)
+
+
+def test_a_page_reaching_most_villages_is_answered_by_a_hierarchy(
+        demo_plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's stockpile page (a target reaching most of the district from every source)
+    takes the contraction hierarchy once for all its graphs; its pairs are those of a search
+    from every source on every graph, the minutes within 1e-9 (summed in another grouping)."""
+    import emgis.analysis.whatif as whatif_mod
+    from emgis.analysis.whatif import whatif_data
+
+    specs = demo_plan.siting_scenarios()
+    calls: list[int] = []
+    real: Callable[..., Any] = vars(whatif_mod)["pairs_within_cch"]
+
+    def counting(graphs: Any, sources: Any, **kw: Any) -> Any:
+        calls.append(len(graphs))
+        return real(graphs, sources, **kw)
+
+    monkeypatch.setattr(whatif_mod, "pairs_within_cch", counting)
+    fast = whatif_data(demo_plan.district, demo_plan.engine, "stockpile", scenarios=specs)
+    assert calls == [len(specs) + 1]
+    monkeypatch.setattr(whatif_mod, "CCH_SHARE", np.inf)
+    searched = whatif_data(demo_plan.district, demo_plan.engine, "stockpile", scenarios=specs)
+    assert calls == [len(specs) + 1]
+    assert fast.cutoff_min == searched.cutoff_min
+    assert len(fast.scenarios) == len(specs) + 1
+    for a, b in zip(fast.scenarios, searched.scenarios, strict=True):
+        assert a.name == b.name
+        assert np.array_equal(a.ptr, b.ptr) and np.array_equal(a.village, b.village)
+        assert np.allclose(a.minutes, b.minutes, rtol=0, atol=1e-9)
