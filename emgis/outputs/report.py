@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,12 +44,21 @@ BANDS = ("covered", "over_target", "far_over", "cut_off", "no_road_access")
 
 @cache
 def _template() -> jinja2.Template:
+    """The report's template, compiled once per machine: jinja2 keeps the compiled code in
+    its bytecode cache (a folder of the user's own in the temporary directory, keyed by the
+    template's source), which a run then loads in milliseconds instead of compiling the
+    template again (0.4 s of every run's report step on this machine)."""
     import jinja2  # deferred: loads jinja2
 
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
+    try:
+        compiled: jinja2.BytecodeCache | None = jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):  # no safe folder of one's own: compile every time
+        compiled = None
+    env = jinja2.Environment(loader=jinja2.PackageLoader("emgis", "_templates"),
+                             bytecode_cache=compiled,
+                             autoescape=True, undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
-    src = resources.files("emgis").joinpath("_templates", "report.html.j2").read_text("utf-8")
-    return env.from_string(src)
+    return env.get_template("report.html.j2")
 
 
 def css_string(text: str) -> str:

@@ -8,7 +8,7 @@ every source on the baseline and on each scenario. The hierarchy's order and con
 made once for all the graphs; each graph then costs one customization and a heap-free sweep
 per block of sources. Measured on the county's stockpile page (83,515 nodes, 198 sources,
 four graphs, one core): Dijkstra searches take 7-8 ms per source and graph, 4.0 CPU-s in
-all; the hierarchy 1.7 CPU-s (order 0.25 s, a customization 0.23 s per graph, a sweep
+all; the hierarchy 1.6 CPU-s (order 0.14 s, a customization 0.23 s per graph, a sweep
 0.09 s per graph for all 198 sources). On a grid-like county the contraction holds 14 times
 the road arcs; on real roads, with their smaller cuts, it holds far fewer.
 """
