@@ -123,8 +123,10 @@ def pairs_within_cch(graphs: Sequence[RoutingGraph], sources: npt.ArrayLike, *,
         s_rank = np.where(ok, rank[np.where(snode >= 0, snode, 0)], -1)
         with np.errstate(invalid="ignore"):  # inf - inf where not searched anyway
             path_lim = np.where(ok, lim[i] - start, -1.0)
-        s, t, c = cch_pairs(cptr, cidx, parent, up, place, sw_ptr, sw_from, down[sw_arc],
-                            s_rank, path_lim, tplaces[i], WIDTH)
+        sw_w = down[sw_arc]
+        del down  # the sweep's arcs' down minutes are all it needs of them
+        s, t, c = cch_pairs(cptr, cidx, parent, up, place, sw_ptr, sw_from, sw_w, s_rank,
+                            path_lim, tplaces[i], WIDTH)
         total = c + start[s] + g.loc_access[tgt[t]]
         keep = total <= lim[i][s] + 1e-12
         s, t, total = s[keep], t[keep], total[keep]
