@@ -19,7 +19,8 @@ A query from a source (:func:`cch_pairs`) then walks the source's ancestors in t
 elimination tree upward and sweeps the ancestors of the targets downward (RPHAST, Delling,
 Goldberg and Werneck, 2011) without a heap. The minutes are the least over the same paths
 as a Dijkstra search finds them, but summed in another grouping, so they may differ from a
-search's in the last bits (``tests/roads/test_cch.py`` holds them to scipy's within 1e-9).
+search's in the last bits (``tests/roads/test_cch.py`` holds them to
+:func:`emgis.roads.routing.pairs_within`'s within 1e-9).
 
 Every node is numbered by its rank here: the callers relabel the graph first.
 """
@@ -85,13 +86,15 @@ def contract(optr, oidx):  # type: ignore[no-untyped-def]
 @njit(cache=True)
 def _find(cidx, a, b, u):  # type: ignore[no-untyped-def]
     """The place of ``u`` in the sorted ``cidx[a:b]`` (-1 if absent)."""
-    while a < b:
-        mid = (a + b) >> 1
+    lo = a
+    hi = b
+    while lo < hi:
+        mid = (lo + hi) >> 1
         if cidx[mid] < u:
-            a = mid + 1
+            lo = mid + 1
         else:
-            b = mid
-    return a if a < cidx.shape[0] and cidx[a] == u else -1
+            hi = mid
+    return lo if lo < b and cidx[lo] == u else -1
 
 
 @njit(cache=True)
@@ -210,6 +213,7 @@ def nd_order_xy(uptr, uidx, x, y, leaf):  # type: ignore[no-untyped-def]
     next to the other (the fewest of the four), and the cut ranked above both halves. (The
     two diagonals as well gave cuts no smaller on the county, at twice the time.)"""
     n = uptr.shape[0] - 1
+    leaf = max(leaf, 1)  # a part of one node is never cut
     rank = np.full(n, -1, dtype=np.int64)
     buf = np.arange(n, dtype=np.int64)
     seg = np.zeros(n, dtype=np.int64)

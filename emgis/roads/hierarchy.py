@@ -73,12 +73,16 @@ def pairs_within_cch(graphs: Sequence[RoutingGraph], sources: npt.ArrayLike, *,
         return [pairs_within(g, src, limits=lim[i], targets=tgt, offsets=offsets,
                              workers=workers) for i, g in enumerate(graphs)]
     off = np.zeros(len(src)) if offsets is None else np.asarray(offsets, dtype=float)
-    pts = np.nan_to_num(np.asarray(xy, dtype=float).reshape(n, 2), nan=0.0)
+    pts = np.asarray(xy, dtype=float).reshape(n, 2).copy()
+    # a node without a point (a location off the roads: no arcs) stands at the points' mean,
+    # where it leans no cut to one side
+    missing = ~np.isfinite(pts).all(axis=1)
+    pts[missing] = pts[~missing].mean(axis=0) if (~missing).any() else 0.0
     tails = [np.repeat(np.arange(n, dtype=np.int64), np.diff(g.indptr)) for g in graphs]
     # the order and the contraction, from every graph's arcs at once
     a = np.concatenate(tails)
     b = np.concatenate([g.indices for g in graphs]).astype(np.int64)
-    und = sp.csr_matrix((np.ones(2 * len(a), dtype=np.int8),
+    und = sp.csr_matrix((np.ones(2 * len(a), dtype=bool),
                          (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(n, n))
     und.sum_duplicates()
     und.sort_indices()
@@ -89,7 +93,7 @@ def pairs_within_cch(graphs: Sequence[RoutingGraph], sources: npt.ArrayLike, *,
     ra = rank[np.repeat(np.arange(n, dtype=np.int64), np.diff(uptr))]
     rb = rank[uidx]
     low = ra < rb
-    upward = sp.csr_matrix((np.ones(int(low.sum()), dtype=np.int8), (ra[low], rb[low])),
+    upward = sp.csr_matrix((np.ones(int(low.sum()), dtype=bool), (ra[low], rb[low])),
                            shape=(n, n))
     upward.sum_duplicates()
     cptr, cidx, parent = contract(upward.indptr.astype(np.int64),
