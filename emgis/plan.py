@@ -38,7 +38,7 @@ from emgis.analysis.availability import availability, team_availability
 from emgis.analysis.calibration import calibrate
 from emgis.analysis.compliance import check_compliance
 from emgis.analysis.coverage import compute_coverage, service_areas
-from emgis.analysis.force import effective_force
+from emgis.analysis.force import effective_force, force_pairs
 from emgis.analysis.force_siting import site_force
 from emgis.analysis.quality import data_quality
 from emgis.analysis.reanswer import (
@@ -274,8 +274,11 @@ class Plan:
             if period is not None:
                 avail = team_availability(self.district, self.units)[
                     f"availability_{period}"].to_numpy(dtype=float)
+            if "force_pairs" not in self._minutes:
+                self._minutes["force_pairs"] = force_pairs(self.district, self.engine)
             self._minutes[key] = effective_force(self.district, self.engine,
-                                                 availability=avail)
+                                                 availability=avail,
+                                                 pairs=self._minutes["force_pairs"])
         out: ForceResult = self._minutes[key]
         return out
 
@@ -284,7 +287,9 @@ class Plan:
         target is free (:mod:`emgis.analysis.availability`, ReVelle & Hogan 1989)."""
 
         if "availability" not in self._minutes:
-            self._minutes["availability"] = availability(self.district, self.engine)
+            # the force's pairs where found already (the same searches, to a longer time)
+            self._minutes["availability"] = availability(
+                self.district, self.engine, pairs=self._minutes.get("force_pairs"))
         out: AvailabilityResult = self._minutes["availability"]
         return out
 

@@ -37,6 +37,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from emgis._types import FloatArray
+from emgis.analysis.unitpairs import UnitPairs
 from emgis.inputs.kinds import SOCIAL_KINDS, mode_of, target_of, towards_unit, units_of
 from emgis.inputs.standards import PERIODS
 from emgis.roads.routing import pairs_within
@@ -131,7 +132,8 @@ class AvailabilityResult:
 
 
 def availability(district: District, engine: Engine, *, kinds: Sequence[str] | None = None,
-                 periods: Sequence[str] = PERIODS) -> AvailabilityResult:
+                 periods: Sequence[str] = PERIODS, pairs: UnitPairs | None = None
+                 ) -> AvailabilityResult:
     """Cover per period when units are sometimes unavailable or busy (see the module text).
 
     Parameters
@@ -142,6 +144,9 @@ def availability(district: District, engine: Engine, *, kinds: Sequence[str] | N
         Driving kinds (default every team kind with a target and units).
     periods
         Periods (``day``, ``night``, ``flood``).
+    pairs
+        Pairs already found (the force's: :func:`emgis.analysis.force.force_pairs`): a kind
+        whose units and target they hold takes its pairs from them instead of searching.
     """
     s = district.settings
     alpha = float(s.availability["reliability"].value)
@@ -163,9 +168,13 @@ def availability(district: District, engine: Engine, *, kinds: Sequence[str] | N
         if not len(sel):
             continue
         target = target_of(k, s)
-        si, vi, _ = pairs_within(rg, engine.unit_loc[sel], limits=target,
-                                 offsets=units["turnout_min"].to_numpy(dtype=float)[sel],
-                                 targets=engine.village_loc)
+        held = pairs.within(sel, target) if pairs is not None else None
+        if held is not None:
+            si, vi, _ = held
+        else:
+            si, vi, _ = pairs_within(rg, engine.unit_loc[sel], limits=target,
+                                     offsets=units["turnout_min"].to_numpy(dtype=float)[sel],
+                                     targets=engine.village_loc)
         count = np.bincount(vi, minlength=nv)
         for p in periods:
             a = avail[f"availability_{p}"].to_numpy(dtype=float)[sel]

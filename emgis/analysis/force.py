@@ -33,9 +33,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from emgis._types import FloatArray
+from emgis._types import FloatArray, IntArray
+from emgis.analysis.unitpairs import UnitPairs, unit_pairs
 from emgis.inputs.kinds import target_of, units_of
-from emgis.roads.routing import pairs_within
 
 if TYPE_CHECKING:
     from emgis.inputs.district import District
@@ -93,9 +93,38 @@ class ForceResult:
             ["population"], ascending=False, kind="stable").reset_index(drop=True)
 
 
+def force_limit(district: District, times: Sequence[float] | None = None) -> float:
+    """Minutes the force's searches go to: the longest of ``times`` (default ``[coverage]
+    breaks_min``) and of the rules' times."""
+    s = district.settings
+    tt = [float(x) for x in (s.coverage.breaks_min if times is None else times)]
+    rules = [target_of(kind, s) for _, key, kind in RULES
+             if key in s.minimums and kind in s.targets]
+    return max([*tt, *rules], default=0.0)
+
+
+def force_units(district: District, kinds: Sequence[str] = FORCE_KINDS) -> IntArray:
+    """The units whose persons make up the force (indices into
+    :func:`emgis.inputs.kinds.units_of`, ascending): the teams of ``kinds``."""
+    units = units_of(district)
+    return np.flatnonzero(units["kind"].isin(list(kinds)).to_numpy()
+                          & (units["layer"] == "teams").to_numpy())
+
+
+def force_pairs(district: District, engine: Engine, *, times: Sequence[float] | None = None,
+                kinds: Sequence[str] = FORCE_KINDS) -> UnitPairs:
+    """The pairs the force counts (:func:`force_units` within :func:`force_limit`), on the
+    driving roads: the availability takes its kinds' pairs from them too."""
+    units = units_of(district)
+    return unit_pairs(engine.graph("drive"), engine.unit_loc, engine.village_loc,
+                      force_units(district, kinds), limit=force_limit(district, times),
+                      turnout=units["turnout_min"].to_numpy(dtype=float))
+
+
 def effective_force(district: District, engine: Engine, *, times: Sequence[float] | None = None,
                     kinds: Sequence[str] = FORCE_KINDS,
-                    availability: npt.ArrayLike | None = None) -> ForceResult:
+                    availability: npt.ArrayLike | None = None,
+                    pairs: UnitPairs | None = None) -> ForceResult:
     """Persons that can reach every village within the rules' times and within ``times``.
 
     Parameters
@@ -109,6 +138,8 @@ def effective_force(district: District, engine: Engine, *, times: Sequence[float
     availability
         Per unit (:func:`emgis.inputs.kinds.units_of` order), the share of its persons
         counted (default: the unit's ``availability``: 1 public, a social force's own).
+    pairs
+        :func:`force_pairs` of these ``times`` and ``kinds``, if already found.
     """
     s = district.settings
     tt = tuple(float(x) for x in (s.coverage.breaks_min if times is None else times))
@@ -120,27 +151,22 @@ def effective_force(district: District, engine: Engine, *, times: Sequence[float
                      strict=True)) if len(district.teams) else {}
     avail = units["availability"].to_numpy(dtype=float) if availability is None else \
         np.asarray(availability, dtype=float)
-    sel = np.flatnonzero(units["kind"].isin(list(kinds)).to_numpy()
-                         & (units["layer"] == "teams").to_numpy())
     ids = units["id"].astype(str).to_numpy()
     persons_u = np.array([heads.get(i, 0.0) for i in ids]) * avail
-    limit = max([*tt, *(r[2] for r in rules)], default=0.0)
     v = district.villages
     nv = len(v)
-    if len(sel):
-        si, vi, mins = pairs_within(engine.graph("drive"), engine.unit_loc[sel], limits=limit,
-                                    offsets=units["turnout_min"].to_numpy(dtype=float)[sel],
-                                    targets=engine.village_loc)
-    else:
-        si = vi = np.zeros(0, dtype=np.int64)
-        mins = np.zeros(0)
+    found = pairs
+    if found is None or not np.array_equal(found.units, force_units(district, kinds)) or \
+            found.limit != force_limit(district, times):
+        found = force_pairs(district, engine, times=times, kinds=kinds)
+    sel, si, vi, mins = found.units, found.unit, found.village, found.minutes
     u = sel[si]
     order = np.lexsort((ids[u], mins, vi))
     u, vi, mins = u[order], vi[order], mins[order]
     pers = persons_u[u]
-    pairs = pd.DataFrame({"village_id": v["id"].to_numpy()[vi], "unit_id": ids[u],
-                          "kind": units["kind"].to_numpy()[u], "minutes": np.round(mins, 2),
-                          "persons": np.round(pers, 2)})
+    table_pairs = pd.DataFrame({"village_id": v["id"].to_numpy()[vi], "unit_id": ids[u],
+                                "kind": units["kind"].to_numpy()[u],
+                                "minutes": np.round(mins, 2), "persons": np.round(pers, 2)})
     ptr = np.searchsorted(vi, np.arange(nv + 1))
     pop = v["population"].fillna(0).to_numpy(dtype=float).astype(np.int64)
 
@@ -180,4 +206,4 @@ def effective_force(district: District, engine: Engine, *, times: Sequence[float
             frame[f"persons_{t:g}min"] = np.round(by_time[t], 2)
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return ForceResult(table, pairs, tt)
+    return ForceResult(table, table_pairs, tt)

@@ -656,9 +656,11 @@ def _areas_back(got: tuple[gpd.GeoDataFrame, Zones], plan: Plan, per_unit: bool)
 
 def _minutes_slim(plan: Plan, *, lang: str) -> tuple[Minutes, dict[Any, Any]]:
     """:func:`compute_minutes` as a worker sends it back: with what it computed for the plan
-    (its cache of the minutes' analyses, without the graph split by speed group)."""
+    (its cache of the minutes' analyses, without the graph split by speed group and the
+    force's pairs: large, and found again where asked for)."""
     minutes = compute_minutes(plan, lang=lang)
-    return minutes, {k: v for k, v in plan._minutes.items() if k != "class_times"}
+    return minutes, {k: v for k, v in plan._minutes.items()
+                     if k not in ("class_times", "force_pairs")}
 
 
 def _minutes_back(got: tuple[Minutes, dict[Any, Any]], plan: Plan) -> Minutes:

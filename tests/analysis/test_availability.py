@@ -6,6 +6,7 @@ import math
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import emgis
@@ -118,3 +119,46 @@ def test_settings_override_the_profile(two_stations: Path) -> None:
                    "utf-8")
     with pytest.raises(emgis.ValidationError):
         emgis.open(two_stations, use_cache=False)
+
+
+def test_kinds_the_force_holds_take_its_pairs(demo_plan: emgis.Plan) -> None:
+    """The force's pairs (every team within its longest time) give each team kind within its
+    target exactly what a search from that kind's units to its target finds (the same
+    pairs, the same minutes), and the availability from them is the one searching anew; a
+    kind beyond the force's time, or units it did not search, get None (searched alone)."""
+    import numpy as np
+
+    from emgis.analysis.availability import availability
+    from emgis.analysis.force import force_pairs, force_units
+    from emgis.inputs.kinds import target_of, units_of
+    from emgis.roads.routing import pairs_within
+
+    plan = demo_plan
+    s = plan.district.settings
+    held = force_pairs(plan.district, plan.engine)
+    units = units_of(plan.district)
+    kinds = units["kind"].to_numpy(dtype=object)
+    turnout = units["turnout_min"].to_numpy(dtype=float)
+    used = 0
+    for k in dict.fromkeys(kinds[held.units]):
+        sel = np.flatnonzero(kinds == k)
+        target = target_of(k, s) if k in s.targets else held.limit
+        got = held.within(sel, target)
+        if target > held.limit:
+            assert got is None
+            continue
+        assert got is not None
+        want = pairs_within(plan.engine.graph("drive"), plan.engine.unit_loc[sel],
+                            limits=target, offsets=turnout[sel],
+                            targets=plan.engine.village_loc)
+        for a, b in zip(got, want, strict=True):
+            assert np.array_equal(a, b)
+        used += 1
+    assert used >= 2
+    assert held.within(held.units, held.limit + 1.0) is None
+    others = np.setdiff1d(np.arange(len(units)), force_units(plan.district))
+    assert held.within(others[:1], 1.0) is None
+    reused = availability(plan.district, plan.engine, pairs=held)
+    searched = availability(plan.district, plan.engine)
+    pd.testing.assert_frame_equal(reused.table, searched.table)
+    pd.testing.assert_frame_equal(reused.summary, searched.summary)
