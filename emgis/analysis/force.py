@@ -178,8 +178,9 @@ def effective_force(district: District, engine: Engine, *, times: Sequence[float
 
     by_time = {t: within(t) for t in tt}
     # each pair in words once, for every rule's list of the units within its time
-    words = [f"{i} ({p:g}, {m:.1f})" for i, p, m in zip(ids[u].tolist(), pers.tolist(),
-                                                        mins.tolist(), strict=True)]
+    # (a unit's id and persons formatted once: a province's 1.6 million pairs took 2.9 s)
+    named = [f"{i} ({p:g}, " for i, p in zip(ids.tolist(), persons_u.tolist(), strict=True)]
+    words = [named[k] + f"{m:.1f})" for k, m in zip(u.tolist(), mins.tolist(), strict=True)]
     frames = []
     for name, required, tmin in rules:
         got = within(tmin)
