@@ -52,8 +52,8 @@ REPAIR_FROM = 300_000
 #: (:func:`emgis.roads.hierarchy.pairs_within_cch`) where the sample's searches reach at
 #: least this share of the villages: the searches cover most of the graph, and one
 #: customization per graph and a sweep per block of sources cost less than them. Measured on
-#: the county's stockpile page (83,515 nodes, 198 sources, 4 graphs, 99% of the villages
-#: reached): 4.0 -> 1.7 CPU-s.
+#: the county's stockpile page (83,515 nodes, 4 graphs, 99% of the villages reached, one
+#: thread, ``scripts/benchmark_hierarchy.py``): 230 sources 5.4 -> 1.7 s.
 CCH_SHARE = 0.5
 
 
