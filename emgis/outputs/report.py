@@ -50,15 +50,16 @@ def _template() -> jinja2.Template:
     template again (0.4 s of every run's report step on this machine)."""
     import jinja2  # deferred: loads jinja2
 
+    def load(compiled: jinja2.BytecodeCache | None) -> jinja2.Template:
+        env = jinja2.Environment(loader=jinja2.PackageLoader("emgis", "_templates"),
+                                 bytecode_cache=compiled, autoescape=True,
+                                 undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+        return env.get_template("report.html.j2")
+
     try:
-        compiled: jinja2.BytecodeCache | None = jinja2.FileSystemBytecodeCache()
-    except (OSError, RuntimeError):  # no safe folder of one's own: compile every time
-        compiled = None
-    env = jinja2.Environment(loader=jinja2.PackageLoader("emgis", "_templates"),
-                             bytecode_cache=compiled,
-                             autoescape=True, undefined=jinja2.StrictUndefined,
-                             keep_trailing_newline=True)
-    return env.get_template("report.html.j2")
+        return load(jinja2.FileSystemBytecodeCache())
+    except (OSError, RuntimeError):  # no folder of one's own, or it cannot be written
+        return load(None)
 
 
 def css_string(text: str) -> str:

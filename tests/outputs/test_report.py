@@ -109,3 +109,39 @@ def test_scenario_numbers_match_scenarios_csv(demo_report: tuple[Plan, Path, str
             cell = re.search(rf'class="n {col}">([0-9,]+)<', row.group(1))
             assert cell and int(cell.group(1).replace(",", "")) == r[col]
     assert '<a href="scenario_flood.html">' in dom
+
+
+@pytest.mark.parametrize("broken", ["folder", "write"])
+def test_template_without_its_bytecode_cache_is_the_same(
+        broken: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's template comes from jinja2's bytecode cache; where no folder of one's own
+    can be made, or the compiled code cannot be written there, it is compiled as before: the
+    same template (the same text rendered)."""
+    import jinja2
+
+    from emgis.outputs import report
+
+    report._template.cache_clear()
+    cached = report._template()
+    report._template.cache_clear()
+
+    def refuse(*a: Any, **k: Any) -> None:
+        raise OSError("read-only file system")
+
+    if broken == "folder":
+        monkeypatch.setattr(jinja2.FileSystemBytecodeCache, "__init__", refuse)
+    else:
+        monkeypatch.setattr(jinja2.FileSystemBytecodeCache, "load_bytecode",
+                            lambda self, bucket: None)
+        monkeypatch.setattr(jinja2.FileSystemBytecodeCache, "dump_bytecode", refuse)
+    try:
+        again = report._template()
+    finally:
+        report._template.cache_clear()
+    src = (Path(report.__file__).parent.parent / "_templates" / "report.html.j2").read_text(
+        "utf-8")
+    plain = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
+                               keep_trailing_newline=True).from_string(src)
+    for t in (cached, again):  # the same compiled code as compiling the source anew
+        assert t.root_render_func.__code__ == plain.root_render_func.__code__
+        assert sorted(t.blocks) == sorted(plain.blocks)
