@@ -4,8 +4,10 @@ longest time) and the availability (:mod:`emgis.analysis.availability`, each tea
 its target) ask for the same searches from the same units on the same roads, the force to the
 farthest. The availability takes its kinds' pairs from the force's where they hold them: the
 pairs within a shorter time are among those found, with the same minutes (a search's minutes
-to a node do not depend on how far it goes on). On a county this took the availability's
-searches from 1.0 to 0.4 s of its worker (the 60-minute kind searched alone).
+to a node do not depend on how far it goes on). On the county (one thread) the availability
+took 0.23 s searching and takes 0.17 s (a 60-minute kind, and a 30-minute kind the force does
+not count, still searched); on a province its searches took 10 s of a loaded worker. A
+:class:`~emgis.plan.Plan` keeps the force's pairs until its district changes.
 """
 
 from __future__ import annotations
