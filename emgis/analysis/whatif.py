@@ -56,6 +56,11 @@ REPAIR_FROM = 300_000
 #: thread, ``scripts/benchmark_hierarchy.py``): 230 sources 5.4 -> 1.7 s.
 CCH_SHARE = 0.5
 
+#: ... and where the sources times that share (the whole graphs the searches would cover)
+#: come to at least this: below it the hierarchy's order and customizations (about 40 whole
+#: searches' worth per graph on the county) cost more than the searches they save.
+CCH_MIN_REACH = 48.0
+
 
 @dataclass(frozen=True)
 class WhatIfTimes:
@@ -242,7 +247,8 @@ def whatif_data(district: District, engine: Engine, kind: str, *,
             order = np.lexsort((np.arange(len(cand)), -value,
                                 ~cand["proposed"].to_numpy(dtype=bool)))
             cand = cand.iloc[np.sort(order[:keep_n])].reset_index(drop=True)
-    dense = sample_pairs(cutoff) >= CCH_SHARE * len(engine.village_loc)
+    share = sample_pairs(cutoff) / max(len(engine.village_loc), 1)
+    dense = share >= CCH_SHARE and share * (len(units) + len(cand)) >= CCH_MIN_REACH
     found = times(cutoff, dense)
     if sum(len(x.village) for x in found) > max_pairs and cutoff > target:
         cutoff = target  # the pairs within the target are among those found: no new search

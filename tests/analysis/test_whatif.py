@@ -372,7 +372,8 @@ def test_a_page_reaching_most_villages_is_answered_by_a_hierarchy(
         demo_plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
     """The demo's stockpile page (a target reaching most of the district from every source)
     takes the contraction hierarchy once for all its graphs; its pairs are those of a search
-    from every source on every graph, the minutes within 1e-9 (summed in another grouping)."""
+    from every source on every graph, the minutes within 1e-9 (summed in another grouping).
+    With too few sources for the hierarchy to pay, the page is searched."""
     import emgis.analysis.whatif as whatif_mod
     from emgis.analysis.whatif import whatif_data
 
@@ -390,6 +391,15 @@ def test_a_page_reaching_most_villages_is_answered_by_a_hierarchy(
     monkeypatch.setattr(whatif_mod, "CCH_SHARE", np.inf)
     searched = whatif_data(demo_plan.district, demo_plan.engine, "stockpile", scenarios=specs)
     assert calls == [len(specs) + 1]
+    # too few sources for the hierarchy to pay: searched, as with no share reached
+    monkeypatch.setattr(whatif_mod, "CCH_SHARE", 0.5)
+    monkeypatch.setattr(whatif_mod, "CCH_MIN_REACH", float(len(fast.candidates)
+                                                          + fast.n_units + 1))
+    few = whatif_data(demo_plan.district, demo_plan.engine, "stockpile", scenarios=specs)
+    assert calls == [len(specs) + 1]
+    assert [np.array_equal(a.minutes, b.minutes)
+            for a, b in zip(few.scenarios, searched.scenarios, strict=True)] == [True] * len(
+        searched.scenarios)
     assert fast.cutoff_min == searched.cutoff_min
     assert len(fast.scenarios) == len(specs) + 1
     for a, b in zip(fast.scenarios, searched.scenarios, strict=True):
