@@ -60,6 +60,25 @@ def search_one(indptr, indices, weights, x0, lim, target_of_node, n_targets, dis
 
 
 @njit(cache=True, nogil=True)
+def room_for(out_s, out_t, out_c, n_out, need):  # type: ignore[no-untyped-def]
+    """The pair arrays (source, target, cost) with room for ``need`` more pairs after their
+    first ``n_out``: the same arrays where they have it, else copies twice as long as often
+    as needed (for :func:`bounded_pairs` and :func:`emgis.roads._cch.cch_pairs`)."""
+    cap = out_s.shape[0]
+    if n_out + need <= cap:
+        return out_s, out_t, out_c
+    while n_out + need > cap:
+        cap *= 2
+    ns = np.empty(cap, dtype=np.int64)
+    nt = np.empty(cap, dtype=np.int64)
+    nc = np.empty(cap)
+    ns[:n_out] = out_s[:n_out]
+    nt[:n_out] = out_t[:n_out]
+    nc[:n_out] = out_c[:n_out]
+    return ns, nt, nc
+
+
+@njit(cache=True, nogil=True)
 def bounded_pairs(indptr, indices, weights, sources, limits, target_of_node):  # type: ignore[no-untyped-def]
     """Searches from each source node up to its limit.
 
@@ -94,10 +113,9 @@ def bounded_pairs(indptr, indices, weights, sources, limits, target_of_node):  #
             n_targets += 1
     got_t = np.empty(n_targets + 1, dtype=np.int64)
     got_c = np.empty(n_targets + 1)
-    out_cap = 1024
-    out_s = np.empty(out_cap, dtype=np.int64)
-    out_t = np.empty(out_cap, dtype=np.int64)
-    out_c = np.empty(out_cap)
+    out_s = np.empty(1024, dtype=np.int64)
+    out_t = np.empty(1024, dtype=np.int64)
+    out_c = np.empty(1024)
     n_out = 0
     for s in range(sources.shape[0]):
         lim = limits[s]
@@ -106,16 +124,7 @@ def bounded_pairs(indptr, indices, weights, sources, limits, target_of_node):  #
             continue
         m = search_one(indptr, indices, weights, x0, lim, target_of_node, n_targets, dist,
                        pos, touched, hd, hn, got_t, got_c)
-        if n_out + m > out_cap:
-            while n_out + m > out_cap:
-                out_cap *= 2
-            ns = np.empty(out_cap, dtype=np.int64)
-            nt = np.empty(out_cap, dtype=np.int64)
-            nc = np.empty(out_cap)
-            ns[:n_out] = out_s[:n_out]
-            nt[:n_out] = out_t[:n_out]
-            nc[:n_out] = out_c[:n_out]
-            out_s, out_t, out_c = ns, nt, nc
+        out_s, out_t, out_c = room_for(out_s, out_t, out_c, n_out, m)
         out_s[n_out:n_out + m] = s
         out_t[n_out:n_out + m] = got_t[:m]
         out_c[n_out:n_out + m] = got_c[:m]

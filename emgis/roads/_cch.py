@@ -30,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from emgis.roads._bounded import room_for
+
 
 @njit(cache=True)
 def contract(optr, oidx):  # type: ignore[no-untyped-def]
@@ -362,10 +364,9 @@ def cch_pairs(cptr, cidx, parent, up, place, sw_ptr, sw_from, sw_w,  # type: ign
     val = np.full(n, np.inf)
     d = np.empty((k, width))
     best = np.empty(width)
-    cap = 1024
-    out_s = np.empty(cap, dtype=np.int64)
-    out_t = np.empty(cap, dtype=np.int64)
-    out_c = np.empty(cap)
+    out_s = np.empty(1024, dtype=np.int64)
+    out_t = np.empty(1024, dtype=np.int64)
+    out_c = np.empty(1024)
     n_out = 0
     for b0 in range(0, ns, width):
         b1 = min(ns, b0 + width)
@@ -405,16 +406,7 @@ def cch_pairs(cptr, cidx, parent, up, place, sw_ptr, sw_from, sw_w,  # type: ign
             lim = limits[si]
             if sources[si] < 0 or not lim >= 0:
                 continue
-            if n_out + nt > cap:
-                while n_out + nt > cap:
-                    cap *= 2
-                ns_ = np.empty(cap, dtype=np.int64)
-                nt_ = np.empty(cap, dtype=np.int64)
-                nc_ = np.empty(cap)
-                ns_[:n_out] = out_s[:n_out]
-                nt_[:n_out] = out_t[:n_out]
-                nc_[:n_out] = out_c[:n_out]
-                out_s, out_t, out_c = ns_, nt_, nc_
+            out_s, out_t, out_c = room_for(out_s, out_t, out_c, n_out, nt)
             for j in range(nt):
                 pl = target_node_place[j]
                 if pl < 0:
