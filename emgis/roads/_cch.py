@@ -31,6 +31,7 @@ import numpy as np
 from numba import njit
 
 from emgis.roads._bounded import room_for
+from emgis.roads._sorted import lower_bound
 
 
 @njit(cache=True)
@@ -88,15 +89,8 @@ def contract(optr, oidx):  # type: ignore[no-untyped-def]
 @njit(cache=True)
 def _find(cidx, a, b, u):  # type: ignore[no-untyped-def]
     """The place of ``u`` in the sorted ``cidx[a:b]`` (-1 if absent)."""
-    lo = a
-    hi = b
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if cidx[mid] < u:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo if lo < b and cidx[lo] == u else -1
+    at = lower_bound(cidx, a, b, u)
+    return at if at < b and cidx[at] == u else -1
 
 
 @njit(cache=True)

@@ -41,6 +41,7 @@ from numba import njit
 
 from emgis.roads._bounded import search_one
 from emgis.roads._heap import OUT, SETTLED, heap_pop, heap_set
+from emgis.roads._sorted import lower_bound
 
 #: A scenario whose affected nodes are more than this share of what the baseline settled is
 #: searched from scratch (the repair would walk most of the graph again).
@@ -72,15 +73,7 @@ def _emit(out_k, out_s, out_t, out_c, n_out, k, s, t, c):  # type: ignore[no-unt
 def _slowed(ids, w, j):  # type: ignore[no-untyped-def]
     """The scenario's minutes of baseline arc ``j``, one of the sorted ``ids`` it slows or
     closes (``w``: inf where closed)."""
-    lo = 0
-    hi = ids.shape[0]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if ids[mid] < j:
-            lo = mid + 1
-        else:
-            hi = mid
-    return w[lo]
+    return w[lower_bound(ids, 0, ids.shape[0], j)]
 
 
 @njit(cache=True, nogil=True)
