@@ -203,6 +203,28 @@ def select(cptr, cidx, parent, targets):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
+def _halve(buf, s, m, x, y, d, side, proj):  # type: ignore[no-untyped-def]
+    """Side 0 for the lower half of the part ``buf[s:s + m]`` by x (``d`` 0) or y (1), side 1
+    for the rest (equal values in the part's order)."""
+    for k in range(m):
+        proj[k] = x[buf[s + k]] if d == 0 else y[buf[s + k]]
+    order = np.argsort(proj[:m], kind="mergesort")
+    half = m // 2
+    for k in range(m):
+        side[buf[s + order[k]]] = 0 if k < half else 1
+
+
+@njit(cache=True)
+def _on_border(v, uptr, uidx, seg, g, side):  # type: ignore[no-untyped-def]
+    """Whether node ``v`` has a neighbour in part ``g`` on the other side."""
+    for j in range(uptr[v], uptr[v + 1]):
+        u = uidx[j]
+        if seg[u] == g and side[u] != side[v]:
+            return True
+    return False
+
+
+@njit(cache=True)
 def nd_order_xy(uptr, uidx, x, y, leaf):  # type: ignore[no-untyped-def]
     """The rank of each node by nested dissection with the nodes' points: each part of more
     than ``leaf`` nodes is halved at the median of x or of y, cut by the nodes of one half
@@ -216,13 +238,12 @@ def nd_order_xy(uptr, uidx, x, y, leaf):  # type: ignore[no-untyped-def]
     side = np.zeros(n, dtype=np.int8)
     tmp = np.empty(n, dtype=np.int64)
     cut = np.zeros(n, dtype=np.bool_)
+    kept = np.zeros(n, dtype=np.int8)
     proj = np.empty(n)
     st_s = np.empty(n + 2, dtype=np.int64)
     st_e = np.empty(n + 2, dtype=np.int64)
     st_lo = np.empty(n + 2, dtype=np.int64)
     st_id = np.empty(n + 2, dtype=np.int64)
-    dx = np.array([1.0, 0.0])
-    dy = np.array([0.0, 1.0])
     if n == 0:
         return rank
     st_s[0] = 0
@@ -246,26 +267,17 @@ def nd_order_xy(uptr, uidx, x, y, leaf):  # type: ignore[no-untyped-def]
         best = m + 1
         best_dir = 0
         best_side = 0
-        half = m // 2
         for d in range(2):
-            for k in range(m):
-                proj[k] = x[buf[s + k]] * dx[d] + y[buf[s + k]] * dy[d]
-            order = np.argsort(proj[:m], kind="mergesort")
-            for k in range(m):
-                side[buf[s + order[k]]] = 0 if k < half else 1
+            _halve(buf, s, m, x, y, d, side, proj)
             c0 = 0
             c1 = 0
             for k in range(m):
                 v = buf[s + k]
-                sv = side[v]
-                for j in range(uptr[v], uptr[v + 1]):
-                    u = uidx[j]
-                    if seg[u] == g and side[u] != sv:
-                        if sv == 0:
-                            c0 += 1
-                        else:
-                            c1 += 1
-                        break
+                if _on_border(v, uptr, uidx, seg, g, side):
+                    if side[v] == 0:
+                        c0 += 1
+                    else:
+                        c1 += 1
             if c0 < best:
                 best = c0
                 best_dir = d
@@ -274,35 +286,26 @@ def nd_order_xy(uptr, uidx, x, y, leaf):  # type: ignore[no-untyped-def]
                 best = c1
                 best_dir = d
                 best_side = 1
-        for k in range(m):
-            proj[k] = x[buf[s + k]] * dx[best_dir] + y[buf[s + k]] * dy[best_dir]
-        order = np.argsort(proj[:m], kind="mergesort")
-        for k in range(m):
-            side[buf[s + order[k]]] = 0 if k < half else 1
+            if d == 0:  # x's halves kept, should they be the best
+                for k in range(m):
+                    kept[k] = side[buf[s + k]]
+        if best_dir == 0:
+            for k in range(m):
+                side[buf[s + k]] = kept[k]
         # the cut: the nodes of best_side with a neighbour on the other side
         na = 0
         nb = 0
         ns = 0
         for k in range(m):
             v = buf[s + k]
-            sv = side[v]
-            is_cut = False
-            if sv == best_side:
-                for j in range(uptr[v], uptr[v + 1]):
-                    u = uidx[j]
-                    if seg[u] == g and side[u] != sv:
-                        is_cut = True
-                        break
             tmp[k] = v
-            if is_cut:
-                cut[k] = True
+            cut[k] = side[v] == best_side and _on_border(v, uptr, uidx, seg, g, side)
+            if cut[k]:
                 ns += 1
+            elif side[v] == 0:
+                na += 1
             else:
-                cut[k] = False
-                if sv == 0:
-                    na += 1
-                else:
-                    nb += 1
+                nb += 1
         for k in range(m):
             if cut[k]:
                 side[tmp[k]] = 2
