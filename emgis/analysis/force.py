@@ -39,6 +39,7 @@ from emgis.inputs.kinds import target_of, units_of
 
 if TYPE_CHECKING:
     from emgis.inputs.district import District
+    from emgis.inputs.settings import Settings
     from emgis.roads.engine import Engine
 
 #: Kinds whose persons make up the force (every rescue and fire team; not medical points,
@@ -93,20 +94,27 @@ class ForceResult:
             ["population"], ascending=False, kind="stable").reset_index(drop=True)
 
 
+def _times(settings: Settings, times: Sequence[float] | None) -> tuple[float, ...]:
+    """The times the persons are given within (default ``[coverage] breaks_min``)."""
+    return tuple(float(x) for x in (settings.coverage.breaks_min if times is None else times))
+
+
+def _rules(settings: Settings) -> list[tuple[str, float, float]]:
+    """The rules the settings hold: name, persons required and minutes."""
+    return [(name, float(settings.minimums[key].value), target_of(kind, settings))
+            for name, key, kind in RULES if key in settings.minimums and kind in settings.targets]
+
+
 def force_limit(district: District, times: Sequence[float] | None = None) -> float:
     """Minutes the force's searches go to: the longest of ``times`` (default ``[coverage]
     breaks_min``) and of the rules' times."""
     s = district.settings
-    tt = [float(x) for x in (s.coverage.breaks_min if times is None else times)]
-    rules = [target_of(kind, s) for _, key, kind in RULES
-             if key in s.minimums and kind in s.targets]
-    return max([*tt, *rules], default=0.0)
+    return max([*_times(s, times), *(r[2] for r in _rules(s))], default=0.0)
 
 
-def force_units(district: District, kinds: Sequence[str] = FORCE_KINDS) -> IntArray:
-    """The units whose persons make up the force (indices into
-    :func:`emgis.inputs.kinds.units_of`, ascending): the teams of ``kinds``."""
-    units = units_of(district)
+def force_units(units: pd.DataFrame, kinds: Sequence[str] = FORCE_KINDS) -> IntArray:
+    """The units whose persons make up the force: the teams of ``kinds`` (their rows in
+    ``units``, :func:`emgis.inputs.kinds.units_of`'s table, ascending)."""
     return np.flatnonzero(units["kind"].isin(list(kinds)).to_numpy()
                           & (units["layer"] == "teams").to_numpy())
 
@@ -117,7 +125,7 @@ def force_pairs(district: District, engine: Engine, *, times: Sequence[float] | 
     driving roads: the availability takes its kinds' pairs from them too."""
     units = units_of(district)
     return unit_pairs(engine.graph("drive"), engine.unit_loc, engine.village_loc,
-                      force_units(district, kinds), limit=force_limit(district, times),
+                      force_units(units, kinds), limit=force_limit(district, times),
                       turnout=units["turnout_min"].to_numpy(dtype=float))
 
 
@@ -142,9 +150,8 @@ def effective_force(district: District, engine: Engine, *, times: Sequence[float
         :func:`force_pairs` of these ``times`` and ``kinds``, if already found.
     """
     s = district.settings
-    tt = tuple(float(x) for x in (s.coverage.breaks_min if times is None else times))
-    rules = [(name, float(s.minimums[key].value), target_of(kind, s))
-             for name, key, kind in RULES if key in s.minimums and kind in s.targets]
+    tt = _times(s, times)
+    rules = _rules(s)
     units = units_of(district)
     heads = dict(zip(district.teams["id"].astype(str),
                      district.teams["headcount"].astype("Float64").fillna(0).astype(float),
@@ -156,7 +163,7 @@ def effective_force(district: District, engine: Engine, *, times: Sequence[float
     v = district.villages
     nv = len(v)
     found = pairs
-    if found is None or not np.array_equal(found.units, force_units(district, kinds)) or \
+    if found is None or not np.array_equal(found.units, force_units(units, kinds)) or \
             found.limit != force_limit(district, times):
         found = force_pairs(district, engine, times=times, kinds=kinds)
     sel, si, vi, mins = found.units, found.unit, found.village, found.minutes

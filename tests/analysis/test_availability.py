@@ -156,7 +156,7 @@ def test_kinds_the_force_holds_take_its_pairs(demo_plan: emgis.Plan) -> None:
         used += 1
     assert used >= 2
     assert held.within(held.units, held.limit + 1.0) is None
-    others = np.setdiff1d(np.arange(len(units)), force_units(plan.district))
+    others = np.setdiff1d(np.arange(len(units)), force_units(units))
     assert held.within(others[:1], 1.0) is None
     reused = availability(plan.district, plan.engine, pairs=held)
     searched = availability(plan.district, plan.engine)
