@@ -296,6 +296,22 @@ def test_scenario_searches_far_from_the_zones_reuse_the_baseline(
         assert np.array_equal(a.minutes, b.minutes)
 
 
+def _graphs_per_call(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """Wrap the what-if module's ``name`` (a search of several graphs at once) so that each
+    call records how many graphs it was given; the list of those counts."""
+    import emgis.analysis.whatif as whatif_mod
+
+    calls: list[int] = []
+    real: Callable[..., Any] = vars(whatif_mod)[name]
+
+    def counting(graphs: Any, sources: Any, **kw: Any) -> Any:
+        calls.append(len(graphs))
+        return real(graphs, sources, **kw)
+
+    monkeypatch.setattr(whatif_mod, name, counting)
+    return calls
+
+
 def test_scenario_searches_repaired_from_the_baseline_give_the_same_page(
         page: tuple[Plan, Path, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """On a large graph each scenario's searches are repaired from the baseline's
@@ -307,14 +323,7 @@ def test_scenario_searches_repaired_from_the_baseline_give_the_same_page(
     plan, _, _ = page
     specs = plan.siting_scenarios()
     anew = whatif_data(plan.district, plan.engine, KIND, scenarios=specs)
-    calls: list[int] = []
-    real: Callable[..., Any] = vars(whatif_mod)["pairs_within_each"]
-
-    def counting(graphs: Any, sources: Any, **kw: Any) -> Any:
-        calls.append(len(graphs))
-        return real(graphs, sources, **kw)
-
-    monkeypatch.setattr(whatif_mod, "pairs_within_each", counting)
+    calls = _graphs_per_call(monkeypatch, "pairs_within_each")
     monkeypatch.setattr(whatif_mod, "REPAIR_FROM", 0)
     repaired = whatif_data(plan.district, plan.engine, KIND, scenarios=specs)
     assert calls == [len(specs) + 1]
@@ -378,14 +387,7 @@ def test_a_page_reaching_most_villages_is_answered_by_a_hierarchy(
     from emgis.analysis.whatif import whatif_data
 
     specs = demo_plan.siting_scenarios()
-    calls: list[int] = []
-    real: Callable[..., Any] = vars(whatif_mod)["pairs_within_cch"]
-
-    def counting(graphs: Any, sources: Any, **kw: Any) -> Any:
-        calls.append(len(graphs))
-        return real(graphs, sources, **kw)
-
-    monkeypatch.setattr(whatif_mod, "pairs_within_cch", counting)
+    calls = _graphs_per_call(monkeypatch, "pairs_within_cch")
     fast = whatif_data(demo_plan.district, demo_plan.engine, "stockpile", scenarios=specs)
     assert calls == [len(specs) + 1]
     monkeypatch.setattr(whatif_mod, "CCH_SHARE", np.inf)
