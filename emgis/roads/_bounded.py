@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from emgis.roads._heap import OUT, SETTLED, heap_pop, heap_set
+from emgis.roads._heap import OUT, heap_pop, heap_set, relax
 
 
 @njit(cache=True, nogil=True)
@@ -28,6 +28,7 @@ def search_one(indptr, indices, weights, x0, lim, target_of_node, n_targets, dis
     (one entry per node)."""
     found = 0
     n_touched = 1
+    no_pred = np.empty(0, dtype=np.int32)  # no predecessors kept
     dist[x0] = 0.0
     touched[0] = x0
     size = heap_set(hd, hn, pos, 0, 0.0, x0, OUT)
@@ -40,19 +41,8 @@ def search_one(indptr, indices, weights, x0, lim, target_of_node, n_targets, dis
             found += 1
             if found == n_targets:
                 break
-        for j in range(indptr[x], indptr[x + 1]):
-            y = indices[j]
-            nd = d + weights[j]
-            if nd > lim or nd >= dist[y]:
-                continue
-            at = pos[y]
-            if at == SETTLED:
-                continue
-            if dist[y] == np.inf:
-                touched[n_touched] = y
-                n_touched += 1
-            dist[y] = nd
-            size = heap_set(hd, hn, pos, size, nd, y, at)
+        size, n_touched = relax(x, d, lim, indptr, indices, weights, dist, pos, touched,
+                                n_touched, hd, hn, size, no_pred)
     for k in range(n_touched):  # reset only what this search touched
         dist[touched[k]] = np.inf
         pos[touched[k]] = OUT

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from emgis.roads._heap import OUT, SETTLED, heap_pop, heap_set
+from emgis.roads._heap import OUT, SETTLED, heap_pop, heap_set, relax
 
 
 @njit(cache=True, nogil=True)
@@ -84,20 +84,8 @@ def paths_to(indptr, indices, weights, dnodes, limits, optr, onodes):  # type: i
                     remaining -= 1
                     if remaining == 0:
                         break
-                for j in range(indptr[x], indptr[x + 1]):
-                    y = indices[j]
-                    nd = d + weights[j]
-                    if nd > lim or nd >= dist[y]:
-                        continue
-                    at = pos[y]
-                    if at == SETTLED:
-                        continue
-                    if dist[y] == np.inf:
-                        touched[n_touched] = y
-                        n_touched += 1
-                    dist[y] = nd
-                    pred[y] = x
-                    size = heap_set(hd, hn, pos, size, nd, y, at)
+                size, n_touched = relax(x, d, lim, indptr, indices, weights, dist, pos,
+                                        touched, n_touched, hd, hn, size, pred)
         for i in range(a, b):
             o = onodes[i]
             if o >= 0 and x0 >= 0 and pos[o] == SETTLED:
