@@ -484,6 +484,17 @@ class _Sampler:
         return best, owner
 
 
+def road_points(engine: Engine, net: EdgeArrays, buffer_m: float) -> _Sampler:
+    """The points along ``net`` (one of ``engine``'s networks) that service areas and zones
+    drawn with a ``buffer_m`` band are made of: every :func:`_grid_cell` metres, the
+    service areas' cell (the smallest of the grids drawn on them), made once per engine and
+    network (kept with the engine: the service areas and the zones of a run share them, and
+    the minutes along the pieces of each routing graph found for them)."""
+    ea = engine.network
+    step = _grid_cell(ea.vx, ea.vy, buffer_m)
+    return engine.kept(("road_points", id(net), step), lambda: _Sampler(net, step))
+
+
 def _how(rg: RoutingGraph) -> int:
     """How a sample point on a piece of ``rg`` is reached (:mod:`emgis.analysis._reach`):
     walking, from the nearer end; on a reversed graph, on to the piece's end; else from its
@@ -635,10 +646,6 @@ def service_areas(
     """
     crs = result.villages.crs
     buf = settings.coverage.service_area_buffer_m
-    ea = result.edges
-    # points closer than a grid cell add nothing to the area drawn
-    sampler = _Sampler(ea, _grid_cell(ea.vx, ea.vy, buf))
-    samplers = {id(ea): sampler}  # walkers' kinds: points along the walking network
     rows = []
     for kind in kinds or result.kinds:
         target = target_of(kind, settings)
@@ -648,9 +655,10 @@ def service_areas(
         if kind not in result.node_min:
             continue
         rg = result.graph(kind, settings)
-        net = result.engine.network_of(mode_of(kind, settings))
-        sampler = samplers.get(id(net)) or samplers.setdefault(
-            id(net), _Sampler(net, _grid_cell(ea.vx, ea.vy, buf)))
+        # points closer than a grid cell add nothing to the area drawn (walkers' kinds:
+        # points along the walking network)
+        sampler = road_points(result.engine, result.engine.network_of(mode_of(kind, settings)),
+                              buf)
         t = sampler.times(rg, result.node_min[kind])
         reach = t <= max(breaks)
         grid = _Grid(sampler.x[reach], sampler.y[reach], buf)

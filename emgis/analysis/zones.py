@@ -30,6 +30,7 @@ from emgis.analysis.coverage import (
     _Sampler,
     dilate_disc,
     polygonal,
+    road_points,
 )
 from emgis.inputs.kinds import mode_of, target_of
 from emgis.inputs.settings import Settings
@@ -91,9 +92,9 @@ def unit_zones(result: CoverageResult, *, settings: Settings,
     buf = settings.coverage.service_area_buffer_m
     ea = result.edges
     cell = _grid_cell(ea.vx, ea.vy, buf, ZONE_MAX_GRID_CELLS)
-    sampler = _Sampler(ea, cell)
-    grid = _ZoneGrid(sampler.x, sampler.y, buf, cell=cell)
-    grids = {id(ea): (sampler, grid)}  # walkers' kinds: points along the walking network
+    # the service areas' points (no farther apart than a cell of either grid), each
+    # network's grid made once (walkers' kinds: points along the walking network)
+    grids: dict[int, tuple[_Sampler, _ZoneGrid]] = {}
     rows: list[dict[str, object]] = []
     balance: list[dict[str, object]] = []
     village_rows = []
@@ -107,7 +108,7 @@ def unit_zones(result: CoverageResult, *, settings: Settings,
         rg = result.graph(kind, settings)
         net = result.engine.network_of(mode_of(kind, settings))
         if id(net) not in grids:
-            on = _Sampler(net, cell)
+            on = road_points(result.engine, net, buf)
             grids[id(net)] = (on, _ZoneGrid(on.x, on.y, buf, cell=cell))
         sampler, grid = grids[id(net)]
         t, owner = sampler.owners(rg, result.node_min[kind], result.node_unit[kind])

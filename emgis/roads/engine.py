@@ -16,9 +16,10 @@ is attached to it too, and the ``walk`` mode routes on it; units still drive on 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -35,6 +36,8 @@ from emgis.roads.snapping import location_points, reattach, snap_points
 
 if TYPE_CHECKING:
     from emgis.inputs.district import District
+
+T = TypeVar("T")
 
 
 
@@ -73,6 +76,9 @@ class Engine:
     _changed: dict[tuple[int, str, bool], tuple[Engine, npt.NDArray[np.float64] | None,
                                                  Any]] = field(
         default_factory=dict, repr=False, init=False)
+    # what the analyses derive from this engine's networks alone and keep for their next
+    # use, by the key they give (:meth:`kept`)
+    _kept: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, init=False)
 
     @classmethod
     def build(cls, network: EdgeArrays, *, villages: gpd.GeoSeries, units: gpd.GeoSeries,
@@ -139,6 +145,14 @@ class Engine:
                     self.network_of(mode), self.snaps_of(mode), mode=mode,
                     walk_kph=self.settings.speed_kph("walk"))
         return self._graphs[key]
+
+    def kept(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+        """``make()``, made on the first call with ``key`` and kept with this engine: what an
+        analysis derives from the engine's networks alone (the service areas' and zones'
+        points along the roads, :mod:`emgis.analysis.coverage`), made once for all of them."""
+        if key not in self._kept:
+            self._kept[key] = make()
+        return self._kept[key]  # type: ignore[no-any-return]
 
     def network_of(self, mode: Mode = "drive") -> EdgeArrays:
         """The network a travel mode routes on: the walking network for ``walk`` where there is
