@@ -91,21 +91,25 @@ def _intervals(ea: EdgeArrays, zone: shapely.Geometry, hit: np.ndarray
     whole = np.flatnonzero(inside)
     order = np.argsort(np.concatenate([whole, idx]), kind="stable")
     parts = np.concatenate([geoms[whole], parts])[order]
+    cut = np.flatnonzero(np.r_[np.zeros(len(whole), bool), np.ones(len(idx), bool)][order])
     idx = np.concatenate([whole, idx])[order]
     if not len(parts):
         return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=object)
     e = hit[idx]
-    base = geoms[idx]
-    a = shapely.line_locate_point(base, shapely.get_point(parts, 0))
-    b = shapely.line_locate_point(base, shapely.get_point(parts, -1))
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    # a part may run along the edge further than its ends show (edges that double back)
-    plen = shapely.length(parts)
-    hi = np.maximum(hi, np.minimum(lo + plen, shapely.length(base)))
-    L = ea.length[e]
-    scale = np.divide(L, shapely.length(base), out=np.ones(len(e)), where=shapely.length(base) > 0)
-    f0 = np.clip(np.divide(lo * scale, L, out=np.zeros(len(e)), where=L > 0), 0, 1)
-    f1 = np.clip(np.divide(hi * scale, L, out=np.ones(len(e)), where=L > 0), 0, 1)
+    # an edge wholly inside runs from 0 to 1; only the cut parts are located along theirs
+    f0, f1 = np.zeros(len(e)), np.ones(len(e))
+    if len(cut):
+        base, piece = geoms[idx[cut]], parts[cut]
+        a = shapely.line_locate_point(base, shapely.get_point(piece, 0))
+        b = shapely.line_locate_point(base, shapely.get_point(piece, -1))
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        # a part may run along the edge further than its ends show (edges that double back)
+        blen = shapely.length(base)
+        hi = np.maximum(hi, np.minimum(lo + shapely.length(piece), blen))
+        L = ea.length[e[cut]]
+        scale = np.divide(L, blen, out=np.ones(len(cut)), where=blen > 0)
+        f0[cut] = np.clip(np.divide(lo * scale, L, out=np.zeros(len(cut)), where=L > 0), 0, 1)
+        f1[cut] = np.clip(np.divide(hi * scale, L, out=np.ones(len(cut)), where=L > 0), 0, 1)
     return e, f0, f1, parts
 
 
