@@ -206,10 +206,14 @@ def closed_intervals(ea: EdgeArrays) -> dict[int, list[tuple[float, float]]]:
     return out
 
 
-def on_closed_road(ea: EdgeArrays, snaps: pd.DataFrame) -> npt.NDArray[np.bool_]:
+def on_closed_road(ea: EdgeArrays, snaps: pd.DataFrame, *,
+                   closed: dict[int, list[tuple[float, float]]] | None = None
+                   ) -> npt.NDArray[np.bool_]:
     """Per location: it is attached inside a closed part of its road (strictly: a location at
-    the edge of a closed part can still leave by the open side)."""
-    closed = closed_intervals(ea)
+    the edge of a closed part can still leave by the open side). ``closed``:
+    :func:`closed_intervals` of ``ea``, if found already."""
+    if closed is None:
+        closed = closed_intervals(ea)
     edge = snaps["edge"].to_numpy(dtype=np.int64)
     frac = snaps["frac"].to_numpy(dtype=float, na_value=np.nan)
     out = np.zeros(len(snaps), dtype=bool)
@@ -292,7 +296,8 @@ def reattach(
     closed = closed_intervals(network)
     if not closed or not len(snaps):
         return out
-    stuck = (snaps["status"].to_numpy(dtype=object) == "ok") & on_closed_road(network, snaps)
+    stuck = (snaps["status"].to_numpy(dtype=object) == "ok") & on_closed_road(
+        network, snaps, closed=closed)
     if skip is not None:
         stuck &= ~np.asarray(skip, dtype=bool)
     who = np.flatnonzero(stuck)
