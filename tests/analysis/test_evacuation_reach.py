@@ -38,8 +38,12 @@ def test_no_route_is_faster_than_the_top_speed(demo_plan: Plan) -> None:
         assert (crow / np.maximum(t, 1e-9))[t > 1].max() > 0.3 * top  # the bound is not loose
 
 
-def _evacuations(plan: Plan, monkeypatch: pytest.MonkeyPatch, *, pruned: bool
+def _evacuations(plan: Plan, monkeypatch: pytest.MonkeyPatch, *, pruned: bool,
+                 villages: bool | None = None
                  ) -> tuple[list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]], list[int]]:
+    """Every scenario's evacuation under several reaches and times, on the roads before and
+    after (``villages``: searched from the villages, True, or from the shelters, False, for
+    all; None: from the fewer)."""
     skipped: list[int] = []
     real = pairs_within
 
@@ -49,6 +53,8 @@ def _evacuations(plan: Plan, monkeypatch: pytest.MonkeyPatch, *, pruned: bool
 
     with monkeypatch.context() as m:
         m.setattr(sc, "pairs_within", spy)
+        if villages is not None:
+            m.setattr(sc, "_from_villages", lambda v, s: villages)
         if not pruned:  # every shelter in reach
             m.setattr(sc, "nearest_min_many",
                       lambda rg, searches: [np.zeros(len(x.targets)) for x in searches])
@@ -81,3 +87,18 @@ def test_evacuation_as_when_every_shelter_is_searched(demo_plan: Plan,
     for a, b in zip(pruned, whole, strict=True):
         for x, y in zip(a, b, strict=True):
             pd.testing.assert_frame_equal(x, y)
+
+
+def test_evacuation_searched_from_villages_or_shelters_alike(
+        demo_plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the villages to the shelters or from the shelters back to the villages: the same
+    evacuation (persons, minutes, loads), whichever side is searched from."""
+    chosen, _ = _evacuations(demo_plan, monkeypatch, pruned=True)
+    shelters, from_shelters = _evacuations(demo_plan, monkeypatch, pruned=True, villages=False)
+    villages, from_villages = _evacuations(demo_plan, monkeypatch, pruned=True, villages=True)
+    assert sum(from_shelters) > 0 and sum(from_villages) == 0  # the sides did differ
+    assert any(len(p[0]) for p in villages)
+    for a, b, c in zip(chosen, shelters, villages, strict=True):
+        for x, y, z in zip(a, b, c, strict=True):
+            pd.testing.assert_frame_equal(x, y)
+            pd.testing.assert_frame_equal(x, z)
