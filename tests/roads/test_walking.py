@@ -25,6 +25,7 @@ nearest segment.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import xml.etree.ElementTree as ET
@@ -289,3 +290,19 @@ def test_road_lines_keep_walkers_on_the_roads(tmp_path: Path) -> None:
     assert edges.walk is None
     eng = Engine.for_district(d, edges)
     assert eng.walk_snaps is None and eng.network_of("walk") is edges
+
+
+def test_the_cache_keeps_each_networks_key_rank(walkers: Path, tmp_path: Path) -> None:
+    """The edges' order by key comes back from the cache as made, for the roads and the
+    walking network (made from the arrays read: the same order)."""
+    d = load_district(walkers)
+    built, _ = load_network_arrays(d, use_cache=False)
+    back = load_edge_arrays(save_edge_arrays(built, tmp_path / "net.npz"))
+    assert back.walk is not None and built.walk is not None
+    for got, net in ((back, built), (back.walk, built.walk)):
+        assert "key_rank" in got.__dict__  # read, not made
+        assert got.key_rank.dtype == np.int32
+        assert np.array_equal(got.key_rank, net.key_rank)
+        fresh = dataclasses.replace(got)  # a copy that makes its own
+        assert "key_rank" not in fresh.__dict__
+        assert np.array_equal(fresh.key_rank, got.key_rank)
