@@ -28,7 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 from scipy.optimize import linprog
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, maximum_flow
 
 from emgis._errors import DistrictError
 from emgis._held import Held
@@ -467,13 +467,34 @@ def _from_villages(villages: int, shelters: int) -> bool:
     return villages < shelters
 
 
+def _most_moved(supply: np.ndarray, capacity: np.ndarray, pairs: np.ndarray) -> float | None:
+    """The most persons movable from villages (``supply``) to shelters (``capacity``) over
+    the ``pairs`` (village, shelter) allowed: a maximum flow (scipy's, on whole persons)
+    where every supply and capacity is a whole number below 2**31 in all, else None (the
+    linear programme finds it then). The flow takes milliseconds where HiGHS took a second
+    for a province's 150,000 pairs."""
+    n, m = len(supply), len(capacity)
+    whole = np.concatenate([supply, capacity])
+    if not (np.isfinite(whole).all() and (whole >= 0).all() and (whole == np.round(whole)).all()
+            and float(supply.sum()) + float(capacity.sum()) < 2**31 - 1):
+        return None
+    big = int(supply.sum()) + 1  # a pair's own room: more than any village has
+    src, sink = n + m, n + m + 1
+    rows = np.concatenate([np.full(n, src), pairs[:, 0], n + np.arange(m)])
+    cols = np.concatenate([np.arange(n), n + pairs[:, 1], np.full(m, sink)])
+    room = np.concatenate([supply, np.full(len(pairs), big), capacity]).astype(np.int32)
+    graph = sp.csr_array((room, (rows, cols)), shape=(n + m + 2, n + m + 2))
+    graph.sum_duplicates()
+    return float(maximum_flow(graph, src, sink).flow_value)
+
+
 def transport(supply: np.ndarray, capacity: np.ndarray, cost: np.ndarray) -> np.ndarray:
     """Move as many persons as possible from villages to shelters, then at least total cost.
 
-    Two linear programmes solved by HiGHS (scipy): the most persons that can be moved over the
-    allowed pairs (finite ``cost``) within ``capacity``; then, with that many moved, the least
-    total person-minutes. Supplies and capacities are whole persons, so the optimal vertex is
-    whole too.
+    The most persons that can be moved over the allowed pairs (finite ``cost``) within
+    ``capacity`` (a maximum flow, :func:`_most_moved`); then, with that many moved, the least
+    total person-minutes, a linear programme solved by HiGHS (scipy). Supplies and capacities
+    are whole persons, so the optimal vertex is whole too.
 
     Returns
     -------
@@ -491,10 +512,12 @@ def transport(supply: np.ndarray, capacity: np.ndarray, cost: np.ndarray) -> np.
                                              np.concatenate([np.arange(k), np.arange(k)]))),
                            shape=(n + m, k))
     b = np.concatenate([supply, capacity])
-    most = linprog(-np.ones(k), A_ub=a_rows, b_ub=b, bounds=(0, None), method="highs")
-    if not most.success:  # pragma: no cover - a feasible LP with x = 0 always solves
-        raise RuntimeError(f"evacuation LP failed: {most.message}")
-    moved = -most.fun
+    moved = _most_moved(supply, capacity, pairs)
+    if moved is None:
+        most = linprog(-np.ones(k), A_ub=a_rows, b_ub=b, bounds=(0, None), method="highs")
+        if not most.success:  # pragma: no cover - a feasible LP with x = 0 always solves
+            raise RuntimeError(f"evacuation LP failed: {most.message}")
+        moved = -most.fun
     c = cost[pairs[:, 0], pairs[:, 1]]
     best = linprog(c, A_ub=a_rows, b_ub=b, A_eq=sp.csr_matrix(np.ones((1, k))), b_eq=[moved],
                    bounds=(0, None), method="highs")

@@ -10,7 +10,10 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emgis import load_district
 from emgis.analysis.scenario import Scenario, apply_hazards, run_scenario, transport
@@ -271,3 +274,31 @@ def test_evacuation_routes_follow_the_roads(demo_plan: Plan) -> None:
     full = evacuation_routes(plan.district, engine, r.evacuation.assign(minutes=np.inf),
                              units=units_of(plan.district), limit=sc.max_evacuation_min)
     assert all(a.equals_exact(b, 0.0) for a, b in zip(r.routes, full, strict=True))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_most_moved_is_the_linear_programmes_maximum(seed: int) -> None:
+    """The maximum flow of whole persons moves as many as the linear programme it replaced
+    (HiGHS, the oracle); fractional persons fall back to the programme (None)."""
+    from scipy.optimize import linprog
+
+    from emgis.analysis.scenario import _most_moved
+
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(1, 9)), int(rng.integers(1, 6))
+    supply = rng.integers(0, 500, n).astype(float)
+    cap = rng.integers(0, 400, m).astype(float)
+    pairs = np.argwhere(rng.random((n, m)) < 0.6)
+    got = _most_moved(supply, cap, pairs)
+    if len(pairs):
+        k = len(pairs)
+        a = sp.csr_matrix((np.ones(2 * k), (np.concatenate([pairs[:, 0], n + pairs[:, 1]]),
+                                            np.concatenate([np.arange(k), np.arange(k)]))),
+                          shape=(n + m, k))
+        want = -linprog(-np.ones(k), A_ub=a, b_ub=np.concatenate([supply, cap]),
+                        bounds=(0, None), method="highs").fun
+    else:
+        want = 0.0
+    assert got == pytest.approx(want, abs=1e-9)
+    assert _most_moved(supply + 0.5, cap, pairs) is None
