@@ -4,7 +4,9 @@
 steps, each forked worker's start, end, CPU seconds and page faults, and how long the parent
 waited for each worker's result, as one timeline printed at the end (seconds from the
 start). With ``--profile DIR`` each worker also writes a cProfile file there
-(``prof-<step>-<pid>.prof``, read with ``python -m pstats``).
+(``prof-<step>-<pid>.prof``, read with ``python -m pstats``). Each process's peak memory
+(its largest resident set; a forked worker's counts what it shares with the parent) is
+printed beside it.
 
 It finds what a step table (``benchmark_county.py --steps``) cannot: which worker is the
 last to end, where one core sits idle, and how much CPU each forked step takes. A run of
@@ -82,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
                     prof.disable()
                     prof.dump_stats(str(prof_dir / f"prof-{label}-{os.getpid()}.prof"))
                 emit(ev="worker", name=label, start=t - T0, end=time.monotonic() - T0,
-                     cpu=time.process_time() - c, faults=_faults() - f)
+                     cpu=time.process_time() - c, faults=_faults() - f,
+                     peak=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
         self._trace_name = label
         init(self, out, wrapped, *a, **k)
@@ -104,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     jobs.Forked = fork.Forked  # type: ignore[attr-defined]
 
     code = cli_main(["-q", "run", args.district, "--out", args.out, "--lang", args.lang])
-    emit(ev="end", at=time.monotonic() - T0, cpu=time.process_time(), faults=_faults())
+    emit(ev="end", at=time.monotonic() - T0, cpu=time.process_time(), faults=_faults(),
+         peak=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     log.unlink()
     rows: list[tuple[float, str]] = []
@@ -112,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         if e["ev"] == "worker":
             rows.append((e["start"], f"  worker {e['name'][:34]:34s} {e['start']:7.2f} - "
                                      f"{e['end']:7.2f}  cpu {e['cpu']:6.2f} s  "
-                                     f"faults {e['faults'] // 1000}k"))
+                                     f"faults {e['faults'] // 1000}k  "
+                                     f"peak {e['peak'] / 1024:,.0f} MiB"))
         elif e["ev"] == "step":
             rows.append((e["at"], f"step   {e['at']:7.2f}  {e['name'][:70]}"))
         elif e["ev"] == "wait" and e["waited"] >= 0.01:
@@ -120,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
                                   f"waited {e['waited']:5.2f} s"))
         elif e["ev"] == "end":
             rows.append((e["at"], f"end    {e['at']:7.2f}  parent cpu {e['cpu']:.2f} s, "
-                                  f"faults {e['faults'] // 1000}k"))
+                                  f"faults {e['faults'] // 1000}k, "
+                                  f"peak {e['peak'] / 1024:,.0f} MiB"))
     print(f"emgis run {args.district}: timeline (seconds from the start)")
     for _, text in sorted(rows):
         print(text)

@@ -484,14 +484,27 @@ class _Sampler:
         return best, owner
 
 
-def road_points(engine: Engine, net: EdgeArrays, buffer_m: float) -> _Sampler:
-    """The points along ``net`` (one of ``engine``'s networks) that service areas and zones
-    drawn with a ``buffer_m`` band are made of: every :func:`_grid_cell` metres, the
-    service areas' cell (the smallest of the grids drawn on them), made once per engine and
-    network (kept with the engine: the service areas and the zones of a run share them, and
-    the minutes along the pieces of each routing graph found for them)."""
+#: How much finer than a grid's cells the service areas' points may lie for the grid to be
+#: drawn from them (zones: :func:`road_points`).
+SHARE_POINTS_WITHIN = 1.25
+
+
+def road_points(engine: Engine, net: EdgeArrays, buffer_m: float, *,
+                cell: float | None = None) -> _Sampler:
+    """The points along ``net`` (one of ``engine``'s networks) that service areas drawn
+    with a ``buffer_m`` band are made of: every :func:`_grid_cell` metres, with the minutes
+    along the pieces of each routing graph found for them; made once inside the engine's
+    :meth:`~emgis.roads.engine.Engine.keeping` block (a run's areas and zones).
+
+    ``cell``: the cells of another grid drawn from points along the roads (the zones'): the
+    same points where they lie no more than :data:`SHARE_POINTS_WITHIN` times closer than
+    its cells (a county: 50 m for 54 m cells), else points every ``cell`` metres of its own,
+    not kept (a province's zones draw on cells twice as wide: twice the points would cost
+    their grid's memory and time)."""
     ea = engine.network
     step = _grid_cell(ea.vx, ea.vy, buffer_m)
+    if cell is not None and step * SHARE_POINTS_WITHIN < cell:
+        return _Sampler(net, cell)
     return engine.kept(("road_points", id(net), step), lambda: _Sampler(net, step))
 
 

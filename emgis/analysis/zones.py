@@ -92,8 +92,9 @@ def unit_zones(result: CoverageResult, *, settings: Settings,
     buf = settings.coverage.service_area_buffer_m
     ea = result.edges
     cell = _grid_cell(ea.vx, ea.vy, buf, ZONE_MAX_GRID_CELLS)
-    # the service areas' points (no farther apart than a cell of either grid), each
-    # network's grid made once (walkers' kinds: points along the walking network)
+    # the service areas' points where they are about as far apart as the cells (else points
+    # a cell apart), each network's grid made once (walkers' kinds: points along the
+    # walking network)
     grids: dict[int, tuple[_Sampler, _ZoneGrid]] = {}
     rows: list[dict[str, object]] = []
     balance: list[dict[str, object]] = []
@@ -108,7 +109,7 @@ def unit_zones(result: CoverageResult, *, settings: Settings,
         rg = result.graph(kind, settings)
         net = result.engine.network_of(mode_of(kind, settings))
         if id(net) not in grids:
-            on = road_points(result.engine, net, buf)
+            on = road_points(result.engine, net, buf, cell=cell)
             grids[id(net)] = (on, _ZoneGrid(on.x, on.y, buf, cell=cell))
         sampler, grid = grids[id(net)]
         t, owner = sampler.owners(rg, result.node_min[kind], result.node_unit[kind])

@@ -16,8 +16,9 @@ is attached to it too, and the ``walk`` mode routes on it; units still drive on 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -76,9 +77,10 @@ class Engine:
     _changed: dict[tuple[int, str, bool], tuple[Engine, npt.NDArray[np.float64] | None,
                                                  Any]] = field(
         default_factory=dict, repr=False, init=False)
-    # what the analyses derive from this engine's networks alone and keep for their next
-    # use, by the key they give (:meth:`kept`)
+    # what the analyses derive from this engine's networks alone, by the key they give,
+    # kept while a :meth:`keeping` block is open (:meth:`kept`), and how many are open
     _kept: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, init=False)
+    _keeping: int = field(default=0, repr=False, init=False)
 
     @classmethod
     def build(cls, network: EdgeArrays, *, villages: gpd.GeoSeries, units: gpd.GeoSeries,
@@ -147,12 +149,27 @@ class Engine:
         return self._graphs[key]
 
     def kept(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
-        """``make()``, made on the first call with ``key`` and kept with this engine: what an
-        analysis derives from the engine's networks alone (the service areas' and zones'
-        points along the roads, :mod:`emgis.analysis.coverage`), made once for all of them."""
+        """``make()``: what an analysis derives from the engine's networks alone (the service
+        areas' and zones' points along the roads, :mod:`emgis.analysis.coverage`). Inside a
+        :meth:`keeping` block it is made on the first call with ``key`` and given again to the
+        next; outside, made at each call (nothing is held longer than asked for)."""
+        if not self._keeping:
+            return make()
         if key not in self._kept:
             self._kept[key] = make()
         return self._kept[key]  # type: ignore[no-any-return]
+
+    @contextmanager
+    def keeping(self) -> Iterator[None]:
+        """A block in which :meth:`kept` keeps what it makes (for several analyses in turn:
+        a run's areas and zones); it is let go when the outermost block ends."""
+        self._keeping += 1
+        try:
+            yield
+        finally:
+            self._keeping -= 1
+            if not self._keeping:
+                self._kept.clear()
 
     def network_of(self, mode: Mode = "drive") -> EdgeArrays:
         """The network a travel mode routes on: the walking network for ``walk`` where there is

@@ -642,8 +642,13 @@ def _coverage_back(c: CoverageOutputs, plan: Plan, result: cov.CoverageResult,
 
 
 def _areas_slim(plan: Plan, per_unit: bool) -> tuple[gpd.GeoDataFrame, Zones]:
-    """The plan's service areas and zones, as a worker sends them back."""
-    return plan.service_areas(per_unit=per_unit), plan.zones()
+    """The plan's service areas and zones, as a worker sends them back: the zones first,
+    then the areas, on the same points along the roads where the zones' cells are about the
+    areas' (:func:`emgis.analysis.coverage.road_points`; else the zones' own points are let
+    go before the areas' are made)."""
+    with plan.engine.keeping():
+        zones = plan.zones()
+        return plan.service_areas(per_unit=per_unit), zones
 
 
 def _areas_back(got: tuple[gpd.GeoDataFrame, Zones], plan: Plan, per_unit: bool) -> None:

@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 from emgis.analysis.zones import Zones, unit_zones
+from emgis.inputs.kinds import mode_of
 from emgis.plan import Plan
 from emgis.run.jobs import coverage_job
 from tests.conftest import open_plan, render_dom, write_with
@@ -102,3 +103,57 @@ def test_zones_on_the_map_and_in_the_gpkg(tiny: Path, tmp_path: Path) -> None:
     (tmp_path / "o" / "zones_on.html").write_text(on, "utf-8")
     dom = render_dom(tmp_path / "o" / "zones_on.html", tmp_path)
     assert "#1b9e77" in dom  # the first zone's colour
+
+
+def test_engine_keeps_only_inside_a_keeping_block(demo_plan: Plan) -> None:
+    engine = demo_plan.engine
+    made: list[object] = []
+
+    def make() -> object:
+        made.append(object())
+        return made[-1]
+
+    assert engine.kept(("k",), make) is not engine.kept(("k",), make)  # made at each call
+    with engine.keeping():
+        first = engine.kept(("k",), make)
+        with engine.keeping():  # nested: the same
+            assert engine.kept(("k",), make) is first
+        assert engine.kept(("k",), make) is first  # still the outer block's
+    assert engine._kept == {}
+    assert len(made) == 3
+
+
+@pytest.mark.parametrize(("cells", "shared"), [(1.0, True), (1.2, True), (2.0, False)])
+def test_zones_and_areas_share_the_points_where_the_cells_are_alike(
+        demo_plan: Plan, monkeypatch: pytest.MonkeyPatch, cells: float, shared: bool) -> None:
+    """Within a keeping block the zones draw on the service areas' points where their cells
+    are at most 1.25 times as wide (the same areas and zones either way); else on their own
+    points, a cell apart."""
+    from emgis.analysis import coverage as cov
+    from emgis.analysis import zones as zmod
+
+    made: list[float] = []
+    real = cov._Sampler
+
+    class Counted(real):  # type: ignore[misc, valid-type]
+        def __init__(self, ea: object, step: float) -> None:
+            made.append(step)
+            super().__init__(ea, step)
+
+    result = demo_plan.coverage()
+    settings = demo_plan.district.settings
+    ea = result.edges
+    buf = settings.coverage.service_area_buffer_m
+    step = cov._grid_cell(ea.vx, ea.vy, buf)
+    monkeypatch.setattr(zmod, "_grid_cell", lambda *a, **k: step * cells)
+    apart = zmod.unit_zones(result, settings=settings), cov.service_areas(result,
+                                                                        settings=settings)
+    monkeypatch.setattr(cov, "_Sampler", Counted)
+    with result.engine.keeping():
+        z = zmod.unit_zones(result, settings=settings)
+        a = cov.service_areas(result, settings=settings)
+    nets = {id(result.engine.network_of(mode_of(k, settings))) for k in result.kinds}
+    assert len(made) == (len(nets) if shared else 2 * len(nets))
+    assert all(s == step for s in made) == shared  # else the zones' own, a cell apart
+    assert a.geometry.geom_equals(apart[1].geometry).all()
+    assert z.zones.drop(columns="geometry").equals(apart[0].zones.drop(columns="geometry"))
