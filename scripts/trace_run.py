@@ -6,7 +6,7 @@ waited for each worker's result, as one timeline printed at the end (seconds fro
 start). With ``--profile DIR`` each worker also writes a cProfile file there
 (``prof-<step>-<pid>.prof``, read with ``python -m pstats``). Each process's peak memory
 (its largest resident set; a forked worker's counts what it shares with the parent) is
-printed beside it.
+printed beside it, with the resident set it began with (the parent's at the fork).
 
 It finds what a step table (``benchmark_county.py --steps``) cannot: which worker is the
 last to end, where one core sits idle, and how much CPU each forked step takes. A run of
@@ -34,6 +34,15 @@ from pathlib import Path
 from typing import Any
 
 T0 = time.monotonic()
+
+
+def _rss() -> int:
+    """The process's resident set now, KiB (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _faults() -> int:
@@ -74,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def wrapped(*a2: Any, **k2: Any) -> Any:
             t, c, f = time.monotonic(), time.process_time(), _faults()
+            at_fork = _rss()
             prof = cProfile.Profile() if prof_dir is not None else None
             if prof is not None:
                 prof.enable()
@@ -85,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                     prof.dump_stats(str(prof_dir / f"prof-{label}-{os.getpid()}.prof"))
                 emit(ev="worker", name=label, start=t - T0, end=time.monotonic() - T0,
                      cpu=time.process_time() - c, faults=_faults() - f,
-                     peak=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+                     peak=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, at_fork=at_fork)
 
         self._trace_name = label
         init(self, out, wrapped, *a, **k)
@@ -117,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((e["start"], f"  worker {e['name'][:34]:34s} {e['start']:7.2f} - "
                                      f"{e['end']:7.2f}  cpu {e['cpu']:6.2f} s  "
                                      f"faults {e['faults'] // 1000}k  "
-                                     f"peak {e['peak'] / 1024:,.0f} MiB"))
+                                     f"peak {e['peak'] / 1024:,.0f} MiB "
+                                     f"(forked at {e['at_fork'] / 1024:,.0f})"))
         elif e["ev"] == "step":
             rows.append((e["at"], f"step   {e['at']:7.2f}  {e['name'][:70]}"))
         elif e["ev"] == "wait" and e["waited"] >= 0.01:
