@@ -180,8 +180,9 @@ def _make_road_features(network: EdgeArrays, crs: CRS, gcj02: bool
         lon, lat = to_wgs.transform(xy[:, 0], xy[:, 1])
         if gcj02:
             lon, lat = wgs84_to_gcj02(lon, lat)
-        # every part's coordinates from one list (one conversion, not one per road)
-        flat = np.column_stack([np.round(lon, 5), np.round(lat, 5)]).tolist()
+        # every part's coordinates a view of one array (the JSON encoder writes numpy's
+        # numbers as it writes floats: no list of lists is made)
+        flat = np.column_stack([np.round(lon, 5), np.round(lat, 5)])
         ends = np.r_[0, np.flatnonzero(np.diff(idx)) + 1, len(idx)].tolist()
         feats.append({"g": {"type": "MultiLineString",
                             "coordinates": [flat[a:b] for a, b in itertools.pairwise(ends)

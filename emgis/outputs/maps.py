@@ -89,16 +89,17 @@ def _geojson_geom(g: shapely.Geometry, ndigits: int = 5) -> dict[str, Any]:
 
 
 def _geojson_geoms(geoms: Any, ndigits: int = 5) -> list[dict[str, Any]]:
-    """:func:`_geojson_geom` of each geometry (the same dicts): lines, most of a scenario
-    map's features (thousands of road parts and routes), from one pass over all their
-    coordinates instead of one per line."""
+    """:func:`_geojson_geom` of each geometry (the same JSON: a line's coordinates are a
+    view of one array, which :func:`~emgis.outputs.mappage.script_json` writes as the lists
+    it stands for): lines, most of a scenario map's features (thousands of road parts and
+    routes), from one pass over all their coordinates instead of one per line."""
     g = np.asarray(getattr(geoms, "values", geoms), dtype=object)
     kinds = shapely.get_type_id(g)
     lines = (kinds == 1) & ~shapely.has_z(g)
     out: list[dict[str, Any]] = [{} for _ in range(len(g))]
     if lines.any():
         xy, of = shapely.get_coordinates(g[lines], return_index=True)
-        flat = np.round(xy, ndigits).tolist()
+        flat = np.round(xy, ndigits)
         ends = np.searchsorted(of, np.arange(int(lines.sum()) + 1)).tolist()
         for k, i in enumerate(np.flatnonzero(lines).tolist()):
             out[i] = {"type": "LineString", "coordinates": flat[ends[k]:ends[k + 1]]}

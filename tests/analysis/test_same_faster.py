@@ -15,6 +15,7 @@ from scipy import ndimage
 
 from emgis.analysis.coverage import STATUSES, dilate_disc, service_areas, summarize
 from emgis.outputs.mappage import _geojson_geom as geojson_written
+from emgis.outputs.mappage import script_json
 from emgis.outputs.maps import _geojson_geom, _geojson_geoms
 from emgis.plan import Plan
 
@@ -100,9 +101,9 @@ def test_many_lines_geojson_as_each_alone(demo_plan: Plan) -> None:
              shapely.LineString([(0, 0), (1.000004, 2.000006)])]
     for geoms in (lines, mixed + lines + mixed, mixed, [], lines[:1]):
         want = [_geojson_geom(g) for g in geoms]
-        assert json.dumps(_geojson_geoms(geoms)) == json.dumps(want)
+        assert script_json(_geojson_geoms(geoms)) == script_json(want)
         series = gpd.GeoSeries(geoms, crs=3857)
-        assert json.dumps(_geojson_geoms(series)) == json.dumps(want)
+        assert script_json(_geojson_geoms(series)) == script_json(want)
 
 
 def test_break_areas_drawn_once_are_the_same(demo_plan: Plan) -> None:

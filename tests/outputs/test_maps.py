@@ -290,3 +290,27 @@ def test_encoded_parts_are_the_bytes_encoding_would_give(tiny: Path, tmp_path: P
     data = _data(p.render())
     assert data["layers"]["x"]["features"] == [1, 2]
     assert data["layers"]["x"]["fake"] == fake
+
+
+def _as_lists(x: Any) -> Any:
+    """A structure with its numpy arrays and numbers as Python lists and numbers."""
+    if isinstance(x, dict):
+        return {k: _as_lists(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_as_lists(v) for v in x]
+    if isinstance(x, np.ndarray | np.generic):
+        return x.tolist()
+    return x
+
+
+@pytest.mark.parametrize("gcj02", [False, True])
+def test_road_layer_as_its_coordinates_in_lists(demo_plan: Any, gcj02: bool) -> None:
+    """The maps' road layer, its coordinates views of one array, is the JSON the standard
+    library writes for the same coordinates in lists (the oracle)."""
+    from emgis.outputs import mappage
+
+    feats = mappage._make_road_features(demo_plan.network, demo_plan.district.crs, gcj02)
+    assert feats and all(len(f["g"]["coordinates"]) for f in feats)
+    want = json.dumps(_as_lists(feats), ensure_ascii=False, sort_keys=True,
+                      separators=(",", ":"), allow_nan=False)
+    assert mappage.script_json(feats) == want
