@@ -71,15 +71,17 @@ def _geojson_geom(g: shapely.Geometry, ndigits: int = 5) -> dict[str, Any]:
     """A geometry (map coordinates) as GeoJSON with its coordinates rounded (1 m at 5
     digits): :func:`emgis.outputs.mappage._geojson_geom`, with (multi)polygons' rings taken
     straight from their coordinates (the same numbers, without writing and parsing JSON:
-    the areas and zones of a county are hundreds of polygons)."""
+    the areas and zones of a county are hundreds of polygons), each ring a view of one
+    array (:func:`~emgis.outputs.mappage.script_json` writes it as the list it stands for)."""
     kind = int(shapely.get_type_id(g))
     if kind not in (3, 6) or g.is_empty or shapely.has_z(g):
         return _geojson_any(g, ndigits)
     polys = [g] if kind == 3 else list(shapely.get_parts(g))
     rings, of_poly = shapely.get_rings(polys, return_index=True)
-    xy = np.round(shapely.get_coordinates(rings), ndigits).tolist()
+    # each ring a view of one array (the JSON encoder writes it as the list it stands for)
+    xy = np.round(shapely.get_coordinates(rings), ndigits)
     ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
-    coords: list[list[list[list[float]]]] = [[] for _ in polys]
+    coords: list[list[np.ndarray]] = [[] for _ in polys]
     start = 0
     for p, end in zip(of_poly.tolist(), ends, strict=True):
         coords[p].append(xy[start:end])

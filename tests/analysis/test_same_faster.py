@@ -4,8 +4,6 @@ polygons' GeoJSON as written and parsed, the overview's roads as one line per cl
 
 from __future__ import annotations
 
-import json
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -86,7 +84,7 @@ def test_polygon_geojson_as_written(demo_plan: Plan) -> None:
     assert len(geoms) > 6
     for g in geoms:
         want, got = geojson_written(g), _geojson_geom(g)
-        assert json.dumps(got) == json.dumps(want)
+        assert script_json(got) == script_json(want)
 
 
 
