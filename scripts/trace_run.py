@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             emit(ev="wait", name=self._trace_name, at=t - T0, waited=time.monotonic() - t)
 
     def traced_step(self: Any, text: str) -> None:
-        emit(ev="step", name=text, at=time.monotonic() - T0)
+        emit(ev="step", name=text, at=time.monotonic() - T0, cpu=time.process_time())
         step(self, text)
 
     fork.Forked.__init__ = traced_init  # type: ignore[method-assign]
@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                                      f"peak {e['peak'] / 1024:,.0f} MiB "
                                      f"(forked at {e['at_fork'] / 1024:,.0f})"))
         elif e["ev"] == "step":
-            rows.append((e["at"], f"step   {e['at']:7.2f}  {e['name'][:70]}"))
+            rows.append((e["at"], f"step   {e['at']:7.2f}  {e['name'][:60]:60s} "
+                                  f"parent cpu {e['cpu']:6.2f}"))
         elif e["ev"] == "wait" and e["waited"] >= 0.01:
             rows.append((e["at"], f"  wait   {e['name'][:34]:34s} at {e['at']:7.2f}  "
                                   f"waited {e['waited']:5.2f} s"))
