@@ -53,7 +53,8 @@ def search_one(indptr, indices, weights, x0, lim, target_of_node, n_targets, dis
 def room_for(out_s, out_t, out_c, n_out, need):  # type: ignore[no-untyped-def]
     """The pair arrays (source, target, cost) with room for ``need`` more pairs after their
     first ``n_out``: the same arrays where they have it, else copies twice as long as often
-    as needed (for :func:`bounded_pairs` and :func:`emgis.roads._cch.cch_pairs`)."""
+    as needed (for :func:`bounded_pairs`, :func:`emgis.roads._cch.cch_pairs` and
+    :mod:`emgis.roads._repair`'s pairs)."""
     cap = out_s.shape[0]
     if n_out + need <= cap:
         return out_s, out_t, out_c

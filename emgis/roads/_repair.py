@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from emgis.roads._bounded import search_one
+from emgis.roads._bounded import room_for, search_one
 from emgis.roads._heap import OUT, SETTLED, heap_pop, heap_set
 from emgis.roads._sorted import lower_bound
 
@@ -51,17 +51,11 @@ FRESH_SHARE = 0.7
 @njit(cache=True, nogil=True)
 def _emit(out_k, out_s, out_t, out_c, n_out, k, s, t, c):  # type: ignore[no-untyped-def]
     """Append one (graph, source, target, cost); returns the arrays (grown) and the count."""
-    if n_out >= out_k.shape[0]:
-        cap = 2 * out_k.shape[0]
-        nk = np.empty(cap, dtype=np.int64)
-        ns = np.empty(cap, dtype=np.int64)
-        nt = np.empty(cap, dtype=np.int64)
-        nc = np.empty(cap)
+    if n_out >= out_k.shape[0]:  # (source, target, cost) grown as bounded_pairs grows them
+        out_s, out_t, out_c = room_for(out_s, out_t, out_c, n_out, 1)
+        nk = np.empty(out_s.shape[0], dtype=np.int64)
         nk[:n_out] = out_k[:n_out]
-        ns[:n_out] = out_s[:n_out]
-        nt[:n_out] = out_t[:n_out]
-        nc[:n_out] = out_c[:n_out]
-        out_k, out_s, out_t, out_c = nk, ns, nt, nc
+        out_k = nk
     out_k[n_out] = k
     out_s[n_out] = s
     out_t[n_out] = t
