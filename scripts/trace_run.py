@@ -130,8 +130,10 @@ def main(argv: list[str] | None = None) -> int:
                                      f"peak {e['peak'] / 1024:,.0f} MiB "
                                      f"(forked at {e['at_fork'] / 1024:,.0f})"))
         elif e["ev"] == "step":
+            # a step a worker says (its progress) carries the worker's CPU, not the parent's
+            who = "parent" if e["pid"] == os.getpid() else "worker"
             rows.append((e["at"], f"step   {e['at']:7.2f}  {e['name'][:60]:60s} "
-                                  f"parent cpu {e['cpu']:6.2f}"))
+                                  f"{who} cpu {e['cpu']:6.2f}"))
         elif e["ev"] == "wait" and e["waited"] >= 0.01:
             rows.append((e["at"], f"  wait   {e['name'][:34]:34s} at {e['at']:7.2f}  "
                                   f"waited {e['waited']:5.2f} s"))
