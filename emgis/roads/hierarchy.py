@@ -16,9 +16,7 @@ their smaller cuts, it holds far fewer.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +24,7 @@ import scipy.sparse as sp
 
 from emgis._types import FloatArray, IntArray
 from emgis.roads._cch import cch_pairs, contract, customize, downward, nd_order_xy, select
+from emgis.roads._threads import cores, on_threads
 from emgis.roads.routing import RoutingGraph, pair_order, pairs_within
 
 #: Largest part the nested dissection leaves uncut.
@@ -116,7 +115,7 @@ def pairs_within_cch(graphs: Sequence[RoutingGraph], sources: npt.ArrayLike, *,
         tplace = np.full(len(tgt), -1, dtype=np.int64)
         tplace[target_of_node[at]] = place[rank[at]]
         tplaces.append(tplace)
-    workers = workers or (os.cpu_count() or 1)
+    workers = workers or cores()
 
     def one(i: int) -> tuple[IntArray, IntArray, FloatArray]:
         g = graphs[i]
@@ -138,7 +137,4 @@ def pairs_within_cch(graphs: Sequence[RoutingGraph], sources: npt.ArrayLike, *,
         order = pair_order(s, t, len(tgt))
         return s[order], t[order], total[order]
 
-    if workers > 1 and len(graphs) > 1:
-        with ThreadPoolExecutor(max_workers=min(workers, len(graphs))) as pool:
-            return list(pool.map(one, range(len(graphs))))
-    return [one(i) for i in range(len(graphs))]
+    return on_threads(one, range(len(graphs)), workers)

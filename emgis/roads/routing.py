@@ -23,9 +23,7 @@ All times are in minutes.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -44,6 +42,7 @@ from emgis.roads._bounded import bounded_pairs
 from emgis.roads._first import first_dijkstra
 from emgis.roads._paths import paths_to
 from emgis.roads._repair import FRESH_SHARE, repaired_pairs
+from emgis.roads._threads import cores, on_threads
 from emgis.roads._top2 import top2_dijkstra
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.nxio import edge_arrays
@@ -393,11 +392,7 @@ def _on_cores(one: Callable[[Search], T], searches: Sequence[Search], workers: i
               ) -> list[T]:
     """``one`` of each search, the searches on several threads (the compiled kernels release
     the GIL): ``workers`` or every core, at most one thread per search."""
-    n = workers or min(len(searches), os.cpu_count() or 1)
-    if n <= 1 or len(searches) <= 1:
-        return [one(s) for s in searches]
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(one, searches))
+    return on_threads(one, searches, workers or cores())
 
 
 def nearest_two_many(rg: RoutingGraph, searches: Sequence[Search], *,
@@ -552,7 +547,7 @@ def pairs_within(rg: RoutingGraph, sources: npt.ArrayLike, *, limits: npt.ArrayL
     target_of_node = np.full(rg.n_nodes, -1, dtype=np.int64)
     on = tnode >= 0
     target_of_node[tnode[on]] = np.flatnonzero(on)
-    n = workers or (os.cpu_count() or 1)
+    n = workers or cores()
     chunks = [c for c in np.array_split(np.arange(len(src)), max(1, min(n, len(src)))) if len(c)]
 
     def run(idx: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
@@ -560,12 +555,8 @@ def pairs_within(rg: RoutingGraph, sources: npt.ArrayLike, *, limits: npt.ArrayL
                                 target_of_node)
         return idx[s], t, c
 
-    if len(chunks) > 1:
-        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-            parts = list(pool.map(run, chunks))
-    else:
-        parts = [run(c) for c in chunks] or [(np.zeros(0, np.int64), np.zeros(0, np.int64),
-                                              np.zeros(0))]
+    parts = on_threads(run, chunks, n) or [(np.zeros(0, np.int64), np.zeros(0, np.int64),
+                                             np.zeros(0))]
     s = np.concatenate([p[0] for p in parts])
     t = np.concatenate([p[1] for p in parts])
     c = np.concatenate([p[2] for p in parts])
@@ -669,7 +660,7 @@ def pairs_within_each(graphs: Sequence[RoutingGraph], sources: npt.ArrayLike, *,
     dec_v = np.concatenate([c[3] for c in changes]).astype(np.int64)
     dec_w = np.concatenate([c[4] for c in changes]).astype(np.float64)
     scen = tuple((g.indptr, g.indices, g.weights) for g in graphs[1:])
-    n = workers or (os.cpu_count() or 1)
+    n = workers or cores()
     # a few chunks per core: the sources' searches differ in size
     chunks = [c for c in np.array_split(np.arange(len(src)), max(1, min(4 * n, len(src))))
               if len(c)]
@@ -682,11 +673,7 @@ def pairs_within_each(graphs: Sequence[RoutingGraph], sources: npt.ArrayLike, *,
                                     fresh_share)
         return k, idx[s], t, c
 
-    if len(chunks) > 1 and n > 1:
-        with ThreadPoolExecutor(max_workers=n) as pool:
-            parts = list(pool.map(run, chunks))
-    else:
-        parts = [run(c) for c in chunks]
+    parts = on_threads(run, chunks, n)
     if parts:
         gk = np.concatenate([p[0] for p in parts])
         s = np.concatenate([p[1] for p in parts])
