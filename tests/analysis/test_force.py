@@ -147,3 +147,62 @@ def test_force_units_listed_in_arrival_order(demo_plan: emgis.Plan) -> None:
     mins = [float(p.rsplit(", ", 1)[1].rstrip(")")) for p in row["force_units"].split("; ")]
     assert mins == sorted(mins)
     assert len(mins) == row["units_within"]
+
+
+def test_force_pairs_by_the_hierarchy_are_the_searches(demo_plan: emgis.Plan,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The force's pairs answered by a contraction hierarchy (a county-sized graph whose
+    searches reach far) are the pairs the searches find, with their minutes; the effective
+    force from them is the same table."""
+    from emgis.analysis import unitpairs
+    from emgis.analysis.force import force_pairs
+
+    plan = demo_plan
+    searched = force_pairs(plan.district, plan.engine)
+    from emgis.roads.hierarchy import pairs_within_cch as real
+
+    calls: list[int] = []
+
+    def counted(*args: object, **kw: object) -> object:
+        calls.append(1)
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(unitpairs, "pairs_within_cch", counted)
+    monkeypatch.setattr(unitpairs, "HIERARCHY_FROM", 0)
+    monkeypatch.setattr(unitpairs, "HIERARCHY_REACH", 1.0)
+    import emgis.analysis.force as force_mod
+    monkeypatch.setattr(force_mod, "HIERARCHY_FROM", 0)
+    by_cch = force_pairs(plan.district, plan.engine)
+    assert calls == [1]
+    assert np.array_equal(by_cch.units, searched.units)
+    assert np.array_equal(by_cch.unit, searched.unit)
+    assert np.array_equal(by_cch.village, searched.village)
+    np.testing.assert_allclose(by_cch.minutes, searched.minutes, rtol=0, atol=1e-9)
+    a = effective_force(plan.district, plan.engine, pairs=searched).table
+    b = effective_force(plan.district, plan.engine, pairs=by_cch).table
+    assert a.equals(b)
+    # a reach too small for the hierarchy: the searches answer
+    monkeypatch.setattr(unitpairs, "HIERARCHY_REACH", float(len(searched.units) + 1))
+    force_pairs(plan.district, plan.engine)
+    assert calls == [1]
+
+
+@pytest.mark.parametrize("n_nodes, wanted", [(19_999, False), (20_000, True),
+                                             (299_999, True), (300_000, False)])
+def test_hierarchy_only_for_county_sized_graphs(demo_plan: emgis.Plan, n_nodes: int,
+                                                wanted: bool,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hierarchy is considered for graphs of 20,000 to 299,999 nodes only (a province's
+    graph is searched: its hierarchy would take gigabytes)."""
+    import dataclasses
+
+    from emgis.analysis import unitpairs
+
+    rg = demo_plan.engine.graph("drive")
+    monkeypatch.setattr(unitpairs, "HIERARCHY_REACH", 1.0)
+    sized = dataclasses.replace(rg)
+    monkeypatch.setattr(type(sized), "n_nodes", property(lambda self: n_nodes))
+    loc = demo_plan.engine.unit_loc[:5]
+    got = unitpairs._by_hierarchy(sized, loc, demo_plan.engine.village_loc, 60.0,
+                                  np.zeros(len(loc)))
+    assert got is wanted
