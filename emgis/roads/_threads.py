@@ -5,9 +5,9 @@ threads. A pool made and shut down per call starts and joins its threads every t
 uncertainty analysis's hundred samples started 200 threads, and on a loaded machine (a run's
 workers beside each other on two cores) each start waited for the new thread to be
 scheduled, 0.5 s of a county's minutes worker spent waiting. One pool per process is kept
-instead (made again in a forked child, which inherits no threads), and used from the main
-thread only: a call from another thread (the workbench's, or a search nested in a pooled
-one) gets a pool of its own, as before.
+instead (shut down before the run forks a worker, :func:`release`, and made again after; a
+forked child makes its own), and used from the main thread only: a call from another thread
+(the workbench's, or a search nested in a pooled one) gets a pool of its own, as before.
 """
 
 from __future__ import annotations
@@ -30,12 +30,27 @@ def cores() -> int:
 
 
 def _shared(n: int) -> ThreadPoolExecutor:
-    """The process's pool of ``n`` threads (a new one after a fork)."""
+    """The process's pool of ``n`` threads (a new one after a fork; one of another size is
+    shut down first)."""
     global _POOL
     pid = os.getpid()
     if _POOL is None or _POOL[0] != pid or _POOL[1] != n:
+        release()
         _POOL = (pid, n, ThreadPoolExecutor(max_workers=n, thread_name_prefix="emgis-search"))
     return _POOL[2]
+
+
+def release() -> None:
+    """Shut the process's pool down (its idle threads joined). A process about to fork calls
+    it: a fork leaves the child without the parent's threads, and forking while threads run
+    can leave a lock held in the child (Python 3.12 warns of it); the next search makes the
+    pool again."""
+    global _POOL
+    if _POOL is not None:
+        pid, _, pool = _POOL
+        _POOL = None
+        if pid == os.getpid():
+            pool.shutdown(wait=True)
 
 
 def on_threads(fn: Callable[[T], R], items: Sequence[T], threads: int) -> list[R]:

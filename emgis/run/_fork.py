@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from emgis import _files, _gc
 from emgis._errors import WorkerError
+from emgis.roads import _threads
 from emgis.texts import Msg
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class Forked(Generic[T]):
             return
         sys.stdout.flush()
         sys.stderr.flush()
+        _threads.release()  # no thread of the searches' pool alive across the fork
         r, w = os.pipe()
         # the objects alive now out of the child's garbage collections (one would walk, and
         # so copy page by page, the whole inherited heap), and the parent's in a run

@@ -6,10 +6,19 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from emgis.roads import _threads
+
+
+@pytest.fixture(autouse=True)
+def _no_pool_left() -> Iterator[None]:
+    """Each test starts and ends without the process's pool."""
+    _threads.release()
+    yield
+    _threads.release()
 
 
 def test_results_in_order_on_the_shared_pool() -> None:
@@ -77,3 +86,39 @@ def test_forked_child_makes_its_own_pool() -> None:
     os.close(r)
     os.waitpid(pid, 0)
     assert got == b"\x01"
+
+
+def test_release_joins_the_pool_and_a_later_call_makes_another() -> None:
+    n = 2
+    pool = _threads._shared(n)
+    list(pool.map(lambda x: x, [1, 2]))  # its threads started
+    threads = set(pool._threads)
+    assert threads
+    _threads.release()
+    assert _threads._POOL is None
+    assert not any(t.is_alive() for t in threads)  # joined, none left across a fork
+    assert _threads._shared(n) is not pool
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_run_forks_with_no_pool_thread_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker forks after the searches' pool was shut down: only the forking thread runs."""
+    from emgis.run import _fork
+
+    monkeypatch.setenv("EMGIS_WORKERS", "2")
+    monkeypatch.setattr(_threads, "cores", lambda: 2)
+    assert _threads.on_threads(lambda x: x + 1, [1, 2, 3], 2) == [2, 3, 4]
+    assert any(t.name.startswith("emgis-search") for t in threading.enumerate())
+    seen: list[list[str]] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        seen.append([t.name for t in threading.enumerate() if t.is_alive()])
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", fork)
+    job = _fork.Forked(None, sum, [1, 2, 3])
+    assert job.result() == 6
+    assert seen and not any(name.startswith("emgis-search") for name in seen[0])
+    # and the next search makes the pool again
+    assert _threads.on_threads(lambda x: x * 2, [1, 2], 2) == [2, 4]
