@@ -34,7 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from emgis._types import FloatArray, IntArray
-from emgis.analysis.unitpairs import HIERARCHY_FROM, HIERARCHY_UPTO, UnitPairs, unit_pairs
+from emgis.analysis.unitpairs import UnitPairs, unit_pairs
 from emgis.inputs.kinds import target_of, units_of
 
 if TYPE_CHECKING:
@@ -128,8 +128,7 @@ def force_pairs(district: District, engine: Engine, *, times: Sequence[float] | 
     return unit_pairs(rg, engine.unit_loc, engine.village_loc,
                       force_units(units, kinds), limit=force_limit(district, times),
                       turnout=units["turnout_min"].to_numpy(dtype=float),
-                      xy=engine.node_xy(np.arange(rg.n_nodes), "drive")
-                      if HIERARCHY_FROM <= rg.n_nodes < HIERARCHY_UPTO else None)
+                      xy=lambda: engine.node_xy(np.arange(rg.n_nodes), "drive"))
 
 
 def effective_force(district: District, engine: Engine, *, times: Sequence[float] | None = None,

@@ -14,6 +14,7 @@ not count, still searched); on a province its searches took 10 s of a loaded wor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,7 +84,7 @@ class UnitPairs:
 
 def unit_pairs(rg: RoutingGraph, unit_loc: IntArray, village_loc: IntArray,
                units: npt.ArrayLike, *, limit: float, turnout: FloatArray,
-               xy: npt.ArrayLike | None = None) -> UnitPairs:
+               xy: Callable[[], npt.ArrayLike] | None = None) -> UnitPairs:
     """The :class:`UnitPairs` of ``units`` within ``limit`` minutes on ``rg``.
 
     Parameters
@@ -99,7 +100,8 @@ def unit_pairs(rg: RoutingGraph, unit_loc: IntArray, village_loc: IntArray,
     turnout
         Every unit's turnout minutes (added to its times).
     xy
-        Metres (x, y) of each node of ``rg`` (:meth:`emgis.roads.engine.Engine.node_xy`):
+        What gives the metres (x, y) of each node of ``rg``
+        (:meth:`emgis.roads.engine.Engine.node_xy`), called only where they are wanted:
         given, a county-sized graph whose searches would cover many whole graphs is answered
         by a contraction hierarchy instead (see :data:`HIERARCHY_REACH`; the same pairs, the
         minutes summed in another grouping: they may differ from a search's in the last bits).
@@ -109,7 +111,8 @@ def unit_pairs(rg: RoutingGraph, unit_loc: IntArray, village_loc: IntArray,
                                                      limit, turnout[sel]):
         (si, vi, mins), = pairs_within_cch([rg], unit_loc[sel],
                                             limits=np.full((1, len(sel)), float(limit)),
-                                            offsets=turnout[sel], targets=village_loc, xy=xy)
+                                            offsets=turnout[sel], targets=village_loc,
+                                            xy=xy())
     elif len(sel):
         si, vi, mins = pairs_within(rg, unit_loc[sel], limits=limit, offsets=turnout[sel],
                                     targets=village_loc)

@@ -170,8 +170,6 @@ def test_force_pairs_by_the_hierarchy_are_the_searches(demo_plan: emgis.Plan,
     monkeypatch.setattr(unitpairs, "pairs_within_cch", counted)
     monkeypatch.setattr(unitpairs, "HIERARCHY_FROM", 0)
     monkeypatch.setattr(unitpairs, "HIERARCHY_REACH", 1.0)
-    import emgis.analysis.force as force_mod
-    monkeypatch.setattr(force_mod, "HIERARCHY_FROM", 0)
     by_cch = force_pairs(plan.district, plan.engine)
     assert calls == [1]
     assert np.array_equal(by_cch.units, searched.units)
