@@ -3,7 +3,6 @@ step, and leaves the scenarios (and their maps) out of the report."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +14,8 @@ from tests.conftest import open_plan
 SITES = (("micro_fire_station", 1, "max_covering"),)
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
 def test_scenario_files_that_fail_are_named_and_left_out(
-        tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str) -> None:
-    if workers == "2" and sys.platform == "win32":
-        pytest.skip("fork is POSIX only")
-    monkeypatch.setenv("EMGIS_WORKERS", workers)
+        tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_workers: str) -> None:
     real = jobs._one_scenario
     calls: list[str] = []
 
