@@ -1,5 +1,10 @@
 """The network cache: one .npz per road file, settings, CRS and clip area, with a format version
-and a checksum (a damaged cache is rebuilt with one warning)."""
+and a checksum (a damaged cache is rebuilt with one warning).
+
+Beside it, texts made from that network alone that a run would otherwise make again each time
+(the maps' road layer: :func:`emgis.outputs.mappage.road_layer`), each under a name that
+carries the digest of what it was made from (:func:`fingerprint`), with a checksum of its own
+(:func:`keep_beside`, :func:`read_beside`)."""
 
 from __future__ import annotations
 
@@ -130,6 +135,74 @@ def load_edge_arrays(path: str | Path) -> EdgeArrays:
                      notes=tuple(msg_from_json(n) for n in meta.get("notes", ())), walk=walk)
     out.__dict__.update({k: arrays[k] for k in _MADE})  # as if made
     return out
+
+
+# --- what is made from a network alone, kept beside its cache ------------------------------
+
+#: First word of a text kept beside a network cache (:func:`keep_beside`), before its
+#: checksum: a file without it, or whose text fails the checksum, is not read.
+_BESIDE_MARK = "emgis-beside-1"
+
+
+def beside_path(cache: Path, name: str) -> Path:
+    """Where the text ``name`` made from the network of ``cache`` is kept: beside it, as
+    ``<cache's name>.<name>`` (``name`` is the program's: letters, digits, ``.``, ``-``)."""
+    if not name or not all(c.isascii() and (c.isalnum() or c in ".-") for c in name) \
+            or name.startswith("."):
+        raise ValueError(f"not a name for a file beside the cache: {name!r}")
+    return cache.with_name(f"{cache.stem}.{name}")
+
+
+def read_beside(cache: Path | None, name: str) -> str | None:
+    """The text kept beside the network cache ``cache`` under ``name`` by :func:`keep_beside`,
+    or None: no cache, nothing kept, or a file that is not whole (its checksum fails; it is
+    then made again and kept anew)."""
+    if cache is None:
+        return None
+    try:
+        data = beside_path(cache, name).read_bytes()
+    except OSError:
+        return None
+    head, sep, body = data.partition(b"\n")
+    parts = head.decode("ascii", "replace").split(" ")
+    if not sep or len(parts) != 2 or parts[0] != _BESIDE_MARK or \
+            parts[1] != hashlib.sha256(body).hexdigest():
+        log.warning("%s", Msg("cache_checksum", path=str(beside_path(cache, name))))
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def keep_beside(cache: Path | None, name: str, text: str) -> None:
+    """Keep ``text``, made from the network of ``cache`` alone, beside it under ``name``
+    (atomically, with a checksum), for the next run on the same network to read
+    (:func:`read_beside`) instead of making it again. Nothing is kept without a cache; a
+    folder that cannot be written keeps nothing (the text is made again next time)."""
+    if cache is None:
+        return
+    body = text.encode("utf-8")
+    head = f"{_BESIDE_MARK} {hashlib.sha256(body).hexdigest()}\n".encode("ascii")
+
+    def write(p: Path) -> None:
+        with p.open("wb") as fh:
+            fh.write(head)
+            fh.write(body)
+
+    try:
+        atomic_write(beside_path(cache, name), write)
+    except OSError:
+        log.debug("could not keep %s beside %s", name, cache, exc_info=True)
+
+
+def fingerprint(*arrays: np.ndarray, extra: str = "") -> str:
+    """A digest of some arrays (their types, shapes and bytes) and a text: the key of what is
+    kept beside a cache for exactly these inputs (20 hex digits)."""
+    h = hashlib.sha256(extra.encode("utf-8"))
+    for i, a in enumerate(arrays):
+        _hash_array(h, str(i), a)
+    return h.hexdigest()[:20]
 
 
 def _file_digest(path: Path) -> str:

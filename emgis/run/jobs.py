@@ -38,7 +38,7 @@ from emgis.analysis.zones import Zones
 from emgis.inputs.coords import in_china, wgs84_to_gcj02
 from emgis.outputs.docx import write_report_docx
 from emgis.outputs.folder import OutputDir
-from emgis.outputs.mappage import prepare_maps, road_layer
+from emgis.outputs.mappage import kept_road_layer, prepare_maps, road_layer
 from emgis.outputs.maps import affected_units, coverage_map, scenario_map, siting_map, warning_map
 from emgis.outputs.overview import overview_png
 from emgis.outputs.qgis import coverage_styles, scenario_styles, siting_styles, warning_styles
@@ -748,9 +748,11 @@ def _run_all(plan: Plan, out: str | Path, *, lang: str, per_unit_areas: bool,
         # files, the siting pages, the overview picture, the workbook) run in forked workers
         # beside the next analyses (emgis.run._fork); the files and results are the same.
         progress.step(t["progress.times"])
-        # the maps' road layer in a worker while the parent attaches the locations to the
-        # roads and finds the times (one core is mostly idle then)
-        roads_job = Forked(None, road_layer, plan.network, plan.district)
+        # the maps' road layer as kept beside the network cache by an earlier run on these
+        # roads, else made in a worker (and kept) while the parent finds the times
+        roads: str | None = kept_road_layer(plan.network, plan.district, cache=plan.cache)
+        roads_job = None if roads is not None else Forked(
+            None, road_layer, plan.network, plan.district, cache=plan.cache)
         # the organisational minimums need the district alone: in a worker beside the times
         comp_job = Forked(od, compliance_job, plan, od, lang=lang, as_of=as_of)
         result = plan.coverage()
@@ -768,7 +770,8 @@ def _run_all(plan: Plan, out: str | Path, *, lang: str, per_unit_areas: bool,
         # the maps' roads once (encoded as the pages' JSON), for every worker (made here if
         # their worker failed)
         try:
-            roads: str | None = roads_job.result()
+            if roads_job is not None:
+                roads = roads_job.result()
         except (EmgisError, ValueError, RuntimeError, OSError):
             log.debug("the maps' road layer failed in its worker", exc_info=True)
             roads = None

@@ -1,0 +1,93 @@
+"""Texts made from a network alone, kept beside its cache (:func:`emgis.roads.cache.keep_beside`):
+read back as written, never when damaged or changed, nothing kept without a cache."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emgis.roads.cache import beside_path, fingerprint, keep_beside, read_beside
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Path:
+    folder = tmp_path / ".emgis-cache"
+    folder.mkdir()
+    path = folder / "roads.osm.pbf-0123-abcd-4548-all-v6.npz"
+    path.write_bytes(b"not read here")
+    return path
+
+
+def test_kept_text_is_read_back_beside_the_cache(cache: Path) -> None:
+    text = '[{"c":"#ff0000","g":[[1.5,-2e-05]]}] 路网'
+    assert read_beside(cache, "roads-1.json") is None  # nothing kept yet
+    keep_beside(cache, "roads-1.json", text)
+    kept = beside_path(cache, "roads-1.json")
+    assert kept.parent == cache.parent
+    assert kept.name == "roads.osm.pbf-0123-abcd-4548-all-v6.roads-1.json"
+    assert read_beside(cache, "roads-1.json") == text
+    assert read_beside(cache, "roads-2.json") is None  # another name: another text
+    assert not [p for p in cache.parent.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+def test_nothing_is_kept_or_read_without_a_cache(tmp_path: Path) -> None:
+    keep_beside(None, "roads-1.json", "[]")
+    assert read_beside(None, "roads-1.json") is None
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", ["truncated", "changed", "no_header", "other_mark",
+                                    "empty"])
+def test_a_text_that_is_not_whole_is_not_read(cache: Path, damage: str,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    keep_beside(cache, "roads-1.json", "[[1.0,2.0],[3.0,4.0]]")
+    path = beside_path(cache, "roads-1.json")
+    data = path.read_bytes()
+    head, _, body = data.partition(b"\n")
+    if damage == "truncated":
+        data = data[:-3]
+    elif damage == "changed":
+        data = head + b"\n" + body.replace(b"1.0", b"9.0")
+    elif damage == "no_header":
+        data = body
+    elif damage == "other_mark":
+        data = b"emgis-beside-0 " + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+    else:
+        data = b""
+    path.write_bytes(data)
+    with caplog.at_level(logging.WARNING, logger="emgis.roads.cache"):
+        assert read_beside(cache, "roads-1.json") is None
+    assert path.name in caplog.text  # said once, with the file
+    keep_beside(cache, "roads-1.json", "[[1.0,2.0]]")  # kept anew over it
+    assert read_beside(cache, "roads-1.json") == "[[1.0,2.0]]"
+
+
+@pytest.mark.parametrize("name", ["", "../x.json", "a/b.json", ".hidden", "道路.json",
+                                  "a b.json"])
+def test_names_are_the_programs_own(cache: Path, name: str) -> None:
+    with pytest.raises(ValueError, match="not a name"):
+        beside_path(cache, name)
+
+
+def test_a_folder_that_cannot_be_written_keeps_nothing(cache: Path) -> None:
+    beside_path(cache, "roads-1.json").mkdir()  # a folder where the file would go
+    keep_beside(cache, "roads-1.json", "[]")  # no error: the text is made again next time
+    assert read_beside(cache, "roads-1.json") is None
+
+
+def test_fingerprint_follows_every_array_and_the_text() -> None:
+    a, b = np.arange(5.0), np.arange(3, dtype=np.int16)
+    base = fingerprint(a, b, extra="wgs84")
+    assert base == fingerprint(a.copy(), b.copy(), extra="wgs84")
+    assert len(base) == 20
+    changed = a.copy()
+    changed[2] += 1e-9
+    assert fingerprint(changed, b, extra="wgs84") != base
+    assert fingerprint(a, b.astype(np.int32), extra="wgs84") != base  # the type counts
+    assert fingerprint(a, b, extra="gcj02") != base
+    assert fingerprint(b, a, extra="wgs84") != base  # the order counts
+    assert fingerprint(a[:4], np.r_[a[4:], b], extra="wgs84") != base
