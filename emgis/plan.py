@@ -59,7 +59,7 @@ from emgis.analysis.zones import unit_zones
 from emgis.inputs.district import District, load_district
 from emgis.inputs.kinds import units_of
 from emgis.roads.classtime import class_times
-from emgis.roads.datums import datum_problems
+from emgis.roads.datums import datum_problems, fits_as_kept
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.engine import Engine
 from emgis.roads.network import load_network_arrays
@@ -117,8 +117,8 @@ class Plan:
     datum: InitVar[Sequence[Problem] | None] = None
 
     def __post_init__(self, datum: Sequence[Problem] | None) -> None:
-        problems = list(datum) if datum is not None else datum_problems(self.district,
-                                                                         self.network)
+        problems = list(datum) if datum is not None else datum_problems(
+            self.district, self.network, cache=self.cache)
         if any(p.level == "error" for p in problems):
             raise ValidationError([*self.district.warnings, *problems])
         if problems:
@@ -131,15 +131,19 @@ class Plan:
         """``Plan(district, network, cache)`` with its :attr:`engine` built: the same plan,
         sooner where it can fork (:mod:`emgis.run._fork`). The datum check runs in a worker
         beside the snapping, each making its own index of the roads (one core sat idle
-        through both: 0.5 s each on a county, seconds on a province). Its errors come first,
-        as ``Plan(...)`` raises them."""
-        check = Forked(None, datum_problems, district, network)
+        through both: 0.5 s each on a county, seconds on a province), unless an earlier run
+        on the same roads and layers kept beside the cache that every layer fits
+        (:func:`emgis.roads.datums.fits_as_kept`). Its errors come first, as ``Plan(...)``
+        raises them."""
+        check = None if fits_as_kept(district, network, cache=cache) else Forked(
+            None, datum_problems, district, network, cache=cache)
         try:
             engine = Engine.for_district(district, network)
         except BaseException:
-            check.result()  # a datum error is the one to report
+            if check is not None:
+                check.result()  # a datum error is the one to report
             raise
-        plan = cls(district, network, cache, datum=check.result())
+        plan = cls(district, network, cache, datum=[] if check is None else check.result())
         plan.__dict__["engine"] = engine  # the cached property's value, as if asked for
         return plan
 

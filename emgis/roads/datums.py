@@ -10,6 +10,7 @@ named with the figures and the line to add, as an error unless ``[district] datu
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -21,6 +22,7 @@ from emgis._arrays import ranges
 from emgis.inputs.coords import in_china, wgs84_to_bd09, wgs84_to_gcj02
 from emgis.inputs.datum import datum_fit
 from emgis.inputs.problems import Level, Problem
+from emgis.roads.cache import fingerprint, keep_beside, read_beside
 from emgis.texts import Msg
 
 if TYPE_CHECKING:
@@ -43,7 +45,35 @@ def road_lines(network: EdgeArrays, crs: object) -> gpd.GeoSeries:
     return gpd.GeoSeries(lines, crs=crs)
 
 
-def datum_problems(district: District, network: EdgeArrays) -> list[Problem]:
+#: Version of the check a kept "fits" mark stands for (:func:`fits_as_kept`): bump it when
+#: :func:`datum_problems` or :func:`emgis.inputs.datum.datum_fit` decide differently.
+CHECK_FORMAT = 1
+
+
+def _fits_name(district: District, network: EdgeArrays) -> str:
+    """The name of the mark kept beside the network cache when these point layers, as
+    declared, fit these roads: the digest of everything the check reads (the roads' vertices,
+    each layer's geometry types and coordinates, the declared datums, the check's level, the
+    CRS and the check's version)."""
+    arrays: list[np.ndarray] = [network.vx, network.vy, network.vptr, network.twin]
+    for layer in POINT_LAYERS:
+        geoms = getattr(district, layer).geometry.to_numpy()
+        arrays += [shapely.get_type_id(geoms).astype(np.int64), shapely.get_coordinates(geoms)]
+    crs = CRS.from_user_input(district.crs).to_wkt() if district.crs is not None else ""
+    extra = repr((CHECK_FORMAT, POINT_LAYERS, sorted(district.datums.items()),
+                  district.datum_check, crs))
+    return "datums-" + fingerprint(*arrays, extra=extra) + ".fit"
+
+
+def fits_as_kept(district: District, network: EdgeArrays, *, cache: Path | None) -> bool:
+    """Whether an earlier check of these very layers against these very roads found that
+    every layer fits as declared, and kept that beside the network cache ``cache``
+    (:func:`datum_problems` with ``cache``): the check need not run again."""
+    return cache is not None and read_beside(cache, _fits_name(district, network)) == "fit"
+
+
+def datum_problems(district: District, network: EdgeArrays, *,
+                   cache: Path | None = None) -> list[Problem]:
     """A problem for every point layer that fits the roads clearly better in another datum.
 
     Parameters
@@ -52,6 +82,11 @@ def datum_problems(district: District, network: EdgeArrays) -> list[Problem]:
         The district (its layers in its metric CRS, and the datum each was declared in).
     network
         Its road network.
+    cache
+        The network cache the network was read from: when every layer fits, that is kept
+        beside it (:func:`fits_as_kept`), and a check found kept there is not run again (the
+        check took 0.35 s of CPU on a county at every run, seconds on a province). A finding
+        is never kept: it is made again, and said, at every run.
 
     Returns
     -------
@@ -61,6 +96,8 @@ def datum_problems(district: District, network: EdgeArrays) -> list[Problem]:
         ``crs`` line to add; empty outside China or with ``datum_check = "off"``.
     """
     if district.datum_check == "off" or len(network.u) == 0:
+        return []
+    if fits_as_kept(district, network, cache=cache):
         return []
     level: Level = "warning" if district.datum_check == "warn" else "error"
     reuse: dict[object, object] = {}  # the roads in degrees and their index, made once
@@ -96,6 +133,8 @@ def datum_problems(district: District, network: EdgeArrays) -> list[Problem]:
             declared_m=round(fit.readings[declared].median_m),
             best_m=round(fit.readings[fit.best].median_m), shift_m=round(fit.shift_m),
             line=fit.better), field="crs"))
+    if not out:
+        keep_beside(cache, _fits_name(district, network), "fit")
     return out
 
 

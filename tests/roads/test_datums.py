@@ -169,3 +169,58 @@ def test_ready_plan_is_the_plan_with_its_engine(tmp_path: Path, monkeypatch: pyt
     plain, ready = _opened(_district(tmp_path / "d", write=write, declare=declare,
                                      datum_check=check))
     assert plain == ready
+
+
+def _marks(root: Path) -> list[Path]:
+    return sorted((root / ".emgis-cache").glob("*.datums-*.fit"))
+
+
+def test_a_fit_is_kept_beside_the_cache_and_not_checked_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Layers that fit as declared are marked beside the network cache; the next opening of
+    the same layers on the same roads does not check again, and one of other layers does."""
+    from emgis.roads import datums
+
+    root = _district(tmp_path / "d", write="WGS-84", declare=None)
+    emgis.open(root)
+    assert len(_marks(root)) == 1
+
+    def never(*args: object, **kw: object) -> object:
+        raise AssertionError("checked again")
+
+    with monkeypatch.context() as m:
+        m.setattr(datums, "datum_fit", never)
+        plan = emgis.open(root)  # the same layers and roads: as kept
+        assert not [p for p in plan.district.warnings if p.field == "crs"]
+    # the villages written as AMap shows them, declared WGS-84: other points, checked again
+    _district(root, write="GCJ-02", declare=None)
+    for _ in range(2):  # a finding is never kept: said at every opening
+        with pytest.raises(emgis.ValidationError) as info:
+            emgis.open(root)
+        assert [p.field for p in info.value.problems if p.level == "error"] == ["crs"]
+    assert len(_marks(root)) == 1
+
+
+def test_the_mark_names_everything_the_check_reads(tmp_path: Path) -> None:
+    import dataclasses
+
+    from emgis.inputs.district import load_district
+    from emgis.roads.datums import _fits_name
+    from emgis.roads.network import load_network_arrays
+
+    district = load_district(_district(tmp_path / "d", write="WGS-84", declare=None))
+    network, _ = load_network_arrays(district)
+    base = _fits_name(district, network)
+    assert base == _fits_name(load_district(tmp_path / "d"), network)  # read again: the same
+    v = district.villages.copy()
+    v.loc[v.index[3], "geometry"] = shapely.Point(v.geometry.iloc[3].x + 1.0,
+                                                  v.geometry.iloc[3].y)
+    vx = network.vx.copy()
+    vx[5] += 1.0
+    others = [
+        _fits_name(dataclasses.replace(district, villages=v), network),  # a village moved
+        _fits_name(dataclasses.replace(district, datums={"villages": "GCJ-02"}), network),
+        _fits_name(dataclasses.replace(district, datum_check="warn"), network),
+        _fits_name(district, dataclasses.replace(network, vx=vx)),  # a road moved
+    ]
+    assert len({base, *others}) == 5
