@@ -344,8 +344,11 @@ class Plan:
 
     def scenarios(self, names: Sequence[str] | None = None,
                   hazards: Sequence[str] | None = None) -> builtins.list[ScenarioResult]:
-        """Several scenarios (default: all of the district's)."""
-        return [self.scenario(s) for s in self.scenario_specs(names, hazards)]
+        """Several scenarios (default: all of the district's), their evacuations' searches
+        on the roads before the hazards shared."""
+        specs = self.scenario_specs(names, hazards)
+        with self.engine.keeping():
+            return [self.scenario(s) for s in specs]
 
     def site(self, kind: str, *, add: int | None = None, cover_all: bool = False,
              model: str = "max_covering", method: str = "auto", capacity: float | None = None,

@@ -38,7 +38,14 @@ from emgis.inputs.kinds import mode_of, units_of
 from emgis.inputs.settings import Scenario
 from emgis.roads.edges import EdgeArrays, derive
 from emgis.roads.engine import Engine
-from emgis.roads.routing import Mode, Search, nearest_min_many, pairs_within, route_lines
+from emgis.roads.routing import (
+    Mode,
+    Search,
+    nearest_min_many,
+    pair_order,
+    pairs_within,
+    route_lines,
+)
 from emgis.texts import Msg
 
 __all__ = ["Scenario", "ScenarioResult", "apply_hazards", "evacuate", "run_scenario",
@@ -426,13 +433,13 @@ def evacuate(district: District, network: EdgeArrays | Engine, union: shapely.Ge
             limit + 1e-6)])[0]
         reach = bound <= limit + 1e-6
         if _from_villages(len(must), int(reach.sum())):
-            vi, si, t = pairs_within(drive, engine.village_loc[must], limits=limit,
-                                     targets=engine.unit_loc[sh_idx])
+            vi, si, t = _pairs(engine, "from_villages", engine.village_loc[must],
+                               np.full(len(must), limit), engine.unit_loc[sh_idx],
+                               pool=engine.unit_loc[np.flatnonzero(is_sh)])
         else:
-            si, vi, t = pairs_within(engine.graph("drive", reverse=True),
-                                     engine.unit_loc[sh_idx],
-                                     limits=np.where(reach, limit, -1.0),
-                                     targets=engine.village_loc[must])
+            si, vi, t = _pairs(engine, "from_shelters", engine.unit_loc[sh_idx],
+                               np.where(reach, limit, -1.0), engine.village_loc[must],
+                               pool=engine.village_loc)
         cost[vi, si] = t
     pop = v["population"].iloc[must].fillna(0).to_numpy(dtype=float)
     flows = transport(pop, cap_all[ok_sh], cost)
@@ -457,6 +464,59 @@ def evacuate(district: District, network: EdgeArrays | Engine, union: shapely.Ge
                          "population": pop.astype(np.int64), "moved": moved,
                          "unsheltered": pop.astype(np.int64) - moved})
     return evac, loads, left
+
+
+def _pairs(engine: Engine, which: str, sources: np.ndarray, limits: np.ndarray,
+           targets: np.ndarray, *, pool: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The evacuation's pairs: :func:`emgis.roads.routing.pairs_within` on the engine's drive
+    graph (``which``: ``"from_villages"``, or ``"from_shelters"`` on the reversed graph) from
+    ``sources`` within their ``limits`` to ``targets``.
+
+    Inside the engine's :meth:`~emgis.roads.engine.Engine.keeping` block (a run's scenarios),
+    each source's pairs to every location of ``pool`` (all the shelters, or all the villages:
+    a superset of ``targets``) are kept with the engine, by source and limit, and the next
+    scenario evacuating on the same roads searches only from the sources it adds (the
+    scenario of all hazards repeats the others' villages and shelters: a province's took
+    7.9 CPU-s). A source's search does not depend on the targets asked for, so the pairs are
+    those of the plain call, to the last bit.
+    """
+    if not engine.is_keeping:
+        rg = engine.graph("drive", reverse=which == "from_shelters")
+        return pairs_within(rg, sources, limits=limits, targets=targets)
+    store: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = engine.kept(
+        ("evacuation_pairs", which), dict)
+    keys = [(int(s), float(lim)) for s, lim in zip(sources, limits, strict=True)]
+    new = list(dict.fromkeys(k for k in keys if k not in store and k[1] >= 0))
+    if new:
+        rg = engine.graph("drive", reverse=which == "from_shelters")
+        src = np.array([k[0] for k in new], dtype=np.int64)
+        s, t, c = pairs_within(rg, src, limits=np.array([k[1] for k in new]), targets=pool)
+        cut = np.searchsorted(s, np.arange(len(new) + 1))  # sorted by source
+        for j, k in enumerate(new):
+            store[k] = (t[cut[j]:cut[j + 1]], c[cut[j]:cut[j + 1]])
+    # each pool location's place among the targets (-1: not asked for); the pool is sorted
+    at = np.searchsorted(pool, targets)
+    if len(targets) and (int(at.max()) >= len(pool) or not np.array_equal(pool[at], targets)):
+        raise ValueError("evacuation targets outside the pool searched")
+    place = np.full(len(pool), -1, dtype=np.int64)
+    place[at] = np.arange(len(targets))
+    parts_s, parts_t, parts_c = [], [], []
+    for i, k in enumerate(keys):
+        if k[1] < 0 or k not in store:
+            continue
+        pt, pc = store[k]
+        mine = place[pt]
+        keep = mine >= 0
+        parts_s.append(np.full(int(keep.sum()), i, dtype=np.int64))
+        parts_t.append(mine[keep])
+        parts_c.append(pc[keep])
+    if not parts_s:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    s_all, t_all, c_all = (np.concatenate(parts_s), np.concatenate(parts_t),
+                           np.concatenate(parts_c))
+    order = pair_order(s_all, t_all, len(targets))
+    return s_all[order], t_all[order], c_all[order]
 
 
 def _from_villages(villages: int, shelters: int) -> bool:

@@ -159,6 +159,11 @@ class Engine:
             self._kept[key] = make()
         return self._kept[key]  # type: ignore[no-any-return]
 
+    @property
+    def is_keeping(self) -> bool:
+        """Whether a :meth:`keeping` block is open (what :meth:`kept` makes is kept)."""
+        return self._keeping > 0
+
     @contextmanager
     def keeping(self) -> Iterator[None]:
         """A block in which :meth:`kept` keeps what it makes (for several analyses in turn:

@@ -780,8 +780,10 @@ def _run_all(plan: Plan, out: str | Path, *, lang: str, per_unit_areas: bool,
         sc_job: Forked[ScenarioOutputs] | None = None
         if plan.district.scenarios:
             try:
+                # the scenarios' evacuations on the roads before the hazards share their
+                # searches (emgis.analysis.scenario._pairs) while the engine keeps them
                 with progress.bar(t["progress.scenarios"], len(plan.district.scenarios),
-                                  "") as advance:
+                                  "") as advance, plan.engine.keeping():
                     for sc in plan.district.scenarios:
                         plan.scenario(sc)
                         od.stem("scenario_", sc.name)  # each scenario's stem, in order
