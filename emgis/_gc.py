@@ -42,3 +42,28 @@ def freeze() -> None:
     :func:`frozen_heap` block, which thaws them at its end; outside one, do nothing."""
     if _HOLDING:
         gc.freeze()
+
+
+def give_back() -> None:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``; nothing
+    elsewhere).
+
+    Arrays freed after the allocator has raised its threshold for mapping each large block
+    on its own (it does so after the first are freed) stay in the heap, counted in the
+    process's resident set and in that of every worker it forks next. Called after a run has
+    let go of something large (the scenarios' routing graphs) and before its last workers
+    fork.
+    """
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    trim(0)

@@ -31,3 +31,7 @@ class Held(Generic[T]):
         self._items = [*self._items[max(0, len(self._items) - self._size + 1):],
                        (obj, key, value)]
         return value
+
+    def clear(self) -> None:
+        """Let go of every value held (and of the objects they were made for)."""
+        self._items = []

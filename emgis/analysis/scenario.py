@@ -19,6 +19,7 @@ person-minutes.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -255,6 +256,15 @@ def _on_roads(engine: Engine) -> np.ndarray:
         return out
 
     return _ON_ROADS.get(rg, (engine.n_villages, engine.n_units), make).copy()
+
+
+def drop_graphs(results: Iterable[ScenarioResult]) -> None:
+    """Let go of the routing graphs of these scenarios' roads (built again where asked for),
+    and of what was derived from them and held here."""
+    for r in results:
+        if r.engine is not None:
+            r.engine.drop_graphs()
+    _ON_ROADS.clear()
 
 
 def closed_area(zones_: gpd.GeoDataFrame) -> shapely.Geometry:

@@ -148,6 +148,12 @@ class Engine:
                     walk_kph=self.settings.speed_kph("walk"))
         return self._graphs[key]
 
+    def drop_graphs(self) -> None:
+        """Let go of the routing graphs made so far (each is built again on its next use):
+        a run's scenarios' once every worker that reads them has forked (hundreds of MB
+        each on a province)."""
+        self._graphs.clear()
+
     def kept(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
         """``make()``: what an analysis derives from the engine's networks alone (the service
         areas' and zones' points along the roads, :mod:`emgis.analysis.coverage`). Inside a

@@ -26,13 +26,13 @@ import shapely
 
 from emgis._errors import EmgisError
 from emgis._files import sha256_file
-from emgis._gc import frozen_heap
+from emgis._gc import frozen_heap, give_back
 from emgis._progress import SILENT, Progress
 from emgis.analysis import coverage as cov
 from emgis.analysis.compliance import station_checklist
 from emgis.analysis.gaps import place_gaps, village_gaps
 from emgis.analysis.impact import before_after
-from emgis.analysis.scenario import Scenario, ScenarioResult, zones
+from emgis.analysis.scenario import Scenario, ScenarioResult, drop_graphs, zones
 from emgis.analysis.siting import BudgetResult, SitingResult
 from emgis.analysis.zones import Zones
 from emgis.inputs.coords import in_china, wgs84_to_gcj02
@@ -817,6 +817,11 @@ def _run_all(plan: Plan, out: str | Path, *, lang: str, per_unit_areas: bool,
         # in the rare run where a site's files fail and it is left out of the report)
         found = [got for _, got, _, failed in pending if failed is None and got is not None]
         view = Forked(None, report_overview, plan, result, found, lang=lang)
+        # every worker reading the scenarios' roads has forked: their routing graphs (a
+        # province's took 1 GB) are let go and their memory given back, so that the workers
+        # forked from here on (coverage files, workbook, report) start from a smaller parent
+        drop_graphs(plan._scenarios.values())
+        give_back()
         # the minutes' and the areas' workers awaited only now: the siting needs neither, and
         # on a province the minutes took longer than the scenarios (the parent sat waiting)
         minutes = _minutes_back(min_job.result(), plan)
