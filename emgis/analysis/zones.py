@@ -14,7 +14,6 @@ the zones are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -117,25 +116,23 @@ def unit_zones(result: CoverageResult, *, settings: Settings,
         sel = np.flatnonzero(((units["kind"] == kind) & units["active"]).to_numpy(dtype=bool))
         total = float(k["population"].sum()) or 1.0
         pops = []
-        empty = k.iloc[:0]
-        by_unit = {uid: g for uid, g in k.groupby("nearest_id", sort=False)}
-        for i in sel:
-            uid = units["id"].iloc[i]
-            mine = by_unit.get(uid, empty)
-            pop = int(mine["population"].sum())
-            far = mine.loc[cast(Any, mine["nearest_min"].idxmax())] if len(mine) else None
+        each = _per_unit(k, units["id"].to_numpy(dtype=object)[sel])
+        names = units["name"].to_numpy(dtype=object)
+        towns = units["township"].to_numpy(dtype=object) if "township" in units else None
+        for j, i in enumerate(sel):
+            count, pop, over, far = each[j]
             geom = polys.get(int(i), shapely.Polygon())
             pops.append(pop)
             rows.append({
-                "kind": kind, "unit_id": uid, "unit_name": units["name"].iloc[i],
-                "township": units["township"].iloc[i] if "township" in units else None,
-                "villages": len(mine), "population": pop,
+                "kind": kind, "unit_id": units["id"].iloc[i], "unit_name": names[i],
+                "township": None if towns is None else towns[i],
+                "villages": count, "population": pop,
                 "area_km2": round(geom.area / 1e6, 3),
-                "longest_min": None if far is None else float(far["nearest_min"]),
-                "farthest_village_id": None if far is None else far["village_id"],
-                "farthest_village": None if far is None else far["village_name"],
+                "longest_min": None if far is None else far[0],
+                "farthest_village_id": None if far is None else far[1],
+                "farthest_village": None if far is None else far[2],
                 "target_min": target,
-                "villages_over_target": int((mine["status"] != "covered").sum()),
+                "villages_over_target": over,
                 "population_share": round(pop / total, 4), "geometry": geom})
         p = np.asarray(pops, dtype=float)
         mean = float(p.mean()) if len(p) else 0.0
@@ -151,6 +148,37 @@ def unit_zones(result: CoverageResult, *, settings: Settings,
     villages = pd.concat(village_rows, ignore_index=True) if village_rows else \
         pd.DataFrame(columns=["village_id", "kind", "unit_id"])
     return Zones(zones, pd.DataFrame(balance, columns=BALANCE_COLUMNS), villages)
+
+
+def _per_unit(k: pd.DataFrame, uids: np.ndarray
+              ) -> list[tuple[int, int, int, tuple[float, object, object] | None]]:
+    """Per unit id of ``uids``: the villages of its zone (the rows of one kind's coverage
+    table ``k`` whose ``nearest_id`` it is), their persons, those over the target, and the
+    farthest (its minutes, id and name: the first of the table's rows with the most minutes),
+    or None for a zone of no village. One pass over the rows, not a frame per unit."""
+    n = len(uids)
+    at = pd.Index(uids).get_indexer(pd.Index(k["nearest_id"].to_numpy(dtype=object)))
+    mine = at >= 0
+    place = at[mine]
+    count = np.bincount(place, minlength=n)
+    persons = np.bincount(place, weights=np.nan_to_num(
+        k["population"].to_numpy(dtype=float, na_value=np.nan)[mine]), minlength=n)
+    over = np.bincount(place, weights=(k["status"].to_numpy(dtype=object)[mine]
+                                       != "covered").astype(float), minlength=n)
+    minutes = k["nearest_min"].to_numpy(dtype=float, na_value=np.nan)[mine]
+    rows = np.flatnonzero(mine)
+    # the farthest row of each zone: most minutes first, the table's first row on ties
+    known = ~np.isnan(minutes)
+    order = np.lexsort((rows[known], -minutes[known], place[known]))
+    firsts = order[np.r_[True, place[known][order][1:] != place[known][order][:-1]]] \
+        if len(order) else order
+    ids = k["village_id"].to_numpy(dtype=object)
+    names = k["village_name"].to_numpy(dtype=object)
+    far: list[tuple[float, object, object] | None] = [None] * n
+    for f in firsts:
+        r = int(rows[known][f])
+        far[int(place[known][f])] = (float(minutes[known][f]), ids[r], names[r])
+    return [(int(count[j]), int(persons[j]), int(over[j]), far[j]) for j in range(n)]
 
 
 class _ZoneGrid(_Grid):

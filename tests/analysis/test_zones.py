@@ -157,3 +157,39 @@ def test_zones_and_areas_share_the_points_where_the_cells_are_alike(
     assert all(s == step for s in made) == shared  # else the zones' own, a cell apart
     assert a.geometry.geom_equals(apart[1].geometry).all()
     assert z.zones.drop(columns="geometry").equals(apart[0].zones.drop(columns="geometry"))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_per_unit_figures_as_a_frame_per_unit_gives_them(seed: int) -> None:
+    """Each unit's villages, persons, villages over target and farthest village from one pass
+    over the rows are what a frame of each unit's rows gives (the oracle: the rows picked
+    per unit, the first of the most minutes), with ties, unknown minutes and persons, rows
+    of no unit and units of no row."""
+    import pandas as pd
+
+    from emgis.analysis.zones import _per_unit
+
+    rng = np.random.default_rng(seed)
+    n = 60
+    uids = np.array([f"U{i}" for i in range(7)], dtype=object)
+    nearest = rng.choice(np.r_[uids[:5], ["other", None]], size=n)  # U5, U6: no village
+    minutes = rng.choice([3.0, 7.5, 7.5, 12.0, np.nan], size=n)
+    people = rng.choice([0.0, 10.0, 250.0, np.nan], size=n)
+    k = pd.DataFrame({"village_id": [f"V{i}" for i in range(n)],
+                      "village_name": [f"村{i}" for i in range(n)],
+                      "nearest_id": nearest, "nearest_min": minutes, "population": people,
+                      "status": rng.choice(np.array(["covered", "over_target", None],
+                                                    dtype=object), size=n)},
+                     index=rng.permutation(n) + 100)  # labels not positions
+    got = _per_unit(k, uids)
+    for uid, (count, persons, over, far) in zip(uids, got, strict=True):
+        mine = k[k["nearest_id"] == uid]
+        assert count == len(mine)
+        assert persons == int(mine["population"].sum())
+        assert over == int((mine["status"] != "covered").sum())
+        known = mine[mine["nearest_min"].notna()]
+        if not len(known):
+            assert far is None
+            continue
+        first = known[known["nearest_min"] == known["nearest_min"].max()].iloc[0]
+        assert far == (float(first["nearest_min"]), first["village_id"], first["village_name"])
