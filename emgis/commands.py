@@ -175,7 +175,7 @@ def _quality_from_cache(district: District, con: Console) -> None:
         return
     from emgis.analysis.quality import data_quality  # deferred: loads networkx, scipy
 
-    _print_quality(data_quality(district, network), con)
+    _print_quality(data_quality(district, network, cache=path), con)
 
 
 def _print_calibration(cal: Any, con: Console, *, district: str = "",

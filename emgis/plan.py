@@ -196,7 +196,8 @@ class Plan:
         villages far from every road, road km per km², and the thinly mapped townships."""
 
         if self._quality is None:
-            self._quality = data_quality(self.district, self.network, engine=self.engine)
+            self._quality = data_quality(self.district, self.network, engine=self.engine,
+                                         cache=self.cache)
         return self._quality
 
     def calibrate(self) -> CalibrationResult | None:
