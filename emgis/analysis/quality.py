@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from emgis.roads.cache import fingerprint, keep_beside, read_beside
+from emgis.roads.cache import fingerprint, keep_beside, network_digest, read_beside
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.snapping import snap_points
 from emgis.texts import Msg, Texts, texts
@@ -245,9 +245,8 @@ def road_kms(network: EdgeArrays, areas: Sequence[shapely.Geometry | None], *,
     if cache is not None:
         shapes = [np.frombuffer(shapely.to_wkb(a), dtype=np.uint8) if ok
                   else np.zeros(0, dtype=np.uint8) for a, ok in zip(areas, has, strict=True)]
-        name = "roadkm-" + fingerprint(network.vx, network.vy, network.vptr, network.twin,
-                                       network.length, *shapes,
-                                       extra=repr((ROAD_KM_FORMAT, has))) + ".json"
+        name = "roadkm-" + fingerprint(*shapes, extra=repr((
+            ROAD_KM_FORMAT, network_digest(network), has))) + ".json"
         kept = _kms_of(read_beside(cache, name), has)
         if kept is not None:
             return kept

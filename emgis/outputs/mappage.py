@@ -28,7 +28,7 @@ from emgis.inputs.district import District
 from emgis.inputs.settings import MapSettings
 from emgis.outputs.basemaps import basemap_tiles, display_frame, is_gcj02
 from emgis.outputs.style import ROAD_CLASSES, ROAD_OPACITY, TOWNSHIP_COLOUR, credit_of
-from emgis.roads.cache import fingerprint, keep_beside, read_beside
+from emgis.roads.cache import fingerprint, keep_beside, network_digest, read_beside
 from emgis.roads.edges import EdgeArrays
 from emgis.texts import Texts, shown_minutes, texts
 
@@ -200,12 +200,11 @@ ROAD_LAYER_FORMAT = 1
 
 def _road_layer_name(network: EdgeArrays, crs: CRS, gcj02: bool) -> str:
     """The name the road layer is kept under beside the network cache: the digest of every
-    input of :func:`_make_road_features` (the roads' vertices, classes and directions, the
-    CRS, the datum of the map, the styles and the format)."""
-    extra = repr((ROAD_LAYER_FORMAT, ROAD_STYLE, MAX_ROAD_VERTICES, tuple(network.classes),
-                  CRS.from_user_input(crs).to_wkt(), bool(gcj02)))
-    return "roads-" + fingerprint(network.vx, network.vy, network.vptr, network.vclass,
-                                  network.twin, extra=extra) + ".json"
+    input of :func:`_make_road_features` (the roads' arrays, by their checksum, and their
+    classes, the CRS, the datum of the map, the styles and the format)."""
+    return "roads-" + fingerprint(extra=repr((
+        ROAD_LAYER_FORMAT, ROAD_STYLE, MAX_ROAD_VERTICES, tuple(network.classes),
+        network_digest(network), CRS.from_user_input(crs).to_wkt(), bool(gcj02)))) + ".json"
 
 
 #: The characters of a road layer's text (numbers, the keys, the style's colours): a kept
@@ -221,6 +220,13 @@ def _road_text(text: str) -> bool:
     return text.isascii() and not text.encode("ascii").translate(None, _ROAD_TEXT)
 
 
+def _kept_layer(cache: Path, name: str) -> str | None:
+    """The road layer kept beside ``cache`` under ``name``, if whole and a road layer's
+    text."""
+    text = read_beside(cache, name)
+    return text if text is not None and _road_text(text) else None
+
+
 def kept_road_layer(network: EdgeArrays, district: District, *,
                     cache: Path | None) -> str | None:
     """The road layer :func:`road_layer` kept beside the network cache ``cache`` for this
@@ -228,8 +234,7 @@ def kept_road_layer(network: EdgeArrays, district: District, *,
     if not network.n_edges or cache is None:
         return None
     gcj = is_gcj02(district.settings.maps.basemap)
-    text = read_beside(cache, _road_layer_name(network, district.crs, gcj))
-    return text if text is not None and _road_text(text) else None
+    return _kept_layer(cache, _road_layer_name(network, district.crs, gcj))
 
 
 def road_layer(network: EdgeArrays, district: District, *, cache: Path | None = None) -> str:
@@ -246,11 +251,12 @@ def road_layer(network: EdgeArrays, district: District, *, cache: Path | None = 
         return _road_features(network, district.crs, gcj)
 
     def make() -> str:
-        kept = kept_road_layer(network, district, cache=cache)
+        name = _road_layer_name(network, district.crs, gcj)
+        kept = _kept_layer(cache, name)
         if kept is not None:
             return kept
         text = script_json(_make_road_features(network, district.crs, gcj))
-        keep_beside(cache, _road_layer_name(network, district.crs, gcj), text)
+        keep_beside(cache, name, text)
         return text
 
     return _ROAD_CACHE.get(network.vx, gcj, make)

@@ -3,8 +3,9 @@ and a checksum (a damaged cache is rebuilt with one warning).
 
 Beside it, texts made from that network alone that a run would otherwise make again each time
 (the maps' road layer: :func:`emgis.outputs.mappage.road_layer`), each under a name that
-carries the digest of what it was made from (:func:`fingerprint`), with a checksum of its own
-(:func:`keep_beside`, :func:`read_beside`)."""
+carries the digest of what it was made from (:func:`fingerprint`, with the network's own
+checksum, :func:`network_digest`), with a checksum of its own (:func:`keep_beside`,
+:func:`read_beside`)."""
 
 from __future__ import annotations
 
@@ -67,17 +68,44 @@ def _hash_array(h: Any, name: str, a: np.ndarray) -> None:
     h.update(a.reshape(-1).view(np.uint8).data if a.size else b"")
 
 
+def _arrays_of(ea: EdgeArrays) -> dict[str, Any]:
+    """The arrays the cache holds of a network, by their names in the file."""
+    arrays = {k: getattr(ea, k) for k in (*_ARRAYS, *_MADE)}
+    walk = ea.walk
+    if walk is not None:  # the walking network, beside the roads
+        arrays.update({f"walk_{k}": getattr(walk, k) for k in (*_ARRAYS, *_MADE)})
+    return arrays
+
+
+#: Where a network keeps its arrays' checksum (:func:`network_digest`) once it is known.
+_DIGEST = "_cache_checksum"
+
+
+def network_digest(ea: EdgeArrays) -> str:
+    """The checksum of the arrays the cache holds of ``ea`` (the roads' nodes, edges, vertices,
+    times and classes per vertex, and their walking network's; not a scenario's hazards or
+    penalty): what is kept beside the cache for these roads is named by it.
+
+    Known without hashing when the network was read from the cache or written to it (the
+    file's checksum, verified on reading); otherwise hashed once and kept with the network
+    (a province's arrays are hundreds of megabytes)."""
+    got = ea.__dict__.get(_DIGEST)
+    if not isinstance(got, str):
+        got = _checksum(_arrays_of(ea))
+        ea.__dict__[_DIGEST] = got
+    return got
+
+
 def save_edge_arrays(ea: EdgeArrays, path: str | Path) -> Path:
     """Write the arrays to an ``.npz`` file with their format version and a checksum,
     atomically."""
 
     path = Path(path)
-    arrays = {k: getattr(ea, k) for k in (*_ARRAYS, *_MADE)}
+    arrays = _arrays_of(ea)
     walk = ea.walk
-    if walk is not None:  # the walking network, beside the roads
-        arrays.update({f"walk_{k}": getattr(walk, k) for k in (*_ARRAYS, *_MADE)})
+    checksum = _checksum(arrays)
     meta = {"format": CACHE_FORMAT, "classes": list(ea.classes), "main": ea.main,
-            "notes": [msg_to_json(n) for n in ea.notes], "checksum": _checksum(arrays)}
+            "notes": [msg_to_json(n) for n in ea.notes], "checksum": checksum}
     if walk is not None:
         meta["walk"] = {"classes": list(walk.classes), "main": walk.main}
 
@@ -86,6 +114,7 @@ def save_edge_arrays(ea: EdgeArrays, path: str | Path) -> Path:
             np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
 
     atomic_write(path, write)
+    ea.__dict__[_DIGEST] = checksum  # these arrays' checksum, as a read would find it
     return path
 
 
@@ -134,6 +163,7 @@ def load_edge_arrays(path: str | Path) -> EdgeArrays:
                      main=int(meta["main"]),
                      notes=tuple(msg_from_json(n) for n in meta.get("notes", ())), walk=walk)
     out.__dict__.update({k: arrays[k] for k in _MADE})  # as if made
+    out.__dict__[_DIGEST] = meta["checksum"]  # verified above
     return out
 
 

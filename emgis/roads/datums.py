@@ -22,7 +22,7 @@ from emgis._arrays import ranges
 from emgis.inputs.coords import in_china, wgs84_to_bd09, wgs84_to_gcj02
 from emgis.inputs.datum import datum_fit
 from emgis.inputs.problems import Level, Problem
-from emgis.roads.cache import fingerprint, keep_beside, read_beside
+from emgis.roads.cache import fingerprint, keep_beside, network_digest, read_beside
 from emgis.texts import Msg
 
 if TYPE_CHECKING:
@@ -52,16 +52,16 @@ CHECK_FORMAT = 1
 
 def _fits_name(district: District, network: EdgeArrays) -> str:
     """The name of the mark kept beside the network cache when these point layers, as
-    declared, fit these roads: the digest of everything the check reads (the roads' vertices,
-    each layer's geometry types and coordinates, the declared datums, the check's level, the
-    CRS and the check's version)."""
-    arrays: list[np.ndarray] = [network.vx, network.vy, network.vptr, network.twin]
+    declared, fit these roads: the digest of everything the check reads (the roads, by their
+    arrays' checksum, each layer's geometry types and coordinates, the declared datums, the
+    check's level, the CRS and the check's version)."""
+    arrays: list[np.ndarray] = []
     for layer in POINT_LAYERS:
         geoms = getattr(district, layer).geometry.to_numpy()
         arrays += [shapely.get_type_id(geoms).astype(np.int64), shapely.get_coordinates(geoms)]
     crs = CRS.from_user_input(district.crs).to_wkt() if district.crs is not None else ""
-    extra = repr((CHECK_FORMAT, POINT_LAYERS, sorted(district.datums.items()),
-                  district.datum_check, crs))
+    extra = repr((CHECK_FORMAT, network_digest(network), POINT_LAYERS,
+                  sorted(district.datums.items()), district.datum_check, crs))
     return "datums-" + fingerprint(*arrays, extra=extra) + ".fit"
 
 
@@ -69,7 +69,11 @@ def fits_as_kept(district: District, network: EdgeArrays, *, cache: Path | None)
     """Whether an earlier check of these very layers against these very roads found that
     every layer fits as declared, and kept that beside the network cache ``cache``
     (:func:`datum_problems` with ``cache``): the check need not run again."""
-    return cache is not None and read_beside(cache, _fits_name(district, network)) == "fit"
+    return cache is not None and _fits(cache, _fits_name(district, network))
+
+
+def _fits(cache: Path, name: str) -> bool:
+    return read_beside(cache, name) == "fit"
 
 
 def datum_problems(district: District, network: EdgeArrays, *,
@@ -97,8 +101,11 @@ def datum_problems(district: District, network: EdgeArrays, *,
     """
     if district.datum_check == "off" or len(network.u) == 0:
         return []
-    if fits_as_kept(district, network, cache=cache):
-        return []
+    mark: str | None = None  # the name of the "fits" mark, found once
+    if cache is not None:
+        mark = _fits_name(district, network)
+        if _fits(cache, mark):
+            return []
     level: Level = "warning" if district.datum_check == "warn" else "error"
     reuse: dict[object, object] = {}  # the roads in degrees and their index, made once
     out: list[Problem] = []
@@ -133,8 +140,8 @@ def datum_problems(district: District, network: EdgeArrays, *,
             declared_m=round(fit.readings[declared].median_m),
             best_m=round(fit.readings[fit.best].median_m), shift_m=round(fit.shift_m),
             line=fit.better), field="crs"))
-    if not out:
-        keep_beside(cache, _fits_name(district, network), "fit")
+    if not out and mark is not None:
+        keep_beside(cache, mark, "fit")
     return out
 
 

@@ -91,3 +91,27 @@ def test_fingerprint_follows_every_array_and_the_text() -> None:
     assert fingerprint(a, b, extra="gcj02") != base
     assert fingerprint(b, a, extra="wgs84") != base  # the order counts
     assert fingerprint(a[:4], np.r_[a[4:], b], extra="wgs84") != base
+
+
+def test_network_digest_is_the_cache_checksum_and_follows_the_arrays(tmp_path: Path) -> None:
+    """A network built and written, the same network read back, and one hashed afresh have the
+    same digest (the cache file's checksum, verified on reading); a vertex moved changes it."""
+    import dataclasses
+    import shutil
+
+    from emgis.inputs.district import load_district
+    from emgis.roads.cache import _arrays_of, _checksum, load_edge_arrays, network_digest
+    from emgis.roads.network import load_network_arrays
+    from tests.conftest import TINY
+
+    root = tmp_path / "tiny"
+    shutil.copytree(TINY, root, ignore=shutil.ignore_patterns(".emgis-cache"))
+    built, path = load_network_arrays(load_district(root))  # built and written
+    assert path is not None
+    read = load_edge_arrays(path)
+    afresh = dataclasses.replace(read)  # the same arrays, nothing known of them
+    want = _checksum(_arrays_of(read))
+    assert network_digest(built) == network_digest(read) == network_digest(afresh) == want
+    vx = read.vx.copy()
+    vx[0] += 1e-6
+    assert network_digest(dataclasses.replace(read, vx=vx)) != want
