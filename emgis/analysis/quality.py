@@ -30,7 +30,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -229,7 +229,8 @@ def road_km_within(network: EdgeArrays, area: shapely.Geometry) -> float:
 ROAD_KM_FORMAT = 1
 
 
-def _has_area(area: shapely.Geometry | None) -> bool:
+def _has_area(area: shapely.Geometry | None) -> TypeGuard[shapely.Geometry]:
+    """Whether there is an area to measure: a geometry, not empty, of some area."""
     return area is not None and not area.is_empty and area.area > 0
 
 
@@ -290,7 +291,7 @@ def _row(name: str, villages: pd.DataFrame, area: shapely.Geometry | None,
     known = access[np.isfinite(access)]
     n_far = int(far.sum())
     share = n_far / n if n else np.nan
-    if area is not None and _has_area(area):
+    if _has_area(area):
         area_km2 = float(area.area) / 1e6
         density = road_km / area_km2
     else:

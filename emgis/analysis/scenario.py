@@ -513,7 +513,7 @@ def _pairs(engine: Engine, which: str, sources: np.ndarray, limits: np.ndarray,
     place[at] = np.arange(len(targets))
     parts_s, parts_t, parts_c = [], [], []
     for i, k in enumerate(keys):
-        if k[1] < 0 or k not in store:
+        if k[1] < 0:  # not searched: no pair
             continue
         pt, pc = store[k]
         mine = place[pt]

@@ -166,18 +166,18 @@ def _per_unit(k: pd.DataFrame, uids: np.ndarray
     over = np.bincount(place, weights=(k["status"].to_numpy(dtype=object)[mine]
                                        != "covered").astype(float), minlength=n)
     minutes = k["nearest_min"].to_numpy(dtype=float, na_value=np.nan)[mine]
-    rows = np.flatnonzero(mine)
-    # the farthest row of each zone: most minutes first, the table's first row on ties
+    # the farthest row of each zone: most minutes first, the table's first row on ties (rows
+    # of unknown minutes are no zone's farthest)
     known = ~np.isnan(minutes)
-    order = np.lexsort((rows[known], -minutes[known], place[known]))
-    firsts = order[np.r_[True, place[known][order][1:] != place[known][order][:-1]]] \
-        if len(order) else order
+    rows, unit, mins = np.flatnonzero(mine)[known], place[known], minutes[known]
+    order = np.lexsort((rows, -mins, unit))
+    firsts = order[np.r_[True, unit[order][1:] != unit[order][:-1]]] if len(order) else order
     ids = k["village_id"].to_numpy(dtype=object)
     names = k["village_name"].to_numpy(dtype=object)
     far: list[tuple[float, object, object] | None] = [None] * n
     for f in firsts:
-        r = int(rows[known][f])
-        far[int(place[known][f])] = (float(minutes[known][f]), ids[r], names[r])
+        r = int(rows[f])
+        far[int(unit[f])] = (float(mins[f]), ids[r], names[r])
     return [(int(count[j]), int(persons[j]), int(over[j]), far[j]) for j in range(n)]
 
 
