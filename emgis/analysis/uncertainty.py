@@ -18,7 +18,10 @@ over the records (the variation the fit does not explain), ``w`` as without.
 A sample is a routing graph with scaled weights (:meth:`ClassTimes.scaled`: the same arcs,
 minutes / factor per group): every driving kind's nearest unit is searched on it at once
 (:func:`emgis.roads.routing.nearest_min_many`: one label per node, each search stopping at
-the kind's target: beyond it only "not within" matters). Walking kinds (shelters) do not
+the kind's target: beyond it only "not within" matters). Villages the bounds decide (the
+nominal nearest unit's route at the sample's speeds; a lower bound) are not asked for, and a
+search labels only the nodes from which a village it asks about may be within the target
+(:func:`_rest`). Walking kinds (shelters) do not
 depend on the road speeds: their nominal status is reused (probability 0 or 1).
 
 Per village and kind, ``p_within`` is the share of samples in which the nearest unit arrives
@@ -50,6 +53,7 @@ from emgis.inputs.kinds import mode_of, target_of, towards_unit, units_of
 from emgis.locate.covering import max_covering
 from emgis.locate.pairs import _newly_coverable
 from emgis.locate.robust import robust_covering, robust_objective, robust_values
+from emgis.roads._first import first_dijkstra
 from emgis.roads.classtime import ClassTimes, class_times, nearest_routes
 from emgis.roads.engine import Engine
 from emgis.roads.routing import Search, nearest_min_many
@@ -227,6 +231,43 @@ def _within_reach(units: np.ndarray, villages: np.ndarray, metres: float) -> np.
     return keep
 
 
+#: A sample's lower bound of the minutes on to the undecided villages is their nominal
+#: minutes over its largest speed factor, times this (sums in another order may differ in
+#: their last bits; a bound a little low prunes a little less).
+_SHRINK = 1.0 - 1e-9
+
+
+def _rest(ct: ClassTimes, engine: Engine, kinds: Sequence[str],
+          asks: Sequence[Sequence[tuple[int, np.ndarray]]], targets: Mapping[str, float],
+          fmax: FloatArray) -> dict[str, FloatArray]:
+    """Per kind, each node's nominal minutes (access leg included) on to the nearest village
+    that some sample asks a search for: over a sample's largest speed factor, a lower bound
+    of its minutes there at the sample's speeds (every arc takes at least its nominal
+    minutes over it), and a consistent one (a distance), which lets each search leave out
+    the nodes from which no asked village is within the target (:mod:`emgis.roads._first`).
+    One search per kind on the reversed roads, as far as the target at the fastest
+    sample's speeds (beyond it, ``inf``: nothing asked is within reach there)."""
+    back = ct.graph.reversed()
+    out: dict[str, FloatArray] = {}
+    for j, k in enumerate(kinds):
+        asked = np.zeros(engine.n_villages, dtype=bool)
+        far = 0.0
+        for i, need in enumerate(asks):
+            for jj, ask in need:
+                if jj == j:
+                    asked[ask] = True
+                    far = max(far, float(fmax[i]))
+        if not asked.any():
+            continue
+        loc = engine.village_loc[asked]
+        nodes = back.loc_node[loc]
+        cost = back.loc_access[loc]
+        ok = (nodes >= 0) & np.isfinite(cost)
+        out[k] = first_dijkstra(back.indptr, back.indices, back.weights, nodes[ok], cost[ok],
+                                targets[k] * far, np.zeros(0), 1.0)
+    return out
+
+
 def _drive_kinds(district: District, kinds: Sequence[str]) -> list[str]:
     s = district.settings
     return [k for k in kinds if k in s.targets and mode_of(k, s) == "drive"
@@ -287,25 +328,34 @@ def uncertainty(district: District, engine: Engine, coverage: pd.DataFrame, *,
     pts = np.asarray(engine.points, dtype=object)
     v_pts = pts[engine.village_loc]
     u_pts = {k: pts[engine.unit_loc[sel[k]]] for k in kinds}
-    searched = 0
+    # first every sample's bounds (cheap), so that each kind's searches know every village
+    # any sample asks for
+    fmax = factors.max(axis=1) if n else np.zeros(0)
+    asks: list[list[tuple[int, np.ndarray]]] = []
     for i in range(n):
         inv = 1.0 / factors[i]
-        fmax = float(factors[i].max())
         need: list[tuple[int, np.ndarray]] = []
         for j, k in enumerate(kinds):
-            sure, unsure = bounds[k].decide(inv, fmax, float(mult[i, j]), targets[k])
+            sure, unsure = bounds[k].decide(inv, float(fmax[i]), float(mult[i, j]),
+                                            targets[k])
             counts[k] += sure
             if unsure.any():
                 need.append((j, np.flatnonzero(unsure)))
+        asks.append(need)
+    rest = _rest(ct, engine, kinds, asks, targets, fmax)
+    searched = 0
+    for i in range(n):
+        need = asks[i]
         if need:
             rg = ct.scaled(factors[i])
             searches = []
             for j, ask in need:
                 k = kinds[j]
-                near = _within_reach(u_pts[k], v_pts[ask], targets[k] * top * fmax)
+                near = _within_reach(u_pts[k], v_pts[ask], targets[k] * top * fmax[i])
                 searches.append(Search(engine.unit_loc[sel[k]][near],
                                        rng_spec.turnout[sel[k]][near] * mult[i, j],
-                                       engine.village_loc[ask], targets[k]))
+                                       engine.village_loc[ask], targets[k], rest[k],
+                                       _SHRINK / float(fmax[i])))
             for (j, ask), first_min in zip(need, nearest_min_many(rg, searches), strict=True):
                 counts[kinds[j]][ask] += first_min <= targets[kinds[j]] + 1e-9
             searched += len(need)

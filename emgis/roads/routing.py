@@ -345,12 +345,18 @@ class NearestTwo:
 
 @dataclass(frozen=True)
 class Search:
-    """One nearest-two search: sources (location indices), their extra minutes, the targets."""
+    """One nearest-two search: sources (location indices), their extra minutes, the targets;
+    for :func:`nearest_min_many`, perhaps ``rest``: per node of the graph, a consistent lower
+    bound of the minutes on to the nearest target, access leg included, once multiplied by
+    ``rest_scale`` (see :mod:`emgis.roads._first`: nodes beyond ``limit`` with it are not
+    searched)."""
 
     sources: IntArray
     offsets: FloatArray
     targets: IntArray
     limit: float = np.inf
+    rest: FloatArray | None = None
+    rest_scale: float = 1.0
 
 
 def nearest_two(
@@ -430,6 +436,10 @@ def nearest_two_many(rg: RoutingGraph, searches: Sequence[Search], *,
     return _on_cores(one, searches, workers)
 
 
+#: ``rest`` of a search without one.
+_NO_REST = np.zeros(0)
+
+
 def nearest_min_many(rg: RoutingGraph, searches: Sequence[Search], *,
                      workers: int | None = None) -> list[FloatArray]:
     """Per search, each target's minutes from its nearest source (``inf`` where none within
@@ -440,7 +450,8 @@ def nearest_min_many(rg: RoutingGraph, searches: Sequence[Search], *,
         seed_cost = s.offsets + rg.loc_access[s.sources]
         ok = (nodes >= 0) & np.isfinite(seed_cost)
         d = first_dijkstra(rg.indptr, rg.indices, rg.weights, nodes[ok], seed_cost[ok],
-                           float(s.limit))
+                           float(s.limit), _NO_REST if s.rest is None else s.rest,
+                           float(s.rest_scale))
         tnodes = rg.loc_node[s.targets]
         on = tnodes >= 0
         out = np.full(len(s.targets), np.inf)

@@ -188,3 +188,38 @@ def test_scaled_minutes_are_numpys_to_the_bit(demo_plan: emgis.Plan, fs: list[fl
     assert g.piece_w is not None and ct.graph.piece_w is not None
     assert np.array_equal(g.piece_w, np.where(np.isfinite(ct.graph.piece_w), pw, np.inf))
     assert (np.diff(ct.arc_lo[has]) > 0).all()  # each arc's pieces run to the next arc's
+
+
+def test_searches_toward_the_asked_villages_as_everywhere(demo_plan: emgis.Plan,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """Each search leaves out the nodes from which no village its kind asks about is within
+    the target (the nominal minutes on to them over the sample's largest factor): the
+    chances are those of searches over every node, and fewer nodes were labelled."""
+    from collections import defaultdict
+
+    from emgis.analysis import uncertainty as mod
+    from emgis.roads import routing
+
+    labelled: list[int] = []
+    real = routing.first_dijkstra  # type: ignore[attr-defined]  # the module's own import
+
+    def spy(*args: object) -> np.ndarray:
+        d = real(*args)
+        labelled.append(int(np.isfinite(d).sum()))
+        return d  # type: ignore[no-any-return]
+
+    cov = demo_plan.coverage().table
+    with monkeypatch.context() as m:
+        m.setattr(routing, "first_dijkstra", spy)
+        toward = uncertainty(demo_plan.district, demo_plan.engine, cov, samples=40, seed=4,
+                             speed_sd=0.3)
+        pruned = sum(labelled)
+        labelled.clear()
+        m.setattr(mod, "_rest", lambda *a: defaultdict(lambda: None))
+        every = uncertainty(demo_plan.district, demo_plan.engine, cov, samples=40, seed=4,
+                            speed_sd=0.3)
+    assert toward.searched == every.searched > 0
+    assert pruned < sum(labelled)
+    assert (toward.table["p_within"] == every.table["p_within"]).all()
+    assert ((toward.table["p_within"] > 0) & (toward.table["p_within"] < 1)).any()

@@ -8,8 +8,10 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.sparse.csgraph import dijkstra
 
 from emgis.roads.routing import (
     Search,
@@ -363,3 +365,46 @@ def test_key_rank_is_each_edges_place_by_u_v_key_and_derived_networks_share_it(
     assert ea.key_rank.tolist() == want
     scenario = with_penalty(ea, np.ones(ea.n_edges))
     assert scenario.key_rank is ea.key_rank
+
+
+@settings(max_examples=150, deadline=None)
+@given(G=road_graphs(), data=st.data())
+def test_nearest_min_with_a_bound_on_to_the_targets(G: nx.MultiDiGraph,
+                                                    data: st.DataObject) -> None:
+    """With ``rest`` (here each node's minutes on to the nearest target by scipy's Dijkstra
+    on the reversed arcs, times a drawn share: a consistent lower bound) a search gives the
+    targets within the limit the minutes networkx gives them, and labels no more nodes than
+    without it."""
+    from emgis.roads._first import first_dijkstra
+
+    nodes = sorted(n for n in G if G.degree(n) > 0)
+    units = data.draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=4))
+    targets = data.draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=4,
+                                 unique=True))
+    turnout = data.draw(st.lists(st.integers(0, 5), min_size=len(units),
+                                 max_size=len(units)))
+    limit = data.draw(st.sampled_from([3.0, 8.0, 20.0]))
+    share = data.draw(st.sampled_from([0.0, 0.5, 0.9, 1.0]))
+    snaps = at_nodes(G, units + targets)
+    rg = build_routing_graph(G, snaps)
+    ends = rg.loc_node[np.arange(len(units), len(units) + len(targets))]
+    back = sp.csr_matrix((rg.weights, rg.indices, rg.indptr),  # zero-minute links kept
+                         shape=(rg.n_nodes, rg.n_nodes)).T.tocsr()
+    rest = np.asarray(dijkstra(back, directed=True, indices=ends, min_only=True), dtype=float)
+    rest[np.isfinite(rest)] *= share
+    src = np.arange(len(units))
+    search = Search(src, np.array(turnout, dtype=float),
+                    np.arange(len(units), len(units) + len(targets)), limit, rest, 1.0)
+    got = nearest_min_many(rg, [search])[0]
+    times = np.array(brute(G, units, [float(t) for t in turnout], targets)).min(axis=0)
+    want = np.where(times <= limit, times, np.inf)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    seeds = rg.loc_node[src]
+    cost = np.array(turnout, dtype=float) + rg.loc_access[src]
+    args = (rg.indptr, rg.indices, rg.weights, seeds, cost, limit)
+    pruned = first_dijkstra(*args, rest, 1.0)
+    plain = first_dijkstra(*args, np.zeros(0), 1.0)
+    assert np.isfinite(pruned).sum() <= np.isfinite(plain).sum()
+    # where a target is within the limit through a node, the node keeps its least minutes
+    through = np.isfinite(plain) & (plain + rest <= limit)
+    np.testing.assert_array_equal(pruned[through], plain[through])
