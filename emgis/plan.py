@@ -138,7 +138,7 @@ class Plan:
         check = None if fits_as_kept(district, network, cache=cache) else Forked(
             None, datum_problems, district, network, cache=cache)
         try:
-            engine = Engine.for_district(district, network)
+            engine = Engine.for_district(district, network, cache=cache)
         except BaseException:
             if check is not None:
                 check.result()  # a datum error is the one to report
@@ -150,7 +150,7 @@ class Plan:
     @cached_property
     def engine(self) -> Engine:
         """Every location snapped and the routing graphs (built on first use)."""
-        return Engine.for_district(self.district, self.network)
+        return Engine.for_district(self.district, self.network, cache=self.cache)
 
     @cached_property
     def units(self) -> gpd.GeoDataFrame:
@@ -504,6 +504,7 @@ class Plan:
     def _units_changed(self, cov: CoverageResult, district: District, kind: str
                        ) -> CoverageResult:
 
+        # (no snaps kept for it: each unit added or removed would leave a file of its own)
         engine = Engine.for_district(district, self.network)
         table, part = redo_kinds(district, engine, cov.table, kinds_touched(kind, cov.kinds),
                                  cov.kinds)

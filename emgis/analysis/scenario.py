@@ -87,7 +87,7 @@ def _intervals(ea: EdgeArrays, zone: shapely.Geometry, hit: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The parts of edges ``hit`` inside ``zone``: (edge, start, end) as fractions of length,
     and the parts' lines."""
-    geoms = ea.geometry[hit]
+    geoms = ea.lines(hit)
     # an edge wholly inside is its own part (most of a large zone's edges): only the edges
     # crossing the zone's edge are cut
     shapely.prepare(zone)
@@ -140,7 +140,7 @@ _PARTS: Held[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = Held(8)
 def _zone_parts(edges: EdgeArrays, zone: shapely.Geometry
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_intervals` of the edges meeting ``zone`` (none: empty arrays)."""
-    hit = np.asarray(edges.tree.query(zone, predicate="intersects"), dtype=np.int64)
+    _, hit = edges.near([zone])
     if len(hit) == 0:
         return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=object)
     return _intervals(edges, zone, hit)

@@ -33,9 +33,11 @@ from emgis.inputs.kinds import units_of
 from emgis.inputs.settings import Settings
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.routing import Mode, RoutingGraph, arc_changes, build_routing_graph
-from emgis.roads.snapping import location_points, reattach, snap_points
+from emgis.roads.snapping import location_points, reattach, snap_points_kept
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from emgis.inputs.district import District
 
 T = TypeVar("T")
@@ -84,8 +86,12 @@ class Engine:
 
     @classmethod
     def build(cls, network: EdgeArrays, *, villages: gpd.GeoSeries, units: gpd.GeoSeries,
-              extra: gpd.GeoSeries | None = None, settings: Settings) -> Engine:
-        """Snap the villages, the units and the extra sites (in this order) to the network."""
+              extra: gpd.GeoSeries | None = None, settings: Settings,
+              cache: Path | None = None) -> Engine:
+        """Snap the villages, the units and the extra sites (in this order) to the network
+        (with ``cache``, the network cache file the network was read from, the snaps are
+        read from beside it where a run on the same roads and points kept them:
+        :func:`emgis.roads.snapping.snap_points_kept`)."""
         parts = [villages.reset_index(drop=True), units.reset_index(drop=True)]
         if extra is not None:
             parts.append(extra.reset_index(drop=True))
@@ -93,7 +99,8 @@ class Engine:
         points = gpd.GeoSeries(pd.concat(parts, ignore_index=True), crs=crs)
 
         def snap(net: EdgeArrays) -> pd.DataFrame:
-            return snap_points(net, points, settings=settings).reset_index(drop=True)
+            return snap_points_kept(net, points, settings=settings, cache=cache, roads=network,
+                                    label="drive" if net is network else "walk")
 
         walk = network.walk
         if walk is not None and (os.cpu_count() or 1) > 1:
@@ -111,13 +118,15 @@ class Engine:
 
     @classmethod
     def for_district(cls, district: District, network: EdgeArrays, *,
-                     units: gpd.GeoDataFrame | None = None) -> Engine:
+                     units: gpd.GeoDataFrame | None = None,
+                     cache: Path | None = None) -> Engine:
         """The engine of a district: its villages, its units (or ``units``) and the sites of
-        its ``candidates`` layer."""
+        its ``candidates`` layer (``cache``: see :meth:`build`)."""
 
         u = units_of(district) if units is None else units
         return cls.build(network, villages=district.villages.geometry, units=u.geometry,
-                         extra=district.candidates.geometry, settings=district.settings)
+                         extra=district.candidates.geometry, settings=district.settings,
+                         cache=cache)
 
     @property
     def village_loc(self) -> IntArray:

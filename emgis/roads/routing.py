@@ -784,7 +784,7 @@ def route_lines(rg: RoutingGraph, edges: EdgeArrays, origins: npt.ArrayLike,
                 a, z = int(edges.vptr[e]), int(edges.vptr[e + 1])
                 xy = np.column_stack([edges.vx[a:z], edges.vy[a:z]])
             else:
-                part = substring(edges.geometry[e], float(f0[p]), float(f1[p]),
+                part = substring(edges.lines([e])[0], float(f0[p]), float(f1[p]),
                                  normalized=True)
                 xy = shapely.get_coordinates(part)
             xy = piece_xy[(p, b)] = xy[::-1] if b else xy

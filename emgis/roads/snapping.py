@@ -11,6 +11,8 @@ else flagged ``cut_off``.
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
@@ -22,9 +24,12 @@ from shapely.ops import substring
 
 from emgis._arrays import ranges
 from emgis.inputs.settings import Settings
+from emgis.roads.cache import fingerprint, keep_beside, network_digest, read_beside
 from emgis.roads.edges import EdgeArrays
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import networkx as nx
 
 SnapStatus = Literal["ok", "no_road_access", "cut_off"]
@@ -89,7 +94,6 @@ def snap_points(
     n = len(pts)
     max_m = settings.network.max_access_m
     offroad = settings.speed_kph("offroad")
-    karr = ea.keys
     key_rank = ea.key_rank
 
     idx = _nearest(ea.tree, pts, np.arange(len(geoms)), key_rank, None)
@@ -117,7 +121,7 @@ def snap_points(
     else:
         along = lens = sx = sy = np.zeros(n)
     frac = np.where(lens > 0, along / np.where(lens > 0, lens, 1), 0.0)
-    keys = karr[safe] if len(karr) else np.zeros((n, 3), dtype=np.int64)
+    keys = ea.keys_of(safe) if ea.n_edges else np.zeros((n, 3), dtype=np.int64)
     return pd.DataFrame({
         "edge": np.where(found, idx, -1),
         "u": np.where(found, keys[:, 0], -1), "v": np.where(found, keys[:, 1], -1),
@@ -127,6 +131,96 @@ def snap_points(
         "snap_x": np.where(found, sx, np.nan), "snap_y": np.where(found, sy, np.nan),
         "status": status,
     }, index=points.index)
+
+
+# --- the snaps of a cached network, kept beside its cache ------------------------------------
+
+#: Version of the snaps' text kept beside a network cache (:func:`snap_points_kept`): changed
+#: whenever what :func:`snap_points` gives or the text's layout changes.
+SNAP_FORMAT = "1"
+
+#: ``status`` of the snaps, by their code in the kept text.
+_STATUSES = ("ok", "no_road_access", "cut_off")
+
+#: Columns of the snaps kept as numbers (``u``, ``v``, ``key`` follow from ``edge``).
+_NUMBERS = ("frac", "access_m", "access_min", "snap_x", "snap_y")
+
+
+def snap_points_kept(network: EdgeArrays, points: gpd.GeoSeries, *, settings: Settings,
+                     cache: Path | None, roads: EdgeArrays | None = None,
+                     label: str = "drive") -> pd.DataFrame:
+    """:func:`snap_points` (index reset), read from beside the network cache ``cache`` where
+    a run on the same roads, points and snapping settings kept them, else made and kept
+    there.
+
+    The snaps depend on the roads (named by the cache's checksum,
+    :func:`emgis.roads.cache.network_digest` of ``roads``, the network read from the cache:
+    ``network`` itself or the one whose walking network it is, told apart by ``label``),
+    the points' coordinates, ``network.max_access_m``, the off-road speed and
+    :data:`SNAP_FORMAT`: any change of them reads nothing. Snapping makes a line and an
+    index of every road (a county's 0.8 s, a province's 5-11 s, on one core at the start of
+    a run); reading them takes milliseconds. A kept text that is not whole or does not fit
+    the network is made again."""
+    if cache is None:
+        return snap_points(network, points, settings=settings).reset_index(drop=True)
+    pts = location_points(points)
+    kph = settings.speed_kph("offroad")
+    name = "snaps-" + label + "-" + fingerprint(
+        np.asarray(shapely.get_x(pts), dtype=float), np.asarray(shapely.get_y(pts), dtype=float),
+        extra=f"{network_digest(roads if roads is not None else network)} "
+              f"{settings.network.max_access_m!r} {kph!r} {SNAP_FORMAT}")
+    text = read_beside(cache, name)
+    got = None if text is None else _snaps_from_text(text, network, len(pts))
+    if got is not None:
+        return got
+    made = snap_points(network, points, settings=settings).reset_index(drop=True)
+    keep_beside(cache, name, _snaps_text(made))
+    return made
+
+
+def _snaps_text(snaps: pd.DataFrame) -> str:
+    """The snaps as JSON: the edges, the numbers and the status codes as base64 of their
+    bytes (little-endian: read back to the last bit)."""
+    def b64(a: np.ndarray, dtype: str) -> str:
+        return base64.b64encode(np.ascontiguousarray(a, dtype=dtype).tobytes()).decode("ascii")
+
+    codes = pd.Categorical(snaps["status"], categories=_STATUSES).codes
+    return json.dumps({
+        "format": SNAP_FORMAT, "n": len(snaps),
+        "edge": b64(snaps["edge"].to_numpy(dtype=np.int64), "<i8"),
+        "numbers": b64(np.column_stack([snaps[c].to_numpy(dtype=float) for c in _NUMBERS]),
+                       "<f8"),
+        "status": b64(codes, "<i1"),
+    })
+
+
+def _snaps_from_text(text: str, ea: EdgeArrays, n: int) -> pd.DataFrame | None:
+    """The snaps of :func:`_snaps_text`, or None where the text does not hold ``n`` snaps to
+    edges of ``ea`` with known statuses."""
+    try:
+        d = json.loads(text)
+        if not isinstance(d, dict) or d.get("format") != SNAP_FORMAT or d.get("n") != n:
+            return None
+        edge = np.frombuffer(base64.b64decode(d["edge"], validate=True), dtype="<i8")
+        nums = np.frombuffer(base64.b64decode(d["numbers"], validate=True), dtype="<f8")
+        codes = np.frombuffer(base64.b64decode(d["status"], validate=True), dtype="<i1")
+    except (ValueError, TypeError, KeyError):
+        return None
+    if len(edge) != n or len(codes) != n or len(nums) != n * len(_NUMBERS) or \
+            (n and (edge.min() < -1 or edge.max() >= ea.n_edges
+                    or codes.min() < 0 or codes.max() >= len(_STATUSES))):
+        return None
+    edge = edge.astype(np.int64)
+    nums = nums.reshape(n, len(_NUMBERS)).astype(float)
+    found = edge >= 0
+    keys = np.full((n, 3), -1, dtype=np.int64)
+    if found.any():
+        keys[found] = ea.keys_of(edge[found])
+    out = pd.DataFrame({"edge": edge, "u": keys[:, 0], "v": keys[:, 1], "key": keys[:, 2]})
+    for j, c in enumerate(_NUMBERS):
+        out[c] = nums[:, j]
+    out["status"] = np.asarray(_STATUSES, dtype=object)[codes]
+    return out
 
 
 def _nearest(
@@ -236,13 +330,14 @@ def _open_parts(ea: EdgeArrays, edges: npt.NDArray[np.int64],
     f0: list[float] = []
     f1: list[float] = []
     geoms: list[object] = []
+    whole_line = ea.lines(edges)
     for j, e in enumerate(edges.tolist()):
         shut = closed.get(int(e))
         if not shut:
             pos.append(j)
             f0.append(0.0)
             f1.append(1.0)
-            geoms.append(ea.geometry[e])
+            geoms.append(whole_line[j])
             continue
         start = 0.0
         for lo, hi in [*shut, (1.0, 1.0)]:
@@ -250,7 +345,7 @@ def _open_parts(ea: EdgeArrays, edges: npt.NDArray[np.int64],
                 pos.append(j)
                 f0.append(start)
                 f1.append(lo)
-                geoms.append(substring(ea.geometry[e], start, lo, normalized=True))
+                geoms.append(substring(whole_line[j], start, lo, normalized=True))
             start = max(start, hi)
     return (np.asarray(pos, dtype=np.int64), np.asarray(f0, dtype=float),
             np.asarray(f1, dtype=float), np.asarray(geoms, dtype=object))
@@ -306,7 +401,7 @@ def reattach(
     ea = network
     max_m = settings.network.max_access_m
     pts = np.asarray(points, dtype=object)[who]
-    src, hit = ea.tree.query(pts, predicate="dwithin", distance=max_m)
+    src, hit = ea.near(pts, distance=max_m)
     on_main = ea.component[ea.u] == ea.main  # as when first attached: the main network
     src, hit = src[on_main[hit]], hit[on_main[hit]]
     edges = np.unique(hit)
@@ -329,7 +424,6 @@ def reattach(
     s_rep, part, e_rep, dist = s_rep[near], part[near], e_rep[near], dist[near]
     if not len(s_rep):
         return out
-    karr = ea.keys
     key_rank = ea.key_rank
     best = np.lexsort((pf0[part], key_rank[e_rep], np.round(dist, 6), s_rep))
     s_rep, part, e_rep, dist = s_rep[best], part[best], e_rep[best], dist[best]
@@ -338,15 +432,16 @@ def reattach(
     lines = pgeom[part]
     along = shapely.line_locate_point(lines, pts[s_rep])
     on_road = shapely.line_interpolate_point(lines, along)
-    whole = shapely.length(ea.geometry[e_rep])
+    whole = shapely.length(ea.lines(e_rep))
     frac = np.clip(pf0[part] + np.divide(along, whole, out=np.zeros(len(along)),
                                          where=whole > 0), pf0[part], pf1[part])
     offroad = settings.speed_kph("offroad")
     rows = out.index[who[s_rep]]
+    karr = ea.keys_of(e_rep)
     out.loc[rows, "edge"] = e_rep
-    out.loc[rows, "u"] = karr[e_rep, 0]
-    out.loc[rows, "v"] = karr[e_rep, 1]
-    out.loc[rows, "key"] = karr[e_rep, 2]
+    out.loc[rows, "u"] = karr[:, 0]
+    out.loc[rows, "v"] = karr[:, 1]
+    out.loc[rows, "key"] = karr[:, 2]
     out.loc[rows, "frac"] = frac
     out.loc[rows, "access_m"] = dist
     out.loc[rows, "access_min"] = dist / 1000.0 / offroad * 60.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import networkx as nx
@@ -365,6 +366,29 @@ def test_key_rank_is_each_edges_place_by_u_v_key_and_derived_networks_share_it(
     assert ea.key_rank.tolist() == want
     scenario = with_penalty(ea, np.ones(ea.n_edges))
     assert scenario.key_rank is ea.key_rank
+
+
+@settings(max_examples=100, deadline=None)
+@given(G=road_graphs(), data=st.data())
+def test_keys_of_some_edges_without_the_table(G: nx.MultiDiGraph,
+                                              data: st.DataObject) -> None:
+    """``keys_of`` finds the (u, v, key) of some edges from the kept ``key_rank`` alone (a
+    network read from its cache has no table of keys): the rows networkx's keys give them,
+    parallel roads among them."""
+    from emgis.roads.edges import EdgeArrays
+    from emgis.roads.nxio import edge_arrays
+
+    ea = edge_arrays(G)
+    want = {i: (int(u), int(v), int(k)) for i, (u, v, k) in enumerate(ea.keys)}
+    assert sorted(want.values()) == sorted((u, v, k) for u, v, k in G.edges(keys=True))
+    pick = data.draw(st.lists(st.integers(0, ea.n_edges - 1), max_size=12))
+    fresh = EdgeArrays(**{f.name: getattr(ea, f.name) for f in dataclasses.fields(ea)})
+    fresh.__dict__["key_rank"] = ea.key_rank  # as the cache gives it, without the keys
+    got = fresh.keys_of(pick)
+    assert "keys" not in fresh.__dict__
+    assert got.shape == (len(pick), 3)
+    assert [tuple(int(x) for x in row) for row in got] == [want[i] for i in pick]
+    assert ea.keys_of(pick).tolist() == got.tolist()  # and from the table where made
 
 
 @settings(max_examples=150, deadline=None)
