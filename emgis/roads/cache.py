@@ -9,11 +9,14 @@ checksum, :func:`network_digest`), with a checksum of its own (:func:`keep_besid
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import glob
 import hashlib
 import json
 import logging
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,16 +203,55 @@ def read_beside(cache: Path | None, name: str) -> str | None:
         log.warning("%s", Msg("cache_checksum", path=str(beside_path(cache, name))))
         return None
     try:
-        return body.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    with contextlib.suppress(OSError):  # read now: among the last of its kind to stay
+        os.utime(beside_path(cache, name))
+    return text
+
+
+#: Texts of one kind (a name apart from its digest, :data:`_DIGESTED`) kept beside one cache:
+#: keeping another removes the least recently kept or read beyond these (each change of the
+#: villages or units keeps new snaps, of the layers a new datum mark: a folder of them would
+#: only grow).
+KEEP_PER_KIND = 4
+
+#: A kept name: its kind, a digest of 20 hex digits (:func:`fingerprint`), perhaps a suffix.
+_DIGESTED = re.compile(r"^(?P<kind>[A-Za-z0-9.-]*?)-[0-9a-f]{20}(?P<suffix>\.[A-Za-z0-9]+)?$")
+
+
+def _prune_beside(cache: Path, name: str) -> None:
+    """Remove the texts of ``name``'s kind beside ``cache`` beyond the :data:`KEEP_PER_KIND`
+    kept or read last (``name`` among them); a file that cannot be removed stays."""
+    m = _DIGESTED.match(name)
+    if m is None:
+        return
+    kind, suffix = m.group("kind"), m.group("suffix") or ""
+    own = f"{cache.stem}."
+    found = []
+    try:
+        for p in cache.parent.glob(f"{glob.escape(own + kind)}-*"):
+            other = _DIGESTED.match(p.name.removeprefix(own))
+            if other is not None and other.group("kind") == kind and \
+                    (other.group("suffix") or "") == suffix and p.name != own + name:
+                found.append((p.stat().st_mtime_ns, p.name, p))
+    except OSError:
+        return
+    for _, _, p in sorted(found, reverse=True)[KEEP_PER_KIND - 1:]:
+        try:
+            p.unlink()
+        except OSError:
+            log.debug("could not remove %s", p, exc_info=True)
 
 
 def keep_beside(cache: Path | None, name: str, text: str) -> None:
     """Keep ``text``, made from the network of ``cache`` alone, beside it under ``name``
     (atomically, with a checksum), for the next run on the same network to read
     (:func:`read_beside`) instead of making it again. Nothing is kept without a cache; a
-    folder that cannot be written keeps nothing (the text is made again next time)."""
+    folder that cannot be written keeps nothing (the text is made again next time). Of the
+    texts of one kind (the name apart from its digest), the :data:`KEEP_PER_KIND` kept or
+    read last stay."""
     if cache is None:
         return
     body = text.encode("utf-8")
@@ -224,6 +266,8 @@ def keep_beside(cache: Path | None, name: str, text: str) -> None:
         atomic_write(beside_path(cache, name), write)
     except OSError:
         log.debug("could not keep %s beside %s", name, cache, exc_info=True)
+        return
+    _prune_beside(cache, name)
 
 
 def fingerprint(*arrays: np.ndarray, extra: str = "") -> str:

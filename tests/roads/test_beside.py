@@ -115,3 +115,35 @@ def test_network_digest_is_the_cache_checksum_and_follows_the_arrays(tmp_path: P
     vx = read.vx.copy()
     vx[0] += 1e-6
     assert network_digest(dataclasses.replace(read, vx=vx)) != want
+
+
+def test_only_the_last_few_of_a_kind_stay(cache: Path) -> None:
+    """Keeping a text removes the texts of its kind (its name apart from the digest) beyond
+    the few kept or read last; other kinds, other caches' texts and the cache stay."""
+    import os
+
+    from emgis.roads.cache import KEEP_PER_KIND
+
+    def name(i: int, kind: str = "snaps-drive", suffix: str = "") -> str:
+        return f"{kind}-{i:020x}{suffix}"
+
+    other_cache = cache.with_name("roads.osm.pbf-9999-abcd-4548-all-v6.npz")
+    keep_beside(other_cache, name(99), "theirs")
+    keep_beside(cache, name(50, "snaps-walk"), "walk")
+    keep_beside(cache, name(51, "roads", ".json"), "[]")
+    for i in range(KEEP_PER_KIND + 2):
+        keep_beside(cache, name(i), f"t{i}")
+        p = beside_path(cache, name(i))
+        os.utime(p, ns=(10**18 + i * 10**9, 10**18 + i * 10**9))  # kept one second apart
+    # the newest stay: the oldest two are gone
+    left = [i for i in range(KEEP_PER_KIND + 2) if beside_path(cache, name(i)).exists()]
+    assert left == list(range(2, KEEP_PER_KIND + 2))
+    # reading one makes it recent: keeping another removes the least recent instead
+    assert read_beside(cache, name(2)) == "t2"
+    keep_beside(cache, name(77), "new")
+    left = [i for i in [*range(KEEP_PER_KIND + 2), 77] if beside_path(cache, name(i)).exists()]
+    assert 2 in left and 3 not in left and 77 in left and len(left) == KEEP_PER_KIND
+    assert read_beside(cache, name(50, "snaps-walk")) == "walk"
+    assert read_beside(cache, name(51, "roads", ".json")) == "[]"
+    assert read_beside(other_cache, name(99)) == "theirs"
+    assert cache.read_bytes() == b"not read here"
