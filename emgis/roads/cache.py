@@ -200,7 +200,7 @@ def read_beside(cache: Path | None, name: str) -> str | None:
     parts = head.decode("ascii", "replace").split(" ")
     if not sep or len(parts) != 2 or parts[0] != _BESIDE_MARK or \
             parts[1] != hashlib.sha256(body).hexdigest():
-        log.warning("%s", Msg("cache_checksum", path=str(beside_path(cache, name))))
+        log.warning("%s", Msg("kept_checksum", path=str(beside_path(cache, name))))
         return None
     try:
         text = body.decode("utf-8")

@@ -62,6 +62,7 @@ def test_a_text_that_is_not_whole_is_not_read(cache: Path, damage: str,
     with caplog.at_level(logging.WARNING, logger="emgis.roads.cache"):
         assert read_beside(cache, "roads-1.json") is None
     assert path.name in caplog.text  # said once, with the file
+    assert "beside the network cache" in caplog.text and "made again" in caplog.text
     keep_beside(cache, "roads-1.json", "[[1.0,2.0]]")  # kept anew over it
     assert read_beside(cache, "roads-1.json") == "[[1.0,2.0]]"
 
