@@ -504,8 +504,8 @@ class Plan:
     def _units_changed(self, cov: CoverageResult, district: District, kind: str
                        ) -> CoverageResult:
 
-        # (no snaps kept for it: each unit added or removed would leave a file of its own)
-        engine = Engine.for_district(district, self.network)
+        # the points not moved keep their snaps (no file kept for each set of units)
+        engine = Engine.for_district(district, self.network, known=self.engine)
         table, part = redo_kinds(district, engine, cov.table, kinds_touched(kind, cov.kinds),
                                  cov.kinds)
         self._adopt(district, engine=engine)

@@ -33,7 +33,7 @@ from emgis.inputs.kinds import units_of
 from emgis.inputs.settings import Settings
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.routing import Mode, RoutingGraph, arc_changes, build_routing_graph
-from emgis.roads.snapping import location_points, reattach, snap_points_kept
+from emgis.roads.snapping import location_points, reattach, snap_points, snap_points_kept
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -87,20 +87,33 @@ class Engine:
     @classmethod
     def build(cls, network: EdgeArrays, *, villages: gpd.GeoSeries, units: gpd.GeoSeries,
               extra: gpd.GeoSeries | None = None, settings: Settings,
-              cache: Path | None = None) -> Engine:
+              cache: Path | None = None, known: Engine | None = None) -> Engine:
         """Snap the villages, the units and the extra sites (in this order) to the network
         (with ``cache``, the network cache file the network was read from, the snaps are
         read from beside it where a run on the same roads and points kept them:
-        :func:`emgis.roads.snapping.snap_points_kept`)."""
+        :func:`emgis.roads.snapping.snap_points_kept`; with ``known``, an engine on the same
+        network and snapping settings, each point at the same coordinates as one of its own
+        takes that point's snaps, and only the others are snapped: a unit added or
+        removed)."""
         parts = [villages.reset_index(drop=True), units.reset_index(drop=True)]
         if extra is not None:
             parts.append(extra.reset_index(drop=True))
         crs = villages.crs or units.crs
         points = gpd.GeoSeries(pd.concat(parts, ignore_index=True), crs=crs)
+        pts = location_points(points)
+        same = known is not None and known.network is network and known.points is not None \
+            and known.settings.network.max_access_m == settings.network.max_access_m \
+            and known.settings.speed_kph("offroad") == settings.speed_kph("offroad")
 
         def snap(net: EdgeArrays) -> pd.DataFrame:
-            return snap_points_kept(net, points, settings=settings, cache=cache, roads=network,
-                                    label="drive" if net is network else "walk")
+            old = None if not same or known is None else (
+                known.snaps if net is network else known.walk_snaps)
+            if old is None:
+                return snap_points_kept(net, points, settings=settings, cache=cache,
+                                        roads=network,
+                                        label="drive" if net is network else "walk")
+            assert known is not None and known.points is not None
+            return _snaps_from(old, known.points, pts, net, points, settings)
 
         walk = network.walk
         if walk is not None and (os.cpu_count() or 1) > 1:
@@ -114,19 +127,19 @@ class Engine:
             snaps = snap(network)
             walk_snaps = None if walk is None else snap(walk)
         return cls(network, settings, snaps, len(villages), len(units),
-                   0 if extra is None else len(extra), location_points(points), walk_snaps)
+                   0 if extra is None else len(extra), pts, walk_snaps)
 
     @classmethod
     def for_district(cls, district: District, network: EdgeArrays, *,
                      units: gpd.GeoDataFrame | None = None,
-                     cache: Path | None = None) -> Engine:
+                     cache: Path | None = None, known: Engine | None = None) -> Engine:
         """The engine of a district: its villages, its units (or ``units``) and the sites of
-        its ``candidates`` layer (``cache``: see :meth:`build`)."""
+        its ``candidates`` layer (``cache``, ``known``: see :meth:`build`)."""
 
         u = units_of(district) if units is None else units
         return cls.build(network, villages=district.villages.geometry, units=u.geometry,
                          extra=district.candidates.geometry, settings=district.settings,
-                         cache=cache)
+                         cache=cache, known=known)
 
     @property
     def village_loc(self) -> IntArray:
@@ -347,3 +360,27 @@ class Engine:
             gap, _ = tree.query(xy[at], k=1)
             out[at] = np.asarray(gap) > minutes * self.top_speed() * 1.001 + 1.0
         return out
+
+
+def _snaps_from(old: pd.DataFrame, old_pts: npt.NDArray[np.object_],
+                pts: npt.NDArray[np.object_], net: EdgeArrays, points: gpd.GeoSeries,
+                settings: Settings) -> pd.DataFrame:
+    """The snaps of ``pts``: a point at the coordinates of one of ``old_pts`` takes its row of
+    ``old`` (a point's snaps depend on its coordinates alone), the others are snapped
+    (:func:`~emgis.roads.snapping.snap_points`: a few, with the roads within reach only)."""
+    at: dict[tuple[float, float], int] = {}
+    for i, (x, y) in enumerate(zip(shapely.get_x(old_pts).tolist(),
+                                   shapely.get_y(old_pts).tolist(), strict=True)):
+        at.setdefault((x, y), i)
+    rows = np.array([at.get((x, y), -1) for x, y in zip(shapely.get_x(pts).tolist(),
+                                                         shapely.get_y(pts).tolist(),
+                                                         strict=True)], dtype=np.int64)
+    new = np.flatnonzero(rows < 0)
+    keep = np.flatnonzero(rows >= 0)
+    kept = old.iloc[rows[keep]].set_axis(keep)
+    if not len(new):
+        return kept.reset_index(drop=True)
+    made = snap_points(net, points.iloc[new], settings=settings).set_axis(new)
+    if not len(keep):
+        return made.reset_index(drop=True)
+    return pd.concat([kept, made[kept.columns]]).sort_index().reset_index(drop=True)

@@ -12,6 +12,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -160,3 +161,60 @@ def test_near_and_lines_are_the_trees_and_the_lines(demo_plan: Any, data: st.Dat
     assert len(lines) == len(some)
     for a, b in zip(lines, full.geometry[some], strict=True):
         assert np.array_equal(shapely.get_coordinates(a), shapely.get_coordinates(b))
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_a_few_points_snap_alike_without_every_roads_tree(demo_plan: Any,
+                                                          data: st.DataObject) -> None:
+    """A few points snapped without the tree of every road (the roads within reach get one
+    of their own) attach as with it: the same table, points far from any road and near
+    pieces cut off from the main network among them."""
+    from emgis.roads.edges import EdgeArrays
+
+    full = demo_plan.network
+    s = demo_plan.district.settings
+    b = full.bounds
+    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    share = st.floats(-0.1, 1.1)
+    n = data.draw(st.integers(1, 12))
+    pts = [shapely.Point(x0 + data.draw(share) * (x1 - x0), y0 + data.draw(share) * (y1 - y0))
+           for _ in range(n)]
+    off = np.flatnonzero(full.component[full.u] != full.main)
+    if len(off) and data.draw(st.booleans()):  # beside a road off the main network
+        e = int(off[data.draw(st.integers(0, len(off) - 1))])
+        c = shapely.get_coordinates(full.lines([e])[0])[0]
+        pts.append(shapely.Point(c[0] + 3.0, c[1] + 3.0))
+    points = gpd.GeoSeries(pts, crs=demo_plan.district.crs)
+    want = snapping.snap_points(full, points, settings=s)  # the tree of every road
+    fresh = EdgeArrays(**{f: getattr(full, f) for f in full.__dataclass_fields__})
+    fresh.__dict__["key_rank"] = full.key_rank
+    got = snapping.snap_points(fresh, points, settings=s)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    if (want["access_m"] <= s.network.max_access_m).all():
+        assert "tree" not in fresh.__dict__  # none was needed
+
+
+def test_a_unit_added_or_removed_keeps_the_other_points_snaps(demo_copy: Path) -> None:
+    """``Plan.add_unit``/``remove_unit`` build their engine from the plan's: the points not
+    moved keep their snaps and the new one is attached with the roads within reach only,
+    the same table as snapping every point; opened from kept snaps, no tree of every road
+    is made."""
+    from emgis.roads.engine import Engine
+
+    assert len(open_plan(demo_copy, use_cache=True).engine.snaps)  # snaps kept
+    plan = open_plan(demo_copy, use_cache=True)
+    plan.coverage()
+    v = plan.district.villages.geometry.iloc[3]
+    plan.add_unit("micro_fire_station", shapely.Point(v.x + 120.0, v.y + 80.0), unit_id="N1")
+    assert "tree" not in plan.network.__dict__
+    scratch = Engine.for_district(plan.district, plan.network)  # every point snapped
+    pd.testing.assert_frame_equal(plan.engine.snaps, scratch.snaps, check_exact=True)
+    if scratch.walk_snaps is not None:
+        assert plan.engine.walk_snaps is not None
+        pd.testing.assert_frame_equal(plan.engine.walk_snaps, scratch.walk_snaps,
+                                      check_exact=True)
+    first = str(plan.units["id"].iloc[0])
+    plan.remove_unit(first)
+    scratch = Engine.for_district(plan.district, plan.network)
+    pd.testing.assert_frame_equal(plan.engine.snaps, scratch.snaps, check_exact=True)
