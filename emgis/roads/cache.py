@@ -321,6 +321,44 @@ def cache_path(source: RoadSource, *, settings: Settings, crs: CRS,
     return folder / name
 
 
+#: A cache's name (:func:`cache_path`): the road file's name and digest, the settings' key,
+#: the CRS, the clip area and the format.
+_CACHE_NAME = re.compile(r"^(?P<file>.+)-(?P<digest>[0-9a-f]+)-(?P<key>[0-9a-f]+)"
+                         r"-(?P<crs>[0-9a-f]+)-(?P<area>[0-9a-f]+|all)-v(?P<v>[0-9]+)\.npz$")
+
+
+def drop_superseded(path: Path) -> list[Path]:
+    """Remove the caches ``path`` supersedes, with what was kept beside them: those of the
+    same road file name, settings, CRS and clip area in its folder whose file digest or
+    format differ (the road file changed since, or an older emgis wrote them: no run reads
+    them again; a province's is most of a gigabyte). Caches of other settings or areas (other
+    districts on the same roads) stay. Returns the files removed; one that cannot be removed
+    stays."""
+    me = _CACHE_NAME.match(path.name)
+    if me is None:
+        return []
+    gone: list[Path] = []
+    try:
+        siblings = sorted(path.parent.glob("*.npz"))
+    except OSError:
+        return gone
+    for p in siblings:
+        other = _CACHE_NAME.match(p.name)
+        if other is None or p.name == path.name or any(
+                other.group(g) != me.group(g) for g in ("file", "key", "crs", "area")):
+            continue
+        beside = [q for q in sorted(path.parent.glob(glob.escape(p.stem) + ".*")) if q != p]
+        for q in [p, *beside]:
+            try:
+                q.unlink()
+                gone.append(q)
+            except OSError:
+                log.debug("could not remove %s", q, exc_info=True)
+    if gone:
+        log.info("removed %d superseded cache files beside %s", len(gone), path.name)
+    return gone
+
+
 def clip_area(district: District) -> shapely.Geometry | None:
     """The area the roads are clipped to: the district's area (townships or ``[district]
     bbox``, else the hull of every point) grown by ``[network] clip_buffer_m``; None when

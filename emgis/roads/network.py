@@ -52,7 +52,13 @@ from scipy.sparse.csgraph import connected_components
 
 from emgis._files import locked
 from emgis.roads.assemble import build_network
-from emgis.roads.cache import cache_path, clip_area, load_edge_arrays, save_edge_arrays
+from emgis.roads.cache import (
+    cache_path,
+    clip_area,
+    drop_superseded,
+    load_edge_arrays,
+    save_edge_arrays,
+)
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.nxio import edge_arrays, to_networkx
 from emgis.roads.readers import RoadWays
@@ -106,6 +112,7 @@ def load_network_arrays(
             try:
                 ea = load_edge_arrays(path)
                 log.info("road network from cache %s", path)
+                drop_superseded(path)
                 return ea, path
             except CacheError as exc:
                 log.warning("%s", Msg("cache_rebuilding", why=exc.args[0] if exc.args else ""))
@@ -113,6 +120,7 @@ def load_network_arrays(
                            ways=ways)
         save_edge_arrays(ea, path)
         log.info("road network cached at %s", path)
+        drop_superseded(path)
     return ea, path
 
 

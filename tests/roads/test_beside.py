@@ -148,3 +148,44 @@ def test_only_the_last_few_of_a_kind_stay(cache: Path) -> None:
     assert read_beside(cache, name(51, "roads", ".json")) == "[]"
     assert read_beside(other_cache, name(99)) == "theirs"
     assert cache.read_bytes() == b"not read here"
+
+
+def test_superseded_caches_are_removed(tmp_path: Path, demo_copy: Path) -> None:
+    """Opening a network removes the caches of the same road file name, settings, CRS and
+    area whose file digest or format differ, with what was kept beside them; other
+    districts' caches (other settings or areas), other files and the cache used stay."""
+    from emgis import load_district
+    from emgis.roads.cache import drop_superseded
+    from emgis.roads.network import load_network_arrays
+
+    folder = tmp_path / ".emgis-cache"
+    folder.mkdir()
+    me = folder / "roads.osm.pbf-0123abcd-00ff-4548-all-v6.npz"
+    old_format = folder / "roads.osm.pbf-0123abcd-00ff-4548-all-v5.npz"
+    old_file = folder / "roads.osm.pbf-99999999-00ff-4548-all-v6.npz"
+    other_key = folder / "roads.osm.pbf-0123abcd-11ee-4548-all-v6.npz"
+    other_area = folder / "roads.osm.pbf-0123abcd-00ff-4548-52fae29fb4-v6.npz"
+    other_name = folder / "other.osm.pbf-0123abcd-00ff-4548-all-v5.npz"
+    longer = folder / "roads.osm.pbf-0123abcd-00ff-4548-all-v50.roads-1.json"
+    files = [me, old_format, old_file, other_key, other_area, other_name, longer,
+             folder / "notes.txt"]
+    beside_old = [folder / f"{old_format.stem}.roads-{'a' * 20}.json",
+                  folder / f"{old_file.stem}.snaps-drive-{'b' * 20}"]
+    for f in [*files, *beside_old]:
+        f.write_bytes(b"x")
+    gone = drop_superseded(me)
+    assert sorted(gone) == sorted([old_format, old_file, *beside_old])
+    assert all(f.exists() for f in files if f not in (old_format, old_file))
+    assert drop_superseded(me) == []  # nothing left to remove
+
+    # a real opening: an older format's cache of the demo's roads goes, the one used stays
+    d = load_district(demo_copy)
+    _, path = load_network_arrays(d)
+    assert path is not None
+    stale = path.with_name(path.name.replace(f"-v{path.name.rsplit('-v', 1)[1]}", "-v1.npz"))
+    stale.write_bytes(b"old")
+    kept = stale.with_name(stale.stem + ".roads-" + "c" * 20 + ".json")
+    kept.write_bytes(b"[]")
+    _, again = load_network_arrays(d)
+    assert again == path and path.exists()
+    assert not stale.exists() and not kept.exists()
