@@ -150,6 +150,12 @@ def render_dom(page: Path, tmp: Path, *, fragment: str = "") -> str:
     return out.stdout
 
 
+def kept_beside(plan: Any, pattern: str) -> list[Path]:
+    """The files kept beside ``plan``'s network cache whose names, after the cache's own,
+    match ``pattern`` (e.g. ``roads-*.json``), sorted."""
+    return sorted(plan.cache.parent.glob(f"{plan.cache.stem}.{pattern}"))
+
+
 def open_plan(path: Path, *, use_cache: bool = False) -> Any:
     """The district at ``path`` opened for analysis (emgis.open)."""
     import emgis

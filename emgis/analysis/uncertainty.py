@@ -237,34 +237,28 @@ def _within_reach(units: np.ndarray, villages: np.ndarray, metres: float) -> np.
 _SHRINK = 1.0 - 1e-9
 
 
-def _rest(ct: ClassTimes, engine: Engine, kinds: Sequence[str],
-          asks: Sequence[Sequence[tuple[int, np.ndarray]]], targets: Mapping[str, float],
-          fmax: FloatArray) -> dict[str, FloatArray]:
+def _rest(ct: ClassTimes, engine: Engine, kinds: Sequence[str], asked: np.ndarray,
+          far: FloatArray, targets: Mapping[str, float]) -> dict[str, FloatArray]:
     """Per kind, each node's nominal minutes (access leg included) on to the nearest village
-    that some sample asks a search for: over a sample's largest speed factor, a lower bound
-    of its minutes there at the sample's speeds (every arc takes at least its nominal
-    minutes over it), and a consistent one (a distance), which lets each search leave out
-    the nodes from which no asked village is within the target (:mod:`emgis.roads._first`).
-    One search per kind on the reversed roads, as far as the target at the fastest
-    sample's speeds (beyond it, ``inf``: nothing asked is within reach there)."""
+    that some sample asks a search for (``asked``: kinds x villages; ``far``: per kind the
+    largest speed factor of the samples that ask): over a sample's largest speed factor, a
+    lower bound of its minutes there at the sample's speeds (every arc takes at least its
+    nominal minutes over it), and a consistent one (a distance), which lets each search
+    leave out the nodes from which no asked village is within the target
+    (:mod:`emgis.roads._first`). One search per kind on the reversed roads, as far as the
+    target at the fastest such sample's speeds (beyond it, ``inf``: nothing asked is within
+    reach there)."""
     back = ct.graph.reversed()
     out: dict[str, FloatArray] = {}
     for j, k in enumerate(kinds):
-        asked = np.zeros(engine.n_villages, dtype=bool)
-        far = 0.0
-        for i, need in enumerate(asks):
-            for jj, ask in need:
-                if jj == j:
-                    asked[ask] = True
-                    far = max(far, float(fmax[i]))
-        if not asked.any():
+        if not asked[j].any():
             continue
-        loc = engine.village_loc[asked]
+        loc = engine.village_loc[asked[j]]
         nodes = back.loc_node[loc]
         cost = back.loc_access[loc]
         ok = (nodes >= 0) & np.isfinite(cost)
         out[k] = first_dijkstra(back.indptr, back.indices, back.weights, nodes[ok], cost[ok],
-                                targets[k] * far, np.zeros(0), 1.0)
+                                targets[k] * float(far[j]), np.zeros(0), 1.0)
     return out
 
 
@@ -332,6 +326,8 @@ def uncertainty(district: District, engine: Engine, coverage: pd.DataFrame, *,
     # any sample asks for
     fmax = factors.max(axis=1) if n else np.zeros(0)
     asks: list[list[tuple[int, np.ndarray]]] = []
+    asked = np.zeros((len(kinds), nv), dtype=bool)  # by any sample, per kind
+    far = np.zeros(len(kinds))  # the largest factor of the samples asking, per kind
     for i in range(n):
         inv = 1.0 / factors[i]
         need: list[tuple[int, np.ndarray]] = []
@@ -341,8 +337,10 @@ def uncertainty(district: District, engine: Engine, coverage: pd.DataFrame, *,
             counts[k] += sure
             if unsure.any():
                 need.append((j, np.flatnonzero(unsure)))
+                asked[j] |= unsure
+                far[j] = max(far[j], float(fmax[i]))
         asks.append(need)
-    rest = _rest(ct, engine, kinds, asks, targets, fmax)
+    rest = _rest(ct, engine, kinds, asked, far, targets)
     searched = 0
     for i in range(n):
         need = asks[i]

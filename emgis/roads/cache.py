@@ -239,10 +239,17 @@ def _prune_beside(cache: Path, name: str) -> None:
     except OSError:
         return
     for _, _, p in sorted(found, reverse=True)[KEEP_PER_KIND - 1:]:
-        try:
-            p.unlink()
-        except OSError:
-            log.debug("could not remove %s", p, exc_info=True)
+        _remove(p)
+
+
+def _remove(path: Path) -> bool:
+    """Remove a file the program kept (True), or leave it where it cannot be removed."""
+    try:
+        path.unlink()
+    except OSError:
+        log.debug("could not remove %s", path, exc_info=True)
+        return False
+    return True
 
 
 def keep_beside(cache: Path | None, name: str, text: str) -> None:
@@ -348,12 +355,7 @@ def drop_superseded(path: Path) -> list[Path]:
                 other.group(g) != me.group(g) for g in ("file", "key", "crs", "area")):
             continue
         beside = [q for q in sorted(path.parent.glob(glob.escape(p.stem) + ".*")) if q != p]
-        for q in [p, *beside]:
-            try:
-                q.unlink()
-                gone.append(q)
-            except OSError:
-                log.debug("could not remove %s", q, exc_info=True)
+        gone += [q for q in [p, *beside] if _remove(q)]
     if gone:
         log.info("removed %d superseded cache files beside %s", len(gone), path.name)
     return gone

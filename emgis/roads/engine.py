@@ -33,7 +33,13 @@ from emgis.inputs.kinds import units_of
 from emgis.inputs.settings import Settings
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.routing import Mode, RoutingGraph, arc_changes, build_routing_graph
-from emgis.roads.snapping import location_points, reattach, snap_points, snap_points_kept
+from emgis.roads.snapping import (
+    location_points,
+    reattach,
+    snap_points,
+    snap_points_kept,
+    snap_settings,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -101,19 +107,20 @@ class Engine:
         crs = villages.crs or units.crs
         points = gpd.GeoSeries(pd.concat(parts, ignore_index=True), crs=crs)
         pts = location_points(points)
-        same = known is not None and known.network is network and known.points is not None \
-            and known.settings.network.max_access_m == settings.network.max_access_m \
-            and known.settings.speed_kph("offroad") == settings.speed_kph("offroad")
+        # the snaps ``known`` made of its points, per network (by identity), where they hold
+        prior: dict[int, tuple[pd.DataFrame, npt.NDArray[np.object_]]] = {}
+        if known is not None and known.network is network and known.points is not None \
+                and snap_settings(known.settings) == snap_settings(settings):
+            prior[id(network)] = (known.snaps, known.points)
+            if network.walk is not None and known.walk_snaps is not None:
+                prior[id(network.walk)] = (known.walk_snaps, known.points)
 
         def snap(net: EdgeArrays) -> pd.DataFrame:
-            old = None if not same or known is None else (
-                known.snaps if net is network else known.walk_snaps)
-            if old is None:
-                return snap_points_kept(net, points, settings=settings, cache=cache,
-                                        roads=network,
-                                        label="drive" if net is network else "walk")
-            assert known is not None and known.points is not None
-            return _snaps_from(old, known.points, pts, net, points, settings)
+            if id(net) in prior:
+                old, old_pts = prior[id(net)]
+                return _snaps_from(old, old_pts, pts, net, points, settings)
+            return snap_points_kept(net, points, settings=settings, cache=cache, roads=network,
+                                    label="drive" if net is network else "walk")
 
         walk = network.walk
         if walk is not None and (os.cpu_count() or 1) > 1:

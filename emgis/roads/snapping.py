@@ -163,6 +163,12 @@ _STATUSES = ("ok", "no_road_access", "cut_off")
 _NUMBERS = ("frac", "access_m", "access_min", "snap_x", "snap_y")
 
 
+def snap_settings(settings: Settings) -> tuple[float, float]:
+    """What of the settings :func:`snap_points` reads: ``network.max_access_m`` (metres) and
+    the off-road speed (km/h). Snaps made under the same figures are the same."""
+    return float(settings.network.max_access_m), float(settings.speed_kph("offroad"))
+
+
 def snap_points_kept(network: EdgeArrays, points: gpd.GeoSeries, *, settings: Settings,
                      cache: Path | None, roads: EdgeArrays | None = None,
                      label: str = "drive") -> pd.DataFrame:
@@ -181,11 +187,11 @@ def snap_points_kept(network: EdgeArrays, points: gpd.GeoSeries, *, settings: Se
     if cache is None:
         return snap_points(network, points, settings=settings).reset_index(drop=True)
     pts = location_points(points)
-    kph = settings.speed_kph("offroad")
+    max_m, kph = snap_settings(settings)
     name = "snaps-" + label + "-" + fingerprint(
         np.asarray(shapely.get_x(pts), dtype=float), np.asarray(shapely.get_y(pts), dtype=float),
         extra=f"{network_digest(roads if roads is not None else network)} "
-              f"{settings.network.max_access_m!r} {kph!r} {SNAP_FORMAT}")
+              f"{max_m!r} {kph!r} {SNAP_FORMAT}")
     text = read_beside(cache, name)
     got = None if text is None else _snaps_from_text(text, network, len(pts))
     if got is not None:

@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 
 from emgis.roads import snapping
 from emgis.roads.cache import beside_path
-from tests.conftest import open_plan
+from tests.conftest import kept_beside, open_plan
 
 
 def _kept(plan: Any) -> list[Path]:
-    return sorted(plan.cache.parent.glob(f"{plan.cache.stem}.snaps-*"))
+    return kept_beside(plan, "snaps-*")
 
 
 def _no_snapping(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ import pytest
 from emgis.outputs import mappage
 from emgis.roads.cache import beside_path
 from emgis.run import jobs
-from tests.conftest import open_plan
+from tests.conftest import kept_beside, open_plan
 
 SITES = (("micro_fire_station", 1, "max_covering"),)
 
@@ -23,7 +23,7 @@ def _pages(out: Path) -> dict[str, bytes]:
 
 
 def _kept(plan: Any) -> list[Path]:
-    return sorted(plan.cache.parent.glob(f"{plan.cache.stem}.roads-*.json"))
+    return kept_beside(plan, "roads-*.json")
 
 
 def _no_worker(monkeypatch: pytest.MonkeyPatch) -> None:
