@@ -340,7 +340,7 @@ class Plan:
         sc = scenario if isinstance(scenario, Scenario) else self.scenario_specs([scenario])[0]
         if sc.name not in self._scenarios or self._scenarios[sc.name].scenario != sc:
             self._scenarios[sc.name] = run_scenario(self.district, self.engine, sc,
-                                                    baseline=self.coverage().table)
+                                                    baseline=self.coverage())
         return self._scenarios[sc.name]
 
     def scenarios(self, names: Sequence[str] | None = None,
@@ -475,7 +475,8 @@ class Plan:
             self._coverage = dataclasses.replace(
                 cov, table=table, units=part.units,
                 node_min={**cov.node_min, **part.node_min},
-                node_unit={**cov.node_unit, **part.node_unit})
+                node_unit={**cov.node_unit, **part.node_unit},
+                searched={**cov.searched, **part.searched})
         return self._coverage
 
     def add_unit(self, kind: str, point: shapely.Geometry, *, unit_id: str,
@@ -510,8 +511,9 @@ class Plan:
                                  cov.kinds)
         self._adopt(district, engine=engine)
         units = part.units if part is not None else units_of(district)
+        # the searches kept are of the units before (a scenario's are searched anew)
         self._coverage = dataclasses.replace(cov, table=table, units=units, engine=engine,
-                                             unit_loc=engine.unit_loc)
+                                             unit_loc=engine.unit_loc, searched={})
         self._nodes_stale = True
         return self._coverage
 

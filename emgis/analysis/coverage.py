@@ -23,6 +23,7 @@ Every input village appears once per kind; none is dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Callable
@@ -52,7 +53,14 @@ from emgis.inputs.settings import Settings
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.engine import Engine
 from emgis.roads.nxio import edge_arrays
-from emgis.roads.routing import NearestTwo, RoutingGraph, Search, nearest_two_many, times_from
+from emgis.roads.routing import (
+    Before,
+    NearestTwo,
+    RoutingGraph,
+    Search,
+    nearest_two_many,
+    times_from,
+)
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -97,6 +105,10 @@ class CoverageResult:
         used for each unit's zone.
     unit_loc, village_loc
         Location index of each unit / village in the engine.
+    searched
+        Per kind (and ``social:<kind>`` for each social force backing public kinds up): the
+        units searched from (rows in ``units``), and the search with its graph and its
+        result at every node (for a scenario's search repaired from this one).
     """
 
     table: pd.DataFrame
@@ -108,6 +120,7 @@ class CoverageResult:
     unit_loc: np.ndarray
     village_loc: np.ndarray
     node_unit: dict[str, np.ndarray] = field(default_factory=dict)
+    searched: dict[str, tuple[np.ndarray, Before]] = field(default_factory=dict)
 
     @property
     def edges(self) -> EdgeArrays:
@@ -127,6 +140,7 @@ def compute_coverage(
     kinds: tuple[str, ...] | None = None,
     units: gpd.GeoDataFrame | None = None,
     active: npt.ArrayLike | None = None,
+    baseline: CoverageResult | None = None,
 ) -> CoverageResult:
     """Response times and coverage status of every village for every unit kind.
 
@@ -147,6 +161,11 @@ def compute_coverage(
     active
         Per unit, whether it can respond (a scenario puts units out of action); a kind whose
         units are all out of action leaves its villages ``cut_off``, not ``no_unit``.
+    baseline
+        The coverage of the same district and units on a network of the same roads (a
+        scenario's on the roads before its hazards): each kind's search is repaired from
+        the baseline's where the network's changes may reach, instead of run anew (the
+        same minutes).
 
     Returns
     -------
@@ -176,19 +195,22 @@ def compute_coverage(
     units["access_m"] = engine.access_m(unit_loc)
     units["active"] = ok
     kind_arr = units["kind"].to_numpy(dtype=object)
-    searches: dict[tuple[str, bool], list[tuple[str, Search]]] = {}
+    searches: dict[tuple[str, bool], list[tuple[str, np.ndarray, Search]]] = {}
     for kind in kinds:
         sel = np.flatnonzero((kind_arr == kind) & ok)
         if len(sel):
             key = (mode_of(kind, settings), towards_unit(kind))
-            searches.setdefault(key, []).append((kind, Search(
+            searches.setdefault(key, []).append((kind, sel, Search(
                 unit_loc[sel], units["turnout_min"].to_numpy(dtype=float)[sel], village_loc)))
     found: dict[str, NearestTwo] = {}
+    searched: dict[str, tuple[np.ndarray, Before]] = {}
     for (mode, back), items in searches.items():
         rg = engine.graph(mode, reverse=back)  # type: ignore[arg-type]
-        for (kind, _), res in zip(items, nearest_two_many(rg, [s for _, s in items]),
-                                  strict=True):
+        prior = [_before(baseline, kind, sel, len(units)) for kind, sel, _ in items]
+        for (kind, sel, srch), res in zip(items, nearest_two_many(
+                rg, [s for *_, s in items], before=prior), strict=True):
             found[kind] = res
+            searched[kind] = (sel, Before(rg, srch, res, np.arange(len(sel))))
     frames = []
     node_min: dict[str, np.ndarray] = {}
     node_unit: dict[str, np.ndarray] = {}
@@ -247,18 +269,34 @@ def compute_coverage(
         }))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     if frames:
-        table = _social_backup(table, engine, units, ok, settings)
+        table = _social_backup(table, engine, units, ok, settings, baseline=baseline,
+                               searched=searched)
     return CoverageResult(
         table=table[COLUMNS], villages=villages, units=units, kinds=tuple(kinds),
         engine=engine, node_min=node_min, unit_loc=unit_loc, village_loc=village_loc,
-        node_unit=node_unit)
+        node_unit=node_unit, searched=searched)
+
+
+def _before(baseline: CoverageResult | None, key: str, sel: np.ndarray, n_units: int
+            ) -> Before | None:
+    """The baseline's search ``key`` for a scenario's to be repaired from (None: none); the
+    units (rows of the same units table) searched from now are ``sel``."""
+    if baseline is None or key not in baseline.searched or len(baseline.units) != n_units:
+        return None
+    b_sel, b = baseline.searched[key]
+    pos = np.full(n_units, -1, dtype=np.int64)
+    pos[sel] = np.arange(len(sel))
+    return dataclasses.replace(b, to_now=pos[b_sel])
 
 
 def _social_backup(table: pd.DataFrame, engine: Engine, units: gpd.GeoDataFrame,
-                   ok: np.ndarray, settings: Settings) -> pd.DataFrame:
+                   ok: np.ndarray, settings: Settings, *, baseline: CoverageResult | None,
+                   searched: dict[str, tuple[np.ndarray, Before]]) -> pd.DataFrame:
     """The nearest social force backing up each public kind (``social_*`` columns): a backup
     shown beside the public cover, counted as cover only with ``[coverage] social_as_cover``.
-    Social forces answering less often than ``[social] min_availability`` are left out."""
+    Social forces answering less often than ``[social] min_availability`` are left out.
+    Each social kind's search is kept in ``searched`` (as ``social:<kind>``), repaired from
+    ``baseline``'s where there is one."""
     n = len(table)
     out = table.assign(social_id=pd.Series([None] * n, dtype=object),
                        social_name=pd.Series([None] * n, dtype=object),
@@ -273,8 +311,11 @@ def _social_backup(table: pd.DataFrame, engine: Engine, units: gpd.GeoDataFrame,
         if not len(sel) or not len(rows):
             continue
         rg = engine.graph("drive")
-        res = nearest_two_many(rg, [Search(engine.unit_loc[sel], units["turnout_min"].to_numpy(
-            dtype=float)[sel], engine.village_loc)])[0]
+        key = f"social:{social}"
+        srch = Search(engine.unit_loc[sel], units["turnout_min"].to_numpy(dtype=float)[sel],
+                      engine.village_loc)
+        res = nearest_two_many(rg, [srch], before=[_before(baseline, key, sel, len(units))])[0]
+        searched[key] = (sel, Before(rg, srch, res, np.arange(len(sel))))
         ids = _ids(res.first, units["id"].to_numpy(dtype=object)[sel])
         names = _ids(res.first, units["name"].to_numpy(dtype=object)[sel])
         vi = rows % len(engine.village_loc)  # the table holds every village, per kind

@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import connected_components, maximum_flow
 
 from emgis._errors import DistrictError
 from emgis._held import Held
-from emgis.analysis.coverage import compute_coverage
+from emgis.analysis.coverage import CoverageResult, compute_coverage
 from emgis.inputs.district import District
 from emgis.inputs.kinds import mode_of, units_of
 from emgis.inputs.settings import Scenario
@@ -302,7 +302,7 @@ def _unit_states(units: gpd.GeoDataFrame, union: shapely.Geometry, scenario: Sce
 
 
 def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Scenario, *,
-                 baseline: pd.DataFrame | None = None) -> ScenarioResult:
+                 baseline: pd.DataFrame | CoverageResult | None = None) -> ScenarioResult:
     """Coverage on the affected network, compared with the baseline, and the evacuation.
 
     Parameters
@@ -315,7 +315,9 @@ def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Sce
     scenario
         The hazards and how they act.
     baseline
-        The baseline coverage table, if already computed.
+        The baseline coverage, if already computed: its table, or its
+        :class:`~emgis.analysis.coverage.CoverageResult` (the scenario's searches are then
+        repaired from the baseline's where the hazards may change them).
     """
     engine = network if isinstance(network, Engine) else Engine.for_district(district, network)
     z = zones(district, scenario)
@@ -327,8 +329,10 @@ def run_scenario(district: District, network: EdgeArrays | Engine, scenario: Sce
     units = units_of(district)
     states = _unit_states(units, shut, scenario, engine, hit_engine)
     active = (states["status"] != "out_of_action").to_numpy()
-    base = compute_coverage(district, engine).table if baseline is None else baseline
-    scen = compute_coverage(district, hit_engine, active=active).table
+    before = compute_coverage(district, engine) if baseline is None else baseline
+    base = before if isinstance(before, pd.DataFrame) else before.table
+    scen = compute_coverage(district, hit_engine, active=active, baseline=(
+        None if isinstance(before, pd.DataFrame) else before)).table
     table = base.rename(columns={"nearest_id": "baseline_id", "nearest_min": "baseline_min",
                                  "status": "baseline_status"})[
         ["village_id", "village_name", "township", "population", "kind", "target_min",

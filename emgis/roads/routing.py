@@ -44,6 +44,7 @@ from emgis.roads._paths import paths_to
 from emgis.roads._repair import FRESH_SHARE, repaired_pairs
 from emgis.roads._threads import cores, on_threads
 from emgis.roads._top2 import top2_dijkstra
+from emgis.roads._top2repair import changed_reach, top2_repair
 from emgis.roads.edges import EdgeArrays
 from emgis.roads.nxio import edge_arrays
 
@@ -341,6 +342,8 @@ class NearestTwo:
     second: IntArray
     node_min: FloatArray  # time of the nearest source at every network node
     node_first: IntArray | None = None  # position of that source (-1 where none)
+    node_second_min: FloatArray | None = None  # time of the second-nearest distinct source
+    node_second: IntArray | None = None  # position of that source (-1 where none)
 
 
 @dataclass(frozen=True)
@@ -401,19 +404,128 @@ def _on_cores(one: Callable[[Search], T], searches: Sequence[Search], workers: i
     return on_threads(one, searches, workers or cores())
 
 
+@dataclass(frozen=True)
+class Before:
+    """A :func:`nearest_two_many` search's result on a baseline graph, from which the same
+    kind of search on a scenario graph of the same nodes is repaired instead of run anew
+    (:mod:`emgis.roads._top2repair`).
+
+    Attributes
+    ----------
+    graph
+        The baseline's routing graph.
+    search
+        The baseline's search.
+    result
+        Its result, with ``node_second_min`` and ``node_second``.
+    to_now
+        Per source of the baseline's search: its position among the scenario search's
+        sources (-1 where it is not among them, e.g. out of action).
+    """
+
+    graph: RoutingGraph
+    search: Search
+    result: NearestTwo
+    to_now: IntArray
+
+
+#: A repair marking more than this share of the nodes is run from scratch instead.
+REPAIR_SHARE = 0.6
+
+
+def _seeds(s: Search, rg: RoutingGraph) -> tuple[IntArray, FloatArray, IntArray]:
+    """A search's seeds: the node, start minutes and position of each source on the roads."""
+    nodes = rg.loc_node[s.sources]
+    cost = s.offsets + rg.loc_access[s.sources]
+    ok = (nodes >= 0) & np.isfinite(cost)
+    return nodes[ok], cost[ok], np.flatnonzero(ok).astype(np.int64)
+
+
+def _repaired(rg: RoutingGraph, s: Search, b: Before,
+              changes: tuple[IntArray, FloatArray, IntArray, IntArray, FloatArray],
+              share: float = REPAIR_SHARE
+              ) -> tuple[FloatArray, IntArray, FloatArray, IntArray] | None:
+    """The scenario's top-two labels repaired from the baseline's (None where the repair
+    would walk most of the graph: search anew)."""
+    base, res = b.graph, b.result
+    if res.node_first is None or res.node_second is None or res.node_second_min is None \
+            or float(b.search.limit) != float(s.limit):
+        return None
+    d1, d2 = res.node_min, res.node_second_min
+    slow, _, f_tail, f_head, f_w = changes
+    s_tail = np.searchsorted(base.indptr, slow, side="right").astype(np.int64) - 1
+    # the sources that start as before (same node, same minutes) and those that do not
+    n0, c0, p0 = _seeds(b.search, base)
+    n1, c1, p1 = _seeds(s, rg)
+    start0 = np.full(len(b.search.sources), np.nan)
+    node0 = np.full(len(b.search.sources), -1, dtype=np.int64)
+    start0[p0], node0[p0] = c0, n0
+    start1 = np.full(len(s.sources), np.nan)
+    node1 = np.full(len(s.sources), -1, dtype=np.int64)
+    start1[p1], node1[p1] = c1, n1
+    now = b.to_now
+    has = now >= 0
+    same = np.zeros(len(now), dtype=bool)
+    same[has] = (node0[has] == node1[now[has]]) & (start0[has] == start1[now[has]])
+    kept_now = np.zeros(len(s.sources), dtype=bool)
+    kept_now[now[same]] = True
+    gone = ~same & (node0 >= 0)
+    new = ~kept_now & (node1 >= 0)
+    seed_nodes = np.concatenate([base.indices[slow].astype(np.int64), f_head,
+                                 node0[gone], node1[new]])
+    seed_costs = np.concatenate([d1[s_tail] + base.weights[slow], d1[f_tail] + f_w,
+                                 start0[gone], start1[new]])
+    ok = np.isfinite(seed_costs)
+    inside = changed_reach(base.indptr, base.indices, base.weights, rg.indptr, rg.indices,
+                           rg.weights, seed_nodes[ok], seed_costs[ok], d2, float(s.limit))
+    if int(inside.sum()) > share * rg.n_nodes:
+        return None
+    # the baseline's sources as the scenario's: outside the marked nodes every label's
+    # source starts as before (a test, not an assumption: otherwise search anew)
+    to = np.where(same, now, -1)
+    first = np.asarray(res.node_first, dtype=np.int64)
+    second = np.asarray(res.node_second, dtype=np.int64)
+    u1 = np.where(first >= 0, to[np.maximum(first, 0)], -1)
+    u2 = np.where(second >= 0, to[np.maximum(second, 0)], -1)
+    out = ~inside
+    if ((u1 < 0) & (first >= 0) & out).any() or ((u2 < 0) & (second >= 0) & out).any():
+        return None
+    r: tuple[FloatArray, IntArray, FloatArray, IntArray] = top2_repair(
+        rg.indptr, rg.indices, rg.weights, inside, d1, u1, d2, u2, n1, c1, p1,
+        float(s.limit))
+    return r
+
+
 def nearest_two_many(rg: RoutingGraph, searches: Sequence[Search], *,
-                     workers: int | None = None) -> list[NearestTwo]:
+                     workers: int | None = None,
+                     before: Sequence[Before | None] | None = None,
+                     repair_share: float = REPAIR_SHARE) -> list[NearestTwo]:
     """Several :func:`nearest_two` searches on one graph, run on all cores (the compiled
-    kernel releases the GIL)."""
-    def one(s: Search) -> NearestTwo:
-        nodes = rg.loc_node[s.sources]
-        ok = nodes >= 0
-        seed_cost = s.offsets + rg.loc_access[s.sources]
-        ok &= np.isfinite(seed_cost)
-        d1, s1, d2, s2 = top2_dijkstra(
-            rg.indptr, rg.indices, rg.weights, nodes[ok], seed_cost[ok],
-            np.flatnonzero(ok).astype(np.int64), float(s.limit),
-        )
+    kernel releases the GIL).
+
+    ``before``, one per search (or None), holds the same search's result on a baseline
+    graph of the same nodes: a scenario's search is then repaired from it, searching again
+    only where the scenario's changes may reach (the same minutes), unless that is more
+    than ``repair_share`` of the nodes."""
+    changes: dict[int, tuple[IntArray, FloatArray, IntArray, IntArray, FloatArray]] = {}
+    prior = list(before) if before is not None else [None] * len(searches)
+    if len(prior) != len(searches):
+        raise ValueError("before needs one entry per search")
+    for b in prior:
+        if b is not None and id(b.graph) not in changes and \
+                b.graph.n_nodes == rg.n_nodes and b.graph.n_road == rg.n_road:
+            changes[id(b.graph)] = arc_changes(b.graph, rg)
+
+    def one(item: tuple[Search, Before | None]) -> NearestTwo:
+        s, b = item
+        found = None
+        if b is not None and id(b.graph) in changes:
+            found = _repaired(rg, s, b, changes[id(b.graph)], repair_share)
+        if found is None:
+            nodes, cost, ids = _seeds(s, rg)
+            found = top2_dijkstra(rg.indptr, rg.indices, rg.weights, nodes, cost, ids,
+                                  float(s.limit))
+        d1, s1, d2, s2 = found
         tnodes = rg.loc_node[s.targets]
         on = tnodes >= 0
         acc = rg.loc_access[s.targets]
@@ -431,9 +543,10 @@ def nearest_two_many(rg: RoutingGraph, searches: Sequence[Search], *,
         over = second_min > s.limit
         second_min[over], second[over] = np.inf, -1
         return NearestTwo(first_min, first, second_min, second, np.asarray(d1),
-                          np.asarray(s1, dtype=np.int32))
+                          np.asarray(s1, dtype=np.int32), np.asarray(d2),
+                          np.asarray(s2, dtype=np.int32))
 
-    return _on_cores(one, searches, workers)
+    return on_threads(one, list(zip(searches, prior, strict=True)), workers or cores())
 
 
 #: ``rest`` of a search without one.

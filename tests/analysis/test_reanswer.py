@@ -62,6 +62,9 @@ def test_target_turnout_units_hazard_on_the_demo(demo: Plan) -> None:
     _same(plan.coverage().table, _full(plan))
     plan.set_turnout("enterprise_brigade", 9)  # a social force: the kinds it backs up
     _same(plan.coverage().table, _full(plan))
+    # a scenario after the turnouts changed (its searches repaired from the baseline's of
+    # the new turnouts) is the scenario from scratch
+    _scenario_as_from_scratch(plan, "flood")
     units = plan.units
     first = plan.coverage().table.query("kind == 'micro_fire_station'")["nearest_id"]
     busiest = str(first.value_counts().index[0])  # the nearest unit of the most villages
@@ -74,6 +77,9 @@ def test_target_turnout_units_hazard_on_the_demo(demo: Plan) -> None:
                   name="new station")
     assert "NEW-1" in set(plan.coverage().table["nearest_id"].dropna())
     _same(plan.coverage().table, _full(plan))
+    # one unit fewer and one more: as many units as before, other ones (the searches kept
+    # from before the change are not repaired from)
+    _scenario_as_from_scratch(plan, "forest_fire")
     shelter = str(units[units["kind"] == "shelter_emergency"]["id"].iloc[0])
     plan.remove_unit(shelter)  # villagers walk to shelters: the reversed walking graph
     _same(plan.coverage().table, _full(plan))
@@ -93,6 +99,16 @@ def test_target_turnout_units_hazard_on_the_demo(demo: Plan) -> None:
     _same_frames(r.villages, again.villages)
     _same_frames(r.units, again.units)
     assert [s.name for s in plan.district.scenarios][-1] == "HX"
+
+
+def _scenario_as_from_scratch(plan: Plan, name: str) -> None:
+    from emgis.analysis.scenario import run_scenario
+
+    got = plan.scenario(name)
+    again = run_scenario(plan.district, Engine.for_district(plan.district, plan.network),
+                         got.scenario, baseline=_full(plan))
+    _same_frames(got.villages, again.villages)
+    _same_frames(got.units, again.units)
 
 
 def _same_frames(a: pd.DataFrame, b: pd.DataFrame) -> None:
