@@ -343,6 +343,11 @@ class Plan:
                                                     baseline=self.coverage())
         return self._scenarios[sc.name]
 
+    def scenarios_done(self, specs: Sequence[Scenario]) -> builtins.list[ScenarioResult]:
+        """The results of those of ``specs`` computed already (in their order)."""
+        return [self._scenarios[s.name] for s in specs
+                if s.name in self._scenarios and self._scenarios[s.name].scenario == s]
+
     def scenarios(self, names: Sequence[str] | None = None,
                   hazards: Sequence[str] | None = None) -> builtins.list[ScenarioResult]:
         """Several scenarios (default: all of the district's), their evacuations' searches

@@ -19,7 +19,7 @@ person-minutes.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -400,6 +400,37 @@ def evacuation_routes(district: District, engine: Engine, evacuation: pd.DataFra
                         limit=limit + 1e-6, minutes=evacuation["minutes"].to_numpy(dtype=float)
                         ) if len(evacuation) else []
     return gpd.GeoSeries(lines, crs=district.crs)
+
+
+def trace_routes(results: Sequence[ScenarioResult]) -> None:
+    """Trace the evacuation routes of several scenarios at once where they evacuate on the
+    same roads (:attr:`ScenarioResult.routes`, filled in): one search from each shelter for
+    the routes to it in all of them, instead of one per scenario (a province's scenario of
+    all hazards repeats the routes of the others: 349 searches of up to an hour's roads
+    became 174). A route is the one its shelter's search finds either way (where two
+    routes tie exactly, the one kept may differ: either is a fastest route)."""
+    groups: dict[tuple[int, float], list[ScenarioResult]] = {}
+    for r in {id(x): x for x in results}.values():
+        if r.route_inputs is not None and "routes" not in r.__dict__:
+            _, engine, _, limit = r.route_inputs
+            groups.setdefault((id(engine), float(limit)), []).append(r)
+    for group in groups.values():
+        district, engine, units, limit = group[0].route_inputs  # type: ignore[misc]
+        same = [r for r in group if r.route_inputs is not None
+                and r.route_inputs[2]["id"].tolist() == units["id"].tolist()]
+        if len(same) < 2:
+            continue
+        rows = pd.concat([r.evacuation[["village_id", "shelter_id", "minutes"]]
+                          for r in same], ignore_index=True)
+        rows = rows.sort_values("minutes", kind="stable").drop_duplicates(
+            ["village_id", "shelter_id"], keep="last").reset_index(drop=True)
+        lines = evacuation_routes(district, engine, rows, units=units, limit=limit)
+        at = pd.Series(np.arange(len(rows)), index=pd.MultiIndex.from_frame(
+            rows[["village_id", "shelter_id"]]))
+        for r in same:
+            pick = at.reindex(pd.MultiIndex.from_frame(
+                r.evacuation[["village_id", "shelter_id"]])).to_numpy(dtype=np.int64)
+            r.__dict__["routes"] = gpd.GeoSeries(lines.to_numpy()[pick], crs=lines.crs)
 
 
 def _all_cut_off(table: pd.DataFrame, order: pd.Series) -> np.ndarray:

@@ -32,7 +32,13 @@ from emgis.analysis import coverage as cov
 from emgis.analysis.compliance import station_checklist
 from emgis.analysis.gaps import place_gaps, village_gaps
 from emgis.analysis.impact import before_after
-from emgis.analysis.scenario import Scenario, ScenarioResult, drop_graphs, zones
+from emgis.analysis.scenario import (
+    Scenario,
+    ScenarioResult,
+    drop_graphs,
+    trace_routes,
+    zones,
+)
 from emgis.analysis.siting import BudgetResult, SitingResult
 from emgis.analysis.zones import Zones
 from emgis.inputs.coords import in_china, wgs84_to_gcj02
@@ -234,6 +240,8 @@ def _one_scenario(plan: Plan, out: OutputDir, sc: Scenario, lang: str,
     district = plan.district
     r = plan.scenario(sc)
     results.append(r)
+    # the routes of every scenario computed by now traced together (a run's: all of them)
+    trace_routes([*plan.scenarios_done(plan.district.scenarios), r])
     stem = out.stem("scenario_", sc.name)
     stems[sc.name] = stem
     files += [write_csv(out, f"{stem}.csv", r.villages, lang=lang),

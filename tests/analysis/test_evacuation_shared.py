@@ -122,3 +122,37 @@ def test_a_runs_scenarios_search_each_evacuation_source_once(
             pd.testing.assert_frame_equal(getattr(w, name), getattr(g, name), check_exact=True)
     every = np.concatenate(searched) if searched else np.zeros(0)
     assert len(every) and len(np.unique(every)) == len(every)  # no source searched twice
+
+
+
+def test_routes_traced_together_are_each_scenarios_routes(
+        demo_plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's scenarios evacuate on the same roads (before the hazards): their routes
+    traced together, one search per shelter, are those each traces on its own (the same
+    lines, point for point)."""
+    results = [dataclasses.replace(r) for r in demo_plan.scenarios()]  # nothing traced yet
+    assert len(results) >= 2 and not any("routes" in r.__dict__ for r in results)
+    alone = []
+    for r in results:
+        assert r.route_inputs is not None
+        district, engine, units, limit = r.route_inputs
+        alone.append(sc.evacuation_routes(district, engine, r.evacuation, units=units,
+                                          limit=limit))
+    pairs = [set(zip(r.evacuation["village_id"], r.evacuation["shelter_id"], strict=True))
+             for r in results]
+    assert len(set.union(*pairs)) < sum(len(p) for p in pairs)  # routes the scenarios share
+    calls: list[int] = []
+    real = sc.evacuation_routes
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        calls.append(len(args[2]))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sc, "evacuation_routes", spy)
+    sc.trace_routes(results)
+    assert calls == [len(set.union(*pairs))]  # once, for every route of them all
+    for r, want in zip(results, alone, strict=True):
+        got = r.routes
+        assert got is not None and len(got) == len(want) == len(r.evacuation)
+        for g, w in zip(got, want, strict=True):
+            assert (g is None and w is None) or shapely.equals_exact(g, w, tolerance=0.0)
