@@ -8,6 +8,7 @@ access limit or a kept text that does not fit is snapped again. ``EdgeArrays.nea
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -218,3 +219,12 @@ def test_a_unit_added_or_removed_keeps_the_other_points_snaps(demo_copy: Path) -
     plan.remove_unit(first)
     scratch = Engine.for_district(plan.district, plan.network)
     pd.testing.assert_frame_equal(plan.engine.snaps, scratch.snaps, check_exact=True)
+
+
+def test_edge_boxes_are_the_lines_bounds(demo_plan: Any) -> None:
+    """Each edge's box from its vertices is shapely's box of its line."""
+    net = demo_plan.network
+    from emgis.roads.edges import EdgeArrays
+
+    fresh = EdgeArrays(**{f.name: getattr(net, f.name) for f in dataclasses.fields(net)})
+    np.testing.assert_array_equal(fresh.bounds, shapely.bounds(net.geometry))
