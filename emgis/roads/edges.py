@@ -142,10 +142,11 @@ class EdgeArrays:
         """Each edge's box ``(xmin, ymin, xmax, ymax)`` from its vertices (edges x 4)."""
         if not self.n_edges:
             return np.zeros((0, 4))
-        from emgis.roads._interp import edge_boxes  # deferred: numba
-
-        out: FloatArray = edge_boxes(np.asarray(self.vptr, dtype=np.int64), self.vx, self.vy)
-        return out
+        start = np.asarray(self.vptr, dtype=np.int64)[:-1]
+        return np.column_stack([np.minimum.reduceat(self.vx, start),
+                                np.minimum.reduceat(self.vy, start),
+                                np.maximum.reduceat(self.vx, start),
+                                np.maximum.reduceat(self.vy, start)])
 
     def near(self, geoms: npt.ArrayLike, *, distance: float = 0.0
              ) -> tuple[IntArray, IntArray]:
