@@ -51,6 +51,27 @@ def _down(hd, hk, size):  # type: ignore[no-untyped-def]
     hd[i] = d
     hk[i] = k
 
+@njit(cache=True, nogil=True, inline="always")
+def _offer(st, x, c, fs):  # type: ignore[no-untyped-def]
+    """A tentative label (cost ``c``, source ``fs``) for node ``x``: True where it beats the
+    node's tentative labels ``st[x]`` (best cost, its source, second-best cost of a distinct
+    source), which it then updates."""
+    if fs == st[x, 1]:
+        if c < st[x, 0]:
+            st[x, 0] = c
+            return True
+        return False
+    if c < st[x, 0]:
+        st[x, 2] = st[x, 0]
+        st[x, 0] = c
+        st[x, 1] = fs
+        return True
+    if c < st[x, 2]:
+        st[x, 2] = c
+        return True
+    return False
+
+
 @njit(cache=True, nogil=True)
 def top2_dijkstra(indptr, indices, weights, seed_nodes, seed_costs, seed_sources, limit):  # type: ignore[no-untyped-def]
     """Two nearest distinct sources of every node.
@@ -96,21 +117,7 @@ def top2_dijkstra(indptr, indices, weights, seed_nodes, seed_costs, seed_sources
             continue
         x = seed_nodes[i]
         s = seed_sources[i]
-        fs = float(s)
-        keep = False
-        if fs == st[x, 1]:
-            if c0 < st[x, 0]:
-                st[x, 0] = c0
-                keep = True
-        elif c0 < st[x, 0]:
-            st[x, 2] = st[x, 0]
-            st[x, 0] = c0
-            st[x, 1] = fs
-            keep = True
-        elif c0 < st[x, 2]:
-            st[x, 2] = c0
-            keep = True
-        if keep:
+        if _offer(st, x, c0, float(s)):
             if size >= cap:
                 cap *= 2
                 a = np.empty(cap)
@@ -148,18 +155,7 @@ def top2_dijkstra(indptr, indices, weights, seed_nodes, seed_costs, seed_sources
             nd = d + weights[j]
             if nd > limit:
                 continue
-            if fs == st[y, 1]:
-                if nd < st[y, 0]:
-                    st[y, 0] = nd
-                else:
-                    continue
-            elif nd < st[y, 0]:
-                st[y, 2] = st[y, 0]
-                st[y, 0] = nd
-                st[y, 1] = fs
-            elif nd < st[y, 2]:
-                st[y, 2] = nd
-            else:
+            if not _offer(st, y, nd, fs):
                 continue
             if size >= cap:
                 cap *= 2

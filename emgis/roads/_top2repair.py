@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 from emgis.roads._heap import OUT, SETTLED, heap_pop, heap_set
-from emgis.roads._top2 import _down, _up
+from emgis.roads._top2 import _down, _offer, _up
 
 #: Relative slack on the test "within its second label" (a sum over another grouping may
 #: differ in its last bits; a node marked needlessly is only searched again).
@@ -89,28 +89,11 @@ def changed_reach(indptr0, indices0, w0, indptr1, indices1, w1, seed_nodes, seed
     return inside
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _offer(st, x, c, fs):  # type: ignore[no-untyped-def]
-    """A tentative label (cost ``c``, source ``fs``) for node ``x``: True where it beats the
-    node's tentative labels (as :func:`emgis.roads._top2.top2_dijkstra` keeps them)."""
-    if fs == st[x, 1]:
-        if c < st[x, 0]:
-            st[x, 0] = c
-            return True
-        return False
-    if c < st[x, 0]:
-        st[x, 2] = st[x, 0]
-        st[x, 0] = c
-        st[x, 1] = fs
-        return True
-    if c < st[x, 2]:
-        st[x, 2] = c
-        return True
-    return False
-
-
 @njit(cache=True, nogil=True)
 def _push(hd, hk, size, cap, c, k):  # type: ignore[no-untyped-def]
+    """Put key ``k`` at cost ``c`` in the heap (grown when full); returns the heap's arrays,
+    size and capacity. (:func:`~emgis.roads._top2.top2_dijkstra` keeps this inline: a
+    shared push returning its arrays made the whole-graph search 10% slower.)"""
     if size >= cap:
         cap *= 2
         a = np.empty(cap)

@@ -50,6 +50,7 @@ from emgis.roads.nxio import edge_arrays
 
 Mode = Literal["drive", "walk"]
 T = TypeVar("T")
+S = TypeVar("S")
 
 #: Fractions this close to an end of an edge count as at that end.
 _END = 1e-9
@@ -397,7 +398,7 @@ def nearest_two(
                                         float(limit))])[0]
 
 
-def _on_cores(one: Callable[[Search], T], searches: Sequence[Search], workers: int | None
+def _on_cores(one: Callable[[S], T], searches: Sequence[S], workers: int | None
               ) -> list[T]:
     """``one`` of each search, the searches on several threads (the compiled kernels release
     the GIL): ``workers`` or every core, at most one thread per search."""
@@ -546,7 +547,7 @@ def nearest_two_many(rg: RoutingGraph, searches: Sequence[Search], *,
                           np.asarray(s1, dtype=np.int32), np.asarray(d2),
                           np.asarray(s2, dtype=np.int32))
 
-    return on_threads(one, list(zip(searches, prior, strict=True)), workers or cores())
+    return _on_cores(one, list(zip(searches, prior, strict=True)), workers)
 
 
 #: ``rest`` of a search without one.
@@ -559,10 +560,8 @@ def nearest_min_many(rg: RoutingGraph, searches: Sequence[Search], *,
     the limit): :func:`nearest_two_many`'s ``first_min`` alone, from one label per node (see
     :mod:`emgis.roads._first`), on all cores."""
     def one(s: Search) -> FloatArray:
-        nodes = rg.loc_node[s.sources]
-        seed_cost = s.offsets + rg.loc_access[s.sources]
-        ok = (nodes >= 0) & np.isfinite(seed_cost)
-        d = first_dijkstra(rg.indptr, rg.indices, rg.weights, nodes[ok], seed_cost[ok],
+        nodes, cost, _ = _seeds(s, rg)
+        d = first_dijkstra(rg.indptr, rg.indices, rg.weights, nodes, cost,
                            float(s.limit), _NO_REST if s.rest is None else s.rest,
                            float(s.rest_scale))
         tnodes = rg.loc_node[s.targets]
