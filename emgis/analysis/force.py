@@ -26,13 +26,14 @@ arrival only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from emgis._cached import unlocked_cached_property
 from emgis._types import FloatArray, IntArray
 from emgis.analysis.unitpairs import UnitPairs, unit_pairs
 from emgis.inputs.kinds import target_of, units_of
@@ -65,6 +66,21 @@ def persons_within(minutes: npt.ArrayLike, persons: npt.ArrayLike, within: float
 
 
 @dataclass(frozen=True)
+class _PairArrays:
+    """The force's pairs by position: village ``village_ids[village[i]]`` reached by unit
+    ``unit_ids[unit[i]]`` (of kind ``unit_kinds[unit[i]]``) in ``minutes[i]`` with
+    ``persons[i]``."""
+
+    village_ids: np.ndarray
+    unit_ids: np.ndarray
+    unit_kinds: np.ndarray
+    village: IntArray
+    unit: IntArray
+    minutes: FloatArray
+    persons: FloatArray
+
+
+@dataclass(frozen=True)
 class ForceResult:
     """Everything :func:`effective_force` found.
 
@@ -85,8 +101,21 @@ class ForceResult:
     """
 
     table: pd.DataFrame
-    pairs: pd.DataFrame
     times: tuple[float, ...]
+    #: the pairs as arrays (:class:`_PairArrays`): :attr:`pairs` is made from them on first
+    #: use. A province's 1.6 million pairs as a frame of ids took 2 s to pickle out of the
+    #: run's worker (148 MB), where the run never reads them.
+    pair_arrays: _PairArrays = field(repr=False)
+
+    @unlocked_cached_property
+    def pairs(self) -> pd.DataFrame:
+        """Every unit reaching a village within the longest time: ``village_id``,
+        ``unit_id``, ``kind``, ``minutes``, ``persons`` (by village, then minutes, then unit
+        id)."""
+        a = self.pair_arrays
+        return pd.DataFrame({"village_id": a.village_ids[a.village], "unit_id": a.unit_ids[a.unit],
+                             "kind": a.unit_kinds[a.unit], "minutes": np.round(a.minutes, 2),
+                             "persons": np.round(a.persons, 2)})
 
     def first_only(self) -> pd.DataFrame:
         """The villages a first unit reaches in time but no sufficient force does."""
@@ -173,9 +202,8 @@ def effective_force(district: District, engine: Engine, *, times: Sequence[float
     order = np.lexsort((ids[u], mins, vi))
     u, vi, mins = u[order], vi[order], mins[order]
     pers = persons_u[u]
-    table_pairs = pd.DataFrame({"village_id": v["id"].to_numpy()[vi], "unit_id": ids[u],
-                                "kind": units["kind"].to_numpy()[u],
-                                "minutes": np.round(mins, 2), "persons": np.round(pers, 2)})
+    pair_arrays = _PairArrays(v["id"].to_numpy(), ids, units["kind"].to_numpy(), vi, u, mins,
+                              pers)
     ptr = np.searchsorted(vi, np.arange(nv + 1))
     pop = v["population"].fillna(0).to_numpy(dtype=float).astype(np.int64)
 
@@ -216,4 +244,4 @@ def effective_force(district: District, engine: Engine, *, times: Sequence[float
             frame[f"persons_{t:g}min"] = np.round(by_time[t], 2)
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return ForceResult(table, table_pairs, tt)
+    return ForceResult(table, tt, pair_arrays)

@@ -3,12 +3,14 @@ against the 30 (township) and 15 (village) minimums."""
 
 from __future__ import annotations
 
+import pickle
 import shutil
 from pathlib import Path
 from typing import cast
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 
 import emgis
@@ -113,9 +115,17 @@ def test_equals_brute_force_on_tiny(tmp_path: Path) -> None:
             want = sum(heads[u] for (u, v), m in minutes.items() if v == vid and m <= t + 1e-9)
             assert table.loc[(vid, "township"), f"persons_{t}min"] == pytest.approx(want)
     assert checked == 10
-    # the pairs agree with the oracle's minutes
+    # the pairs agree with the oracle's minutes, each village's by minutes
     for r in got.pairs.to_dict("records"):
         assert r["minutes"] == pytest.approx(minutes[(r["unit_id"], r["village_id"])], abs=0.01)
+    assert set(zip(got.pairs["unit_id"], got.pairs["village_id"], strict=True)) == {
+        k for k, m in minutes.items() if m <= 30 + 1e-9}
+    # as a run's worker sends it back (pickled before its pairs were read): the same pairs
+    sent = pickle.loads(pickle.dumps(effective_force(plan.district, plan.engine,
+                                                     times=(3, 5, 10, 20, 30))))
+    assert "pairs" not in vars(sent)
+    pd.testing.assert_frame_equal(sent.pairs, got.pairs)
+    pd.testing.assert_frame_equal(sent.table, got.table)
 
 
 def test_first_unit_only_is_listed(tmp_path: Path) -> None:
