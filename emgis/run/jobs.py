@@ -141,6 +141,16 @@ def coverage_job(plan: Plan, out: OutputDir, *, lang: str = "en", per_unit_areas
 def _coverage_files(plan: Plan, out: OutputDir, result: cov.CoverageResult, *, lang: str,
                     per_unit_areas: bool, progress: Progress) -> CoverageOutputs:
     """The part of :func:`coverage_job` after the times: areas, zones and the files."""
+    c = _coverage_tables(plan, result, lang=lang, per_unit_areas=per_unit_areas,
+                         progress=progress)
+    progress.step(texts(lang)["progress.writing"])
+    return replace(c, files=_write_coverage(plan, out, c, lang=lang))
+
+
+def _coverage_tables(plan: Plan, result: cov.CoverageResult, *, lang: str,
+                     per_unit_areas: bool, progress: Progress = SILENT) -> CoverageOutputs:
+    """The coverage's summaries, gaps, service areas, uncovered areas and zones, before any
+    file is written (``files`` empty): what the workbook and the report read of them."""
     t = texts(lang)
     district = plan.district
     summary = cov.summarize(result.table)
@@ -153,13 +163,23 @@ def _coverage_files(plan: Plan, out: OutputDir, result: cov.CoverageResult, *, l
     uncovered = cov.uncovered_areas(areas, district)
     progress.step(t["progress.zones"])
     zones = plan.zones()
-    progress.step(t["progress.writing"])
+    return CoverageOutputs(result, summary, by_town, gaps, areas, uncovered, (), zones, places)
+
+
+def _write_coverage(plan: Plan, out: OutputDir, c: CoverageOutputs, *, lang: str
+                    ) -> tuple[Path, ...]:
+    """The coverage's files (see :func:`coverage_job`) from its tables."""
+    district = plan.district
+    result, areas, zones = c.result, c.areas, c.zones
+    if zones is None:
+        raise ValueError("the coverage's files need its zones")
     files = [
         write_csv(out, "coverage.csv", with_p_within(plan, result.table), lang=lang),
-        write_csv(out, "coverage_summary.csv", summary, lang=lang),
-        write_csv(out, "coverage_townships.csv", by_town, lang=lang),
-        write_csv(out, "gaps.csv", gaps, lang=lang),
-        write_csv(out, "gaps_places.csv", places, lang=lang),
+        write_csv(out, "coverage_summary.csv", c.summary, lang=lang),
+        write_csv(out, "coverage_townships.csv", c.by_township, lang=lang),
+        write_csv(out, "gaps.csv", c.gaps, lang=lang),
+        write_csv(out, "gaps_places.csv", place_gaps(result.table) if c.place_gaps is None
+                  else c.place_gaps, lang=lang),
         write_csv(out, "zones.csv", zones.zones.drop(columns="geometry"), lang=lang),
         write_csv(out, "zones_balance.csv", zones.balance, lang=lang),
     ]
@@ -171,15 +191,14 @@ def _coverage_files(plan: Plan, out: OutputDir, result: cov.CoverageResult, *, l
         "coverage": table_pts,
         "units": result.units,
         "service_areas": areas,
-        "uncovered": uncovered,
+        "uncovered": c.uncovered,
         "zones": zones.zones,
     }, styles=coverage_styles(result.kinds, lang, breaks=sorted(
         {float(b) for b in areas["break_min"]}) if len(areas) else ())))
     files.append(out.write_text("coverage.html",
                                 coverage_map(result, areas, district, lang=lang,
                                              zones=zones.zones)))
-    return CoverageOutputs(result, summary, by_town, gaps, areas, uncovered, tuple(files),
-                           zones, places)
+    return tuple(files)
 
 
 def compliance_job(plan: Plan, out: OutputDir, *, lang: str = "en",
@@ -632,23 +651,6 @@ def _site(plan: Plan, kind: str, *, add: int, model: str, time_limit: float,
     return plan.site(kind, add=add, model=model, method="auto", time_limit=time_limit)
 
 
-def _coverage_files_slim(plan: Plan, out: OutputDir, result: cov.CoverageResult, *,
-                         lang: str, per_unit_areas: bool, progress: Progress
-                         ) -> CoverageOutputs:
-    """:func:`_coverage_files` as a worker sends it back: without the coverage result, the
-    service areas and the zones (the parent holds them all: the areas and zones from their
-    own worker, :func:`_areas_back`, before this one forked)."""
-    return replace(_coverage_files(plan, out, result, lang=lang, per_unit_areas=per_unit_areas,
-                                   progress=progress),
-                   result=None, areas=None, zones=None)  # type: ignore[arg-type]
-
-
-def _coverage_back(c: CoverageOutputs, plan: Plan, result: cov.CoverageResult,
-                   per_unit: bool) -> CoverageOutputs:
-    """A worker's coverage outputs with the parent's result, service areas and zones."""
-    return replace(c, result=result, areas=plan._areas[per_unit], zones=plan._zones)
-
-
 def _areas_slim(plan: Plan, per_unit: bool) -> tuple[gpd.GeoDataFrame, Zones]:
     """The plan's service areas and zones, as a worker sends them back: the zones first,
     then the areas, on the same points along the roads where the zones' cells are about the
@@ -838,8 +840,10 @@ def _run_all(plan: Plan, out: str | Path, *, lang: str, per_unit_areas: bool,
         # the worker draws no bar (its output is not the terminal's): the step is said here
         what = t["progress.areas_per_unit" if per_unit_areas else "progress.areas"]
         progress.step(f"{what} ({len(result.kinds)} {t['progress.kinds']})")
-        cov_job = Forked(od, _coverage_files_slim, plan, od, result, lang=lang,
-                         per_unit_areas=per_unit_areas, progress=SILENT)
+        # the coverage's tables here (a province's in under a second), its files in a worker:
+        # the workbook and the report read the tables and need not wait for the files
+        cov_out = _coverage_tables(plan, result, lang=lang, per_unit_areas=per_unit_areas)
+        cov_job = Forked(od, _write_coverage, plan, od, cov_out, lang=lang)
         sc_at = len(failures)  # where a failure of the scenarios' files is named
         # the parent's own steps while the workers write: their failures are named after the
         # siting's, as the steps come in the report
@@ -870,10 +874,10 @@ def _run_all(plan: Plan, out: str | Path, *, lang: str, per_unit_areas: bool,
             except (EmgisError, ValueError, RuntimeError) as exc:
                 log.debug("scenarios failed", exc_info=True)
                 failures.insert(sc_at, (t["progress.scenarios"], say(exc, t)))
-        cov_out = _coverage_back(cov_job.result(), plan, result, per_unit_areas)
-        # the workbook and the report begin while the siting pages are still being written,
-        # as if each will be (a county's stockpile page is the run's last worker: the parent
-        # sat waiting for it, one core idle); should a page fail, both are made again
+        # the workbook and the report begin while the coverage's files and the siting pages
+        # are still being written, as if each will be (a county's stockpile page and a
+        # province's coverage files were the run's last workers: the parent sat waiting for
+        # them, one core idle); should a page fail, both are made again
         hoped_failures = [*failures, *(f for *_, f in pending if f is not None), *later]
 
         def book_and_report(sites: list[SitingResult], failed: list[tuple[str, str]],
@@ -889,7 +893,9 @@ def _run_all(plan: Plan, out: str | Path, *, lang: str, per_unit_areas: bool,
                                     overview=overview, minutes=minutes, writing=writing)
 
         book, report = book_and_report(found, hoped_failures, view.result(),
-                                       frozenset(f"siting_{s.kind}.html" for s in found))
+                                       frozenset({"coverage.html", *(f"siting_{s.kind}.html"
+                                                                     for s in found)}))
+        cov_out = replace(cov_out, files=cov_job.result())
         done: list[SitingResult] = []
         for kind, got, job, failed in pending:  # each written, or its failure named in order
             if failed is not None or job is None or got is None:
