@@ -369,6 +369,10 @@ def entry() -> NoReturn:
     15 s run. The files are the same; :func:`main` itself (tests, scripts) returns as
     usual, and so does the process under a profiler or tracer.
     """
+    # one OpenBLAS thread unless asked otherwise: emgis's matrix products are small, and a
+    # run's processes already fill the cores; OpenBLAS's idle threads spun after each product
+    # (1.1% of a county run's CPU samples, `perf`). Set before numpy and scipy load it.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code = main()
     # under a profiler or tracer (cProfile, coverage) the process leaves as Python does, so
     # that they write what they found

@@ -216,3 +216,35 @@ def test_the_program_leaves_as_python_does_under_a_profiler(tiny: Path, tmp_path
     import pstats
 
     assert any("cmd_validate" in f[2] for f in pstats.Stats(str(prof)).stats)  # type: ignore[attr-defined]
+
+
+_BLAS = """
+import os, sys
+sys.argv = ["emgis", "--version"]
+import emgis.cli
+seen = []
+emgis.cli.main = lambda: seen.append(os.environ.get("OPENBLAS_NUM_THREADS")) or 0
+try:
+    emgis.cli.entry()
+except SystemExit:
+    pass
+print(seen[0])
+"""
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "1"), ("2", "2")])
+def test_the_program_runs_one_openblas_thread_unless_told(given: str | None, expected: str
+                                                         ) -> None:
+    """``emgis`` gives numpy's and scipy's OpenBLAS one thread before they load (its idle
+    threads spun beside a run's busy processes); a value in the environment is kept."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    got = subprocess.run([sys.executable, "-c", _BLAS], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.strip() == expected
