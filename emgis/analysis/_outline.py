@@ -32,7 +32,7 @@ from numba import njit
 from emgis._types import IntArray
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _side(lab, r, c):  # type: ignore[no-untyped-def]
     """The label of cell (row ``r``, column ``c``); -1 beyond the grid."""
     if r < 0 or c < 0 or r >= lab.shape[0] or c >= lab.shape[1]:
@@ -40,7 +40,7 @@ def _side(lab, r, c):  # type: ignore[no-untyped-def]
     return lab[r, c]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _sides(lab, r, c, d):  # type: ignore[no-untyped-def]
     """Labels on the left and on the right of the cell edge leaving corner (``c``, ``r``) in
     direction ``d`` (0 east, 1 north, 2 west, 3 south; rows grow northwards)."""
@@ -53,7 +53,7 @@ def _sides(lab, r, c, d):  # type: ignore[no-untyped-def]
     return _side(lab, r - 1, c), _side(lab, r - 1, c - 1)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _put(vc, vr, cap, n, c, r):  # type: ignore[no-untyped-def]
     """Vertex ``n`` set to (``c``, ``r``), the arrays grown when full."""
     if n >= cap:
@@ -68,7 +68,7 @@ def _put(vc, vr, cap, n, c, r):  # type: ignore[no-untyped-def]
     return vc, vr, cap
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _emit(vc, vr, cap, n, sc, sr, lo, top, mark, w, keep_first):  # type: ignore[no-untyped-def]
     """Write out the ring ``sc, sr[lo:top]`` after vertex ``n``, clearing the corners' marks
     (but the first's with ``keep_first``: it stays on the ring being cut); returns the

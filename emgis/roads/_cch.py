@@ -86,7 +86,7 @@ def contract(optr, oidx):  # type: ignore[no-untyped-def]
     return cptr, cidx[:used].copy(), parent
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _find(cidx, a, b, u):  # type: ignore[no-untyped-def]
     """The place of ``u`` in the sorted ``cidx[a:b]`` (-1 if absent)."""
     at = lower_bound(cidx, a, b, u)
@@ -214,7 +214,7 @@ def _halve(buf, s, m, x, y, d, side, proj):  # type: ignore[no-untyped-def]
         side[buf[s + order[k]]] = 0 if k < half else 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _on_border(v, uptr, uidx, seg, g, side):  # type: ignore[no-untyped-def]
     """Whether node ``v`` has a neighbour in part ``g`` on the other side."""
     for j in range(uptr[v], uptr[v + 1]):

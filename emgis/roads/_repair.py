@@ -48,7 +48,7 @@ from emgis.roads._sorted import lower_bound
 FRESH_SHARE = 0.7
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _emit(out_k, out_s, out_t, out_c, n_out, k, s, t, c):  # type: ignore[no-untyped-def]
     """Append one (graph, source, target, cost); returns the arrays (grown) and the count."""
     if n_out >= out_k.shape[0]:  # (source, target, cost) grown as bounded_pairs grows them
@@ -63,7 +63,7 @@ def _emit(out_k, out_s, out_t, out_c, n_out, k, s, t, c):  # type: ignore[no-unt
     return out_k, out_s, out_t, out_c, n_out + 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _slowed(ids, w, j):  # type: ignore[no-untyped-def]
     """The scenario's minutes of baseline arc ``j``, one of the sorted ``ids`` it slows or
     closes (``w``: inf where closed)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def lower_bound(a, lo, hi, x):  # type: ignore[no-untyped-def]
     """The first place in the sorted ``a[lo:hi]`` whose value is not below ``x`` (``hi`` if
     none is)."""

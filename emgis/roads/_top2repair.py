@@ -89,7 +89,7 @@ def changed_reach(indptr0, indices0, w0, indptr1, indices1, w1, seed_nodes, seed
     return inside
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _push(hd, hk, size, cap, c, k):  # type: ignore[no-untyped-def]
     """Put key ``k`` at cost ``c`` in the heap (grown when full); returns the heap's arrays,
     size and capacity. (:func:`~emgis.roads._top2.top2_dijkstra` keeps this inline: a
