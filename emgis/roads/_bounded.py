@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from emgis.roads._heap import OUT, SETTLED, heap_set
+from emgis.roads._heap import OUT, heap_pop, heap_set, relax
 
 
 @njit(cache=True, nogil=True)
@@ -28,40 +28,12 @@ def search_one(indptr, indices, weights, x0, lim, target_of_node, n_targets, dis
     (one entry per node)."""
     found = 0
     n_touched = 1
+    no_pred = np.empty(0, dtype=np.int32)  # no predecessors kept
     dist[x0] = 0.0
     touched[0] = x0
     size = heap_set(hd, hn, pos, 0, 0.0, x0, OUT)
-    # the heap's pop and the relaxation (emgis.roads._heap.heap_pop, relax) written out here,
-    # not called: a call passing the heap's arrays took an atomic reference count per array
-    # and call (numba's NRT), a fifth of the search's time
     while size > 0:
-        d = hd[0]
-        x = hn[0]
-        pos[x] = SETTLED
-        size -= 1
-        if size > 0:
-            ld = hd[size]
-            lx = hn[size]
-            i = 0
-            while True:
-                c = 4 * i + 1
-                if c >= size:
-                    break
-                best = c
-                bd = hd[c]
-                for q in range(c + 1, min(c + 4, size)):
-                    if hd[q] < bd:
-                        bd = hd[q]
-                        best = q
-                if ld <= bd:
-                    break
-                hd[i] = bd
-                hn[i] = hn[best]
-                pos[hn[i]] = i
-                i = best
-            hd[i] = ld
-            hn[i] = lx
-            pos[lx] = i
+        d, x, size = heap_pop(hd, hn, pos, size)
         t = target_of_node[x]
         if t >= 0:
             got_t[found] = t
@@ -69,32 +41,8 @@ def search_one(indptr, indices, weights, x0, lim, target_of_node, n_targets, dis
             found += 1
             if found == n_targets:
                 break
-        for j in range(indptr[x], indptr[x + 1]):
-            y = indices[j]
-            nd = d + weights[j]
-            if nd > lim or nd >= dist[y]:
-                continue
-            i = pos[y]
-            if i == SETTLED:
-                continue
-            if dist[y] == np.inf:
-                touched[n_touched] = y
-                n_touched += 1
-            dist[y] = nd
-            if i < 0:
-                i = size
-                size += 1
-            while i > 0:
-                p = (i - 1) >> 2
-                if hd[p] <= nd:
-                    break
-                hd[i] = hd[p]
-                hn[i] = hn[p]
-                pos[hn[i]] = i
-                i = p
-            hd[i] = nd
-            hn[i] = y
-            pos[y] = i
+        size, n_touched = relax(x, d, lim, indptr, indices, weights, dist, pos, touched,
+                                n_touched, hd, hn, size, no_pred)
     for k in range(n_touched):  # reset only what this search touched
         dist[touched[k]] = np.inf
         pos[touched[k]] = OUT

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from emgis.roads._heap import OUT, SETTLED, heap_set
+from emgis.roads._heap import OUT, SETTLED, heap_pop, heap_set
 
 
 @njit(cache=True, nogil=True)
@@ -64,57 +64,16 @@ def first_dijkstra(indptr, indices, weights, seed_nodes, seed_costs, limit, rest
             continue
         dist[x] = c0
         size = heap_set(hd, hn, pos, size, c0, x, pos[x])
-    # the heap's pop and set written out here, not called: a call passing the heap's arrays
-    # took an atomic reference count per array and call (numba's NRT), a fifth of this loop
     while size > 0:
-        d = hd[0]  # pop (emgis.roads._heap.heap_pop)
-        x = hn[0]
-        pos[x] = SETTLED
-        size -= 1
-        if size > 0:
-            ld = hd[size]
-            lx = hn[size]
-            i = 0
-            while True:
-                c = 4 * i + 1
-                if c >= size:
-                    break
-                best = c
-                bd = hd[c]
-                for q in range(c + 1, min(c + 4, size)):
-                    if hd[q] < bd:
-                        bd = hd[q]
-                        best = q
-                if ld <= bd:
-                    break
-                hd[i] = bd
-                hn[i] = hn[best]
-                pos[hn[i]] = i
-                i = best
-            hd[i] = ld
-            hn[i] = lx
-            pos[lx] = i
+        d, x, size = heap_pop(hd, hn, pos, size)
         for k in range(indptr[x], indptr[x + 1]):
             y = indices[k]
             nd = d + weights[k]
             if nd > limit or nd >= dist[y] or (toward and nd + rest[y] * scale > limit):
                 continue
-            i = pos[y]
-            if i == SETTLED:
+            at = pos[y]
+            if at == SETTLED:
                 continue
             dist[y] = nd
-            if i < 0:  # set (emgis.roads._heap.heap_set)
-                i = size
-                size += 1
-            while i > 0:
-                p = (i - 1) >> 2
-                if hd[p] <= nd:
-                    break
-                hd[i] = hd[p]
-                hn[i] = hn[p]
-                pos[hn[i]] = i
-                i = p
-            hd[i] = nd
-            hn[i] = y
-            pos[y] = i
+            size = heap_set(hd, hn, pos, size, nd, y, at)
     return dist

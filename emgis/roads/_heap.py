@@ -15,14 +15,15 @@ node of the graph: the heap never holds more, so it never grows. The kernels hol
 (842,613 nodes) took a bounded search from 5.4 to 4.0 ms and on the county from 7.3 to
 6.7 ms (graphs of fewer than 2**31 nodes).
 
-:func:`relax` is the Dijkstra step of :mod:`emgis.roads._paths` (inlined into it).
+:func:`relax` is the Dijkstra step of :mod:`emgis.roads._bounded` and
+:mod:`emgis.roads._paths`.
 
-The functions are inlined where they are called (``inline="always"``), but passing the
-heap's arrays still costs an atomic reference count per array and call (numba's NRT): in
-the hottest loops, :func:`emgis.roads._first.first_dijkstra` and
-:func:`emgis.roads._bounded.search_one`, the same steps are written out instead, which made
-both 21% faster (100 uncertainty searches on the county 0.146 -> 0.115 s; 200 searches of
-60 minutes 1.51 -> 1.20 s), the same costs. Keep the copies in step with these.
+The functions are compiled without numba's reference counts (``_nrt=False``: they allocate
+nothing) and inlined by LLVM (``forceinline``). Passing the heap's arrays to them otherwise
+cost an atomic reference count per array and call (NRT_incref/NRT_decref, 7% of a county
+run's CPU under ``perf``), even with numba's own ``inline="always"``; without it the
+searches are 21% faster (100 uncertainty searches on the county 0.146 -> 0.115 s; 200
+searches of 60 minutes 1.51 -> 1.20 s), the same costs.
 
 Editing this file: numba caches each kernel by its own file only, so the kernels that call
 these functions (:mod:`emgis.roads._bounded`, :mod:`emgis.roads._first`, :mod:`emgis.roads._paths`,
@@ -40,8 +41,13 @@ from numba import njit
 OUT = -1
 SETTLED = -2
 
+#: How the heap's functions are compiled: without reference counts (``_nrt``, a numba option
+#: its type stubs leave out; they allocate nothing, they only borrow the caller's arrays) and
+#: inlined by LLVM (see the module).
+_BORROWING = njit(cache=True, nogil=True, _nrt=False, forceinline=True)  # type: ignore[call-overload]
 
-@njit(cache=True, nogil=True, inline="always")
+
+@_BORROWING
 def heap_set(hd, hn, pos, size, d, x, i):  # type: ignore[no-untyped-def]
     """Put node ``x`` at cost ``d`` in the heap of ``size`` entries (``i``: ``pos[x]``, as the
     caller read it), or lower its cost if it stands there already (``d`` must not be above
@@ -63,7 +69,7 @@ def heap_set(hd, hn, pos, size, d, x, i):  # type: ignore[no-untyped-def]
     return size
 
 
-@njit(cache=True, nogil=True, inline="always")
+@_BORROWING
 def heap_pop(hd, hn, pos, size):  # type: ignore[no-untyped-def]
     """Take the least entry and mark its node settled; returns its cost, its node and the
     new size."""
@@ -97,7 +103,7 @@ def heap_pop(hd, hn, pos, size):  # type: ignore[no-untyped-def]
     return d, x, size
 
 
-@njit(cache=True, nogil=True, inline="always")
+@_BORROWING
 def relax(x, d, lim, indptr, indices, weights, dist, pos, touched,  # type: ignore[no-untyped-def]
           n_touched, hd, hn, size, pred):
     """Relax the arcs of node ``x``, settled at cost ``d``, up to cost ``lim``: each head

@@ -40,7 +40,7 @@ import numpy as np
 from numba import njit
 
 from emgis.roads._bounded import room_for, search_one
-from emgis.roads._heap import OUT, SETTLED, heap_set
+from emgis.roads._heap import OUT, SETTLED, heap_pop, heap_set
 from emgis.roads._sorted import lower_bound
 
 #: A scenario whose affected nodes are more than this share of what the baseline settled is
@@ -167,33 +167,7 @@ def repaired_pairs(indptr, indices, weights, graphs, rptr, r_tail, r_arc, slower
             came[x0] = 0
             size = heap_set(hd, hn, pos0, 0, 0.0, x0, OUT)
             while size > 0:
-                d = hd[0]  # pop (emgis.roads._heap.heap_pop, written out: see that module)
-                x = hn[0]
-                pos0[x] = SETTLED
-                size -= 1
-                if size > 0:
-                    ld = hd[size]
-                    lx = hn[size]
-                    i = 0
-                    while True:
-                        q0 = 4 * i + 1
-                        if q0 >= size:
-                            break
-                        bq = q0
-                        bd = hd[q0]
-                        for q in range(q0 + 1, min(q0 + 4, size)):
-                            if hd[q] < bd:
-                                bd = hd[q]
-                                bq = q
-                        if ld <= bd:
-                            break
-                        hd[i] = bd
-                        hn[i] = hn[bq]
-                        pos0[hn[i]] = i
-                        i = bq
-                    hd[i] = ld
-                    hn[i] = lx
-                    pos0[lx] = i
+                d, x, size = heap_pop(hd, hn, pos0, size)
                 c = came[x]
                 order[ns0] = x
                 o_via[ns0] = c & 0xFFFFFFFF
@@ -222,21 +196,7 @@ def repaired_pairs(indptr, indices, weights, graphs, rptr, r_tail, r_arc, slower
                         continue
                     dist0[y] = nd
                     came[y] = (me << 32) | j
-                    i = at  # set (emgis.roads._heap.heap_set, written out)
-                    if i < 0:
-                        i = size
-                        size += 1
-                    while i > 0:
-                        q = (i - 1) >> 2
-                        if hd[q] <= nd:
-                            break
-                        hd[i] = hd[q]
-                        hn[i] = hn[q]
-                        pos0[hn[i]] = i
-                        i = q
-                    hd[i] = nd
-                    hn[i] = y
-                    pos0[y] = i
+                    size = heap_set(hd, hn, pos0, size, nd, y, at)
             for i in range(size):  # what it left in its heap
                 frontier[nf] = hn[i]
                 nf += 1
@@ -338,33 +298,7 @@ def repaired_pairs(indptr, indices, weights, graphs, rptr, r_tail, r_arc, slower
                 # every target settled, and nothing left that could lower a kept one
                 if found == n_targets and hd[0] >= kept:
                     break
-                d = hd[0]  # pop (emgis.roads._heap.heap_pop, written out: see that module)
-                x = hn[0]
-                pos[x] = SETTLED
-                size -= 1
-                if size > 0:
-                    ld = hd[size]
-                    lx = hn[size]
-                    i = 0
-                    while True:
-                        q0 = 4 * i + 1
-                        if q0 >= size:
-                            break
-                        bq = q0
-                        bd = hd[q0]
-                        for q in range(q0 + 1, min(q0 + 4, size)):
-                            if hd[q] < bd:
-                                bd = hd[q]
-                                bq = q
-                        if ld <= bd:
-                            break
-                        hd[i] = bd
-                        hn[i] = hn[bq]
-                        pos[hn[i]] = i
-                        i = bq
-                    hd[i] = ld
-                    hn[i] = lx
-                    pos[lx] = i
+                d, x, size = heap_pop(hd, hn, pos, size)
                 t = target_of_node[x]
                 if t >= 0 and not (pos0[x] == SETTLED and o_aff[t_rank[t]] == 0):
                     found += 1
@@ -387,21 +321,7 @@ def repaired_pairs(indptr, indices, weights, graphs, rptr, r_tail, r_arc, slower
                         nt += 1
                         at = OUT
                     dist[y] = nd
-                    i = at  # set (emgis.roads._heap.heap_set, written out)
-                    if i < 0:
-                        i = size
-                        size += 1
-                    while i > 0:
-                        q = (i - 1) >> 2
-                        if hd[q] <= nd:
-                            break
-                        hd[i] = hd[q]
-                        hn[i] = hn[q]
-                        pos[hn[i]] = i
-                        i = q
-                    hd[i] = nd
-                    hn[i] = y
-                    pos[y] = i
+                    size = heap_set(hd, hn, pos, size, nd, y, at)
             # the pairs: the baseline's where the node kept its cost, then those set here
             for i in range(n_found):
                 if stamp[found_x[i]] != ep:
