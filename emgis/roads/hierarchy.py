@@ -126,7 +126,7 @@ def pairs_within_cch(graphs: Sequence[RoutingGraph], sources: npt.ArrayLike, *,
         ok = (snode >= 0) & np.isfinite(start) & (start <= lim[i])
         s_rank = np.where(ok, rank[np.where(snode >= 0, snode, 0)], -1)
         with np.errstate(invalid="ignore"):  # inf - inf where not searched anyway
-            path_lim = np.where(ok, lim[i] - start, -1.0)
+            path_lim = np.where(ok, lim[i] - start + 1e-12, -1.0)  # as pairs_within's
         sw_w = down[sw_arc]
         del down  # the sweep's arcs' down minutes are all it needs of them
         s, t, c = cch_pairs(cptr, cidx, parent, up, place, sw_ptr, sw_from, sw_w, s_rank,

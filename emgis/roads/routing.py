@@ -665,7 +665,9 @@ def pairs_within(rg: RoutingGraph, sources: npt.ArrayLike, *, limits: npt.ArrayL
     ok = (snode >= 0) & np.isfinite(start) & (start <= lim)
     snode = np.where(ok, snode, -1)
     with np.errstate(invalid="ignore"):  # inf - inf: a source off the roads, no limit
-        path_lim = np.where(ok, lim - start, -1.0)
+        # searched 1e-12 beyond (lim - start): the rounding of the difference must not drop
+        # a pair whose whole time is at its limit (kept below by the same 1e-12)
+        path_lim = np.where(ok, lim - start + 1e-12, -1.0)
     tnode = rg.loc_node[tgt]
     target_of_node = np.full(rg.n_nodes, -1, dtype=np.int64)
     on = tnode >= 0

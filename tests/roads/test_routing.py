@@ -368,6 +368,33 @@ def test_key_rank_is_each_edges_place_by_u_v_key_and_derived_networks_share_it(
     assert scenario.key_rank is ea.key_rank
 
 
+@settings(max_examples=40, deadline=None)
+@given(G=road_graphs(), first=st.sampled_from(["origin", "derived"]))
+def test_edge_boxes_are_each_edges_vertices_and_derived_networks_share_them(
+        G: nx.MultiDiGraph, first: str) -> None:
+    """Each edge's box is the least and greatest x and y of its line's vertices (shapely's
+    bounds of the edge's LineString); made once for a network and the scenarios' networks
+    derived from it, whichever asks first, and not shared by a network with other vertices."""
+    import shapely
+
+    from emgis.roads.edges import derive, with_penalty
+    from emgis.roads.nxio import edge_arrays
+
+    ea = edge_arrays(G)
+    a, b = with_penalty(ea, np.ones(ea.n_edges)), derive(ea, hazards=np.zeros((0, 4)))
+    asked = [a, ea, b] if first == "derived" else [ea, a, b]
+    boxes = [n.bounds for n in asked]
+    assert boxes[1] is boxes[0] and boxes[2] is boxes[0]
+    want = shapely.bounds(ea.geometry) if ea.n_edges else np.zeros((0, 4))
+    assert np.array_equal(boxes[0], want.reshape(-1, 4))
+    moved = derive(ea, vx=ea.vx + 1000.0)
+    if ea.n_edges:
+        assert moved.bounds is not ea.bounds
+        assert np.array_equal(moved.bounds[:, [0, 2]], ea.bounds[:, [0, 2]] + 1000.0)
+        assert np.array_equal(moved.bounds[:, [1, 3]], ea.bounds[:, [1, 3]])
+    assert dataclasses.replace(ea).__dict__.get("bounds") is None
+
+
 @settings(max_examples=100, deadline=None)
 @given(G=road_graphs(), data=st.data())
 def test_keys_of_some_edges_without_the_table(G: nx.MultiDiGraph,
