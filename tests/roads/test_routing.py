@@ -217,6 +217,31 @@ def test_locations_at_one_point_of_a_one_way_road_reach_each_other(village_first
     assert times_from(rg, [u], offsets=[1.0])[0, rg.loc_node[v]] == pytest.approx(1.6)
 
 
+@pytest.mark.parametrize("how", ["searches", "hierarchy"])
+def test_a_pair_at_exactly_its_limit_is_kept(how: str) -> None:
+    """A village reached at exactly the unit's limit is within it: 1 minute of turnout and a
+    9-second road (0.15 min) against a limit of 1.15 min, where 1.15 - 1.0 rounds to just
+    under 0.15 (hypothesis found the pair dropped)."""
+    from emgis.roads.hierarchy import pairs_within_cch
+    from emgis.roads.routing import pairs_within
+
+    assert 1.15 - 1.0 < 9.0 / 60.0 and 1.0 + 9.0 / 60.0 == 1.15  # the rounding at stake
+    G = nx.MultiDiGraph(crs="EPSG:32631")
+    G.add_node(0, x=0.0, y=0.0)
+    G.add_node(1, x=90.0, y=0.0)
+    G.add_edge(0, 1, travel_time=9.0, length=90.0)
+    rg = build_routing_graph(G, at_nodes(G, [0, 1]))
+    if how == "searches":
+        s, t, c = pairs_within(rg, [0], limits=[1.15], offsets=[1.0], targets=[1], workers=1)
+    else:
+        xy = np.column_stack([np.r_[0.0, 90.0, np.full(rg.n_nodes - 2, np.nan)],
+                              np.r_[0.0, 0.0, np.full(rg.n_nodes - 2, np.nan)]])
+        ((s, t, c),) = pairs_within_cch([rg], [0], limits=[[1.15]], offsets=[1.0],
+                                        targets=[1], xy=xy, workers=1)
+    assert s.tolist() == [0] and t.tolist() == [0]
+    assert c.tolist() == [1.15]
+
+
 @settings(max_examples=80, deadline=None)
 @given(G=road_graphs(), data=st.data())
 def test_pairs_within_equals_dense_searches(G: nx.MultiDiGraph, data: st.DataObject) -> None:
