@@ -614,7 +614,8 @@ def times_from(rg: RoutingGraph, sources: npt.ArrayLike, *, offsets: npt.ArrayLi
     chunk = max(1, _CHUNK_FLOATS // max(rg.n_nodes, 1))
     for s in range(0, len(ok), chunk):
         idx = ok[s:s + chunk]
-        lim = float(limit - start[idx].min()) if np.isfinite(limit) else np.inf
+        # 1e-12 beyond: the rounding of the difference must not drop a node at the limit
+        lim = float(limit - start[idx].min() + 1e-12) if np.isfinite(limit) else np.inf
         d = dijkstra(csr, directed=True, indices=nodes[idx], limit=lim)
         d = np.atleast_2d(d) + start[idx][:, None]
         if np.isfinite(limit):
@@ -762,7 +763,7 @@ def pairs_within_each(graphs: Sequence[RoutingGraph], sources: npt.ArrayLike, *,
         starts[i] = off + g.loc_access[src]
         sn = g.loc_node[src]
         ok = (sn >= 0) & np.isfinite(starts[i]) & (starts[i] <= lim[i])
-        path_lim[i] = np.where(ok, lim[i] - starts[i], -1.0)
+        path_lim[i] = np.where(ok, lim[i] - starts[i] + 1e-12, -1.0)  # as pairs_within's
         snode = np.where(ok, sn, snode)
         tn = g.loc_node[tgt]
         target_of_node[tn[tn >= 0]] = np.flatnonzero(tn >= 0)

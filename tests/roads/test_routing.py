@@ -217,13 +217,13 @@ def test_locations_at_one_point_of_a_one_way_road_reach_each_other(village_first
     assert times_from(rg, [u], offsets=[1.0])[0, rg.loc_node[v]] == pytest.approx(1.6)
 
 
-@pytest.mark.parametrize("how", ["searches", "hierarchy"])
+@pytest.mark.parametrize("how", ["searches", "hierarchy", "repaired", "dense"])
 def test_a_pair_at_exactly_its_limit_is_kept(how: str) -> None:
     """A village reached at exactly the unit's limit is within it: 1 minute of turnout and a
     9-second road (0.15 min) against a limit of 1.15 min, where 1.15 - 1.0 rounds to just
     under 0.15 (hypothesis found the pair dropped)."""
     from emgis.roads.hierarchy import pairs_within_cch
-    from emgis.roads.routing import pairs_within
+    from emgis.roads.routing import pairs_within, pairs_within_each
 
     assert 1.15 - 1.0 < 9.0 / 60.0 and 1.0 + 9.0 / 60.0 == 1.15  # the rounding at stake
     G = nx.MultiDiGraph(crs="EPSG:32631")
@@ -233,6 +233,13 @@ def test_a_pair_at_exactly_its_limit_is_kept(how: str) -> None:
     rg = build_routing_graph(G, at_nodes(G, [0, 1]))
     if how == "searches":
         s, t, c = pairs_within(rg, [0], limits=[1.15], offsets=[1.0], targets=[1], workers=1)
+    elif how == "repaired":  # the baseline and a scenario that changes nothing
+        ((s, t, c), again) = pairs_within_each([rg, rg], [0], limits=[[1.15], [1.15]],
+                                               offsets=[1.0], targets=[1], workers=1)
+        assert [a.tolist() for a in again] == [s.tolist(), t.tolist(), c.tolist()]
+    elif how == "dense":
+        m = times_from(rg, [0], offsets=[1.0], targets=[1], limit=1.15)
+        s, t, c = np.array([0]), np.array([0]), m[0][np.isfinite(m[0])]
     else:
         xy = np.column_stack([np.r_[0.0, 90.0, np.full(rg.n_nodes - 2, np.nan)],
                               np.r_[0.0, 0.0, np.full(rg.n_nodes - 2, np.nan)]])
