@@ -83,12 +83,19 @@ def _fmt_min(v: float | None, target: float | None = None) -> str:
     return f"{shown_minutes(float(v), float(target), digits=1):.1f}"
 
 
-def gap_rows(coverage: pd.DataFrame, t: Texts, *, kinds: Sequence[str] = PUBLIC_KINDS
+def gap_rows(coverage: pd.DataFrame, t: Texts, *, kinds: Sequence[str] = PUBLIC_KINDS,
+             first: int | None = None, per_township: int | None = None
              ) -> list[dict[str, Any]]:
     """One row per village with a kind of ``kinds`` outside its target, most people first
     (:func:`emgis.analysis.gaps.village_gaps`): the village, its township and people, and each
     failing kind with its time against the target, the nearest unit and the cause in words
-    (``items``; ``kind``, ``time``, ``target``, ``nearest`` and ``cause`` repeat the first)."""
+    (``items``; ``kind``, ``time``, ``target``, ``nearest`` and ``cause`` repeat the first).
+
+    ``first``, ``per_township``: the rows a report shows, the first ``first`` of the list and
+    the first ``per_township`` of each township's (the rows whose ``township`` is its name).
+    Where either is given, every other row holds only ``village``, ``village_id``,
+    ``township`` and ``population``: it is counted, never shown (a province's 15,000 gap
+    villages took seconds of words for the few dozen a report prints)."""
     g = village_gaps(coverage, kinds=kinds)
     if not len(g):
         return []
@@ -102,9 +109,19 @@ def gap_rows(coverage: pd.DataFrame, t: Texts, *, kinds: Sequence[str] = PUBLIC_
     for i, v in enumerate(sub["village_id"].tolist()):
         groups.setdefault(v, []).append(i)
     by_v = {str(v): sorted(idx, key=lambda i: rank[i]) for v, idx in groups.items()}
-    rows = []
+    rows: list[dict[str, Any]] = []
+    every = first is None and per_township is None
+    seen: dict[Any, int] = {}  # rows of each township so far
     for vid, name, town, pop in g[["village_id", "village_name", "township",
                                     "population"]].itertuples(index=False, name=None):
+        town = "" if pd.isna(town) else town
+        before = seen.get(town, 0)
+        seen[town] = before + 1
+        if not (every or (first is not None and len(rows) < first)
+                or (per_township is not None and before < per_township)):
+            rows.append({"village": name, "village_id": vid, "township": town,
+                         "population": f"{int(pop):,}"})
+            continue
         items = []
         for i in by_v[str(vid)]:
             kind, near, t_min, target = (col["kind"][i], col["nearest_name"][i],
@@ -119,8 +136,7 @@ def gap_rows(coverage: pd.DataFrame, t: Texts, *, kinds: Sequence[str] = PUBLIC_
                     t_min) if pd.notna(t_min) else np.nan,
                     target_min=float(target), access_m=float(access)
                     if pd.notna(access) else np.nan)})
-        rows.append({"village": name, "village_id": vid,
-                     "township": "" if pd.isna(town) else town,
+        rows.append({"village": name, "village_id": vid, "township": town,
                      "population": f"{int(pop):,}", "items": items,
                      **{k: items[0][k] for k in ("nearest", "time", "target", "cause")},
                      "kind": t["msg.list_sep"].join(x["kind"] for x in items)})
@@ -282,7 +298,7 @@ def report_model(
     all_gaps: list[dict[str, Any]] | None = None
     if coverage is not None and coverage_summary is not None:
         n = int(rs.summary_rows)
-        all_gaps = gap_rows(coverage, t)
+        all_gaps = gap_rows(coverage, t, first=n, per_township=int(rs.township_rows))
         ctx["gaps"] = all_gaps[:n]
         ctx["gaps_more"] = max(0, len(all_gaps) - n)
         ctx["gap_counts"] = gap_counts(coverage)
@@ -345,7 +361,7 @@ def report_model(
     # each table read once for every township section (a filter, a groupby and a gap list
     # per township were 100 passes over a province's 240,000 coverage rows)
     if coverage is not None and all_gaps is None:
-        all_gaps = gap_rows(coverage, t)
+        all_gaps = gap_rows(coverage, t, first=0, per_township=int(rs.township_rows))
     ctx["townships"] = _townships(towns, district, coverage, compliance, sites,
                                   scenario_villages, t, gaps=all_gaps)
     ctx["impact"] = _impact_rows(impact, t)
@@ -410,8 +426,10 @@ def _bands(coverage: pd.DataFrame, kinds: Iterable[str], t: Texts
     bars: list[dict[str, object]] = []
     for kind in kinds:
         k = coverage[coverage["kind"] == kind]
-        band = [_band(s_, n, tg) for s_, n, tg in zip(k["status"], k["nearest_min"],
-                                                     k["target_min"], strict=True)]
+        # plain lists: iterating a Series is slow (a province: 20,000 villages a kind)
+        band = [_band(s_, n, tg) for s_, n, tg in zip(
+            k["status"].tolist(), k["nearest_min"].tolist(), k["target_min"].tolist(),
+            strict=True)]
         pop = k["population"].to_numpy(dtype=float)
         counts = {b: float(pop[[x == b for x in band]].sum()) for b in BANDS}
         total = sum(counts.values()) or 1.0

@@ -93,7 +93,8 @@ def _old(plan: Plan, coverage: pd.DataFrame | None, compliance: pd.DataFrame | N
 
 def _new(plan: Plan, coverage: pd.DataFrame | None, compliance: pd.DataFrame | None,
          scenario_villages: pd.DataFrame | None, t: Texts) -> list[dict[str, Any]]:
-    gaps = rp.gap_rows(coverage, t) if coverage is not None else None
+    n = int(plan.district.settings.report.township_rows)
+    gaps = rp.gap_rows(coverage, t, first=0, per_township=n) if coverage is not None else None
     return rp._townships(plan.district.township_names(), plan.district, coverage, compliance,
                          None, scenario_villages, t, gaps=gaps)
 
@@ -173,3 +174,34 @@ def test_sections_as_before_on_hostile_tables(demo_plan: Plan,
     new = _new(demo_plan, cov, comp, sv, t)
     assert new == _old(demo_plan, cov, comp, sv, t)
     assert any(s["overdue"] for s in new) and any(s["losses"] for s in new)
+
+
+@pytest.mark.parametrize(("first", "per_township", "seed"),
+                         [(0, 1, 0), (1, 0, 1), (2, 2, 2), (5, 1, 3), (None, 1, 4), (3, None, 5)])
+def test_gap_rows_hold_their_words_where_shown(demo_plan: Plan,
+                                               tables: tuple[pd.DataFrame, ...],
+                                               first: int | None, per_township: int | None,
+                                               seed: int) -> None:
+    """A report asks for the rows it shows (the first ``first``, the first ``per_township`` of
+    each township's): those are the rows of the whole list, the others the same village,
+    township and people without words, in the same order (hostile townships too)."""
+    coverage = tables[0]
+    rng = np.random.default_rng(seed)
+    cov = _hostile(coverage, rng, towns=demo_plan.district.township_names(), by_village=True)
+    t = texts("zh" if seed % 2 else "en")
+    whole = rp.gap_rows(cov, t)
+    some = rp.gap_rows(cov, t, first=first, per_township=per_township)
+    assert len(some) == len(whole) > 0
+    seen: dict[Any, int] = {}
+    light = 0
+    for i, (a, b) in enumerate(zip(whole, some, strict=True)):
+        town = a["township"]
+        shown = (first is not None and i < first) or (
+            per_township is not None and seen.get(town, 0) < per_township)
+        seen[town] = seen.get(town, 0) + 1
+        if shown:
+            assert b == a
+        else:
+            light += 1
+            assert b == {k: a[k] for k in ("village", "village_id", "township", "population")}
+    assert light > 0  # the demo's gaps outnumber what these rows show
