@@ -167,9 +167,10 @@ def coverage_map(
         label = label_of(kind, lang)
         target = target_of(kind, district.settings)
         rows = table[table["kind"] == kind]
+        status = rows["status"].tolist()  # a list: iterating a Series is slow
         classes = [response_class(n, target, s) for n, s in
-                   zip(rows["nearest_min"], rows["status"], strict=True)]
-        gaps = [0 if s == "covered" else 1 for s in rows["status"]]
+                   zip(rows["nearest_min"].tolist(), status, strict=True)]
+        gaps = [0 if s == "covered" else 1 for s in status]
         vid = page.add(f"v{i}", _class_layer(classes, CLASS_COLOURS, names, edges=gaps,
                                               edge_colours=("#000", "#b2182b")))
         glyph, colour = icon_of(kind, lang)
@@ -242,9 +243,11 @@ def _popups(table: pd.DataFrame, villages: gpd.GeoDataFrame, units: gpd.GeoDataF
         social = rows["social_name"] if "social_name" in rows else pd.Series(None, rows.index)
         social_min = rows["social_min"] if "social_min" in rows else pd.Series(np.nan,
                                                                              rows.index)
-        for k, r in enumerate(zip(rows["nearest_name"], rows["nearest_min"],
-                                  rows["second_name"], rows["second_min"], rows["target_min"],
-                                  rows["status"], social, social_min, strict=True)):
+        # plain lists: iterating Series is slow (a province's 20,000 villages a kind)
+        cols = [c.tolist() for c in (rows["nearest_name"], rows["nearest_min"],
+                                     rows["second_name"], rows["second_min"],
+                                     rows["target_min"], rows["status"], social, social_min)]
+        for k, r in enumerate(zip(*cols, strict=True)):
             nname, nmin, sname, smin, target, status, soc, socmin = r
             cls = response_class(nmin, target, status)
             near = f"{nname} {_fmt(nmin, target)}" if isinstance(nname, str) else "–"

@@ -384,7 +384,8 @@ def _overview_png(network: EdgeArrays, district: District, table: pd.DataFrame, 
     rows = table[table["kind"] == kind]
     v = district.villages
     colours = []
-    for nearest, target, status in zip(rows["nearest_min"], rows["target_min"], rows["status"],
+    for nearest, target, status in zip(rows["nearest_min"].tolist(),
+                                       rows["target_min"].tolist(), rows["status"].tolist(),
                                        strict=True):
         cls_ = response_class(nearest, target, status)
         colours.append(CLASS_COLOURS[cls_])
