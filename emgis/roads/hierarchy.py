@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from emgis._types import FloatArray, IntArray
 from emgis.roads._cch import cch_pairs, contract, customize, downward, nd_order_xy, select
 from emgis.roads._threads import cores, on_threads
-from emgis.roads.routing import RoutingGraph, pair_order, pairs_within
+from emgis.roads.routing import LIMIT_SLACK, RoutingGraph, pair_order, pairs_within
 
 #: Largest part the nested dissection leaves uncut.
 LEAF = 32
@@ -126,13 +126,13 @@ def pairs_within_cch(graphs: Sequence[RoutingGraph], sources: npt.ArrayLike, *,
         ok = (snode >= 0) & np.isfinite(start) & (start <= lim[i])
         s_rank = np.where(ok, rank[np.where(snode >= 0, snode, 0)], -1)
         with np.errstate(invalid="ignore"):  # inf - inf where not searched anyway
-            path_lim = np.where(ok, lim[i] - start + 1e-12, -1.0)  # as pairs_within's
+            path_lim = np.where(ok, lim[i] - start + LIMIT_SLACK, -1.0)
         sw_w = down[sw_arc]
         del down  # the sweep's arcs' down minutes are all it needs of them
         s, t, c = cch_pairs(cptr, cidx, parent, up, place, sw_ptr, sw_from, sw_w, s_rank,
                             path_lim, tplaces[i], WIDTH)
         total = c + start[s] + g.loc_access[tgt[t]]
-        keep = total <= lim[i][s] + 1e-12
+        keep = total <= lim[i][s] + LIMIT_SLACK
         s, t, total = s[keep], t[keep], total[keep]
         order = pair_order(s, t, len(tgt))
         return s[order], t[order], total[order]

@@ -56,6 +56,10 @@ S = TypeVar("S")
 _END = 1e-9
 #: Weight of a zero-cost link for scipy (which may drop explicit zeros), minutes.
 _TINY = 1e-12
+#: Minutes a search goes beyond a pair's limit less its start, and a pair's whole time may
+#: exceed its limit and be kept: the rounding of the difference and of the sum must not drop
+#: a pair whose time is at its limit (1 + 0.15 against 1.15).
+LIMIT_SLACK = 1e-12
 
 
 @dataclass(frozen=True)
@@ -614,8 +618,7 @@ def times_from(rg: RoutingGraph, sources: npt.ArrayLike, *, offsets: npt.ArrayLi
     chunk = max(1, _CHUNK_FLOATS // max(rg.n_nodes, 1))
     for s in range(0, len(ok), chunk):
         idx = ok[s:s + chunk]
-        # 1e-12 beyond: the rounding of the difference must not drop a node at the limit
-        lim = float(limit - start[idx].min() + 1e-12) if np.isfinite(limit) else np.inf
+        lim = float(limit - start[idx].min() + LIMIT_SLACK) if np.isfinite(limit) else np.inf
         d = dijkstra(csr, directed=True, indices=nodes[idx], limit=lim)
         d = np.atleast_2d(d) + start[idx][:, None]
         if np.isfinite(limit):
@@ -666,9 +669,7 @@ def pairs_within(rg: RoutingGraph, sources: npt.ArrayLike, *, limits: npt.ArrayL
     ok = (snode >= 0) & np.isfinite(start) & (start <= lim)
     snode = np.where(ok, snode, -1)
     with np.errstate(invalid="ignore"):  # inf - inf: a source off the roads, no limit
-        # searched 1e-12 beyond (lim - start): the rounding of the difference must not drop
-        # a pair whose whole time is at its limit (kept below by the same 1e-12)
-        path_lim = np.where(ok, lim - start + 1e-12, -1.0)
+        path_lim = np.where(ok, lim - start + LIMIT_SLACK, -1.0)
     tnode = rg.loc_node[tgt]
     target_of_node = np.full(rg.n_nodes, -1, dtype=np.int64)
     on = tnode >= 0
@@ -687,7 +688,7 @@ def pairs_within(rg: RoutingGraph, sources: npt.ArrayLike, *, limits: npt.ArrayL
     t = np.concatenate([p[1] for p in parts])
     c = np.concatenate([p[2] for p in parts])
     total = c + start[s] + rg.loc_access[tgt[t]]
-    keep = total <= lim[s] + 1e-12
+    keep = total <= lim[s] + LIMIT_SLACK
     s, t, total = s[keep], t[keep], total[keep]
     order = pair_order(s, t, len(tgt))
     return s[order], t[order], total[order]
@@ -763,7 +764,7 @@ def pairs_within_each(graphs: Sequence[RoutingGraph], sources: npt.ArrayLike, *,
         starts[i] = off + g.loc_access[src]
         sn = g.loc_node[src]
         ok = (sn >= 0) & np.isfinite(starts[i]) & (starts[i] <= lim[i])
-        path_lim[i] = np.where(ok, lim[i] - starts[i] + 1e-12, -1.0)  # as pairs_within's
+        path_lim[i] = np.where(ok, lim[i] - starts[i] + LIMIT_SLACK, -1.0)
         snode = np.where(ok, sn, snode)
         tn = g.loc_node[tgt]
         target_of_node[tn[tn >= 0]] = np.flatnonzero(tn >= 0)
@@ -813,7 +814,7 @@ def pairs_within_each(graphs: Sequence[RoutingGraph], sources: npt.ArrayLike, *,
         on = gk == i
         si, ti = s[on], t[on]
         total = c[on] + starts[i][si] + g.loc_access[tgt[ti]]
-        keep = total <= lim[i][si] + 1e-12
+        keep = total <= lim[i][si] + LIMIT_SLACK
         si, ti, total = si[keep], ti[keep], total[keep]
         order = pair_order(si, ti, len(tgt))
         out.append((si[order], ti[order], total[order]))

@@ -170,16 +170,15 @@ def _write_coverage(plan: Plan, out: OutputDir, c: CoverageOutputs, *, lang: str
                     ) -> tuple[Path, ...]:
     """The coverage's files (see :func:`coverage_job`) from its tables."""
     district = plan.district
-    result, areas, zones = c.result, c.areas, c.zones
-    if zones is None:
-        raise ValueError("the coverage's files need its zones")
+    result, areas, zones, places = c.result, c.areas, c.zones, c.place_gaps
+    if zones is None or places is None:  # _coverage_tables gives both
+        raise ValueError("the coverage's files need its zones and its places' gaps")
     files = [
         write_csv(out, "coverage.csv", with_p_within(plan, result.table), lang=lang),
         write_csv(out, "coverage_summary.csv", c.summary, lang=lang),
         write_csv(out, "coverage_townships.csv", c.by_township, lang=lang),
         write_csv(out, "gaps.csv", c.gaps, lang=lang),
-        write_csv(out, "gaps_places.csv", place_gaps(result.table) if c.place_gaps is None
-                  else c.place_gaps, lang=lang),
+        write_csv(out, "gaps_places.csv", places, lang=lang),
         write_csv(out, "zones.csv", zones.zones.drop(columns="geometry"), lang=lang),
         write_csv(out, "zones_balance.csv", zones.balance, lang=lang),
     ]
